@@ -1,0 +1,146 @@
+/**
+ * Every setting the server reads, declared once: name, type, default and what it means.
+ * `loadConfig` validates the environment and says exactly what to set when something is wrong.
+ * Secrets may also come from `NAME_FILE` (a path whose content is the value), as container secrets do.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+const url = z.string().url();
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const int = (min: number) => z.coerce.number().int().min(min);
+
+interface Setting<T extends z.ZodTypeAny> { schema: T; default?: string; secret?: boolean; description: string }
+const setting = <T extends z.ZodTypeAny>(s: Setting<T>) => s;
+
+/** The table. Defaults that depend on other settings are filled in `derive` below. */
+export const SETTINGS = {
+  NODE_ENV: setting({ schema: z.enum(['development', 'production', 'test']), default: 'development', description: 'production enforces required secrets' }),
+  PORT: setting({ schema: int(0).max(65535), default: '3000', description: 'HTTP port' }),
+  PUBLIC_URL: setting({ schema: url.optional(), description: "the server's public base URL (OAuth redirects, webhooks, add-on manifests); default http://127.0.0.1:$PORT" }),
+  ROLE: setting({ schema: z.enum(['all', 'api', 'worker']), default: 'all', description: 'what this process runs: API, sync workers, or both (also --role)' }),
+  LOG_LEVEL: setting({ schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', description: 'log level' }),
+  MONGODB_URI: setting({ schema: z.string().min(1).optional(), secret: true, description: 'MongoDB connection string; unset: embedded database under DATA_DIR' }),
+  DATA_DIR: setting({ schema: z.string().min(1), default: './data', description: 'embedded database files and generated development secrets' }),
+  JWT_SECRET: setting({ schema: z.string().min(32, 'must be at least 32 characters').optional(), secret: true, description: 'signs session tokens (generated in development)' }),
+  TOKEN_ENCRYPTION_KEY: setting({ schema: z.string().optional(), secret: true, description: '32-byte key, base64, encrypting provider tokens at rest (generated in development)' }),
+  TOKEN_ENCRYPTION_OLD_KEYS: setting({ schema: z.string().optional(), secret: true, description: 'previous keys still accepted for decryption during rotation (comma list of base64)' }),
+  SESSION_TTL_SECONDS: setting({ schema: int(60), default: '3600', description: 'lifetime of a session token' }),
+  SYNC_POLL_SECONDS: setting({ schema: int(1), default: '60', description: 'polling interval when push is not available' }),
+  GOOGLE_CLIENT_ID: setting({ schema: z.string().optional(), description: 'OAuth client for Gmail (unset: Google connect disabled)' }),
+  GOOGLE_CLIENT_SECRET: setting({ schema: z.string().optional(), secret: true, description: 'OAuth client secret for Gmail' }),
+  GOOGLE_AUTH_URL: setting({ schema: url, default: 'https://accounts.google.com/o/oauth2/v2/auth', description: 'Google authorization endpoint' }),
+  GOOGLE_TOKEN_URL: setting({ schema: url, default: 'https://oauth2.googleapis.com/token', description: 'Google token endpoint' }),
+  GOOGLE_REVOKE_URL: setting({ schema: url, default: 'https://oauth2.googleapis.com/revoke', description: 'Google token revocation' }),
+  GOOGLE_JWKS_URL: setting({ schema: url, default: 'https://www.googleapis.com/oauth2/v3/certs', description: 'keys for Google-signed ID tokens and Pub/Sub push tokens' }),
+  GOOGLE_ID_TOKEN_AUDIENCES: setting({ schema: csv.optional(), description: 'accepted aud values for add-on ID tokens (comma list); default GOOGLE_CLIENT_ID' }),
+  GMAIL_API_URL: setting({ schema: url, default: 'https://gmail.googleapis.com', description: 'Gmail API root' }),
+  GMAIL_QUOTA_UNITS_PER_SECOND: setting({ schema: int(1), default: '100', description: 'per-user Gmail quota to stay within (250 for projects created before May 2026)' }),
+  GOOGLE_PUBSUB_TOPIC: setting({ schema: z.string().optional(), description: 'Pub/Sub topic for users.watch; unset: polling' }),
+  GOOGLE_PUSH_AUDIENCE: setting({ schema: z.string().optional(), description: 'expected aud of push OIDC tokens; default PUBLIC_URL/webhooks/gmail' }),
+  GOOGLE_PUSH_SERVICE_ACCOUNT: setting({ schema: z.string().optional(), description: 'expected email of push OIDC tokens; unset: any' }),
+  MICROSOFT_CLIENT_ID: setting({ schema: z.string().optional(), description: 'app registration for Graph (unset: Microsoft connect disabled)' }),
+  MICROSOFT_CLIENT_SECRET: setting({ schema: z.string().optional(), secret: true, description: 'app registration secret' }),
+  MICROSOFT_AUTHORITY: setting({ schema: url, default: 'https://login.microsoftonline.com/common', description: 'authority base; /oauth2/v2.0/authorize and /oauth2/v2.0/token are appended' }),
+  MICROSOFT_JWKS_URL: setting({ schema: url, default: 'https://login.microsoftonline.com/common/discovery/v2.0/keys', description: 'keys for Microsoft-signed tokens' }),
+  MICROSOFT_ID_TOKEN_AUDIENCES: setting({ schema: csv.optional(), description: 'accepted aud values for add-in tokens (comma list); default MICROSOFT_CLIENT_ID' }),
+  GRAPH_API_URL: setting({ schema: url, default: 'https://graph.microsoft.com', description: 'Graph root (/v1.0 is appended)' }),
+  GRAPH_SUBSCRIPTION_MINUTES: setting({ schema: int(5), default: '4230', description: 'lifetime asked for Graph mail subscriptions' }),
+} as const;
+
+type Settings = typeof SETTINGS;
+type Raw = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+export interface Config extends Omit<Raw, 'PUBLIC_URL' | 'GOOGLE_ID_TOKEN_AUDIENCES' | 'MICROSOFT_ID_TOKEN_AUDIENCES' | 'GOOGLE_PUSH_AUDIENCE'> {
+  PUBLIC_URL: string;
+  GOOGLE_ID_TOKEN_AUDIENCES: string[];
+  MICROSOFT_ID_TOKEN_AUDIENCES: string[];
+  GOOGLE_PUSH_AUDIENCE: string;
+  isProduction: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const REQUIRED_IN_PRODUCTION = ['JWT_SECRET', 'TOKEN_ENCRYPTION_KEY', 'PUBLIC_URL'] as const;
+
+function readValue(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const direct = env[name];
+  if (direct !== undefined && direct !== '') return direct;
+  const file = env[`${name}_FILE`];
+  if (file) return readFileSync(file, 'utf8').trim();
+  return undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(SETTINGS) as [string, Setting<z.ZodTypeAny>][]) {
+    let value: string | undefined;
+    try {
+      value = readValue(name, env) ?? def.default;
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read (${(err as Error).message})`);
+      continue;
+    }
+    const parsed = def.schema.safeParse(value);
+    if (parsed.success) raw[name] = parsed.data;
+    else problems.push(`${name}: ${parsed.error.issues[0]?.message ?? 'invalid'} (${def.description})`);
+  }
+  if (raw.NODE_ENV === 'production') {
+    for (const name of REQUIRED_IN_PRODUCTION) {
+      if (raw[name] === undefined && !problems.some((p) => p.startsWith(name))) {
+        problems.push(`${name} is required in production (${SETTINGS[name].description})`);
+      }
+    }
+  }
+  if (raw.TOKEN_ENCRYPTION_KEY !== undefined && Buffer.from(String(raw.TOKEN_ENCRYPTION_KEY), 'base64').length !== 32) {
+    problems.push('TOKEN_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const r = raw as Raw;
+  const publicUrl = (r.PUBLIC_URL ?? `http://127.0.0.1:${r.PORT}`).replace(/\/+$/, '');
+  return {
+    ...r,
+    PUBLIC_URL: publicUrl,
+    GOOGLE_ID_TOKEN_AUDIENCES: r.GOOGLE_ID_TOKEN_AUDIENCES ?? (r.GOOGLE_CLIENT_ID ? [r.GOOGLE_CLIENT_ID] : []),
+    MICROSOFT_ID_TOKEN_AUDIENCES: r.MICROSOFT_ID_TOKEN_AUDIENCES ?? (r.MICROSOFT_CLIENT_ID ? [r.MICROSOFT_CLIENT_ID] : []),
+    GOOGLE_PUSH_AUDIENCE: r.GOOGLE_PUSH_AUDIENCE ?? `${publicUrl}/webhooks/gmail`,
+    isProduction: r.NODE_ENV === 'production',
+  };
+}
+
+/**
+ * Development only: fills JWT_SECRET and TOKEN_ENCRYPTION_KEY from DATA_DIR/secrets.json, generating them
+ * the first time, so that sessions and stored tokens survive restarts.
+ */
+export async function withDevelopmentSecrets(config: Config): Promise<Config> {
+  if (config.JWT_SECRET && config.TOKEN_ENCRYPTION_KEY) return config;
+  if (config.isProduction) throw new ConfigError(['secrets are never generated in production']);
+  const file = path.join(config.DATA_DIR, 'secrets.json');
+  let stored: { JWT_SECRET?: string; TOKEN_ENCRYPTION_KEY?: string } = {};
+  try {
+    stored = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    /* first start */
+  }
+  const next = {
+    JWT_SECRET: stored.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    TOKEN_ENCRYPTION_KEY: stored.TOKEN_ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
+  };
+  if (next.JWT_SECRET !== stored.JWT_SECRET || next.TOKEN_ENCRYPTION_KEY !== stored.TOKEN_ENCRYPTION_KEY) {
+    await mkdir(config.DATA_DIR, { recursive: true });
+    await writeFile(file, JSON.stringify(next, null, 2), { mode: 0o600 });
+  }
+  return { ...config, JWT_SECRET: config.JWT_SECRET ?? next.JWT_SECRET, TOKEN_ENCRYPTION_KEY: config.TOKEN_ENCRYPTION_KEY ?? next.TOKEN_ENCRYPTION_KEY };
+}
+
+/** Names of settings whose values must never be logged. */
+export const SECRET_SETTINGS = Object.entries(SETTINGS).filter(([, s]) => 'secret' in s && s.secret).map(([n]) => n);

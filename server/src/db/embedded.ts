@@ -1,0 +1,119 @@
+/**
+ * The embedded database used when MONGODB_URI is unset: FerretDB with its SQLite backend as a child
+ * process, its files under DATA_DIR. Falls back to mongodb-memory-server where Go is missing.
+ *
+ * The child must never outlive us, even after `kill -9` of this process: it is started under a small
+ * shell guard that holds a pipe from us on stdin and kills FerretDB when that pipe closes (the kernel
+ * closes it whatever way we die).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { ensureFerretdbBinary, goAvailable } from './ferretdb-binary';
+
+export interface EmbeddedDatabase {
+  uri: string;
+  kind: 'ferretdb' | 'mongodb-memory-server';
+  stop(): Promise<void>;
+}
+
+type Log = (msg: string) => void;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// A non-interactive shell gives background jobs /dev/null as stdin, so our pipe is kept on fd 3 for `cat`.
+const GUARD = 'exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill $child 2>/dev/null) & trap \'kill $child 2>/dev/null\' TERM INT; wait $child';
+
+async function waitUntilAnswering(uri: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | null = null;
+  child.once('exit', (code) => { exited = code ?? -1; });
+  for (;;) {
+    if (exited !== null) throw new Error(`FerretDB exited (code ${exited}) before answering: ${stderr().trim()}`);
+    const client = new mongoose.mongo.MongoClient(uri, { serverSelectionTimeoutMS: 500, connectTimeoutMS: 500 });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`FerretDB did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 150));
+    } finally {
+      await client.close().catch(() => {});
+    }
+  }
+}
+
+async function startFerretdb(bin: string, dataDir: string): Promise<EmbeddedDatabase> {
+  const dbDir = path.join(dataDir, 'ferretdb');
+  await mkdir(dbDir, { recursive: true });
+  const port = await freePort();
+  const args = [
+    '--handler=sqlite', `--sqlite-url=file:${dbDir}/`, `--state-dir=${dbDir}`,
+    `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable',
+    '--log-level=warn', '--log-format=json',
+  ];
+  const child = spawn('sh', ['-c', GUARD, 'ferretdb-guard', bin, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
+  const uri = `mongodb://127.0.0.1:${port}/threadline`;
+  try {
+    await waitUntilAnswering(uri, child, () => err, 30_000);
+  } catch (e) {
+    child.kill('SIGTERM');
+    throw e;
+  }
+  return {
+    uri,
+    kind: 'ferretdb',
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      child.stdin!.end();
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }),
+  };
+}
+
+async function startMemoryServer(dataDir: string, log: Log): Promise<EmbeddedDatabase> {
+  log('Go is not available to build FerretDB: starting mongodb-memory-server (a real mongod, downloaded on first use).');
+  const { MongoMemoryServer } = await import('mongodb-memory-server-core');
+  const dbPath = path.join(dataDir, 'mongod');
+  await mkdir(dbPath, { recursive: true });
+  const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
+  return { uri: server.getUri('threadline'), kind: 'mongodb-memory-server', stop: async () => { await server.stop(); } };
+}
+
+export async function startEmbeddedDatabase(dataDir: string, log: Log = () => {}): Promise<EmbeddedDatabase> {
+  let ferretError: Error | undefined;
+  if (process.env.FERRETDB_BIN || (await goAvailable())) {
+    try {
+      return await startFerretdb(await ensureFerretdbBinary(log), dataDir);
+    } catch (err) {
+      ferretError = err as Error;
+      log(`embedded FerretDB failed: ${ferretError.message}`);
+    }
+  }
+  try {
+    return await startMemoryServer(dataDir, log);
+  } catch (err) {
+    throw new Error(
+      'No embedded database could be started. ' +
+      (ferretError ? `FerretDB: ${ferretError.message}. ` : 'FerretDB: Go is not installed. ') +
+      `mongodb-memory-server: ${(err as Error).message}. Set MONGODB_URI to a MongoDB 6+ server instead.`,
+    );
+  }
+}

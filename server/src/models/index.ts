@@ -1,0 +1,14 @@
+import { AuditLog, OAuthState, SyncEvent } from './audit';
+import { Company, Contact, Deal } from './crm';
+import { Mailbox } from './mailbox';
+import { MailboxMessage } from './mailbox-message';
+import { Message } from './message';
+import { Org } from './org';
+import { Outbox } from './outbox';
+import { Thread } from './thread';
+import { User } from './user';
+
+export { AuditLog, Company, Contact, Deal, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, Thread, User };
+
+/** Every model, for index creation at start-up. */
+export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog];

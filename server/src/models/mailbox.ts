@@ -1,0 +1,67 @@
+/**
+ * A connected mailbox and everything its sync needs to resume after any crash: tokens (sealed), state and
+ * stage, the provider cursor, backfill position and counts, push channel, lease, schedule and failures.
+ */
+import { Schema, Types } from 'mongoose';
+import { model, sealedSecret, tenantSchema } from './define';
+
+export const MAILBOX_STATES = ['backfilling', 'live', 'throttled', 'error', 'reauth_required', 'paused'] as const;
+export type MailboxState = (typeof MAILBOX_STATES)[number];
+
+const mailboxSchema = tenantSchema({
+  userId: { type: Schema.Types.ObjectId, required: true },
+  provider: { type: String, enum: ['google', 'microsoft'], required: true },
+  address: { type: String, required: true, lowercase: true, trim: true },
+  tokens: {
+    access: { type: sealedSecret, default: null },
+    refresh: { type: sealedSecret, default: null },
+    accessExpiresAt: { type: Date, default: null },
+    scopes: { type: [String], default: [] },
+  },
+  state: { type: String, enum: MAILBOX_STATES, default: 'backfilling' },
+  stage: { type: String, default: 'backfill' },
+  /** Versioned, provider-tagged cursor (Gmail historyId; Graph one deltaLink per folder). */
+  cursor: { type: Schema.Types.Mixed, default: null },
+  backfill: {
+    position: { type: Schema.Types.Mixed, default: null },
+    imported: { type: Number, default: 0 },
+    total: { type: Number, default: 0 },
+    startedAt: { type: Date, default: null },
+    completedAt: { type: Date, default: null },
+  },
+  push: {
+    channelId: { type: String, default: null },
+    clientState: { type: String, default: null },
+    expiresAt: { type: Date, default: null },
+    lastNotifiedAt: { type: Date, default: null },
+  },
+  lease: { owner: { type: String, default: null }, until: { type: Date, default: null } },
+  nextRunAt: { type: Date, default: () => new Date() },
+  failures: { type: Number, default: 0 },
+  backoffUntil: { type: Date, default: null },
+  lastError: { type: new Schema({ code: String, message: String, at: Date }, { _id: false }), default: null },
+  lastSyncedAt: { type: Date, default: null },
+});
+mailboxSchema.index({ orgId: 1, provider: 1, address: 1 }, { unique: true });
+mailboxSchema.index({ orgId: 1, userId: 1 });
+// The scheduler's sweep across organisations (system context).
+mailboxSchema.index({ nextRunAt: 1 });
+mailboxSchema.index({ provider: 1, address: 1 });
+
+export interface MailboxDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  provider: 'google' | 'microsoft';
+  address: string;
+  state: MailboxState;
+  stage: string;
+  cursor: unknown;
+  backfill: { position: unknown; imported: number; total: number; startedAt: Date | null; completedAt: Date | null };
+  lastError: { code: string; message: string; at: Date } | null;
+  lastSyncedAt: Date | null;
+  nextRunAt: Date;
+  failures: number;
+}
+
+export const Mailbox = model<MailboxDoc>('Mailbox', mailboxSchema);

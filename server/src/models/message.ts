@@ -1,0 +1,76 @@
+/**
+ * One email per organisation, however many mailboxes hold it (unique on `dedupKey`). Each mailbox's copy
+ * is a `MailboxMessage`; `syncedBy` lists the users whose mailboxes hold it.
+ */
+import { Schema, Types } from 'mongoose';
+import { model, tenantSchema } from './define';
+
+const address = new Schema({ email: { type: String, required: true }, name: { type: String, default: '' } }, { _id: false });
+const attachment = new Schema({
+  id: { type: String, required: true },
+  filename: { type: String, default: '' },
+  mimeType: { type: String, default: 'application/octet-stream' },
+  size: { type: Number, default: 0 },
+  contentId: { type: String, default: null },
+  inline: { type: Boolean, default: false },
+}, { _id: false });
+
+const messageSchema = tenantSchema({
+  /** `mid:<normalised Message-ID>` or `hash:<sha256>` when the message has none. */
+  dedupKey: { type: String, required: true },
+  internetMessageId: { type: String, default: null },
+  inReplyTo: { type: String, default: null },
+  references: { type: [String], default: [] },
+  threadId: { type: Schema.Types.ObjectId, default: null },
+  subject: { type: String, default: '' },
+  from: { type: address, default: null },
+  to: { type: [address], default: [] },
+  cc: { type: [address], default: [] },
+  bcc: { type: [address], default: [] },
+  date: { type: Date, required: true },
+  direction: { type: String, enum: ['inbound', 'outbound', 'internal'], required: true },
+  snippet: { type: String, default: '' },
+  text: { type: String, default: '' },
+  html: { type: String, default: '' },
+  hasAttachments: { type: Boolean, default: false },
+  attachments: { type: [attachment], default: [] },
+  /** Every normalised address on the message: the sidebar's lookup key. */
+  participants: { type: [String], default: [] },
+  contactIds: { type: [Schema.Types.ObjectId], default: [] },
+  companyIds: { type: [Schema.Types.ObjectId], default: [] },
+  dealIds: { type: [Schema.Types.ObjectId], default: [] },
+  syncedBy: { type: [Schema.Types.ObjectId], default: [] },
+  /** Set when the MIME could not be parsed: the raw copy is kept and the message flagged, never dropped. */
+  malformed: { type: new Schema({ reason: String, raw: Buffer }, { _id: false }), default: null },
+});
+messageSchema.index({ orgId: 1, dedupKey: 1 }, { unique: true });
+messageSchema.index({ orgId: 1, participants: 1, date: -1 });
+messageSchema.index({ orgId: 1, contactIds: 1, date: -1 });
+messageSchema.index({ orgId: 1, companyIds: 1, date: -1 });
+messageSchema.index({ orgId: 1, threadId: 1, date: 1 });
+
+export interface AddressValue { email: string; name: string }
+export interface MessageDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  dedupKey: string;
+  internetMessageId: string | null;
+  threadId: Types.ObjectId | null;
+  subject: string;
+  from: AddressValue | null;
+  to: AddressValue[];
+  cc: AddressValue[];
+  date: Date;
+  direction: 'inbound' | 'outbound' | 'internal';
+  snippet: string;
+  text: string;
+  html: string;
+  hasAttachments: boolean;
+  attachments: { id: string; filename: string; mimeType: string; size: number }[];
+  participants: string[];
+  contactIds: Types.ObjectId[];
+  companyIds: Types.ObjectId[];
+  syncedBy: Types.ObjectId[];
+}
+
+export const Message = model<MessageDoc>('Message', messageSchema);

@@ -1,0 +1,45 @@
+/**
+ * Organisations: a Google Workspace domain (`hd`), a Microsoft tenant (`tid`), or a lone user. The org is
+ * the tenant root, so it is the one model not scoped by the tenant plugin; reach it through `orgId`.
+ */
+import { Schema, Types } from 'mongoose';
+import { model } from './define';
+
+const settingsSchema = new Schema({
+  sync: {
+    historyDays: { type: Number, default: 90, min: 0, max: 3650 },
+    deletionPolicy: { type: String, enum: ['mirror', 'preserve'], default: 'mirror' },
+    onlyKnownContacts: { type: Boolean, default: false },
+    autoCreateContacts: { type: String, enum: ['none', 'outbound', 'all'], default: 'none' },
+    excludedDomains: { type: [String], default: [] },
+    excludedAddresses: { type: [String], default: [] },
+    excludedLabels: { type: [String], default: [] },
+    excludeInternal: { type: Boolean, default: false },
+  },
+  sharing: { defaultVisibility: { type: String, enum: ['full', 'metadata', 'private'], default: 'full' } },
+}, { _id: false });
+
+const orgSchema = new Schema({
+  /** `google:<hd>`, `google-user:<sub>` or `microsoft:<tid>`: where the org comes from. */
+  key: { type: String, required: true, unique: true },
+  name: { type: String, required: true },
+  domains: { type: [String], default: [] },
+  settings: { type: settingsSchema, default: () => ({}) },
+}, { timestamps: true, strict: 'throw' });
+
+export interface OrgDoc {
+  _id: Types.ObjectId;
+  key: string;
+  name: string;
+  domains: string[];
+  settings: {
+    sync: {
+      historyDays: number; deletionPolicy: 'mirror' | 'preserve'; onlyKnownContacts: boolean;
+      autoCreateContacts: 'none' | 'outbound' | 'all'; excludedDomains: string[]; excludedAddresses: string[];
+      excludedLabels: string[]; excludeInternal: boolean;
+    };
+    sharing: { defaultVisibility: 'full' | 'metadata' | 'private' };
+  };
+}
+
+export const Org = model<OrgDoc>('Org', orgSchema);

@@ -1,0 +1,30 @@
+import { Types } from 'mongoose';
+import { model, tenantSchema } from './define';
+
+const userSchema = tenantSchema({
+  email: { type: String, required: true, lowercase: true, trim: true },
+  name: { type: String, default: '' },
+  role: { type: String, enum: ['admin', 'member'], required: true },
+  /** `google:<sub>` or `microsoft:<tid>:<oid>`: the identity this user signs in with. */
+  identityKey: { type: String, required: true },
+  settings: {
+    excludedDomains: { type: [String], default: [] },
+    excludedAddresses: { type: [String], default: [] },
+    excludedLabels: { type: [String], default: [] },
+    visibility: { type: String, enum: ['full', 'metadata', 'private', null], default: null },
+  },
+});
+userSchema.index({ orgId: 1, identityKey: 1 }, { unique: true });
+userSchema.index({ orgId: 1, email: 1 });
+
+export interface UserDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  email: string;
+  name: string;
+  role: 'admin' | 'member';
+  identityKey: string;
+  settings: { excludedDomains: string[]; excludedAddresses: string[]; excludedLabels: string[]; visibility: 'full' | 'metadata' | 'private' | null };
+}
+
+export const User = model<UserDoc>('User', userSchema);
