@@ -24,6 +24,8 @@ const orgSchema = new Schema({
   key: { type: String, required: true, unique: true },
   name: { type: String, required: true },
   domains: { type: [String], default: [] },
+  /** Claimed atomically by the first user to sign in, who becomes the organisation's admin. */
+  firstUserId: { type: Schema.Types.ObjectId, default: null },
   settings: { type: settingsSchema, default: () => ({}) },
 }, { timestamps: true, strict: 'throw' });
 
@@ -32,6 +34,7 @@ export interface OrgDoc {
   key: string;
   name: string;
   domains: string[];
+  firstUserId: Types.ObjectId | null;
   settings: {
     sync: {
       historyDays: number; deletionPolicy: 'mirror' | 'preserve'; onlyKnownContacts: boolean;

@@ -1,0 +1,74 @@
+/**
+ * The process entry: configuration, the database (embedded when MONGODB_URI is unset), the HTTP API and
+ * the sync workers (`--role api|worker|all`), and a graceful shutdown that leaves no child behind.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { ConfigError, loadConfig, withDevelopmentSecrets } from './config';
+import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connection';
+import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
+import { createLogger } from './logger';
+import { buildService } from './server';
+
+function roleFromArgs(argv: string[]): string | undefined {
+  const i = argv.indexOf('--role');
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith('--role='))?.slice('--role='.length);
+}
+
+async function main(): Promise<void> {
+  const role = roleFromArgs(process.argv.slice(2));
+  let config;
+  try {
+    config = await withDevelopmentSecrets(loadConfig({ ...process.env, ...(role ? { ROLE: role } : {}) }));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+
+  let embedded: EmbeddedDatabase | undefined;
+  let uri = config.MONGODB_URI;
+  if (!uri) {
+    embedded = await startEmbeddedDatabase(path.resolve(config.DATA_DIR), (line) => log.info(line));
+    uri = embedded.uri;
+    log.info({ kind: embedded.kind }, 'embedded database started');
+  }
+
+  let server: http.Server | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server?.closeAllConnections();
+    await disconnectDatabase().catch(() => {});
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await connectDatabase(uri);
+  await ensureIndexes();
+  const service = buildService(config, log);
+
+  if (config.ROLE !== 'worker') {
+    server = http.createServer(service.app);
+    await new Promise<void>((resolve) => server!.listen(config.PORT, resolve));
+    const { port } = server.address() as { port: number };
+    log.info({ port, role: config.ROLE }, 'listening');
+    console.log(`Threadline listening on http://127.0.0.1:${port} (public URL ${config.PUBLIC_URL})`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

@@ -1,0 +1,151 @@
+/**
+ * The narrow ports every provider adapter implements (DESIGN.md §2). The engine sees only these types:
+ * a canonical sync page, a small error-code enum, and three roles — change source, mailbox writer, push
+ * channel. Provider quirks (Gmail labels and historyIds, Graph folders and deltaLinks) stay behind them.
+ */
+import type { ParsedMessage } from '../ingest/parse';
+
+export type ProviderName = 'google' | 'microsoft';
+
+// ---------- errors ----------
+export const PROVIDER_ERROR_CODES = ['transient', 'throttled', 'cursor_expired', 'auth_revoked', 'permission', 'not_found', 'invalid'] as const;
+export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];
+
+/** What an adapter's error translator throws; the engine's policy table decides from `code` alone. */
+export class ProviderError extends Error {
+  constructor(
+    public readonly code: ProviderErrorCode,
+    message: string,
+    public readonly details: { retryAfterMs?: number; status?: number; providerCode?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+// ---------- the mailbox as the adapters see it ----------
+export interface MailboxRef {
+  id: string;
+  orgId: string;
+  provider: ProviderName;
+  address: string;
+}
+
+/** Gives an adapter a valid access token (refreshing it once per mailbox when needed). */
+export interface AccessTokenSource {
+  accessToken(): Promise<string>;
+  /** Called after a 401: forget the cached token; the next accessToken() refreshes. */
+  invalidate(): void;
+}
+
+// ---------- canonical content ----------
+export type MessageFlags = { read: boolean; starred: boolean; archived: boolean; deleted: boolean };
+
+/**
+ * One message copy as the provider holds it. Gmail gives the raw RFC 2822 (`raw`); Graph gives structured
+ * JSON that its adapter maps to `parsed` (the same shape the MIME parser produces), so the ingest stages
+ * downstream are one path for both.
+ */
+export interface RemoteMessage {
+  providerMessageId: string;
+  providerThreadId: string | null;
+  /** Gmail label ids / Graph categories, plus the folder for Graph. */
+  labels: string[];
+  folderId: string | null;
+  flags: MessageFlags;
+  /** When the provider received it (Gmail internalDate, Graph receivedDateTime). */
+  receivedAt: Date;
+  content: { kind: 'raw'; raw: Buffer } | { kind: 'parsed'; parsed: ParsedMessage };
+}
+
+/** A change to flags or labels of a copy the engine already has, without refetching the content. */
+export interface RemoteStateChange {
+  providerMessageId: string;
+  flags?: Partial<MessageFlags>;
+  labelsAdded?: string[];
+  labelsRemoved?: string[];
+  folderId?: string;
+}
+
+/** A cursor is versioned and tagged with its provider, and validated when read back. */
+export interface SyncCursor {
+  v: 1;
+  provider: ProviderName;
+  /** Gmail: { historyId: string }; Graph: { folders: Record<folderId, deltaLink> }. Opaque to the engine. */
+  state: Record<string, unknown>;
+}
+
+/** The one canonical page every change source returns. */
+export interface SyncPage {
+  upserts: RemoteMessage[];
+  /** Provider message ids that are gone from the mailbox (permanently deleted, or moved out of sync scope). */
+  deletes: string[];
+  stateChanges: RemoteStateChange[];
+  /** Store the page first, then persist this; null while more pages of the same round follow in `position`. */
+  nextCursor: SyncCursor | null;
+  /** True when the cursor expired and this round is a full re-list: reconcile (upsert what exists, delete what is gone). */
+  reset: boolean;
+}
+
+/** A page of the initial import (backfill), newest first, within the history window. */
+export interface BackfillPage {
+  upserts: RemoteMessage[];
+  /** Opaque position to resume from after a crash; null when the backfill is complete. */
+  nextPosition: unknown | null;
+  /** Best estimate of the total to import, for progress. */
+  totalEstimate: number | null;
+  /** Ids listed on this page that could not be fetched as messages (poison): the engine records them. */
+  failed: { providerMessageId: string; error: ProviderError }[];
+}
+
+// ---------- the three roles ----------
+export interface ChangeSource {
+  /** The incremental cursor as of now: taken BEFORE the backfill lists anything, so nothing is missed. */
+  currentCursor(): Promise<SyncCursor>;
+  backfillPage(opts: { since: Date; position: unknown | null; pageSize?: number }): Promise<BackfillPage>;
+  /** The next page of changes after `cursor`; throws ProviderError('cursor_expired') when it is too old. */
+  changesSince(cursor: SyncCursor, position: unknown | null): Promise<SyncPage & { nextPosition: unknown | null }>;
+  /** All provider message ids currently in sync scope (for reconciliation and cursor-expiry recovery). */
+  listAllIds(opts: { since: Date }): AsyncIterable<string[]>;
+  /** Fetch one message by id (reconciliation repairs, cursor-expiry re-list, poison retries). */
+  fetchMessage(providerMessageId: string): Promise<RemoteMessage | null>;
+  /** Fetch attachment bytes on demand. */
+  fetchAttachment(providerMessageId: string, attachmentId: string): Promise<Buffer>;
+}
+
+export interface OutgoingMessage {
+  /** The complete RFC 2822 message built by the outbound stage (nodemailer's composer). */
+  raw: Buffer;
+  internetMessageId: string;
+  /** For replies: the provider ids of the message replied to in this mailbox. */
+  replyTo?: { providerMessageId: string; providerThreadId: string | null };
+}
+
+export interface SentResult { providerMessageId: string; providerThreadId: string | null }
+
+export interface MailboxWriter {
+  send(message: OutgoingMessage): Promise<SentResult>;
+  /** Looks for a message with this Message-ID already in the mailbox (crash between send and record). */
+  findByInternetMessageId(internetMessageId: string): Promise<SentResult | null>;
+  modify(providerMessageId: string, change: { flags?: Partial<MessageFlags>; labelsAdded?: string[]; labelsRemoved?: string[] }): Promise<void>;
+  trash(providerMessageId: string): Promise<void>;
+}
+
+export interface PushChannelInfo { channelId: string | null; clientState: string | null; expiresAt: Date }
+
+export interface PushChannel {
+  /** Start (or re-create) push for the mailbox; returns what must be stored to renew and verify it. */
+  start(): Promise<PushChannelInfo>;
+  renew(current: PushChannelInfo): Promise<PushChannelInfo>;
+  stop(current: PushChannelInfo): Promise<void>;
+}
+
+export interface ProviderAdapter {
+  changeSource: ChangeSource;
+  writer: MailboxWriter;
+  /** null when push is not configured (polling only). */
+  push: PushChannel | null;
+}
+
+/** Builds an adapter for one mailbox. One factory per provider, chosen by the engine from `mailbox.provider`. */
+export type AdapterFactory = (mailbox: MailboxRef, tokens: AccessTokenSource) => ProviderAdapter;
