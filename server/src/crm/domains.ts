@@ -1,10 +1,13 @@
 /**
  * Company identity from email domains (DESIGN §4.6): a company is keyed by its registrable domain, found with the
- * Public Suffix List (tldts), and never by a free-mail domain, found with the maintained `free-email-domains` list.
+ * Public Suffix List (tldts), and never by a free-mail domain, found with the maintained
+ * `freemail` lists (free and disposable providers). We read its data files into a Set rather than call its
+ * `isFree`, which scans an array per call and resolves domains with the unmaintained tldjs.
+ * (`free-email-domains` was dropped: its install script downloads its list, which fails offline.)
  */
 import { domainToUnicode } from 'node:url';
 import { parse } from 'tldts';
-import freeEmailDomains from 'free-email-domains';
+import { readFileSync } from 'node:fs';
 import { domainOf, normaliseAddress, normaliseDomain } from '../sync/ingest/address';
 
 /**
@@ -23,7 +26,10 @@ let freeMailSet: Set<string> | undefined;
 /** Built on first use rather than at import, so importing this module costs nothing (STYLE: no import-time work). */
 function freeMailDomains(): Set<string> {
   if (!freeMailSet) {
-    const list: readonly string[] = freeEmailDomains;
+    const list = ['free.txt', 'disposable.txt']
+      .flatMap((file) => readFileSync(require.resolve(`freemail/data/${file}`), 'utf8').split('\n'))
+      .map((d) => d.trim())
+      .filter(Boolean);
     freeMailSet = new Set([...list, ...EXTRA_FREE_MAIL_DOMAINS].map((d) => d.toLowerCase()));
   }
   return freeMailSet;

@@ -149,3 +149,24 @@ export interface ProviderAdapter {
 
 /** Builds an adapter for one mailbox. One factory per provider, chosen by the engine from `mailbox.provider`. */
 export type AdapterFactory = (mailbox: MailboxRef, tokens: AccessTokenSource) => ProviderAdapter;
+
+// ---------- connecting a mailbox ----------
+export interface OAuthTokens {
+  accessToken: string;
+  /** Absent on a refresh that did not rotate it. */
+  refreshToken?: string;
+  expiresAt: Date;
+  scopes?: string[];
+}
+
+/** The provider's OAuth 2.0 authorization-code flow with PKCE, as the connect routes and token source use it. */
+export interface OAuthClient {
+  authorizationUrl(opts: { state: string; codeChallenge: string; redirectUri: string; loginHint?: string }): string;
+  exchangeCode(opts: { code: string; codeVerifier: string; redirectUri: string }): Promise<OAuthTokens>;
+  /** invalid_grant → ProviderError('auth_revoked'). */
+  refresh(refreshToken: string): Promise<OAuthTokens>;
+  /** Best effort: providers without a revocation endpoint make this a no-op (documented in the adapter). */
+  revoke(token: string): Promise<void>;
+  /** The mailbox address (Gmail users.getProfile, Graph /me). */
+  profileAddress(accessToken: string): Promise<string>;
+}
