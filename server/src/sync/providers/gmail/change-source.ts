@@ -1,0 +1,209 @@
+/**
+ * Gmail ChangeSource: backfill pages (messages.list + messages.get raw), incremental pages (history.list from
+ * the stored historyId), id listing for reconciliation, and single fetches.
+ * Sync guide: https://developers.google.com/gmail/api/guides/sync
+ */
+import type { gmail_v1 } from '@googleapis/gmail';
+import {
+  ProviderError,
+  type BackfillPage,
+  type ChangeSource,
+  type RemoteMessage,
+  type SyncCursor,
+  type SyncPage,
+} from '../port';
+import type { GmailClient } from './client';
+import { planHistory } from './history';
+import { isOutOfScope } from './labels';
+import { findPayloadPart, gmailCursor, gmailPartIdFromImap, readGmailCursor, toRemoteMessage } from './message';
+import { mapBounded } from './pacer';
+
+const USER = 'me';
+const HISTORY_TYPES = ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'];
+/** messages.list allows up to 500 ids per page; a backfill page is also a unit of persisted progress, so smaller. */
+const DEFAULT_BACKFILL_PAGE = 100;
+const MAX_LIST_PAGE = 500;
+const HISTORY_PAGE = 100;
+/** Extra attempts for one message's get inside a page (see client.ts on why reads may retry in-process). */
+const FETCH_RETRIES = 3;
+/** Errors about the mailbox rather than one message: continuing the page would only fail the same way. */
+const MAILBOX_LEVEL = new Set(['throttled', 'auth_revoked', 'permission']);
+
+/** Persisted between backfill pages: the query is frozen at the first page so a restart resumes the same list. */
+interface BackfillPosition {
+  v: 1;
+  afterSeconds: number;
+  pageToken: string;
+  totalEstimate: number | null;
+}
+
+interface HistoryPosition {
+  v: 1;
+  pageToken: string;
+}
+
+function readBackfillPosition(position: unknown): BackfillPosition | null {
+  if (position === null || position === undefined) return null;
+  const p = position as Partial<BackfillPosition>;
+  if (p.v !== 1 || typeof p.afterSeconds !== 'number' || typeof p.pageToken !== 'string') {
+    throw new ProviderError('invalid', 'Not a Gmail backfill position');
+  }
+  return { v: 1, afterSeconds: p.afterSeconds, pageToken: p.pageToken, totalEstimate: p.totalEstimate ?? null };
+}
+
+function readHistoryPosition(position: unknown): string | undefined {
+  if (position === null || position === undefined) return undefined;
+  const p = position as Partial<HistoryPosition>;
+  if (p.v !== 1 || typeof p.pageToken !== 'string') throw new ProviderError('invalid', 'Not a Gmail history position');
+  return p.pageToken;
+}
+
+/** `after:` in epoch seconds is exact; a date would mean midnight Pacific (Gmail filtering guide). */
+const afterQuery = (afterSeconds: number) => `after:${afterSeconds}`;
+
+export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency: number }): ChangeSource {
+  const getRaw = (id: string, retries = FETCH_RETRIES) =>
+    client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id, format: 'raw' }), { retries });
+
+  /** Raw fetch of one listed id; a 404 means it went away since it was listed. */
+  const fetchOne = async (id: string): Promise<RemoteMessage | null> => {
+    try {
+      return toRemoteMessage(await getRaw(id));
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === 'not_found') return null;
+      throw err;
+    }
+  };
+
+  const list = (q: string, maxResults: number, pageToken: string | undefined) =>
+    client.call(
+      'messages.list',
+      (api) => api.users.messages.list({ userId: USER, q, maxResults, pageToken, includeSpamTrash: false }),
+      { retries: FETCH_RETRIES },
+    );
+
+  return {
+    async currentCursor(): Promise<SyncCursor> {
+      const profile = await client.call('users.getProfile', (api) => api.users.getProfile({ userId: USER }), { retries: FETCH_RETRIES });
+      if (!profile.historyId) throw new ProviderError('invalid', 'Gmail: profile without historyId', { providerCode: 'malformedResponse' });
+      return gmailCursor(String(profile.historyId));
+    },
+
+    async backfillPage({ since, position, pageSize }): Promise<BackfillPage> {
+      const resumed = readBackfillPosition(position);
+      const afterSeconds = resumed?.afterSeconds ?? Math.floor(since.getTime() / 1000);
+      const size = Math.min(Math.max(pageSize ?? DEFAULT_BACKFILL_PAGE, 1), MAX_LIST_PAGE);
+      // messages.list answers newest first; spam and trash are left out (includeSpamTrash false).
+      const answer = await list(afterQuery(afterSeconds), size, resumed?.pageToken);
+      const ids = (answer.messages ?? []).map((m) => m.id).filter((id): id is string => !!id);
+      let totalEstimate = resumed?.totalEstimate ?? null;
+      if (!resumed) {
+        totalEstimate = typeof answer.resultSizeEstimate === 'number' ? answer.resultSizeEstimate : null;
+        // resultSizeEstimate is only an estimate, and small on a first page of many: never report fewer than known.
+        if (totalEstimate === null || (answer.nextPageToken && totalEstimate <= ids.length)) {
+          const profile = await client.call('users.getProfile', (api) => api.users.getProfile({ userId: USER }), { retries: FETCH_RETRIES });
+          totalEstimate = profile.messagesTotal ?? totalEstimate;
+        }
+      }
+
+      const failed: BackfillPage['failed'] = [];
+      const fetched = await mapBounded(ids, opts.fetchConcurrency, async (id) => {
+        try {
+          return await fetchOne(id);
+        } catch (err) {
+          if (!(err instanceof ProviderError) || MAILBOX_LEVEL.has(err.code)) throw err;
+          failed.push({ providerMessageId: id, error: err });
+          return null;
+        }
+      });
+      // Drafts are listed by messages.list but are not mail yet; a 404 is mail deleted since the list.
+      const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
+      return {
+        upserts,
+        nextPosition: answer.nextPageToken ? ({ v: 1, afterSeconds, pageToken: answer.nextPageToken, totalEstimate } satisfies BackfillPosition) : null,
+        totalEstimate,
+        failed,
+      };
+    },
+
+    async changesSince(cursor, position): Promise<SyncPage & { nextPosition: unknown | null }> {
+      const startHistoryId = readGmailCursor(cursor);
+      let answer: gmail_v1.Schema$ListHistoryResponse;
+      try {
+        answer = await client.call(
+          'history.list',
+          (api) =>
+            api.users.history.list({
+              userId: USER,
+              startHistoryId,
+              historyTypes: HISTORY_TYPES,
+              maxResults: HISTORY_PAGE,
+              pageToken: readHistoryPosition(position),
+            }),
+          { retries: FETCH_RETRIES },
+        );
+      } catch (err) {
+        // "A historyId is typically valid for at least a week … you receive an HTTP 404 error response" → full sync.
+        if (err instanceof ProviderError && err.code === 'not_found') {
+          throw new ProviderError('cursor_expired', 'Gmail: history from this historyId is no longer available', { ...err.details });
+        }
+        throw err;
+      }
+      const plan = planHistory(answer.history ?? []);
+      // Any failure other than "gone" throws the page: the cursor stays, and the engine retries it. Skipping a
+      // message here would lose it until the next reconciliation.
+      const fetched = await mapBounded(plan.fetch, opts.fetchConcurrency, fetchOne);
+      const gone = plan.fetch.filter((_, i) => fetched[i] === null);
+      const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
+      const last = !answer.nextPageToken;
+      if (last && !answer.historyId) throw new ProviderError('invalid', 'Gmail: history answer without historyId', { providerCode: 'malformedResponse' });
+      return {
+        upserts,
+        deletes: [...plan.deletes, ...gone],
+        stateChanges: plan.stateChanges,
+        // The new historyId is only final once every page of this round is read (history.list docs).
+        nextCursor: last ? gmailCursor(String(answer.historyId)) : null,
+        nextPosition: last ? null : ({ v: 1, pageToken: answer.nextPageToken! } satisfies HistoryPosition),
+        reset: false,
+      };
+    },
+
+    async *listAllIds({ since }) {
+      const q = afterQuery(Math.floor(since.getTime() / 1000));
+      let pageToken: string | undefined;
+      do {
+        const answer = await list(q, MAX_LIST_PAGE, pageToken);
+        const ids = (answer.messages ?? []).map((m) => m.id).filter((id): id is string => !!id);
+        if (ids.length) yield ids;
+        pageToken = answer.nextPageToken ?? undefined;
+      } while (pageToken);
+    },
+
+    async fetchMessage(providerMessageId) {
+      const message = await fetchOne(providerMessageId);
+      return message && !isOutOfScope(message.labels) ? message : null;
+    },
+
+    async fetchAttachment(providerMessageId, attachmentId) {
+      const partId = gmailPartIdFromImap(attachmentId);
+      if (partId === null) throw new ProviderError('invalid', `Gmail: attachment id must be an IMAP part number, got "${attachmentId}"`);
+      // format=full carries the MIME tree with per-part attachmentIds (fresh ones on every read).
+      const full = await client.call(
+        'messages.get',
+        (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'full' }),
+        { retries: FETCH_RETRIES },
+      );
+      const part = findPayloadPart(full.payload ?? undefined, partId);
+      if (!part?.body) throw new ProviderError('not_found', `Gmail: no part ${attachmentId} in message`);
+      if (part.body.data) return Buffer.from(part.body.data, 'base64url');
+      const gmailAttachmentId = part.body.attachmentId;
+      if (!gmailAttachmentId) return Buffer.alloc(0);
+      const body = await client.call(
+        'messages.attachments.get',
+        (api) => api.users.messages.attachments.get({ userId: USER, messageId: providerMessageId, id: gmailAttachmentId }),
+        { retries: FETCH_RETRIES },
+      );
+      return Buffer.from(body.data ?? '', 'base64url');
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The Gmail adapter behind the ports (DESIGN.md §2): `gmailAdapterFactory(config)` gives the engine an
+ * AdapterFactory. Nothing starts at import; the factory keeps one quota pacer and one in-flight limit per
+ * mailbox, so every adapter the engine builds for the same mailbox shares the same per-user budget.
+ */
+import type { Config } from '../../../config';
+import type { AdapterFactory, MailboxRef, ProviderAdapter } from '../port';
+import { gmailChangeSource } from './change-source';
+import { GmailClient } from './client';
+import { ConcurrencyLimit, QuotaPacer, systemClock, type PacerClock } from './pacer';
+import { gmailPushChannel } from './push';
+import { gmailWriter } from './writer';
+
+export type GmailAdapterConfig = Pick<Config, 'GMAIL_API_URL' | 'GMAIL_QUOTA_UNITS_PER_SECOND' | 'GOOGLE_PUBSUB_TOPIC'>;
+
+export interface GmailAdapterOptions {
+  /** Calls in flight per mailbox. Default 10: enough to use the quota at real-world latencies. */
+  maxInFlight?: number;
+  /** Messages fetched at once within a page (bounded again by maxInFlight). Default 10. */
+  fetchConcurrency?: number;
+  timeoutMs?: number;
+  maxRetryWaitMs?: number;
+  /** See QuotaPacerOptions.settleGuardMs. */
+  settleGuardMs?: number;
+  clock?: PacerClock;
+}
+
+interface MailboxPacing {
+  pacer: QuotaPacer;
+  limit: ConcurrencyLimit;
+  handedOutAt: number;
+}
+
+/** A mailbox's pacer is forgotten only when idle and not handed to an adapter for this long. */
+const PACING_IDLE_MS = 10 * 60 * 1000;
+
+export function gmailAdapterFactory(config: GmailAdapterConfig, options: GmailAdapterOptions = {}): AdapterFactory {
+  const now = () => (options.clock ?? systemClock).now();
+  const pacing = new Map<string, MailboxPacing>();
+  const pacingFor = (mailbox: MailboxRef): MailboxPacing => {
+    const key = `${mailbox.orgId}:${mailbox.id}`;
+    let entry = pacing.get(key);
+    if (!entry) {
+      // Forget long-idle mailboxes so the map does not grow with every mailbox ever synced. The delay keeps an
+      // adapter built a moment ago from ever sharing its mailbox's quota with a second, fresh pacer.
+      for (const [k, v] of pacing) {
+        if (now() - v.handedOutAt > PACING_IDLE_MS && v.pacer.idle() && v.limit.inFlight() === 0) pacing.delete(k);
+      }
+      entry = {
+        pacer: new QuotaPacer({ unitsPerSecond: config.GMAIL_QUOTA_UNITS_PER_SECOND, settleGuardMs: options.settleGuardMs, clock: options.clock }),
+        limit: new ConcurrencyLimit(options.maxInFlight ?? 10),
+        handedOutAt: now(),
+      };
+      pacing.set(key, entry);
+    }
+    entry.handedOutAt = now();
+    return entry;
+  };
+
+  return (mailbox, tokens): ProviderAdapter => {
+    const { pacer, limit } = pacingFor(mailbox);
+    const client = new GmailClient({
+      apiUrl: config.GMAIL_API_URL,
+      tokens,
+      pacer,
+      limit,
+      timeoutMs: options.timeoutMs,
+      maxRetryWaitMs: options.maxRetryWaitMs,
+    });
+    return {
+      changeSource: gmailChangeSource(client, { fetchConcurrency: options.fetchConcurrency ?? 10 }),
+      writer: gmailWriter(client),
+      push: config.GOOGLE_PUBSUB_TOPIC ? gmailPushChannel(client, config.GOOGLE_PUBSUB_TOPIC) : null,
+    };
+  };
+}
+
+export { translateGmailError } from './errors';
+export { googleOAuth, GMAIL_SCOPES } from './oauth';

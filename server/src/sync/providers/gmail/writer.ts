@@ -1,0 +1,72 @@
+/**
+ * Gmail MailboxWriter: send (messages.send), look-up by Message-ID (crash recovery), state write-through
+ * (messages.modify / trash / untrash).
+ */
+import { ProviderError, type MailboxWriter, type OutgoingMessage, type SentResult } from '../port';
+import type { GmailClient } from './client';
+import { labelEditForChange } from './labels';
+
+const USER = 'me';
+
+/** Gmail's `rfc822msgid:` takes the id without angle brackets (https://support.google.com/mail/answer/7190). */
+export function rfc822MsgIdQuery(internetMessageId: string): string {
+  const bare = internetMessageId.trim().replace(/^<|>$/g, '');
+  if (!bare || /[\s"]/.test(bare)) throw new ProviderError('invalid', 'Not a usable Message-ID for a Gmail search');
+  return `rfc822msgid:${bare}`;
+}
+
+export function gmailWriter(client: GmailClient): MailboxWriter {
+  const threadOf = async (providerMessageId: string): Promise<string | null> => {
+    const message = await client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'minimal' }), { retries: 2 });
+    return message.threadId ?? null;
+  };
+  const trash = async (providerMessageId: string): Promise<void> => {
+    await client.call('messages.trash', (api) => api.users.messages.trash({ userId: USER, id: providerMessageId }));
+  };
+
+  return {
+    async send(message: OutgoingMessage): Promise<SentResult> {
+      // Gmail files a sent message into the given thread only if its References / In-Reply-To point into that
+      // thread AND the Subject matches; the outbound stage builds those headers, we pass the thread id
+      // (https://developers.google.com/gmail/api/guides/sending#sending_messages and …/guides/threads).
+      let threadId: string | null = null;
+      if (message.replyTo) threadId = message.replyTo.providerThreadId ?? (await threadOf(message.replyTo.providerMessageId));
+      // Never retried here: a send that failed after reaching Gmail may have gone out; the engine looks the
+      // Message-ID up (findByInternetMessageId) before trying again.
+      const sent = await client.call('messages.send', (api) =>
+        api.users.messages.send({
+          userId: USER,
+          requestBody: { raw: message.raw.toString('base64url'), ...(threadId ? { threadId } : {}) },
+        }),
+      );
+      if (!sent.id) throw new ProviderError('invalid', 'Gmail: send answer without id', { providerCode: 'malformedResponse' });
+      return { providerMessageId: sent.id, providerThreadId: sent.threadId ?? null };
+    },
+
+    async findByInternetMessageId(internetMessageId: string): Promise<SentResult | null> {
+      // Spam and trash included: a sent message the user already trashed was still sent.
+      const answer = await client.call(
+        'messages.list',
+        (api) => api.users.messages.list({ userId: USER, q: rfc822MsgIdQuery(internetMessageId), includeSpamTrash: true, maxResults: 10 }),
+        { retries: 2 },
+      );
+      const first = answer.messages?.find((m) => m.id);
+      return first?.id ? { providerMessageId: first.id, providerThreadId: first.threadId ?? null } : null;
+    },
+
+    async modify(providerMessageId, change): Promise<void> {
+      const { deleted, ...flags } = change.flags ?? {};
+      const edit = labelEditForChange({ flags, labelsAdded: change.labelsAdded, labelsRemoved: change.labelsRemoved });
+      if (edit.addLabelIds.length || edit.removeLabelIds.length) {
+        await client.call('messages.modify', (api) =>
+          api.users.messages.modify({ userId: USER, id: providerMessageId, requestBody: edit }),
+        );
+      }
+      // Trash is a method of its own; with the gmail.modify scope nothing can be deleted for good (DESIGN.md §4.10).
+      if (deleted === true) await trash(providerMessageId);
+      if (deleted === false) await client.call('messages.untrash', (api) => api.users.messages.untrash({ userId: USER, id: providerMessageId }));
+    },
+
+    trash,
+  };
+}
