@@ -1,0 +1,383 @@
+/**
+ * The Gmail emulator through the real @googleapis/gmail client: documented shapes of list/get/send/history/
+ * watch/push, quota and faults, over http and https (in-process with the test CA, and in a child process that
+ * trusts it through NODE_EXTRA_CA_CERTS).
+ */
+import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import type { gmail_v1 } from '@googleapis/gmail';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { rfc822, startGoogleHarness, startPushReceiver, type GoogleHarness } from './gmail/testing/harness';
+
+let h: GoogleHarness;
+let api: gmail_v1.Gmail;
+let accessToken: string;
+const USER = 'owner@acme.test';
+const DAY = 24 * 60 * 60 * 1000;
+
+beforeAll(async () => {
+  h = await startGoogleHarness();
+  const signedIn = await h.signIn(USER);
+  api = signedIn.api;
+  accessToken = String(signedIn.auth.credentials.access_token);
+});
+afterAll(() => h.stop());
+afterEach(() => {
+  h.emulator.control.clearFaults();
+  h.emulator.control.setQuota({ unitsPerSecond: 250, status: 429 });
+});
+
+type ApiError = { status?: number; response?: { status: number; data: unknown } };
+const failure = (promise: Promise<unknown>): Promise<ApiError> =>
+  promise.then(
+    () => ({ status: 200 }),
+    (e: ApiError) => e,
+  );
+
+/** A fresh mailbox per test keeps the tests independent. */
+async function freshUser(name: string): Promise<{ email: string; api: gmail_v1.Gmail }> {
+  const email = `${name}@acme.test`;
+  return { email, api: (await h.signIn(email)).api };
+}
+
+test('messages.get: full payload tree, metadata, minimal and raw formats; attachments.get', async () => {
+  const raw = await rfc822({
+    from: 'Zoe Client <zoe@client.test>',
+    to: USER,
+    subject: 'Quarterly numbers – Q3',
+    text: "Here's the sheet.\nThanks",
+    html: '<p>Here&#39;s the <b>sheet</b>.</p>',
+    messageId: '<q3@client.test>',
+    attachments: [{ filename: 'q3.csv', content: Buffer.from('a,b\n1,2\n'), contentType: 'text/csv' }],
+  });
+  const [id] = h.emulator.control.seed(USER, [{ raw, labelIds: ['INBOX', 'UNREAD'], internalDate: Date.now() - DAY }]);
+
+  const full = (await api.users.messages.get({ userId: 'me', id })).data;
+  expect(full).toMatchObject({ id, threadId: id, labelIds: ['INBOX', 'UNREAD'], snippet: 'Here&#39;s the sheet. Thanks', sizeEstimate: raw.length });
+  expect(typeof full.historyId).toBe('string');
+  expect(full.internalDate).toMatch(/^\d+$/);
+  const payload = full.payload!;
+  expect(payload).toMatchObject({ partId: '', mimeType: 'multipart/mixed', filename: '', body: { size: 0 } });
+  expect(payload.headers).toEqual(expect.arrayContaining([{ name: 'Subject', value: 'Quarterly numbers – Q3' }]));
+  const [alternative, attachment] = payload.parts!;
+  expect(alternative).toMatchObject({ partId: '0', mimeType: 'multipart/alternative' });
+  expect(alternative.parts!.map((p) => [p.partId, p.mimeType])).toEqual([['0.0', 'text/plain'], ['0.1', 'text/html']]);
+  expect(Buffer.from(alternative.parts![0].body!.data!, 'base64url').toString()).toBe("Here's the sheet.\r\nThanks");
+  expect(attachment).toMatchObject({ partId: '1', mimeType: 'text/csv', filename: 'q3.csv', body: { size: 8 } });
+  expect(attachment.body!.data).toBeUndefined();
+  const attachmentId = attachment.body!.attachmentId!;
+  const bytes = (await api.users.messages.attachments.get({ userId: 'me', messageId: id, id: attachmentId })).data;
+  expect(Buffer.from(bytes.data!, 'base64url').toString()).toBe('a,b\n1,2\n');
+  // As in Gmail, attachment ids differ between reads of the same message.
+  const again = (await api.users.messages.get({ userId: 'me', id })).data.payload!.parts![1].body!.attachmentId;
+  expect(again).not.toBe(attachmentId);
+
+  const metadata = (await api.users.messages.get({ userId: 'me', id, format: 'metadata', metadataHeaders: ['From', 'Message-ID'] })).data;
+  expect(metadata.payload).toEqual({
+    mimeType: 'multipart/mixed',
+    headers: [
+      { name: 'From', value: 'Zoe Client <zoe@client.test>' },
+      { name: 'Message-ID', value: '<q3@client.test>' },
+    ],
+  });
+  const minimal = (await api.users.messages.get({ userId: 'me', id, format: 'minimal' })).data;
+  expect(minimal).not.toHaveProperty('payload');
+  expect(Object.keys(minimal).sort()).toEqual(['historyId', 'id', 'internalDate', 'labelIds', 'sizeEstimate', 'snippet', 'threadId']);
+  const rawFormat = (await api.users.messages.get({ userId: 'me', id, format: 'raw' })).data;
+  expect(Buffer.from(rawFormat.raw!, 'base64url').equals(raw)).toBe(true);
+
+  expect(await failure(api.users.messages.get({ userId: 'me', id: 'ffffffffffffffff' }))).toMatchObject({
+    status: 404,
+    response: { data: { error: { code: 404, message: 'Requested entity was not found.', errors: [{ reason: 'notFound' }] } } },
+  });
+});
+
+test('messages.list: newest first, paging, labelIds, q dates and places, spam/trash excluded by default', async () => {
+  const { email, api: mine } = await freshUser('lister');
+  const now = Date.now();
+  const items = await Promise.all(
+    [...Array(7).keys()].map(async (i) => ({
+      raw: await rfc822({ from: `s${i}@x.test`, to: email, subject: `m${i}` }),
+      labelIds: i === 5 ? ['SPAM'] : i === 6 ? ['TRASH'] : i % 2 ? ['INBOX'] : ['INBOX', 'STARRED'],
+      internalDate: now - (10 - i) * DAY,
+    })),
+  );
+  const ids = h.emulator.control.seed(email, items);
+
+  const first = (await mine.users.messages.list({ userId: 'me', maxResults: 3 })).data;
+  expect(first.messages).toEqual([ids[4], ids[3], ids[2]].map((id) => ({ id, threadId: id })));
+  expect(first.resultSizeEstimate).toBe(5);
+  const second = (await mine.users.messages.list({ userId: 'me', maxResults: 3, pageToken: first.nextPageToken! })).data;
+  expect(second.messages!.map((m) => m.id)).toEqual([ids[1], ids[0]]);
+  expect(second.nextPageToken).toBeUndefined();
+
+  const starred = (await mine.users.messages.list({ userId: 'me', labelIds: ['STARRED'] })).data;
+  expect(starred.messages!.map((m) => m.id)).toEqual([ids[4], ids[2], ids[0]]);
+  const after = Math.floor((now - 7.5 * DAY) / 1000);
+  const recent = (await mine.users.messages.list({ userId: 'me', q: `after:${after} in:inbox` })).data;
+  expect(recent.messages!.map((m) => m.id)).toEqual([ids[4], ids[3]]);
+  expect((await mine.users.messages.list({ userId: 'me', q: 'newer_than:8d' })).data.resultSizeEstimate).toBe(2);
+  expect((await mine.users.messages.list({ userId: 'me', q: `before:${after}` })).data.resultSizeEstimate).toBe(3);
+  expect((await mine.users.messages.list({ userId: 'me', includeSpamTrash: true })).data.resultSizeEstimate).toBe(7);
+  expect((await mine.users.messages.list({ userId: 'me', q: 'in:trash' })).data.messages).toEqual([{ id: ids[6], threadId: ids[6] }]);
+  expect((await mine.users.messages.list({ userId: 'me', q: 'label:nothing-like-this' })).data).toEqual({ resultSizeEstimate: 0 });
+});
+
+test('messages.send: SENT label, Message-ID added, Gmail threading rules; sends read back', async () => {
+  const { email, api: mine } = await freshUser('sender');
+  // Five sends cost 500 units: more than a second's quota, which is not what this test is about.
+  h.emulator.control.setQuota({ unitsPerSecond: null });
+  const inbound = await rfc822({ from: 'c@client.test', to: email, subject: 'Proposal', messageId: '<p1@client.test>' });
+  const original = h.emulator.control.deliver(email, inbound);
+
+  const send = async (subject: string, threadId?: string, headers: Record<string, string> = { 'In-Reply-To': '<p1@client.test>', References: '<p1@client.test>' }) => {
+    const raw = await rfc822({ from: email, to: 'c@client.test', subject, headers });
+    const withoutId = raw.toString().replace(/^Message-ID:.*\r\n/im, '');
+    return (await mine.users.messages.send({ userId: 'me', requestBody: { raw: Buffer.from(withoutId).toString('base64url'), threadId } })).data;
+  };
+  const reply = await send('Re: Proposal', original.threadId);
+  expect(reply).toMatchObject({ threadId: original.threadId, labelIds: ['SENT'] });
+  // Each of the three conditions is needed: thread id, references into the thread, same subject.
+  expect((await send('Something else', original.threadId)).threadId).not.toBe(original.threadId);
+  expect((await send('Re: Proposal')).threadId).not.toBe(original.threadId);
+  expect((await send('Re: Proposal', original.threadId, {})).threadId).not.toBe(original.threadId);
+
+  const stored = (await mine.users.messages.get({ userId: 'me', id: reply.id!, format: 'metadata', metadataHeaders: ['Message-ID'] })).data;
+  expect(stored.payload!.headers![0].value).toMatch(/^<[0-9a-f]+@acme\.test>$/);
+  expect(Number(stored.internalDate)).toBeGreaterThan(Date.now() - 5000);
+  const thread = (await mine.users.threads.get({ userId: 'me', id: original.threadId, format: 'minimal' })).data;
+  expect(thread.messages!.map((m) => m.id)).toEqual([original.id, reply.id]);
+  expect(h.emulator.control.sends().filter((s) => s.mailbox === email)).toHaveLength(4);
+
+  // Media uploads of the same method. Client trap: googleapis-common builds the /upload URL from the per-call
+  // rootUrl only, ignoring the one given to gmail({rootUrl}), so without the per-call option it would go to
+  // https://gmail.googleapis.com. The engine should send `requestBody.raw` (JSON) instead.
+  const perCall = { rootUrl: `${h.served.httpUrl}/` };
+  const media = await rfc822({ from: email, to: 'c@client.test', subject: 'Upload' });
+  const uploaded = (await mine.users.messages.send({ userId: 'me', media: { mimeType: 'message/rfc822', body: media } }, perCall)).data;
+  const replyBody = await rfc822({ from: email, to: 'c@client.test', subject: 'Re: Proposal', inReplyTo: '<p1@client.test>', references: '<p1@client.test>' });
+  const multipart = (
+    await mine.users.messages.send({ userId: 'me', requestBody: { threadId: original.threadId }, media: { mimeType: 'message/rfc822', body: Readable.from([replyBody]) } }, perCall)
+  ).data;
+  expect(multipart.threadId).toBe(original.threadId);
+  expect(uploaded.labelIds).toEqual(['SENT']);
+});
+
+test('history.list: ascending records of each type, filters, paging, and 404 after expiry', async () => {
+  const { email, api: mine } = await freshUser('historian');
+  const start = (await mine.users.getProfile({ userId: 'me' })).data.historyId!;
+  const a = h.emulator.control.deliver(email, await rfc822({ from: 'a@x.test', to: email, subject: 'a' }));
+  const b = h.emulator.control.deliver(email, await rfc822({ from: 'b@x.test', to: email, subject: 'b' }));
+  await mine.users.messages.modify({ userId: 'me', id: a.id, requestBody: { removeLabelIds: ['UNREAD'], addLabelIds: ['STARRED'] } });
+  await mine.users.messages.trash({ userId: 'me', id: b.id });
+  h.emulator.control.act(email, a.id, 'delete');
+
+  const all = (await mine.users.history.list({ userId: 'me', startHistoryId: start })).data;
+  const ids = all.history!.map((r) => Number(r.id));
+  expect(ids).toEqual([...ids].sort((x, y) => x - y));
+  expect(all.historyId).toBe((await mine.users.getProfile({ userId: 'me' })).data.historyId);
+  expect(all.history!.map((r) => Object.keys(r).filter((k) => k !== 'id' && k !== 'messages').sort())).toEqual([
+    ['messagesAdded'],
+    ['messagesAdded'],
+    ['labelsAdded', 'labelsRemoved'],
+    ['labelsAdded'],
+    ['messagesDeleted'],
+  ]);
+  expect(all.history![3].labelsAdded).toEqual([{ message: { id: b.id, threadId: b.threadId, labelIds: ['INBOX', 'UNREAD', 'TRASH'] }, labelIds: ['TRASH'] }]);
+
+  const added = (await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['labelAdded'] })).data;
+  expect(added.history!.map((r) => r.labelsAdded![0].labelIds)).toEqual([['STARRED'], ['TRASH']]);
+  expect(added.history!.every((r) => !r.messagesAdded)).toBe(true);
+  const trash = (await mine.users.history.list({ userId: 'me', startHistoryId: start, labelId: 'TRASH' })).data;
+  expect(trash.history).toHaveLength(1);
+
+  const page1 = (await mine.users.history.list({ userId: 'me', startHistoryId: start, maxResults: 2 })).data;
+  expect(page1.history).toHaveLength(2);
+  const page2 = (await mine.users.history.list({ userId: 'me', startHistoryId: start, maxResults: 2, pageToken: page1.nextPageToken! })).data;
+  expect(page2.history!.map((r) => r.id)).toEqual([all.history![2].id, all.history![3].id]);
+
+  h.emulator.control.expireHistory(email);
+  expect(await failure(mine.users.history.list({ userId: 'me', startHistoryId: start }))).toMatchObject({
+    status: 404,
+    response: { data: { error: { code: 404, status: 'NOT_FOUND', errors: [{ reason: 'notFound', domain: 'global' }] } } },
+  });
+  // The current id still works: nothing after it was lost.
+  expect((await mine.users.history.list({ userId: 'me', startHistoryId: all.historyId! })).data).toEqual({ historyId: all.historyId });
+});
+
+test('watch + push: Pub/Sub body, verifiable OIDC token, at most one push per second per user', async () => {
+  const receiver = await startPushReceiver();
+  try {
+    const { email, api: mine } = await freshUser('pushed');
+    h.emulator.control.configurePush({ url: receiver.url, rateLimit: 'drop' });
+    const watch = (await mine.users.watch({ userId: 'me', requestBody: { topicName: 'projects/threadline-test/topics/gmail', labelIds: ['INBOX'] } })).data;
+    expect(Number(watch.expiration)).toBeGreaterThan(Date.now() + 7 * DAY - 60_000);
+    expect(watch.historyId).toMatch(/^\d+$/);
+
+    for (let i = 0; i < 5; i++) h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: `n${i}` }));
+    await waitFor(() => receiver.received.length === 1);
+    const push = receiver.received[0];
+    const message = push.body.message as { data: string; messageId: string; publishTime: string };
+    expect(JSON.parse(Buffer.from(message.data, 'base64').toString())).toEqual({ emailAddress: email, historyId: expect.any(Number) });
+    expect(push.body.subscription).toMatch(/^projects\/.+\/subscriptions\/.+/);
+    expect(new Date(message.publishTime).getTime()).toBeGreaterThan(Date.now() - 5000);
+    const token = String(push.headers.authorization).replace(/^Bearer /, '');
+    const jwks = createRemoteJWKSet(new URL(`${h.served.httpUrl}/oauth2/v3/certs`));
+    const { payload } = await jwtVerify(token, jwks, { issuer: 'https://accounts.google.com', audience: receiver.url });
+    expect(payload.email).toBe('gmail-push@threadline-test.iam.gserviceaccount.com');
+    const outcomes = h.emulator.control.pushes().filter((p) => p.emailAddress === email).map((p) => p.outcome);
+    expect(outcomes).toEqual(['delivered', 'dropped-rate', 'dropped-rate', 'dropped-rate', 'dropped-rate']);
+
+    // Coalescing instead: one push now, one trailing push carrying the latest historyId a second later.
+    await sleep(1000);
+    h.emulator.control.configurePush({ rateLimit: 'coalesce' });
+    for (let i = 0; i < 3; i++) h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: `c${i}` }));
+    await waitFor(() => receiver.received.length === 3, 2500);
+    const last = receiver.received[2].body.message as { data: string };
+    expect(JSON.parse(Buffer.from(last.data, 'base64').toString()).historyId).toBe(h.emulator.control.historyId(email));
+
+    // Changes outside the watched labels are not pushed; after stop nothing is.
+    await sleep(1000);
+    const sent = h.emulator.control.deliver(email, await rfc822({ from: email, to: 'y@x.test', subject: 'out' }), ['SENT']);
+    await mine.users.stop({ userId: 'me' });
+    h.emulator.control.act(email, sent.id, 'star');
+    await sleep(200);
+    expect(receiver.received).toHaveLength(3);
+  } finally {
+    h.emulator.control.configurePush({ url: undefined, rateLimit: 'drop' });
+    await receiver.close();
+  }
+});
+
+test('push switches: duplicates keep their messageId, a seeded drop rate loses pushes, reordering holds them', async () => {
+  const receiver = await startPushReceiver();
+  try {
+    const { email } = await freshUser('switches');
+    h.emulator.control.configurePush({ url: receiver.url, rateLimit: 'off', duplicateRate: 1, seed: 3 });
+    await h.gmailFor((await h.signIn(email)).auth).users.watch({ userId: 'me', requestBody: { topicName: 'projects/p/topics/t' } });
+    h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'dup' }));
+    await waitFor(() => receiver.received.length === 2);
+    const [one, two] = receiver.received.map((r) => (r.body.message as { messageId: string }).messageId);
+    expect(one).toBe(two);
+
+    h.emulator.control.configurePush({ duplicateRate: 0, dropRate: 0.5, reorderWindowMs: 100, seed: 5 });
+    for (let i = 0; i < 8; i++) h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: `r${i}` }));
+    const mine = () => h.emulator.control.pushes().filter((p) => p.emailAddress === email).slice(2);
+    const dropped = mine().filter((p) => p.outcome === 'dropped-switch').length;
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped).toBeLessThan(8);
+    await waitFor(() => receiver.received.length === 2 + 8 - dropped);
+  } finally {
+    h.emulator.control.configurePush({ url: undefined, rateLimit: 'drop', dropRate: 0, duplicateRate: 0, reorderWindowMs: 0 });
+    await receiver.close();
+  }
+});
+
+test('quota: faster than the per-user budget gets the documented 429 (or 403) error body', async () => {
+  const { email, api: mine } = await freshUser('greedy');
+  h.emulator.control.setQuota({ unitsPerSecond: 20 });
+  const results = await Promise.all([...Array(6)].map(() => failure(mine.users.messages.list({ userId: 'me' }))));
+  expect(results.filter((r) => r.status === 200)).toHaveLength(4);
+  expect(results.find((r) => r.status === 429)).toMatchObject({
+    response: { data: { error: { code: 429, message: 'Rate Limit Exceeded', errors: [{ domain: 'usageLimits', reason: 'rateLimitExceeded' }] } } },
+  });
+  h.emulator.control.setQuota({ status: 403 });
+  expect(await failure(mine.users.messages.send({ userId: 'me', requestBody: { raw: 'eA' } }))).toMatchObject({
+    status: 403,
+    response: { data: { error: { errors: [{ reason: 'userRateLimitExceeded' }] } } },
+  });
+  // Rejected calls cost nothing: 4 lists of 5 units went through; 2 lists and the send were refused.
+  expect(h.emulator.control.quota().usage[email]).toMatchObject({ unitsUsed: 20, calls: 4, rejected: 3 });
+}, 10_000);
+
+test('faults: a seeded 50% error rate gives the same sequence twice, with Google error bodies', async () => {
+  const run = async () => {
+    h.emulator.control.setFaults({ errorRate: 0.5, seed: 42 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await failure(api.users.getProfile({ userId: 'me' }))).status ?? 0);
+    return statuses;
+  };
+  const first = await run();
+  const second = await run();
+  expect(second).toEqual(first);
+  expect(first.filter((s) => s >= 500).length).toBeGreaterThan(2);
+  expect(first.filter((s) => s === 200).length).toBeGreaterThan(2);
+  h.emulator.control.setFaults({ resetRate: 1, seed: 1 });
+  const reset = await failure(api.users.getProfile({ userId: 'me' }));
+  expect(reset.status).toBeUndefined();
+  expect(h.emulator.control.faultCounters().resets).toBe(1);
+});
+
+test('batch endpoint: multipart/mixed in and out, each call authorised and counted', async () => {
+  const [id] = h.emulator.control.seed(USER, [{ raw: await rfc822({ from: 'b@x.test', to: USER, subject: 'batched' }), labelIds: ['INBOX'] }]);
+  const boundary = 'batch_foobarbaz';
+  const part = (cid: string, line: string) => `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: <${cid}>\r\n\r\n${line}\r\n\r\n`;
+  const body = part('item1', `GET /gmail/v1/users/me/messages/${id}?format=minimal HTTP/1.1`) + part('item2', 'GET /gmail/v1/users/me/messages/0000000000000000') + `--${boundary}--`;
+  const answer = await h.fetchImpl(`${h.served.httpsUrl}/batch/gmail/v1`, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/mixed; boundary=${boundary}`, authorization: `Bearer ${accessToken}` },
+    body,
+  });
+  expect(answer.status).toBe(200);
+  const text = await answer.text();
+  const outer = /boundary=(\S+)/.exec(answer.headers.get('content-type')!)![1];
+  const parts = text.split(`--${outer}`).slice(1, -1);
+  expect(parts[0]).toMatch(/Content-ID: response-item1/);
+  expect(parts[0]).toMatch(/HTTP\/1\.1 200 OK/);
+  expect(JSON.parse(parts[0].slice(parts[0].indexOf('{')))).toMatchObject({ id, labelIds: ['INBOX'] });
+  expect(parts[1]).toMatch(/HTTP\/1\.1 404 Not Found/);
+  expect(h.emulator.control.requestCounters().byName['gmail.batch']).toBeGreaterThan(0);
+});
+
+test('https: in-process with the CA, and in a child process trusting it through NODE_EXTRA_CA_CERTS', async () => {
+  const { auth, api: secure } = await h.signIn(USER, h.served.httpsUrl);
+  expect((await secure.users.getProfile({ userId: 'me' })).data.emailAddress).toBe(USER);
+  const script = `
+    const { gmail } = require('@googleapis/gmail');
+    const { OAuth2Client } = require('google-auth-library');
+    const auth = new OAuth2Client();
+    auth.setCredentials({ access_token: process.env.TOKEN });
+    gmail({ version: 'v1', auth, rootUrl: process.env.ROOT + '/' }).users.getProfile({ userId: 'me' })
+      .then((r) => console.log(JSON.stringify(r.data)), (e) => { console.error(String(e)); process.exit(1); });`;
+  const env = { ...process.env, TOKEN: String(auth.credentials.access_token), ROOT: h.served.httpsUrl };
+  const run = promisify(execFile);
+  const { stdout } = await run(process.execPath, ['-e', script], { env: { ...env, NODE_EXTRA_CA_CERTS: h.ca.caFile }, cwd: process.cwd() });
+  expect(JSON.parse(stdout)).toMatchObject({ emailAddress: USER });
+  // Without the CA the same call fails: the certificate really is private.
+  await expect(run(process.execPath, ['-e', script], { env, cwd: process.cwd() })).rejects.toThrow(/certificate/i);
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+test('npm run emulators (cli.ts): prints the configuration keys and stops on SIGTERM', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'test/emulators/cli.ts'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await waitFor(() => out.includes('NODE_EXTRA_CA_CERTS='), 20_000);
+  const env = Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  expect(Object.keys(env).sort()).toEqual(
+    [
+      'GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'GOOGLE_AUTH_URL', 'GOOGLE_TOKEN_URL', 'GOOGLE_REVOKE_URL', 'GOOGLE_JWKS_URL',
+      'GOOGLE_ID_TOKEN_AUDIENCES', 'GMAIL_API_URL', 'GOOGLE_PUBSUB_TOPIC', 'GOOGLE_PUSH_AUDIENCE', 'GOOGLE_PUSH_SERVICE_ACCOUNT', 'MICROSOFT_CLIENT_ID',
+      'MICROSOFT_CLIENT_SECRET', 'MICROSOFT_AUTHORITY', 'MICROSOFT_JWKS_URL', 'MICROSOFT_ID_TOKEN_AUDIENCES', 'GRAPH_API_URL',
+      'NODE_EXTRA_CA_CERTS',
+    ].sort(),
+  );
+  const certs = await h.fetchImpl(env.GOOGLE_JWKS_URL);
+  expect(((await certs.json()) as { keys: unknown[] }).keys).toHaveLength(1);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+}, 25_000);

@@ -1,0 +1,82 @@
+/**
+ * The batch endpoint (https://developers.google.com/gmail/api/guides/batch): a multipart/mixed body whose parts
+ * are `application/http` requests; the answer is multipart/mixed with one `HTTP/1.1 …` response per part, each
+ * with `Content-ID: response-<request Content-ID>`. At most 100 calls, and each still costs its quota units,
+ * which is why the inner calls go back through this server (auth, quota, faults and the request log apply).
+ */
+import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import express, { type Request, type Response, type Router } from 'express';
+import type { GmailContext } from './context';
+import { invalidArgument } from './errors';
+import { headerValue, parseMime } from './mime';
+
+interface InnerRequest {
+  contentId: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function parseInner(text: string, contentId: string): InnerRequest | undefined {
+  const [head, ...rest] = text.split(/\r?\n\r?\n/);
+  const [requestLine, ...headerLines] = head.split(/\r?\n/);
+  const match = /^(GET|POST|PUT|PATCH|DELETE)\s+(\S+)/i.exec(requestLine.trim());
+  if (!match) return undefined;
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { contentId, method: match[1].toUpperCase(), path: match[2], headers, body: rest.join('\r\n\r\n') };
+}
+
+export function batchRoutes(ctx: GmailContext): Router {
+  const router = express.Router();
+  const handler = async (req: Request, res: Response) => {
+    res.locals.op = 'gmail.batch';
+    const contentType = req.get('content-type') ?? '';
+    if (!/^multipart\/mixed/i.test(contentType) || !Buffer.isBuffer(req.body)) {
+      return invalidArgument(res, 'Batch requests must be multipart/mixed');
+    }
+    const tree = parseMime(Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`), req.body]));
+    if (tree.parts.length > 100) return invalidArgument(res, 'A batch may contain at most 100 calls');
+    const calls = tree.parts.map((part, i) =>
+      parseInner(part.content.toString('utf8'), (headerValue(part, 'content-id') ?? `${i + 1}`).replace(/^<|>$/g, '')),
+    );
+    const outerAuth = req.get('authorization');
+    const boundary = `batch_${randomBytes(12).toString('hex')}`;
+    const chunks: string[] = [];
+    for (const call of calls) {
+      let status = 400;
+      let text = JSON.stringify({ error: { code: 400, message: 'Malformed batch part', status: 'INVALID_ARGUMENT' } });
+      let type = 'application/json; charset=UTF-8';
+      if (call) {
+        // Inner calls inherit the outer Authorization unless they carry their own.
+        const headers: Record<string, string> = { ...call.headers };
+        if (!headers.authorization && outerAuth) headers.authorization = outerAuth;
+        const path = call.path.replace(/^https?:\/\/[^/]+/, '');
+        const answer = await fetch(`${ctx.baseUrl()}${path}`, {
+          method: call.method,
+          headers,
+          body: call.method === 'GET' || call.method === 'DELETE' ? undefined : call.body,
+        });
+        status = answer.status;
+        type = answer.headers.get('content-type') ?? type;
+        text = await answer.text();
+      }
+      const contentId = call ? `response-${call.contentId}` : 'response-invalid';
+      chunks.push(
+        `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: ${contentId}\r\n\r\n` +
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: ${type}\r\n\r\n${text}\r\n`,
+      );
+    }
+    // A Buffer body keeps Express from appending `; charset=utf-8` after the boundary parameter.
+    res.set('Content-Type', `multipart/mixed; boundary=${boundary}`).send(Buffer.from(`${chunks.join('')}--${boundary}--\r\n`));
+  };
+  const raw = express.raw({ type: () => true, limit: '60mb' });
+  router.post('/batch/gmail/v1', raw, handler);
+  router.post('/batch', raw, handler);
+  return router;
+}
