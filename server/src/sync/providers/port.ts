@@ -96,6 +96,13 @@ export interface BackfillPage {
   totalEstimate: number | null;
   /** Ids listed on this page that could not be fetched as messages (poison): the engine records them. */
   failed: { providerMessageId: string; error: ProviderError }[];
+  /**
+   * Optional, on the last page only (nextPosition null): the incremental cursor the backfill itself produced,
+   * which replaces the one from currentCursor(). Graph sets it: its first delta round per folder IS the
+   * enumeration, so the deltaLinks exist only once the backfill has paged through it (graph/change-source.ts).
+   * Sources whose cursor exists up front (Gmail historyId) leave it undefined.
+   */
+  cursor?: SyncCursor;
 }
 
 // ---------- the three roles ----------

@@ -1,0 +1,270 @@
+/**
+ * The Graph adapter through the real @microsoft/microsoft-graph-client against the Microsoft emulator over https
+ * with the test CA (see test/emulators/graph.e2e.test.ts for why the global fetch is swapped while this runs).
+ */
+import { createNodeFetch } from '../../../../../test/emulators/common/fetch';
+import { CLIENT_ID, REDIRECT_URI, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
+import { ProviderError, type AccessTokenSource, type ProviderAdapter, type RemoteMessage, type SyncCursor } from '../port';
+import { graphAdapterFactory, microsoftOAuth } from './index';
+
+const USER = 'owner@contoso.test';
+const PEER = 'peer@fabrikam.test';
+const DAY = 86400_000;
+const originalFetch = globalThis.fetch;
+let h: Harness;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let adapter: ProviderAdapter;
+let cursor: SyncCursor;
+const since = new Date(Date.now() - 60 * DAY);
+const imported = new Map<string, RemoteMessage>();
+
+const at = (daysAgo: number, i = 0): Date => new Date(Date.now() - daysAgo * DAY - i * 60_000);
+
+async function seed(folder: string, count: number, daysAgo: (i: number) => number, label: string): Promise<string[]> {
+  const items = await Promise.all(
+    Array.from({ length: count }, async (_, i) => ({
+      raw: await rfc822({ from: `S${i} <s${i}@fabrikam.test>`, to: USER, subject: `${label} ${i}`, date: at(daysAgo(i)) }),
+      folder,
+      receivedDateTime: at(daysAgo(i)).toISOString(),
+    })),
+  );
+  return h.control.seedMailbox(USER, items);
+}
+
+async function drainChanges(from: SyncCursor): Promise<{ upserts: RemoteMessage[]; deletes: string[]; stateChanges: { providerMessageId: string; flags?: Record<string, unknown>; folderId?: string }[]; cursor: SyncCursor; reset: boolean }> {
+  const out = { upserts: [] as RemoteMessage[], deletes: [] as string[], stateChanges: [] as { providerMessageId: string; flags?: Record<string, unknown>; folderId?: string }[], reset: false };
+  let position: unknown | null = null;
+  for (let i = 0; i < 100; i++) {
+    const page = await adapter.changeSource.changesSince(from, position);
+    out.upserts.push(...page.upserts);
+    out.deletes.push(...page.deletes);
+    out.stateChanges.push(...page.stateChanges);
+    out.reset ||= page.reset;
+    if (page.nextCursor) return { ...out, cursor: page.nextCursor };
+    position = page.nextPosition;
+  }
+  throw new Error('the round did not end');
+}
+
+beforeAll(async () => {
+  h = await startHarness({ baseUrl: 'https' });
+  globalThis.fetch = createNodeFetch({ ca: h.ca.caPem });
+  receiver = await startReceiver();
+  h.control.addUser(PEER);
+  const accessToken = String((await signIn(h.served.httpUrl, USER)).access_token);
+  const tokens: AccessTokenSource = { accessToken: async () => accessToken, invalidate: () => undefined };
+  const factory = graphAdapterFactory(
+    { GRAPH_API_URL: h.served.httpsUrl, PUBLIC_URL: receiver.url, GRAPH_SUBSCRIPTION_MINUTES: 60 },
+    { folderRefreshMs: 0, deltaPageSize: 7 },
+  );
+  adapter = factory({ id: 'mb-1', orgId: 'org-1', provider: 'microsoft', address: USER }, tokens);
+});
+
+afterAll(async () => {
+  globalThis.fetch = originalFetch;
+  await receiver?.close();
+  await h?.close();
+});
+
+describe('backfill', () => {
+  it('imports every synced folder newest first within the window, in pages, and hands back the cursor', async () => {
+    const customers = h.control.createFolder(USER, 'Customers', 'inbox');
+    const inbox = await seed('inbox', 23, (i) => 1 + i, 'Inbox');
+    const archive = await seed('archive', 6, (i) => 2 + i * 3, 'Archived');
+    const user = await seed(customers, 4, (i) => 5 + i, 'Customer');
+    await seed('inbox', 3, (i) => 90 + i, 'Too old');
+    await seed('junkemail', 3, (i) => 1 + i, 'Junk');
+    await seed('drafts', 2, (i) => 1 + i, 'Draft');
+
+    const pages: RemoteMessage[][] = [];
+    let position: unknown | null = null;
+    let lateId = '';
+    for (let i = 0; i < 50; i++) {
+      const page = await adapter.changeSource.backfillPage({ since, position, pageSize: 8 });
+      pages.push(page.upserts);
+      if (i === 0) lateId = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'During backfill' }));
+      if (page.nextPosition === null) {
+        expect(page.cursor).toBeDefined();
+        cursor = page.cursor as SyncCursor;
+        break;
+      }
+      expect(page.upserts.length).toBeLessThanOrEqual(8);
+      position = JSON.parse(JSON.stringify(page.nextPosition)); // as the engine persists it
+    }
+    const all = pages.flat();
+    for (const m of all) imported.set(m.providerMessageId, m);
+    expect(pages.length).toBeGreaterThan(3);
+    expect(all).toHaveLength(imported.size); // no duplicates
+    expect([...imported.keys()].sort()).toEqual([...inbox, ...archive, ...user].sort());
+    // Newest first within each folder, and the inbox's first page is its newest mail.
+    const inboxOrder = all.filter((m) => inbox.includes(m.providerMessageId)).map((m) => m.receivedAt.getTime());
+    expect(inboxOrder).toEqual([...inboxOrder].sort((a, b) => b - a));
+    expect(pages[0]?.[0]?.content.kind === 'parsed' && pages[0][0].content.parsed.subject).toBe('Inbox 0');
+    expect(imported.get(archive[0] as string)?.flags).toMatchObject({ archived: true, deleted: false });
+    expect(imported.get(user[0] as string)?.folderId).toBe(customers);
+    expect(Object.keys((cursor.state as { folders: Record<string, string> }).folders)).toEqual(expect.arrayContaining([customers]));
+
+    // Rule 1: what arrived during the backfill comes with the first replay of the cursor.
+    const replay = await drainChanges(cursor);
+    expect(replay.upserts.map((m) => m.providerMessageId)).toContain(lateId);
+    expect(replay.deletes).toEqual([]);
+    cursor = replay.cursor;
+  });
+});
+
+describe('incremental', () => {
+  it('keeps a moved message as one id, reports an Outlook flag as a state change, and deletes what is purged', async () => {
+    const [moved, flagged, purged] = h.control.messages(USER, 'inbox').map((m) => m.immutableId);
+    h.control.move(USER, moved as string, 'archive');
+    h.control.flag(USER, flagged as string, 'flagged');
+    h.control.permanentlyDelete(USER, purged as string);
+    const fresh = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Fresh' }));
+    const newFolder = h.control.createFolder(USER, 'Projects');
+    const intoNew = h.control.messages(USER, 'inbox').find((m) => ![moved, flagged, purged, fresh].includes(m.immutableId))?.immutableId as string;
+    h.control.move(USER, intoNew, newFolder);
+
+    const changes = await drainChanges(cursor);
+    expect(changes.deletes).toEqual([purged]);
+    const movedCopies = changes.upserts.filter((m) => m.providerMessageId === moved);
+    expect(movedCopies.length).toBeGreaterThanOrEqual(1);
+    expect(movedCopies.at(-1)).toMatchObject({ folderId: h.control.messages(USER, 'archive')[0]?.folderId, flags: { archived: true } });
+    expect(changes.stateChanges).toContainEqual(expect.objectContaining({ providerMessageId: flagged, flags: expect.objectContaining({ starred: true }) }));
+    expect(changes.upserts.map((m) => m.providerMessageId)).toEqual(expect.arrayContaining([fresh, intoNew]));
+    expect(changes.deletes).not.toContain(intoNew);
+    cursor = changes.cursor;
+    expect(Object.keys((cursor.state as { folders: Record<string, string> }).folders)).toContain(newFolder);
+  });
+
+  it('answers an invalidated delta token with cursor_expired', async () => {
+    h.control.invalidateDeltaTokens(USER, 'inbox');
+    await expect(adapter.changeSource.changesSince(cursor, null)).rejects.toMatchObject({ code: 'cursor_expired', details: { status: 410, providerCode: 'SyncStateNotFound' } });
+    // Recovery: the placeholder cursor re-lists every folder, flagged as a reset round.
+    const relist = await drainChanges(await adapter.changeSource.currentCursor());
+    expect(relist.reset).toBe(true);
+    expect(relist.upserts.length).toBeGreaterThan(20);
+    cursor = relist.cursor;
+  });
+
+  it('lists ids and fetches messages in scope only', async () => {
+    const ids = [];
+    for await (const batch of adapter.changeSource.listAllIds({ since })) ids.push(...batch);
+    const junk = h.control.messages(USER, 'junkemail')[0]?.immutableId as string;
+    expect(ids).not.toContain(junk);
+    expect(await adapter.changeSource.fetchMessage(junk)).toBeNull();
+    expect(await adapter.changeSource.fetchMessage(ids[0] as string)).toMatchObject({ providerMessageId: ids[0], content: { kind: 'parsed' } });
+  });
+});
+
+describe('writer', () => {
+  it('writes categories, read and starred state, and trashes to Deleted Items', async () => {
+    const id = h.control.messages(USER, 'inbox')[0]?.immutableId as string;
+    await adapter.writer.modify(id, { flags: { read: true, starred: true }, labelsAdded: ['Customer'] });
+    await adapter.writer.modify(id, { labelsAdded: ['Deal'], labelsRemoved: ['Customer'] });
+    const after = h.control.messages(USER).find((m) => m.immutableId === id);
+    expect(after).toMatchObject({ isRead: true, flagStatus: 'flagged', categories: ['Deal'] });
+    await adapter.writer.modify(id, { flags: { archived: true } });
+    expect(h.control.messages(USER, 'archive').map((m) => m.immutableId)).toContain(id);
+    await adapter.writer.modify(id, { flags: { archived: false } });
+    expect(h.control.messages(USER, 'inbox').map((m) => m.immutableId)).toContain(id);
+    await adapter.writer.trash(id);
+    expect(h.control.messages(USER, 'deleteditems').map((m) => m.immutableId)).toContain(id);
+    expect(h.control.actions('delete', USER)).toHaveLength(0);
+  });
+
+  it('sends a reply through createReply in the same conversation, findable by its Internet Message-ID', async () => {
+    const original = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Pricing', messageId: '<pricing-1@fabrikam.test>' }));
+    const conversationId = h.control.messages(USER).find((m) => m.immutableId === original)?.conversationId;
+    const raw = await rfc822({ from: USER, to: PEER, subject: 'RE: Pricing', text: 'Our offer is attached.', messageId: '<reply-1@contoso.test>', attachments: [{ filename: 'offer.txt', content: Buffer.from('offer') }] });
+    const sent = await adapter.writer.send({ raw, internetMessageId: '<reply-1@contoso.test>', replyTo: { providerMessageId: original, providerThreadId: conversationId ?? null } });
+    const copy = h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId);
+    expect(copy).toMatchObject({ conversationId, isDraft: false });
+    expect(sent.providerThreadId).toBe(conversationId);
+    expect(h.control.actions('send', USER).at(-1)).toMatchObject({ messageId: sent.providerMessageId, detail: { inReplyTo: '<pricing-1@fabrikam.test>', to: [PEER] } });
+    expect(await adapter.writer.findByInternetMessageId(copy?.internetMessageId as string)).toEqual(sent);
+    expect(await adapter.writer.findByInternetMessageId('<never-sent@contoso.test>')).toBeNull();
+  });
+
+  it('sends a new message as a draft, then send, and returns the Sent copy id', async () => {
+    const raw = await rfc822({ from: USER, to: PEER, subject: 'Hello from the CRM', html: '<p>Hi <b>there</b></p>', messageId: '<new-1@contoso.test>' });
+    const sent = await adapter.writer.send({ raw, internetMessageId: '<new-1@contoso.test>' });
+    expect(h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId)?.subject).toBe('Hello from the CRM');
+    expect(h.control.messages(PEER, 'inbox').map((m) => m.subject)).toContain('Hello from the CRM');
+  });
+});
+
+describe('push', () => {
+  it('creates the subscription through the validation handshake, renews it by PATCH and stops it', async () => {
+    const push = adapter.push;
+    if (!push) throw new Error('push expected');
+    const info = await push.start();
+    expect(info.clientState?.length).toBeGreaterThanOrEqual(32);
+    const [sub] = h.control.subscriptions(USER);
+    expect(sub).toMatchObject({ id: info.channelId, clientState: info.clientState, notificationUrl: `${receiver.url}/webhooks/graph`, lifecycleNotificationUrl: `${receiver.url}/webhooks/graph/lifecycle` });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const renewed = await push.renew(info);
+    expect(renewed.channelId).toBe(info.channelId);
+    expect(renewed.expiresAt.getTime()).toBeGreaterThan(info.expiresAt.getTime());
+    await push.stop(renewed);
+    expect(h.control.subscriptions(USER)).toHaveLength(0);
+  });
+});
+
+describe('throttling', () => {
+  afterEach(() => {
+    h.control.clearFaults();
+    h.control.setThrottling({ maxConcurrent: 4, requestsPerWindow: 10_000, windowSeconds: 600 });
+  });
+
+  it('never has more than 4 requests in flight', async () => {
+    h.control.setFaults({ delayMs: 100 });
+    const before = h.control.throttleStats(USER).throttled;
+    await Promise.all(Array.from({ length: 5 }, () => adapter.writer.findByInternetMessageId('<none@contoso.test>')));
+    const stats = h.control.throttleStats(USER);
+    expect(stats.maxInFlight).toBeLessThanOrEqual(4);
+    expect(stats.throttled).toBe(before);
+  });
+
+  it('honours Retry-After for every request of the mailbox, then succeeds', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    h.control.setThrottling({ requestsPerWindow: 3, windowSeconds: 1 });
+    h.control.setFaults({ delayMs: 100 });
+    const before = h.control.throttleStats(USER);
+    const results = await Promise.all(Array.from({ length: 5 }, () => adapter.writer.findByInternetMessageId('<none@contoso.test>')));
+    expect(results).toEqual([null, null, null, null, null]);
+    const stats = h.control.throttleStats(USER);
+    expect(stats.throttled).toBeGreaterThan(before.throttled);
+    expect(stats.retryAfterViolations).toBe(before.retryAfterViolations);
+    expect(stats.maxInFlight).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('oauth', () => {
+  it('exchanges a code with PKCE, reads the address, and stores the rotated refresh token', async () => {
+    const oauth = microsoftOAuth({ MICROSOFT_CLIENT_ID: CLIENT_ID, MICROSOFT_CLIENT_SECRET: undefined, MICROSOFT_AUTHORITY: `${h.served.httpUrl}/common`, GRAPH_API_URL: h.served.httpsUrl });
+    if (!oauth) throw new Error('oauth expected');
+    const { verifier, challenge } = pkcePair();
+    const url = new URL(oauth.authorizationUrl({ state: 'st-1', codeChallenge: challenge, redirectUri: REDIRECT_URI, loginHint: 'carol@contoso.test' }));
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('scope')).toBe('offline_access Mail.ReadWrite Mail.Send User.Read openid email profile');
+    const location = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location') ?? '');
+    expect(location.searchParams.get('state')).toBe('st-1');
+    const tokens = await oauth.exchangeCode({ code: location.searchParams.get('code') ?? '', codeVerifier: verifier, redirectUri: REDIRECT_URI });
+    expect(tokens.refreshToken).toEqual(expect.any(String));
+    expect(tokens.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(await oauth.profileAddress(tokens.accessToken)).toBe('carol@contoso.test');
+
+    h.control.setUsedRefreshTokenGrace(0);
+    try {
+      const rotated = await oauth.refresh(tokens.refreshToken as string);
+      expect(rotated.refreshToken).toEqual(expect.any(String));
+      expect(rotated.refreshToken).not.toBe(tokens.refreshToken);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await expect(oauth.refresh(tokens.refreshToken as string)).rejects.toMatchObject({ code: 'auth_revoked' });
+      expect(await oauth.refresh(rotated.refreshToken as string)).toMatchObject({ accessToken: expect.any(String) });
+      h.control.revokeGrant('carol@contoso.test');
+      await expect(oauth.refresh(rotated.refreshToken as string)).rejects.toBeInstanceOf(ProviderError);
+    } finally {
+      h.control.setUsedRefreshTokenGrace(null);
+    }
+  });
+});
