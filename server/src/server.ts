@@ -9,14 +9,20 @@ import { createSessionTokens, SessionTokens } from './auth/session-token';
 import { createVault, Vault } from './auth/vault';
 import type { Config } from './config';
 import { databaseAnswers } from './db/connection';
+import { mailboxRoutes } from './http/mailbox-routes';
+import { oauthRoutes } from './http/oauth-routes';
 import type { Logger } from './logger';
 import { createMetrics, Metrics } from './metrics';
+import { createSyncControl, SyncControl } from './sync/control';
+import { buildProviders, Providers } from './sync/providers/registry';
 
 export interface Service {
   app: Express;
   sessions: SessionTokens;
   vault: Vault;
   metrics: Metrics;
+  providers: Providers;
+  sync: SyncControl;
 }
 
 export function buildService(config: Config, log: Logger): Service {
@@ -28,6 +34,13 @@ export function buildService(config: Config, log: Logger): Service {
     oldKeys: (config.TOKEN_ENCRYPTION_OLD_KEYS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k.trim(), 'base64')),
   });
   const identity = createIdentityVerifier(config);
-  const app = createApp({ config, log, metrics, identity, sessions, databaseAnswers: () => databaseAnswers() });
-  return { app, sessions, vault, metrics };
+  const providers = buildProviders(config);
+  const sync = createSyncControl({ vault, providers, log });
+  const connect = { publicUrl: config.PUBLIC_URL, vault, oauth: providers.oauth };
+  const app = createApp({
+    config, log, metrics, identity, sessions, databaseAnswers: () => databaseAnswers(),
+    publicRouters: [oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) })],
+    apiRouters: [mailboxRoutes({ connect, actions: sync })],
+  });
+  return { app, sessions, vault, metrics, providers, sync };
 }

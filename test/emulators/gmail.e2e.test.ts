@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { gmail_v1 } from '@googleapis/gmail';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { generateMailbox } from './common/generate';
 import { rfc822, startGoogleHarness, startPushReceiver, type GoogleHarness } from './gmail/testing/harness';
 
 let h: GoogleHarness;
@@ -122,6 +123,20 @@ test('messages.list: newest first, paging, labelIds, q dates and places, spam/tr
   expect((await mine.users.messages.list({ userId: 'me', includeSpamTrash: true })).data.resultSizeEstimate).toBe(7);
   expect((await mine.users.messages.list({ userId: 'me', q: 'in:trash' })).data.messages).toEqual([{ id: ids[6], threadId: ids[6] }]);
   expect((await mine.users.messages.list({ userId: 'me', q: 'label:nothing-like-this' })).data).toEqual({ resultSizeEstimate: 0 });
+});
+
+test('a generated mailbox seeds with its labels, dates and threads', async () => {
+  const { email, api: mine } = await freshUser('generated');
+  const generated = await generateMailbox({ owner: { email, name: 'Gen Owner' }, count: 40, seed: 7 });
+  h.emulator.control.seed(email, generated);
+  const profile = (await mine.users.getProfile({ userId: 'me' })).data;
+  expect(profile.messagesTotal).toBe(40);
+  expect(profile.threadsTotal).toBe(new Set(generated.map((m) => m.threadKey)).size);
+  const newest = [...generated].sort((a, b) => b.date.getTime() - a.date.getTime())[0];
+  const listed = (await mine.users.messages.list({ userId: 'me', maxResults: 1, includeSpamTrash: true })).data.messages![0];
+  const got = (await mine.users.messages.get({ userId: 'me', id: listed.id!, format: 'minimal' })).data;
+  expect(Number(got.internalDate)).toBe(newest.date.getTime());
+  expect([...got.labelIds!].sort()).toEqual([...newest.labelIds].sort());
 });
 
 test('messages.send: SENT label, Message-ID added, Gmail threading rules; sends read back', async () => {
@@ -359,6 +374,27 @@ async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void
     await sleep(20);
   }
 }
+
+test('the control API over HTTP: seed, act as the user, read back requests and errors', async () => {
+  const control = (path: string, init?: { method: string; body?: unknown }) =>
+    h.fetchImpl(`${h.served.httpUrl}/__control${path}`, {
+      method: init?.method ?? 'GET',
+      headers: { 'content-type': 'application/json' },
+      body: init?.body === undefined ? undefined : JSON.stringify(init.body),
+    }).then((r) => r.json() as Promise<Record<string, unknown>>);
+  const { email, api: mine } = await freshUser('remote');
+  const raw = (await rfc822({ from: 'r@x.test', to: email, subject: 'remote' })).toString('base64');
+  const { ids } = (await control(`/mailboxes/${email}/seed`, { method: 'POST', body: { messages: [{ raw, labelIds: ['INBOX', 'UNREAD'] }] } })) as { ids: string[] };
+  expect(await control(`/mailboxes/${email}/messages/${ids[0]}/act`, { method: 'POST', body: { action: 'read' } })).toEqual({ ok: true });
+  expect((await mine.users.messages.get({ userId: 'me', id: ids[0], format: 'minimal' })).data.labelIds).toEqual(['INBOX']);
+  await failure(mine.users.messages.get({ userId: 'me', id: '00000000000000aa' }));
+  const { requests } = (await control('/requests?name=gmail.users.messages.get')) as { requests: Array<{ status: number; path: string }> };
+  expect(requests.slice(-2).map((r) => r.status)).toEqual([200, 404]);
+  const { errors } = (await control('/errors')) as { errors: Array<{ path: string; status: number }> };
+  expect(errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/gmail/v1/users/me/messages/00000000000000aa', status: 404 })]));
+  const state = (await control('/state')) as { quota: { usage: Record<string, { unitsUsed: number }> } };
+  expect(state.quota.usage[email].unitsUsed).toBe(10);
+});
 
 test('npm run emulators (cli.ts): prints the configuration keys and stops on SIGTERM', async () => {
   const { spawn } = await import('node:child_process');

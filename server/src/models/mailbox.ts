@@ -41,6 +41,8 @@ const mailboxSchema = tenantSchema({
   backoffUntil: { type: Date, default: null },
   lastError: { type: new Schema({ code: String, message: String, at: Date }, { _id: false }), default: null },
   lastSyncedAt: { type: Date, default: null },
+  /** Set by a user's Resync: the next run re-reads the mailbox and repairs what is missing. */
+  reconcileRequestedAt: { type: Date, default: null },
 });
 mailboxSchema.index({ orgId: 1, provider: 1, address: 1 }, { unique: true });
 mailboxSchema.index({ orgId: 1, userId: 1 });

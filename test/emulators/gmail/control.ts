@@ -19,6 +19,8 @@ export interface SeedItem {
   raw: Buffer;
   labelIds: string[];
   internalDate?: number;
+  /** Used when internalDate is absent (generateMailbox() gives `date`). */
+  date?: Date;
 }
 
 export type UserAction = 'read' | 'unread' | 'star' | 'unstar' | 'archive' | 'unarchive' | 'trash' | 'untrash' | 'spam' | 'delete';
@@ -43,7 +45,9 @@ export function createGoogleControl(ctx: GmailContext, identity: GoogleIdentity,
     /** Adds messages as already-present mail (initial import material). Returns their ids. */
     seed(email: string, items: SeedItem[]): string[] {
       const box = mailbox(email);
-      return [...items]
+      // Oldest first, so that replies find the message they reference and join its thread.
+      const dated = items.map((item) => ({ ...item, internalDate: item.internalDate ?? item.date?.getTime() }));
+      return dated
         .sort((a, b) => (a.internalDate ?? 0) - (b.internalDate ?? 0))
         .map((item) => deliver(box, item.raw, item.labelIds, item.internalDate).id);
     },

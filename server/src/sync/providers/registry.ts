@@ -1,0 +1,31 @@
+/**
+ * The one place that knows which providers exist: it builds each provider's OAuth client and adapter factory
+ * from the configuration, and hands the engine a single provider-neutral factory.
+ */
+import type { Config } from '../../config';
+import { gmailAdapterFactory } from './gmail';
+import { googleOAuth } from './gmail/oauth';
+import { graphAdapterFactory, microsoftOAuth } from './graph';
+import type { AdapterFactory, OAuthClient, ProviderName } from './port';
+
+export interface Providers {
+  oauth: Partial<Record<ProviderName, OAuthClient>>;
+  adapterFor: AdapterFactory;
+}
+
+export function buildProviders(config: Config): Providers {
+  const oauth: Partial<Record<ProviderName, OAuthClient>> = {};
+  if (config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET) oauth.google = googleOAuth(config);
+  const microsoft = microsoftOAuth(config);
+  if (microsoft) oauth.microsoft = microsoft;
+
+  // Built lazily: the Graph factory refuses a non-https GRAPH_API_URL, which only matters once a Microsoft
+  // mailbox actually syncs.
+  let gmail: AdapterFactory | undefined;
+  let graph: AdapterFactory | undefined;
+  const adapterFor: AdapterFactory = (mailbox, tokens) => {
+    if (mailbox.provider === 'google') return (gmail ??= gmailAdapterFactory(config))(mailbox, tokens);
+    return (graph ??= graphAdapterFactory(config))(mailbox, tokens);
+  };
+  return { oauth, adapterFor };
+}

@@ -1,0 +1,50 @@
+/**
+ * The real server in a child process (`node --import tsx server/src/main.ts`), as `npm start` runs it, on the
+ * test run's database server with a database of its own, and a fixed free port so PUBLIC_URL is known.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../server/src/db/embedded';
+
+export interface ServerProcess { url: string; child: ChildProcess; output(): string; stop(): Promise<void> }
+
+const root = path.resolve(__dirname, '../..');
+
+export async function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
+  const base = process.env.MONGODB_URI;
+  if (!base) throw new Error('MONGODB_URI is not set (jest globalSetup starts the embedded database)');
+  const uri = new URL(base);
+  uri.pathname = `/srv_${randomBytes(5).toString('hex')}`;
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/src/main.ts'), ...args], {
+    cwd: root,
+    env: {
+      ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env,
+      MONGODB_URI: uri.toString(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'threadline-srv-')),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
+    const check = () => { if (out.includes('listening on')) { clearTimeout(timer); resolve(); } };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${out}`)); });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => out,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
