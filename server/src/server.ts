@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { databaseAnswers } from './db/connection';
 import { mailboxRoutes } from './http/mailbox-routes';
 import { oauthRoutes } from './http/oauth-routes';
+import { webhookRoutes } from './http/webhook-routes';
 import type { Logger } from './logger';
 import { createMetrics, Metrics } from './metrics';
 import { createSyncControl, SyncControl } from './sync/control';
@@ -39,7 +40,10 @@ export function buildService(config: Config, log: Logger): Service {
   const connect = { publicUrl: config.PUBLIC_URL, vault, oauth: providers.oauth };
   const app = createApp({
     config, log, metrics, identity, sessions, databaseAnswers: () => databaseAnswers(),
-    publicRouters: [oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) })],
+    publicRouters: [
+      oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
+      webhookRoutes({ identity, sync, log }),
+    ],
     apiRouters: [mailboxRoutes({ connect, actions: sync })],
   });
   return { app, sessions, vault, metrics, providers, sync };

@@ -49,6 +49,8 @@ mailboxSchema.index({ orgId: 1, userId: 1 });
 // The scheduler's sweep across organisations (system context).
 mailboxSchema.index({ nextRunAt: 1 });
 mailboxSchema.index({ provider: 1, address: 1 });
+// Webhooks find a Graph mailbox by its subscription id (system context).
+mailboxSchema.index({ 'push.channelId': 1 });
 
 export interface MailboxDoc {
   _id: Types.ObjectId;

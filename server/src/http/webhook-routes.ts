@@ -1,0 +1,100 @@
+/**
+ * Push endpoints (CONTRACT.md "Webhooks"). A notification is only a hint: it marks the mailbox due and is
+ * answered at once; the workers do the work. Nothing in a notification is trusted as data.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { Router } from 'express';
+import { Types } from 'mongoose';
+import { z } from 'zod';
+import type { IdentityVerifier } from '../auth/identity';
+import { AuthError } from '../auth/identity';
+import { runAsSystem, runInOrg } from '../db/tenant';
+import type { Logger } from '../logger';
+import { Mailbox } from '../models/mailbox';
+import type { SyncControl } from '../sync/control';
+import { ApiError } from './errors';
+
+const pubsubPush = z.object({
+  message: z.object({ data: z.string().max(8192), messageId: z.string().optional(), publishTime: z.string().optional() }).passthrough(),
+  subscription: z.string().optional(),
+}).passthrough();
+const gmailData = z.object({ emailAddress: z.string().email(), historyId: z.union([z.string(), z.number()]) }).passthrough();
+
+const graphNotifications = z.object({
+  value: z.array(z.object({
+    subscriptionId: z.string().max(200),
+    clientState: z.string().max(256).optional(),
+    lifecycleEvent: z.string().max(64).optional(),
+    changeType: z.string().optional(),
+  }).passthrough()).max(1000),
+}).passthrough();
+
+/** Constant time whatever the lengths: compare digests. */
+function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+interface PushMailbox { _id: Types.ObjectId; orgId: Types.ObjectId; push: { channelId: string | null; clientState: string | null } }
+
+export function webhookRoutes(deps: { identity: IdentityVerifier; sync: SyncControl; log: Logger }): Router {
+  const router = Router();
+
+  router.post('/webhooks/gmail', async (req, res) => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!bearer) throw new ApiError(401, 'unauthorized', 'missing push token');
+    try {
+      await deps.identity.verifyPubSubPushToken(bearer);
+    } catch (err) {
+      if (err instanceof AuthError) throw new ApiError(err.status === 403 ? 403 : 401, err.status === 403 ? 'forbidden' : 'unauthorized', err.message);
+      throw err;
+    }
+    const parsed = pubsubPush.safeParse(req.body);
+    let address: string | undefined;
+    if (parsed.success) {
+      try {
+        const data = gmailData.safeParse(JSON.parse(Buffer.from(parsed.data.message.data, 'base64').toString('utf8')));
+        if (data.success) address = data.data.emailAddress.toLowerCase();
+      } catch { /* not JSON: acknowledged and ignored, so Pub/Sub does not redeliver it forever */ }
+    }
+    // Acknowledge first: Pub/Sub redelivers what is not acknowledged in time; the historyId is not trusted —
+    // the worker reads history from its own stored cursor, which therefore never moves backwards.
+    res.status(204).end();
+    if (!address) return;
+    const found = await runAsSystem('gmail push routing', () =>
+      Mailbox.find({ provider: 'google', address }).select({ _id: 1, orgId: 1 }).lean<{ _id: Types.ObjectId; orgId: Types.ObjectId }[]>());
+    for (const m of found) {
+      await runInOrg(m.orgId, () => deps.sync.markDue(m._id)).catch((err: Error) => deps.log.warn({ err: err.message }, 'marking mailbox due failed'));
+    }
+  });
+
+  const graphHandler = (kind: 'change' | 'lifecycle') => async (req: express.Request, res: express.Response) => {
+    const validationToken = req.query.validationToken;
+    if (typeof validationToken === 'string') {
+      // The subscription handshake: echo the token as text/plain within 10 seconds.
+      return void res.status(200).type('text/plain').send(validationToken);
+    }
+    const parsed = graphNotifications.safeParse(req.body);
+    res.status(202).end();
+    if (!parsed.success) return;
+    for (const item of parsed.data.value) {
+      const mailbox = await runAsSystem('graph notification routing', () =>
+        Mailbox.findOne({ provider: 'microsoft', 'push.channelId': item.subscriptionId }).select({ orgId: 1, push: 1 }).lean<PushMailbox>());
+      if (!mailbox?.push.clientState || !item.clientState || !sameSecret(item.clientState, mailbox.push.clientState)) {
+        deps.log.warn({ subscriptionId: item.subscriptionId, kind }, 'graph notification dropped: unknown subscription or wrong clientState');
+        continue;
+      }
+      await runInOrg(mailbox.orgId, async () => {
+        if (kind === 'lifecycle' && (item.lifecycleEvent === 'reauthorizationRequired' || item.lifecycleEvent === 'subscriptionRemoved')) {
+          // Due for renewal now: the renewal step renews it, or re-creates it when Graph no longer knows it.
+          await Mailbox.updateOne({ _id: mailbox._id }, { $set: { 'push.expiresAt': new Date() } });
+        }
+        // Every change, and a `missed` lifecycle event, means: catch up from the stored delta cursor.
+        await deps.sync.markDue(mailbox._id);
+      });
+    }
+  };
+  router.post('/webhooks/graph', graphHandler('change'));
+  router.post('/webhooks/graph/lifecycle', graphHandler('lifecycle'));
+  return router;
+}
+
