@@ -9,13 +9,21 @@ import { createSessionTokens, SessionTokens } from './auth/session-token';
 import { createVault, Vault } from './auth/vault';
 import type { Config } from './config';
 import { databaseAnswers } from './db/connection';
+import { contactRoutes } from './http/contact-routes';
+import { contextRoutes } from './http/context-routes';
 import { mailboxRoutes } from './http/mailbox-routes';
+import { messageReadRoutes } from './http/message-read-routes';
+import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
+import { settingsRoutes } from './http/settings-routes';
 import { webhookRoutes } from './http/webhook-routes';
 import type { Logger } from './logger';
 import { createMetrics, Metrics } from './metrics';
 import { createSyncControl, SyncControl } from './sync/control';
+import { processDueOutbox, sendSoon } from './sync/outbound/outbox';
+import { ProviderError } from './sync/providers/port';
 import { buildProviders, Providers } from './sync/providers/registry';
+import type { MailboxAdapters } from './sync/runtime';
 
 export interface Service {
   app: Express;
@@ -24,9 +32,16 @@ export interface Service {
   metrics: Metrics;
   providers: Providers;
   sync: SyncControl;
+  /** The outbox sweep for the worker loop (sends what is queued, or left sending by a dead worker); null without adapters. */
+  processDueOutbox: ((opts?: { limit?: number }) => ReturnType<typeof processDueOutbox>) | null;
 }
 
-export function buildService(config: Config, log: Logger): Service {
+/** Until the engine's token source is passed in, provider calls made by requests fail as a transient outage. */
+const ADAPTERS_NOT_WIRED: MailboxAdapters = {
+  forMailbox: () => { throw new ProviderError('transient', 'provider access is not available in this process'); },
+};
+
+export function buildService(config: Config, log: Logger, opts: { adapters?: MailboxAdapters } = {}): Service {
   if (!config.JWT_SECRET || !config.TOKEN_ENCRYPTION_KEY) throw new Error('JWT_SECRET and TOKEN_ENCRYPTION_KEY must be resolved before building the service');
   const metrics = createMetrics();
   const sessions = createSessionTokens({ secret: config.JWT_SECRET, issuer: config.PUBLIC_URL, ttlSeconds: config.SESSION_TTL_SECONDS });
@@ -44,7 +59,20 @@ export function buildService(config: Config, log: Logger): Service {
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       webhookRoutes({ identity, sync, log }),
     ],
-    apiRouters: [mailboxRoutes({ connect, actions: sync })],
+    apiRouters: [
+      mailboxRoutes({ connect, actions: sync }),
+      messageReadRoutes({ adapters: opts.adapters ?? ADAPTERS_NOT_WIRED }),
+      messageWriteRoutes({
+        adapters: opts.adapters ?? ADAPTERS_NOT_WIRED,
+        // Sent right after the 202 when this process can reach providers; otherwise the worker's sweep sends it.
+        onQueued: opts.adapters ? sendSoon(opts.adapters, (err) => log.error({ err }, 'sending a queued message failed')) : undefined,
+      }),
+      contactRoutes(),
+      contextRoutes({ publicUrl: config.PUBLIC_URL }),
+      settingsRoutes(),
+    ],
   });
-  return { app, sessions, vault, metrics, providers, sync };
+  const { adapters } = opts;
+  const outboxSweep = adapters ? (o: { limit?: number } = {}) => processDueOutbox(adapters, o) : null;
+  return { app, sessions, vault, metrics, providers, sync, processDueOutbox: outboxSweep };
 }

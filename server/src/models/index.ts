@@ -1,3 +1,4 @@
+import { AttachmentCache } from './attachment-cache';
 import { AuditLog, OAuthState, SyncEvent } from './audit';
 import { Company, Contact, Deal } from './crm';
 import { Mailbox } from './mailbox';
@@ -8,7 +9,7 @@ import { Outbox } from './outbox';
 import { Thread } from './thread';
 import { User } from './user';
 
-export { AuditLog, Company, Contact, Deal, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, Thread, User };
+export { AttachmentCache, AuditLog, Company, Contact, Deal, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, Thread, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog];
+export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache];

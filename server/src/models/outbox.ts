@@ -16,6 +16,11 @@ const outboxSchema = tenantSchema({
   messageId: { type: Schema.Types.ObjectId, default: null },
   providerMessageId: { type: String, default: null },
   providerThreadId: { type: String, default: null },
+  /**
+   * Two-step senders (Graph): the immutable id of the complete draft, recorded before it is sent, so a retry
+   * after a crash resumes that draft instead of sending another (sync/outbound/outbox.ts).
+   */
+  providerDraftId: { type: String, default: null },
   attempts: { type: Number, default: 0 },
   lastError: { type: new Schema({ code: String, message: String, at: Date }, { _id: false }), default: null },
   lease: { owner: { type: String, default: null }, until: { type: Date, default: null } },
@@ -23,5 +28,5 @@ const outboxSchema = tenantSchema({
 outboxSchema.index({ orgId: 1, userId: 1, idempotencyKey: 1 }, { unique: true });
 outboxSchema.index({ status: 1, updatedAt: 1 });
 
-export interface OutboxDoc { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId; idempotencyKey: string; status: 'queued' | 'sending' | 'sent' | 'failed'; internetMessageId: string; messageId: Types.ObjectId | null }
+export interface OutboxDoc { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId; idempotencyKey: string; status: 'queued' | 'sending' | 'sent' | 'failed'; internetMessageId: string; messageId: Types.ObjectId | null; providerDraftId: string | null }
 export const Outbox = model<OutboxDoc>('Outbox', outboxSchema);

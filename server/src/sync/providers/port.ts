@@ -130,9 +130,32 @@ export interface OutgoingMessage {
 
 export interface SentResult { providerMessageId: string; providerThreadId: string | null }
 
+/** Callbacks a caller passes to MailboxWriter.send to learn of intermediate steps it must persist. */
+export interface SendHooks {
+  /**
+   * Called by an adapter that sends in two steps (Graph: draft or createReply, then send) once the draft is
+   * complete — content, recipients and attachments in place — and BEFORE it is sent, with the draft's immutable
+   * provider id. The caller persists the id; a retry after a crash then hands it to `resumePrepared` instead of
+   * looking for the message by Message-ID (which a provider may rewrite). If the hook throws, nothing is sent and
+   * the error propagates (the draft stays, unsent). One-step adapters (Gmail `messages.send`) never call it.
+   */
+  prepared?(draft: { providerMessageId: string }): Promise<void>;
+}
+
 export interface MailboxWriter {
-  send(message: OutgoingMessage): Promise<SentResult>;
-  /** Looks for a message with this Message-ID already in the mailbox (crash between send and record). */
+  send(message: OutgoingMessage, hooks?: SendHooks): Promise<SentResult>;
+  /**
+   * Optional, for adapters that call `hooks.prepared`: finishes a send whose draft id was recorded, without ever
+   * sending twice. The draft still a draft (where the adapter created it) → send it now and return its ids; no
+   * longer a draft (it was sent: Graph keeps the immutable id when the draft moves to Sent Items) → return its
+   * ids without sending; gone from the mailbox, or discarded by the user → 'gone' (nothing is sent: the caller
+   * decides, rather than sending blind).
+   */
+  resumePrepared?(providerMessageId: string): Promise<SentResult | 'gone'>;
+  /**
+   * Looks for a message with this Message-ID already in the mailbox (crash between send and record, when no
+   * prepared draft id was recorded). Only sent messages count: an unsent draft is not found.
+   */
   findByInternetMessageId(internetMessageId: string): Promise<SentResult | null>;
   modify(providerMessageId: string, change: { flags?: Partial<MessageFlags>; labelsAdded?: string[]; labelsRemoved?: string[] }): Promise<void>;
   trash(providerMessageId: string): Promise<void>;

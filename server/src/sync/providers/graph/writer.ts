@@ -8,8 +8,10 @@
  * id returned is the Sent copy's id. The outbound stage hands us RFC 2822 (nodemailer's composer): it is parsed
  * with mailparser into the JSON message, because Graph's MIME upload (`Content-Type: text/plain`, base64) cannot be
  * combined with createReply. The Message-ID we assigned is passed as `internetMessageId` on create; whether it
- * is kept is the service's choice, so callers must use the returned provider id first (findByInternetMessageId
- * then finds what Graph reports).
+ * is kept is the service's choice (Microsoft's documentation does not say it is, and Exchange may assign its own),
+ * so a crash between send and record cannot rely on findByInternetMessageId: `send` reports the complete draft's
+ * immutable id through `hooks.prepared` before sending it, and `resumePrepared` finishes or recognises that send
+ * on a retry (DESIGN.md §4.8, port.ts SendHooks).
  *
  * State: isRead, flag and categories by PATCH (categories need the current list: Graph replaces the whole set);
  * archive / unarchive and delete / undelete by moves between Inbox, Archive and Deleted Items. Trash is a move to
@@ -17,7 +19,7 @@
  * (https://learn.microsoft.com/graph/api/message-delete).
  */
 import { simpleParser, type AddressObject, type Attachment } from 'mailparser';
-import { ProviderError, type MailboxWriter, type MessageFlags, type OutgoingMessage, type SentResult } from '../port';
+import { ProviderError, type MailboxWriter, type MessageFlags, type OutgoingMessage, type SendHooks, type SentResult } from '../port';
 import { messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { GraphMessage, GraphRecipient } from './mapping';
 
@@ -84,29 +86,70 @@ const bracketed = (id: string): string => (id.trim().startsWith('<') ? id.trim()
 export class GraphWriter implements MailboxWriter {
   constructor(private readonly client: GraphMailboxClient) {}
 
-  async send(message: OutgoingMessage): Promise<SentResult> {
+  async send(message: OutgoingMessage, hooks: SendHooks = {}): Promise<SentResult> {
     const { fields, attachments } = await draftFromMime(message.raw);
     let draft: GraphMessage;
     if (message.replyTo) {
       draft = await this.client.post<GraphMessage>(messagePath(message.replyTo.providerMessageId, '/createReply'), {});
-      // Our composed body and recipients replace the ones Outlook proposed (quoted original, reply-to list).
-      await this.client.patch(messagePath(draft.id), fields);
+      await this.discardOnRefusal(draft.id, async () => {
+        // Our composed body and recipients replace the ones Outlook proposed (quoted original, reply-to list).
+        await this.client.patch(messagePath(draft.id), fields);
+        for (const attachment of attachments) await this.client.post(messagePath(draft.id, '/attachments'), attachment);
+      });
     } else {
       draft = await this.client.post<GraphMessage>('/me/messages', { ...fields, internetMessageId: bracketed(message.internetMessageId), attachments });
     }
+    // The draft is complete: the caller records its immutable id before it can go out (port.ts SendHooks), so a
+    // retry after a crash from here on resumes this draft rather than making and sending another. A draft made
+    // before a crash that came earlier is left unsent in Drafts (never sent twice).
+    await hooks.prepared?.({ providerMessageId: draft.id });
+    await this.sendDraft(draft.id);
+    return { providerMessageId: draft.id, providerThreadId: draft.conversationId ?? null };
+  }
+
+  /**
+   * Finishes a send whose draft id the caller recorded (port.ts). With immutable ids the draft keeps its id when
+   * sending moves it to Sent Items ("Immutable ID with sending mail", https://learn.microsoft.com/graph/outlook-immutable-id;
+   * an older revision of that page said the Sent copy gets a new id — then the GET below answers 404 and we say
+   * 'gone', which sends nothing). Still a draft in Drafts → send it; a draft elsewhere (Deleted Items, Recoverable
+   * Items) was discarded by the user → 'gone'; no longer a draft → already sent, its ids.
+   */
+  async resumePrepared(providerMessageId: string): Promise<SentResult | 'gone'> {
+    let message: GraphMessage;
     try {
-      if (message.replyTo) {
-        for (const attachment of attachments) await this.client.post(messagePath(draft.id, '/attachments'), attachment);
-      }
-      await this.client.post(messagePath(draft.id, '/send'), {});
+      message = await this.client.get<GraphMessage>(`${messagePath(providerMessageId)}${query({ $select: 'id,isDraft,conversationId,parentFolderId' })}`);
     } catch (err) {
-      // A refused send leaves no half-made draft behind; an unknown outcome (transient) keeps it, it may be sent.
+      if (err instanceof ProviderError && err.code === 'not_found') return 'gone';
+      throw err;
+    }
+    const result: SentResult = { providerMessageId: message.id ?? providerMessageId, providerThreadId: message.conversationId ?? null };
+    if (message.isDraft !== true) return result;
+    const drafts = await this.client.get<{ id: string }>(`/me/mailFolders/drafts${query({ $select: 'id' })}`);
+    if (message.parentFolderId !== drafts.id) return 'gone';
+    try {
+      await this.sendDraft(result.providerMessageId);
+    } catch (err) {
+      // Deleted between the GET and the send.
+      if (err instanceof ProviderError && err.code === 'not_found') return 'gone';
+      throw err;
+    }
+    return result;
+  }
+
+  private async sendDraft(draftId: string): Promise<void> {
+    await this.discardOnRefusal(draftId, () => this.client.post(messagePath(draftId, '/send'), {}));
+  }
+
+  /** A refused step leaves no half-made draft behind; an unknown outcome (transient, throttled) keeps it: it may be sent. */
+  private async discardOnRefusal<T>(draftId: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
       if (err instanceof ProviderError && err.code !== 'transient' && err.code !== 'throttled') {
-        await this.client.delete(messagePath(draft.id)).catch(() => undefined);
+        await this.client.delete(messagePath(draftId)).catch(() => undefined);
       }
       throw err;
     }
-    return { providerMessageId: draft.id, providerThreadId: draft.conversationId ?? null };
   }
 
   async findByInternetMessageId(internetMessageId: string): Promise<SentResult | null> {

@@ -1,0 +1,114 @@
+/**
+ * The sidebar's cost does not grow with the mailbox (DESIGN §8): the same number of queries for 5 or 300 messages,
+ * each shaped for an index, and — on MongoDB, where explain shows index use — no collection scan.
+ * FerretDB's SQLite backend pushes no filter down (its explain says `SCAN` for every query, indexed or not), so
+ * the explain check runs only against MongoDB (`MONGODB_URI`); bench/context.bench.ts measures FerretDB.
+ */
+import mongoose, { Types } from 'mongoose';
+import { useTestDatabase } from '../../../test/helpers/db';
+import { runInOrg } from '../db/tenant';
+import { Company, Contact, Deal } from '../models/crm';
+import { Mailbox } from '../models/mailbox';
+import { MailboxMessage } from '../models/mailbox-message';
+import { Message } from '../models/message';
+import { Org } from '../models/org';
+import { User } from '../models/user';
+import { addonContext, sidebarContext } from './context';
+
+useTestDatabase();
+
+interface Recorded { collection: string; method: string; filter: Record<string, unknown>; options: Record<string, unknown> }
+
+/** Runs `fn` and records every operation mongoose sends (its debug hook sees each one). */
+async function recordQueries(fn: () => Promise<unknown>): Promise<Recorded[]> {
+  const seen: Recorded[] = [];
+  mongoose.set('debug', (collection: string, method: string, ...args: unknown[]) => {
+    seen.push({ collection, method, filter: (args[0] ?? {}) as Record<string, unknown>, options: (args[1] ?? {}) as Record<string, unknown> });
+  });
+  try {
+    await fn();
+  } finally {
+    mongoose.set('debug', false);
+  }
+  return seen;
+}
+
+const orgId = new Types.ObjectId();
+let callerId: Types.ObjectId;
+
+async function seedMessages(count: number, offset: number) {
+  await runInOrg(orgId, () => Message.insertMany(Array.from({ length: count }, (_, i) => ({
+    dedupKey: `mid:${offset + i}@bench`, subject: `s${offset + i}`, from: { email: 'jane@globex.com', name: 'Jane' },
+    to: [{ email: 'ada@acme.test', name: '' }], date: new Date(Date.UTC(2025, 0, 1) + (offset + i) * 60_000), direction: 'inbound',
+    participants: ['jane@globex.com', 'ada@acme.test'], syncedBy: [callerId], text: 'x'.repeat(2000),
+  }))));
+}
+
+beforeAll(async () => {
+  await Org.create({ _id: orgId, key: `test:${orgId}`, name: 'acme', domains: ['acme.test'] });
+  await runInOrg(orgId, async () => {
+    const user = await User.create({ email: 'ada@acme.test', role: 'admin', identityKey: 'google:ada' });
+    callerId = user._id as Types.ObjectId;
+    await Mailbox.create({ userId: callerId, provider: 'google', address: 'ada@acme.test', state: 'live' });
+    const company = await Company.create({ name: 'Globex', domains: ['globex.com'] });
+    const contact = await Contact.create({ emails: ['jane@globex.com'], name: 'Jane', companyId: company._id });
+    await Deal.create({ name: 'Renewal', contactIds: [contact._id], companyId: company._id });
+  });
+  await seedMessages(5, 0);
+});
+
+const sidebar = () => runInOrg(orgId, () => sidebarContext(callerId, ['jane@globex.com', 'sam@initech.com']));
+const addon = () => runInOrg(orgId, () => addonContext(callerId, {
+  provider: 'gmail',
+  message: { internetMessageId: '<3@bench>', from: { email: 'jane@globex.com', name: 'Jane' }, to: [{ email: 'ada@acme.test', name: '' }], cc: [] },
+}, { publicUrl: 'https://crm.test' }));
+
+describe('query budget', () => {
+  let small: { sidebar: Recorded[]; addon: Recorded[] };
+
+  beforeAll(async () => {
+    small = { sidebar: await recordQueries(sidebar), addon: await recordQueries(addon) };
+    await seedMessages(300, 5);
+  });
+
+  it('issues the same queries for 5 or 305 messages, and at most a dozen', async () => {
+    const big = { sidebar: await recordQueries(sidebar), addon: await recordQueries(addon) };
+    const shape = (r: Recorded[]) => r.map((q) => `${q.collection}.${q.method}`).sort();
+    expect(shape(big.sidebar)).toEqual(shape(small.sidebar));
+    expect(shape(big.addon)).toEqual(shape(small.addon));
+    expect(big.sidebar.length).toBeLessThanOrEqual(7);
+    expect(big.addon.length).toBeLessThanOrEqual(12);
+  });
+
+  it('reads messages by participant, newest first, with a limit and without bodies', async () => {
+    const reads = (await recordQueries(sidebar)).filter((q) => q.collection === 'messages');
+    expect(reads).toHaveLength(1);
+    expect(reads[0].filter).toMatchObject({ participants: { $in: ['jane@globex.com', 'sam@initech.com'] } });
+    expect(reads[0].options).toMatchObject({ sort: { date: -1 }, limit: 10 });
+    expect(reads[0].options.projection).not.toHaveProperty('text');
+    const result = await sidebar();
+    expect(result.recentMessages.map((m) => m.subject)).toEqual(Array.from({ length: 10 }, (_, i) => `s${304 - i}`));
+  });
+
+  const onMongo = process.env.THREADLINE_TEST_DB_KIND === 'ferretdb' ? it.skip : it;
+  onMongo('uses an index for every query (no COLLSCAN in any winning plan)', async () => {
+    const queries = [...await recordQueries(sidebar), ...await recordQueries(addon)].filter((q) => q.method === 'find' || q.method === 'findOne');
+    for (const q of queries) {
+      const db = mongoose.connection.db!;
+      const plan = await db.collection(q.collection).find(q.filter, q.options).explain('queryPlanner');
+      expect({ query: `${q.collection} ${JSON.stringify(q.filter)}`, scans: JSON.stringify(plan.queryPlanner.winningPlan).includes('COLLSCAN') })
+        .toEqual({ query: `${q.collection} ${JSON.stringify(q.filter)}`, scans: false });
+    }
+  });
+});
+
+describe('copies', () => {
+  it("shows each message's state from the caller's own copy", async () => {
+    const newest = await runInOrg(orgId, () => Message.findOne({ dedupKey: 'mid:304@bench' }).lean<{ _id: Types.ObjectId }>());
+    const mailbox = await runInOrg(orgId, () => Mailbox.findOne({ userId: callerId }).lean<{ _id: Types.ObjectId }>());
+    await runInOrg(orgId, () => MailboxMessage.create({ mailboxId: mailbox!._id, userId: callerId, messageId: newest!._id, providerMessageId: 'p304', state: { read: true, starred: true } }));
+    const result = await sidebar();
+    expect(result.recentMessages[0].state).toMatchObject({ read: true, starred: true });
+    expect(result.deals.map((d) => d.name)).toEqual(['Renewal']);
+  });
+});

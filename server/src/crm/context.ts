@@ -1,0 +1,323 @@
+/**
+ * The sidebar's context (CONTRACT "CRM records", DESIGN §1 and §6): who these addresses are in the CRM, their
+ * company and deals, and the recent mail with them that the caller may see — as the `GET /api/context` shape and
+ * as the add-ons' view model. Everything runs in the caller's organisation context (the tenant plugin scopes
+ * every query).
+ *
+ * Performance (DESIGN §8, p99 ≤ 50 ms with 200,000 messages): a fixed number of queries whatever the number of
+ * messages, each served by an index — contacts by (orgId, emails), companies by _id or (orgId, domains), deals by
+ * (orgId, contactIds) / (orgId, companyId), messages by (orgId, participants, date) with `$in`, newest first and
+ * a limit, copies by (orgId, messageId), the open email by (orgId, dedupKey). Bodies are never loaded.
+ */
+import mongoose, { Types } from 'mongoose';
+import type {
+  AddonAddress, AddonContextView, AddonMailboxHealth, AddonMessage, AddonMessageInput, AddonParticipant, AddonProvider,
+  AddonThisMessage, AddonThread,
+} from '../../../shared/src/addon-view';
+import { currentOrgId } from '../db/tenant';
+import { companyView, contactView, copyFor, messageSummary, type CopyForView, type MessageSummary } from '../http/views';
+import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
+import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';
+import { MailboxMessage } from '../models/mailbox-message';
+import { Message, MessageDoc } from '../models/message';
+import { Org, OrgDoc } from '../models/org';
+import { User, UserDoc } from '../models/user';
+import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
+import { normaliseMessageId } from '../sync/ingest/parse';
+import { fixFor, mailboxView } from '../sync/mailbox-view';
+import { suggestContact } from './auto-create';
+import { companyDomainFor, isFreeMailDomain } from './domains';
+import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
+
+/** `GET /api/context` takes at most this many addresses (a large CC list is cut by the add-on route instead). */
+export const MAX_CONTEXT_EMAILS = 50;
+export const RECENT_MESSAGES = 10;
+const MAX_DEALS = 20;
+
+/** Only what a summary shows: text, html and attachments can be megabytes per message. */
+const SUMMARY_FIELDS = {
+  threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
+  hasAttachments: 1, syncedBy: 1,
+} as const;
+
+export interface Person { email: string; contact: ContactDoc | null; company: CompanyDoc | null }
+export interface VisibleMessage { doc: MessageDoc; access: Exclude<Access, 'none'> }
+
+const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
+const { trusted } = mongoose;
+
+/**
+ * Contacts and companies for already normalised addresses, in their order. A person's company is their
+ * contact's company, else the company keyed by their address's registrable domain (never free-mail), so an
+ * unknown person at a known company shows that company.
+ */
+export async function lookupPeople(emails: readonly string[]): Promise<Person[]> {
+  if (emails.length === 0) return [];
+  const contacts = await Contact.find({ emails: trusted({ $in: emails }) }).lean<ContactDoc[]>();
+  const contactByEmail = new Map<string, ContactDoc>();
+  for (const c of contacts) for (const e of c.emails) contactByEmail.set(normaliseAddress(e) ?? e, c);
+
+  const domainOf = new Map(emails.map((e) => [e, companyDomainFor(e)]));
+  const domains = unique([...domainOf.values()].filter((d): d is string => d !== null));
+  const companyIds = unique(contacts.flatMap((c) => (c.companyId ? [String(c.companyId)] : [])));
+  const either: Record<string, unknown>[] = [];
+  if (companyIds.length > 0) either.push({ _id: trusted({ $in: companyIds.map((id) => new Types.ObjectId(id)) }) });
+  if (domains.length > 0) either.push({ domains: trusted({ $in: domains }) });
+  const companies = either.length > 0 ? await Company.find({ $or: either }).lean<CompanyDoc[]>() : [];
+  const companyById = new Map(companies.map((c) => [String(c._id), c]));
+  const companyByDomain = new Map(companies.flatMap((c) => c.domains.map((d) => [d, c] as const)));
+
+  return emails.map((email) => {
+    const contact = contactByEmail.get(email) ?? null;
+    const domain = domainOf.get(email);
+    const company = (contact?.companyId ? companyById.get(String(contact.companyId)) : undefined)
+      ?? (domain ? companyByDomain.get(domain) : undefined) ?? null;
+    return { email, contact, company };
+  });
+}
+
+/** Deals of these people's contacts or companies, most recently changed first. */
+export async function findDeals(people: readonly Person[], opts: { openOnly: boolean; limit?: number }): Promise<DealDoc[]> {
+  const contactIds = unique(people.flatMap((p) => (p.contact ? [String(p.contact._id)] : []))).map((id) => new Types.ObjectId(id));
+  const companyIds = unique(people.flatMap((p) => (p.company ? [String(p.company._id)] : []))).map((id) => new Types.ObjectId(id));
+  const either: Record<string, unknown>[] = [];
+  if (contactIds.length > 0) either.push({ contactIds: trusted({ $in: contactIds }) });
+  if (companyIds.length > 0) either.push({ companyId: trusted({ $in: companyIds }) });
+  if (either.length === 0) return [];
+  const filter: Record<string, unknown> = { $or: either };
+  if (opts.openOnly) filter.status = 'open';
+  return Deal.find(filter).sort({ updatedAt: -1 }).limit(opts.limit ?? MAX_DEALS).lean<DealDoc[]>();
+}
+
+/**
+ * The newest messages with any of these addresses that the caller may see at all. The visibility filter goes
+ * into the query (not applied afterwards), so the limit counts visible messages only and a private mailbox
+ * cannot crowd out everything else.
+ */
+export async function recentVisibleMessages(emails: readonly string[], policy: VisibilityPolicy, limit: number): Promise<VisibleMessage[]> {
+  if (emails.length === 0) return [];
+  const docs = await Message.find({ participants: trusted({ $in: emails }), ...policy.visibleFilter() })
+    .select(SUMMARY_FIELDS).sort({ date: -1 }).limit(limit).lean<MessageDoc[]>();
+  return docs.flatMap((doc) => {
+    const access = policy.access(doc);
+    return access === 'none' ? [] : [{ doc, access }];
+  });
+}
+
+/** Contract summaries, with each message's state and labels from the caller's copy (one query for all copies). */
+export async function summarise(messages: readonly VisibleMessage[], callerId: Types.ObjectId): Promise<MessageSummary[]> {
+  if (messages.length === 0) return [];
+  const copies = await MailboxMessage.find({ messageId: trusted({ $in: messages.map((m) => m.doc._id) }) })
+    .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1 }).sort({ createdAt: 1 })
+    .lean<(CopyForView & { messageId: Types.ObjectId })[]>();
+  const byMessage = new Map<string, CopyForView[]>();
+  for (const c of copies) {
+    const key = String(c.messageId);
+    byMessage.set(key, [...(byMessage.get(key) ?? []), c]);
+  }
+  return messages.map(({ doc, access }) => messageSummary(doc, copyFor(byMessage.get(String(doc._id)) ?? [], callerId), access));
+}
+
+export function dealView(d: DealDoc) {
+  return {
+    id: String(d._id),
+    name: d.name,
+    stage: d.stage,
+    status: d.status,
+    amount: d.amount ?? null,
+    currency: d.currency,
+    closeDate: d.closeDate ? new Date(d.closeDate).toISOString() : null,
+    ownerId: d.ownerId ? String(d.ownerId) : null,
+    contactIds: (d.contactIds ?? []).map(String),
+    companyId: d.companyId ? String(d.companyId) : null,
+  };
+}
+
+export interface SidebarContext {
+  participants: { email: string; contact: ReturnType<typeof contactView> | null; company: ReturnType<typeof companyView> | null }[];
+  deals: ReturnType<typeof dealView>[];
+  recentMessages: MessageSummary[];
+}
+
+/** `GET /api/context` for already normalised, deduplicated addresses. Seven queries, whatever the data size. */
+export async function sidebarContext(callerId: Types.ObjectId, emails: readonly string[]): Promise<SidebarContext> {
+  const [people, policy] = await Promise.all([lookupPeople(emails), loadVisibility(callerId)]);
+  const [deals, recent] = await Promise.all([
+    findDeals(people, { openOnly: false }),
+    recentVisibleMessages(emails, policy, RECENT_MESSAGES),
+  ]);
+  return {
+    participants: people.map((p) => ({
+      email: p.email,
+      contact: p.contact ? contactView(p.contact) : null,
+      company: p.company ? companyView(p.company) : null,
+    })),
+    deals: deals.map(dealView),
+    recentMessages: await summarise(recent, callerId),
+  };
+}
+
+// ---- The add-ons' view model (POST /api/addon/context) ------------------------------------------------------
+
+/** Recent messages read to find the threads with these people; the view lists the newest RECENT_MESSAGES. */
+const THREAD_WINDOW = 25;
+const MAX_THREADS = 5;
+const MAX_OPEN_DEALS = 10;
+
+export interface AddonLinks { publicUrl: string }
+
+interface HeaderPerson { email: string; displayName: string; role: AddonParticipant['role'] }
+
+/** The email's people in header order (from, to, cc), normalised and once each; unusable addresses are skipped. */
+export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
+  const seen = new Map<string, HeaderPerson>();
+  const add = (a: AddonAddress, role: HeaderPerson['role']) => {
+    const email = normaliseAddress(a.email);
+    if (email !== null && !seen.has(email)) seen.set(email, { email, displayName: (a.name ?? '').trim(), role });
+  };
+  add(message.from, 'from');
+  for (const a of message.to) add(a, 'to');
+  for (const a of message.cc) add(a, 'cc');
+  return [...seen.values()];
+}
+
+/** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
+async function whoIsWho(callerId: Types.ObjectId, emails: string[]) {
+  const [me, mailboxes, org, teammates] = await Promise.all([
+    User.findById(callerId).select({ email: 1 }).lean<Pick<UserDoc, 'email'>>(),
+    Mailbox.find({ userId: callerId }).sort({ createdAt: 1 }).lean<MailboxDoc[]>(),
+    Org.findById(currentOrgId()).select({ domains: 1 }).lean<Pick<OrgDoc, 'domains'>>(),
+    emails.length > 0 ? User.find({ email: trusted({ $in: emails }) }).select({ email: 1 }).lean<Pick<UserDoc, 'email'>[]>() : [],
+  ]);
+  const own = new Set([me?.email, ...mailboxes.map((m) => m.address)].flatMap((e) => normaliseAddress(e) ?? []));
+  // A lone Gmail user's organisation is keyed to gmail.com: a free-mail domain never makes anyone a colleague.
+  const orgDomains = (org?.domains ?? []).filter((d) => !isFreeMailDomain(d));
+  const teammateEmails = new Set(teammates.map((u) => u.email));
+  const isTeammate = (email: string) => teammateEmails.has(email) || addressInDomains(email, orgDomains);
+  return { own, isTeammate, mailboxes };
+}
+
+function links(base: string) {
+  const app = `${base}/app`;
+  return {
+    app,
+    contact: (id: unknown) => `${app}/contacts/${String(id)}`,
+    company: (id: unknown) => `${app}/companies/${String(id)}`,
+    deal: (id: unknown) => `${app}/deals/${String(id)}`,
+    message: (id: unknown) => `${app}/messages/${String(id)}`,
+    thread: (id: unknown) => `${app}/threads/${String(id)}`,
+  };
+}
+type Links = ReturnType<typeof links>;
+
+/** The open email in the CRM: by its normalised Message-ID, the same `mid:` key ingest stores it under. */
+async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, policy: VisibilityPolicy, to: Links): Promise<AddonThisMessage> {
+  const internetMessageId = normaliseMessageId(rawId);
+  const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
+  if (internetMessageId === null) return { ...none, status: 'unknown' };
+  const doc = await Message.findOne({ dedupKey: `mid:${internetMessageId}` }).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>>();
+  if (!doc) return { ...none, status: 'not_synced' };
+  // Who holds a private message is itself private: say only that it is there.
+  if (policy.access(doc) === 'none') return { ...none, status: 'not_visible' };
+  const holders = await User.find({ _id: trusted({ $in: doc.syncedBy }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
+  const byId = new Map(holders.map((u) => [String(u._id), u]));
+  return {
+    internetMessageId,
+    status: 'synced',
+    messageId: String(doc._id),
+    syncedBy: doc.syncedBy.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) })),
+    openUrl: to.message(doc._id),
+  };
+}
+
+const STATE_PROBLEMS: Partial<Record<MailboxState, { code: string; message: string; fix?: string }>> = {
+  reauth_required: { code: 'auth_revoked', message: 'Threadline no longer has access to this mailbox.' },
+  throttled: { code: 'throttled', message: 'The provider asked Threadline to slow down.' },
+  error: { code: 'transient', message: 'Syncing stopped after an error.' },
+  paused: { code: 'paused', message: 'Syncing of this mailbox is paused.', fix: 'Resume it from the mailbox settings in the CRM.' },
+};
+
+/** Sync health in words (DESIGN §4.11): the last error while the mailbox is not healthy, else its state's meaning. */
+export function mailboxHealth(m: MailboxDoc): AddonMailboxHealth {
+  const v = mailboxView(m);
+  const known = STATE_PROBLEMS[m.state];
+  const problem = !known ? null
+    : v.lastError ? { code: v.lastError.code, message: v.lastError.message, fix: v.lastError.fix }
+      : { code: known.code, message: known.message, fix: known.fix ?? fixFor(known.code) };
+  return { id: v.id, provider: v.provider, address: v.address, state: v.state, progress: v.progress, lastSyncedAt: v.lastSyncedAt, problem };
+}
+
+function participantView(p: HeaderPerson, person: Person | undefined, teammate: boolean, to: Links): AddonParticipant {
+  const contact = person?.contact ?? null;
+  const company = person?.company ?? null;
+  let suggestion: AddonParticipant['suggestion'] = null;
+  if (!contact && !teammate) {
+    const s = suggestContact({ email: p.email, name: p.displayName });
+    // A company already keyed by the domain keeps its own name rather than a guess from the domain.
+    if (s) suggestion = { email: s.email, name: s.name, companyName: company?.name ?? s.companyName, companyDomain: s.companyDomain };
+  }
+  return {
+    email: p.email,
+    displayName: p.displayName,
+    role: p.role,
+    teammate,
+    contact: contact && { id: String(contact._id), name: contact.name, title: contact.title, phone: contact.phone, emails: [...contact.emails], openUrl: to.contact(contact._id) },
+    company: company && { id: String(company._id), name: company.name, domains: [...company.domains], openUrl: to.company(company._id) },
+    suggestion,
+  };
+}
+
+function messageView(m: VisibleMessage, to: Links): AddonMessage {
+  // The contract summary decides what each access level shows (metadata: no snippet); we only pick from it.
+  const s = messageSummary(m.doc, null, m.access);
+  return { id: s.id, threadId: s.threadId, subject: s.subject, from: s.from, date: s.date, direction: s.direction, snippet: s.snippet, access: m.access, openUrl: to.message(s.id) };
+}
+
+/** Threads summarised from the visible messages only, so no hidden message lends a subject or a date. */
+function threadsOf(messages: AddonMessage[], to: Links): AddonThread[] {
+  const threads = new Map<string, AddonThread>();
+  for (const m of messages) {
+    if (!m.threadId) continue;
+    const t = threads.get(m.threadId);
+    if (t) t.recentCount += 1;
+    else threads.set(m.threadId, { id: m.threadId, subject: m.subject, lastMessageAt: m.date, recentCount: 1, openUrl: to.thread(m.threadId) });
+  }
+  return [...threads.values()].slice(0, MAX_THREADS);
+}
+
+/** The sidebar's view model for the email open in a client. Twelve queries at most, whatever the data size. */
+export async function addonContext(callerId: Types.ObjectId, input: { provider: AddonProvider; message: AddonMessageInput }, deps: AddonLinks): Promise<AddonContextView> {
+  const to = links(deps.publicUrl);
+  const everyone = headerPeople(input.message);
+  const [who, policy] = await Promise.all([whoIsWho(callerId, everyone.map((p) => p.email)), loadVisibility(callerId)]);
+  const others = everyone.filter((p) => !who.own.has(p.email));
+  const shown = others.slice(0, MAX_CONTEXT_EMAILS);
+  // Mail and deals are about the people outside the organisation; an all-internal email falls back to everyone.
+  const outside = shown.filter((p) => !who.isTeammate(p.email));
+  const subjects = (outside.length > 0 ? outside : shown).map((p) => p.email);
+  const [looked, recent, here] = await Promise.all([
+    lookupPeople(shown.map((p) => p.email)),
+    recentVisibleMessages(subjects, policy, THREAD_WINDOW),
+    thisMessage(callerId, input.message.internetMessageId, policy, to),
+  ]);
+  const personByEmail = new Map(looked.map((p) => [p.email, p]));
+  const participants = shown.map((p) => participantView(p, personByEmail.get(p.email), who.isTeammate(p.email), to));
+  const deals = await findDeals(subjects.flatMap((e) => personByEmail.get(e) ?? []), { openOnly: true, limit: MAX_OPEN_DEALS });
+  const messages = recent.map((m) => messageView(m, to));
+  const mailboxes = who.mailboxes.map(mailboxHealth);
+  return {
+    provider: input.provider,
+    participants,
+    participantsOmitted: others.length - shown.length,
+    deals: deals.map((d) => ({ id: String(d._id), name: d.name, stage: d.stage, amount: d.amount ?? null, currency: d.currency, closeDate: d.closeDate ? new Date(d.closeDate).toISOString() : null, openUrl: to.deal(d._id) })),
+    recentMessages: messages.slice(0, RECENT_MESSAGES),
+    threads: threadsOf(messages, to),
+    thisMessage: here,
+    sync: {
+      status: mailboxes.length === 0 ? 'not_connected' : mailboxes.some((m) => m.problem) ? 'attention' : 'ok',
+      mailboxes,
+      connectUrl: `${to.app}/settings/mailboxes`,
+    },
+    links: { crm: to.app },
+  };
+}

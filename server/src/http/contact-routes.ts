@@ -1,0 +1,122 @@
+/**
+ * Contacts and companies (CONTRACT.md "CRM records"): search, create (with duplicate detection and at-once
+ * relinking of past mail), read, edit, delete, and the newest-first mail of a contact or a company. Ids of other
+ * organisations are simply not found: every query runs in the caller's organisation (db/tenant.ts).
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
+import { loadVisibility } from '../crm/visibility';
+import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
+import { normaliseAddress } from '../sync/ingest/address';
+import { auth } from './context';
+import { badRequest, conflict, notFound } from './errors';
+import { messagePage, pageQuery } from './message-listing';
+import { objectId } from './message-read-routes';
+import { companyView, contactView } from './views';
+
+const idParam = (what: string) => z.object({ id: objectId(what) });
+const address = (field: string) => z.string().max(320).transform((s, ctx) => {
+  const a = normaliseAddress(s);
+  if (a === null) ctx.addIssue({ code: 'custom', message: `${field} is not a valid email address` });
+  return a ?? '';
+});
+const text = (max: number) => z.string().trim().max(max);
+
+const searchQuery = z.object({ q: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(25) }).strict();
+
+const createBody = z.object({
+  email: address('email'),
+  name: text(200).optional(),
+  companyName: text(200).optional(),
+  title: text(200).optional(),
+  phone: text(50).optional(),
+}).strict();
+
+const patchBody = z.object({
+  emails: z.array(address('emails')).min(1).max(20)
+    .transform((list) => [...new Set(list)]),
+  name: text(200),
+  title: text(200),
+  phone: text(50),
+  companyId: objectId('company').nullable(),
+}).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
+
+function conflictFrom(err: unknown): unknown {
+  if (err instanceof ContactConflictError) {
+    return conflict(`${err.email} already belongs to a contact`, { existingId: String(err.existingId), email: err.email });
+  }
+  return err;
+}
+
+export function contactRoutes(): Router {
+  const router = Router();
+
+  router.get('/api/contacts', async (req, res) => {
+    const { q, limit } = searchQuery.parse(req.query);
+    const contacts = await searchContacts(q ?? '', limit);
+    res.json({ contacts: contacts.map(contactView) });
+  });
+
+  router.post('/api/contacts', async (req, res) => {
+    const body = createBody.parse(req.body);
+    try {
+      const contact = await createContact({ ...body, ownerId: auth(req).userId });
+      res.status(201).json(contactView(contact));
+    } catch (err) {
+      throw conflictFrom(err);
+    }
+  });
+
+  router.get('/api/contacts/:id', async (req, res) => {
+    const { id } = idParam('contact').parse(req.params);
+    const contact = await Contact.findById(id).lean<ContactDoc>();
+    if (!contact) throw notFound('contact');
+    res.json(contactView(contact));
+  });
+
+  router.patch('/api/contacts/:id', async (req, res) => {
+    const { id } = idParam('contact').parse(req.params);
+    const changes = patchBody.parse(req.body);
+    if (changes.companyId && !(await Company.exists({ _id: changes.companyId }))) throw badRequest('companyId: no such company');
+    let updated: ContactDoc | null;
+    try {
+      updated = await updateContact(id, changes);
+    } catch (err) {
+      throw conflictFrom(err);
+    }
+    if (!updated) throw notFound('contact');
+    res.json(contactView(updated));
+  });
+
+  router.delete('/api/contacts/:id', async (req, res) => {
+    const { id } = idParam('contact').parse(req.params);
+    if (!(await deleteContact(id))) throw notFound('contact');
+    res.status(204).end();
+  });
+
+  router.get('/api/contacts/:id/messages', async (req, res) => {
+    const { id } = idParam('contact').parse(req.params);
+    const page = pageQuery.parse(req.query);
+    const contact = await Contact.findById(id).select({ _id: 1 }).lean<Pick<ContactDoc, '_id'>>();
+    if (!contact) throw notFound('contact');
+    res.json(await messagePage({ contactIds: contact._id }, await loadVisibility(auth(req).userId), page));
+  });
+
+  router.get('/api/companies/:id', async (req, res) => {
+    const { id } = idParam('company').parse(req.params);
+    const company = await Company.findById(id).lean<CompanyDoc>();
+    if (!company) throw notFound('company');
+    res.json(companyView(company));
+  });
+
+  router.get('/api/companies/:id/messages', async (req, res) => {
+    const { id } = idParam('company').parse(req.params);
+    const page = pageQuery.parse(req.query);
+    const company = await Company.findById(id).select({ _id: 1 }).lean<Pick<CompanyDoc, '_id'>>();
+    if (!company) throw notFound('company');
+    res.json(await messagePage({ companyIds: company._id }, await loadVisibility(auth(req).userId), page));
+  });
+
+  return router;
+}

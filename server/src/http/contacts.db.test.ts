@@ -1,0 +1,145 @@
+import request from 'supertest';
+import { useTestDatabase } from '../../../test/helpers/db';
+import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
+import { testService } from '../../../test/helpers/service';
+import { runInOrg } from '../db/tenant';
+import { Company } from '../models/crm';
+import { Message } from '../models/message';
+import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
+
+useTestDatabase();
+
+let idp: TestIdp;
+let svc: ReturnType<typeof testService>;
+let ada: SignedIn;
+let eve: SignedIn;
+
+beforeAll(async () => {
+  idp = await startTestIdp();
+  svc = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD });
+  ada = await signIn(svc.app, idp, 'ada@acme.test', 'acme.test');
+  eve = await signIn(svc.app, idp, 'eve@other.test', 'other.test');
+});
+afterAll(() => idp.close());
+
+const api = (who: SignedIn) => ({
+  get: (p: string) => request(svc.app).get(p).set(bearer(who)),
+  post: (p: string, body: unknown) => request(svc.app).post(p).set(bearer(who)).send(body as object),
+  patch: (p: string, body: unknown) => request(svc.app).patch(p).set(bearer(who)).send(body as object),
+  del: (p: string) => request(svc.app).delete(p).set(bearer(who)),
+});
+
+describe('POST /api/contacts', () => {
+  it('creates a contact with its company from the registrable domain, and refuses the same address again (409)', async () => {
+    const res = await api(ada).post('/api/contacts', { email: 'Jane.Doe@EU.Acme-Robotics.co.uk', name: 'Jane Doe', title: 'CTO' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ email: 'jane.doe@eu.acme-robotics.co.uk', emails: ['jane.doe@eu.acme-robotics.co.uk'], name: 'Jane Doe', title: 'CTO', source: 'manual' });
+    const company = await api(ada).get(`/api/companies/${res.body.companyId}`);
+    expect(company.body).toEqual({ id: res.body.companyId, name: 'Acme Robotics', domains: ['acme-robotics.co.uk'] });
+
+    const colleague = await api(ada).post('/api/contacts', { email: 'max@acme-robotics.co.uk' });
+    expect(colleague.body.companyId).toBe(res.body.companyId);
+
+    const dup = await api(ada).post('/api/contacts', { email: 'jane.doe@eu.acme-robotics.co.uk ' });
+    expect(dup.status).toBe(409);
+    expect(dup.body.error.details.existingId).toBe(res.body.id);
+  });
+
+  it('never makes a company from a free-mail domain; a companyName makes one by name only', async () => {
+    const plain = await api(ada).post('/api/contacts', { email: 'someone@gmail.com' });
+    expect(plain.status).toBe(201);
+    expect(plain.body.companyId).toBeNull();
+    const named = await api(ada).post('/api/contacts', { email: 'founder@gmail.com', companyName: 'Tiny Startup' });
+    const company = await api(ada).get(`/api/companies/${named.body.companyId}`);
+    expect(company.body).toMatchObject({ name: 'Tiny Startup', domains: [] });
+    // The same name again finds that company rather than making a second one.
+    const partner = await api(ada).post('/api/contacts', { email: 'cofounder@yahoo.fr', companyName: 'Tiny Startup' });
+    expect(partner.body.companyId).toBe(named.body.companyId);
+    expect(await runInOrg(ada.orgId, () => Company.countDocuments({ domains: 'gmail.com' }))).toBe(0);
+  });
+
+  it('links the new contact at once to mail already synced with its address (and the company too)', async () => {
+    const past = await seedMessage({ holders: [{ who: ada }], from: 'zoe@globex.com', subject: 'Intro' });
+    const other = await seedMessage({ holders: [{ who: ada }], from: 'zed@globex.com', subject: 'Colleague' });
+    const res = await api(ada).post('/api/contacts', { email: 'zoe@globex.com' });
+    const mail = await api(ada).get(`/api/contacts/${res.body.id}/messages`);
+    expect(mail.status).toBe(200);
+    expect(mail.body.messages.map((m: { id: string }) => m.id)).toEqual([String(past._id)]);
+    expect(mail.body.nextCursor).toBeNull();
+    const companyMail = await api(ada).get(`/api/companies/${res.body.companyId}/messages`);
+    expect(companyMail.body.messages.map((m: { id: string }) => m.id).sort()).toEqual([String(past._id), String(other._id)].sort());
+  });
+
+  it.each([
+    ['an operator instead of an address', { email: { $gt: '' } }],
+    ['an invalid address', { email: 'not-an-address' }],
+    ['an unknown field', { email: 'a@b.com', admin: true }],
+    ['a missing email', { name: 'x' }],
+  ])('refuses %s (400)', async (_name, body) => {
+    const res = await api(ada).post('/api/contacts', body);
+    expect(res.status).toBe(400);
+  });
+
+  it('refuses __proto__ in the body', async () => {
+    const res = await request(svc.app).post('/api/contacts').set(bearer(ada)).set('content-type', 'application/json')
+      .send('{"email":"proto@x.com","__proto__":{"admin":true}}');
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('GET /api/contacts?q=', () => {
+  it('finds by name, address and domain, and treats the query as text', async () => {
+    await api(ada).post('/api/contacts', { email: 'lena@initech.com', name: 'Lena Park' });
+    const byDomain = await api(ada).get('/api/contacts?q=initech.com');
+    expect(byDomain.body.contacts.map((c: { email: string }) => c.email)).toEqual(['lena@initech.com']);
+    expect((await api(ada).get('/api/contacts?q=lena%20p')).body.contacts).toHaveLength(1);
+    expect((await api(ada).get('/api/contacts?q=.*')).body.contacts).toHaveLength(0);
+    expect((await api(ada).get('/api/contacts?q=(')).status).toBe(200);
+    expect((await api(ada).get('/api/contacts?q[$ne]=x')).status).toBe(400);
+    expect((await api(ada).get('/api/contacts?q=a&q=b')).status).toBe(400);
+    expect((await api(eve).get('/api/contacts?q=initech')).body.contacts).toHaveLength(0);
+  });
+});
+
+describe('PATCH and DELETE /api/contacts/:id', () => {
+  it('relinks past mail when the addresses change, refuses a taken address, and unlinks on delete', async () => {
+    const first = await seedMessage({ holders: [{ who: ada }], from: 'sam@hooli.com' });
+    const second = await seedMessage({ holders: [{ who: ada }], from: 'sam.private@hooli.com' });
+    const c = (await api(ada).post('/api/contacts', { email: 'sam@hooli.com', name: 'Sam' })).body;
+    const ids = async () => (await api(ada).get(`/api/contacts/${c.id}/messages`)).body.messages.map((m: { id: string }) => m.id).sort();
+    expect(await ids()).toEqual([String(first._id)]);
+
+    const moved = await api(ada).patch(`/api/contacts/${c.id}`, { emails: ['SAM.private@hooli.com'], name: 'Sam H.' });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ emails: ['sam.private@hooli.com'], name: 'Sam H.' });
+    expect(await ids()).toEqual([String(second._id)]);
+
+    const other = (await api(ada).post('/api/contacts', { email: 'kim@hooli.com' })).body;
+    const taken = await api(ada).patch(`/api/contacts/${c.id}`, { emails: ['sam.private@hooli.com', 'kim@hooli.com'] });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error.details.existingId).toBe(other.id);
+    expect((await api(ada).patch(`/api/contacts/${c.id}`, {})).status).toBe(400);
+    expect((await api(ada).patch(`/api/contacts/${c.id}`, { emails: { $gt: '' } })).status).toBe(400);
+
+    expect((await api(ada).del(`/api/contacts/${c.id}`)).status).toBe(204);
+    expect((await api(ada).get(`/api/contacts/${c.id}`)).status).toBe(404);
+    const linked = await runInOrg(ada.orgId, () => Message.countDocuments({ contactIds: c.id }));
+    expect(linked).toBe(0);
+  });
+});
+
+describe('other organisations', () => {
+  it('answers 404 for contacts and companies of another organisation, and for guessed neighbouring ids', async () => {
+    const c = (await api(ada).post('/api/contacts', { email: 'ivy@umbrella.com' })).body;
+    const paths = [`/api/contacts/${c.id}`, `/api/contacts/${c.id}/messages`, `/api/companies/${c.companyId}`, `/api/companies/${c.companyId}/messages`];
+    for (const p of paths) expect((await api(ada).get(p)).status).toBe(200);
+    for (const p of paths) expect({ p, status: (await api(eve).get(p)).status }).toEqual({ p, status: 404 });
+    expect((await api(eve).patch(`/api/contacts/${c.id}`, { name: 'pwned' })).status).toBe(404);
+    expect((await api(eve).del(`/api/contacts/${c.id}`)).status).toBe(404);
+    expect((await api(ada).get(`/api/contacts/${c.id}`)).body.name).toBe('');
+    for (const id of [...neighbours(c.id), ...neighbours(c.companyId)]) {
+      expect((await api(ada).get(`/api/contacts/${id}`)).status).toBe(404);
+      expect((await api(ada).get(`/api/companies/${id}`)).status).toBe(404);
+    }
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Lists of message summaries as every read route builds them: the visibility filter in the query itself (so a
+ * page is never short because of hidden mail), the copies of all listed messages in one query, and an opaque
+ * cursor of (date, _id) for newest-first paging.
+ */
+import mongoose, { Types } from 'mongoose';
+import { z } from 'zod';
+import type { VisibilityPolicy } from '../crm/visibility';
+import { MailboxMessage } from '../models/mailbox-message';
+import { Message, MessageDoc } from '../models/message';
+import { badRequest } from './errors';
+import { copyFor, messageSummary, type CopyForView, type MessageSummary } from './views';
+
+/** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
+export const SUMMARY_FIELDS = {
+  threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
+  hasAttachments: 1, syncedBy: 1,
+} as const;
+
+/** The copies of these messages, oldest first, grouped by message id. */
+export async function copiesOf(messageIds: Types.ObjectId[]): Promise<Map<string, CopyForView[]>> {
+  const copies = await MailboxMessage.find({ messageId: mongoose.trusted({ $in: messageIds }) })
+    .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1 }).sort({ createdAt: 1, _id: 1 })
+    .lean<(CopyForView & { messageId: Types.ObjectId })[]>();
+  const out = new Map<string, CopyForView[]>();
+  for (const c of copies) out.set(String(c.messageId), [...(out.get(String(c.messageId)) ?? []), c]);
+  return out;
+}
+
+/** Summaries of already-loaded messages, leaving out those the caller may not see at all. */
+export async function summariesFor(messages: MessageDoc[], policy: VisibilityPolicy): Promise<MessageSummary[]> {
+  const copies = await copiesOf(messages.map((m) => m._id));
+  const out: MessageSummary[] = [];
+  for (const m of messages) {
+    const access = policy.access(m);
+    if (access === 'none') continue;
+    out.push(messageSummary(m, copyFor(copies.get(String(m._id)) ?? [], policy.callerId), access));
+  }
+  return out;
+}
+
+// ---------- paging ----------
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(200).optional(),
+}).strict();
+
+interface Cursor { d: number; i: string }
+const cursorShape = z.object({ v: z.literal(1), d: z.number().int(), i: z.string().regex(/^[0-9a-f]{24}$/) }).strict();
+
+export function encodeCursor(m: Pick<MessageDoc, 'date' | '_id'>): string {
+  return Buffer.from(JSON.stringify({ v: 1, d: new Date(m.date).getTime(), i: String(m._id) })).toString('base64url');
+}
+
+export function decodeCursor(s: string): Cursor {
+  try {
+    const parsed = cursorShape.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
+    return { d: parsed.d, i: parsed.i };
+  } catch {
+    throw badRequest('cursor: not a cursor this API gave out');
+  }
+}
+
+/** One newest-first page of the messages matching `filter` that the caller may see. */
+export async function messagePage(
+  filter: Record<string, unknown>,
+  policy: VisibilityPolicy,
+  page: { limit: number; cursor?: string },
+): Promise<{ messages: MessageSummary[]; nextCursor: string | null }> {
+  const and: Record<string, unknown>[] = [filter, policy.visibleFilter()];
+  if (page.cursor) {
+    const c = decodeCursor(page.cursor);
+    const date = new Date(c.d);
+    and.push({ $or: [{ date: mongoose.trusted({ $lt: date }) }, { date, _id: mongoose.trusted({ $lt: new Types.ObjectId(c.i) }) }] });
+  }
+  // One more than asked tells whether a next page exists without a count.
+  const docs = await Message.find({ $and: and }).select(SUMMARY_FIELDS).sort({ date: -1, _id: -1 }).limit(page.limit + 1).lean<MessageDoc[]>();
+  const more = docs.length > page.limit;
+  const shown = more ? docs.slice(0, page.limit) : docs;
+  return { messages: await summariesFor(shown, policy), nextCursor: more ? encodeCursor(shown[shown.length - 1]) : null };
+}

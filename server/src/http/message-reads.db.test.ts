@@ -1,0 +1,208 @@
+import { Types } from 'mongoose';
+import request from 'supertest';
+import { useTestDatabase } from '../../../test/helpers/db';
+import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
+import { testConfig } from '../../../test/helpers/service';
+import { runInOrg } from '../db/tenant';
+import { createLogger } from '../logger';
+import { AttachmentCache } from '../models/attachment-cache';
+import { Contact } from '../models/crm';
+import { Org } from '../models/org';
+import { Thread } from '../models/thread';
+import { User } from '../models/user';
+import { buildService, type Service } from '../server';
+import { ProviderError, type ProviderAdapter } from '../sync/providers/port';
+import type { MailboxAdapters } from '../sync/runtime';
+import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
+
+useTestDatabase();
+
+let idp: TestIdp;
+let svc: Service;
+let ada: SignedIn; // admin of acme.test
+let bob: SignedIn;
+let cy: SignedIn;
+let eve: SignedIn; // another organisation
+const fetched: { mailboxAddress: string; providerMessageId: string; attachmentId: string }[] = [];
+
+/** A provider that answers attachment bytes for any copy, recording each call (no network, no tokens). */
+const fakeAdapters: MailboxAdapters = {
+  forMailbox: (mailbox) => ({
+    changeSource: {
+      fetchAttachment: async (providerMessageId: string, attachmentId: string) => {
+        if (attachmentId === 'gone') throw new ProviderError('not_found', 'no such part');
+        fetched.push({ mailboxAddress: mailbox.address, providerMessageId, attachmentId });
+        return Buffer.from(`bytes of ${attachmentId}`);
+      },
+    },
+  }) as unknown as ProviderAdapter,
+};
+
+beforeAll(async () => {
+  idp = await startTestIdp();
+  const config = testConfig({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD });
+  svc = buildService(config, createLogger('silent'), { adapters: fakeAdapters });
+  ada = await signIn(svc.app, idp, 'ada@acme.test', 'acme.test');
+  bob = await signIn(svc.app, idp, 'bob@acme.test', 'acme.test');
+  cy = await signIn(svc.app, idp, 'cy@acme.test', 'acme.test');
+  eve = await signIn(svc.app, idp, 'eve@other.test', 'other.test');
+});
+afterAll(() => idp.close());
+
+const get = (who: SignedIn, path: string) => request(svc.app).get(path).set(bearer(who));
+const setVisibility = (who: SignedIn, visibility: 'full' | 'metadata' | 'private' | null) =>
+  runInOrg(who.orgId, () => User.updateOne({ _id: who.userId }, { $set: { 'settings.visibility': visibility } }));
+const setDefault = (level: 'full' | 'metadata' | 'private') => Org.updateOne({ _id: ada.orgId }, { $set: { 'settings.sharing.defaultVisibility': level } });
+
+afterEach(async () => {
+  await setVisibility(bob, null);
+  await setVisibility(cy, null);
+  await setDefault('full');
+});
+
+describe('GET /api/messages/:id', () => {
+  it('answers the contract summary plus body, with the caller\'s own copy state, else the first holder\'s', async () => {
+    const m = await seedMessage({
+      holders: [{ who: bob, labels: ['INBOX', 'Deals'], state: { starred: true } }, { who: ada, labels: ['INBOX'], state: { read: true } }],
+      attachments: [{ id: '2', filename: 'q3.pdf', mimeType: 'application/pdf', size: 1234 }], cc: ['cy@acme.test'],
+    });
+    const mine = await get(ada, `/api/messages/${m._id}`);
+    expect(mine.status).toBe(200);
+    expect(Object.keys(mine.body).sort()).toEqual([
+      'attachments', 'cc', 'date', 'direction', 'from', 'hasAttachments', 'html', 'id', 'internetMessageId', 'labels',
+      'mailboxes', 'snippet', 'state', 'subject', 'syncedBy', 'text', 'threadId', 'to',
+    ]);
+    expect(mine.body).toMatchObject({
+      id: String(m._id), subject: 'Quarterly numbers', from: { email: 'pat@initech.com', name: 'Pat' }, cc: [{ email: 'cy@acme.test', name: '' }],
+      direction: 'inbound', hasAttachments: true, text: 'Body text', html: '<p>Body text</p>',
+      state: { read: true, starred: false, archived: false, deleted: false }, labels: ['INBOX'],
+      attachments: [{ id: '2', filename: 'q3.pdf', mimeType: 'application/pdf', size: 1234 }],
+    });
+    expect(mine.body.syncedBy.sort()).toEqual([String(ada.userId), String(bob.userId)].sort());
+    expect(mine.body.mailboxes.map((x: { address: string }) => x.address).sort()).toEqual(['ada@acme.test', 'bob@acme.test']);
+
+    const other = await get(cy, `/api/messages/${m._id}`);
+    expect(other.body).toMatchObject({ state: { read: false, starred: true }, labels: ['INBOX', 'Deals'], text: 'Body text' });
+  });
+
+  it('shows metadata-level teammate mail as subject, participants and date only', async () => {
+    await setVisibility(bob, 'metadata');
+    const m = await seedMessage({ holders: [{ who: bob, labels: ['Secret project'] }], text: 'the confidential body', attachments: [{ id: '2', filename: 'a.pdf', mimeType: 'application/pdf', size: 9 }] });
+    const res = await get(ada, `/api/messages/${m._id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ subject: 'Quarterly numbers', from: { email: 'pat@initech.com' }, text: '', html: '', snippet: '', attachments: [], hasAttachments: false, labels: [] });
+    expect(res.body.date).toBe(new Date(m.date).toISOString());
+    expect(JSON.stringify(res.body)).not.toContain('confidential');
+    expect((await get(ada, `/api/messages/${m._id}/attachments/2`)).status).toBe(404);
+    // The holder always sees everything.
+    expect((await get(bob, `/api/messages/${m._id}`)).body.text).toBe('the confidential body');
+  });
+
+  it('hides private mail from everyone but its holders; the most permissive holder decides', async () => {
+    await setVisibility(cy, 'private');
+    const onlyCy = await seedMessage({ holders: [{ who: cy }] });
+    expect((await get(ada, `/api/messages/${onlyCy._id}`)).status).toBe(404);
+    expect((await get(cy, `/api/messages/${onlyCy._id}`)).status).toBe(200);
+    const shared = await seedMessage({ holders: [{ who: cy }, { who: bob }] });
+    const res = await get(ada, `/api/messages/${shared._id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.text).toBe('Body text');
+    // cy's mailbox is not revealed to ada, bob's is.
+    expect(res.body.mailboxes.map((x: { address: string }) => x.address)).toEqual(['bob@acme.test']);
+  });
+
+  it('follows the organisation default when a user set no level, and a change applies on the next read', async () => {
+    const m = await seedMessage({ holders: [{ who: bob }] });
+    await setDefault('private');
+    expect((await get(ada, `/api/messages/${m._id}`)).status).toBe(404);
+    await setVisibility(bob, 'full');
+    expect((await get(ada, `/api/messages/${m._id}`)).status).toBe(200);
+  });
+});
+
+describe('GET /api/threads/:id', () => {
+  it('lists the visible messages oldest first', async () => {
+    const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'Private: salary' }));
+    await setVisibility(cy, 'private');
+    const t0 = Date.now() - 3 * 3600_000;
+    const hidden = await seedMessage({ holders: [{ who: cy }], threadId: thread._id, subject: 'Private: salary', date: new Date(t0) });
+    const first = await seedMessage({ holders: [{ who: bob }], threadId: thread._id, subject: 'Re: Renewal', date: new Date(t0 + 3600_000) });
+    const second = await seedMessage({ holders: [{ who: ada }], threadId: thread._id, subject: 'Re: Renewal', date: new Date(t0 + 7200_000) });
+    const res = await get(ada, `/api/threads/${thread._id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(String(thread._id));
+    expect(res.body.subject).toBe('Re: Renewal');
+    expect(res.body.messages.map((x: { id: string }) => x.id)).toEqual([String(first._id), String(second._id)]);
+    expect(JSON.stringify(res.body)).not.toContain(String(hidden._id));
+    expect((await get(cy, `/api/threads/${thread._id}`)).body.messages).toHaveLength(3);
+  });
+});
+
+describe('GET /api/contacts/:id/messages paging', () => {
+  it('pages newest first with an opaque cursor, and validates limit and cursor', async () => {
+    const contact = await runInOrg(ada.orgId, () => Contact.create({ emails: ['pager@initech.com'], name: 'Pager' }));
+    const base = Date.now() - 100 * 60_000;
+    const seeded = [];
+    // Two share a date, so the cursor's _id tie-break matters.
+    for (let i = 0; i < 30; i++) seeded.push(await seedMessage({ holders: [{ who: bob }], contactIds: [contact._id as Types.ObjectId], date: new Date(base + Math.min(i, 28) * 60_000) }));
+    const page1 = await get(ada, `/api/contacts/${contact._id}/messages`);
+    expect(page1.status).toBe(200);
+    expect(page1.body.messages).toHaveLength(25);
+    expect(typeof page1.body.nextCursor).toBe('string');
+    const page2 = await get(ada, `/api/contacts/${contact._id}/messages?cursor=${encodeURIComponent(page1.body.nextCursor)}`);
+    expect(page2.body.messages).toHaveLength(5);
+    expect(page2.body.nextCursor).toBeNull();
+    const ids = [...page1.body.messages, ...page2.body.messages].map((x: { id: string }) => x.id);
+    expect(new Set(ids).size).toBe(30);
+    const dates = [...page1.body.messages, ...page2.body.messages].map((x: { date: string }) => Date.parse(x.date));
+    expect(dates).toEqual([...dates].sort((a, b) => b - a));
+
+    const small = await get(ada, `/api/contacts/${contact._id}/messages?limit=10`);
+    expect(small.body.messages).toHaveLength(10);
+    for (const bad of ['limit=0', 'limit=101', 'limit=x', 'cursor=garbage', `cursor=${Buffer.from('{"v":1,"d":"x"}').toString('base64url')}`, 'other=1']) {
+      expect((await get(ada, `/api/contacts/${contact._id}/messages?${bad}`)).status).toBe(400);
+    }
+  });
+});
+
+describe('attachments', () => {
+  it('fetches the bytes through a holder\'s mailbox once, then serves them from the cache, as a download', async () => {
+    const m = await seedMessage({
+      holders: [{ who: bob }],
+      attachments: [{ id: '2', filename: 'Résumé "final".pdf', mimeType: 'application/pdf', size: 12 }, { id: 'gone', filename: 'x', mimeType: 'text/html', size: 1 }],
+    });
+    fetched.length = 0;
+    const first = await get(ada, `/api/messages/${m._id}/attachments/2`).buffer(true);
+    expect(first.status).toBe(200);
+    expect(first.body.toString()).toBe('bytes of 2');
+    expect(first.headers['content-type']).toBe('application/pdf');
+    expect(first.headers['x-content-type-options']).toBe('nosniff');
+    expect(first.headers['content-disposition']).toBe(`attachment; filename="R_sum_ _final_.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22.pdf`);
+    expect(fetched).toEqual([expect.objectContaining({ mailboxAddress: 'bob@acme.test', attachmentId: '2' })]);
+
+    const again = await get(cy, `/api/messages/${m._id}/attachments/2`).buffer(true);
+    expect(again.body.toString()).toBe('bytes of 2');
+    expect(fetched).toHaveLength(1);
+    expect(await runInOrg(ada.orgId, () => AttachmentCache.countDocuments({ messageId: m._id }))).toBe(1);
+
+    expect((await get(ada, `/api/messages/${m._id}/attachments/nope`)).status).toBe(404);
+    expect((await get(ada, `/api/messages/${m._id}/attachments/gone`)).status).toBe(404);
+  });
+});
+
+describe('other organisations and guessed ids', () => {
+  it('answers 404 for every id kind of another organisation, and for neighbouring ids', async () => {
+    const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'x' }));
+    const m = await seedMessage({ holders: [{ who: ada }], threadId: thread._id as Types.ObjectId, attachments: [{ id: '2', filename: 'a', mimeType: 'text/plain', size: 1 }] });
+    const paths = [
+      `/api/messages/${m._id}`, `/api/messages/${m._id}/attachments/2`, `/api/threads/${thread._id}`,
+    ];
+    for (const p of paths) expect((await get(ada, p)).status).toBe(200);
+    for (const p of paths) expect({ p, status: (await get(eve, p)).status }).toEqual({ p, status: 404 });
+    for (const id of neighbours(m._id)) {
+      expect((await get(ada, `/api/messages/${id}`)).status).toBe(404);
+      expect((await get(ada, `/api/threads/${id}`)).status).toBe(404);
+    }
+    expect((await get(ada, '/api/messages/not-an-id')).status).toBe(400);
+  });
+});

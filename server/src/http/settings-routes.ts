@@ -1,0 +1,118 @@
+/**
+ * Settings (CONTRACT.md "Settings"): the organisation's sync and sharing rules (admins only) and each user's own
+ * exclusions and visibility, which add to the organisation's. A PUT replaces the whole document, validated
+ * strictly; rule values are stored normalised. Changes apply retroactively before the answer (sync/settings-apply.ts).
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import { currentOrgId } from '../db/tenant';
+import { AuditLog } from '../models/audit';
+import { Org, OrgDoc } from '../models/org';
+import { User, UserDoc } from '../models/user';
+import { normaliseAddress, normaliseDomain } from '../sync/ingest/address';
+import { applyOrgRulesChange, applyUserRulesChange } from '../sync/settings-apply';
+import { auth, requireAdmin } from './context';
+import { notFound } from './errors';
+
+const MAX_RULES = 1000;
+
+const ruleList = (normalise: (s: string) => string | null, what: string) =>
+  z.array(z.string().max(320).transform((s, ctx) => {
+    const v = normalise(s);
+    if (v === null) ctx.addIssue({ code: 'custom', message: `not a valid ${what}` });
+    return v ?? '';
+  })).max(MAX_RULES).transform((list) => [...new Set(list)]);
+
+/** `@acme.com`, `*.acme.com` and `.acme.com` all mean acme.com and its subdomains, as the privacy evaluator reads them. */
+const domain = (s: string) => normaliseDomain(s.trim().replace(/^\*?\.|^@/, ''));
+const label = (s: string) => {
+  const l = s.trim().replace(/\s+/g, ' ');
+  return l.length > 0 && l.length <= 200 ? l : null;
+};
+
+const exclusions = {
+  excludedDomains: ruleList(domain, 'domain'),
+  excludedAddresses: ruleList(normaliseAddress, 'email address'),
+  excludedLabels: ruleList(label, 'label'),
+};
+const visibility = z.enum(['full', 'metadata', 'private']);
+
+const orgSettingsBody = z.object({
+  sync: z.object({
+    historyDays: z.number().int().min(0).max(3650),
+    deletionPolicy: z.enum(['mirror', 'preserve']),
+    onlyKnownContacts: z.boolean(),
+    autoCreateContacts: z.enum(['none', 'outbound', 'all']),
+    ...exclusions,
+    excludeInternal: z.boolean(),
+  }).strict(),
+  sharing: z.object({ defaultVisibility: visibility }).strict(),
+}).strict();
+
+const userSettingsBody = z.object({ ...exclusions, visibility: visibility.nullable() }).strict();
+
+type OrgSettings = OrgDoc['settings'];
+type UserSettings = UserDoc['settings'];
+
+/** Through a hydrated document, so the schema's defaults fill anything an older org lacks. */
+async function orgSettings(): Promise<{ settings: OrgSettings; domains: string[] }> {
+  const org = await Org.findById(currentOrgId());
+  if (!org) throw notFound('organisation');
+  const o = org.toObject() as OrgDoc;
+  const s = o.settings;
+  return {
+    domains: o.domains ?? [],
+    settings: {
+      sync: {
+        historyDays: s.sync.historyDays, deletionPolicy: s.sync.deletionPolicy, onlyKnownContacts: s.sync.onlyKnownContacts,
+        autoCreateContacts: s.sync.autoCreateContacts, excludedDomains: [...s.sync.excludedDomains],
+        excludedAddresses: [...s.sync.excludedAddresses], excludedLabels: [...s.sync.excludedLabels], excludeInternal: s.sync.excludeInternal,
+      },
+      sharing: { defaultVisibility: s.sharing.defaultVisibility },
+    },
+  };
+}
+
+async function userSettings(userId: UserDoc['_id']): Promise<UserSettings> {
+  const user = await User.findById(userId);
+  if (!user) throw notFound('user');
+  const s = (user.toObject() as UserDoc).settings;
+  return { excludedDomains: [...s.excludedDomains], excludedAddresses: [...s.excludedAddresses], excludedLabels: [...s.excludedLabels], visibility: s.visibility ?? null };
+}
+
+export function settingsRoutes(): Router {
+  const router = Router();
+
+  router.get('/api/settings', async (req, res) => {
+    requireAdmin(req);
+    res.json((await orgSettings()).settings);
+  });
+
+  router.put('/api/settings', async (req, res) => {
+    const a = requireAdmin(req);
+    const next = orgSettingsBody.parse(req.body);
+    const { settings: before, domains } = await orgSettings();
+    await Org.updateOne({ _id: currentOrgId() }, { $set: { settings: next } });
+    const result = await applyOrgRulesChange(before.sync, next.sync, domains);
+    // Counts only: the audit trail must not become a copy of what the rules removed.
+    await AuditLog.create({ actorId: a.userId, action: 'settings.org.update', detail: result });
+    res.json(next);
+  });
+
+  router.get('/api/me/settings', async (req, res) => {
+    res.json(await userSettings(auth(req).userId));
+  });
+
+  router.put('/api/me/settings', async (req, res) => {
+    const a = auth(req);
+    const next = userSettingsBody.parse(req.body);
+    const before = await userSettings(a.userId);
+    await User.updateOne({ _id: a.userId }, { $set: { settings: next } });
+    const { domains } = await orgSettings();
+    const result = await applyUserRulesChange(a.userId, before, next, domains);
+    await AuditLog.create({ actorId: a.userId, action: 'settings.user.update', detail: result });
+    res.json(next);
+  });
+
+  return router;
+}

@@ -1,0 +1,79 @@
+/**
+ * Test fixtures for the read, contact and settings routes: users signed in through the test identity provider
+ * (the real sign-in path), and mail seeded straight through the models inside the organisation's context.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Express } from 'express';
+import { Types } from 'mongoose';
+import request from 'supertest';
+import type { TestIdp } from '../../../../test/helpers/idp';
+import { runInOrg } from '../../db/tenant';
+import { Mailbox } from '../../models/mailbox';
+import { MailboxMessage, MessageFlags } from '../../models/mailbox-message';
+import { Message, MessageDoc } from '../../models/message';
+
+export interface SignedIn { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string; mailboxId: Types.ObjectId }
+
+/** Signs a user in (creating org and user), and gives them one connected Gmail mailbox. */
+export async function signIn(app: Express, idp: TestIdp, email: string, hd: string): Promise<SignedIn> {
+  const token = await idp.googleToken({ sub: `sub-${email}`, email, hd });
+  const res = await request(app).post('/api/session').send({ provider: 'google', token });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const userId = new Types.ObjectId(String(res.body.user.id));
+  const orgId = new Types.ObjectId(String(res.body.org.id));
+  const mailbox = await runInOrg(orgId, () => Mailbox.create({ userId, provider: 'google', address: email }));
+  return { token: res.body.token, userId, orgId, email, mailboxId: mailbox._id as Types.ObjectId };
+}
+
+export interface Holder { who: SignedIn; labels?: string[]; state?: Partial<MessageFlags> }
+
+export interface SeedMessage {
+  holders: Holder[];
+  subject?: string;
+  from?: string;
+  to?: string[];
+  cc?: string[];
+  date?: Date;
+  text?: string;
+  attachments?: { id: string; filename: string; mimeType: string; size: number }[];
+  threadId?: Types.ObjectId | null;
+  contactIds?: Types.ObjectId[];
+  companyIds?: Types.ObjectId[];
+  direction?: MessageDoc['direction'];
+}
+
+/** One message with a copy in each holder's mailbox, as ingest would store it. */
+export async function seedMessage(m: SeedMessage): Promise<MessageDoc> {
+  const orgId = m.holders[0].who.orgId;
+  const from = m.from ?? 'pat@initech.com';
+  const to = m.to ?? [m.holders[0].who.email];
+  const cc = m.cc ?? [];
+  const mid = `<${randomBytes(6).toString('hex')}@test>`;
+  return runInOrg(orgId, async () => {
+    const doc = await Message.create({
+      dedupKey: `mid:${mid}`, internetMessageId: mid, threadId: m.threadId ?? null, subject: m.subject ?? 'Quarterly numbers',
+      from: { email: from, name: 'Pat' }, to: to.map((email) => ({ email, name: '' })), cc: cc.map((email) => ({ email, name: '' })),
+      date: m.date ?? new Date(), direction: m.direction ?? 'inbound', snippet: (m.text ?? 'Body text').slice(0, 40),
+      text: m.text ?? 'Body text', html: `<p>${m.text ?? 'Body text'}</p>`,
+      hasAttachments: (m.attachments ?? []).length > 0, attachments: m.attachments ?? [],
+      participants: [...new Set([from, ...to, ...cc])], contactIds: m.contactIds ?? [], companyIds: m.companyIds ?? [],
+      syncedBy: [...new Set(m.holders.map((h) => String(h.who.userId)))].map((id) => new Types.ObjectId(id)),
+    });
+    for (const h of m.holders) {
+      await MailboxMessage.create({
+        mailboxId: h.who.mailboxId, userId: h.who.userId, messageId: doc._id, providerMessageId: `p-${randomBytes(6).toString('hex')}`,
+        labels: h.labels ?? ['INBOX'], state: { read: false, starred: false, archived: false, deleted: false, ...h.state },
+      });
+    }
+    return doc.toObject() as MessageDoc;
+  });
+}
+
+/** Ids that differ from a real one in the last byte: what someone guessing ids would try. */
+export function neighbours(id: Types.ObjectId | string): string[] {
+  const hex = String(id);
+  const last = parseInt(hex.slice(-2), 16);
+  return [(last + 1) % 256, (last + 255) % 256].map((b) => hex.slice(0, -2) + b.toString(16).padStart(2, '0'));
+}
+
+export const bearer = (s: SignedIn) => ({ Authorization: `Bearer ${s.token}` });

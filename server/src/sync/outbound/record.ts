@@ -1,0 +1,163 @@
+/**
+ * What a CRM send leaves in the CRM, written so that the Sent copy sync brings back lands on THE SAME message:
+ * - at enqueue, the `messages` document keyed `mid:<our Message-ID>` (the ingest's own normalisation and dedup
+ *   key), so the user sees the message at once and a synced-back copy carrying that Message-ID dedups onto it;
+ * - once the provider accepted it, the sending mailbox's `mailboxMessages` copy under the provider's id, so the
+ *   synced-back copy is matched by provider id even when the provider replaced our Message-ID.
+ * Every step is an upsert keyed on what identifies it, so repeating it after a crash changes nothing.
+ */
+import { createHash } from 'node:crypto';
+import sanitizeHtml from 'sanitize-html';
+import { Types } from 'mongoose';
+import { MailboxMessage } from '../../models/mailbox-message';
+import { Message } from '../../models/message';
+import { Org } from '../../models/org';
+import { Thread } from '../../models/thread';
+import { normaliseAddress } from '../ingest/address';
+import { dedupKey } from '../ingest/dedup-key';
+import { classifyDirection } from '../ingest/direction';
+import { normaliseMessageId, type ParsedAddress } from '../ingest/parse';
+import { sanitizeEmailHtml } from '../ingest/sanitize';
+import type { ProviderName, SentResult } from '../providers/port';
+
+export interface SendAddress { email: string; name?: string }
+
+/** The validated request body of POST /api/messages (CONTRACT.md "Messages"). */
+export interface SendRequest {
+  mailboxId: string;
+  to: SendAddress[];
+  cc?: SendAddress[];
+  bcc?: SendAddress[];
+  subject: string;
+  text?: string;
+  html?: string;
+  replyToMessageId?: string;
+  attachments?: { filename: string; contentType: string; contentBase64: string }[];
+}
+
+/** The message replied to, as needed to thread the reply (headers) and at the provider (its copy's ids). */
+export interface ReplyInfo {
+  messageId: string;
+  internetMessageId: string | null;
+  references: string[];
+  providerMessageId: string | null;
+  providerThreadId: string | null;
+}
+
+/** Everything decided at enqueue and stored on the outbox entry, so every later attempt sends the same message. */
+export interface PreparedSend extends SendRequest {
+  /** Final subject ("Re: …" for replies). */
+  subject: string;
+  fromName: string;
+  /** ISO date of the Date header. */
+  date: string;
+  threadId: string;
+  reply: ReplyInfo | null;
+  attachmentMeta: { id: string; filename: string; mimeType: string; size: number }[];
+}
+
+export interface SendingMailbox { _id: Types.ObjectId; userId: Types.ObjectId; address: string; provider: ProviderName }
+
+const SNIPPET_CHARS = 200;
+
+const asParsed = (list: SendAddress[] | undefined): ParsedAddress[] =>
+  (list ?? []).map((a) => ({ email: normaliseAddress(a.email) ?? a.email.toLowerCase(), name: a.name ?? '' }));
+
+function snippetOf(text: string | undefined, html: string | undefined): string {
+  const plain = text ?? sanitizeHtml(html ?? '', { allowedTags: [], allowedAttributes: {} });
+  return plain.replace(/\s+/g, ' ').trim().slice(0, SNIPPET_CHARS);
+}
+
+/** Attachment metadata as the ingest identifies files: the sha256 of the content. */
+export function attachmentMeta(files: { filename: string; contentType: string; content: Buffer }[]): PreparedSend['attachmentMeta'] {
+  return files.map((f) => ({ id: createHash('sha256').update(f.content).digest('hex'), filename: f.filename, mimeType: f.contentType, size: f.content.length }));
+}
+
+/**
+ * Creates (or finds) the CRM message of a send and its thread; returns the message id, which differs from
+ * `preferredId` only when a synced-back copy created the message first. Runs in the organisation's context.
+ */
+export async function recordCrmMessage(
+  entry: { orgId: Types.ObjectId; userId: Types.ObjectId; internetMessageId: string; messageId: Types.ObjectId | null },
+  prepared: PreparedSend,
+  mailbox: SendingMailbox,
+): Promise<Types.ObjectId> {
+  const messageKey = normaliseMessageId(entry.internetMessageId);
+  if (!messageKey) throw new Error('outbox entry without a usable Message-ID');
+  const from: ParsedAddress = { email: normaliseAddress(mailbox.address) ?? mailbox.address, name: prepared.fromName };
+  const [to, cc, bcc] = [asParsed(prepared.to), asParsed(prepared.cc), asParsed(prepared.bcc)];
+  const date = new Date(prepared.date);
+  const org = await Org.findById(entry.orgId).select({ domains: 1 }).lean<{ domains?: string[] }>();
+  const direction = classifyDirection({ from: [from], to, cc, bcc }, { address: mailbox.address }, org?.domains ?? []);
+  const key = dedupKey({ messageId: messageKey, from: [from], date, subject: prepared.subject, text: prepared.text ?? '', malformed: false, rawSha256: null });
+  const threadId = new Types.ObjectId(prepared.threadId);
+  // Our References header: the parent's chain and the parent itself (compose.ts threadingHeaders), normalised.
+  const references = prepared.reply
+    ? [...new Set([...prepared.reply.references, prepared.reply.internetMessageId].filter((k): k is string => !!k))]
+    : [];
+
+  const stored = await Message.findOneAndUpdate(
+    { dedupKey: key },
+    {
+      $setOnInsert: {
+        _id: entry.messageId ?? new Types.ObjectId(),
+        internetMessageId: messageKey,
+        inReplyTo: prepared.reply?.internetMessageId ?? null,
+        references,
+        threadId,
+        subject: prepared.subject,
+        from, to, cc, bcc, date, direction,
+        snippet: snippetOf(prepared.text, prepared.html),
+        text: prepared.text ?? '',
+        html: prepared.html !== undefined ? sanitizeEmailHtml(prepared.html).html : '',
+        hasAttachments: prepared.attachmentMeta.length > 0,
+        attachments: prepared.attachmentMeta,
+        participants: [...new Set([from, ...to, ...cc, ...bcc].map((a) => a.email))],
+      },
+      $addToSet: { syncedBy: entry.userId },
+    },
+    // No projection: FerretDB does not implement findAndModify's `fields`.
+    { upsert: true, new: true, setDefaultsOnInsert: true },
+  ).lean<{ _id: Types.ObjectId; threadId: Types.ObjectId | null }>();
+  if (!stored) throw new Error('message upsert returned nothing');
+
+  // Upserted by id, so a crash between the two writes is repaired by running this again.
+  await Thread.updateOne(
+    { _id: stored.threadId ?? threadId },
+    {
+      $setOnInsert: { subject: prepared.subject },
+      $addToSet: { messageKeys: { $each: [messageKey, ...references] } },
+      $max: { lastMessageAt: date },
+    },
+    { upsert: true },
+  );
+  return stored._id;
+}
+
+/**
+ * After the provider accepted the send: the sending mailbox's copy (keyed by the provider's id, as the ingest
+ * keys copies) and the provider thread on the CRM thread. A Sent copy the ingest stored first is left as it is.
+ */
+export async function recordSentCopy(messageId: Types.ObjectId, mailbox: SendingMailbox, sent: SentResult, now = new Date()): Promise<void> {
+  await MailboxMessage.updateOne(
+    { mailboxId: mailbox._id, providerMessageId: sent.providerMessageId },
+    {
+      $setOnInsert: {
+        userId: mailbox.userId,
+        messageId,
+        providerThreadId: sent.providerThreadId,
+        // Gmail files it under SENT; Graph's folder id is only known when sync reads it back.
+        labels: mailbox.provider === 'google' ? ['SENT'] : [],
+        state: { read: true, starred: false, archived: false, deleted: false },
+        stateChangedAt: { read: now },
+      },
+    },
+    { upsert: true },
+  );
+  if (sent.providerThreadId) {
+    const message = await Message.findById(messageId).select({ threadId: 1 }).lean<{ threadId: Types.ObjectId | null }>();
+    if (message?.threadId) {
+      await Thread.updateOne({ _id: message.threadId }, { $addToSet: { providerThreadKeys: `${mailbox._id.toHexString()}:${sent.providerThreadId}` } });
+    }
+  }
+}
