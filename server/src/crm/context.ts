@@ -309,7 +309,7 @@ export async function addonContext(callerId: Types.ObjectId, input: { provider: 
     provider: input.provider,
     participants,
     participantsOmitted: others.length - shown.length,
-    deals: deals.map((d) => ({ id: String(d._id), name: d.name, stage: d.stage, amount: d.amount ?? null, currency: d.currency, closeDate: d.closeDate ? new Date(d.closeDate).toISOString() : null, openUrl: to.deal(d._id) })),
+    deals: deals.map(dealView).map((d) => ({ id: d.id, name: d.name, stage: d.stage, amount: d.amount, currency: d.currency, closeDate: d.closeDate, openUrl: to.deal(d.id) })),
     recentMessages: messages.slice(0, RECENT_MESSAGES),
     threads: threadsOf(messages, to),
     thisMessage: here,

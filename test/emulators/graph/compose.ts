@@ -71,7 +71,19 @@ export function draftFields(input: Record<string, unknown>): Partial<StoredMessa
   return out;
 }
 
-/** A new draft (or a sendMail message) from JSON, sent from the mailbox owner. */
+/**
+ * A new draft (or a sendMail message) from JSON, sent from the mailbox owner.
+ *
+ * `internetMessageId` in the body is deliberately ignored: the store assigns the draft its own, as Exchange does
+ * for items it creates. Microsoft's documentation was searched for a statement that Graph keeps a client-set
+ * internetMessageId on JSON draft creation and none was found (the message resource only describes it as "the
+ * message ID in the format specified by RFC2822"; https://learn.microsoft.com/graph/api/user-post-messages and
+ * .../resources/message say nothing of keeping it), so clients must not rely on it. What the documentation does
+ * promise, and what this emulator does: with `Prefer: IdType="ImmutableId"` a draft keeps its immutable id when
+ * it is sent and moves to Sent Items, `isDraft` true before and false after ("Immutable ID with sending mail",
+ * https://learn.microsoft.com/graph/outlook-immutable-id; the distinction by isDraft:
+ * https://learn.microsoft.com/graph/outlook-create-send-messages). Senders therefore recover by that id.
+ */
 export function newMessageFrom(input: Record<string, unknown>, owner: Recipient): NewMessage {
   const fields = draftFields(input);
   const attachments = Array.isArray(input.attachments) ? input.attachments.map(attachmentFrom) : [];

@@ -190,6 +190,66 @@ describe('writer', () => {
     expect(h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId)?.subject).toBe('Hello from the CRM');
     expect(h.control.messages(PEER, 'inbox').map((m) => m.subject)).toContain('Hello from the CRM');
   });
+
+  it('reports the complete draft before sending it, and resumePrepared sends it once, then only reports it', async () => {
+    const raw = await rfc822({ from: USER, to: PEER, subject: 'Prepared', text: 'Hi', messageId: '<prepared-1@contoso.test>' });
+    const sends = () => h.control.actions('send', USER).length;
+    const before = sends();
+    const prepared: string[] = [];
+    // A crash right after the draft id was recorded: the draft is complete, nothing sent.
+    await expect(adapter.writer.send({ raw, internetMessageId: '<prepared-1@contoso.test>' }, {
+      async prepared({ providerMessageId }) {
+        prepared.push(providerMessageId);
+        expect(h.control.messages(USER, 'drafts').find((m) => m.immutableId === providerMessageId)).toMatchObject({ isDraft: true, subject: 'Prepared' });
+        throw new Error('crash');
+      },
+    })).rejects.toThrow('crash');
+    expect(prepared).toHaveLength(1);
+    expect(sends()).toBe(before);
+    const draftId = prepared[0]!;
+
+    const resumed = await adapter.writer.resumePrepared!(draftId);
+    expect(resumed).toEqual({ providerMessageId: draftId, providerThreadId: expect.any(String) });
+    expect(sends()).toBe(before + 1);
+    expect(h.control.messages(USER, 'sentitems').find((m) => m.immutableId === draftId)).toMatchObject({ isDraft: false });
+    // Already sent (same immutable id, now in Sent Items): the same ids, no second send.
+    expect(await adapter.writer.resumePrepared!(draftId)).toEqual(resumed);
+    expect(sends()).toBe(before + 1);
+  });
+
+  it('resumePrepared answers gone for a draft the user deleted or purged, and sends nothing', async () => {
+    const sends = () => h.control.actions('send', USER).length;
+    const before = sends();
+    const prepare = async (n: number): Promise<string> => {
+      const raw = await rfc822({ from: USER, to: PEER, subject: `Discarded ${n}`, text: 'Hi' });
+      let id = '';
+      await adapter.writer.send({ raw, internetMessageId: `<discarded-${n}@contoso.test>` }, {
+        async prepared({ providerMessageId }) {
+          id = providerMessageId;
+          throw new Error('crash');
+        },
+      }).catch(() => undefined);
+      return id;
+    };
+    const trashed = await prepare(1);
+    h.control.trash(USER, trashed); // still a draft, but in Deleted Items
+    expect(await adapter.writer.resumePrepared!(trashed)).toBe('gone');
+    const purged = await prepare(2);
+    h.control.permanentlyDelete(USER, purged); // 404
+    expect(await adapter.writer.resumePrepared!(purged)).toBe('gone');
+    expect(sends()).toBe(before);
+  });
+
+  it('a one-call send still reports the draft once, just before sending', async () => {
+    const raw = await rfc822({ from: USER, to: PEER, subject: 'Hooked', text: 'Hi' });
+    const seen: string[] = [];
+    const sent = await adapter.writer.send({ raw, internetMessageId: '<hooked-1@contoso.test>' }, {
+      async prepared({ providerMessageId }) {
+        seen.push(providerMessageId);
+      },
+    });
+    expect(seen).toEqual([sent.providerMessageId]);
+  });
 });
 
 describe('push', () => {
