@@ -7,6 +7,7 @@
  * message text. The objects are read structurally rather than with `instanceof GaxiosError`, because
  * googleapis-common and google-auth-library each bring their own copy of gaxios.
  */
+import { parseRetryAfter } from '../shared/gate';
 import { ProviderError, type ProviderErrorCode } from '../port';
 
 /** Gmail's quota is per second: without a Retry-After, a second is the shortest wait that can help. */
@@ -47,14 +48,6 @@ function headerValue(headers: unknown, name: string): string | undefined {
   return Array.isArray(value) ? String(value[0]) : value === undefined ? undefined : String(value);
 }
 
-/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
-}
 
 /** The fields the translation is decided from, read off whatever shape the error has. */
 export interface ErrorFacts {
@@ -137,3 +130,6 @@ export function translateGmailError(err: unknown, now = Date.now()): ProviderErr
 export function asProviderError(err: unknown): unknown {
   return translateGmailError(err) ?? err;
 }
+
+/** Shared by both adapters; re-exported for the Gmail translator's callers. */
+export { parseRetryAfter };
