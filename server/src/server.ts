@@ -3,6 +3,7 @@
  * so both run the same assembly. Connecting the database is the caller's job.
  */
 import type { Express } from 'express';
+import { addinRoutes } from '../../outlook-addin/serve';
 import { createApp } from './app';
 import { createIdentityVerifier } from './auth/identity';
 import { createSessionTokens, SessionTokens } from './auth/session-token';
@@ -58,6 +59,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       webhookRoutes({ identity, sync, log }),
+      addinRoutes(),
     ],
     apiRouters: [
       mailboxRoutes({ connect, actions: sync }),

@@ -185,7 +185,8 @@ export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
 async function whoIsWho(callerId: Types.ObjectId, emails: string[]) {
   const [me, mailboxes, org, teammates] = await Promise.all([
     User.findById(callerId).select({ email: 1 }).lean<Pick<UserDoc, 'email'>>(),
-    Mailbox.find({ userId: callerId }).sort({ createdAt: 1 }).lean<MailboxDoc[]>(),
+    // Sealed tokens and cursors stay in the database: the view needs the state only.
+    Mailbox.find({ userId: callerId }).select({ tokens: 0, cursor: 0, push: 0 }).sort({ createdAt: 1 }).lean<MailboxDoc[]>(),
     Org.findById(currentOrgId()).select({ domains: 1 }).lean<Pick<OrgDoc, 'domains'>>(),
     emails.length > 0 ? User.find({ email: trusted({ $in: emails }) }).select({ email: 1 }).lean<Pick<UserDoc, 'email'>[]>() : [],
   ]);

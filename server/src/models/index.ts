@@ -6,10 +6,10 @@ import { MailboxMessage } from './mailbox-message';
 import { Message } from './message';
 import { Org } from './org';
 import { Outbox } from './outbox';
-import { Thread } from './thread';
+import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { AttachmentCache, AuditLog, Company, Contact, Deal, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, Thread, User };
+export { AttachmentCache, AuditLog, Company, Contact, Deal, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, Thread, ThreadKey, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache];
+export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache];

@@ -14,6 +14,8 @@ const mailboxMessageSchema = tenantSchema({
   providerThreadId: { type: String, default: null },
   labels: { type: [String], default: [] },
   folderId: { type: String, default: null },
+  /** The provider's receive time: bounds a cursor-expiry re-list to the same history window as the listing. */
+  receivedAt: { type: Date, default: null },
   state: { type: { read: { type: Boolean, default: false }, starred: { type: Boolean, default: false }, archived: { type: Boolean, default: false }, deleted: { type: Boolean, default: false } }, default: () => ({}) },
   stateChangedAt: { type: { read: Date, starred: Date, archived: Date, deleted: Date }, default: () => ({}) },
   pending: {
@@ -36,6 +38,7 @@ export interface MailboxMessageDoc {
   providerThreadId: string | null;
   labels: string[];
   folderId: string | null;
+  receivedAt: Date | null;
   state: MessageFlags;
   stateChangedAt: Partial<Record<keyof MessageFlags, Date>>;
   pending: { field: string; value: unknown; at: Date }[];

@@ -52,20 +52,29 @@ mailboxSchema.index({ provider: 1, address: 1 });
 // Webhooks find a Graph mailbox by its subscription id (system context).
 mailboxSchema.index({ 'push.channelId': 1 });
 
+export interface SealedSecretDoc { v: 1; kid: string; iv: string; tag: string; ct: string }
+export interface PoisonEntry { providerMessageId: string; attempts: number; code: string; message: string; firstAt: Date; lastAt: Date; skipped: boolean }
 export interface MailboxDoc {
   _id: Types.ObjectId;
   orgId: Types.ObjectId;
   userId: Types.ObjectId;
   provider: 'google' | 'microsoft';
   address: string;
+  tokens: { access: SealedSecretDoc | null; refresh: SealedSecretDoc | null; accessExpiresAt: Date | null; scopes: string[] };
   state: MailboxState;
   stage: string;
   cursor: unknown;
   backfill: { position: unknown; imported: number; total: number; startedAt: Date | null; completedAt: Date | null };
+  push: { channelId: string | null; clientState: string | null; expiresAt: Date | null; lastNotifiedAt: Date | null };
+  lease: { owner: string | null; until: Date | null };
+  backoffUntil: Date | null;
   lastError: { code: string; message: string; at: Date } | null;
   lastSyncedAt: Date | null;
   nextRunAt: Date;
   failures: number;
+  poison: PoisonEntry[];
+  tokenRefresh: { owner: string | null; until: Date | null };
+  reconciledAt: Date | null;
 }
 
 export const Mailbox = model<MailboxDoc>('Mailbox', mailboxSchema);

@@ -55,6 +55,8 @@ export interface MessageDoc {
   orgId: Types.ObjectId;
   dedupKey: string;
   internetMessageId: string | null;
+  inReplyTo: string | null;
+  references: string[];
   threadId: Types.ObjectId | null;
   subject: string;
   from: AddressValue | null;
@@ -70,7 +72,9 @@ export interface MessageDoc {
   participants: string[];
   contactIds: Types.ObjectId[];
   companyIds: Types.ObjectId[];
+  dealIds: Types.ObjectId[];
   syncedBy: Types.ObjectId[];
+  malformed: { reason: string; raw: Buffer } | null;
 }
 
 export const Message = model<MessageDoc>('Message', messageSchema);

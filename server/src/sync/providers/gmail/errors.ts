@@ -48,7 +48,6 @@ function headerValue(headers: unknown, name: string): string | undefined {
   return Array.isArray(value) ? String(value[0]) : value === undefined ? undefined : String(value);
 }
 
-
 /** The fields the translation is decided from, read off whatever shape the error has. */
 export interface ErrorFacts {
   status?: number;
