@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../server/src/db/embedded';
 
-export interface ServerProcess { url: string; child: ChildProcess; output(): string; stop(): Promise<void> }
+export interface ServerProcess { url: string; child: ChildProcess; /** The database the server uses (tests may seed it). */ mongodbUri: string; output(): string; stop(): Promise<void> }
 
 const root = path.resolve(__dirname, '../..');
 
@@ -40,6 +40,7 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   return {
     url: `http://127.0.0.1:${port}`,
     child,
+    mongodbUri: uri.toString(),
     output: () => out,
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();

@@ -1,0 +1,101 @@
+/**
+ * The action table: every function a card button may call back, by name (STYLE habit 11). Each handler does
+ * one server call, evicts what the change made stale, and says what the sidebar should do next as plain data
+ * (main.ts turns it into a CardService ActionResponse). The build generates a top-level Apps Script function
+ * for every name here, so a card can only name an action that exists.
+ */
+import type { AddonCard } from './addon-card';
+import { evictContext } from './context-cache';
+import { ApiError } from './errors';
+import type { AddonEvent } from './event';
+import { currentView, type Ctx, senderOf, settingsFor } from './flows';
+import { sessionToken } from './session';
+import { ACTION_NAMES, type ContactItem, type PersonalSettings, searchResultsCard } from './views';
+
+export type ActionResult =
+  | { update: AddonCard; notify?: string }
+  | { push: AddonCard }
+  | { notify: string }
+  | { openUrl: string };
+
+export type ActionName = keyof typeof ACTION_NAMES;
+export type ActionHandler = (ctx: Ctx, event: AddonEvent) => ActionResult;
+
+function required(event: AddonEvent, name: string): string {
+  const value = (event.parameters[name] ?? '').trim();
+  if (!value) throw new ApiError(400, 'invalid', `The button sent no ${name}. Reopen the email and try again.`);
+  return value;
+}
+
+/** After a change about `emails`: their cached context and the open email's sender's go, then the view is redrawn fresh. */
+function refreshAfterChange(ctx: Ctx, event: AddonEvent, emails: string[], notify: string): ActionResult {
+  const stale = [...emails];
+  if (event.gmail) stale.push(senderOf(ctx, event.gmail));
+  evictContext(ctx.p.userCache, stale);
+  return { update: currentView(ctx, event, { useCache: false }), notify };
+}
+
+function updateExclusions(ctx: Ctx, change: (list: string[]) => string[]): PersonalSettings {
+  const settings = ctx.api.call<PersonalSettings & Record<string, unknown>>('get', '/api/me/settings');
+  // PUT replaces the whole document (CONTRACT "Settings"), so everything read is sent back, one list changed.
+  return ctx.api.call<PersonalSettings>('put', '/api/me/settings', { ...settings, excludedAddresses: change(settings.excludedAddresses) });
+}
+
+export const ACTIONS: Record<ActionName, ActionHandler> = {
+  createContact(ctx, event) {
+    const email = required(event, 'email');
+    const { name = '', companyName = '' } = event.parameters;
+    const body = { email, ...(name.trim() ? { name: name.trim() } : {}), ...(companyName.trim() ? { companyName: companyName.trim() } : {}) };
+    try {
+      ctx.api.call('post', '/api/contacts', body);
+    } catch (err) {
+      // Created meanwhile by a teammate (or a double click): the goal is reached, show the contact.
+      if (!(err instanceof ApiError && err.status === 409)) throw err;
+      return refreshAfterChange(ctx, event, [email], `${email} is already in the CRM.`);
+    }
+    return refreshAfterChange(ctx, event, [email], `Contact created for ${email}.`);
+  },
+
+  neverLogSender(ctx, event) {
+    const email = required(event, 'email');
+    updateExclusions(ctx, (list) => [...new Set([...list, email.toLowerCase()])]);
+    return refreshAfterChange(ctx, event, [email], `Mail from ${email} will no longer be logged for you.`);
+  },
+
+  allowSender(ctx, event) {
+    const email = required(event, 'email').toLowerCase();
+    updateExclusions(ctx, (list) => list.filter((a) => a.toLowerCase() !== email));
+    evictContext(ctx.p.userCache, [email]);
+    return { update: settingsFor(ctx), notify: `Mail from ${email} is logged again.` };
+  },
+
+  /**
+   * The server has no endpoint that explains why one email is or is not synced (exclusion rules, a mailbox
+   * not connected, not imported yet), and the add-on must not guess; until it has one, the button says so.
+   */
+  whyNotHere() {
+    return { notify: 'Threadline cannot explain single emails yet. Open the CRM to check your mailbox and sync rules.' };
+  },
+
+  connectMailbox(ctx) {
+    const { authorizationUrl } = ctx.api.call<{ authorizationUrl: string }>('post', '/api/mailboxes/connect', { provider: 'google' });
+    return { openUrl: authorizationUrl };
+  },
+
+  searchContacts(ctx, event) {
+    const query = (event.formInputs.q ?? '').trim();
+    if (!query) return { notify: 'Type a name or an email address to search.' };
+    const { contacts } = ctx.api.call<{ contacts: ContactItem[] }>('get', `/api/contacts?q=${encodeURIComponent(query)}&limit=20`);
+    return { push: searchResultsCard({ backendUrl: ctx.p.backendUrl, query, contacts }) };
+  },
+
+  signIn(ctx, event) {
+    sessionToken(ctx.p, { explicit: true, fresh: true });
+    return { update: currentView(ctx, event, { useCache: true }), notify: 'Signed in to Threadline.' };
+  },
+
+  refresh(ctx, event) {
+    if (event.gmail) evictContext(ctx.p.userCache, [senderOf(ctx, event.gmail)]);
+    return { update: currentView(ctx, event, { useCache: false }) };
+  },
+};

@@ -1,0 +1,133 @@
+/**
+ * The add-on's own small cards, as pure functions of plain data: sign-in, errors, the homepage, contact search
+ * results and personal settings. The sidebar beside an email is the server's card (shared/src/card.ts); these
+ * only cover the moments when there is no email or no session. Texts from the server or the user are escaped.
+ */
+import { escapeCardText as e, truncate } from '../../shared/src/card';
+import type { AddonCard, AddonSection } from './addon-card';
+
+export const ACTION_NAMES = {
+  createContact: 'createContact',
+  whyNotHere: 'whyNotHere',
+  neverLogSender: 'neverLogSender',
+  allowSender: 'allowSender',
+  connectMailbox: 'connectMailbox',
+  searchContacts: 'searchContacts',
+  signIn: 'signIn',
+  refresh: 'refresh',
+} as const;
+
+export interface MailboxItem {
+  id: string;
+  provider: string;
+  address: string;
+  state: string;
+  progress: { imported: number; total: number };
+  lastError: { code: string; message: string } | null;
+}
+
+export interface ContactItem { id: string; name: string; email: string; title: string }
+
+export interface PersonalSettings { excludedAddresses: string[]; excludedDomains: string[] }
+
+const STATE_WORDS: Record<string, string> = {
+  backfilling: 'Importing past mail',
+  live: 'Up to date',
+  throttled: 'Slowed down by the provider',
+  error: 'Stopped after an error',
+  reauth_required: 'Needs you to reconnect',
+  paused: 'Paused',
+};
+
+const crmLink = (base: string, path = '') => ({ openLink: { url: `${base}/app${path}` } });
+
+export function signInCard(reason: string): AddonCard {
+  return {
+    header: { title: 'Threadline', subtitle: 'Not signed in' },
+    sections: [{
+      widgets: [
+        { textParagraph: { text: `Sign in to see who the people on an email are in the CRM. ${e(reason)}` } },
+        { buttonList: { buttons: [{ text: 'Sign in', onClick: { action: { function: ACTION_NAMES.signIn } } }] } },
+      ],
+    }],
+  };
+}
+
+/** What went wrong, in words; `retry` offers the same view again (a network blip, a server restart). */
+export function errorCard(message: string, retry: boolean): AddonCard {
+  const widgets: AddonSection['widgets'] = [{ textParagraph: { text: e(truncate(message, 400)) } }];
+  if (retry) widgets.push({ buttonList: { buttons: [{ text: 'Try again', onClick: { action: { function: ACTION_NAMES.refresh } } }] } });
+  return { header: { title: 'Threadline', subtitle: 'Something went wrong' }, sections: [{ widgets }] };
+}
+
+function mailboxWidgets(mailboxes: MailboxItem[]): AddonSection['widgets'] {
+  if (mailboxes.length === 0) {
+    return [
+      { textParagraph: { text: 'Your mailbox is not connected, so your mail is not synced to the CRM in the background.' } },
+      { buttonList: { buttons: [{ text: 'Connect mailbox', onClick: { action: { function: ACTION_NAMES.connectMailbox } } }] } },
+    ];
+  }
+  return mailboxes.slice(0, 10).map((m) => {
+    const progress = m.state === 'backfilling' && m.progress.total > 0 ? `${m.progress.imported} of ${m.progress.total} imported` : '';
+    return {
+      decoratedText: {
+        topLabel: e(m.address), text: e(STATE_WORDS[m.state] ?? m.state), wrapText: true, startIcon: { knownIcon: 'EMAIL' as const },
+        ...(m.lastError || progress ? { bottomLabel: e(m.lastError ? m.lastError.message : progress) } : {}),
+      },
+    };
+  });
+}
+
+export function homepageCard(input: { backendUrl: string; email: string; mailboxes: MailboxItem[] }): AddonCard {
+  return {
+    header: { title: 'Threadline', subtitle: input.email ? `Signed in as ${input.email}` : 'Signed in' },
+    sections: [
+      { header: 'Your mailbox sync', widgets: mailboxWidgets(input.mailboxes) },
+      {
+        header: 'Find a contact',
+        widgets: [{ textInput: { name: 'q', label: 'Name or email', onChangeAction: { function: ACTION_NAMES.searchContacts } } }],
+      },
+      { widgets: [{ buttonList: { buttons: [{ text: 'Open Threadline', onClick: crmLink(input.backendUrl) }] } }] },
+      { widgets: [{ textParagraph: { text: 'Open an email to see its people in the CRM.' } }] },
+    ],
+  };
+}
+
+export function searchResultsCard(input: { backendUrl: string; query: string; contacts: ContactItem[] }): AddonCard {
+  const widgets: AddonSection['widgets'] = input.contacts.length === 0
+    ? [{ textParagraph: { text: `No contact matches “${e(truncate(input.query, 100))}”.` } }]
+    : input.contacts.slice(0, 20).map((c) => ({
+      decoratedText: {
+        text: e(c.name || c.email), bottomLabel: e([c.email, c.title].filter(Boolean).join(' · ')), wrapText: true,
+        startIcon: { knownIcon: 'PERSON' as const }, onClick: crmLink(input.backendUrl, `/contacts/${encodeURIComponent(c.id)}`),
+      },
+    }));
+  return { header: { title: 'Contacts', subtitle: truncate(`Matching “${input.query}”`, 120) }, sections: [{ widgets }] };
+}
+
+export function settingsCard(input: { backendUrl: string; email: string; settings: PersonalSettings }): AddonCard {
+  const { excludedAddresses, excludedDomains } = input.settings;
+  const never: AddonSection['widgets'] = excludedAddresses.length === 0 && excludedDomains.length === 0
+    ? [{ textParagraph: { text: 'None: Threadline logs your mail by your organisation’s rules.' } }]
+    : [
+      ...excludedAddresses.slice(0, 40).map((a) => ({
+        decoratedText: {
+          text: e(a), startIcon: { knownIcon: 'EMAIL' as const },
+          onClick: { action: { function: ACTION_NAMES.allowSender, parameters: { email: a } } },
+          bottomLabel: 'Click to log this sender again',
+        },
+      })),
+      ...excludedDomains.slice(0, 40).map((d) => ({ decoratedText: { text: e(`Anyone at ${d}`), startIcon: { knownIcon: 'MEMBERSHIP' as const } } })),
+    ];
+  return {
+    header: { title: 'Threadline settings', subtitle: input.email ? `Signed in as ${input.email}` : 'Signed in' },
+    sections: [
+      { header: 'Senders you never log', widgets: never },
+      { widgets: [{ buttonList: { buttons: [{ text: 'All settings', onClick: crmLink(input.backendUrl, '/settings') }] } }] },
+    ],
+  };
+}
+
+export function signedOutCard(): AddonCard {
+  return signInCard('You signed out; your cached session and sidebar data were removed from this device.');
+}

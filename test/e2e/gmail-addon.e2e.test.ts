@@ -1,0 +1,277 @@
+/**
+ * The Gmail add-on as Apps Script would run it: the bundle gmail-addon/build.mjs produces (as `npm run build`
+ * does, here into a temporary folder with this run's server URL compiled in), evaluated in node:vm with the
+ * recording Apps Script fakes (test/fakes/apps-script), talking real HTTP to the real server (child process,
+ * embedded database, Google identity emulator minting the add-on's ID tokens).
+ *
+ * Open an email from an unknown sender → the server's card with "Create contact" in the fixed footer → the
+ * action callback → the contact exists on the server and the refreshed card shows it with its past mail.
+ * Plus: snapshots of the rendered cards, card limits, silent re-sign-in, sign-out, and the manifest checks.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mongoose, { Types } from 'mongoose';
+import { CARD_LIMITS } from '../../shared/src/card';
+import { connectDatabase } from '../../server/src/db/connection';
+import { runInOrg } from '../../server/src/db/tenant';
+import { seedMessage, type SignedIn } from '../../server/src/http/testing/seed';
+import { Mailbox } from '../../server/src/models/mailbox';
+import { startEmulators, type RunningEmulators } from '../emulators/common';
+import { createAppsScriptSandbox, type AppsScriptSandbox, type MessageFixture, type Recorded } from '../fakes/apps-script';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+
+const root = path.resolve(__dirname, '../..');
+/** The audience Apps Script's identity tokens carry: the script's own OAuth client, accepted by the server through GOOGLE_ID_TOKEN_AUDIENCES. */
+const ADDON_AUDIENCE = 'threadline-gmail-addon.apps.googleusercontent.com';
+const REP = 'rita@northwind-traders.test';
+const SENDER = { email: 'jane.roe@acme-robotics.test', name: 'Jane Roe' };
+const APPROVED_SCOPES = [
+  'https://www.googleapis.com/auth/gmail.addons.execute',
+  'https://www.googleapis.com/auth/gmail.addons.current.message.metadata',
+  'https://www.googleapis.com/auth/script.external_request',
+  'openid',
+  'https://www.googleapis.com/auth/userinfo.email',
+];
+
+const openEmail: MessageFixture = {
+  id: '18e1f0c2a9b3d4e5',
+  accessToken: 'per-message-token-1',
+  from: `"${SENDER.name}" <${SENDER.email}>`,
+  to: `Rita Rep <${REP}>`,
+  cc: 'Ops Team <ops@acme-robotics.test>',
+  subject: 'Re: Robot arm pricing',
+  headers: { 'Message-ID': '<pricing-2@acme-robotics.test>' },
+};
+const gmailEvent = { gmail: { messageId: openEmail.id, accessToken: openEmail.accessToken, threadId: 't-1' } };
+const contextual = (parameters: Record<string, string> = {}) => ({
+  commonEventObject: { hostApp: 'GMAIL', platform: 'WEB', parameters }, parameters, ...gmailEvent,
+});
+
+interface Built { dir: string; output: string; manifest: Record<string, any>; code: string }
+
+/** Runs gmail-addon/build.mjs in its own process (jest's CommonJS runtime cannot import an .mjs). */
+function buildAddon(publicUrl: string, googleAuthUrl: string): Built {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'threadline-gmail-'));
+  const script = `import(${JSON.stringify(path.join(root, 'gmail-addon/build.mjs'))}).then((m) => m.default(${JSON.stringify({ root, publicUrl, outDir: dir, googleAuthUrl })}))`;
+  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  return { dir, output, manifest: JSON.parse(readFileSync(path.join(dir, 'appsscript.json'), 'utf8')), code: readFileSync(path.join(dir, 'Code.js'), 'utf8') };
+}
+
+let emu: RunningEmulators;
+let server: ServerProcess;
+let built: Built;
+let idToken: string;
+let session: { token: string; user: { id: string }; org: { id: string } };
+
+async function api(method: string, p: string, body?: unknown) {
+  const res = await fetch(`${server.url}${p}`, {
+    method, headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+function sandbox(token = () => idToken): AppsScriptSandbox {
+  const s = createAppsScriptSandbox({ userEmail: REP, messages: [openEmail], identityToken: token, urlFetchWhitelist: built.manifest.urlFetchWhitelist });
+  s.load(path.join(built.dir, 'Code.js'));
+  return s;
+}
+
+/** Run-specific values out of a card, so its snapshot is stable: the server URL, ids, dates. */
+function stable(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value)
+    .split(server.url).join('https://threadline.example')
+    .replace(/\b[0-9a-f]{24}\b/g, '<id>')
+    .replace(/\d{4}-\d{2}-\d{2}/g, '<date>'));
+}
+
+function walk(node: unknown, visit: (r: Recorded) => void): void {
+  if (Array.isArray(node)) return node.forEach((n) => walk(n, visit));
+  if (!node || typeof node !== 'object') return;
+  if (typeof (node as Recorded).type === 'string') visit(node as Recorded);
+  for (const v of Object.values(node)) walk(v, visit);
+}
+
+/** Google's documented card limits, and the text caps the server's cards keep (shared/src/card.ts). */
+function expectWithinLimits(card: Recorded): void {
+  const sections = card.sections as Recorded[];
+  expect(sections.length).toBeLessThanOrEqual(CARD_LIMITS.sections);
+  expect(sections.reduce((n, s) => n + (s.widgets as unknown[]).length, 0)).toBeLessThanOrEqual(CARD_LIMITS.widgetsPerCard);
+  walk(card, (r) => {
+    const len = (s: unknown) => Array.from(String(s ?? '')).length;
+    if (r.type === 'CardHeader') expect(len(r.title)).toBeLessThanOrEqual(CARD_LIMITS.headerText);
+    if (r.type === 'DecoratedText') {
+      expect(len(r.text)).toBeLessThanOrEqual(CARD_LIMITS.text);
+      expect(len(r.topLabel)).toBeLessThanOrEqual(CARD_LIMITS.label);
+      expect(len(r.bottomLabel)).toBeLessThanOrEqual(CARD_LIMITS.label);
+    }
+    if (r.type === 'TextParagraph') expect(len(r.text)).toBeLessThanOrEqual(CARD_LIMITS.paragraph);
+    if (r.type === 'TextButton') expect(len(r.text)).toBeLessThanOrEqual(CARD_LIMITS.buttonText);
+    if (r.type === 'ButtonSet') expect((r.buttons as unknown[]).length).toBeLessThanOrEqual(CARD_LIMITS.buttonsPerList);
+  });
+}
+
+const actionNames = (node: unknown): string[] => {
+  const names: string[] = [];
+  walk(node, (r) => { if (r.type === 'Action') names.push(String(r.functionName)); });
+  return names;
+};
+
+const texts = (card: Recorded): string => {
+  const out: string[] = [];
+  walk(card, (r) => { for (const k of ['title', 'text', 'topLabel', 'bottomLabel', 'header']) if (typeof r[k] === 'string') out.push(r[k] as string); });
+  return out.join('\n');
+};
+
+beforeAll(async () => {
+  emu = await startEmulators({ quiet: true });
+  server = await startServerProcess({ ...emu.env, GOOGLE_ID_TOKEN_AUDIENCES: `${emu.google.clientId},${ADDON_AUDIENCE}` });
+  built = buildAddon(server.url, emu.env.GOOGLE_AUTH_URL);
+  idToken = await emu.google.control.mintIdToken({ email: REP, aud: ADDON_AUDIENCE, name: 'Rita Rep' });
+
+  // The rep signs in (as the add-on will, same identity) and has a mailbox that already holds mail with the sender.
+  const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }) });
+  expect(res.status).toBe(200);
+  session = await res.json();
+  await connectDatabase(server.mongodbUri);
+  const orgId = new Types.ObjectId(session.org.id);
+  const userId = new Types.ObjectId(session.user.id);
+  const mailbox = await runInOrg(orgId, () => Mailbox.create({ userId, provider: 'google', address: REP, state: 'live' }));
+  const rep: SignedIn = { token: session.token, userId, orgId, email: REP, mailboxId: mailbox._id as Types.ObjectId };
+  await seedMessage({ holders: [{ who: rep }], from: SENDER.email, to: [REP], subject: 'Robot arm pricing', text: 'Here are the prices for the arms.', date: new Date('2026-02-10T09:00:00Z') });
+}, 90_000);
+
+afterAll(async () => {
+  await mongoose.disconnect();
+  await server?.stop();
+  await emu?.stop();
+});
+
+describe('the Gmail add-on against the real server', () => {
+  it('shows an unknown sender with "Create contact" in the footer; the click creates it and the refreshed card shows it with its past mail', async () => {
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    expect(card.type).toBe('Card');
+    expect(stable(card)).toMatchSnapshot('unknown sender');
+    expectWithinLimits(card);
+    const footer = (card.fixedFooter as { primaryButton: { text: string; onClickAction: { functionName: string; parameters: Record<string, string> } } }).primaryButton;
+    expect(footer.text).toBe('Create contact');
+    expect(footer.onClickAction).toEqual({ type: 'Action', functionName: 'createContact', parameters: { email: SENDER.email, name: SENDER.name, companyName: expect.any(String) } });
+    expect((await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts).toEqual([]);
+
+    // Reopening the same email within the TTL is answered from the user's cache: no new server call.
+    const before = s.fetchCalls.length;
+    s.call('onGmailMessageOpen', contextual());
+    expect(s.fetchCalls.length).toBe(before);
+
+    const response = s.call<Recorded>('createContact', contextual(footer.onClickAction.parameters));
+    expect(response.type).toBe('ActionResponse');
+    expect(response.notification).toEqual({ type: 'Notification', text: `Contact created for ${SENDER.email}.` });
+    expect(response.stateChanged).toBe(true);
+    const refreshed = (response.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard;
+
+    const found = await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`);
+    expect(found.body.contacts).toEqual([expect.objectContaining({ email: SENDER.email, name: SENDER.name })]);
+    const shown = texts(refreshed);
+    expect(shown).toContain('Contact');
+    expect(shown).toContain('Robot arm pricing');
+    // The footer moves on to the next unknown person on the email (the Cc), never back to the new contact.
+    expect(JSON.stringify(refreshed.fixedFooter)).not.toContain(SENDER.email);
+    expect(stable(refreshed)).toMatchSnapshot('after create contact');
+    expectWithinLimits(refreshed);
+    // The cache holds the fresh card now, not the one with the footer.
+    const [again] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    expect(again).toEqual(refreshed);
+  });
+
+  it('signs in again silently when the cached session is refused, and sends the session on every call', () => {
+    const s = sandbox();
+    s.userCache.put('tl.session.v1', 'not-a-valid-session', 600);
+    const [card] = s.call<Recorded[]>('onHomepage', {});
+    expect(card.header).toMatchObject({ title: 'Threadline', subtitle: `Signed in as ${REP}` });
+    expect(s.fetchCalls.map((c) => `${c.method} ${c.url.slice(server.url.length)} ${c.status}`)).toEqual([
+      'GET /api/mailboxes 401', 'POST /api/session 200', 'GET /api/mailboxes 200',
+    ]);
+    expect(stable(card)).toMatchSnapshot('homepage');
+    expectWithinLimits(card);
+  });
+
+  it('a refused identity becomes a sign-in card, never a stack trace; sign-out waits for "Sign in"', async () => {
+    const foreign = await emu.google.control.mintIdToken({ email: REP, aud: 'someone-else.apps.googleusercontent.com' });
+    const refused = sandbox(() => foreign);
+    const [card] = refused.call<Recorded[]>('onGmailMessageOpen', contextual());
+    expect(texts(card)).toContain('Sign in');
+    expect(texts(card)).not.toMatch(/at .*\(|Error:/);
+    expect(actionNames(card)).toEqual(['signIn']);
+
+    const s = sandbox();
+    s.call('onGmailMessageOpen', contextual());
+    const out = s.call<Recorded>('onSignOut', contextual());
+    expect(out.type).toBe('UniversalActionResponse');
+    expect(s.userCache.keys()).toEqual([]);
+    const calls = s.fetchCalls.length;
+    const [signedOut] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    expect(actionNames(signedOut)).toEqual(['signIn']);
+    expect(s.fetchCalls.length).toBe(calls); // no silent sign-in after an explicit sign-out
+    const back = s.call<Recorded>('signIn', contextual());
+    expect(texts((back.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard)).toContain(SENDER.name);
+  });
+
+  it('"Never log this sender" adds a personal exclusion; Settings lists it', async () => {
+    const s = sandbox();
+    const res = s.call<Recorded>('neverLogSender', contextual({ email: SENDER.email }));
+    expect(res.notification).toEqual({ type: 'Notification', text: `Mail from ${SENDER.email} will no longer be logged for you.` });
+    expect((await api('GET', '/api/me/settings')).body.excludedAddresses).toEqual([SENDER.email]);
+    const settings = s.call<Recorded>('onSettings', {});
+    const [card] = settings.cards as Recorded[];
+    expect(texts(card)).toContain(SENDER.email);
+    expect(stable(card)).toMatchSnapshot('settings');
+  });
+});
+
+describe('the built artefacts', () => {
+  it('every function the manifest or a card names exists at the top level of the bundle', () => {
+    const s = sandbox();
+    const top = s.topLevelFunctions();
+    const common = built.manifest.addOns.common;
+    const named = [
+      common.homepageTrigger.runFunction,
+      ...common.universalActions.map((a: { runFunction: string }) => a.runFunction),
+      ...built.manifest.addOns.gmail.contextualTriggers.map((t: { onTriggerFunction: string }) => t.onTriggerFunction),
+      // Every action any card can call: the server's card (all of its buttons) and the add-on's own views.
+      ...actionNames(s.call('onGmailMessageOpen', contextual())),
+      ...actionNames(s.call('onHomepage', {})),
+      ...actionNames(s.call('onSettings', {})),
+      'createContact', 'whyNotHere', 'neverLogSender',
+    ];
+    expect(named.length).toBeGreaterThan(8);
+    for (const name of new Set(named)) expect(top).toContain(name);
+    // Generated as plain top-level declarations, which is what Apps Script lists and calls.
+    for (const name of top) if (name !== 'Threadline') expect(built.code).toMatch(new RegExp(`^function ${name}\\(e\\) \\{ return Threadline\\.${name}\\(e\\); \\}$`, 'm'));
+  });
+
+  it('an https PUBLIC_URL gives a deployable manifest: exactly the approved scopes, https URLs with a path', () => {
+    const prod = buildAddon('https://crm.example.com', 'https://accounts.google.com/o/oauth2/v2/auth');
+    expect(prod.output).not.toContain('WARNING');
+    expect(prod.manifest.runtimeVersion).toBe('V8');
+    expect([...prod.manifest.oauthScopes].sort()).toEqual([...APPROVED_SCOPES].sort());
+    expect(prod.manifest.oauthScopes).toHaveLength(APPROVED_SCOPES.length);
+    expect(prod.manifest.urlFetchWhitelist).toEqual(['https://crm.example.com/']);
+    expect(prod.manifest.addOns.common.openLinkUrlPrefixes).toEqual(['https://crm.example.com/', 'https://accounts.google.com/']);
+    const urls = [...prod.manifest.urlFetchWhitelist, ...prod.manifest.addOns.common.openLinkUrlPrefixes, prod.manifest.addOns.common.logoUrl];
+    for (const url of urls) {
+      const u = new URL(url);
+      expect(u.protocol).toBe('https:');
+      expect(u.pathname.length).toBeGreaterThanOrEqual(1);
+      expect(url).toMatch(/^https:\/\/[^/]+\/.*/);
+    }
+    expect(prod.code).toContain('"https://crm.example.com"');
+  });
+
+  it('a local http PUBLIC_URL still builds, with a clear warning', () => {
+    expect(built.output).toContain('WARNING');
+    expect(built.output).toContain('Apps Script accepts only https');
+    expect(built.manifest.urlFetchWhitelist).toEqual([`${server.url}/`]);
+  });
+});
