@@ -1,0 +1,135 @@
+/**
+ * The view model (shared/src/addon-view.ts) as DOM: pure in the sense that it only builds elements from the
+ * view and the action callbacks it is given; all fetching happens in taskpane.ts.
+ */
+import type { AddonContextView, AddonParticipant } from '../../shared/src/addon-view';
+import { formatAmount, formatDate, h, safeHref } from './dom';
+import { explainThisEmail } from './explain';
+
+export interface ViewActions {
+  createContact(input: { email: string; name: string; companyName: string }): Promise<void>;
+  neverLogSender(email: string): Promise<void>;
+}
+
+const section = (title: string, id: string, ...body: (Node | null)[]) =>
+  h('section', { class: 'section', 'aria-labelledby': id }, h('h2', { id, class: 'section-title' }, title), ...body);
+
+const link = (text: string, url: string | null | undefined, cls = 'link') =>
+  h('a', { class: cls, href: safeHref(url), target: '_blank', rel: 'noopener noreferrer' }, text);
+
+/** A button that shows its own progress and error, so one failed action does not replace the whole pane. */
+function actionButton(label: string, cls: string, run: () => Promise<void>, busyLabel: string): HTMLElement {
+  const status = h('span', { class: 'action-status', role: 'status' });
+  const button = h('button', { type: 'button', class: cls }, label);
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    button.textContent = busyLabel;
+    status.textContent = '';
+    run().catch((err: unknown) => {
+      button.disabled = false;
+      button.textContent = label;
+      status.textContent = err instanceof Error ? err.message : 'That did not work. Try again.';
+      status.classList.add('error-text');
+    });
+  });
+  return h('span', { class: 'action' }, button, status);
+}
+
+function initials(name: string): string {
+  const parts = name.replace(/[^\p{L}\p{N} ]/gu, ' ').trim().split(/\s+/);
+  return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1]![0] : '')).toUpperCase();
+}
+
+function person(p: AddonParticipant, actions: ViewActions, index: number): HTMLElement {
+  const name = p.contact?.name || p.displayName || p.suggestion?.name || p.email;
+  const role = { from: 'From', to: 'To', cc: 'Cc' }[p.role];
+  const lines: (Node | null)[] = [
+    h('div', { class: 'person-name' }, p.contact ? link(name, p.contact.openUrl, 'link strong') : h('span', { class: 'strong' }, name)),
+    h('div', { class: 'person-sub' }, [p.email, p.contact?.title].filter(Boolean).join(' · ')),
+  ];
+  if (p.company) lines.push(h('div', { class: 'person-sub' }, link(p.company.name, p.company.openUrl)));
+  if (p.teammate) lines.push(h('div', { class: 'badge' }, 'Your organisation'));
+  else if (p.contact) lines.push(h('div', { class: 'badge badge-ok' }, 'Contact'));
+  if (p.suggestion) lines.push(createForm(p.suggestion, actions, index));
+  return h('li', { class: 'person', 'data-email': p.email },
+    h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
+    h('div', { class: 'person-body' }, h('span', { class: 'role' }, role), ...lines));
+}
+
+/** One click creates the contact as suggested; "Edit details" lets the user correct the name or company first. */
+function createForm(s: NonNullable<AddonParticipant['suggestion']>, actions: ViewActions, index: number): HTMLElement {
+  const nameId = `cc-name-${index}`;
+  const companyId = `cc-company-${index}`;
+  const nameInput = h('input', { id: nameId, class: 'input', type: 'text', value: s.name, autocomplete: 'off' });
+  const companyInput = h('input', { id: companyId, class: 'input', type: 'text', value: s.companyName ?? '', autocomplete: 'off', placeholder: 'No company' });
+  const details = h('details', { class: 'edit' }, h('summary', {}, 'Edit details'),
+    h('label', { for: nameId, class: 'label' }, 'Name'), nameInput,
+    h('label', { for: companyId, class: 'label' }, 'Company'), companyInput);
+  const button = actionButton('Create contact', 'button primary', () => actions.createContact({
+    email: s.email, name: nameInput.value.trim(), companyName: companyInput.value.trim(),
+  }), 'Creating…');
+  button.querySelector('button')?.setAttribute('aria-label', `Create contact ${s.name || s.email}`);
+  const summary = [s.name, s.companyName].filter(Boolean).join(' · ');
+  return h('div', { class: 'create' }, h('div', { class: 'person-sub muted' }, `Not in the CRM${summary ? `. Will be saved as ${summary}` : ''}.`), button, details);
+}
+
+export function renderView(view: AddonContextView, actions: ViewActions): HTMLElement {
+  const root = h('div', { class: 'view' });
+  const people = view.participants;
+  root.append(section('People', 'sec-people',
+    people.length === 0
+      ? h('p', { class: 'muted' }, 'No one else is on this email.')
+      : h('ul', { class: 'people' }, people.map((p, i) => person(p, actions, i))),
+    view.participantsOmitted > 0 ? h('p', { class: 'muted' }, `And ${view.participantsOmitted} more not shown.`) : null));
+
+  if (view.deals.length > 0) {
+    root.append(section('Open deals', 'sec-deals', h('ul', { class: 'list' }, view.deals.map((d) => h('li', { class: 'row' },
+      link(d.name, d.openUrl, 'link strong'),
+      h('div', { class: 'person-sub' }, [d.stage, formatAmount(d.amount, d.currency), d.closeDate ? `closes ${formatDate(d.closeDate)}` : ''].filter(Boolean).join(' · ')))))));
+  }
+
+  root.append(section('Recent conversation', 'sec-recent', view.recentMessages.length === 0
+    ? h('p', { class: 'muted' }, 'No earlier mail with these people that you may see.')
+    : h('ul', { class: 'list messages' }, view.recentMessages.map((m) => h('li', { class: 'row message' },
+      h('div', { class: 'person-sub' }, `${formatDate(m.date)} · ${m.from.name || m.from.email}`),
+      link(m.subject || '(no subject)', m.openUrl, 'link strong'),
+      m.snippet ? h('div', { class: 'snippet' }, m.snippet) : null)))));
+
+  root.append(thisEmail(view, actions));
+  const health = syncHealth(view);
+  if (health) root.append(health);
+  root.append(h('footer', { class: 'footer' }, link('Open Threadline', view.links.crm)));
+  return root;
+}
+
+function thisEmail(view: AddonContextView, actions: ViewActions): HTMLElement {
+  const m = view.thisMessage;
+  const status = m.status === 'synced'
+    ? `Synced by ${m.syncedBy.map((u) => (u.isYou ? 'you' : u.name || u.email)).join(', ')}`
+    : m.status === 'not_visible' ? 'In the CRM, shared privately by its holder'
+      : m.status === 'not_synced' ? 'Not in the CRM' : 'Cannot tell: this email has no Message-ID';
+  const sender = view.participants.find((p) => p.role === 'from');
+  const openUrl = m.openUrl ?? view.participants.find((p) => p.contact)?.contact?.openUrl ?? view.links.crm;
+  const why = h('details', { class: 'why' },
+    h('summary', {}, m.status === 'synced' ? 'Why is this email here?' : "Why isn't this email here?"),
+    h('ul', { class: 'reasons' }, explainThisEmail(view).map((r) => h('li', {}, r))));
+  return section('This email', 'sec-this',
+    h('p', { class: `status status-${m.status}`, 'data-testid': 'this-email-status' }, status),
+    h('div', { class: 'actions' },
+      link('Open in CRM', openUrl, 'button'),
+      sender && !sender.teammate ? actionButton('Never log this sender', 'button subtle', () => actions.neverLogSender(sender.email), 'Saving…') : null),
+    why);
+}
+
+function syncHealth(view: AddonContextView): HTMLElement | null {
+  if (view.sync.status === 'ok') return null;
+  if (view.sync.status === 'not_connected') {
+    return section('Your mailbox sync', 'sec-sync',
+      h('p', { class: 'muted' }, 'Your mailbox is not connected, so your mail is not synced to the CRM in the background.'),
+      link('Connect mailbox', view.sync.connectUrl, 'button'));
+  }
+  return section('Your mailbox sync', 'sec-sync', h('ul', { class: 'list' }, view.sync.mailboxes.filter((b) => b.problem).map((b) => h('li', { class: 'row warning' },
+    h('div', { class: 'strong' }, `${b.address} · ${b.state.replace('_', ' ')}`),
+    h('div', {}, b.problem!.message),
+    h('div', { class: 'person-sub' }, b.problem!.fix)))));
+}

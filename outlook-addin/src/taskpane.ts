@@ -1,0 +1,135 @@
+/// <reference types="office-js" />
+/**
+ * The task pane's entry: reads the selected email, asks the server for the view (`POST /api/addon/context`) and
+ * renders it; follows ItemChanged while pinned (Mailbox 1.5). Everything about the CRM comes from the server's
+ * view model; this file only wires Office, sign-in and the DOM together.
+ */
+import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/addon-view';
+import { ApiError, callApi } from './api';
+import { createAuth, type Session, SignInRequired } from './auth';
+import { readConfig } from './config';
+import { createFollower } from './follow';
+import { itemKey, readMessage, type ReadItemLike } from './item';
+import { renderView } from './render';
+import { emptyState, errorState, loadingState, signInState } from './states';
+
+/** Long enough to skip the emails passed over with arrow keys, short enough to feel immediate. */
+const ITEM_DEBOUNCE_MS = 250;
+
+interface UserSettings { excludedDomains: string[]; excludedAddresses: string[]; excludedLabels: string[]; visibility: string | null }
+
+function start(): void {
+  const main = document.getElementById('main')!;
+  const show = (el: HTMLElement) => {
+    main.replaceChildren(el);
+    main.setAttribute('aria-busy', el.dataset.state === 'loading' ? 'true' : 'false');
+  };
+  const config = readConfig(document);
+  const auth = createAuth(config, location.origin);
+  const current = (): AddonMessageInput | null => readMessage(Office.context.mailbox.item as ReadItemLike | null);
+
+  /** Calls the API with the session, getting one silently first; a 401 forgets it so the next try signs in again. */
+  const withSession = async <T>(call: (s: Session) => Promise<T>): Promise<T> => {
+    const session = await auth.session();
+    try {
+      return await call(session);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        auth.forget();
+        throw new SignInRequired('Your session has ended. Sign in again.');
+      }
+      throw err;
+    }
+  };
+
+  let shownKey = '';
+  const follower = createFollower<AddonMessageInput, AddonContextResponse>({
+    debounceMs: ITEM_DEBOUNCE_MS,
+    read: current,
+    load: (message, signal) => withSession((s) => callApi<AddonContextResponse>('/api/addon/context', {
+      method: 'POST', token: s.token, signal, body: { provider: 'outlook', message },
+    })),
+    view: {
+      loading: () => { shownKey = ''; show(loadingState()); },
+      empty: () => { shownKey = ''; show(emptyState()); },
+      ready: (answer, message) => {
+        shownKey = itemKey(message);
+        const view = renderView(answer.view, actions);
+        view.dataset.item = message.internetMessageId ?? '';
+        show(view);
+      },
+      failed: (err) => {
+        shownKey = '';
+        if (err instanceof SignInRequired) show(signInState(err.message, () => void signIn()));
+        else show(errorState(describe(err), () => follower.refresh()));
+      },
+    },
+  });
+
+  const actions = {
+    async createContact(input: { email: string; name: string; companyName: string }) {
+      await withSession((s) => callApi('/api/contacts', {
+        method: 'POST', token: s.token,
+        body: { email: input.email, ...(input.name ? { name: input.name } : {}), ...(input.companyName ? { companyName: input.companyName } : {}) },
+      }).catch((err: unknown) => {
+        // Someone created them meanwhile (another teammate, another window): the refresh will show them.
+        if (err instanceof ApiError && err.status === 409) return;
+        throw err;
+      }));
+      follower.refresh();
+    },
+    async neverLogSender(email: string) {
+      if (!window.confirm(`Never log email from ${email} to the CRM? You can undo this in your settings.`)) throw new Error('Not changed.');
+      await withSession(async (s) => {
+        const mine = await callApi<UserSettings>('/api/me/settings', { token: s.token });
+        if (mine.excludedAddresses.includes(email.toLowerCase())) return;
+        await callApi('/api/me/settings', { method: 'PUT', token: s.token, body: { ...mine, excludedAddresses: [...mine.excludedAddresses, email] } });
+      });
+      follower.refresh();
+    },
+  };
+
+  const signIn = async () => {
+    show(loadingState());
+    try {
+      await auth.signIn();
+      follower.refresh();
+    } catch (err) {
+      show(signInState(describe(err), () => void signIn()));
+    }
+  };
+
+  // Outlook on the web opens links inside its frame unless asked otherwise; openBrowserWindow is the supported way.
+  main.addEventListener('click', (ev) => {
+    const a = (ev.target as Element | null)?.closest?.('a[href]');
+    if (!a || !Office.context.requirements.isSetSupported('OpenBrowserWindowApi', '1.1')) return;
+    ev.preventDefault();
+    Office.context.ui.openBrowserWindow((a as HTMLAnchorElement).href);
+  });
+
+  // ItemChanged exists from Mailbox 1.5 (the manifest's requirement); only a pinned pane receives it.
+  Office.context.mailbox.addHandlerAsync(Office.EventType.ItemChanged, () => {
+    // Selecting the same email again (or Outlook repeating the event) keeps what is on screen.
+    if (shownKey && itemKey(current()) === shownKey) return;
+    follower.changed();
+  });
+  follower.changed();
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 429) return 'Threadline is busy. Try again in a moment.';
+    if (err.status >= 500) return 'Threadline could not answer just now. Try again in a moment.';
+    return err.message;
+  }
+  if (err instanceof TypeError) return 'Threadline could not be reached. Check your connection and try again.';
+  return err instanceof Error ? err.message : 'Something went wrong.';
+}
+
+void Office.onReady((info) => {
+  if (info.host !== Office.HostType.Outlook) {
+    document.getElementById('main')!.replaceChildren(errorState('This add-in runs in Outlook.', () => location.reload()));
+    return;
+  }
+  start();
+});

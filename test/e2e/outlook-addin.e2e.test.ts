@@ -1,0 +1,320 @@
+/**
+ * The Outlook task pane end to end (issue 8): the pane built by outlook-addin/build.mjs and served by the real
+ * server at /addin/, in headless Debian Chromium through playwright-core, with office.js routed to our stub Office
+ * host (test/fakes/office). The host reports no NestedAppAuth, so the pane takes the Office dialog fallback; the
+ * test plays the sign-in page the dialog would show and answers with an add-in access token minted by the Microsoft
+ * identity emulator, which the server checks against the emulator's JWKS as CONTRACT.md "Sessions" says.
+ * MSAL itself (NAA, the dialog page's redirect) is not exercised here: the emulator issues opaque access tokens
+ * from its token endpoint, so it cannot stand behind MSAL for our API scope.
+ * Screenshots go to test-results/outlook-addin/.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import mongoose, { Types } from 'mongoose';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { connectDatabase } from '../../server/src/db/connection';
+import { runInOrg } from '../../server/src/db/tenant';
+import { Mailbox, MailboxMessage, Message } from '../../server/src/models';
+import { startEmulators, type RunningEmulators } from '../emulators/common';
+import { installOfficeStub, officeHost, type ItemFixture } from '../fakes/office/host';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+
+const root = path.resolve(__dirname, '../..');
+const shots = path.join(root, 'test-results/outlook-addin');
+const CHROMIUM = '/usr/bin/chromium';
+/** The deployment the pane and manifest are built for; the server under test serves them from 127.0.0.1. */
+const PUBLIC_HOST = 'threadline.example.test';
+const TENANT = '7c1e5a2b-3d4f-4a6b-8c9d-0e1f2a3b4c5d';
+const REP = { email: 'rita@contoso-labs.test', oid: 'a1b2c3d4-0000-4000-8000-00000000r1ta', name: 'Rita Rep' };
+
+const NORA: [string, string] = ['nora@northwind-traders.com', 'Nora Lind'];
+const PAST_MID = '<past-1@northwind-traders.com>';
+const OPEN_MID = '<open-1@northwind-traders.com>';
+
+const noraEmail: ItemFixture = { from: NORA, to: [[REP.email, REP.name]], subject: 'Re: pilot pricing', internetMessageId: OPEN_MID };
+const slowItem: ItemFixture = { from: ['sam@slowpoke-industries.test', 'Sam Slow'], to: [[REP.email, REP.name]], subject: 'Slow one', internetMessageId: '<slow@slowpoke-industries.test>' };
+const fastItem: ItemFixture = { from: ['fay@fastlane-logistics.test', 'Fay Fast'], to: [[REP.email, REP.name]], subject: 'Fast one', internetMessageId: '<fast@fastlane-logistics.test>' };
+
+let emu: RunningEmulators;
+let server: ServerProcess;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let clientId: string;
+let audience: string;
+/** Script errors in the pane: any is a failure, reported with the test that saw it. */
+const pageErrors: string[] = [];
+
+const mintRepToken = () => emu.microsoft.control.mintAddinToken({ aud: audience, tid: TENANT, oid: REP.oid, preferred_username: REP.email, name: REP.name });
+
+/** Rita's organisation with a connected mailbox and past mail with Nora, as ingest would have stored it. */
+async function seed(): Promise<void> {
+  const res = await fetch(`${server.url}/api/session`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token: await mintRepToken() }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in answered ${res.status}: ${await res.text()}\n${server.output().slice(-2000)}`);
+  const session = (await res.json()) as { user: { id: string }; org: { id: string } };
+  const userId = new Types.ObjectId(session.user.id);
+  const orgId = new Types.ObjectId(session.org.id);
+  await connectDatabase(server.mongodbUri);
+  await runInOrg(orgId, async () => {
+    const mailbox = await Mailbox.create({ userId, provider: 'microsoft', address: REP.email, state: 'live', lastSyncedAt: new Date() });
+    const mails = [
+      { mid: PAST_MID, subject: 'Pilot pricing for Northwind', date: '2025-03-02T09:30:00Z', text: 'Here are the numbers we discussed for the pilot.' },
+      { mid: OPEN_MID, subject: 'Re: pilot pricing', date: '2025-03-04T14:00:00Z', text: 'Thanks, we would like to start in April.' },
+    ];
+    for (const m of mails) {
+      const doc = await Message.create({
+        dedupKey: `mid:${m.mid.slice(1, -1)}`, internetMessageId: m.mid.slice(1, -1), subject: m.subject, from: { email: NORA[0], name: NORA[1] },
+        to: [{ email: REP.email, name: REP.name }], date: new Date(m.date), direction: 'inbound', snippet: m.text, text: m.text,
+        participants: [NORA[0], REP.email], syncedBy: [userId], threadId: new Types.ObjectId(),
+      });
+      await MailboxMessage.create({ mailboxId: mailbox._id, userId, messageId: doc._id, providerMessageId: `AAMk-${m.mid}`, labels: ['Inbox'] });
+    }
+  });
+  await mongoose.disconnect();
+}
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const pane = () => page.locator('#main');
+const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  mkdirSync(shots, { recursive: true });
+  emu = await startEmulators({ quiet: true });
+  clientId = emu.microsoft.clientId;
+  // Built as `npm run build` builds it (outlook-addin/build.mjs is ESM, so in a child process), for an https
+  // deployment as the manifest checks below need; the pane itself calls the API by relative URLs.
+  execFileSync(process.execPath, ['--input-type=module', '-e', "import b from './outlook-addin/build.mjs'; await b({ root: process.cwd(), quiet: true });"], {
+    cwd: root, stdio: 'inherit',
+    env: { ...process.env, PUBLIC_URL: `https://${PUBLIC_HOST}`, MICROSOFT_CLIENT_ID: clientId, MICROSOFT_AUTHORITY: emu.env.MICROSOFT_AUTHORITY },
+  });
+  // Entra v2 access tokens for our own API carry the client id as `aud` (requestedAccessTokenVersion 2, see
+  // docs/deploy-microsoft-365.md); the application ID URI is accepted too, as a v1-configured tenant would send it.
+  audience = clientId;
+  server = await startServerProcess({ ...emu.env, MICROSOFT_ID_TOKEN_AUDIENCES: `${clientId},api://${PUBLIC_HOST}/${clientId}` });
+  await seed();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // An Outlook task pane is narrow: 320 px is its usual width on the web.
+  context = await browser.newContext({ viewport: { width: 320, height: 900 } });
+  await installOfficeStub(context, {
+    item: noraEmail,
+    dialogAnswer: async () => JSON.stringify({ status: 'ok', accessToken: await mintRepToken() }),
+  });
+  page = await context.newPage();
+  // The pane's own confirm() for "never log this sender" is not used here; any other dialog would hang the test.
+  page.on('dialog', (d) => void d.dismiss());
+  page.on('pageerror', (err) => { pageErrors.push(err.message); });
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+}, 120_000);
+
+afterEach(() => {
+  const errors = pageErrors.splice(0);
+  // A request the pane aborted on purpose is logged by Chromium as a failed resource; it is not an error.
+  expect(errors.filter((e) => !/ERR_ABORTED|Failed to load resource/.test(e))).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await emu?.stop();
+});
+
+describe('the task pane beside an email', () => {
+  it('signs in through the Office dialog fallback and shows an unknown sender with a suggested contact', async () => {
+    await page.goto(`${server.url}/addin/taskpane.html`);
+    const signIn = page.getByRole('button', { name: 'Sign in' });
+    await signIn.waitFor();
+    await shot('1-sign-in');
+    await signIn.click();
+
+    const nora = page.locator(`li.person[data-email="${NORA[0]}"]`);
+    await nora.waitFor();
+    expect(await officeHost(page).dialogs()).toEqual([`${server.url}/addin/auth-dialog.html`]);
+    await expect(nora.innerText()).resolves.toContain('Not in the CRM. Will be saved as Nora Lind · Northwind Traders');
+    await expect(page.getByTestId('this-email-status').innerText()).resolves.toBe('Synced by you');
+    await expect(pane().innerText()).resolves.toContain('Pilot pricing for Northwind');
+    await shot('2-unknown-sender');
+  });
+
+  it('creates the contact from the keyboard and then shows the contact, company and past mail', async () => {
+    const create = page.getByRole('button', { name: 'Create contact Nora Lind' });
+    await create.focus();
+    await page.keyboard.press('Enter');
+    const nora = page.locator(`li.person[data-email="${NORA[0]}"]`);
+    await nora.locator('.badge-ok').waitFor();
+    const text = await nora.innerText();
+    expect(text).toContain('Nora Lind');
+    expect(text).toContain('Northwind Traders');
+    expect(text).not.toContain('Create contact');
+    await expect(nora.getByRole('link', { name: 'Nora Lind' }).getAttribute('href')).resolves.toMatch(/\/app\/contacts\/[0-9a-f]{24}$/);
+    const recent = await page.locator('section[aria-labelledby="sec-recent"]').innerText();
+    expect(recent).toContain('Pilot pricing for Northwind');
+    expect(recent).toContain('Here are the numbers we discussed');
+    await shot('3-contact-created');
+  });
+
+  it('follows ItemChanged: a slow answer for the previous email never reaches the screen', async () => {
+    // The first email's context is held back until the second email is on screen.
+    let releaseSlow!: () => void;
+    const slowHeld = new Promise<void>((resolve) => { releaseSlow = resolve; });
+    let slowSeen = false;
+    await page.route('**/api/addon/context', async (route) => {
+      const body = route.request().postDataJSON() as { message: { from: { email: string } } };
+      if (body.message.from.email !== slowItem.from[0]) return route.continue();
+      slowSeen = true;
+      await slowHeld;
+      await route.continue().catch(() => undefined); // the pane aborted it: nothing left to continue
+    });
+    const aborted = page.waitForEvent('requestfailed', (r) => r.url().endsWith('/api/addon/context'));
+    // Record every text the pane ever shows from now on, to prove the slow email's data never appears.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __seen: string[] }).__seen = seen;
+      new MutationObserver(() => seen.push(document.getElementById('main')!.innerText)).observe(document.getElementById('main')!, { childList: true, subtree: true, characterData: true });
+    });
+    const host = officeHost(page);
+    expect(await host.itemChangedHandlers()).toBe(1);
+
+    await host.selectItem(slowItem);
+    // The previous email's people leave the screen at once, before any answer.
+    await page.locator('[data-state="loading"]').waitFor();
+    await expect(pane().innerText()).resolves.not.toContain('Nora');
+    await until(() => slowSeen);
+
+    await host.selectItem(fastItem);
+    await page.locator(`li.person[data-email="${fastItem.from[0]}"]`).waitFor();
+    expect((await aborted).failure()?.errorText).toMatch(/ABORTED/i);
+    releaseSlow();
+    await page.waitForTimeout(300);
+
+    const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.join('\n'));
+    expect(seen).not.toContain(slowItem.from[0]);
+    expect(seen).not.toContain('Sam Slow');
+    const now = await pane().innerText();
+    expect(now).toContain('Fay Fast');
+    expect(now).toContain('Not in the CRM');
+    expect(now).not.toContain('Nora');
+    await shot('4-switched-item');
+    await page.unroute('**/api/addon/context');
+  });
+
+  it('shows a readable empty state when no email is selected, and comes back when one is', async () => {
+    const host = officeHost(page);
+    await host.selectItem(null);
+    await page.locator('[data-state="empty"]').waitFor();
+    await expect(pane().innerText()).resolves.toContain('No email selected');
+    await shot('5-no-item');
+    await host.selectItem(noraEmail);
+    await page.locator(`li.person[data-email="${NORA[0]}"] .badge-ok`).waitFor();
+  });
+});
+
+describe('the served add-in files', () => {
+  it('serves the pane with headers Outlook can frame and office.js can load under', async () => {
+    const res = await fetch(`${server.url}/addin/taskpane.html`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain('script-src \'self\' https://appsforoffice.microsoft.com');
+    expect(csp).toContain('frame-ancestors');
+    expect(res.headers.get('x-frame-options')).toBeNull();
+    const html = await res.text();
+    expect(html).toContain('<script src="https://appsforoffice.microsoft.com/lib/1/hosted/office.js"></script>');
+    // office.js is never bundled into the pane.
+    expect(readFileSync(path.join(root, 'outlook-addin/dist/taskpane.js'), 'utf8')).not.toContain('appsforoffice.microsoft.com/lib');
+    const icon = await fetch(`${server.url}/addin/assets/icon-80.png`);
+    expect(icon.headers.get('content-type')).toBe('image/png');
+    expect(icon.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+  });
+});
+
+describe('the manifest', () => {
+  let xml: string;
+  let parsed: Awaited<ReturnType<typeof inspect>>;
+
+  /** Parsed by the browser's XML parser (a real, strict one), then read with DOM queries. */
+  async function inspect(source: string) {
+    return page.evaluate((text) => {
+      const doc = new DOMParser().parseFromString(text, 'application/xml');
+      const error = doc.getElementsByTagName('parsererror')[0]?.textContent ?? null;
+      const all = Array.from(doc.getElementsByTagName('*'));
+      const local = (name: string) => all.filter((e) => e.localName === name);
+      const resourceIds = all.filter((e) => e.parentElement && ['Images', 'Urls', 'ShortStrings', 'LongStrings'].includes(e.parentElement.localName)).map((e) => e.getAttribute('id'));
+      const urls = [
+        ...all.flatMap((e) => { const v = e.getAttribute('DefaultValue') ?? ''; return /^[a-z]+:\/\//i.test(v) ? [v] : []; }),
+        ...local('AppDomain').map((e) => e.textContent ?? ''),
+      ];
+      const text1 = (name: string) => local(name)[0]?.textContent?.trim() ?? null;
+      return {
+        error,
+        root: doc.documentElement.localName,
+        type: doc.documentElement.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type'),
+        resids: all.flatMap((e) => (e.hasAttribute('resid') ? [e.getAttribute('resid')!] : [])),
+        resourceIds,
+        urls,
+        version: text1('Version'),
+        permissions: text1('Permissions'),
+        pinning: local('SupportsPinning').map((e) => e.textContent?.trim()),
+        mailboxSets: local('Sets').map((e) => `${e.getAttribute('DefaultMinVersion') ?? ''}:${Array.from(e.children).map((c) => `${c.getAttribute('Name')}@${c.getAttribute('MinVersion') ?? ''}`).join(',')}`),
+        extensionPoints: local('ExtensionPoint').map((e) => e.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type')),
+        mobileControls: local('MobileFormFactor').flatMap((m) => Array.from(m.getElementsByTagName('*')).filter((e) => e.localName === 'Control').map((c) => c.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type'))),
+        actions: local('Action').map((e) => e.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type')),
+        webApp: { id: text1('Id') && local('WebApplicationInfo')[0]?.getElementsByTagName('Id')[0]?.textContent, resource: text1('Resource') },
+        supportUrl: local('SupportUrl')[0]?.getAttribute('DefaultValue') ?? null,
+      };
+    }, source);
+  }
+
+  beforeAll(async () => {
+    const res = await fetch(`${server.url}/addin/manifest.xml`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/xml');
+    xml = await res.text();
+    expect(xml).toBe(readFileSync(path.join(root, 'outlook-addin/dist/manifest.xml'), 'utf8'));
+    parsed = await inspect(xml);
+  });
+
+  it('is well-formed XML for a mail add-in', () => {
+    expect(parsed.error).toBeNull();
+    expect(parsed.root).toBe('OfficeApp');
+    expect(parsed.type).toBe('MailApp');
+    expect(parsed.permissions).toBe('ReadItem');
+    expect(xml).not.toMatch(/\{\{[A-Z_]+\}\}/);
+  });
+
+  it('resolves every resid to a resource', () => {
+    expect(parsed.resids.length).toBeGreaterThan(5);
+    const missing = parsed.resids.filter((r) => !parsed.resourceIds.includes(r));
+    expect(missing).toEqual([]);
+    // Ids of 32 characters or fewer: longer ones are rejected by the store validator.
+    expect(parsed.resourceIds.every((id) => id !== null && id.length <= 32)).toBe(true);
+  });
+
+  it('uses https for every URL, on the configured backend', () => {
+    expect(parsed.urls.length).toBeGreaterThan(5);
+    expect(parsed.urls.filter((u) => !u.startsWith(`https://${PUBLIC_HOST}/`) && u !== `https://${PUBLIC_HOST}`)).toEqual([]);
+    expect(parsed.supportUrl).toBe(`https://${PUBLIC_HOST}/addin/support.html`);
+  });
+
+  it('is pinnable, needs Mailbox 1.5, has a mobile button, a version and the API for NAA', () => {
+    expect(parsed.pinning).toEqual(['true']);
+    expect(parsed.actions).toEqual(['ShowTaskpane', 'ShowTaskpane']);
+    expect(parsed.mailboxSets).toContain('1.5:Mailbox@');
+    expect(parsed.extensionPoints).toEqual(['MessageReadCommandSurface', 'MobileMessageReadCommandSurface']);
+    expect(parsed.mobileControls).toEqual(['MobileButton']);
+    expect(parsed.version).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(parsed.webApp).toEqual({ id: clientId, resource: `api://${PUBLIC_HOST}/${clientId}` });
+  });
+});
