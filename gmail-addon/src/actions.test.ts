@@ -1,6 +1,7 @@
 import { ADDON_ACTIONS } from '../../shared/src/addon-view';
 import type { Card } from '../../shared/src/card';
-import { ACTIONS } from './actions';
+import { ACTIONS, type ActionResult } from './actions';
+import type { AddonCard } from './addon-card';
 import { contextKey } from './context-cache';
 import type { AddonEvent } from './event';
 import { readEvent } from './event';
@@ -12,6 +13,12 @@ const message = {
 };
 const card = (title: string): Card => ({ header: { title }, sections: [{ widgets: [{ textParagraph: { text: title } }] }] });
 const event = (parameters: Record<string, string>): AddonEvent => ({ parameters, formInputs: {}, gmail: { accessToken: 'tok-g1', messageId: 'g1' } });
+
+function pushed(result: ActionResult): AddonCard {
+  if (!('push' in result)) throw new Error(`expected a pushed card, got ${JSON.stringify(result)}`);
+  return result.push;
+}
+const buttonsOf = (c: AddonCard) => c.sections.flatMap((s) => s.widgets.flatMap((w) => ('buttonList' in w ? w.buttonList.buttons : [])));
 
 function server(extra: Route): Route {
   const signIn = sessions();
@@ -59,10 +66,36 @@ describe('the action table', () => {
     expect(result).toMatchObject({ notify: 'Mail from Jane@Acme.com will no longer be logged for you.' });
   });
 
-  it('connectMailbox opens the provider’s consent page; whyNotHere says it cannot explain yet', () => {
+  it('connectMailbox opens the provider’s consent page', () => {
     const { ctx } = testPlatform(server(() => json(200, { authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' })));
     expect(ACTIONS.connectMailbox(ctx, event({}))).toEqual({ openUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' });
-    expect(ACTIONS.whyNotHere(ctx, event({}))).toEqual({ notify: expect.stringContaining('cannot explain') });
+  });
+
+  it('whyNotHere asks the server (with the email’s date) and pushes its answer as a card', () => {
+    const dated = { ...message, headers: { ...message.headers, Date: 'Mon, 2 Mar 2026 09:00:00 +0000' } };
+    const answer = {
+      verdict: 'excluded',
+      reasons: [
+        { code: 'excluded_by_rule', message: 'Mail with jane@acme.com is never synced <b>.', detail: { rule: 'address', scope: 'user', value: 'jane@acme.com' } },
+        { code: 'how_to_change', message: 'You set this rule yourself.' },
+      ],
+    };
+    const { ctx, requests } = testPlatform(server(() => json(200, answer)), { messages: [dated] });
+    const result = ACTIONS.whyNotHere(ctx, event({ internetMessageId: '<pricing-1@acme.com>', email: 'jane@acme.com' }));
+    expect(requests.at(-1)?.path).toBe('/api/why?messageId=%3Cpricing-1%40acme.com%3E&email=jane%40acme.com&date=Mon%2C%202%20Mar%202026%2009%3A00%3A00%20%2B0000');
+    expect(result).toMatchObject({ push: { header: { title: "Why isn't this email here?", subtitle: 'Not synced: a rule excludes it' } } });
+    const card = pushed(result);
+    expect(card.sections[0].widgets.map((w) => ('decoratedText' in w ? w.decoratedText.text : ''))).toEqual(['Mail with jane@acme.com is never synced &lt;b&gt;.', 'You set this rule yourself.']);
+    // The user's own address rule can be lifted right here, through the settings card's action.
+    expect(buttonsOf(card)[0]).toEqual({ text: 'Log this sender again', onClick: { action: { function: 'allowSender', parameters: { email: 'jane@acme.com' } } } });
+  });
+
+  it('whyNotHere without anything to look up says so, and works without an open email', () => {
+    const { ctx, requests } = testPlatform(server(() => json(200, { verdict: 'not_yet_synced', reasons: [{ code: 'no_mailbox', message: 'Connect yours.' }] })));
+    expect(ACTIONS.whyNotHere(ctx, { parameters: {}, formInputs: {}, gmail: null })).toEqual({ notify: expect.stringContaining('no Message-ID') });
+    const result = ACTIONS.whyNotHere(ctx, { parameters: { email: 'jane@acme.com' }, formInputs: {}, gmail: null });
+    expect(requests.at(-1)?.path).toBe('/api/why?email=jane%40acme.com');
+    expect(buttonsOf(pushed(result)).map((b) => b.text)).toEqual(['Connect mailbox', 'Open Threadline']);
   });
 
   it('searchContacts reads the text input from either event shape', () => {

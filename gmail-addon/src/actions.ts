@@ -9,8 +9,9 @@ import { evictContext } from './context-cache';
 import { ApiError } from './errors';
 import type { AddonEvent } from './event';
 import { currentView, type Ctx, senderOf, settingsFor } from './flows';
+import { openMessageDate } from './message';
 import { sessionToken } from './session';
-import { ACTION_NAMES, type ContactItem, type PersonalSettings, searchResultsCard } from './views';
+import { ACTION_NAMES, type ContactItem, type PersonalSettings, searchResultsCard, type WhyAnswer, whyCard } from './views';
 
 export type ActionResult =
   | { update: AddonCard; notify?: string }
@@ -70,11 +71,18 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
   },
 
   /**
-   * The server has no endpoint that explains why one email is or is not synced (exclusion rules, a mailbox
-   * not connected, not imported yet), and the add-on must not guess; until it has one, the button says so.
+   * The server explains from stored facts and the current rules (`GET /api/why`); the add-on only shows it. The
+   * email's Date header, when it can be read, lets the server tell "older than the sync window" from "arriving".
    */
-  whyNotHere() {
-    return { notify: 'Threadline cannot explain single emails yet. Open the CRM to check your mailbox and sync rules.' };
+  whyNotHere(ctx, event) {
+    const messageId = (event.parameters.internetMessageId ?? '').trim();
+    const email = (event.parameters.email ?? '').trim();
+    if (!messageId && !email) return { notify: 'This email has no Message-ID or sender Threadline could look up.' };
+    const date = event.gmail ? openMessageDate(ctx.p, event.gmail) : '';
+    const query = [['messageId', messageId], ['email', email], ['date', date]]
+      .filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const answer = ctx.api.call<WhyAnswer>('get', `/api/why?${query}`);
+    return { push: whyCard({ backendUrl: ctx.p.backendUrl, answer }) };
   },
 
   connectMailbox(ctx) {

@@ -52,3 +52,15 @@ export function readOpenMessage(p: Platform, gmail: { accessToken: string; messa
     ...(messageId ? { internetMessageId: messageId } : {}),
   };
 }
+
+/**
+ * The open email's Date header as sent, or '' when it cannot be read (no header, or the per-message token no longer
+ * valid): the date only sharpens an explanation, so its absence must never fail the action.
+ */
+export function openMessageDate(p: Platform, gmail: { accessToken: string; messageId: string }): string {
+  try {
+    return (p.openMessage(gmail.accessToken, gmail.messageId).getHeader('Date') || '').trim();
+  } catch {
+    return '';
+  }
+}

@@ -1,9 +1,9 @@
 /**
  * The add-on's own small cards, as pure functions of plain data: sign-in, errors, the homepage, contact search
- * results and personal settings. The sidebar beside an email is the server's card (shared/src/card.ts); these
+ * results, personal settings and the "why is (or isn't) this email here?" answer. The sidebar beside an email is the server's card (shared/src/card.ts); these
  * only cover the moments when there is no email or no session. Texts from the server or the user are escaped.
  */
-import { escapeCardText as e, truncate } from '../../shared/src/card';
+import { type CardButton, escapeCardText as e, type KnownIcon, truncate } from '../../shared/src/card';
 import type { AddonCard, AddonSection } from './addon-card';
 
 export const ACTION_NAMES = {
@@ -29,6 +29,12 @@ export interface MailboxItem {
 export interface ContactItem { id: string; name: string; email: string; title: string }
 
 export interface PersonalSettings { excludedAddresses: string[]; excludedDomains: string[] }
+
+/** The answer of `GET /api/why` (server/src/crm/why.ts): a verdict and its reasons, already in words. */
+export interface WhyAnswer {
+  verdict: 'synced' | 'excluded' | 'not_visible' | 'not_yet_synced';
+  reasons: { code: string; message: string; detail?: Record<string, unknown> }[];
+}
 
 const STATE_WORDS: Record<string, string> = {
   backfilling: 'Importing past mail',
@@ -125,6 +131,49 @@ export function settingsCard(input: { backendUrl: string; email: string; setting
       { header: 'Senders you never log', widgets: never },
       { widgets: [{ buttonList: { buttons: [{ text: 'All settings', onClick: crmLink(input.backendUrl, '/settings') }] } }] },
     ],
+  };
+}
+
+const VERDICT_WORDS: Record<WhyAnswer['verdict'], string> = {
+  synced: 'In the CRM',
+  excluded: 'Not synced: a rule excludes it',
+  not_visible: 'In the CRM, but not visible to you',
+  not_yet_synced: 'Not in the CRM yet',
+};
+
+const REASON_ICONS: Record<string, KnownIcon> = {
+  synced_by: 'EMAIL', linked_contact: 'PERSON', linked_company: 'MEMBERSHIP', linked_deal: 'DOLLAR', no_contact: 'PERSON',
+  backfilling: 'CLOCK', throttled: 'CLOCK', arriving_shortly: 'CLOCK', older_than_history: 'CLOCK',
+};
+
+/** The one thing to do next that the add-on can offer itself, read from the reasons' codes and facts. */
+function whyButtons(answer: WhyAnswer, backendUrl: string): CardButton[] {
+  const codes = new Set(answer.reasons.map((r) => r.code));
+  const rule = answer.reasons.find((r) => r.code === 'excluded_by_rule')?.detail;
+  const buttons: CardButton[] = [];
+  // The user's own address rule is the one exclusion the add-on can lift in place (the settings card's action).
+  if (rule?.scope === 'user' && rule.rule === 'address' && typeof rule.value === 'string') {
+    buttons.push({ text: 'Log this sender again', onClick: { action: { function: ACTION_NAMES.allowSender, parameters: { email: rule.value } } } });
+  } else if (rule) {
+    buttons.push({ text: 'Open settings', onClick: crmLink(backendUrl, '/settings') });
+  }
+  if (codes.has('no_mailbox') || codes.has('reauth_required')) {
+    buttons.push({ text: codes.has('no_mailbox') ? 'Connect mailbox' : 'Reconnect mailbox', onClick: { action: { function: ACTION_NAMES.connectMailbox } } });
+  }
+  buttons.push({ text: 'Open Threadline', onClick: crmLink(backendUrl) });
+  return buttons;
+}
+
+/** The server's explanation, one line per reason; the words are the server's, escaped. */
+export function whyCard(input: { backendUrl: string; answer: WhyAnswer }): AddonCard {
+  const { answer } = input;
+  const reasons: AddonSection['widgets'] = answer.reasons.slice(0, 30).map((r) => ({
+    decoratedText: { text: e(truncate(r.message, 600)), wrapText: true, ...(REASON_ICONS[r.code] ? { startIcon: { knownIcon: REASON_ICONS[r.code] } } : {}) },
+  }));
+  if (reasons.length === 0) reasons.push({ textParagraph: { text: 'Threadline gave no reason.' } });
+  return {
+    header: { title: answer.verdict === 'synced' || answer.verdict === 'not_visible' ? 'Why is this email here?' : "Why isn't this email here?", subtitle: VERDICT_WORDS[answer.verdict] ?? answer.verdict },
+    sections: [{ widgets: reasons }, { widgets: [{ buttonList: { buttons: whyButtons(answer, input.backendUrl) } }] }],
   };
 }
 

@@ -12,12 +12,14 @@ import type { Config } from './config';
 import { databaseAnswers } from './db/connection';
 import { contactRoutes } from './http/contact-routes';
 import { contextRoutes } from './http/context-routes';
+import { dealRoutes } from './http/deal-routes';
 import { mailboxRoutes } from './http/mailbox-routes';
 import { messageReadRoutes } from './http/message-read-routes';
 import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
 import { settingsRoutes } from './http/settings-routes';
 import { webhookRoutes } from './http/webhook-routes';
+import { whyRoutes } from './http/why-routes';
 import type { Logger } from './logger';
 import { createMetrics, Metrics } from './metrics';
 import { createSyncControl, SyncControl } from './sync/control';
@@ -70,8 +72,10 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
         onQueued: opts.adapters ? sendSoon(opts.adapters, (err) => log.error({ err }, 'sending a queued message failed')) : undefined,
       }),
       contactRoutes(),
+      dealRoutes(),
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
+      whyRoutes(),
     ],
   });
   const { adapters } = opts;

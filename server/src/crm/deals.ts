@@ -1,0 +1,51 @@
+/**
+ * Deals and their mail: a message belongs to a deal through the deal's contacts and company (DESIGN §4.6), so
+ * creating or editing a deal relinks past mail at once, as creating a contact does. Runs in the org's context.
+ */
+import mongoose, { Types } from 'mongoose';
+import { Company, Contact, Deal, DealDoc } from '../models/crm';
+import { Message } from '../models/message';
+
+export class DealReferenceError extends Error {
+  constructor(public readonly field: 'contactIds' | 'companyId') {
+    super(`${field}: unknown ${field === 'companyId' ? 'company' : 'contact'}`);
+  }
+}
+
+/** Refuses ids that are not the organisation's own (the tenant scope makes another org's ids simply unknown). */
+export async function checkDealReferences(refs: { contactIds?: Types.ObjectId[]; companyId?: Types.ObjectId | null }): Promise<void> {
+  if (refs.contactIds?.length) {
+    const found = await Contact.countDocuments({ _id: mongoose.trusted({ $in: refs.contactIds }) });
+    if (found !== new Set(refs.contactIds.map(String)).size) throw new DealReferenceError('contactIds');
+  }
+  if (refs.companyId && !(await Company.exists({ _id: refs.companyId }))) throw new DealReferenceError('companyId');
+}
+
+/** The filter of the messages a deal's contacts and company bring to it; null when it has neither. */
+function dealMailFilter(deal: Pick<DealDoc, 'contactIds' | 'companyId'>): Record<string, unknown> | null {
+  const or: Record<string, unknown>[] = [];
+  if (deal.contactIds.length) or.push({ contactIds: mongoose.trusted({ $in: deal.contactIds }) });
+  if (deal.companyId) or.push({ companyIds: deal.companyId });
+  return or.length ? mongoose.trusted({ $or: or }) as Record<string, unknown> : null;
+}
+
+/** Makes `messages.dealIds` agree with the deal's current contacts and company. Idempotent. */
+export async function relinkDeal(deal: Pick<DealDoc, '_id' | 'contactIds' | 'companyId'>): Promise<void> {
+  const filter = dealMailFilter(deal);
+  // Unlink what no longer belongs, then link what does: the two steps commute with concurrent ingest,
+  // which links new mail to deals itself.
+  await Message.updateMany(
+    filter ? mongoose.trusted({ dealIds: deal._id, $nor: [filter] }) : { dealIds: deal._id },
+    { $pull: { dealIds: deal._id } },
+  );
+  if (filter) await Message.updateMany(filter, { $addToSet: { dealIds: deal._id } });
+}
+
+export async function unlinkDeal(dealId: Types.ObjectId): Promise<void> {
+  await Message.updateMany({ dealIds: dealId }, { $pull: { dealIds: dealId } });
+}
+
+
+export async function findDealOrNull(id: Types.ObjectId): Promise<DealDoc | null> {
+  return Deal.findById(id).lean<DealDoc>();
+}
