@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run build`: the server bundle, and the add-ons as their issues land.
- * `--server`: only the server (what `npm start` needs). esbuild takes well under a second, so the server is
- * always rebuilt rather than compared with its sources.
+ * `--server`: only the server. `npm start` builds everything (the server serves the console and the Outlook pane);
+ * esbuild takes well under a second per part, so parts are always rebuilt rather than compared with their sources.
  */
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
@@ -29,6 +29,7 @@ async function buildServer() {
 const addOns = [
   ['gmail-addon', 'gmail-addon/build.mjs'],
   ['outlook-addin', 'outlook-addin/build.mjs'],
+  ['web', 'web/build.mjs'],
 ];
 
 await buildServer();

@@ -4,6 +4,7 @@
  */
 import type { Express } from 'express';
 import { addinRoutes } from '../../outlook-addin/serve';
+import { consoleRoutes } from '../../web/serve';
 import { createApp } from './app';
 import { createIdentityVerifier } from './auth/identity';
 import { createSessionTokens, SessionTokens } from './auth/session-token';
@@ -13,6 +14,7 @@ import { databaseAnswers } from './db/connection';
 import { contactRoutes } from './http/contact-routes';
 import { contextRoutes } from './http/context-routes';
 import { dealRoutes } from './http/deal-routes';
+import { loginLinkRoutes } from './http/login-link-routes';
 import { mailboxRoutes } from './http/mailbox-routes';
 import { messageReadRoutes } from './http/message-read-routes';
 import { messageWriteRoutes } from './http/message-write-routes';
@@ -56,12 +58,15 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
   const providers = buildProviders(config);
   const sync = createSyncControl({ vault, providers, log });
   const connect = { publicUrl: config.PUBLIC_URL, vault, oauth: providers.oauth };
+  const loginLinks = loginLinkRoutes({ sessions, publicUrl: config.PUBLIC_URL });
   const app = createApp({
     config, log, metrics, identity, sessions, databaseAnswers: () => databaseAnswers(),
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       webhookRoutes({ identity, sync, log }),
       addinRoutes(),
+      loginLinks.redeem,
+      consoleRoutes({ devSignIn: config.NODE_ENV !== 'production' }),
     ],
     apiRouters: [
       mailboxRoutes({ connect, actions: sync }),
@@ -76,6 +81,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
       whyRoutes(),
+      loginLinks.create,
     ],
   });
   const { adapters } = opts;

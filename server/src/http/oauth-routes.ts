@@ -10,7 +10,8 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2328}h1{font-size:1.4rem}</style>
-</head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p></body></html>`;
+</head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p>
+<p><a href="/app/#/mailboxes">Back to your mailboxes in Threadline</a></p></body></html>`;
 }
 
 export function oauthRoutes(deps: { connect: ConnectDeps; onConnected: (mailbox: { mailboxId: Types.ObjectId; orgId: Types.ObjectId }) => Promise<void> }): Router {

@@ -1,15 +1,17 @@
 import { AttachmentCache } from './attachment-cache';
 import { AuditLog, OAuthState, SyncEvent } from './audit';
 import { Company, Contact, Deal } from './crm';
+import { LoginLink } from './login-link';
 import { Mailbox } from './mailbox';
 import { MailboxMessage } from './mailbox-message';
 import { Message } from './message';
 import { Org } from './org';
 import { Outbox } from './outbox';
+import { SyncLock } from './sync-lock';
 import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { AttachmentCache, AuditLog, Company, Contact, Deal, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, Thread, ThreadKey, User };
+export { AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, SyncLock, Thread, ThreadKey, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache];
+export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink];
