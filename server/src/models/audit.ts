@@ -1,5 +1,5 @@
 /**
- * OAuth connect states, the per-mailbox sync journal, and the audit log.
+ * OAuth connect states (deleted when used: single use), the per-mailbox sync journal, and the audit log.
  * FerretDB 1.24 has no TTL indexes ("expireAfterSeconds is not implemented yet"), so expiry is checked on
  * read and expired states are swept by the scheduler rather than left to the database.
  */
@@ -13,7 +13,6 @@ const oauthStateSchema = tenantSchema({
   provider: { type: String, enum: ['google', 'microsoft'], required: true },
   codeVerifier: { type: String, required: true },
   expiresAt: { type: Date, required: true },
-  usedAt: { type: Date, default: null },
 });
 oauthStateSchema.index({ orgId: 1, state: 1 }, { unique: true });
 oauthStateSchema.index({ expiresAt: 1 });
@@ -35,7 +34,7 @@ const auditSchema = tenantSchema({
 }, { timestamps: false });
 auditSchema.index({ orgId: 1, at: -1 });
 
-export interface OAuthStateDoc { _id: Types.ObjectId; orgId: Types.ObjectId; state: string; userId: Types.ObjectId; provider: 'google' | 'microsoft'; codeVerifier: string; expiresAt: Date; usedAt: Date | null }
+export interface OAuthStateDoc { _id: Types.ObjectId; orgId: Types.ObjectId; state: string; userId: Types.ObjectId; provider: 'google' | 'microsoft'; codeVerifier: string; expiresAt: Date }
 
 export const OAuthState = model<OAuthStateDoc>('OAuthState', oauthStateSchema);
 export const SyncEvent = model('SyncEvent', syncEventSchema);

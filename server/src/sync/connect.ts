@@ -46,15 +46,20 @@ export async function startConnect(deps: ConnectDeps, user: { userId: Types.Obje
   return oauth.authorizationUrl({ state, codeChallenge, redirectUri: redirectUri(deps.publicUrl, provider), loginHint: user.email });
 }
 
-/** Marks the state used (atomically: a replay finds nothing) and returns it, or throws bad_state. */
+/**
+ * Consumes the state: whoever deletes it wins, so a replay — even a concurrent one — finds nothing. A delete of one
+ * document is atomic on MongoDB and on FerretDB alike, whereas FerretDB 1.24 runs findOneAndUpdate as a read then
+ * a write, which two concurrent callbacks could both win.
+ */
 async function consumeState(provider: ProviderName, state: string): Promise<OAuthStateDoc & { orgId: Types.ObjectId }> {
   const orgHex = state.split('.')[0];
   if (!/^[0-9a-f]{24}$/.test(orgHex ?? '')) throw new ConnectError('bad_state', 'unknown or expired sign-in attempt');
-  const found = await runInOrg(orgHex, () => OAuthState.findOneAndUpdate(
-    { state, provider, usedAt: null, expiresAt: mongoose.trusted({ $gt: new Date() }) },
-    { $set: { usedAt: new Date() } },
-    { new: true },
-  ).lean<OAuthStateDoc>());
+  const found = await runInOrg(orgHex, async () => {
+    const doc = await OAuthState.findOne({ state, provider, expiresAt: mongoose.trusted({ $gt: new Date() }) }).lean<OAuthStateDoc>();
+    if (!doc) return null;
+    const { deletedCount } = await OAuthState.deleteOne({ _id: doc._id });
+    return deletedCount === 1 ? doc : null;
+  });
   if (!found) throw new ConnectError('bad_state', 'unknown, expired or already used sign-in attempt; start connecting again');
   return found;
 }
