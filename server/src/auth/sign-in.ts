@@ -1,41 +1,62 @@
 /**
  * First sign-in creates the organisation (Google Workspace domain, Microsoft tenant, or the lone user) and
  * the user; the first user of an organisation is its admin. Idempotent and safe under concurrent sign-ins:
- * the org is an upsert, and admin is claimed with a compare-and-set on `firstUserId`.
+ * the org is an upsert, and admin is claimed by inserting one lock document under a unique index — an insert is
+ * atomic on MongoDB and FerretDB alike, where FerretDB 1.24 runs a conditional update as a read then a write.
  */
 import mongoose, { Types } from 'mongoose';
 import { runInOrg } from '../db/tenant';
 import { Org, OrgDoc } from '../models/org';
+import { SyncLock } from '../models/sync-lock';
 import { User, UserDoc } from '../models/user';
 import type { VerifiedIdentity } from './identity';
 import { domainOf } from '../sync/ingest/address';
 
 export async function signIn(identity: VerifiedIdentity): Promise<{ org: OrgDoc; user: UserDoc }> {
   const domain = domainOf(identity.email);
-  const org = await Org.findOneAndUpdate(
+  const org = await upsertOnce(() => Org.findOneAndUpdate(
     { key: identity.orgKey },
     { $setOnInsert: { key: identity.orgKey, name: identity.orgName }, $addToSet: { domains: domain } },
     { upsert: true, new: true },
-  ).lean<OrgDoc>();
+  ).lean<OrgDoc>());
   if (!org) throw new Error('organisation upsert returned nothing');
 
   const identityKey = `${identity.provider}:${identity.subject}`;
   return runInOrg(org._id, async () => {
-    let user = await User.findOneAndUpdate(
+    let user = await upsertOnce(() => User.findOneAndUpdate(
       { identityKey },
       { $setOnInsert: { identityKey, role: 'member' }, $set: { email: identity.email, ...(identity.name ? { name: identity.name } : {}) } },
       { upsert: true, new: true },
-    ).lean<UserDoc>();
+    ).lean<UserDoc>());
     if (!user) throw new Error('user upsert returned nothing');
-    if (!org.firstUserId) {
-      const claimed = await Org.updateOne({ _id: org._id, firstUserId: null }, { $set: { firstUserId: user._id } });
-      if (claimed.modifiedCount === 1) {
-        user = (await User.findOneAndUpdate({ _id: user._id }, { $set: { role: 'admin' } }, { new: true }).lean<UserDoc>())!;
-        org.firstUserId = user._id;
-      }
+    if (!org.firstUserId && (await claimFirstAdmin(user._id))) {
+      await Org.updateOne({ _id: org._id }, { $set: { firstUserId: user._id } });
+      user = (await User.findOneAndUpdate({ _id: user._id }, { $set: { role: 'admin' } }, { new: true }).lean<UserDoc>())!;
+      org.firstUserId = user._id;
     }
     return { org, user };
   });
+}
+
+/** Two concurrent upserts of one new key: one inserts, the other hits the unique index; its retry finds the row. */
+async function upsertOnce<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) return run();
+    throw err;
+  }
+}
+
+/** True for exactly one caller per organisation, ever (the unique (orgId, key) index of sync locks decides). */
+async function claimFirstAdmin(userId: Types.ObjectId): Promise<boolean> {
+  try {
+    await SyncLock.create({ key: 'org:first-admin', owner: String(userId), at: new Date() });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 11000) return false;
+    throw err;
+  }
 }
 
 export function isObjectId(value: unknown): value is string {

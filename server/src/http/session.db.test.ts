@@ -37,6 +37,14 @@ describe('POST /api/session', () => {
     expect(again.body.user).toMatchObject({ id: first.body.user.id, role: 'admin' });
   });
 
+  it('makes exactly one admin when the first users of an organisation sign in at the same moment', async () => {
+    const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => idp.googleToken({ sub: `race-${i}`, email: `u${i}@race.test`, hd: 'race.test' })));
+    const answers = await Promise.all(tokens.map((token) => post({ provider: 'google', token })));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(new Set(answers.map((a) => a.body.org.id)).size).toBe(1);
+    expect(answers.filter((a) => a.body.user.role === 'admin')).toHaveLength(1);
+  });
+
   it('puts a Google user without hd in an organisation of their own', async () => {
     const res = await post({ provider: 'google', token: await idp.googleToken({ sub: 'g-solo', email: 'solo@gmail.com', hd: undefined }) });
     expect(res.status).toBe(200);
