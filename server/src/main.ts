@@ -9,6 +9,11 @@ import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connect
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { createLogger } from './logger';
 import { buildService } from './server';
+import type { Workers } from './sync/engine/scheduler';
+
+/** Mailboxes synced at once by this process; each keeps within its provider's per-mailbox limits on its own. */
+const WORKER_CONCURRENCY = 8;
+const OUTBOX_SWEEP_MS = 5_000;
 
 function roleFromArgs(argv: string[]): string | undefined {
   const i = argv.indexOf('--role');
@@ -39,6 +44,8 @@ async function main(): Promise<void> {
   }
 
   let server: http.Server | undefined;
+  let workers: Workers | undefined;
+  let outboxTimer: NodeJS.Timeout | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -46,8 +53,11 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
+    if (outboxTimer) clearInterval(outboxTimer);
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     server?.closeAllConnections();
+    // Runs in flight finish their page or lose their lease; another worker resumes from the stored cursor.
+    await workers?.stop();
     await disconnectDatabase().catch(() => {});
     await embedded?.stop();
     process.exit(0);
@@ -58,6 +68,16 @@ async function main(): Promise<void> {
   await connectDatabase(uri);
   await ensureIndexes();
   const service = buildService(config, log);
+
+  if (config.ROLE !== 'api') {
+    workers = service.host.startWorkers({ concurrency: WORKER_CONCURRENCY });
+    service.sync.onDue((mailboxId) => workers!.markDue(mailboxId));
+    // Sends that were queued while no process could send them, or left `sending` by a process that died.
+    outboxTimer = setInterval(() => {
+      service.processDueOutbox().catch((err: Error) => log.error({ err: err.message }, 'outbox sweep failed'));
+    }, OUTBOX_SWEEP_MS);
+    log.info({ owner: workers.owner }, 'sync workers started');
+  }
 
   if (config.ROLE !== 'worker') {
     server = http.createServer(service.app);

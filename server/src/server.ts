@@ -25,8 +25,8 @@ import { whyRoutes } from './http/why-routes';
 import type { Logger } from './logger';
 import { createMetrics, Metrics } from './metrics';
 import { createSyncControl, SyncControl } from './sync/control';
+import { createSyncHost, SyncHost } from './sync/host';
 import { processDueOutbox, sendSoon } from './sync/outbound/outbox';
-import { ProviderError } from './sync/providers/port';
 import { buildProviders, Providers } from './sync/providers/registry';
 import type { MailboxAdapters } from './sync/runtime';
 
@@ -37,14 +37,10 @@ export interface Service {
   metrics: Metrics;
   providers: Providers;
   sync: SyncControl;
-  /** The outbox sweep for the worker loop (sends what is queued, or left sending by a dead worker); null without adapters. */
-  processDueOutbox: ((opts?: { limit?: number }) => ReturnType<typeof processDueOutbox>) | null;
+  host: SyncHost;
+  /** The outbox sweep for the worker loop: sends what is queued, or was left sending by a dead worker. */
+  processDueOutbox: (opts?: { limit?: number }) => ReturnType<typeof processDueOutbox>;
 }
-
-/** Until the engine's token source is passed in, provider calls made by requests fail as a transient outage. */
-const ADAPTERS_NOT_WIRED: MailboxAdapters = {
-  forMailbox: () => { throw new ProviderError('transient', 'provider access is not available in this process'); },
-};
 
 export function buildService(config: Config, log: Logger, opts: { adapters?: MailboxAdapters } = {}): Service {
   if (!config.JWT_SECRET || !config.TOKEN_ENCRYPTION_KEY) throw new Error('JWT_SECRET and TOKEN_ENCRYPTION_KEY must be resolved before building the service');
@@ -56,7 +52,10 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
   });
   const identity = createIdentityVerifier(config);
   const providers = buildProviders(config);
-  const sync = createSyncControl({ vault, providers, log });
+  const host = createSyncHost({ config, vault, providers, log });
+  // Tests may pass adapters of their own (say, with a token source that never refreshes).
+  const adapters = opts.adapters ?? host.adapters;
+  const sync = createSyncControl({ vault, providers, adapters, log });
   const connect = { publicUrl: config.PUBLIC_URL, vault, oauth: providers.oauth };
   const loginLinks = loginLinkRoutes({ sessions, publicUrl: config.PUBLIC_URL });
   const app = createApp({
@@ -70,11 +69,11 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     ],
     apiRouters: [
       mailboxRoutes({ connect, actions: sync }),
-      messageReadRoutes({ adapters: opts.adapters ?? ADAPTERS_NOT_WIRED }),
+      messageReadRoutes({ adapters }),
       messageWriteRoutes({
-        adapters: opts.adapters ?? ADAPTERS_NOT_WIRED,
-        // Sent right after the 202 when this process can reach providers; otherwise the worker's sweep sends it.
-        onQueued: opts.adapters ? sendSoon(opts.adapters, (err) => log.error({ err }, 'sending a queued message failed')) : undefined,
+        adapters,
+        // Sent right after the 202; should this process die first, a worker's outbox sweep sends it.
+        onQueued: sendSoon(adapters, (err) => log.error({ err }, 'sending a queued message failed')),
       }),
       contactRoutes(),
       dealRoutes(),
@@ -84,7 +83,6 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       loginLinks.create,
     ],
   });
-  const { adapters } = opts;
-  const outboxSweep = adapters ? (o: { limit?: number } = {}) => processDueOutbox(adapters, o) : null;
-  return { app, sessions, vault, metrics, providers, sync, processDueOutbox: outboxSweep };
+  const outboxSweep = (o: { limit?: number } = {}) => processDueOutbox(adapters, o);
+  return { app, sessions, vault, metrics, providers, sync, host, processDueOutbox: outboxSweep };
 }

@@ -126,7 +126,8 @@ const texts = (card: Recorded): string => {
 
 beforeAll(async () => {
   emu = await startEmulators({ quiet: true });
-  server = await startServerProcess({ ...emu.env, GOOGLE_ID_TOKEN_AUDIENCES: `${emu.google.clientId},${ADDON_AUDIENCE}` });
+  // API only: the test seeds its mailbox straight into the database, without tokens a worker could sync with.
+  server = await startServerProcess({ ...emu.env, ROLE: 'api', GOOGLE_ID_TOKEN_AUDIENCES: `${emu.google.clientId},${ADDON_AUDIENCE}` });
   built = buildAddon(server.url, emu.env.GOOGLE_AUTH_URL);
   idToken = await emu.google.control.mintIdToken({ email: REP, aud: ADDON_AUDIENCE, name: 'Rita Rep' });
 

@@ -101,7 +101,8 @@ beforeAll(async () => {
   // Entra v2 access tokens for our own API carry the client id as `aud` (requestedAccessTokenVersion 2, see
   // docs/deploy-microsoft-365.md); the application ID URI is accepted too, as a v1-configured tenant would send it.
   audience = clientId;
-  server = await startServerProcess({ ...emu.env, MICROSOFT_ID_TOKEN_AUDIENCES: `${clientId},api://${PUBLIC_HOST}/${clientId}` });
+  // API only: the test seeds its mailbox straight into the database, without tokens a worker could sync with.
+  server = await startServerProcess({ ...emu.env, ROLE: 'api', MICROSOFT_ID_TOKEN_AUDIENCES: `${clientId},api://${PUBLIC_HOST}/${clientId}` });
   await seed();
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -35,7 +35,7 @@ const mailboxSchema = tenantSchema({
     expiresAt: { type: Date, default: null },
     lastNotifiedAt: { type: Date, default: null },
   },
-  lease: { owner: { type: String, default: null }, until: { type: Date, default: null } },
+  lease: { owner: { type: String, default: null }, until: { type: Date, default: null }, gen: { type: Number, default: 0 } },
   nextRunAt: { type: Date, default: () => new Date() },
   failures: { type: Number, default: 0 },
   backoffUntil: { type: Date, default: null },
@@ -43,6 +43,17 @@ const mailboxSchema = tenantSchema({
   lastSyncedAt: { type: Date, default: null },
   /** Set by a user's Resync: the next run re-reads the mailbox and repairs what is missing. */
   reconcileRequestedAt: { type: Date, default: null },
+  /** Messages the provider could not give us (poison): retried a few times, then skipped and kept here as a record. */
+  poison: {
+    type: [new Schema({
+      providerMessageId: String, attempts: Number, code: String, message: String, firstAt: Date, lastAt: Date, skipped: Boolean,
+    }, { _id: false })],
+    default: [],
+  },
+  /** A short lease on refreshing the access token: one process refreshes while the others wait and reuse its token. */
+  tokenRefresh: { owner: { type: String, default: null }, until: { type: Date, default: null }, gen: { type: Number, default: 0 } },
+  /** Last time the stored copies were compared with the provider's ids (periodic reconciliation). */
+  reconciledAt: { type: Date, default: null },
 });
 mailboxSchema.index({ orgId: 1, provider: 1, address: 1 }, { unique: true });
 mailboxSchema.index({ orgId: 1, userId: 1 });
@@ -66,15 +77,16 @@ export interface MailboxDoc {
   cursor: unknown;
   backfill: { position: unknown; imported: number; total: number; startedAt: Date | null; completedAt: Date | null };
   push: { channelId: string | null; clientState: string | null; expiresAt: Date | null; lastNotifiedAt: Date | null };
-  lease: { owner: string | null; until: Date | null };
+  lease: { owner: string | null; until: Date | null; gen?: number };
   backoffUntil: Date | null;
   lastError: { code: string; message: string; at: Date } | null;
   lastSyncedAt: Date | null;
   nextRunAt: Date;
   failures: number;
   poison: PoisonEntry[];
-  tokenRefresh: { owner: string | null; until: Date | null };
+  tokenRefresh: { owner: string | null; until: Date | null; gen?: number };
   reconciledAt: Date | null;
+  reconcileRequestedAt: Date | null;
 }
 
 export const Mailbox = model<MailboxDoc>('Mailbox', mailboxSchema);

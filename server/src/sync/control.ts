@@ -1,15 +1,17 @@
 /**
  * What the HTTP layer may ask of sync: schedule a mailbox now (push, connect), schedule a full re-read
  * (resync), and disconnect. It only writes to MongoDB (and, on disconnect, tells the provider); the
- * workers do the syncing, wherever they run.
+ * workers do the syncing, wherever they run. When workers run in this process, they are woken at once.
  */
 import { Types } from 'mongoose';
 import type { Vault } from '../auth/vault';
 import type { Logger } from '../logger';
 import { Mailbox } from '../models/mailbox';
 import { removeMailboxData } from './disconnect';
-import type { AccessTokenSource, OAuthClient, ProviderName } from './providers/port';
+import { markDue, requestResync } from './engine/scheduler';
+import type { ProviderName } from './providers/port';
 import type { Providers } from './providers/registry';
+import type { MailboxAdapters } from './runtime';
 
 interface StoredMailbox {
   _id: Types.ObjectId;
@@ -25,9 +27,15 @@ export interface SyncControl {
   markDue(mailboxId: Types.ObjectId): Promise<void>;
   resync(mailboxId: Types.ObjectId): Promise<void>;
   disconnect(mailboxId: Types.ObjectId): Promise<void>;
+  /**
+   * Workers started in this process register their own markDue here (which also wakes their loop), so a due
+   * mailbox does not wait for their next look.
+   */
+  onDue(markDueAndWake: (mailboxId: Types.ObjectId) => Promise<void>): void;
 }
 
-export function createSyncControl(deps: { vault: Vault; providers: Providers; log: Logger }): SyncControl {
+export function createSyncControl(deps: { vault: Vault; providers: Providers; adapters: MailboxAdapters; log: Logger }): SyncControl {
+  let due: (mailboxId: Types.ObjectId) => Promise<void> = (id) => markDue(id);
   const open = (m: StoredMailbox, field: 'access' | 'refresh'): string | null => {
     const sealed = m.tokens?.[field];
     if (!sealed) return null;
@@ -39,32 +47,30 @@ export function createSyncControl(deps: { vault: Vault; providers: Providers; lo
   };
 
   return {
-    async markDue(mailboxId) {
-      // Coalesced: however many pushes arrive, the mailbox is simply due now.
-      await Mailbox.updateOne({ _id: mailboxId }, { $set: { nextRunAt: new Date() } });
-    },
+    onDue(fn) { due = fn; },
+
+    markDue: (mailboxId) => due(mailboxId),
 
     async resync(mailboxId) {
-      await Mailbox.updateOne({ _id: mailboxId }, {
-        $set: { nextRunAt: new Date(), backoffUntil: null, failures: 0, reconcileRequestedAt: new Date() },
-      });
+      await requestResync(mailboxId);
+      await due(mailboxId);
     },
 
     async disconnect(mailboxId) {
       const m = await Mailbox.findById(mailboxId).lean<StoredMailbox>();
       if (!m) return;
-      const oauth: OAuthClient | undefined = deps.providers.oauth[m.provider];
-      const access = open(m, 'access');
       // Best effort on the provider side: a Gmail watch lapses within 7 days and a Graph subscription within
       // its lifetime anyway, and the user can withdraw the grant in their account; what we hold goes regardless.
-      if (m.push?.channelId !== undefined && m.push?.expiresAt && access) {
-        const tokens: AccessTokenSource = { accessToken: async () => access, invalidate: () => {} };
-        const adapter = deps.providers.adapterFor({ id: String(m._id), orgId: String(m.orgId), provider: m.provider, address: m.address }, tokens);
-        await adapter.push?.stop({ channelId: m.push.channelId, clientState: m.push.clientState, expiresAt: m.push.expiresAt })
-          .catch((err: Error) => deps.log.warn({ mailboxId: String(m._id), err: err.message }, 'stopping push failed'));
+      if (m.push?.expiresAt) {
+        try {
+          const adapter = deps.adapters.forMailbox(m);
+          await adapter.push?.stop({ channelId: m.push.channelId, clientState: m.push.clientState, expiresAt: m.push.expiresAt });
+        } catch (err) {
+          deps.log.warn({ mailboxId: String(m._id), err: (err as Error).message }, 'stopping push failed');
+        }
       }
-      const refresh = open(m, 'refresh');
-      for (const token of [refresh, access]) {
+      const oauth = deps.providers.oauth[m.provider];
+      for (const token of [open(m, 'refresh'), open(m, 'access')]) {
         if (token && oauth) await oauth.revoke(token).catch((err: Error) => deps.log.warn({ mailboxId: String(m._id), err: err.message }, 'revoking a token failed'));
       }
       await removeMailboxData(m._id, m.userId);

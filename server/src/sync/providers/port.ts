@@ -85,6 +85,12 @@ export interface SyncPage {
   nextCursor: SyncCursor | null;
   /** True when the cursor expired and this round is a full re-list: reconcile (upsert what exists, delete what is gone). */
   reset: boolean;
+  /**
+   * Optional: messages of this page that could not be fetched (poison), as in BackfillPage. The engine records them,
+   * retries each alone on later runs and skips it after a few tries, so one bad message never pins the cursor.
+   * An adapter that throws the whole page instead stays correct but lets a permanently failing message stall sync.
+   */
+  failed?: { providerMessageId: string; error: ProviderError }[];
 }
 
 /** A page of the initial import (backfill), newest first, within the history window. */

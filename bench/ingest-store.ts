@@ -1,0 +1,52 @@
+/**
+ * Ingest throughput of the storing end (parse → privacy → link → dedup → write), on the embedded database:
+ *   npx tsx bench/ingest-store.ts [messages=3000] [pageSize=250]
+ * Prints messages/s for a fresh backfill of generated mail, then for storing the same pages again (a replay).
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Types } from 'mongoose';
+import { connectDatabase, disconnectDatabase, ensureIndexes } from '../server/src/db/connection';
+import { startEmbeddedDatabase } from '../server/src/db/embedded';
+import { runInOrg } from '../server/src/db/tenant';
+import { Org, User } from '../server/src/models';
+import { loadIngestContext } from '../server/src/sync/ingest/context';
+import { ingestMessages } from '../server/src/sync/ingest/store';
+import type { RemoteMessage } from '../server/src/sync/providers/port';
+import { generateMailbox } from '../test/emulators/common/generate';
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 3000);
+  const pageSize = Number(process.argv[3] ?? 250);
+  const db = await startEmbeddedDatabase(mkdtempSync(path.join(os.tmpdir(), 'bench-ingest-')));
+  try {
+    await connectDatabase(db.uri, { dbName: 'bench' });
+    await ensureIndexes();
+    const org = await Org.create({ key: 'bench', name: 'Bench', domains: ['acme-corp.com'] });
+    const user = await runInOrg(org._id, () => User.create({ email: 'owner@acme-corp.com', role: 'admin', identityKey: 'bench' }));
+    const mailbox = { _id: new Types.ObjectId(), orgId: org._id, userId: user._id, address: 'owner@acme-corp.com' };
+    const now = Date.now();
+    const mails = await generateMailbox({ owner: { email: mailbox.address, name: 'Owner' }, count, startDate: new Date(now - 60 * 86_400_000), endDate: new Date(now) });
+    const remote: RemoteMessage[] = mails.map((m, i) => ({
+      providerMessageId: `m${i}`, providerThreadId: m.threadKey, labels: m.labelIds, folderId: null,
+      flags: { read: m.isRead, starred: false, archived: false, deleted: false }, receivedAt: m.date, content: { kind: 'raw', raw: m.raw },
+    }));
+    const ctx = await loadIngestContext(mailbox);
+    for (const label of ["fresh", "replay"]) {
+      const t0 = process.hrtime.bigint();
+      let stored = 0;
+      for (let i = 0; i < remote.length; i += pageSize) stored += (await ingestMessages(ctx, remote.slice(i, i + pageSize))).stored;
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      console.log(`${db.kind} ${label}: ${remote.length} messages in ${s.toFixed(2)} s = ${(remote.length / s).toFixed(0)} messages/s (stored ${stored}, page ${pageSize}, rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB)`);
+    }
+  } finally {
+    await disconnectDatabase();
+    await db.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

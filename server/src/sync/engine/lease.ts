@@ -1,0 +1,75 @@
+/**
+ * Mailbox leases (DESIGN §2): a worker holds a mailbox through an owner id and an expiry on the mailbox; it may die at
+ * any moment, and another worker takes the mailbox over once the lease has expired.
+ *
+ * Taking a lease is a claim on its next generation: the worker inserts the lock document of generation n+1
+ * (models/sync-lock.ts) and only the one insert that succeeds may write the lease. That is atomic on MongoDB and on
+ * the embedded FerretDB alike, where a conditional findOneAndUpdate is not (concurrent callers all "win" there).
+ * Writes that move the sync position are fenced on the owner (run-context `persist`), so a worker that stalled past
+ * its lease and lost the mailbox cannot move the cursor behind the new holder's back.
+ */
+import type { Types } from 'mongoose';
+import { Mailbox, type MailboxDoc } from '../../models/mailbox';
+import { SyncLock } from '../../models/sync-lock';
+import { runAsSystem } from '../../db/tenant';
+import { isDuplicateKey, stableId } from '../ingest/ids';
+
+export const DEFAULT_LEASE_SECONDS = 60;
+
+export interface LeaseView { owner: string | null; until: Date | null; gen?: number }
+
+/** True when `lease` is free for `owner` at `now` (nobody holds it, it expired, or it is already ours). */
+export function leaseIsFree(lease: LeaseView | null | undefined, owner: string, now: Date): boolean {
+  return !lease?.owner || lease.owner === owner || !lease.until || lease.until.getTime() <= now.getTime();
+}
+
+/**
+ * Claims generation `gen` of a lock for `owner`: exactly one caller per (purpose, mailbox, generation) gets true.
+ * The previous generation's lock is removed afterwards (best effort: it only keeps the collection small).
+ */
+export async function claimGeneration(orgId: Types.ObjectId, purpose: string, mailboxId: Types.ObjectId, gen: number, owner: string, now: Date): Promise<boolean> {
+  const key = (g: number) => `${purpose}:${String(mailboxId)}:${g}`;
+  try {
+    await runAsSystem('sync lock', () => SyncLock.create({ _id: stableId(orgId, 'lock', key(gen)), orgId, key: key(gen), owner, at: now }));
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+  if (gen > 1) await runAsSystem('sync lock', () => SyncLock.deleteOne({ _id: stableId(orgId, 'lock', key(gen - 1)) })).catch(() => undefined);
+  return true;
+}
+
+/** The mailbox, leased to `owner` until now + leaseSeconds, or null when someone else holds a live lease. */
+export async function acquireLease(mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date): Promise<MailboxDoc | null> {
+  const current = await runAsSystem('sync lease', () => Mailbox.findById(mailboxId).lean<MailboxDoc>());
+  if (!current || !leaseIsFree(current.lease, owner, now)) return null;
+  const gen = (current.lease?.gen ?? 0) + 1;
+  if (!(await claimGeneration(current.orgId, 'lease', mailboxId, gen, owner, now))) return null;
+  const lease = { owner, until: new Date(now.getTime() + leaseSeconds * 1000), gen };
+  await runAsSystem('sync lease', () => Mailbox.updateOne({ _id: mailboxId }, { $set: { lease } }));
+  return { ...current, lease };
+}
+
+/** Extends the lease; false when it was lost (expired and taken): the caller must stop at once. */
+export async function renewLease(mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date): Promise<boolean> {
+  const res = await runAsSystem('sync lease', () => Mailbox.updateOne(
+    { _id: mailboxId, 'lease.owner': owner },
+    { $set: { 'lease.until': new Date(now.getTime() + leaseSeconds * 1000) } },
+  ));
+  return res.matchedCount === 1;
+}
+
+/** Frees the lease (the generation stays, so the next claim is n+1). */
+export async function releaseLease(mailboxId: Types.ObjectId, owner: string): Promise<void> {
+  await runAsSystem('sync lease', () => Mailbox.updateOne(
+    { _id: mailboxId, 'lease.owner': owner },
+    { $set: { 'lease.owner': null, 'lease.until': null } },
+  ));
+}
+
+export class LeaseLostError extends Error {
+  constructor(mailboxId: Types.ObjectId) {
+    super(`lease on mailbox ${String(mailboxId)} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}

@@ -1,0 +1,283 @@
+import { useTestDatabase } from '../../../../test/helpers/db';
+import { CountingOAuth, createMailbox, createOrg, vault, type Fixture } from '../../../../test/fakes/engine-fixture';
+import { FakeMailbox, fakeAdapterFactory } from '../../../../test/fakes/fake-provider';
+import { generateMailbox } from '../../../../test/emulators/common/generate';
+import { runAsSystem, runInOrg } from '../../db/tenant';
+import { Mailbox, MailboxMessage, Message, SyncEvent } from '../../models';
+import type { MailboxDoc } from '../../models/mailbox';
+import { ingestMessages } from '../ingest/store';
+import { loadIngestContext } from '../ingest/context';
+import { ProviderError } from '../providers/port';
+import { acquireLease } from './lease';
+import { runMailboxOnce, type RunnerDeps } from './runner';
+import { findDue, markDue, startWorkers } from './scheduler';
+import { createTokenSource } from './tokens';
+
+useTestDatabase();
+
+const boxes = new Map<string, FakeMailbox>();
+const oauth = new CountingOAuth();
+const deps = (over: Partial<RunnerDeps> = {}): RunnerDeps => ({
+  owner: 'worker-a', adapterFor: fakeAdapterFactory(boxes), tokens: { vault, oauth: { google: oauth } },
+  pollSeconds: 60, pageSize: 20, sleep: async () => {}, random: () => 0.5, ...over,
+});
+const mailbox = (f: Fixture) => runAsSystem('test', () => Mailbox.findById(f.mailboxId).lean<MailboxDoc>());
+const copies = (f: Fixture) => runInOrg(f.orgId, () => MailboxMessage.find({ mailboxId: f.mailboxId }).lean());
+
+/** A fake mailbox of `count` generated messages from the last 30 days, its ids `m0…`. */
+async function seeded(f: Fixture, count: number, seed = 1): Promise<FakeMailbox> {
+  const box = new FakeMailbox();
+  const now = Date.now();
+  const mails = await generateMailbox({ owner: { email: f.address, name: 'Owner' }, count, seed, startDate: new Date(now - 30 * 86_400_000), endDate: new Date(now - 3_600_000) });
+  mails.forEach((m, i) => box.add({ id: `m${i}`, threadId: m.threadKey, raw: m.raw, receivedAt: m.date, flags: { read: m.isRead }, labels: m.labelIds }));
+  boxes.set(String(f.mailboxId), box);
+  return box;
+}
+
+async function runUntilIdle(f: Fixture, d = deps(), max = 20): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    const out = await runMailboxOnce(f.mailboxId, d);
+    if (!out.moreWork) return;
+  }
+}
+
+async function expectExactCopies(f: Fixture, box: FakeMailbox): Promise<void> {
+  const stored = await copies(f);
+  const ids = stored.map((c) => c.providerMessageId).sort();
+  expect(ids).toEqual([...box.messages.keys()].sort());
+  expect(new Set(ids).size).toBe(ids.length);
+  const msgCount = await runInOrg(f.orgId, () => Message.countDocuments({}));
+  expect(msgCount).toBe(new Set(stored.map((c) => String(c.messageId))).size);
+}
+
+describe('backfill', () => {
+  it('imports newest first with progress persisted page by page, and resumes after a crash with 0 lost, 0 duplicated', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 120);
+    // First worker: two pages, then the run ends (maxPagesPerRun) with the position persisted.
+    const first = await runMailboxOnce(f.mailboxId, deps({ maxPagesPerRun: 2 }));
+    expect(first).toMatchObject({ ran: true, moreWork: true, pages: 2 });
+    let mb = await mailbox(f);
+    expect(mb!.backfill).toMatchObject({ imported: 40, total: 120 });
+    const stored = await copies(f);
+    const newest = [...box.messages.values()].sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime()).slice(0, 40).map((m) => m.id);
+    expect(stored.map((c) => c.providerMessageId).sort()).toEqual(newest.sort());
+
+    // "Crash": the third page is stored, the worker dies before persisting its position and while holding the lease.
+    const third = await box.adapter().changeSource.backfillPage({ since: new Date(0), position: mb!.backfill.position, pageSize: 20 });
+    await ingestMessages(await loadIngestContext(mb!), third.upserts);
+    await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { 'lease.owner': 'dead-worker', 'lease.until': new Date(Date.now() + 60_000) } }));
+    expect(await runMailboxOnce(f.mailboxId, deps({ owner: 'worker-b' }))).toMatchObject({ ran: false, reason: 'leased' });
+    await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { 'lease.until': new Date(Date.now() - 1) } }));
+
+    await runUntilIdle(f, deps({ owner: 'worker-b' }));
+    mb = await mailbox(f);
+    expect(mb).toMatchObject({ stage: 'incremental', state: 'live', backfill: { imported: 120, total: 120 } });
+    await expectExactCopies(f, box);
+  });
+
+  it('misses nothing that changes during the backfill (cursor taken before listing, replayed after)', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 60, 2);
+    let pages = 0;
+    const lateRaw = Buffer.from((box.messages.get('m1')!.raw.toString()).replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <late@x.com>'));
+    box.onCall = async (op) => {
+      if (op !== 'backfillPage' || ++pages !== 2) return;
+      box.add({ id: 'late', threadId: null, raw: lateRaw, receivedAt: new Date() });
+      box.setState('m59', { flags: { starred: true } });
+      box.delete('m58');
+      box.delete('m0');
+    };
+    await runUntilIdle(f);
+    box.onCall = null;
+    await runUntilIdle(f);
+    await expectExactCopies(f, box);
+    const m59 = (await copies(f)).find((c) => c.providerMessageId === 'm59');
+    expect(m59!.state.starred).toBe(true);
+  });
+});
+
+describe('incremental', () => {
+  let f: Fixture;
+  let box: FakeMailbox;
+  beforeAll(async () => {
+    f = await createMailbox(await createOrg({ sync: { deletionPolicy: 'mirror' } }), 'owner@acme-corp.com');
+    box = await seeded(f, 30, 3);
+    await runUntilIdle(f);
+  });
+
+  it('applies new mail, deletions and state changes, and moves the cursor only forward', async () => {
+    const before = (await mailbox(f))!.cursor as { state: { seq: number } };
+    const raw = Buffer.from(box.messages.get('m3')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <new-1@x.com>'));
+    box.add({ id: 'n1', threadId: 'tn', raw, receivedAt: new Date() });
+    box.delete('m4');
+    box.setState('m5', { flags: { read: true }, labelsAdded: ['Label_7'] });
+    await markDue(f.mailboxId);
+    await runMailboxOnce(f.mailboxId, deps());
+    await expectExactCopies(f, box);
+    const m5 = (await copies(f)).find((c) => c.providerMessageId === 'm5')!;
+    expect(m5.state.read).toBe(true);
+    expect(m5.labels).toContain('Label_7');
+    const after = (await mailbox(f))!.cursor as { state: { seq: number } };
+    expect(after.state.seq).toBeGreaterThan(before.state.seq);
+    // A second run with nothing new leaves everything as it is.
+    await runMailboxOnce(f.mailboxId, deps());
+    expect(((await mailbox(f))!.cursor as { state: { seq: number } }).state.seq).toBe(after.state.seq);
+  });
+
+  it('recovers from an expired cursor by re-listing, with exact counts and no duplicates', async () => {
+    for (let i = 0; i < 3; i++) {
+      const raw = Buffer.from(box.messages.get('m6')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, `Message-ID: <gap-${i}@x.com>`));
+      box.add({ id: `gap${i}`, threadId: null, raw, receivedAt: new Date() });
+    }
+    box.delete('m7');
+    box.delete('m8');
+    box.expireCursors();
+    const failed = await runMailboxOnce(f.mailboxId, deps());
+    expect(failed.action).toBe('resync');
+    expect((await mailbox(f))!.stage).toBe('resync');
+    await runMailboxOnce(f.mailboxId, deps());
+    expect(await mailbox(f)).toMatchObject({ stage: 'incremental', state: 'live' });
+    await expectExactCopies(f, box);
+    // And it continues from the fresh cursor.
+    const raw = Buffer.from(box.messages.get('m9')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <after@x.com>'));
+    box.add({ id: 'after', threadId: null, raw, receivedAt: new Date() });
+    await runMailboxOnce(f.mailboxId, deps());
+    await expectExactCopies(f, box);
+  });
+
+  it('records a poison message and skips it after a few tries without pinning the cursor', async () => {
+    const raw = Buffer.from(box.messages.get('m10')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <poison@x.com>'));
+    box.poisonIds.add('bad');
+    box.add({ id: 'bad', threadId: null, raw, receivedAt: new Date() });
+    const raw2 = Buffer.from(box.messages.get('m11')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <fine-after-poison@x.com>'));
+    box.add({ id: 'fine', threadId: null, raw: raw2, receivedAt: new Date() });
+    await runMailboxOnce(f.mailboxId, deps());
+    expect((await copies(f)).some((c) => c.providerMessageId === 'fine')).toBe(true);
+    expect((await mailbox(f))!.poison).toEqual([expect.objectContaining({ providerMessageId: 'bad', attempts: 1, skipped: false })]);
+    await runMailboxOnce(f.mailboxId, deps());
+    await runMailboxOnce(f.mailboxId, deps());
+    expect((await mailbox(f))!.poison).toEqual([expect.objectContaining({ providerMessageId: 'bad', attempts: 3, skipped: true })]);
+    const fetchesBefore = box.calls.filter((c) => c === 'fetchMessage').length;
+    await runMailboxOnce(f.mailboxId, deps());
+    expect(box.calls.filter((c) => c === 'fetchMessage').length).toBe(fetchesBefore); // skipped for good
+    expect(await runAsSystem('t', () => SyncEvent.countDocuments({ mailboxId: f.mailboxId, kind: 'poison_skipped' }))).toBe(1);
+    expect((await mailbox(f))!.state).toBe('live');
+  });
+});
+
+describe('failures', () => {
+  it('backs off on throttling, honours Retry-After, and persists it', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 10, 4);
+    box.failNext('backfillPage', new ProviderError('throttled', 'slow down', { retryAfterMs: 120_000 }));
+    const t0 = Date.now();
+    const out = await runMailboxOnce(f.mailboxId, deps());
+    expect(out.action).toBe('backoff');
+    const mb = (await mailbox(f))!;
+    expect(mb.state).toBe('throttled');
+    expect(mb.backoffUntil!.getTime()).toBeGreaterThanOrEqual(t0 + 120_000);
+    expect(mb.nextRunAt.getTime()).toBe(mb.backoffUntil!.getTime());
+    expect(mb.lastError).toMatchObject({ code: 'throttled' });
+    const calls = box.calls.length;
+    expect(await runMailboxOnce(f.mailboxId, deps())).toMatchObject({ ran: false, reason: 'backing_off' });
+    await markDue(f.mailboxId);
+    expect((await findDue(new Date(), 10, new Set())).map(String)).not.toContain(String(f.mailboxId));
+    expect(box.calls.length).toBe(calls);
+  });
+
+  it('retries transient errors within the run', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 10, 5);
+    box.failNext('backfillPage', new ProviderError('transient', '503'), 2);
+    await runUntilIdle(f);
+    await expectExactCopies(f, box);
+  });
+
+  it('goes to reauth_required after one failed refresh and makes no further provider calls; other mailboxes go on', async () => {
+    const orgId = await createOrg();
+    const f = await createMailbox(orgId, 'owner@acme-corp.com', { accessExpiresAt: new Date(Date.now() - 1000) });
+    const other = await createMailbox(orgId, 'other@acme-corp.com');
+    const box = await seeded(f, 5, 6);
+    const otherBox = await seeded(other, 5, 7);
+    const refreshes = oauth.refreshCalls;
+    oauth.next = async () => { throw new ProviderError('auth_revoked', 'invalid_grant'); };
+    await runMailboxOnce(f.mailboxId, deps());
+    oauth.next = null;
+    expect(oauth.refreshCalls).toBe(refreshes + 1);
+    const mb = (await mailbox(f))!;
+    expect(mb.state).toBe('reauth_required');
+    expect(mb.lastError!.message).toMatch(/Reconnect/);
+    expect(box.calls).toEqual([]);
+    expect(await runMailboxOnce(f.mailboxId, deps())).toMatchObject({ ran: false, reason: 'halted' });
+    expect(oauth.refreshCalls).toBe(refreshes + 1);
+    expect((await findDue(new Date(), 50, new Set())).map(String)).not.toContain(String(f.mailboxId));
+    await runUntilIdle(other);
+    await expectExactCopies(other, otherBox);
+  });
+
+  it('refreshes an expired token once even when two runs ask at the same time', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com', { accessExpiresAt: new Date(Date.now() - 1000) });
+    await seeded(f, 5, 8);
+    const refreshes = oauth.refreshCalls;
+    const a = createTokenSource({ _id: f.mailboxId, orgId: f.orgId, provider: 'google' }, { vault, oauth: { google: oauth }, owner: 'a' });
+    const b = createTokenSource({ _id: f.mailboxId, orgId: f.orgId, provider: 'google' }, { vault, oauth: { google: oauth }, owner: 'b' });
+    const tokens = await Promise.all([a.accessToken(), b.accessToken(), a.accessToken()]);
+    expect(oauth.refreshCalls).toBe(refreshes + 1);
+    expect(new Set(tokens).size).toBe(1);
+  });
+});
+
+describe('scheduler', () => {
+  it('runs due mailboxes, skips halted ones, and a markDue makes a mailbox due again at once', async () => {
+    const orgId = await createOrg();
+    const f = await createMailbox(orgId, 'sched@acme-corp.com');
+    const halted = await createMailbox(orgId, 'halted@acme-corp.com');
+    const box = await seeded(f, 15, 11);
+    await seeded(halted, 3, 12);
+    await runAsSystem('t', () => Mailbox.updateOne({ _id: halted.mailboxId }, { $set: { state: 'paused' } }));
+    const ran: string[] = [];
+    const workers = startWorkers({ ...deps(), concurrency: 2, autoStart: false, onRun: (id) => ran.push(String(id)) });
+    try {
+      while (await workers.tick()) { /* until nothing is due */ }
+      expect(ran).toContain(String(f.mailboxId));
+      expect(ran).not.toContain(String(halted.mailboxId));
+      await expectExactCopies(f, box);
+      const before = ran.length;
+      await workers.markDue(f.mailboxId);
+      await workers.tick();
+      expect(ran.length).toBe(before + 1);
+    } finally {
+      await workers.stop();
+    }
+  });
+
+  it('starts and stops its loop cleanly', async () => {
+    const workers = startWorkers({ ...deps(), concurrency: 1, idleMs: 10 });
+    await new Promise((r) => setTimeout(r, 50));
+    await workers.stop();
+  });
+});
+
+describe('leases', () => {
+  it('gives a lease to exactly one of many concurrent claimants, and to another once it expired', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const now = new Date();
+    const first = await Promise.all(Array.from({ length: 8 }, (_, i) => acquireLease(f.mailboxId, `w${i}`, 60, now)));
+    expect(first.filter(Boolean)).toHaveLength(1);
+    expect(await acquireLease(f.mailboxId, 'late', 60, new Date(now.getTime() + 30_000))).toBeNull();
+    const later = await Promise.all(Array.from({ length: 8 }, (_, i) => acquireLease(f.mailboxId, `x${i}`, 60, new Date(now.getTime() + 61_000))));
+    expect(later.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('never lets two workers process one mailbox at once', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 40, 9);
+    const [a, b] = await Promise.all([runMailboxOnce(f.mailboxId, deps({ owner: 'a' })), runMailboxOnce(f.mailboxId, deps({ owner: 'b' }))]);
+    expect([a.ran, b.ran].sort()).toEqual([false, true]);
+    expect(box.maxInFlight).toBe(1);
+    await runUntilIdle(f);
+    await expectExactCopies(f, box);
+  });
+});
+

@@ -1,0 +1,142 @@
+/**
+ * One run of one mailbox (DESIGN §2, §4): take the lease, do the work of the mailbox's stage, and record the outcome
+ * — progress, next run time, or the error as the policy table decides it — then release the lease.
+ */
+import type { Types } from 'mongoose';
+import { Mailbox, type MailboxDoc } from '../../models/mailbox';
+import { runAsSystem, runInOrg } from '../../db/tenant';
+import { loadIngestContext } from '../ingest/context';
+import { OrgDirectory } from '../ingest/directory';
+import { ThreadKeyCache } from '../ingest/threads';
+import { acquireLease, LeaseLostError, releaseLease } from './lease';
+import { decide, userMessage, type Action } from './policy';
+import { RunContext, type RunnerDeps } from './run-context';
+import { backoffDelayMs, FAIL_RETRY_MS, mayRunNow, nextRunAfterSuccess } from './schedule';
+import { parseStage, stateForStage, type SyncStage } from './stages';
+import { backfill, incremental, reconcile, retryPoison, upkeepPush } from './steps';
+import { createTokenSource } from './tokens';
+
+export type { RunnerDeps };
+
+export interface RunOutcome {
+  ran: boolean;
+  /** Why it did not run: leased elsewhere, halted (reauth/paused), backing off, unknown mailbox. */
+  reason?: 'leased' | 'halted' | 'backing_off' | 'missing' | 'lease_lost';
+  stage?: SyncStage;
+  /** The policy's action when the run ended in an error. */
+  action?: Action;
+  pages: number;
+  ingested: number;
+  moreWork: boolean;
+}
+
+export async function runMailboxOnce(mailboxId: Types.ObjectId, deps: RunnerDeps): Promise<RunOutcome> {
+  const now = deps.now?.() ?? new Date();
+  const idle = (reason: RunOutcome['reason']): RunOutcome => ({ ran: false, reason, pages: 0, ingested: 0, moreWork: false });
+  const leased = await acquireLease(mailboxId, deps.owner, deps.leaseSeconds ?? 60, now);
+  if (!leased) {
+    const exists = await runAsSystem('sync run', () => Mailbox.exists({ _id: mailboxId }));
+    return idle(exists ? 'leased' : 'missing');
+  }
+  try {
+    // A direct call (tests, a resync) may come before nextRunAt; only halts and backoff keep it from running.
+    const verdict = mayRunNow({ ...leased, nextRunAt: null, lease: null }, now);
+    if (!verdict.run) return idle(verdict.reason === 'halted' ? 'halted' : 'backing_off');
+    return await execute(leased, deps);
+  } finally {
+    await releaseLease(mailboxId, deps.owner);
+  }
+}
+
+async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcome> {
+  const ref = { id: String(mailbox._id), orgId: String(mailbox.orgId), provider: mailbox.provider, address: mailbox.address };
+  const tokens = createTokenSource(mailbox, { ...deps.tokens, owner: deps.owner, now: deps.now });
+  const ingest = await loadIngestContext(mailbox);
+  ingest.threadKeys = deps.threadKeys ?? new ThreadKeyCache();
+  ingest.now = deps.now;
+  const run = new RunContext(mailbox, deps.adapterFor(ref, tokens), ingest, deps);
+  const seenNextRunAt = mailbox.nextRunAt;
+  let stage = parseStage(mailbox.stage);
+  try {
+    ingest.directory = await runInOrg(mailbox.orgId, () => OrgDirectory.load());
+    let moreWork = false;
+    if (stage === 'backfill') {
+      moreWork = await backfill(run);
+      stage = parseStage(run.mailbox.stage);
+    }
+    if (stage === 'resync') {
+      await reconcile(run, { freshCursor: true });
+      stage = 'incremental';
+    }
+    if (stage === 'incremental' && !moreWork) {
+      await retryPoison(run);
+      moreWork = await incremental(run);
+      if (!moreWork && reconcileDue(run)) await reconcile(run);
+      await upkeepPush(run);
+    }
+    const now = run.now();
+    await run.persist({
+      state: stateForStage(stage), failures: 0, backoffUntil: null, lastError: null, lastSyncedAt: now,
+    });
+    await scheduleNext(mailbox._id, seenNextRunAt, nextRunAfterSuccess(now, { moreWork, pollSeconds: deps.pollSeconds }));
+    return { ran: true, stage, pages: run.pages, ingested: run.ingested, moreWork };
+  } catch (err) {
+    if (err instanceof LeaseLostError) return { ran: true, reason: 'lease_lost', stage, pages: run.pages, ingested: run.ingested, moreWork: true };
+    const action = await recordFailure(run, stage, err, seenNextRunAt);
+    deps.log?.warn({ mailboxId: String(mailbox._id), stage, action, err: (err as Error).message }, 'sync run failed');
+    return { ran: true, stage, action, pages: run.pages, ingested: run.ingested, moreWork: action === 'resync' };
+  }
+}
+
+function reconcileDue(run: RunContext): boolean {
+  const m = run.mailbox;
+  if (m.reconcileRequestedAt) return true;
+  const every = run.deps.reconcileEveryMs ?? 86_400_000;
+  return !m.reconciledAt || run.now().getTime() - m.reconciledAt.getTime() >= every;
+}
+
+/**
+ * nextRunAt is written only if nobody changed it during the run: a push that arrived meanwhile (markDue sets it to
+ * "now") must not be overwritten by "in pollSeconds".
+ */
+async function scheduleNext(mailboxId: Types.ObjectId, seen: Date, next: Date): Promise<void> {
+  await runAsSystem('sync schedule', () => Mailbox.updateOne({ _id: mailboxId, nextRunAt: seen }, { $set: { nextRunAt: next } }));
+}
+
+async function recordFailure(run: RunContext, stage: SyncStage, err: unknown, seenNextRunAt: Date): Promise<Action> {
+  const d = decide(err, stage);
+  const now = run.now();
+  const failures = (run.mailbox.failures ?? 0) + 1;
+  const at = now;
+  try {
+    switch (d.action) {
+      case 'reauth':
+        // The token source already halted the mailbox on a failed refresh; an adapter's own auth_revoked lands here.
+        await run.persist({ state: 'reauth_required', lastError: { code: d.code, message: userMessage(d.code), at } });
+        break;
+      case 'resync':
+        await run.persist({ stage: 'resync', state: 'backfilling', lastError: null });
+        await run.event('cursor_expired', { code: d.code, detail: d.detail });
+        await scheduleNext(run.mailbox._id, seenNextRunAt, now);
+        break;
+      case 'fail': {
+        const until = new Date(now.getTime() + FAIL_RETRY_MS);
+        await run.persist({ state: 'error', failures, backoffUntil: until, lastError: { code: d.code, message: userMessage(d.code), at } });
+        await scheduleNext(run.mailbox._id, seenNextRunAt, until);
+        break;
+      }
+      default: {
+        // retry (exhausted in-run), backoff, or an item error that escaped: back off, persisted on the mailbox.
+        const delayMs = backoffDelayMs(failures, { retryAfterMs: d.retryAfterMs, random: run.deps.random ?? Math.random });
+        const until = new Date(now.getTime() + delayMs);
+        const state = d.code === 'throttled' ? 'throttled' : failures >= 3 ? 'error' : stateForStage(stage);
+        await run.persist({ state, failures, backoffUntil: until, lastError: { code: d.code, message: userMessage(d.code, { retryAt: until }), at } });
+        await scheduleNext(run.mailbox._id, seenNextRunAt, until);
+      }
+    }
+    await run.event('run_failed', { stage, code: d.code, action: d.action, detail: d.detail });
+  } catch (writeErr) {
+    if (!(writeErr instanceof LeaseLostError)) throw writeErr;
+  }
+  return d.action;
+}

@@ -1,0 +1,154 @@
+/**
+ * The worker loop (DESIGN §2, §4.4): picks mailboxes that are due (across organisations), runs up to `concurrency`
+ * at once, and sweeps periodically for push channels to renew and reconciliations to run. Nothing starts at import;
+ * `startWorkers` starts it and `stop()` ends it gracefully (running mailboxes finish their current run).
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import mongoose, { type Types } from 'mongoose';
+import { Mailbox } from '../../models/mailbox';
+import { runAsSystem } from '../../db/tenant';
+import { ThreadKeyCache } from '../ingest/threads';
+import { runMailboxOnce, type RunnerDeps, type RunOutcome } from './runner';
+import { HALTED_STATES } from './stages';
+
+export interface WorkerOptions extends Omit<RunnerDeps, 'owner'> {
+  concurrency: number;
+  /** How often the loop looks for due mailboxes when idle. Default 250 ms (a webhook in this process wakes it at once). */
+  idleMs?: number;
+  /** How often to sweep for push renewals and reconciliations. Default 10 minutes. */
+  sweepEveryMs?: number;
+  owner?: string;
+  /** false: no loop; the caller drives rounds with tick() (tests, benchmarks). */
+  autoStart?: boolean;
+  onRun?: (mailboxId: Types.ObjectId, outcome: RunOutcome) => void;
+}
+
+export interface Workers {
+  readonly owner: string;
+  /** Marks a mailbox due now and wakes this process's loop (webhooks, connect). */
+  markDue(mailboxId: Types.ObjectId): Promise<void>;
+  /** Runs one pick-and-run round; resolves when the runs it started are done (tests, benchmarks). */
+  tick(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Coalesced by construction: however many pushes arrive, the mailbox is simply due now. Backoff still applies (the
+ * due query skips mailboxes whose backoffUntil is in the future), so a push storm cannot break Retry-After.
+ */
+export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date()): Promise<void> {
+  await runAsSystem('mark mailbox due', () => Mailbox.updateOne(
+    { _id: mailboxId, nextRunAt: mongoose.trusted({ $gt: now }) },
+    { $set: { nextRunAt: now } },
+  ));
+}
+
+/** A user's Resync (POST /api/mailboxes/:id/resync): the next run re-lists the mailbox and repairs what is missing. */
+export async function requestResync(mailboxId: Types.ObjectId, now: Date = new Date()): Promise<void> {
+  await runAsSystem('request resync', () => Mailbox.updateOne(
+    { _id: mailboxId },
+    { $set: { reconcileRequestedAt: now, nextRunAt: now, backoffUntil: null, failures: 0 } },
+  ));
+}
+
+/** Mailboxes due now, not leased, not halted, not backing off; oldest due first. */
+export async function findDue(now: Date, limit: number, exclude: Set<string>): Promise<Types.ObjectId[]> {
+  const docs = await runAsSystem('sync scheduler sweep', () => Mailbox.find(mongoose.trusted({
+    nextRunAt: mongoose.trusted({ $lte: now }),
+    state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
+    $and: [
+      { $or: [{ 'lease.owner': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }] },
+      { $or: [{ backoffUntil: null }, { backoffUntil: mongoose.trusted({ $lte: now }) }] },
+    ],
+  }), { _id: 1 }).sort({ nextRunAt: 1 }).limit(limit + exclude.size).lean());
+  return docs.map((d) => d._id).filter((id) => !exclude.has(String(id))).slice(0, limit);
+}
+
+/** Push channels expiring within `withinMs`, and mailboxes whose reconciliation is overdue, are made due now. */
+export async function sweepUpkeep(now: Date, opts: { pushRenewBeforeMs: number; reconcileEveryMs: number }): Promise<number> {
+  const res = await runAsSystem('sync upkeep sweep', () => Mailbox.updateMany(mongoose.trusted({
+    state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
+    stage: 'incremental',
+    nextRunAt: mongoose.trusted({ $gt: now }),
+    $or: [
+      { 'push.expiresAt': mongoose.trusted({ $ne: null, $lte: new Date(now.getTime() + opts.pushRenewBeforeMs) }) },
+      { reconciledAt: mongoose.trusted({ $lte: new Date(now.getTime() - opts.reconcileEveryMs) }) },
+      { reconcileRequestedAt: mongoose.trusted({ $ne: null }) },
+    ],
+  }), { $set: { nextRunAt: now } }));
+  return res.modifiedCount;
+}
+
+export function startWorkers(opts: WorkerOptions): Workers {
+  const owner = opts.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const deps: RunnerDeps = { ...opts, owner, threadKeys: opts.threadKeys ?? new ThreadKeyCache() };
+  const now = () => opts.now?.() ?? new Date();
+  const running = new Map<string, Promise<void>>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let wake: (() => void) | null = null;
+  let lastSweep = 0;
+
+  const runOne = (id: Types.ObjectId): Promise<void> => {
+    const p = runMailboxOnce(id, deps)
+      .then((outcome) => opts.onRun?.(id, outcome))
+      .catch((err: Error) => opts.log?.error({ mailboxId: String(id), err: err.message }, 'sync run crashed'))
+      .finally(() => running.delete(String(id)));
+    running.set(String(id), p);
+    return p;
+  };
+
+  /** Sweeps when due, then starts runs for as many due mailboxes as there are free slots. */
+  const pick = async (): Promise<Promise<void>[]> => {
+    const t = now();
+    if (t.getTime() - lastSweep >= (opts.sweepEveryMs ?? 600_000)) {
+      lastSweep = t.getTime();
+      await sweepUpkeep(t, { pushRenewBeforeMs: opts.pushRenewBeforeMs ?? 86_400_000, reconcileEveryMs: opts.reconcileEveryMs ?? 86_400_000 });
+    }
+    const free = opts.concurrency - running.size;
+    if (free <= 0) return [];
+    return (await findDue(t, free, new Set(running.keys()))).map(runOne);
+  };
+
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      let started = 0;
+      try {
+        started = (await pick()).length;
+      } catch (err) {
+        opts.log?.error({ err: (err as Error).message }, 'sync scheduler sweep failed');
+      }
+      if (stopped) break;
+      // Slots left and work found: look again at once. Otherwise wait for the idle interval, a finished run or a wake-up.
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, started > 0 && running.size < opts.concurrency ? 0 : opts.idleMs ?? 250);
+        if (running.size > 0) void Promise.race(running.values()).then(resolve);
+      });
+      if (timer) clearTimeout(timer);
+      wake = null;
+    }
+  };
+
+  const done = opts.autoStart === false ? Promise.resolve() : loop();
+
+  return {
+    owner,
+    async markDue(mailboxId) {
+      await markDue(mailboxId, now());
+      wake?.();
+    },
+    async tick() {
+      const runs = await pick();
+      await Promise.all(runs);
+      return runs.length;
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await done;
+      await Promise.allSettled(running.values());
+    },
+  };
+}

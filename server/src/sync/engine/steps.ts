@@ -1,0 +1,215 @@
+/**
+ * The work of each stage (DESIGN §4.1–4.4). Every step stores what it fetched BEFORE it persists the position that
+ * says it was fetched, so a crash at any point replays at most one page, which the idempotent ingest absorbs.
+ */
+import { MailboxMessage } from '../../models';
+import { runInOrg } from '../../db/tenant';
+import { applyDeletes, applyStateChanges } from '../ingest/changes';
+import { ingestMessages, type IngestResult } from '../ingest/store';
+import { ProviderError, type RemoteMessage, type SyncCursor } from '../providers/port';
+import { decide, MAX_ITEM_ATTEMPTS } from './policy';
+import type { RunContext } from './run-context';
+
+const DEFAULT_PAGE_SIZE = 100;
+const FETCH_CONCURRENCY = 4;
+
+type Failure = { providerMessageId: string; code: string; message: string };
+
+/** A stored cursor is used only if it is one of ours for this provider; anything else means a re-list. */
+export function validCursor(value: unknown, provider: string): SyncCursor | null {
+  const c = value as SyncCursor | null;
+  return c && c.v === 1 && c.provider === provider && typeof c.state === 'object' && c.state !== null ? c : null;
+}
+
+async function store(run: RunContext, upserts: RemoteMessage[]): Promise<IngestResult> {
+  const res = await ingestMessages(run.ingest, upserts);
+  run.ingested += res.stored;
+  if (res.failed.length > 0) await recordPoison(run, res.failed.map((f) => ({ providerMessageId: f.providerMessageId, code: 'store', message: f.reason })));
+  return res;
+}
+
+/**
+ * Poison messages (STYLE habit 7): counted per id; retried on later runs; after MAX_ITEM_ATTEMPTS skipped for good,
+ * kept on the mailbox and in syncEvents. They never hold the cursor back.
+ */
+export async function recordPoison(run: RunContext, failures: Failure[], opts: { retried?: boolean } = {}): Promise<void> {
+  if (failures.length === 0) return;
+  const now = run.now();
+  const list = [...(run.mailbox.poison ?? [])];
+  const skippedNow: string[] = [];
+  for (const f of failures) {
+    const entry = list.find((p) => p.providerMessageId === f.providerMessageId);
+    if (entry && !opts.retried && entry.attempts > 0) continue; // seen again on a replayed page: not a new attempt
+    const attempts = (entry?.attempts ?? 0) + 1;
+    const skipped = attempts >= MAX_ITEM_ATTEMPTS;
+    if (skipped && !entry?.skipped) skippedNow.push(f.providerMessageId);
+    const next = { providerMessageId: f.providerMessageId, attempts, code: f.code, message: f.message, firstAt: entry?.firstAt ?? now, lastAt: now, skipped };
+    if (entry) list[list.indexOf(entry)] = next;
+    else list.push(next);
+  }
+  await run.persist({ poison: list });
+  if (skippedNow.length > 0) await run.event('poison_skipped', { providerMessageIds: skippedNow, attempts: MAX_ITEM_ATTEMPTS });
+}
+
+/** Retries the poison messages not yet given up on: fetched alone, so one bad message costs one call. */
+export async function retryPoison(run: RunContext): Promise<void> {
+  const pending = (run.mailbox.poison ?? []).filter((p) => !p.skipped);
+  if (pending.length === 0) return;
+  const fixed = new Set<string>();
+  const failures: Failure[] = [];
+  for (const p of pending) {
+    try {
+      const msg = await run.adapter.changeSource.fetchMessage(p.providerMessageId);
+      if (msg) {
+        const res = await store(run, [msg]);
+        if (res.failed.length > 0) continue;
+      }
+      fixed.add(p.providerMessageId);
+    } catch (err) {
+      const d = decide(err, 'item');
+      if (d.action !== 'fail_item') throw err;
+      failures.push({ providerMessageId: p.providerMessageId, code: d.code, message: d.detail });
+    }
+  }
+  if (fixed.size > 0) await run.persist({ poison: run.mailbox.poison.filter((p) => !fixed.has(p.providerMessageId)) });
+  await recordPoison(run, failures, { retried: true });
+}
+
+const asFailures = (failed: { providerMessageId: string; error: ProviderError }[]): Failure[] =>
+  failed.map((f) => ({ providerMessageId: f.providerMessageId, code: f.error.code, message: f.error.message.slice(0, 300) }));
+
+/** Backfill: cursor first, then pages newest first with progress after each. Returns true when work is left. */
+export async function backfill(run: RunContext): Promise<boolean> {
+  const source = run.adapter.changeSource;
+  if (!validCursor(run.mailbox.cursor, run.mailbox.provider)) {
+    // Taken before anything is listed: whatever changes during the backfill is replayed from it afterwards.
+    const cursor = await run.call('backfill', () => source.currentCursor());
+    await run.persist({ cursor, 'backfill.startedAt': run.now(), 'backfill.position': null, 'backfill.imported': 0, stage: 'backfill', state: 'backfilling' });
+  }
+  const since = run.since;
+  for (let n = 0; n < (run.deps.maxPagesPerRun ?? 50); n++) {
+    const page = await run.call('backfill', () => source.backfillPage({ since, position: run.mailbox.backfill.position ?? null, pageSize: run.deps.pageSize ?? DEFAULT_PAGE_SIZE }));
+    run.pages += 1;
+    const res = await store(run, page.upserts);
+    await recordPoison(run, asFailures(page.failed));
+    // Counted when the position moves (the same write), so a page replayed after a crash is counted exactly once.
+    const imported = (run.mailbox.backfill.imported ?? 0) + res.stored + res.alreadyStored + res.excluded;
+    const done = page.nextPosition === null;
+    await run.persist({
+      'backfill.position': page.nextPosition,
+      'backfill.imported': imported,
+      'backfill.total': done ? imported : Math.max(page.totalEstimate ?? 0, imported),
+      ...(done ? { 'backfill.completedAt': run.now(), stage: 'incremental', state: 'live', ...(page.cursor ? { cursor: page.cursor } : {}) } : {}),
+    });
+    if (done) return false;
+  }
+  return true;
+}
+
+/**
+ * Incremental: pages of changes from the stored cursor; each page stored (upserts, state, deletes) before the next
+ * cursor is persisted. The cursor only ever comes from the provider's own pages — a push never sets it — so a stale
+ * or replayed push cannot move it backwards.
+ */
+export async function incremental(run: RunContext): Promise<boolean> {
+  const source = run.adapter.changeSource;
+  const cursor = validCursor(run.mailbox.cursor, run.mailbox.provider);
+  if (!cursor) throw new ProviderError('cursor_expired', 'no usable cursor is stored');
+  let position: unknown = null;
+  let resetRound = false;
+  for (;;) {
+    const fetchedAt = run.now();
+    const page = await run.call('incremental', () => source.changesSince(cursor, position));
+    run.pages += 1;
+    resetRound ||= page.reset;
+    await store(run, page.upserts);
+    await recordPoison(run, asFailures(page.failed ?? []));
+    await applyStateChanges(run.mailbox, page.stateChanges, { changedAt: fetchedAt });
+    await applyDeletes(run.mailbox, page.deletes, run.ingest.org.sync.deletionPolicy, run.now());
+    if (page.nextCursor) {
+      // A reset round re-listed everything: what it did not list is gone.
+      if (resetRound) await reconcile(run, { fetchMissing: false });
+      await run.persist({ cursor: page.nextCursor });
+      return false;
+    }
+    if (page.nextPosition === null) return false;
+    position = page.nextPosition;
+    await run.keepLease();
+  }
+}
+
+/**
+ * Re-list and repair (DESIGN §4.3, §4.4): every provider id in the window is compared with the stored copies; what
+ * is missing is fetched and stored, copies the provider no longer has are deleted per policy. Bounded by the history
+ * window on both sides. With `freshCursor` (cursor expiry) a new cursor is taken first and replaces the old one.
+ */
+export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; fetchMissing?: boolean } = {}): Promise<void> {
+  const source = run.adapter.changeSource;
+  const cursor = opts.freshCursor ? await run.call('resync', () => source.currentCursor()) : null;
+  const since = run.since;
+  const listed = new Set<string>();
+  for await (const ids of source.listAllIds({ since })) {
+    for (const id of ids) listed.add(id);
+    await run.keepLease();
+  }
+  const stored = await runInOrg(run.mailbox.orgId, () =>
+    MailboxMessage.find({ mailboxId: run.mailbox._id }, { providerMessageId: 1, receivedAt: 1 }).lean());
+  const have = new Set(stored.map((c) => c.providerMessageId));
+  const skipped = new Set((run.mailbox.poison ?? []).filter((p) => p.skipped).map((p) => p.providerMessageId));
+  const missing = [...listed].filter((id) => !have.has(id) && !skipped.has(id));
+  let repaired = 0;
+  if (opts.fetchMissing !== false) {
+    const pageSize = run.deps.pageSize ?? DEFAULT_PAGE_SIZE;
+    for (let i = 0; i < missing.length; i += pageSize) {
+      const chunk = missing.slice(i, i + pageSize);
+      const fetched: RemoteMessage[] = [];
+      const failures: Failure[] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, async () => {
+        while (next < chunk.length) {
+          const id = chunk[next++];
+          try {
+            const msg = await run.call('resync', () => source.fetchMessage(id));
+            if (msg) fetched.push(msg);
+          } catch (err) {
+            const d = decide(err, 'item');
+            if (d.action !== 'fail_item') throw err;
+            failures.push({ providerMessageId: id, code: d.code, message: d.detail });
+          }
+        }
+      }));
+      repaired += (await store(run, fetched)).stored;
+      await recordPoison(run, failures);
+      await run.keepLease();
+    }
+  }
+  // Only copies inside the listed window can be judged gone; older ones were simply not listed.
+  const gone = stored.filter((c) => !listed.has(c.providerMessageId) && c.receivedAt && c.receivedAt.getTime() >= since.getTime());
+  const deleted = await applyDeletes(run.mailbox, gone.map((c) => c.providerMessageId), run.ingest.org.sync.deletionPolicy, run.now());
+  await run.persist({
+    reconciledAt: run.now(), reconcileRequestedAt: null,
+    ...(cursor ? { cursor, stage: 'incremental', state: 'live' } : {}),
+  });
+  await run.event(opts.freshCursor ? 'resynced' : 'reconciled', {
+    listed: listed.size, missing: missing.length, repaired, gone: gone.length, deletes: deleted,
+  });
+}
+
+/** Keeps push alive (DESIGN §4.4): started when missing, renewed well before expiry. Failures never stop sync. */
+export async function upkeepPush(run: RunContext): Promise<void> {
+  const push = run.adapter.push;
+  if (!push) return;
+  const current = run.mailbox.push;
+  const renewBeforeMs = run.deps.pushRenewBeforeMs ?? 86_400_000;
+  if (current?.expiresAt && current.expiresAt.getTime() - run.now().getTime() > renewBeforeMs) return;
+  try {
+    const info = current?.expiresAt
+      ? await push.renew({ channelId: current.channelId, clientState: current.clientState, expiresAt: current.expiresAt })
+      : await push.start();
+    await run.persist({ 'push.channelId': info.channelId, 'push.clientState': info.clientState, 'push.expiresAt': info.expiresAt });
+  } catch (err) {
+    const d = decide(err, 'push');
+    if (d.action !== 'fail_item') throw err;
+    await run.event('push_failed', { code: d.code, detail: d.detail });
+  }
+}

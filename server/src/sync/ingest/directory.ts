@@ -1,0 +1,91 @@
+/**
+ * The organisation's CRM records as linking needs them (DESIGN §4.6): contacts by every address, companies by
+ * registrable domain, deals by contact and company. Loaded once per sync run with one query per collection, then
+ * answered from memory: a page of messages asks about hundreds of addresses, and one query per address (or an `$in`,
+ * which the embedded FerretDB runs as a scan) would cost more than the whole page's writes.
+ */
+import type { Types } from 'mongoose';
+import { Company, Contact, Deal } from '../../models';
+import { companyDomainFor } from '../../crm/domains';
+import { normaliseAddress, normaliseDomain } from './address';
+
+export interface Links {
+  contactIds: Types.ObjectId[];
+  companyIds: Types.ObjectId[];
+  dealIds: Types.ObjectId[];
+}
+
+interface ContactEntry { id: Types.ObjectId; companyId: Types.ObjectId | null }
+
+export class OrgDirectory {
+  private readonly contactsByEmail = new Map<string, ContactEntry>();
+  private readonly companiesByDomain = new Map<string, Types.ObjectId>();
+  private readonly dealsByParty = new Map<string, Types.ObjectId[]>();
+
+  /** Loads the directory of the organisation in context (call inside runInOrg). */
+  static async load(): Promise<OrgDirectory> {
+    const dir = new OrgDirectory();
+    const [contacts, companies, deals] = await Promise.all([
+      Contact.find({}, { emails: 1, companyId: 1 }).lean(),
+      Company.find({}, { domains: 1 }).lean(),
+      Deal.find({}, { contactIds: 1, companyId: 1 }).lean(),
+    ]);
+    for (const c of contacts) dir.addContact(c._id, c.emails, c.companyId ?? null);
+    for (const c of companies) dir.addCompany(c._id, c.domains);
+    for (const d of deals) {
+      for (const party of [...d.contactIds, ...(d.companyId ? [d.companyId] : [])]) {
+        const key = String(party);
+        dir.dealsByParty.set(key, [...(dir.dealsByParty.get(key) ?? []), d._id]);
+      }
+    }
+    return dir;
+  }
+
+  addContact(id: Types.ObjectId, emails: string[], companyId: Types.ObjectId | null): void {
+    for (const e of emails) {
+      const email = normaliseAddress(e);
+      if (email !== null) this.contactsByEmail.set(email, { id, companyId });
+    }
+  }
+
+  addCompany(id: Types.ObjectId, domains: string[]): void {
+    for (const d of domains) {
+      const domain = normaliseDomain(d);
+      if (domain !== null) this.companiesByDomain.set(domain, id);
+    }
+  }
+
+  isKnownContact(email: string): boolean {
+    const a = normaliseAddress(email);
+    return a !== null && this.contactsByEmail.has(a);
+  }
+
+  companyForDomain(domain: string): Types.ObjectId | null {
+    return this.companiesByDomain.get(domain) ?? null;
+  }
+
+  /**
+   * Contacts on any of their addresses; companies by the registrable domain of each participant (never free-mail,
+   * never the organisation's own domains) and through the linked contacts; deals through both.
+   */
+  linksFor(participants: string[], orgDomains: string[]): Links {
+    const contacts = new Map<string, Types.ObjectId>();
+    const companies = new Map<string, Types.ObjectId>();
+    for (const p of participants) {
+      const contact = this.contactsByEmail.get(p);
+      if (contact) {
+        contacts.set(String(contact.id), contact.id);
+        if (contact.companyId) companies.set(String(contact.companyId), contact.companyId);
+      }
+      const domain = companyDomainFor(p);
+      if (domain === null || orgDomains.some((d) => d === domain)) continue;
+      const company = this.companiesByDomain.get(domain);
+      if (company) companies.set(String(company), company);
+    }
+    const deals = new Map<string, Types.ObjectId>();
+    for (const party of [...contacts.keys(), ...companies.keys()]) {
+      for (const deal of this.dealsByParty.get(party) ?? []) deals.set(String(deal), deal);
+    }
+    return { contactIds: [...contacts.values()], companyIds: [...companies.values()], dealIds: [...deals.values()] };
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Stable document ids: the `_id` of a message, a mailbox copy, a thread, an auto-created contact or company is a
+ * hash of its organisation and its natural key (the same key its unique index holds).
+ *
+ * Why: writes become plain inserts that are idempotent by construction — two workers, a crash replay or a second
+ * mailbox produce the same `_id`, and a duplicate-key answer means "already there". That keeps the ingest to a few
+ * batched inserts per page on any MongoDB, and it is what makes it fast on the embedded FerretDB, which pushes only
+ * equality finds down to SQLite and runs every update or `$in` query as a scan of the whole collection.
+ * The ObjectId's leading "timestamp" bytes are therefore not a time: nothing may sort by `_id` for recency.
+ */
+import { createHash } from 'node:crypto';
+import { Types } from 'mongoose';
+
+export type StableKind = 'message' | 'copy' | 'thread' | 'threadKey' | 'contact' | 'company' | 'lock';
+
+export function stableId(orgId: Types.ObjectId | string, kind: StableKind, ...parts: string[]): Types.ObjectId {
+  // JSON keeps the part boundaries unambiguous whatever the parts contain.
+  const digest = createHash('sha256').update(JSON.stringify([String(orgId), kind, ...parts])).digest();
+  return new Types.ObjectId(digest.subarray(0, 12));
+}
+
+export const messageDocId = (orgId: Types.ObjectId | string, dedupKey: string): Types.ObjectId => stableId(orgId, 'message', dedupKey);
+
+export const copyDocId = (orgId: Types.ObjectId | string, mailboxId: Types.ObjectId | string, providerMessageId: string): Types.ObjectId =>
+  stableId(orgId, 'copy', String(mailboxId), providerMessageId);
+
+/** True for a MongoDB duplicate-key error (E11000), the "already there" answer of an idempotent insert. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}

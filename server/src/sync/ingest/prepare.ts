@@ -1,0 +1,101 @@
+/**
+ * The pure half of storing a page: parse, classify, apply privacy, and shape the documents. Nothing here touches the
+ * database, and an excluded message leaves this stage as a rule name only (DESIGN §4.5).
+ */
+import type { RemoteMessage } from '../providers/port';
+import { normaliseAddress } from './address';
+import { dedupKey } from './dedup-key';
+import { classifyDirection, type Direction } from './direction';
+import { parseMessage, type ParsedMessage } from './parse';
+import { evaluatePrivacy, type MergedPrivacyRules, type PrivacyRuleKind, type RuleScope } from './privacy';
+import { sanitizeEmailHtml } from './sanitize';
+
+/** A malformed message's raw bytes are kept for a later re-parse; capped well under MongoDB's 16 MB document limit. */
+export const MAX_RAW_KEPT_BYTES = 8 * 1024 * 1024;
+const PARSE_CONCURRENCY = 16;
+
+export interface Prepared {
+  remote: RemoteMessage;
+  parsed: ParsedMessage;
+  participants: string[];
+  direction: Direction;
+  dedupKey: string;
+}
+
+export type Screened =
+  | { kind: 'kept'; item: Prepared }
+  | { kind: 'excluded'; providerMessageId: string; rule: { kind: PrivacyRuleKind; scope?: RuleScope } };
+
+export async function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
+  const out: ParsedMessage[] = new Array(remote.length);
+  let next = 0;
+  // parseMessage never rejects (a bad message comes back flagged), so one worker per slot is enough.
+  await Promise.all(Array.from({ length: Math.min(PARSE_CONCURRENCY, remote.length) }, async () => {
+    while (next < remote.length) {
+      const i = next++;
+      const r = remote[i];
+      out[i] = r.content.kind === 'parsed' ? r.content.parsed : await parseMessage(r.content.raw, { fallbackDate: r.receivedAt });
+    }
+  }));
+  return out;
+}
+
+export function participantsOf(p: ParsedMessage): string[] {
+  const all = [...p.from, ...p.replyTo, ...p.to, ...p.cc, ...p.bcc].map((a) => normaliseAddress(a.email));
+  return [...new Set(all.filter((a): a is string => a !== null))];
+}
+
+export function screen(
+  remote: RemoteMessage, parsed: ParsedMessage, mailbox: { address: string }, orgDomains: string[],
+  rules: MergedPrivacyRules, isKnownContact: (email: string) => boolean,
+): Screened {
+  const participants = participantsOf(parsed);
+  const direction = classifyDirection(parsed, mailbox, orgDomains);
+  const labels = remote.folderId !== null ? [...remote.labels, remote.folderId] : remote.labels;
+  const decision = evaluatePrivacy({ participants, labels, direction }, rules, { isKnownContact, orgDomains });
+  if (decision.excluded) {
+    // The matched value (an address or domain) is deliberately dropped: it may be the excluded party itself.
+    return { kind: 'excluded', providerMessageId: remote.providerMessageId, rule: { kind: decision.rule.kind, scope: decision.rule.scope } };
+  }
+  return { kind: 'kept', item: { remote, parsed, participants, direction, dedupKey: dedupKey(parsed) } };
+}
+
+const address = (a: { email: string; name: string }) => ({ email: a.email, name: a.name.slice(0, 256) });
+
+/** The `messages` document's content fields (everything but ids, links, thread and holders). */
+export function messageContent(item: Prepared): Record<string, unknown> {
+  const p = item.parsed;
+  const raw = item.remote.content.kind === 'raw' ? item.remote.content.raw : null;
+  return {
+    dedupKey: item.dedupKey,
+    internetMessageId: p.messageId,
+    inReplyTo: p.inReplyTo,
+    references: p.references,
+    subject: p.subject,
+    from: p.from[0] ? address(p.from[0]) : null,
+    to: p.to.map(address),
+    cc: p.cc.map(address),
+    bcc: p.bcc.map(address),
+    date: p.date ?? item.remote.receivedAt,
+    direction: item.direction,
+    snippet: p.snippet,
+    text: p.text,
+    html: p.html !== null ? sanitizeEmailHtml(p.html).html : '',
+    hasAttachments: p.attachments.some((a) => !a.inline),
+    attachments: p.attachments.map((a, i) => ({
+      id: a.partId ?? String(i + 1), filename: a.filename ?? '', mimeType: a.mimeType, size: a.size, contentId: a.contentId, inline: a.inline,
+    })),
+    participants: item.participants,
+    // Kept raw and flagged, never dropped (DESIGN §4.11): the raw bytes allow a re-parse by a fixed parser.
+    malformed: p.malformed && raw !== null
+      ? { reason: p.malformedReason ?? 'unparsable', raw: raw.subarray(0, MAX_RAW_KEPT_BYTES) }
+      : null,
+  };
+}
+
+/** The thread root: first References entry, else In-Reply-To, else the message's own id. */
+export function threadRoot(p: ParsedMessage): { rootKey: string | null; fromReferences: boolean } {
+  if (p.references.length > 0) return { rootKey: p.references[0], fromReferences: true };
+  if (p.inReplyTo !== null) return { rootKey: p.inReplyTo, fromReferences: true };
+  return { rootKey: p.messageId, fromReferences: false };
+}

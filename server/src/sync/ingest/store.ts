@@ -1,0 +1,171 @@
+/**
+ * The storing end of the ingest (DESIGN §3, §4.5–4.7, §4.11): a page of provider messages becomes `messages`
+ * (one per email per organisation), `mailboxMessages` (one per copy), threads, links and auto-created contacts.
+ *
+ * Idempotent by construction — ids are derived from the unique keys (ids.ts) and every write is an unordered batch
+ * insert where "already there" is an answer, not an error — so a crash at any point is repaired by storing the page
+ * again. Per page: one parse pass, two or three batch inserts, and an update only where a document already existed.
+ */
+import mongoose from 'mongoose';
+import { MailboxMessage, Message, SyncEvent } from '../../models';
+import { runInOrg } from '../../db/tenant';
+import { registrableDomain } from '../../crm/domains';
+import type { RemoteMessage } from '../providers/port';
+import { autoCreateContacts } from './auto-create';
+import { insertIdempotent } from './bulk';
+import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from './changes';
+import { privacyRulesOf, type IngestContext } from './context';
+import { OrgDirectory } from './directory';
+import { copyDocId, messageDocId } from './ids';
+import { relinkContact } from './link';
+import type { ParsedMessage } from './parse';
+import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';
+import type { PrivacyRuleKind } from './privacy';
+import { changeFromSnapshot } from './state';
+import { resolveThreads, ThreadKeyCache } from './threads';
+
+export interface IngestResult {
+  received: number;
+  /** New copies written for this mailbox. */
+  stored: number;
+  /** Copies this mailbox already had (a replay, a reconciliation): their state was refreshed instead. */
+  alreadyStored: number;
+  /** New `messages` documents (the rest were already held by this or another mailbox of the organisation). */
+  newMessages: number;
+  excluded: number;
+  excludedByRule: Partial<Record<PrivacyRuleKind, number>>;
+  /** Kept raw and flagged. */
+  malformed: number;
+  contactsCreated: number;
+  /** Existing copies whose state or labels changed. */
+  stateChanged: number;
+  /** Refused by the database (not duplicates): the caller records them as poison and moves on. */
+  failed: { providerMessageId: string; reason: string }[];
+}
+
+/** Messages parsed per step: parsing the next step (CPU, in this process) overlaps the writes of this one (the database). */
+const PIPELINE_CHUNK = 25;
+
+export async function ingestMessages(ctx: IngestContext, remote: RemoteMessage[]): Promise<IngestResult> {
+  const result: IngestResult = {
+    received: remote.length, stored: 0, alreadyStored: 0, newMessages: 0, excluded: 0, excludedByRule: {},
+    malformed: 0, contactsCreated: 0, stateChanged: 0, failed: [],
+  };
+  if (remote.length === 0) return result;
+  return runInOrg(ctx.mailbox.orgId, async () => {
+    ctx.directory ??= await OrgDirectory.load();
+    ctx.threadKeys ??= new ThreadKeyCache();
+    const chunks: RemoteMessage[][] = [];
+    for (let i = 0; i < remote.length; i += PIPELINE_CHUNK) chunks.push(remote.slice(i, i + PIPELINE_CHUNK));
+    let parsing = parseAll(chunks[0]);
+    for (let k = 0; k < chunks.length; k++) {
+      const parsed = await parsing;
+      if (k + 1 < chunks.length) parsing = parseAll(chunks[k + 1]);
+      await storeParsed(ctx, chunks[k], parsed, result);
+    }
+    return result;
+  });
+}
+
+async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: ParsedMessage[], result: IngestResult): Promise<void> {
+  const { mailbox } = ctx;
+  const orgId = mailbox.orgId;
+  const now = ctx.now?.() ?? new Date();
+  const rules = privacyRulesOf(ctx);
+  const directory = ctx.directory!;
+  const threadKeys = ctx.threadKeys!;
+  // 1. Screen: excluded mail stops here, before anything about it is written.
+  const kept: Prepared[] = [];
+  const excluded: Partial<Record<PrivacyRuleKind, number>> = {};
+  remote.forEach((r, i) => {
+    const s = screen(r, parsed[i], mailbox, ctx.org.domains, rules, (e) => directory.isKnownContact(e));
+    if (s.kind === 'kept') kept.push(s.item);
+    else excluded[s.rule.kind] = (excluded[s.rule.kind] ?? 0) + 1;
+  });
+  const excludedCount = Object.values(excluded).reduce((a, b) => a + b, 0);
+  if (excludedCount > 0) {
+    result.excluded += excludedCount;
+    for (const [kind, n] of Object.entries(excluded) as [PrivacyRuleKind, number][]) result.excludedByRule[kind] = (result.excludedByRule[kind] ?? 0) + n;
+    await SyncEvent.create({ mailboxId: mailbox._id, at: now, kind: 'privacy_excluded', detail: { count: excludedCount, byRule: excluded } });
+  }
+  if (kept.length === 0) return;
+
+  // 2. Contacts the policy creates, then links from the (now complete) directory.
+  const created = await autoCreateContacts(ctx, kept, directory, rules, now);
+  result.contactsCreated += created.length;
+  const ownCompanyDomains = ctx.org.domains.map(registrableDomain).filter((d): d is string => d !== null);
+
+  // 3. Threads, then the messages themselves (one document per dedup key, even within the page).
+  const threads = await resolveThreads(orgId, mailbox._id, kept.map((k) => ({
+    ...threadRoot(k.parsed), providerThreadId: k.remote.providerThreadId, fallbackKey: `key:${k.dedupKey}`,
+    subject: k.parsed.subject, date: k.parsed.date ?? k.remote.receivedAt,
+  })), threadKeys, now);
+  const messageIds = kept.map((k) => messageDocId(orgId, k.dedupKey));
+  const firstIndex = new Map<string, number>();
+  messageIds.forEach((id, i) => firstIndex.has(String(id)) || firstIndex.set(String(id), i));
+  const docIdx = [...firstIndex.values()];
+  const messageDocs = docIdx.map((i) => ({
+    _id: messageIds[i], orgId, ...messageContent(kept[i]), threadId: threads[i],
+    ...directory.linksFor(kept[i].participants, ownCompanyDomains), syncedBy: [mailbox.userId], createdAt: now, updatedAt: now,
+  }));
+  const msgOutcome = await insertIdempotent(Message, messageDocs);
+  result.newMessages += msgOutcome.inserted.length;
+  const failedMessages = new Set(msgOutcome.failed.map((f) => String(messageDocs[f.index]._id)));
+  const existingMessages = new Set(msgOutcome.existing.map((i) => String(messageDocs[i]._id)));
+
+  // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).
+  const copyIdx = kept.map((_, i) => i).filter((i) => !failedMessages.has(String(messageIds[i])));
+  for (const i of kept.keys()) {
+    if (failedMessages.has(String(messageIds[i]))) {
+      const reason = msgOutcome.failed.find((f) => String(messageDocs[f.index]._id) === String(messageIds[i]))!.message;
+      result.failed.push({ providerMessageId: kept[i].remote.providerMessageId, reason });
+    }
+  }
+  const copyDocs = copyIdx.map((i) => {
+    const r = kept[i].remote;
+    return {
+      _id: copyDocId(orgId, mailbox._id, r.providerMessageId), orgId, mailboxId: mailbox._id, userId: mailbox.userId,
+      messageId: messageIds[i], providerMessageId: r.providerMessageId, providerThreadId: r.providerThreadId,
+      labels: r.labels, folderId: r.folderId, receivedAt: r.receivedAt, state: r.flags, stateChangedAt: {}, pending: [],
+      createdAt: now, updatedAt: now,
+    };
+  });
+  const copyOutcome = await insertIdempotent(MailboxMessage, copyDocs);
+  result.stored += copyOutcome.inserted.length;
+  result.alreadyStored += copyOutcome.existing.length;
+  copyOutcome.failed.forEach((f) => result.failed.push({ providerMessageId: copyDocs[f.index].providerMessageId, reason: f.message }));
+  const malformedIds = copyOutcome.inserted.filter((j) => kept[copyIdx[j]].parsed.malformed).map((j) => copyDocs[j].providerMessageId);
+  if (malformedIds.length > 0) {
+    result.malformed += malformedIds.length;
+    await SyncEvent.create({ mailboxId: mailbox._id, at: now, kind: 'malformed_kept', detail: { count: malformedIds.length, providerMessageIds: malformedIds } });
+  }
+
+  // 5. Holders: a message another mailbox stored first gains this user. When this mailbox's copy already existed
+  // (a replay) the user was normally added then, but a crash between the two writes is possible: check those.
+  const newCopyMessages = new Set(copyOutcome.inserted.map((j) => String(copyDocs[j].messageId)));
+  const needHolder = new Set([...existingMessages].filter((id) => newCopyMessages.has(id)));
+  const replayed = [...existingMessages].filter((id) => !newCopyMessages.has(id));
+  await forEachLimited(replayed, READ_CONCURRENCY, async (id) => {
+    const m = await Message.findById(id, { syncedBy: 1 }).lean();
+    if (m && !m.syncedBy.some((u) => String(u) === String(mailbox.userId))) needHolder.add(id);
+  });
+  if (needHolder.size > 0) {
+    await Message.updateMany({ _id: mongoose.trusted({ $in: [...needHolder] }) }, { $addToSet: { syncedBy: mailbox.userId } });
+  }
+
+  // 6. Copies that existed: the provider's current flags and labels, through the echo and later-wins rules.
+  if (copyOutcome.existing.length > 0) {
+    const again = copyOutcome.existing.map((j) => kept[copyIdx[j]].remote);
+    const rows = await findCopies(mailbox._id, again.map((r) => r.providerMessageId));
+    const changes = again.flatMap((r) => {
+      const row = rows.get(r.providerMessageId);
+      if (!row) return [];
+      const current = { state: row.state, stateChangedAt: row.stateChangedAt ?? {}, labels: row.labels ?? [], folderId: row.folderId ?? null, pending: row.pending ?? [] };
+      return [{ providerMessageId: r.providerMessageId, change: changeFromSnapshot(current, r.flags, r.labels, r.folderId) }];
+    });
+    result.stateChanged += (await mergeIntoCopies(rows, changes, now)).applied;
+  }
+
+  // 7. Mail stored before these contacts existed (earlier pages, other mailboxes) is linked to them too.
+  for (const c of created) await relinkContact({ _id: c._id, orgId, emails: c.emails, companyId: c.companyId });
+}
