@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import mongoose, { Types } from 'mongoose';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
 import { Mailbox, MailboxMessage, Message, Outbox } from '../../server/src/models';
@@ -96,6 +96,18 @@ async function timelineSubjects(): Promise<string[]> {
   return page.locator('ul.timeline .message-subject').allInnerTexts();
 }
 
+/** Waits until the element's text contains `text` (pages render after their fetches answer). */
+async function seeText(locator: Locator, text: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await locator.innerText().catch(() => '');
+    if (last.includes(text)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected text containing ${JSON.stringify(text)}, saw ${JSON.stringify(last.slice(0, 500))}`);
+}
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   mkdirSync(shots, { recursive: true });
@@ -146,10 +158,10 @@ describe('the web console', () => {
     expect(link.body.url).toMatch(new RegExp(`^${server.url}/app/#login=[0-9a-f]{24}\\.[\\w-]{43}$`));
     await page.goto(link.body.url);
     await page.getByRole('heading', { name: 'Mailboxes' }).waitFor();
-    await expect(page.locator('#who').innerText()).resolves.toContain(`${ADA.email} · admin`);
+    await seeText(page.locator('#who'), `${ADA.email} · admin`);
     // The code left the address bar at once; the session lives in this tab only.
     expect(page.url()).toBe(`${server.url}/app/#/mailboxes`);
-    await expect(page.locator('main').innerText()).resolves.toContain('No mailbox connected yet');
+    await seeText(page.locator('main'), 'No mailbox connected yet');
     await shot('1-signed-in');
 
     const code = new URL(link.body.url).hash.slice('#login='.length);
@@ -173,7 +185,7 @@ describe('the web console', () => {
     }
     const card = page.locator('li.mailbox');
     await card.waitFor();
-    await expect(card.innerText()).resolves.toContain(`${ADA.email} · Gmail`);
+    await seeText(card, `${ADA.email} · Gmail`);
     // Which state depends on whether this process runs the sync workers yet; any contract state is shown in words.
     await expect(card.locator('.badge').getAttribute('data-state')).resolves.toMatch(/^(backfilling|live|throttled|error|paused)$/);
     await shot('4-mailboxes');
@@ -186,7 +198,7 @@ describe('the web console', () => {
     await page.getByRole('link', { name: NORA.name }).click();
     await page.getByRole('heading', { name: NORA.name }).waitFor();
     expect(await timelineSubjects()).toEqual(['Contract review with counsel', 'Pilot pricing for Northwind']);
-    await expect(page.locator('ul.timeline').innerText()).resolves.toContain('Synced by you');
+    await seeText(page.locator('ul.timeline'), 'Synced by you');
     await shot('5-contact');
   });
 
@@ -202,7 +214,7 @@ describe('the web console', () => {
     await expect(body.locator('img').getAttribute('src')).resolves.toBeNull();
     await page.waitForTimeout(300);
     expect(imageRequests).toEqual([]);
-    await expect(page.locator('main').innerText()).resolves.toContain(`Synced\nSynced by you (${ADA.email})`);
+    await seeText(page.locator('main'), `Synced\nSynced by you (${ADA.email})`);
     await shot('6-message');
 
     await page.getByRole('button', { name: 'Show images' }).click();
