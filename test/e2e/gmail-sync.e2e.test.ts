@@ -118,6 +118,21 @@ describe('a Gmail mailbox in two-way sync', () => {
     expect(trashed.length).toBe(1);
   });
 
+  it('sends from the CRM: one message in Gmail’s Sent folder and one in the CRM once sync reads it back', async () => {
+    const res = await api(ada.token, 'POST', '/api/messages', { mailboxId: ada.mailboxId, to: [{ email: 'bill@initech.com' }], subject: 'Contract attached', text: 'Here it is.' }, { 'idempotency-key': 'contract-1' });
+    expect(res.status).toBe(202);
+    await until('the send', async () => emu.google.control.sends().some((x: { mailbox: string }) => x.mailbox === ADA.email));
+    // The Sent copy comes back through history; it must land on the same CRM message, never a second one.
+    await until('the Sent copy synced back', async () => {
+      const m = await api(ada.token, 'GET', `/api/messages/${res.body.id}`);
+      return m.body.labels?.includes('SENT') ? m : null;
+    }, 20_000);
+    const contacts = await api(ada.token, 'GET', '/api/contacts?q=bill');
+    const page = await api(ada.token, 'GET', `/api/contacts/${contacts.body.contacts[0].id}/messages?limit=20`);
+    expect(page.body.messages.filter((m: { subject: string }) => m.subject === 'Contract attached')).toHaveLength(1);
+    expect(emu.google.control.sends().filter((x: { mailbox: string }) => x.mailbox === ADA.email)).toHaveLength(1);
+  }, 60_000);
+
   it('holds a message that two teammates have as one message synced by both', async () => {
     const shared = await generateMessage({ owner: ADA, from: CUSTOMER.people[0], to: [ADA, BOB], subject: 'To both of you', seed: 123 });
     emu.google.control.deliver(ADA.email, shared.raw);

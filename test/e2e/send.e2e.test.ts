@@ -280,6 +280,15 @@ describe.each([
     expect(await inOrg(() => Message.countDocuments({ subject: 'Once', syncedBy: rep.userId }))).toBe(1);
   });
 
+  it('sends once when several workers sweep the same entry at the same moment', async () => {
+    const before = view.sendCount();
+    const res = await post(rep, body({ subject: 'Racing sweeps' }), `key-${randomUUID()}`);
+    const entry = (await entryOf(res.body.id))!;
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => inOrg(() => runOutboxOnce(entry._id, adapters)).catch(() => 'error')));
+    expect(outcomes.filter((o) => o === 'sent')).toHaveLength(1);
+    expect(view.sendCount()).toBe(before + 1);
+  });
+
   it('joins a reply to the original thread at the provider and in the CRM', async () => {
     const mid = `pricing-${randomUUID()}@client-corp.test`;
     const raw = await new MailComposer({ from: `Bob <${PEER}>`, to: address, subject: 'Pricing', text: 'What does it cost?', messageId: `<${mid}>` }).compile().build();

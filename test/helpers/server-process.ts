@@ -9,20 +9,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../server/src/db/embedded';
 
+export interface ServerProcessOptions {
+  /** Use this database instead of a fresh one: a restart after a crash, or several processes sharing one database. */
+  mongodbUri?: string;
+}
+
 export interface ServerProcess { url: string; child: ChildProcess; /** The database the server uses (tests may seed it). */ mongodbUri: string; output(): string; stop(): Promise<void> }
 
 const root = path.resolve(__dirname, '../..');
 
-export async function startServerProcess(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
-  const base = process.env.MONGODB_URI;
+export async function startServerProcess(env: Record<string, string>, args: string[] = [], opts: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const base = opts.mongodbUri ?? process.env.MONGODB_URI;
   if (!base) throw new Error('MONGODB_URI is not set (jest globalSetup starts the embedded database)');
   const uri = new URL(base);
-  uri.pathname = `/srv_${randomBytes(5).toString('hex')}`;
+  if (!opts.mongodbUri) uri.pathname = `/srv_${randomBytes(5).toString('hex')}`;
+  // A worker-only process serves no HTTP: it is ready once it logs that its workers started (an info line).
+  const workerOnly = args.join(' ').replace('--role=', '--role ').includes('--role worker');
+  const ready = workerOnly ? 'sync workers started' : 'listening on';
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/src/main.ts'), ...args], {
     cwd: root,
     env: {
-      ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env,
+      ...process.env, LOG_LEVEL: workerOnly ? 'info' : 'warn', NODE_ENV: 'test', ...env,
       MONGODB_URI: uri.toString(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'threadline-srv-')),
     },
@@ -33,7 +41,7 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    const check = () => { if (out.includes('listening on')) { clearTimeout(timer); resolve(); } };
+    const check = () => { if (out.includes(ready)) { clearTimeout(timer); resolve(); } };
     child.stdout!.on('data', check);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${out}`)); });
   });
@@ -43,7 +51,7 @@ export async function startServerProcess(env: Record<string, string>, args: stri
     mongodbUri: uri.toString(),
     output: () => out,
     stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(); // already exited (or killed)
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     }),

@@ -7,7 +7,7 @@
  * again. Per page: one parse pass, two or three batch inserts, and an update only where a document already existed.
  */
 import mongoose from 'mongoose';
-import { MailboxMessage, Message, SyncEvent } from '../../models';
+import { MailboxMessage, Message, Outbox, SyncEvent } from '../../models';
 import { runInOrg } from '../../db/tenant';
 import { registrableDomain } from '../../crm/domains';
 import type { RemoteMessage } from '../providers/port';
@@ -44,7 +44,7 @@ export interface IngestResult {
 }
 
 /** Messages parsed per step: parsing the next step (CPU, in this process) overlaps the writes of this one (the database). */
-const PIPELINE_CHUNK = 25;
+const PIPELINE_CHUNK = 50;
 
 export async function ingestMessages(ctx: IngestContext, remote: RemoteMessage[]): Promise<IngestResult> {
   const result: IngestResult = {
@@ -100,10 +100,16 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     ...threadRoot(k.parsed), providerThreadId: k.remote.providerThreadId, fallbackKey: `key:${k.dedupKey}`,
     subject: k.parsed.subject, date: k.parsed.date ?? k.remote.receivedAt,
   })), threadKeys, now);
-  const messageIds = kept.map((k) => messageDocId(orgId, k.dedupKey));
+  // The Sent copy of a message sent from the CRM belongs to the CRM's message, whatever its Message-ID says: Graph
+  // replies (createReply) get a Message-ID from Exchange, not ours. The outbox knows the copy's provider id (the
+  // two-step sender's draft id, recorded before the send; or the id recorded after it), and sync may read the
+  // copy back before the sender wrote it (recordSentCopy): without this look-up that race made a second message.
+  const sentAs = await crmSentMessages(mailbox, kept);
+  const messageIds = kept.map((k) => sentAs.get(k.remote.providerMessageId) ?? messageDocId(orgId, k.dedupKey));
   const firstIndex = new Map<string, number>();
   messageIds.forEach((id, i) => firstIndex.has(String(id)) || firstIndex.set(String(id), i));
-  const docIdx = [...firstIndex.values()];
+  // The CRM's own message already exists (written at enqueue): no `messages` document for those.
+  const docIdx = [...firstIndex.values()].filter((i) => !sentAs.has(kept[i].remote.providerMessageId));
   const messageDocs = docIdx.map((i) => ({
     _id: messageIds[i], orgId, ...messageContent(kept[i]), threadId: threads[i],
     ...directory.linksFor(kept[i].participants, ownCompanyDomains), syncedBy: [mailbox.userId], createdAt: now, updatedAt: now,
@@ -111,7 +117,20 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const msgOutcome = await insertIdempotent(Message, messageDocs);
   result.newMessages += msgOutcome.inserted.length;
   const failedMessages = new Set(msgOutcome.failed.map((f) => String(messageDocs[f.index]._id)));
-  const existingMessages = new Set(msgOutcome.existing.map((i) => String(messageDocs[i]._id)));
+  // A message that already exists under another _id than the stable one — the CRM's own message of a send, written at
+  // enqueue under the id the API answered — is the one its copies must point at. Without this, a Sent copy read back
+  // before the outbox recorded its provider id (a crash between Gmail accepting the send and us recording it) was
+  // stored pointing at no message at all, and the CRM message never got its copy.
+  if (msgOutcome.existing.length > 0) {
+    const keys = msgOutcome.existing.map((j) => kept[docIdx[j]].dedupKey);
+    const found = await Message.find({ dedupKey: mongoose.trusted({ $in: keys }) }, { _id: 1, dedupKey: 1 }).lean<{ _id: mongoose.Types.ObjectId; dedupKey: string }[]>();
+    const actual = new Map(found.map((m) => [m.dedupKey, m._id]));
+    kept.forEach((k, i) => {
+      const id = actual.get(k.dedupKey);
+      if (id && !sentAs.has(k.remote.providerMessageId)) messageIds[i] = id;
+    });
+  }
+  const existingMessages = new Set(msgOutcome.existing.map((j) => String(messageIds[docIdx[j]])));
 
   // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).
   const copyIdx = kept.map((_, i) => i).filter((i) => !failedMessages.has(String(messageIds[i])));
@@ -144,6 +163,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // (a replay) the user was normally added then, but a crash between the two writes is possible: check those.
   const newCopyMessages = new Set(copyOutcome.inserted.map((j) => String(copyDocs[j].messageId)));
   const needHolder = new Set([...existingMessages].filter((id) => newCopyMessages.has(id)));
+  for (const j of copyOutcome.inserted) if (sentAs.has(copyDocs[j].providerMessageId)) needHolder.add(String(copyDocs[j].messageId));
   const replayed = [...existingMessages].filter((id) => !newCopyMessages.has(id));
   await forEachLimited(replayed, READ_CONCURRENCY, async (id) => {
     const m = await Message.findById(id, { syncedBy: 1 }).lean();
@@ -168,4 +188,25 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
 
   // 7. Mail stored before these contacts existed (earlier pages, other mailboxes) is linked to them too.
   for (const c of created) await relinkContact({ _id: c._id, orgId, emails: c.emails, companyId: c.companyId });
+}
+
+/**
+ * provider id → CRM message id, for the copies in the page that are this mailbox's sends from the CRM (outbox
+ * entries with that draft or sent id). Only mail from the mailbox's own address is looked up: one small read per
+ * page that holds sent mail, none otherwise.
+ */
+async function crmSentMessages(mailbox: IngestContext['mailbox'], kept: Prepared[]): Promise<Map<string, mongoose.Types.ObjectId>> {
+  const own = mailbox.address.toLowerCase();
+  const ids = kept.filter((k) => k.parsed.from.some((a) => a.email === own)).map((k) => k.remote.providerMessageId);
+  const out = new Map<string, mongoose.Types.ObjectId>();
+  if (ids.length === 0) return out;
+  const entries = await Outbox.find(mongoose.trusted({
+    mailboxId: mailbox._id,
+    messageId: mongoose.trusted({ $ne: null }),
+    $or: [{ providerDraftId: mongoose.trusted({ $in: ids }) }, { providerMessageId: mongoose.trusted({ $in: ids }) }],
+  }), { messageId: 1, providerDraftId: 1, providerMessageId: 1 }).lean<{ messageId: mongoose.Types.ObjectId; providerDraftId: string | null; providerMessageId: string | null }[]>();
+  for (const e of entries) {
+    for (const id of [e.providerDraftId, e.providerMessageId]) if (id && ids.includes(id)) out.set(id, e.messageId);
+  }
+  return out;
 }

@@ -26,6 +26,9 @@ import { Outbox } from '../../models/outbox';
 import { User } from '../../models/user';
 import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
 import type { MailboxAdapters } from '../runtime';
+import { claimGeneration } from '../engine/lease';
+import { messageDocId, stableId } from '../ingest/ids';
+import { normaliseMessageId } from '../ingest/parse';
 import { ATTACHMENT_CAP_BYTES, composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
 import { attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
 
@@ -80,13 +83,15 @@ async function findEntry(userId: Types.ObjectId, idempotencyKey: string): Promis
 }
 
 /** Everything fixed before the entry is written: subject, Date, thread, the message replied to, attachment metadata. */
-async function prepare(userId: Types.ObjectId, body: SendRequest, mailbox: SendingMailbox): Promise<PreparedSend> {
+async function prepare(userId: Types.ObjectId, body: SendRequest, mailbox: SendingMailbox, ids: { orgId: Types.ObjectId; messageKey: string }): Promise<PreparedSend> {
   // Decoded here only to refuse a bad or oversize attachment before anything is stored.
   const files = decodeAttachments(body.attachments ?? [], ATTACHMENT_CAP_BYTES[mailbox.provider]);
   const user = await User.findById(userId).select({ name: 1 }).lean<{ name?: string }>();
   let reply: PreparedSend['reply'] = null;
   let subject = body.subject;
-  let threadId = new Types.ObjectId();
+  // A new conversation's thread is the one the ingest derives for a message without References: keyed by its own
+  // Message-ID (ingest/threads.ts), so the synced-back Sent copy and later replies land in it.
+  let threadId = stableId(ids.orgId, 'thread', `mid:${ids.messageKey}`);
   if (body.replyToMessageId) {
     const original = await Message.findById(body.replyToMessageId)
       .select({ internetMessageId: 1, references: 1, subject: 1, threadId: 1, syncedBy: 1 })
@@ -140,13 +145,16 @@ export async function enqueueSend(
 
   const mailbox = await Mailbox.findOne({ _id: body.mailboxId, userId: user.userId }).lean<SendingMailbox>();
   if (!mailbox) throw new OutboundError('mailbox_not_found', 'mailbox not found');
-  const prepared = await prepare(user.userId, body, mailbox);
+  const internetMessageId = newMessageId(mailbox.address);
+  const messageKey = normaliseMessageId(internetMessageId)!;
+  const prepared = await prepare(user.userId, body, mailbox, { orgId: user.orgId, messageKey });
   const entryId = new Types.ObjectId();
-  const messageId = new Types.ObjectId();
+  // The id the ingest gives the message with this Message-ID (ingest/ids.ts): the synced-back copy is the same document.
+  const messageId = messageDocId(user.orgId, `mid:${messageKey}`);
   try {
     await Outbox.create({
       _id: entryId, userId: user.userId, idempotencyKey, requestHash: hash, mailboxId: mailbox._id,
-      request: prepared, status: 'queued', internetMessageId: newMessageId(mailbox.address), messageId,
+      request: prepared, status: 'queued', internetMessageId, messageId,
     });
   } catch (err) {
     // The same key raced us: the first writer's answer is the answer.
@@ -205,13 +213,20 @@ const lastError = (err: unknown, now: Date) => ({
 export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAdapters, opts: { now?: Date } = {}): Promise<RunOutcome> {
   const now = opts.now ?? new Date();
   const owner = randomUUID();
-  const entry = await Outbox.findOneAndUpdate(
-    {
-      _id: entryId,
-      status: mongoose.trusted({ $in: ['queued', 'sending'] }),
-      $or: [{ 'lease.until': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }],
-    },
-    { $set: { 'lease.owner': owner, 'lease.until': new Date(now.getTime() + OUTBOX_LEASE_MS) }, $inc: { attempts: 1 } },
+  // Taking the entry must have exactly one winner across processes. FerretDB 1.24 runs findOneAndUpdate as a
+  // read then a write (several concurrent callers "win"), so the attempt number is claimed as a lock generation
+  // by a unique insert (engine/lease.ts), and only the winner writes the lease.
+  const found = await Outbox.findOne({
+    _id: entryId,
+    status: mongoose.trusted({ $in: ['queued', 'sending'] }),
+    $or: [{ 'lease.until': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }],
+  }).lean<StoredEntry>();
+  if (!found) return 'skipped';
+  const attempt = found.attempts + 1;
+  if (!(await claimGeneration(found.orgId, 'outbox', found._id, attempt, owner, now))) return 'skipped';
+  const entry: StoredEntry | null = await Outbox.findOneAndUpdate(
+    { _id: found._id, attempts: found.attempts },
+    { $set: { 'lease.owner': owner, 'lease.until': new Date(now.getTime() + OUTBOX_LEASE_MS), attempts: attempt } },
     { new: true },
   ).lean<StoredEntry>();
   if (!entry) return 'skipped';

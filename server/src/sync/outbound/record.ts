@@ -14,6 +14,8 @@ import { Message } from '../../models/message';
 import { Org } from '../../models/org';
 import { Thread } from '../../models/thread';
 import { normaliseAddress } from '../ingest/address';
+import { OrgDirectory } from '../ingest/directory';
+import { copyDocId, messageDocId } from '../ingest/ids';
 import { dedupKey } from '../ingest/dedup-key';
 import { classifyDirection } from '../ingest/direction';
 import { normaliseMessageId, type ParsedAddress } from '../ingest/parse';
@@ -56,7 +58,7 @@ export interface PreparedSend extends SendRequest {
   attachmentMeta: { id: string; filename: string; mimeType: string; size: number }[];
 }
 
-export interface SendingMailbox { _id: Types.ObjectId; userId: Types.ObjectId; address: string; provider: ProviderName }
+export interface SendingMailbox { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId; address: string; provider: ProviderName }
 
 const SNIPPET_CHARS = 200;
 
@@ -96,11 +98,16 @@ export async function recordCrmMessage(
     ? [...new Set([...prepared.reply.references, prepared.reply.internetMessageId].filter((k): k is string => !!k))]
     : [];
 
+  const participants = [...new Set([from, ...to, ...cc, ...bcc].map((a) => a.email))];
+  // Linked as the ingest links (its directory and rules), since the synced-back copy finds this message already
+  // stored and does not link it again.
+  const links = (await OrgDirectory.load()).linksFor(participants, org?.domains ?? []);
+
   const stored = await Message.findOneAndUpdate(
     { dedupKey: key },
     {
       $setOnInsert: {
-        _id: entry.messageId ?? new Types.ObjectId(),
+        _id: entry.messageId ?? messageDocId(entry.orgId, key),
         internetMessageId: messageKey,
         inReplyTo: prepared.reply?.internetMessageId ?? null,
         references,
@@ -112,7 +119,10 @@ export async function recordCrmMessage(
         html: prepared.html !== undefined ? sanitizeEmailHtml(prepared.html).html : '',
         hasAttachments: prepared.attachmentMeta.length > 0,
         attachments: prepared.attachmentMeta,
-        participants: [...new Set([from, ...to, ...cc, ...bcc].map((a) => a.email))],
+        participants,
+        contactIds: links.contactIds,
+        companyIds: links.companyIds,
+        dealIds: links.dealIds,
       },
       $addToSet: { syncedBy: entry.userId },
     },
@@ -143,6 +153,8 @@ export async function recordSentCopy(messageId: Types.ObjectId, mailbox: Sending
     { mailboxId: mailbox._id, providerMessageId: sent.providerMessageId },
     {
       $setOnInsert: {
+        // The id the ingest gives this copy (ingest/ids.ts), so its later updates by id find it.
+        _id: copyDocId(mailbox.orgId, mailbox._id, sent.providerMessageId),
         userId: mailbox.userId,
         messageId,
         providerThreadId: sent.providerThreadId,

@@ -130,6 +130,11 @@ class MailboxGate implements Middleware {
       // AuthenticationHandler appends to an existing Authorization header: clear it before each attempt.
       for (const key of Object.keys(headers)) if (key.toLowerCase() === 'authorization') delete headers[key];
       let failure: { error: unknown } | null = null;
+      // Token first, outside the slot: AuthenticationHandler then finds it cached, so nothing waits on I/O between
+      // the gate's Retry-After check and the send. (A token read from the database in between let a request go out
+      // after another request's 429 had set a block: a Retry-After violation under a request budget.) A failure
+      // here is left to AuthenticationHandler's own call below, which reports it as before.
+      await tokens.accessToken().catch(() => undefined);
       try {
         await gate.run(async () => {
           try {

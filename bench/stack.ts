@@ -1,0 +1,137 @@
+/**
+ * The pieces the Gmail benchmarks share: the emulators in this process, the real server in a child process
+ * (`node --import tsx server/src/main.ts`, API + workers, its own database on the bench's embedded database server),
+ * a mailbox connected through the real OAuth flow, waits on what the API says, and the server's memory from /proc.
+ */
+import { readFileSync } from 'node:fs';
+import { startEmulators, type RunningEmulators } from '../test/emulators/common';
+import { createNodeFetch } from '../test/emulators/common/fetch';
+import { startServerProcess, type ServerProcess } from '../test/helpers/server-process';
+
+export interface Stack {
+  emu: RunningEmulators;
+  server: ServerProcess;
+  /** A fetch that trusts the emulators' test CA (the user's browser on the consent page). */
+  browser: typeof fetch;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Per-user Gmail quota, set alike in the emulator and the server; null: emulator unlimited, server pacer wide open. */
+  quota: number | null;
+  quotaStatus?: 429 | 403;
+  pollSeconds?: number;
+  https: boolean;
+  /** Pub/Sub push from the emulator to the server's webhook. */
+  push?: boolean;
+  env?: Record<string, string>;
+}
+
+/** What the server is told when the emulator has no quota: high enough that its pacer never waits. */
+export const UNLIMITED_SERVER_QUOTA = 1_000_000;
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const emu = await startEmulators({ https: o.https, quiet: true });
+  try {
+    emu.google.control.setQuota({ unitsPerSecond: o.quota, status: o.quotaStatus ?? 429 });
+    const server = await startServerProcess({
+      ...emu.env,
+      GMAIL_QUOTA_UNITS_PER_SECOND: String(o.quota ?? UNLIMITED_SERVER_QUOTA),
+      SYNC_POLL_SECONDS: String(o.pollSeconds ?? 300),
+      LOG_LEVEL: 'warn',
+      ...o.env,
+    });
+    emu.google.control.configurePush(o.push
+      ? { url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT, rateLimit: 'coalesce' }
+      : { url: undefined });
+    const browser = o.https ? createNodeFetch({ ca: readFileSync(emu.caFile, 'utf8') }) : fetch;
+    return {
+      emu, server, browser,
+      async stop() {
+        await server.stop();
+        await emu.stop();
+      },
+    };
+  } catch (err) {
+    await emu.stop();
+    throw err;
+  }
+}
+
+export async function api<T = any>(stack: Stack, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${stack.server.url}${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+export async function signIn(stack: Stack, email: string): Promise<string> {
+  const idToken = await stack.emu.google.control.mintIdToken({ email, sub: `sub-${email}` });
+  const res = await fetch(`${stack.server.url}/api/session`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in of ${email}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+export interface Connected { email: string; token: string; mailboxId: string; /** performance.now() when the OAuth callback was called. */ connectedAt: number }
+
+/** The real flow: connect → Google's consent (emulator) → the server's OAuth callback, which creates the mailbox. */
+export async function connectMailbox(stack: Stack, email: string, token?: string): Promise<Connected> {
+  const session = token ?? await signIn(stack, email);
+  const started = await api<{ authorizationUrl: string }>(stack, session, 'POST', '/api/mailboxes/connect', { provider: 'google' });
+  if (started.status !== 200) throw new Error(`connect ${email}: ${started.status} ${JSON.stringify(started.body)}`);
+  const consent = await stack.browser(started.body.authorizationUrl, { redirect: 'manual' });
+  const callback = consent.headers.get('location');
+  if (!callback) throw new Error(`consent for ${email} gave no redirect (${consent.status})`);
+  const connectedAt = performance.now();
+  const done = await fetch(callback, { redirect: 'manual' });
+  await done.arrayBuffer();
+  if (done.status >= 400) throw new Error(`OAuth callback for ${email}: ${done.status}`);
+  const list = await api<{ mailboxes: MailboxView[] }>(stack, session, 'GET', '/api/mailboxes');
+  const mine = list.body.mailboxes.find((m) => m.address === email);
+  if (!mine) throw new Error(`no mailbox for ${email} after the callback`);
+  return { email, token: session, mailboxId: mine.id, connectedAt };
+}
+
+export interface MailboxView {
+  id: string;
+  address: string;
+  state: string;
+  progress: { imported: number; total: number };
+  lastError: { code: string; message: string } | null;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls GET /api/mailboxes until `done` holds; `onPoll` sees every answer (progress, memory samples). */
+export async function waitMailboxes(stack: Stack, token: string, done: (boxes: MailboxView[]) => boolean, opts: { timeoutMs: number; everyMs?: number; what: string; onPoll?: (boxes: MailboxView[]) => void }): Promise<MailboxView[]> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const { status, body } = await api<{ mailboxes: MailboxView[] }>(stack, token, 'GET', '/api/mailboxes').catch(() => ({ status: 0, body: { mailboxes: [] } }));
+    if (status === 200) {
+      opts.onPoll?.(body.mailboxes);
+      if (done(body.mailboxes)) return body.mailboxes;
+    }
+    if (Date.now() > deadline) {
+      const states = body.mailboxes.map((m) => `${m.address} ${m.state} ${m.progress.imported}/${m.progress.total}${m.lastError ? ` ${m.lastError.code}: ${m.lastError.message}` : ''}`);
+      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}: ${body.mailboxes.length} mailboxes: ${states.slice(0, 10).join('; ')}\n${stack.server.output().slice(-3000)}`);
+    }
+    await sleep(opts.everyMs ?? 200);
+  }
+}
+
+export const isLiveComplete = (m: MailboxView, expected: number) =>
+  m.state === 'live' && m.progress.imported === expected && m.progress.total === expected;
+
+/** VmHWM (peak resident) and VmRSS of a process, in MB, from /proc. */
+export function memoryOf(pid: number): { peakMb: number; rssMb: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { peakMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+  } catch {
+    return null;
+  }
+}
