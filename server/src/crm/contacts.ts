@@ -3,6 +3,7 @@
  * the organisation, the company comes from the registrable domain (never a free-mail one), and every change of a
  * contact's addresses relinks the mail already synced, at once. Everything here runs in the caller's org context.
  */
+import { relinkContact as relinkMail } from '../sync/ingest/link';
 import mongoose, { Types } from 'mongoose';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
 import { Message } from '../models/message';
@@ -24,20 +25,9 @@ export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-/**
- * Links a contact to every stored message with any of its addresses, and unlinks it from messages that no longer
- * have one (after an address was removed). The contact's company is linked to the same messages.
- */
-export async function relinkContact(contact: Pick<ContactDoc, '_id' | 'emails' | 'companyId'>): Promise<void> {
-  const emails = contact.emails.map(normaliseAddress).filter((e): e is string => e !== null);
-  await Message.updateMany(
-    { contactIds: contact._id, participants: mongoose.trusted({ $nin: emails }) },
-    { $pull: { contactIds: contact._id } },
-  );
-  if (emails.length === 0) return;
-  const update: Record<string, unknown> = { contactIds: contact._id };
-  if (contact.companyId) update.companyIds = contact.companyId;
-  await Message.updateMany({ participants: mongoose.trusted({ $in: emails }) }, { $addToSet: update });
+/** Links a contact (and its company and deals) to its past mail at once: the ingest's own relinking, one rule. */
+export async function relinkContact(contact: Pick<ContactDoc, '_id' | 'orgId' | 'emails' | 'companyId'>): Promise<void> {
+  await relinkMail(contact);
 }
 
 /** Removes a contact from every message and deal that names it (before the contact itself is deleted). */
