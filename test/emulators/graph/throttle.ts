@@ -41,7 +41,15 @@ export interface ThrottleStats {
 interface Bucket extends ThrottleStats {
   arrivals: number[];
   blockedUntil: number;
+  /** When the last 429 was sent. */
+  throttledAt: number;
 }
+
+/**
+ * How long after a 429 an arriving request still counts as sent before the client could have read it: a loopback
+ * round trip under load, far below Graph's smallest Retry-After (1 s), so a client ignoring Retry-After is caught.
+ */
+const IN_FLIGHT_GRACE_MS = 250;
 
 export class Throttle {
   limits: ThrottleLimits = { ...GRAPH_LIMITS };
@@ -94,7 +102,9 @@ export class Throttle {
       res.once('close', finish);
       if (!this.limits.enabled) return next();
 
-      if (now < bucket.blockedUntil) bucket.retryAfterViolations += 1;
+      // A request that reaches us within moments of a 429 was already on the wire when the client could know: only
+      // requests arriving later than that, yet before the Retry-After elapsed, disregarded it.
+      if (now < bucket.blockedUntil && now >= bucket.throttledAt + IN_FLIGHT_GRACE_MS) bucket.retryAfterViolations += 1;
       // Every request accrues against the window, throttled ones included (https://learn.microsoft.com/graph/throttling).
       const windowMs = this.limits.windowSeconds * 1000;
       while (bucket.arrivals.length && (bucket.arrivals[0] ?? 0) <= now - windowMs) bucket.arrivals.shift();
@@ -114,6 +124,7 @@ export class Throttle {
       if (!retryAfterSeconds) return next();
       bucket.throttled += 1;
       bucket.blockedUntil = Math.max(bucket.blockedUntil, now + retryAfterSeconds * 1000);
+      bucket.throttledAt = now;
       sendGraphError(req, res, new GraphError(429, 'ApplicationThrottled', message), { 'Retry-After': String(retryAfterSeconds) });
     };
   }
@@ -121,7 +132,7 @@ export class Throttle {
   private bucket(key: string): Bucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = { requests: 0, throttled: 0, inFlight: 0, maxInFlight: 0, retryAfterViolations: 0, arrivals: [], blockedUntil: 0 };
+      bucket = { requests: 0, throttled: 0, inFlight: 0, maxInFlight: 0, retryAfterViolations: 0, arrivals: [], blockedUntil: 0, throttledAt: 0 };
       this.buckets.set(key, bucket);
     }
     return bucket;
