@@ -9,6 +9,7 @@ import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+import * as sync from '../helpers/sync-wait';
 
 const ADA = { email: 'ada@acme-robotics.com', name: 'Ada Lovelace' };
 const BOB = { email: 'bob@acme-robotics.com', name: 'Bob Builder' };
@@ -37,35 +38,11 @@ afterAll(async () => {
   await emu?.stop();
 });
 
-async function api(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function signInAndConnect(who: { email: string }): Promise<{ token: string; mailboxId: string }> {
-  const idToken = await emu.google.control.mintIdToken({ email: who.email, sub: `sub-${who.email}` });
-  const session = await (await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }) })).json() as { token: string };
-  const started = await api(session.token, 'POST', '/api/mailboxes/connect', { provider: 'google' });
-  const consent = await browser(started.body.authorizationUrl, { redirect: 'manual' });
-  expect((await fetch(consent.headers.get('location')!)).status).toBe(200);
-  const list = await api(session.token, 'GET', '/api/mailboxes');
-  const mine = list.body.mailboxes.find((m: { address: string }) => m.address === who.email);
-  return { token: session.token, mailboxId: mine.id };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await probe().catch((err) => { last = err; return null; });
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n${server.output().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const api = (token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  sync.api(server.url, token, method, path, body, headers);
+const signInAndConnect = (who: { email: string }) => sync.signInAndConnect(emu, server.url, browser, who);
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) =>
+  sync.until(what, probe, { timeoutMs, context: () => server.output().slice(-2000) });
 
 describe('a Gmail mailbox in two-way sync', () => {
   let ada: { token: string; mailboxId: string };
