@@ -30,14 +30,14 @@ type Part = (typeof PARTS)[number];
 /** Defaults sized so the whole run takes about 10 minutes on this 2-core machine (see the sizes printed). */
 const DEFAULTS = {
   'backfill-messages': 5_000,
-  'ingest-messages': 20_000,
+  'ingest-messages': 5_000,
   mailboxes: 100,
   deliveries: 100,
   new: 20,
-  contacts: 10_000,
-  'context-messages': 20_000,
-  requests: 400,
-  concurrency: 4,
+  contacts: 2_000,
+  'context-messages': 4_000,
+  requests: 20,
+  concurrency: 2,
   quota: 100,
 };
 type Sizes = typeof DEFAULTS;

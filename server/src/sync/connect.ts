@@ -87,19 +87,21 @@ export async function completeConnect(deps: ConnectDeps, provider: ProviderName,
     }
     const mailboxId = existing?._id ?? new Types.ObjectId();
     const ctx = (field: string) => ({ orgId: st.orgId.toHexString(), mailboxId: mailboxId.toHexString(), field });
-    const sealed = {
-      'tokens.access': deps.vault.seal(tokens.accessToken, ctx('access')),
-      'tokens.accessExpiresAt': tokens.expiresAt,
-      'tokens.scopes': tokens.scopes ?? [],
-      ...(tokens.refreshToken ? { 'tokens.refresh': deps.vault.seal(tokens.refreshToken, ctx('refresh')) } : {}),
+    const sealedTokens = {
+      access: deps.vault.seal(tokens.accessToken, ctx('access')),
+      accessExpiresAt: tokens.expiresAt,
+      scopes: tokens.scopes ?? [],
+      ...(tokens.refreshToken ? { refresh: deps.vault.seal(tokens.refreshToken, ctx('refresh')) } : {}),
     };
+    const sealed = Object.fromEntries(Object.entries(sealedTokens).map(([k, v]) => [`tokens.${k}`, v]));
     if (existing) {
       // Reconnecting: fresh tokens, and the mailbox resumes from its stored cursor.
       await Mailbox.updateOne({ _id: mailboxId }, { $set: { ...sealed, lastError: null, failures: 0, backoffUntil: null, nextRunAt: new Date(), state: 'backfilling' } });
       await Mailbox.updateOne({ _id: mailboxId, 'backfill.completedAt': mongoose.trusted({ $ne: null }) }, { $set: { state: 'live' } });
     } else {
-      await Mailbox.create({ _id: mailboxId, userId: st.userId, provider, address, state: 'backfilling', stage: 'backfill', nextRunAt: new Date() });
-      await Mailbox.updateOne({ _id: mailboxId }, { $set: sealed });
+      // One write: a worker may take the new mailbox at once, and FerretDB runs a later update as a read then a
+      // write of the whole document, which could undo that worker's lease.
+      await Mailbox.create({ _id: mailboxId, userId: st.userId, provider, address, state: 'backfilling', stage: 'backfill', nextRunAt: new Date(), tokens: sealedTokens });
     }
     return { mailboxId, address, orgId: st.orgId };
   });

@@ -43,8 +43,15 @@ export async function claimGeneration(orgId: Types.ObjectId, purpose: string, ma
 export async function acquireLease(mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date): Promise<MailboxDoc | null> {
   const current = await runAsSystem('sync lease', () => Mailbox.findById(mailboxId).lean<MailboxDoc>());
   if (!current || !leaseIsFree(current.lease, owner, now)) return null;
-  const gen = (current.lease?.gen ?? 0) + 1;
-  if (!(await claimGeneration(current.orgId, 'lease', mailboxId, gen, owner, now))) return null;
+  let gen = (current.lease?.gen ?? 0) + 1;
+  // A claimed generation whose lease write never landed (the winner died, or a concurrent whole-document update
+  // on FerretDB undid it) would block the mailbox forever: once such a claim is older than a lease, claim past it.
+  for (let tries = 0; !(await claimGeneration(current.orgId, 'lease', mailboxId, gen, owner, now)); tries += 1) {
+    const lock = await runAsSystem('sync lease', () => SyncLock.findById(stableId(current.orgId, 'lock', `lease:${String(mailboxId)}:${gen}`)).lean<{ at: Date }>());
+    const stale = lock && lock.at.getTime() + leaseSeconds * 1000 <= now.getTime();
+    if (!stale || tries >= 3) return null;
+    gen += 1;
+  }
   const lease = { owner, until: new Date(now.getTime() + leaseSeconds * 1000), gen };
   await runAsSystem('sync lease', () => Mailbox.updateOne({ _id: mailboxId }, { $set: { lease } }));
   return { ...current, lease };
