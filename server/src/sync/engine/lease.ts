@@ -39,19 +39,32 @@ export async function claimGeneration(orgId: Types.ObjectId, purpose: string, ma
   return true;
 }
 
+/**
+ * A claim is followed within milliseconds by the write it guards (the lease, the outbox attempt). One older than this
+ * that never became that write is orphaned — its claimant died in between, or a concurrent whole-document update on
+ * FerretDB undid the write — and would block the resource forever if never passed over.
+ */
+export const ORPHANED_CLAIM_MS = 5_000;
+
+/**
+ * Claims generation `gen`, or the next one past claims orphaned before `now`: the generation won, or null when a
+ * live claim (younger than ORPHANED_CLAIM_MS) holds it.
+ */
+export async function claimNextGeneration(orgId: Types.ObjectId, purpose: string, id: Types.ObjectId, gen: number, owner: string, now: Date): Promise<number | null> {
+  for (let g = gen; g < gen + 4; g += 1) {
+    if (await claimGeneration(orgId, purpose, id, g, owner, now)) return g;
+    const lock = await runAsSystem('sync lock', () => SyncLock.findById(stableId(orgId, 'lock', `${purpose}:${String(id)}:${g}`)).lean<{ at: Date }>());
+    if (lock && lock.at.getTime() + ORPHANED_CLAIM_MS > now.getTime()) return null;
+  }
+  return null;
+}
+
 /** The mailbox, leased to `owner` until now + leaseSeconds, or null when someone else holds a live lease. */
 export async function acquireLease(mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date): Promise<MailboxDoc | null> {
   const current = await runAsSystem('sync lease', () => Mailbox.findById(mailboxId).lean<MailboxDoc>());
   if (!current || !leaseIsFree(current.lease, owner, now)) return null;
-  let gen = (current.lease?.gen ?? 0) + 1;
-  // A claimed generation whose lease write never landed (the winner died, or a concurrent whole-document update
-  // on FerretDB undid it) would block the mailbox forever: once such a claim is older than a lease, claim past it.
-  for (let tries = 0; !(await claimGeneration(current.orgId, 'lease', mailboxId, gen, owner, now)); tries += 1) {
-    const lock = await runAsSystem('sync lease', () => SyncLock.findById(stableId(current.orgId, 'lock', `lease:${String(mailboxId)}:${gen}`)).lean<{ at: Date }>());
-    const stale = lock && lock.at.getTime() + leaseSeconds * 1000 <= now.getTime();
-    if (!stale || tries >= 3) return null;
-    gen += 1;
-  }
+  const gen = await claimNextGeneration(current.orgId, 'lease', mailboxId, (current.lease?.gen ?? 0) + 1, owner, now);
+  if (gen === null) return null;
   const lease = { owner, until: new Date(now.getTime() + leaseSeconds * 1000), gen };
   await runAsSystem('sync lease', () => Mailbox.updateOne({ _id: mailboxId }, { $set: { lease } }));
   return { ...current, lease };

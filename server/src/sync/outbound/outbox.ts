@@ -26,7 +26,7 @@ import { Outbox } from '../../models/outbox';
 import { User } from '../../models/user';
 import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
 import type { MailboxAdapters } from '../runtime';
-import { claimGeneration } from '../engine/lease';
+import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../ingest/ids';
 import { normaliseMessageId } from '../ingest/parse';
 import { ATTACHMENT_CAP_BYTES, composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
@@ -222,10 +222,10 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
     $or: [{ 'lease.until': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }],
   }).lean<StoredEntry>();
   if (!found) return 'skipped';
-  const attempt = found.attempts + 1;
-  if (!(await claimGeneration(found.orgId, 'outbox', found._id, attempt, owner, now))) return 'skipped';
+  const attempt = await claimNextGeneration(found.orgId, 'outbox', found._id, found.attempts + 1, owner, now);
+  if (attempt === null) return 'skipped';
   const entry: StoredEntry | null = await Outbox.findOneAndUpdate(
-    { _id: found._id, attempts: found.attempts },
+    { _id: found._id, attempts: mongoose.trusted({ $lt: attempt }) },
     { $set: { 'lease.owner': owner, 'lease.until': new Date(now.getTime() + OUTBOX_LEASE_MS), attempts: attempt } },
     { new: true },
   ).lean<StoredEntry>();
