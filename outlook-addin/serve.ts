@@ -8,6 +8,7 @@
  * - COOP unsafe-none, because the Office dialog and MSAL popups talk back through window.opener;
  * - CORP cross-origin, because Outlook fetches the manifest's icons from its own origin.
  */
+import { repoRoot } from '../server/src/repo-root';
 import express, { Router } from 'express';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -30,17 +31,6 @@ const CSP = [
   "form-action 'self'",
   "object-src 'none'",
 ].join('; ');
-
-/** The repository root: the nearest folder above this file with a package.json (this file runs bundled or not). */
-function repoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
-}
 
 export function addinRoutes(opts: { dist?: string } = {}): Router {
   const dist = opts.dist ?? path.join(repoRoot(__dirname), 'outlook-addin', 'dist');

@@ -8,6 +8,7 @@
  * to work at all. Until the user asks, the iframe's own meta CSP blocks them (both policies apply). Inline styles
  * are allowed for the same reason (email formatting lives in `style` attributes); scripts are ours only.
  */
+import { repoRoot } from '../server/src/repo-root';
 import express, { Router } from 'express';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,17 +29,6 @@ const CSP = [
 export interface ConsoleSettings {
   /** Show the paste-an-identity-token form (development and the demo; never when NODE_ENV=production). */
   devSignIn: boolean;
-}
-
-/** The repository root: the nearest folder above this file with a package.json (this file runs bundled or not). */
-function repoRoot(from: string): string {
-  let dir = from;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-  return dir;
 }
 
 // JSON inside <script type="application/json">: `<` escaped so no value can close the element.
