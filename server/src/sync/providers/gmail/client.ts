@@ -17,7 +17,8 @@
 import { auth as googleAuth, gmail, type gmail_v1 } from '@googleapis/gmail';
 import { ProviderError, type AccessTokenSource } from '../port';
 import { asProviderError } from './errors';
-import { ConcurrencyLimit, METHOD_COST, QuotaPacer, type GmailMethod } from './pacer';
+import type { RequestGate } from '../shared/gate';
+import { METHOD_COST, QuotaPacer, type GmailMethod } from './pacer';
 
 /**
  * The OAuth2Client class of the google-auth-library copy that googleapis-common depends on (it pins its own,
@@ -39,7 +40,8 @@ export interface GmailClientOptions {
   apiUrl: string;
   tokens: AccessTokenSource;
   pacer: QuotaPacer;
-  limit: ConcurrencyLimit;
+  /** The mailbox's calls in flight and its Retry-After pause, shared by every client of the mailbox. */
+  gate: RequestGate;
   /** Per-request timeout; a raw message can be 35 MB, so generous. Default 60 s. */
   timeoutMs?: number;
   /** Longest in-process wait before an opted-in retry; longer Retry-Afters go to the engine. Default 5 s. */
@@ -106,25 +108,35 @@ export class GmailClient {
   }
 
   private async once<T>(method: GmailMethod, request: (api: gmail_v1.Gmail) => Promise<{ data: T }>): Promise<T> {
-    return this.opts.limit.run(async () => {
-      let token: string;
-      try {
-        token = await this.opts.tokens.accessToken();
-      } catch (err) {
-        throw asProviderError(err);
-      }
-      const release = await this.opts.pacer.acquire(METHOD_COST[method]);
-      try {
-        // Set per call: the token source may have refreshed since the last one. Concurrent calls set the
-        // same current token, so sharing the OAuth2Client is safe.
-        this.auth.setCredentials({ access_token: token });
-        const response = await request(this.api);
-        return response.data;
-      } catch (err) {
-        throw asProviderError(err);
-      } finally {
-        release();
-      }
-    });
+    const { gate, pacer, tokens } = this.opts;
+    return gate.run(
+      async () => {
+        let token: string;
+        try {
+          token = await tokens.accessToken();
+        } catch (err) {
+          throw asProviderError(err);
+        }
+        const release = await pacer.acquire(METHOD_COST[method]);
+        try {
+          // A Retry-After may have started while this call waited for its units.
+          await gate.waitOutBlock(this.maxRetryWaitMs);
+          // Set per call: the token source may have refreshed since the last one. Concurrent calls set the
+          // same current token, so sharing the OAuth2Client is safe.
+          this.auth.setCredentials({ access_token: token });
+          const response = await request(this.api);
+          return response.data;
+        } catch (err) {
+          const error = asProviderError(err);
+          // Retry-After holds for the whole mailbox (it is the user's quota that ran out, or the backend that asked
+          // for a pause), so it is recorded before this slot is released and no queued call slips through.
+          if (error instanceof ProviderError && error.details.retryAfterMs !== undefined) gate.blockFor(error.details.retryAfterMs);
+          throw error;
+        } finally {
+          release();
+        }
+      },
+      { maxWaitMs: this.maxRetryWaitMs },
+    );
   }
 }

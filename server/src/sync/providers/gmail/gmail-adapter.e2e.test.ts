@@ -302,14 +302,36 @@ describe('quota', () => {
 
   it.each([429, 403] as const)('a %s rate limit surfaces as throttled with retryAfterMs, for reads and POSTs', async (status) => {
     control().setQuota({ unitsPerSecond: 1, status }); // every 5-unit call is over quota
-    const unpaced = build({ maxRetryWaitMs: 0 });
     const id = control().messages(USER)[0].id;
-    for (const call of [() => unpaced.changeSource.fetchMessage(id), () => unpaced.writer.modify(id, { flags: { starred: true } })]) {
-      const err = await providerError(call());
+    // A fresh adapter each time: after the first 429 the same mailbox would not even send the second call.
+    const calls = [(a: ProviderAdapter) => a.changeSource.fetchMessage(id), (a: ProviderAdapter) => a.writer.modify(id, { flags: { starred: true } })];
+    for (const call of calls) {
+      const err = await providerError(call(build({ maxRetryWaitMs: 0 })));
       expect(err.code).toBe('throttled');
       expect(err.details.retryAfterMs).toBeGreaterThan(0);
       expect(err.details.status).toBe(status);
       expect(err.details.providerCode).toBe(status === 403 ? 'userRateLimitExceeded' : 'rateLimitExceeded');
     }
+  });
+
+  it('a Retry-After pauses the whole mailbox: no other call of it is sent before it has elapsed', async () => {
+    const factory = gmailAdapterFactory(adapterConfig);
+    const paced = factory(MAILBOX, tokens);
+    const [first, second] = control().messages(USER).map((m) => m.id);
+    control().setQuota({ unitsPerSecond: 1, status: 429 });
+    control().resetLogs();
+    const err = await providerError(paced.writer.modify(first, { flags: { starred: true } }));
+    expect(err.code).toBe('throttled');
+    const pauseMs = err.details.retryAfterMs!;
+    control().setQuota({ unitsPerSecond: 250, status: 429 });
+    await paced.changeSource.fetchMessage(second);
+    const [rejected, next] = control().requests().filter((r) => r.group === USER);
+    expect(rejected.status).toBe(429);
+    expect(next.startedAt - (rejected.endedAt ?? rejected.startedAt)).toBeGreaterThanOrEqual(pauseMs - 5);
+    // A different mailbox is not held back by it.
+    const other = factory({ ...MAILBOX, id: 'another-mailbox' }, tokens);
+    const before = Date.now();
+    await other.changeSource.fetchMessage(second);
+    expect(Date.now() - before).toBeLessThan(pauseMs);
   });
 });

@@ -1,13 +1,14 @@
 /**
  * The Gmail adapter behind the ports (DESIGN.md §2): `gmailAdapterFactory(config)` gives the engine an
- * AdapterFactory. Nothing starts at import; the factory keeps one quota pacer and one in-flight limit per
- * mailbox, so every adapter the engine builds for the same mailbox shares the same per-user budget.
+ * AdapterFactory. Nothing starts at import; the factory keeps one quota pacer and one request gate (calls in
+ * flight, Retry-After pause) per mailbox, so every adapter the engine builds for the same mailbox shares the same per-user budget.
  */
 import type { Config } from '../../../config';
 import type { AdapterFactory, MailboxRef, ProviderAdapter } from '../port';
 import { gmailChangeSource } from './change-source';
 import { GmailClient } from './client';
-import { ConcurrencyLimit, QuotaPacer, systemClock, type PacerClock } from './pacer';
+import { RequestGate } from '../shared/gate';
+import { QuotaPacer, systemClock, type PacerClock } from './pacer';
 import { gmailPushChannel } from './push';
 import { gmailWriter } from './writer';
 
@@ -27,7 +28,7 @@ export interface GmailAdapterOptions {
 
 interface MailboxPacing {
   pacer: QuotaPacer;
-  limit: ConcurrencyLimit;
+  gate: RequestGate;
   handedOutAt: number;
 }
 
@@ -44,11 +45,11 @@ export function gmailAdapterFactory(config: GmailAdapterConfig, options: GmailAd
       // Forget long-idle mailboxes so the map does not grow with every mailbox ever synced. The delay keeps an
       // adapter built a moment ago from ever sharing its mailbox's quota with a second, fresh pacer.
       for (const [k, v] of pacing) {
-        if (now() - v.handedOutAt > PACING_IDLE_MS && v.pacer.idle() && v.limit.inFlight() === 0) pacing.delete(k);
+        if (now() - v.handedOutAt > PACING_IDLE_MS && v.pacer.idle() && v.gate.inFlight() === 0 && v.gate.blockedForMs() === 0) pacing.delete(k);
       }
       entry = {
         pacer: new QuotaPacer({ unitsPerSecond: config.GMAIL_QUOTA_UNITS_PER_SECOND, settleGuardMs: options.settleGuardMs, clock: options.clock }),
-        limit: new ConcurrencyLimit(options.maxInFlight ?? 10),
+        gate: new RequestGate({ maxInFlight: options.maxInFlight ?? 10 }),
         handedOutAt: now(),
       };
       pacing.set(key, entry);
@@ -58,12 +59,12 @@ export function gmailAdapterFactory(config: GmailAdapterConfig, options: GmailAd
   };
 
   return (mailbox, tokens): ProviderAdapter => {
-    const { pacer, limit } = pacingFor(mailbox);
+    const { pacer, gate } = pacingFor(mailbox);
     const client = new GmailClient({
       apiUrl: config.GMAIL_API_URL,
       tokens,
       pacer,
-      limit,
+      gate,
       timeoutMs: options.timeoutMs,
       maxRetryWaitMs: options.maxRetryWaitMs,
     });

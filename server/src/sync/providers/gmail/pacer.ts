@@ -146,33 +146,6 @@ export class QuotaPacer {
   }
 }
 
-/** At most `max` calls in flight; the rest wait in order. */
-export class ConcurrencyLimit {
-  private active = 0;
-  private waiters: Array<() => void> = [];
-
-  constructor(private readonly max: number) {
-    if (!(max >= 1)) throw new RangeError('max must be at least 1');
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    else this.active += 1;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiters.shift();
-      // Hand the slot straight to the next waiter, so a newcomer cannot jump the queue.
-      if (next) next();
-      else this.active -= 1;
-    }
-  }
-
-  inFlight(): number {
-    return this.active;
-  }
-}
-
 /**
  * Maps items with at most `limit` running at once, keeping the input order in the result. After the first
  * failure no new item is started (a throttled mailbox should not be asked for the rest of the page).

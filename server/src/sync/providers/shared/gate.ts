@@ -66,15 +66,23 @@ export class RequestGate {
   async run<T>(send: () => Promise<T>, opts: { maxWaitMs?: number } = {}): Promise<T> {
     await this.acquire();
     try {
-      for (let wait = this.blockedForMs(); wait > 0; wait = this.blockedForMs()) {
-        if (opts.maxWaitMs !== undefined && wait > opts.maxWaitMs) {
-          throw new ProviderError('throttled', `throttled by the provider for another ${wait} ms`, { retryAfterMs: wait });
-        }
-        await this.clock.sleep(wait);
-      }
+      await this.waitOutBlock(opts.maxWaitMs);
       return await send();
     } finally {
       this.release();
+    }
+  }
+
+  /**
+   * Waits until no block is running. A caller holding a slot calls it again right before sending when it had to
+   * wait for something else after `run` began (e.g. quota units), since a block may have started meanwhile.
+   */
+  async waitOutBlock(maxWaitMs?: number): Promise<void> {
+    for (let wait = this.blockedForMs(); wait > 0; wait = this.blockedForMs()) {
+      if (maxWaitMs !== undefined && wait > maxWaitMs) {
+        throw new ProviderError('throttled', `throttled by the provider for another ${wait} ms`, { retryAfterMs: wait });
+      }
+      await this.clock.sleep(wait);
     }
   }
 
