@@ -6,22 +6,40 @@
  * (build/version/version.go, "Invalid build/version/version.txt file content"). So we download the same
  * module with `go mod download`, write the version file the release would carry, and `go build` its
  * cmd/ferretdb. The result lives in a cache outside git and is reused by every clone on the machine.
+ *
+ * One patch is applied before building (ferretdb-sqlite-pushdown.patch, measured on 20,000 documents: a find by
+ * {_id, orgId} 768 ms → 1.3 ms). FerretDB 1.24's SQLite backend queried `_id` through an expression that differs
+ * from the one its unique `_id` index is built on, so SQLite never used that index — every find, update and delete
+ * by _id read the whole table — and it pushed `_id` down only for a filter of exactly {_id: <scalar>}, while every
+ * tenant query here also names `orgId`. The patch uses the index's own expression and pushes down a top-level
+ * `_id` equality or `$in` whatever else the filter holds (FerretDB filters the rows again, so that is safe).
+ * The cache directory is keyed by the patch too, so a changed patch means a rebuild.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { repoRoot } from '../repo-root';
 
 const run = promisify(execFile);
 
 export const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 export const FERRETDB_VERSION = 'v1.24.2';
+/** Found from the repository root, since the server also runs bundled (server/dist). */
+const PATCH_FILE = path.join(repoRoot(__dirname), 'server/src/db/ferretdb-sqlite-pushdown.patch');
+
+/** The build's name: the upstream version and the patch it carries. */
+export function ferretdbBuildId(): string {
+  const digest = createHash('sha256').update(readFileSync(PATCH_FILE)).digest('hex').slice(0, 10);
+  return `${FERRETDB_VERSION}-tl.${digest}`;
+}
 
 export function ferretdbCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'threadline', 'ferretdb', FERRETDB_VERSION);
+  return path.join(base, 'threadline', 'ferretdb', ferretdbBuildId());
 }
 
 /** The binary to run: `FERRETDB_BIN` when set, else the cached build (which may not exist yet). */
@@ -63,6 +81,8 @@ export async function ensureFerretdbBinary(log: BuildLog = () => {}, env: NodeJS
     await cp(moduleDir, src, { recursive: true });
     await chmod(src, 0o755);
     await run('chmod', ['-R', 'u+w', src]);
+    // `git apply` works outside a repository too, and refuses a patch that does not apply cleanly.
+    await run('git', ['apply', '--verbose', PATCH_FILE], { cwd: src, timeout: 60_000 });
     await writeFile(path.join(src, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
     const out = path.join(work, 'ferretdb');
     await run('go', ['build', '-trimpath', '-buildvcs=false', '-o', out, './cmd/ferretdb'], {
