@@ -7,12 +7,17 @@
  * module with `go mod download`, write the version file the release would carry, and `go build` its
  * cmd/ferretdb. The result lives in a cache outside git and is reused by every clone on the machine.
  *
- * One patch is applied before building (ferretdb-sqlite-pushdown.patch, measured on 20,000 documents: a find by
- * {_id, orgId} 768 ms → 1.3 ms). FerretDB 1.24's SQLite backend queried `_id` through an expression that differs
- * from the one its unique `_id` index is built on, so SQLite never used that index — every find, update and delete
- * by _id read the whole table — and it pushed `_id` down only for a filter of exactly {_id: <scalar>}, while every
- * tenant query here also names `orgId`. The patch uses the index's own expression and pushes down a top-level
- * `_id` equality or `$in` whatever else the filter holds (FerretDB filters the rows again, so that is safe).
+ * One patch is applied before building (ferretdb-sqlite.patch), for two faults of FerretDB 1.24's SQLite backend:
+ *  - Speed: it queried `_id` through an expression other than the one its unique `_id` index is built on, so SQLite
+ *    never used that index (every find, update and delete by _id read the whole table), and it pushed `_id` down
+ *    only for a filter of exactly {_id: <scalar>}, while every tenant query here also names `orgId`. Patched: the
+ *    index's own expression, and a top-level `_id` equality or `$in` pushed down whatever else the filter holds
+ *    (FerretDB filters the rows again, so a superset is safe). A find by {_id, orgId} among 20,000 documents:
+ *    768 ms → 1.3 ms.
+ *  - Atomicity: an update ran as query, change in memory, write back, unguarded, so of two concurrent updates of
+ *    one document the later write undid the earlier (seen: a teammate lost from a message's `syncedBy`). MongoDB
+ *    applies each single-document update atomically. Patched: update, findAndModify and delete run their
+ *    read-modify-write under one lock per collection (SQLite has one writer at a time anyway).
  * The cache directory is keyed by the patch too, so a changed patch means a rebuild.
  */
 import { execFile } from 'node:child_process';
@@ -29,7 +34,7 @@ const run = promisify(execFile);
 export const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 export const FERRETDB_VERSION = 'v1.24.2';
 /** Found from the repository root, since the server also runs bundled (server/dist). */
-const PATCH_FILE = path.join(repoRoot(__dirname), 'server/src/db/ferretdb-sqlite-pushdown.patch');
+const PATCH_FILE = path.join(repoRoot(__dirname), 'server/src/db/ferretdb-sqlite.patch');
 
 /** The build's name: the upstream version and the patch it carries. */
 export function ferretdbBuildId(): string {

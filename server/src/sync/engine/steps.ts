@@ -5,6 +5,7 @@
 import { MailboxMessage } from '../../models';
 import { runInOrg } from '../../db/tenant';
 import { applyDeletes, applyStateChanges } from '../ingest/changes';
+import { repairHolders } from '../ingest/holders';
 import { ingestMessages, type IngestResult } from '../ingest/store';
 import { ProviderError, type RemoteMessage, type SyncCursor } from '../providers/port';
 import { decide, MAX_ITEM_ATTEMPTS } from './policy';
@@ -153,7 +154,7 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
     await run.keepLease();
   }
   const stored = await runInOrg(run.mailbox.orgId, () =>
-    MailboxMessage.find({ mailboxId: run.mailbox._id }, { providerMessageId: 1, receivedAt: 1 }).lean());
+    MailboxMessage.find({ mailboxId: run.mailbox._id }, { providerMessageId: 1, receivedAt: 1, messageId: 1 }).lean());
   const have = new Set(stored.map((c) => c.providerMessageId));
   const skipped = new Set((run.mailbox.poison ?? []).filter((p) => p.skipped).map((p) => p.providerMessageId));
   const missing = [...listed].filter((id) => !have.has(id) && !skipped.has(id));
@@ -186,12 +187,15 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
   // Only copies inside the listed window can be judged gone; older ones were simply not listed.
   const gone = stored.filter((c) => !listed.has(c.providerMessageId) && c.receivedAt && c.receivedAt.getTime() >= since.getTime());
   const deleted = await applyDeletes(run.mailbox, gone.map((c) => c.providerMessageId), run.ingest.org.sync.deletionPolicy, run.now());
+  const goneIds = new Set(gone.map((c) => c.providerMessageId));
+  const holdersRepaired = await runInOrg(run.mailbox.orgId, () =>
+    repairHolders(stored.filter((c) => !goneIds.has(c.providerMessageId)).map((c) => c.messageId), run.mailbox.userId));
   await run.persist({
     reconciledAt: run.now(), reconcileRequestedAt: null,
     ...(cursor ? { cursor, stage: 'incremental', state: 'live' } : {}),
   });
   await run.event(opts.freshCursor ? 'resynced' : 'reconciled', {
-    listed: listed.size, missing: missing.length, repaired, gone: gone.length, deletes: deleted,
+    listed: listed.size, missing: missing.length, repaired, gone: gone.length, deletes: deleted, holdersRepaired,
   });
 }
 

@@ -5,6 +5,7 @@ import { runInOrg } from '../../db/tenant';
 import { Company, Contact, Deal, MailboxMessage, Message, Thread } from '../../models';
 import { applyDeletes, applyStateChanges } from './changes';
 import { loadIngestContext } from './context';
+import { repairHolders } from './holders';
 import { relinkContact } from './link';
 import { applyCrmWrite } from './state';
 import { ingestMessages } from './store';
@@ -39,6 +40,36 @@ describe('ingestMessages on the real database', () => {
       expect(msgs).toHaveLength(1);
       expect(msgs[0].syncedBy.map(String).sort()).toEqual([String(ann.userId), String(bob.userId)].sort());
       expect(await MailboxMessage.countDocuments({ messageId: msgs[0]._id })).toBe(3);
+    });
+  });
+
+  it('keeps every holder when teammates store the same mail at once, and puts back a holder a concurrent write lost', async () => {
+    const orgId = await createOrg();
+    const boxes = await Promise.all(['ann', 'bob', 'cat'].map((n) => createMailbox(orgId, `${n}@acme.test`)));
+    const specs = Array.from({ length: 30 }, (_, i) => ({
+      from: `buyer${i}@customer.test`, to: ['ann@acme.test', 'bob@acme.test', 'cat@acme.test'], subject: `Order ${i}`, messageId: `<order-${i}@customer.test>`,
+    }));
+    // Three mailboxes, pages of five, all at once: the updates of one message interleave.
+    await Promise.all(boxes.map(async (box) => {
+      for (let i = 0; i < specs.length; i += 5) await ingest(box, await Promise.all(specs.slice(i, i + 5).map((sp) => remoteOf(sp))));
+    }));
+    const everyone = boxes.map((b) => String(b.userId)).sort();
+    await runInOrg(orgId, async () => {
+      const msgs = await Message.find({}, { syncedBy: 1 }).lean();
+      expect(msgs).toHaveLength(30);
+      for (const m of msgs) expect(m.syncedBy.map(String).sort()).toEqual(everyone);
+      // A write that read the message before Bob was added and wrote it back after: Bob is gone from one message.
+      const [victim] = msgs;
+      await Message.updateOne({ _id: victim._id }, { $set: { syncedBy: [boxes[0].userId, boxes[2].userId] } });
+      expect(await repairHolders(msgs.map((m) => m._id), boxes[1].userId)).toBe(1);
+      expect((await Message.findById(victim._id).lean())!.syncedBy.map(String).sort()).toEqual(everyone);
+    });
+    // Storing the same page again (a replay after a crash) puts a lost holder back as well.
+    await runInOrg(orgId, () => Message.updateMany({}, { $set: { syncedBy: [boxes[0].userId] } }));
+    await ingest(boxes[2], await Promise.all(specs.slice(0, 5).map((sp) => remoteOf(sp))));
+    await runInOrg(orgId, async () => {
+      const fixed = await Message.find({ subject: 'Order 0' }, { syncedBy: 1 }).lean();
+      expect(fixed[0].syncedBy.map(String).sort()).toEqual([String(boxes[0].userId), String(boxes[2].userId)].sort());
     });
   });
 

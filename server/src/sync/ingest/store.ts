@@ -13,7 +13,8 @@ import { registrableDomain } from '../../crm/domains';
 import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
 import { insertIdempotent } from './bulk';
-import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from './changes';
+import { findCopies, mergeIntoCopies } from './changes';
+import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
 import { OrgDirectory } from './directory';
 import { copyDocId, messageDocId } from './ids';
@@ -164,14 +165,9 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const newCopyMessages = new Set(copyOutcome.inserted.map((j) => String(copyDocs[j].messageId)));
   const needHolder = new Set([...existingMessages].filter((id) => newCopyMessages.has(id)));
   for (const j of copyOutcome.inserted) if (sentAs.has(copyDocs[j].providerMessageId)) needHolder.add(String(copyDocs[j].messageId));
-  const replayed = [...existingMessages].filter((id) => !newCopyMessages.has(id));
-  await forEachLimited(replayed, READ_CONCURRENCY, async (id) => {
-    const m = await Message.findById(id, { syncedBy: 1 }).lean();
-    if (m && !m.syncedBy.some((u) => String(u) === String(mailbox.userId))) needHolder.add(id);
-  });
-  if (needHolder.size > 0) {
-    await Message.updateMany({ _id: mongoose.trusted({ $in: [...needHolder] }) }, { $addToSet: { syncedBy: mailbox.userId } });
-  }
+  const replayed = [...existingMessages].filter((id) => !newCopyMessages.has(id)).map((id) => new mongoose.Types.ObjectId(id));
+  for (const id of await lackingHolder(replayed, mailbox.userId)) needHolder.add(String(id));
+  if (needHolder.size > 0) await addHolder([...needHolder].map((id) => new mongoose.Types.ObjectId(id)), mailbox.userId);
 
   // 6. Copies that existed: the provider's current flags and labels, through the echo and later-wins rules.
   if (copyOutcome.existing.length > 0) {
