@@ -3,6 +3,7 @@
  * the organisation, the company comes from the registrable domain (never a free-mail one), and every change of a
  * contact's addresses relinks the mail already synced, at once. Everything here runs in the caller's org context.
  */
+import { markDirectoryChanged } from '../sync/ingest/directory';
 import { relinkContact as relinkMail } from '../sync/ingest/link';
 import mongoose, { Types } from 'mongoose';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
@@ -32,6 +33,7 @@ export async function relinkContact(contact: Pick<ContactDoc, '_id' | 'orgId' | 
 
 /** Removes a contact from every message and deal that names it (before the contact itself is deleted). */
 export async function unlinkContact(contactId: Types.ObjectId): Promise<void> {
+  await markDirectoryChanged();
   await Message.updateMany({ contactIds: contactId }, { $pull: { contactIds: contactId } });
   await Deal.updateMany({ contactIds: contactId }, { $pull: { contactIds: contactId } });
 }
@@ -41,6 +43,7 @@ export async function unlinkContact(contactId: Types.ObjectId): Promise<void> {
  * (`jane@eu.acme.com` is Acme's). A one-off scan at creation; ingest links new mail as it arrives.
  */
 async function linkCompanyByDomain(companyId: Types.ObjectId, domain: string): Promise<void> {
+  await markDirectoryChanged();
   const pattern = new RegExp(`@(?:[^@]+\\.)?${escapeRegex(domain)}$`);
   await Message.updateMany({ participants: pattern }, { $addToSet: { companyIds: companyId } });
 }

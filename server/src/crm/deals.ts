@@ -5,6 +5,7 @@
 import mongoose, { Types } from 'mongoose';
 import { Company, Contact, Deal, DealDoc } from '../models/crm';
 import { Message } from '../models/message';
+import { markDirectoryChanged } from '../sync/ingest/directory';
 
 export class DealReferenceError extends Error {
   constructor(public readonly field: 'contactIds' | 'companyId') {
@@ -31,6 +32,7 @@ function dealMailFilter(deal: Pick<DealDoc, 'contactIds' | 'companyId'>): Record
 
 /** Makes `messages.dealIds` agree with the deal's current contacts and company. Idempotent. */
 export async function relinkDeal(deal: Pick<DealDoc, '_id' | 'contactIds' | 'companyId'>): Promise<void> {
+  await markDirectoryChanged();
   const filter = dealMailFilter(deal);
   // Unlink what no longer belongs, then link what does: the two steps commute with concurrent ingest,
   // which links new mail to deals itself.
@@ -42,6 +44,7 @@ export async function relinkDeal(deal: Pick<DealDoc, '_id' | 'contactIds' | 'com
 }
 
 export async function unlinkDeal(dealId: Types.ObjectId): Promise<void> {
+  await markDirectoryChanged();
   await Message.updateMany({ dealIds: dealId }, { $pull: { dealIds: dealId } });
 }
 

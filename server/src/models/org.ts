@@ -27,6 +27,11 @@ const orgSchema = new Schema({
   /** Claimed atomically by the first user to sign in, who becomes the organisation's admin. */
   firstUserId: { type: Schema.Types.ObjectId, default: null },
   settings: { type: settingsSchema, default: () => ({}) },
+  /**
+   * Moves before every change of the CRM records that decide how mail is linked (contacts, companies, deals), so a
+   * sync run holding an older copy of them (ingest/directory.ts) knows to look again.
+   */
+  directoryVersion: { type: Number, default: 0 },
 }, { timestamps: true, strict: 'throw' });
 
 export interface OrgDoc {
@@ -35,6 +40,7 @@ export interface OrgDoc {
   name: string;
   domains: string[];
   firstUserId: Types.ObjectId | null;
+  directoryVersion?: number;
   settings: {
     sync: {
       historyDays: number; deletionPolicy: 'mirror' | 'preserve'; onlyKnownContacts: boolean;

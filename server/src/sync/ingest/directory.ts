@@ -3,9 +3,16 @@
  * registrable domain, deals by contact and company. Loaded once per sync run with one query per collection, then
  * answered from memory: a page of messages asks about hundreds of addresses, and one query per address (or an `$in`,
  * which the embedded FerretDB runs as a scan) would cost more than the whole page's writes.
+ *
+ * A record can change while a run holds the directory. Every change that relinks stored mail first moves the
+ * organisation's `directoryVersion` (markDirectoryChanged), then relinks; the ingest reads the version before loading
+ * and again after writing each page. Either the change moved it before that second read — the ingest reloads and
+ * links the page itself — or it relinks after the page was written, and so reaches the page's messages. No window
+ * is left in which a new contact's mail stays unlinked.
  */
 import type { Types } from 'mongoose';
-import { Company, Contact, Deal } from '../../models';
+import { currentOrgId } from '../../db/tenant';
+import { Company, Contact, Deal, Org } from '../../models';
 import { companyDomainFor } from '../../crm/domains';
 import { normaliseAddress, normaliseDomain } from './address';
 
@@ -22,9 +29,13 @@ export class OrgDirectory {
   private readonly companiesByDomain = new Map<string, Types.ObjectId>();
   private readonly dealsByParty = new Map<string, Types.ObjectId[]>();
 
+  /** The organisation's directoryVersion when this copy was loaded. */
+  version = 0;
+
   /** Loads the directory of the organisation in context (call inside runInOrg). */
   static async load(): Promise<OrgDirectory> {
     const dir = new OrgDirectory();
+    dir.version = await directoryVersion();
     const [contacts, companies, deals] = await Promise.all([
       Contact.find({}, { emails: 1, companyId: 1 }).lean(),
       Company.find({}, { domains: 1 }).lean(),
@@ -88,4 +99,20 @@ export class OrgDirectory {
     }
     return { contactIds: [...contacts.values()], companyIds: [...companies.values()], dealIds: [...deals.values()] };
   }
+}
+
+/** The directoryVersion of the organisation in context. */
+export async function directoryVersion(): Promise<number> {
+  const org = await Org.findById(currentOrgId(), { directoryVersion: 1 }).lean<{ directoryVersion?: number }>();
+  return org?.directoryVersion ?? 0;
+}
+
+/**
+ * Call before relinking stored mail after a change of contacts, companies or deals (inside runInOrg). Returns the
+ * new version.
+ */
+export async function markDirectoryChanged(): Promise<number> {
+  const org = await Org.findOneAndUpdate({ _id: currentOrgId() }, { $inc: { directoryVersion: 1 } }, { new: true })
+    .lean<{ directoryVersion?: number }>();
+  return org?.directoryVersion ?? 0;
 }

@@ -7,6 +7,7 @@ import { Company, Deal, Message } from '../../models';
 import { runInOrg } from '../../db/tenant';
 import { companyDomainFor } from '../../crm/domains';
 import { normaliseAddress } from './address';
+import { markDirectoryChanged } from './directory';
 
 export interface RelinkableContact {
   _id: Types.ObjectId;
@@ -22,6 +23,7 @@ export interface RelinkableContact {
 export async function relinkContact(contact: RelinkableContact): Promise<{ linked: number; unlinked: number }> {
   const emails = [...new Set(contact.emails.map(normaliseAddress).filter((e): e is string => e !== null))];
   return runInOrg(contact.orgId, async () => {
+    await markDirectoryChanged();
     const companyIds = new Map<string, Types.ObjectId>();
     if (contact.companyId) companyIds.set(String(contact.companyId), contact.companyId);
     const domains = [...new Set(emails.map(companyDomainFor).filter((d): d is string => d !== null))];

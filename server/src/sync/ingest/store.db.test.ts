@@ -115,6 +115,24 @@ describe('ingestMessages on the real database', () => {
     expect(text).toContain('fine to keep');
   });
 
+  it('links mail to a contact created while a sync run held the directory from before it', async () => {
+    const orgId = await createOrg();
+    const f = await createMailbox(orgId, 'ann@acme.test');
+    const ctx = await loadIngestContext(mbOf(f));
+    await ingestMessages(ctx, [await remoteOf({ from: 'someone@elsewhere.test', to: ['ann@acme.test'], subject: 'Earlier page' })]);
+    // Created, and its stored mail relinked, after the run loaded its directory and before the next page is written.
+    const contact = await runInOrg(orgId, async () => {
+      const c = await Contact.create({ name: 'Nora New', emails: ['nora@newco.test'] });
+      await relinkContact({ _id: c._id, orgId, emails: c.emails, companyId: null });
+      return c;
+    });
+    await ingestMessages(ctx, [await remoteOf({ from: 'nora@newco.test', to: ['ann@acme.test'], subject: 'Hello from Nora' })]);
+    await runInOrg(orgId, async () => {
+      const m = await Message.findOne({ subject: 'Hello from Nora' }, { contactIds: 1 }).lean();
+      expect(m!.contactIds.map(String)).toEqual([String(contact._id)]);
+    });
+  });
+
   it('links contacts on any address case-insensitively, companies by registrable domain (never free-mail) and deals', async () => {
     const orgId = await createOrg();
     const f = await createMailbox(orgId, 'ann@acme.test');

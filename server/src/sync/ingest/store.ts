@@ -16,7 +16,7 @@ import { insertIdempotent } from './bulk';
 import { findCopies, mergeIntoCopies } from './changes';
 import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
-import { OrgDirectory } from './directory';
+import { directoryVersion, OrgDirectory } from './directory';
 import { copyDocId, messageDocId } from './ids';
 import { relinkContact } from './link';
 import type { ParsedMessage } from './parse';
@@ -183,7 +183,33 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   }
 
   // 7. Mail stored before these contacts existed (earlier pages, other mailboxes) is linked to them too.
+  const versionBefore = created.length > 0 ? await directoryVersion() : directory.version;
   for (const c of created) await relinkContact({ _id: c._id, orgId, emails: c.emails, companyId: c.companyId });
+
+  // 8. Contacts, companies or deals changed by someone else since the directory was loaded: reload it and link this
+  // page again (the other side relinks only what was stored before it moved the version; directory.ts).
+  const versionNow = await directoryVersion();
+  if (versionBefore === directory.version && versionNow === versionBefore + created.length) {
+    directory.version = versionNow; // only this page's own contacts moved it, and they are in the directory already
+  } else {
+    const stored = kept.flatMap((k, i) => failedMessages.has(String(messageIds[i])) ? [] : [{ messageId: messageIds[i], participants: k.participants }]);
+    await relinkPage(ctx, stored, ownCompanyDomains);
+  }
+}
+
+/** Reloads the run's directory and adds the links it gives to the page's messages. */
+async function relinkPage(ctx: IngestContext, stored: { messageId: mongoose.Types.ObjectId; participants: string[] }[], ownCompanyDomains: string[]): Promise<void> {
+  const directory = ctx.directory = await OrgDirectory.load();
+  const seen = new Set<string>();
+  for (const { messageId, participants } of stored) {
+    if (seen.has(String(messageId))) continue;
+    seen.add(String(messageId));
+    const links = directory.linksFor(participants, ownCompanyDomains);
+    if (links.contactIds.length + links.companyIds.length + links.dealIds.length === 0) continue;
+    await Message.updateOne({ _id: messageId }, {
+      $addToSet: { contactIds: { $each: links.contactIds }, companyIds: { $each: links.companyIds }, dealIds: { $each: links.dealIds } },
+    });
+  }
 }
 
 /**
