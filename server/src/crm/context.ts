@@ -15,6 +15,7 @@ import type {
   AddonThisMessage, AddonThread,
 } from '../../../shared/src/addon-view';
 import { currentOrgId } from '../db/tenant';
+import { byInternetMessageId } from '../sync/ingest/ids';
 import { companyView, contactView, copyFor, messageSummary, type CopyForView, type MessageSummary } from '../http/views';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';
@@ -216,7 +217,7 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
   const internetMessageId = normaliseMessageId(rawId);
   const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
   if (internetMessageId === null) return { ...none, status: 'unknown' };
-  const doc = await Message.findOne({ dedupKey: `mid:${internetMessageId}` }).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>>();
+  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>>();
   if (!doc) return { ...none, status: 'not_synced' };
   // Who holds a private message is itself private: say only that it is there.
   if (policy.access(doc) === 'none') return { ...none, status: 'not_visible' };

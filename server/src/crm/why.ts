@@ -12,6 +12,7 @@
  */
 import mongoose, { Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
+import { byInternetMessageId } from '../sync/ingest/ids';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { Message, MessageDoc } from '../models/message';
@@ -249,7 +250,7 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
   const orgDomains = (org.domains ?? []).filter((d) => !isFreeMailDomain(d));
 
   if (q.messageId) {
-    const doc = await Message.findOne({ dedupKey: `mid:${q.messageId}` })
+    const doc = await Message.findOne(byInternetMessageId(currentOrgId(), q.messageId))
       .select({ syncedBy: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<StoredMessage>();
     if (doc) {
       const access = policy.access(doc);

@@ -3,6 +3,7 @@
  * a suggested contact → POST /api/contacts → the context shows the contact, the company and past mail, with the
  * sharing levels of DESIGN §4.7 applied and nothing from another organisation.
  */
+import { byInternetMessageId } from '../sync/ingest/ids';
 import { Types } from 'mongoose';
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
@@ -42,7 +43,7 @@ async function mail(holders: Rep[], m: { mid?: string; subject: string; from: [s
   const mid = m.mid ?? `m${(n += 1)}@mail.test`;
   return runInOrg(orgId, async () => {
     const doc = await Message.create({
-      dedupKey: `mid:${mid}`, internetMessageId: mid, subject: m.subject, from: { email: m.from[0], name: m.from[1] },
+      ...byInternetMessageId(orgId, mid), internetMessageId: mid, subject: m.subject, from: { email: m.from[0], name: m.from[1] },
       to: m.to.map((email) => ({ email, name: '' })), date: new Date(m.date), direction: 'inbound',
       snippet: m.text ?? 'the body', text: m.text ?? 'the body', participants: [m.from[0], ...m.to],
       syncedBy: holders.map((h) => h.userId), threadId: new Types.ObjectId(),

@@ -11,6 +11,7 @@ import { runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { MailboxMessage, MessageFlags } from '../../models/mailbox-message';
 import { Message, MessageDoc } from '../../models/message';
+import { byInternetMessageId } from '../../sync/ingest/ids';
 
 export interface SignedIn { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string; mailboxId: Types.ObjectId }
 
@@ -48,10 +49,11 @@ export async function seedMessage(m: SeedMessage): Promise<MessageDoc> {
   const from = m.from ?? 'pat@initech.com';
   const to = m.to ?? [m.holders[0].who.email];
   const cc = m.cc ?? [];
-  const mid = `<${randomBytes(6).toString('hex')}@test>`;
+  const bare = `${randomBytes(6).toString('hex')}@test`;
+  const mid = `<${bare}>`;
   return runInOrg(orgId, async () => {
     const doc = await Message.create({
-      dedupKey: `mid:${mid}`, internetMessageId: mid, threadId: m.threadId ?? null, subject: m.subject ?? 'Quarterly numbers',
+      ...byInternetMessageId(orgId, bare), internetMessageId: mid, threadId: m.threadId ?? null, subject: m.subject ?? 'Quarterly numbers',
       from: { email: from, name: 'Pat' }, to: to.map((email) => ({ email, name: '' })), cc: cc.map((email) => ({ email, name: '' })),
       date: m.date ?? new Date(), direction: m.direction ?? 'inbound', snippet: (m.text ?? 'Body text').slice(0, 40),
       text: m.text ?? 'Body text', html: `<p>${m.text ?? 'Body text'}</p>`,

@@ -4,8 +4,9 @@
  *
  * Why: writes become plain inserts that are idempotent by construction — two workers, a crash replay or a second
  * mailbox produce the same `_id`, and a duplicate-key answer means "already there". That keeps the ingest to a few
- * batched inserts per page on any MongoDB, and it is what makes it fast on the embedded FerretDB, which pushes only
- * equality finds down to SQLite and runs every update or `$in` query as a scan of the whole collection.
+ * batched inserts per page on any MongoDB, and it is what makes it fast on the embedded FerretDB, which finds a
+ * document through an index only by `_id` (server/src/db/ferretdb-binary.ts): any other filter reads the collection.
+ * So a message is found by its Message-ID through its `_id` (byInternetMessageId).
  * The ObjectId's leading "timestamp" bytes are therefore not a time: nothing may sort by `_id` for recency.
  */
 import { createHash } from 'node:crypto';
@@ -20,6 +21,15 @@ export function stableId(orgId: Types.ObjectId | string, kind: StableKind, ...pa
 }
 
 export const messageDocId = (orgId: Types.ObjectId | string, dedupKey: string): Types.ObjectId => stableId(orgId, 'message', dedupKey);
+
+/**
+ * The filter of the message with this Message-ID (`mid:` dedup key). The ingest and the outbox store every message
+ * with a Message-ID under this `_id`; the key is matched too, so a message stored otherwise is never mistaken for it.
+ */
+export const byInternetMessageId = (orgId: Types.ObjectId | string, internetMessageId: string): { _id: Types.ObjectId; dedupKey: string } => {
+  const dedupKey = `mid:${internetMessageId}`;
+  return { _id: messageDocId(orgId, dedupKey), dedupKey };
+};
 
 export const copyDocId = (orgId: Types.ObjectId | string, mailboxId: Types.ObjectId | string, providerMessageId: string): Types.ObjectId =>
   stableId(orgId, 'copy', String(mailboxId), providerMessageId);
