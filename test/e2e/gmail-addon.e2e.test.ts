@@ -9,10 +9,11 @@
  * Plus: snapshots of the rendered cards, card limits, silent re-sign-in, sign-out, and the manifest checks.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mongoose, { Types } from 'mongoose';
+import { chromium } from 'playwright-core';
 import { CARD_LIMITS } from '../../shared/src/card';
 import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
@@ -20,6 +21,8 @@ import { seedMessage, type SignedIn } from '../../server/src/http/testing/seed';
 import { Mailbox } from '../../server/src/models/mailbox';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createAppsScriptSandbox, type AppsScriptSandbox, type MessageFixture, type Recorded } from '../fakes/apps-script';
+import { cardToHtml } from '../fakes/apps-script/card-html';
+import { saveReadmeShot, STABLE_CONTEXT, STABLE_SHOT } from '../helpers/readme-shots';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 
 const root = path.resolve(__dirname, '../..');
@@ -118,6 +121,23 @@ const actionNames = (node: unknown): string[] => {
   return names;
 };
 
+/**
+ * The README's picture of the add-on: the card drawn by test/fakes/apps-script/card-html.ts in Chromium (Gmail's
+ * own look is approximated). Without Chromium there is no picture, and nothing else here needs one.
+ */
+async function pictureForReadme(card: Recorded): Promise<void> {
+  const executablePath = '/usr/bin/chromium';
+  if (!existsSync(executablePath)) return void process.stderr.write('no Chromium: the Gmail add-on picture is not refreshed\n');
+  const browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage({ ...STABLE_CONTEXT, viewport: { width: 320, height: 600 } });
+    await page.setContent(cardToHtml(card));
+    saveReadmeShot('gmail-addon-card', await page.locator('.panel').screenshot(STABLE_SHOT));
+  } finally {
+    await browser.close();
+  }
+}
+
 const texts = (card: Recorded): string => {
   const out: string[] = [];
   walk(card, (r) => { for (const k of ['title', 'text', 'topLabel', 'bottomLabel', 'header']) if (typeof r[k] === 'string') out.push(r[k] as string); });
@@ -181,6 +201,7 @@ describe('the Gmail add-on against the real server', () => {
     expect(JSON.stringify(refreshed.fixedFooter)).not.toContain(SENDER.email);
     expect(stable(refreshed)).toMatchSnapshot('after create contact');
     expectWithinLimits(refreshed);
+    await pictureForReadme(refreshed);
     // The cache holds the fresh card now, not the one with the footer.
     const [again] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     expect(again).toEqual(refreshed);

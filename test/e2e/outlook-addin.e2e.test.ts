@@ -18,6 +18,7 @@ import { runInOrg } from '../../server/src/db/tenant';
 import { Mailbox, MailboxMessage, Message } from '../../server/src/models';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { installOfficeStub, officeHost, type ItemFixture } from '../fakes/office/host';
+import { saveReadmeShot, STABLE_CONTEXT, STABLE_SHOT } from '../helpers/readme-shots';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 
 const root = path.resolve(__dirname, '../..');
@@ -109,7 +110,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   // An Outlook task pane is narrow: 320 px is its usual width on the web.
-  context = await browser.newContext({ viewport: { width: 320, height: 900 } });
+  context = await browser.newContext({ ...STABLE_CONTEXT, viewport: { width: 320, height: 900 } });
   await installOfficeStub(context, {
     item: noraEmail,
     dialogAnswer: async () => JSON.stringify({ status: 'ok', accessToken: await mintRepToken() }),
@@ -165,6 +166,9 @@ describe('the task pane beside an email', () => {
     expect(recent).toContain('Pilot pricing for Northwind');
     expect(recent).toContain('Here are the numbers we discussed');
     await shot('3-contact-created');
+    // The README's picture of the pane: down to its last line, not the empty rest of a tall pane.
+    const bottom = await page.evaluate(() => Math.ceil(Math.max(...Array.from(document.body.querySelectorAll('*')).map((e) => e.getBoundingClientRect().bottom))));
+    saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, clip: { x: 0, y: 0, width: 320, height: Math.min(900, bottom + 16) } }));
   });
 
   it('follows ItemChanged: a slow answer for the previous email never reaches the screen', async () => {

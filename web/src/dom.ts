@@ -86,3 +86,6 @@ export function formatAmount(amount: number | null, currency: string): string {
 }
 
 export const person = (a: { email: string; name: string }) => (a.name ? `${a.name} <${a.email}>` : a.email);
+
+/** The product names users know the providers by. */
+export const PROVIDER_WORDS: Record<'google' | 'microsoft', string> = { google: 'Gmail', microsoft: 'Outlook' };

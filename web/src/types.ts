@@ -63,6 +63,13 @@ export interface OrgSettings {
   };
   sharing: { defaultVisibility: Visibility };
 }
+/** `POST /api/settings/preview`: what saving would remove, computed by the server. */
+export interface SettingsPreview {
+  removedMessages: number;
+  removedCopies: number;
+  reimport: boolean;
+  samples: { id: string; subject: string; from: Address; date: string; rule: { kind: 'domain' | 'address' | 'label' | 'internal' | 'onlyKnownContacts'; value?: string } }[];
+}
 export interface UserSettings extends Exclusions { visibility: Visibility | null }
 
 export interface WhyAnswer {

@@ -1,20 +1,25 @@
 /**
  * Settings (CONTRACT.md "Settings"): the organisation's sync and sharing rules (admins only) and each user's own
  * exclusions and visibility, which add to the organisation's. A PUT replaces the whole document, validated
- * strictly; rule values are stored normalised. Changes apply retroactively before the answer (sync/settings-apply.ts).
+ * strictly; rule values are stored normalised. Changes apply retroactively before the answer (sync/settings-apply.ts);
+ * `POST /api/settings/preview` answers what a PUT of the same body would remove, through the same code, writing nothing.
  */
 import { Router } from 'express';
 import { z } from 'zod';
+import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';
 import { AuditLog } from '../models/audit';
+import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
 import { normaliseAddress, normaliseDomain } from '../sync/ingest/address';
-import { applyOrgRulesChange, applyUserRulesChange } from '../sync/settings-apply';
+import { applyOrgRulesChange, applyUserRulesChange, previewOrgRulesChange } from '../sync/settings-apply';
 import { auth, requireAdmin } from './context';
 import { notFound } from './errors';
 
 const MAX_RULES = 1000;
+/** Examples in a preview: enough to recognise what a rule reaches, few enough to stay a glance. */
+const PREVIEW_SAMPLES = 5;
 
 const ruleList = (normalise: (s: string) => string | null, what: string) =>
   z.array(z.string().max(320).transform((s, ctx) => {
@@ -97,6 +102,26 @@ export function settingsRoutes(): Router {
     // Counts only: the audit trail must not become a copy of what the rules removed.
     await AuditLog.create({ actorId: a.userId, action: 'settings.org.update', detail: result });
     res.json(next);
+  });
+
+  // What a PUT of this body would remove, computed as the PUT computes it, with nothing written. Examples are only
+  // of mail the admin may see: a teammate's private mail is counted, never shown.
+  router.post('/api/settings/preview', async (req, res) => {
+    const a = requireAdmin(req);
+    const next = orgSettingsBody.parse(req.body);
+    const { settings: before, domains } = await orgSettings();
+    const policy = await loadVisibility(a.userId);
+    const preview = await previewOrgRulesChange(before.sync, next.sync, domains, { samples: PREVIEW_SAMPLES, mayShow: (m) => policy.access(m) !== 'none' });
+    const samples = [];
+    for (const s of preview.samples) {
+      const m = await Message.findById(s._id).select({ subject: 1, from: 1, date: 1 }).lean<Pick<MessageDoc, 'subject' | 'from' | 'date'>>();
+      if (!m) continue; // removed meanwhile
+      samples.push({
+        id: String(s._id), subject: m.subject ?? '', from: { email: m.from?.email ?? '', name: m.from?.name ?? '' }, date: new Date(m.date).toISOString(),
+        rule: { kind: s.rule.kind, ...(s.rule.value !== undefined ? { value: s.rule.value } : {}) },
+      });
+    }
+    res.json({ removedMessages: preview.removedMessages, removedCopies: preview.removedCopies, reimport: preview.rescheduled, samples });
   });
 
   router.get('/api/me/settings', async (req, res) => {

@@ -4,6 +4,7 @@ import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
 import { runInOrg } from '../db/tenant';
+import { AuditLog } from '../models/audit';
 import { Mailbox } from '../models/mailbox';
 import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
@@ -110,6 +111,90 @@ describe('/api/settings', () => {
       expect(await Message.countDocuments({ _id: only._id })).toBe(0);
     });
     await put(ada, '/api/settings', DEFAULTS);
+  });
+});
+
+describe('POST /api/settings/preview', () => {
+  const preview = (who: SignedIn, body: unknown) => request(svc.app).post('/api/settings/preview').set(bearer(who)).send(body as object);
+  /** What a preview must leave alone: stored mail, settings, audit trail and re-import marks. */
+  const snapshot = async () => runInOrg(ada.orgId, async () => ({
+    messages: await Message.countDocuments({}),
+    copies: await MailboxMessage.countDocuments({}),
+    audit: await AuditLog.countDocuments({}),
+    marked: await Mailbox.countDocuments({ reconcileRequestedAt: mongoose.trusted({ $ne: null }) }),
+    settings: (await get(ada, '/api/settings')).body,
+  }));
+
+  it('is for admins only, and validates its body as PUT does', async () => {
+    expect((await preview(bob, DEFAULTS)).status).toBe(403);
+    const bad = await preview(ada, withSync({ excludedDomains: ['ok.com', 'not a domain'] as never[] }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message.startsWith('sync.excludedDomains.1:')).toBe(true);
+    expect((await preview(ada, withSync({ historyDays: { $gt: 0 } as unknown as number }))).status).toBe(400);
+    expect((await preview(ada, { ...DEFAULTS, extra: 1 })).status).toBe(400);
+  });
+
+  it('answers what the save then removes, with examples, and writes nothing', async () => {
+    await runInOrg(ada.orgId, () => Mailbox.updateMany({}, { $set: { reconcileRequestedAt: null } }));
+    const hit = await seedMessage({ holders: [{ who: ada }], from: 'kim@dunder-preview.com', subject: 'Paper order' });
+    const sub = await seedMessage({ holders: [{ who: ada }, { who: bob }], from: 'ops@eu.dunder-preview.com', subject: 'Shipping' });
+    // Labelled in both mailboxes: the message goes. Labelled in one: only that copy goes.
+    const both = await seedMessage({ holders: [{ who: ada, labels: ['Receipts'] }, { who: bob, labels: ['receipts/2026'] }], subject: 'Your receipt' });
+    const one = await seedMessage({ holders: [{ who: ada, labels: ['Receipts'] }, { who: bob, labels: ['INBOX'] }], subject: 'Receipt, shared' });
+    await seedMessage({ holders: [{ who: ada }], from: 'pat@notdunder-preview.com', subject: 'Unrelated' });
+    // Another organisation's mail that the same rules would reach there: never counted, never shown here.
+    const carl = await signIn(svc.app, idp, 'carl@initrode.test', 'initrode.test');
+    await seedMessage({ holders: [{ who: carl }], from: 'kim@dunder-preview.com', subject: 'Other org paper' });
+    await seedMessage({ holders: [{ who: carl, labels: ['Receipts'] }], subject: 'Other org receipt' });
+    const body = withSync({ excludedDomains: ['dunder-preview.com'] as never[], excludedLabels: ['Receipts'] as never[] });
+
+    const before = await snapshot();
+    const res = await preview(ada, body);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ removedMessages: 3, removedCopies: 3, reimport: false, samples: expect.any(Array) });
+    // Domain matches in the order the scan meets them (stored ids are hashes), then the label-only one.
+    const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+    expect([...res.body.samples.slice(0, 2)].sort(byId).concat(res.body.samples.slice(2))).toEqual([
+      ...[
+        { id: String(hit._id), subject: 'Paper order', from: { email: 'kim@dunder-preview.com', name: 'Pat' }, date: expect.any(String), rule: { kind: 'domain', value: 'dunder-preview.com' } },
+        { id: String(sub._id), subject: 'Shipping', from: { email: 'ops@eu.dunder-preview.com', name: 'Pat' }, date: expect.any(String), rule: { kind: 'domain', value: 'dunder-preview.com' } },
+      ].sort(byId),
+      { id: String(both._id), subject: 'Your receipt', from: { email: 'pat@initech.com', name: 'Pat' }, date: expect.any(String), rule: { kind: 'label', value: 'receipts' } },
+    ]);
+    expect(await snapshot()).toEqual(before);
+
+    // The save removes exactly that, and reports the same counts in the audit trail.
+    expect((await put(ada, '/api/settings', body)).status).toBe(200);
+    await runInOrg(ada.orgId, async () => {
+      expect(await Message.countDocuments({ _id: mongoose.trusted({ $in: [hit._id, sub._id, both._id] }) })).toBe(0);
+      expect(await MailboxMessage.countDocuments({ messageId: one._id })).toBe(1);
+      const entry = await AuditLog.findOne({ action: 'settings.org.update' }).sort({ at: -1, _id: -1 }).lean<{ detail: unknown }>();
+      expect(entry!.detail).toEqual({ removedMessages: 3, removedCopies: 3, rescheduled: false });
+    });
+    // Nothing left to remove; lifting the rules would re-import.
+    expect((await preview(ada, body)).body).toEqual({ removedMessages: 0, removedCopies: 0, reimport: false, samples: [] });
+    expect((await preview(ada, DEFAULTS)).body).toMatchObject({ removedMessages: 0, reimport: true });
+    await put(ada, '/api/settings', DEFAULTS);
+  });
+
+  it('keeps to a few examples, and counts a teammate\'s private mail without showing it', async () => {
+    await put(bob, '/api/me/settings', { excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: 'private' });
+    try {
+      const secret = await seedMessage({ holders: [{ who: bob }], from: 'hr@vance-preview.com', subject: 'Bob\'s private matter' });
+      for (let i = 0; i < 7; i++) await seedMessage({ holders: [{ who: ada }], from: `rep${i}@vance-preview.com`, subject: `Fridge offer ${i}` });
+      const res = await preview(ada, withSync({ excludedDomains: ['vance-preview.com'] as never[] }));
+      expect(res.body.removedMessages).toBe(8);
+      expect(res.body.samples).toHaveLength(5);
+      expect(JSON.stringify(res.body)).not.toContain(String(secret._id));
+      expect(JSON.stringify(res.body)).not.toContain('private matter');
+      // Five of them, whichever the scan meets first (stored ids are hashes: no order to expect).
+      const subjects: string[] = res.body.samples.map((s: { subject: string }) => s.subject);
+      expect(subjects).toHaveLength(5);
+      expect(new Set(subjects).size).toBe(5);
+      for (const subject of subjects) expect(subject).toMatch(/^Fridge offer \d+$/);
+    } finally {
+      await put(bob, '/api/me/settings', { excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: null });
+    }
   });
 });
 

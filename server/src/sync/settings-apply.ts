@@ -14,7 +14,7 @@ import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
 import { Thread } from '../models/thread';
 import { escapeRegex } from '../crm/contacts';
-import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyRules } from './ingest/privacy';
+import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyDecision, type PrivacyRules } from './ingest/privacy';
 
 const BATCH = 500;
 
@@ -68,27 +68,40 @@ function labelFilter(r: MergedPrivacyRules): Record<string, unknown> | null {
 
 interface Scope { orgDomains: string[]; mailboxIds?: Types.ObjectId[] }
 
+/** A stored message a rule change excludes, with the rule that matched (evaluatePrivacy's answer). */
+interface ExcludedMessage { _id: Types.ObjectId; syncedBy: Types.ObjectId[]; rule: ExcludedRule }
+export type ExcludedRule = Extract<PrivacyDecision, { excluded: true }>['rule'];
+
+/**
+ * Every message (in this scope) that the tightened message-level rules exclude, a page at a time in `_id` order:
+ * the one finder behind both the retroactive removal and the admin's preview (previewOrgRulesChange), so "would
+ * be removed" and "is removed" cannot disagree. Label rules are per copy: see labelFilter.
+ */
+async function forEachExcludedMessage(rules: MergedPrivacyRules, scope: Scope, visit: (m: ExcludedMessage) => void): Promise<void> {
+  const filter = hasMessageRules(rules) ? candidateFilter(rules) : null;
+  if (!filter) return;
+  const known = rules.onlyKnownContacts ? await knownAddresses() : new Set<string>();
+  const ctx = { isKnownContact: (e: string) => known.has(e), orgDomains: scope.orgDomains };
+  const onlyHeld = scope.mailboxIds ? await heldBy(scope.mailboxIds) : null;
+  let after: Types.ObjectId | null = null;
+  for (;;) {
+    const page: { _id: Types.ObjectId; participants: string[]; direction: 'inbound' | 'outbound' | 'internal'; syncedBy?: Types.ObjectId[] }[] = await Message
+      .find(after ? { $and: [filter, { _id: mongoose.trusted({ $gt: after }) }] } : filter)
+      .select({ participants: 1, direction: 1, syncedBy: 1 }).sort({ _id: 1 }).limit(BATCH).lean();
+    if (page.length === 0) break;
+    after = page[page.length - 1]._id;
+    for (const m of page) {
+      if (onlyHeld && !onlyHeld.has(String(m._id))) continue;
+      const decision = evaluatePrivacy({ participants: m.participants, labels: [], direction: m.direction }, rules, ctx);
+      if (decision.excluded) visit({ _id: m._id, syncedBy: m.syncedBy ?? [], rule: decision.rule });
+    }
+  }
+}
+
 /** Message ids (in this scope) that the tightened rules exclude. */
 async function excludedMessageIds(rules: MergedPrivacyRules, scope: Scope): Promise<Types.ObjectId[]> {
   const out: Types.ObjectId[] = [];
-  const filter = hasMessageRules(rules) ? candidateFilter(rules) : null;
-  if (filter) {
-    const known = rules.onlyKnownContacts ? await knownAddresses() : new Set<string>();
-    const ctx = { isKnownContact: (e: string) => known.has(e), orgDomains: scope.orgDomains };
-    const onlyHeld = scope.mailboxIds ? await heldBy(scope.mailboxIds) : null;
-    let after: Types.ObjectId | null = null;
-    for (;;) {
-      const page: { _id: Types.ObjectId; participants: string[]; direction: 'inbound' | 'outbound' | 'internal' }[] = await Message
-        .find(after ? { $and: [filter, { _id: mongoose.trusted({ $gt: after }) }] } : filter)
-        .select({ participants: 1, direction: 1 }).sort({ _id: 1 }).limit(BATCH).lean();
-      if (page.length === 0) break;
-      after = page[page.length - 1]._id;
-      for (const m of page) {
-        if (onlyHeld && !onlyHeld.has(String(m._id))) continue;
-        if (evaluatePrivacy({ participants: m.participants, labels: [], direction: m.direction }, rules, ctx).excluded) out.push(m._id);
-      }
-    }
-  }
+  await forEachExcludedMessage(rules, scope, (m) => out.push(m._id));
   return out;
 }
 
@@ -170,6 +183,64 @@ export async function applyOrgRulesChange(before: RuleSet, after: RuleSet, orgDo
   }
   if (loosened) await scheduleReimport({});
   return { removedMessages: removedMessages + removedByLabel, removedCopies, rescheduled: loosened };
+}
+
+export interface RulesPreview extends ApplyResult {
+  /** A few of the messages that would leave the CRM (those `mayShow` allows), with the rule that reaches each. */
+  samples: { _id: Types.ObjectId; rule: ExcludedRule }[];
+}
+
+/**
+ * What applyOrgRulesChange would do with the same arguments, without writing anything: the same diff, the same
+ * finder and label filter, so the counts equal the ones the save then reports. Bounded for an admin's page: the
+ * messages are counted as they stream past, only `samples` of them are kept, and the label part holds one
+ * counter per labelled message (as the removal itself does).
+ */
+export async function previewOrgRulesChange(
+  before: RuleSet, after: RuleSet, orgDomains: string[], opts: { samples: number; mayShow(m: { syncedBy: Types.ObjectId[] }): boolean },
+): Promise<RulesPreview> {
+  const { tightened, loosened } = diffRules(before, after);
+  const samples: RulesPreview['samples'] = [];
+  const labels = labelFilter(tightened);
+  // Only kept when label rules changed too: a message both kinds reach is removed (and counted) once.
+  const byMessageRule = labels ? new Set<string>() : null;
+  let removedMessages = 0;
+  await forEachExcludedMessage(tightened, { orgDomains }, (m) => {
+    removedMessages += 1;
+    byMessageRule?.add(String(m._id));
+    if (samples.length < opts.samples && opts.mayShow(m)) samples.push({ _id: m._id, rule: m.rule });
+  });
+  let removedCopies = 0;
+  if (labels) {
+    const labelRules = { ...mergeRules(NO_RULES), excludedLabels: tightened.excludedLabels };
+    const matched = new Map<string, { copies: number; labels: string[] }>();
+    for await (const c of MailboxMessage.find(labels).select({ messageId: 1, labels: 1 }).lean<{ messageId: Types.ObjectId; labels: string[] }>().cursor({ batchSize: BATCH })) {
+      const id = String(c.messageId);
+      if (byMessageRule?.has(id)) continue;
+      const seen = matched.get(id);
+      matched.set(id, { copies: (seen?.copies ?? 0) + 1, labels: seen?.labels ?? c.labels });
+      removedCopies += 1;
+    }
+    const ids = [...matched.keys()];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids.slice(i, i + BATCH).map((id) => new Types.ObjectId(id));
+      const copies = new Map<string, number>();
+      for (const c of await MailboxMessage.find({ messageId: mongoose.trusted({ $in: batch }) }).select({ messageId: 1 }).lean<{ messageId: Types.ObjectId }[]>()) {
+        copies.set(String(c.messageId), (copies.get(String(c.messageId)) ?? 0) + 1);
+      }
+      for (const id of batch) {
+        const hit = matched.get(String(id))!;
+        // Every copy is labelled: the message goes with them.
+        if (copies.get(String(id)) !== hit.copies) continue;
+        removedMessages += 1;
+        if (samples.length >= opts.samples) continue;
+        const doc = await Message.findById(id).select({ syncedBy: 1 }).lean<{ syncedBy?: Types.ObjectId[] }>();
+        const decision = evaluatePrivacy({ participants: [], labels: hit.labels, direction: 'inbound' }, labelRules, { isKnownContact: () => false, orgDomains });
+        if (doc && decision.excluded && opts.mayShow({ syncedBy: doc.syncedBy ?? [] })) samples.push({ _id: id, rule: decision.rule });
+      }
+    }
+  }
+  return { removedMessages, removedCopies, rescheduled: loosened, samples };
 }
 
 /** One user's own rules changed: only their mailboxes' copies are concerned (runs in the org's context). */

@@ -4,7 +4,7 @@
  * send rather than sending twice. A new key is made only when a new message is started.
  */
 import { api } from '../api';
-import { h, show, toast } from '../dom';
+import { h, PROVIDER_WORDS, show, toast } from '../dom';
 import { currentSession } from '../session';
 import type { Address, Mailbox } from '../types';
 
@@ -12,6 +12,8 @@ export interface ComposeOptions {
   to: Address[];
   subject?: string;
   replyToMessageId?: string;
+  /** Mailboxes to send from by preference (a reply: those holding the original), when they are the user's. */
+  fromMailboxIds?: string[];
   /** Label of the button that opens the form. */
   label?: string;
   onSent?: (answer: { id: string; status: string }) => void;
@@ -52,7 +54,11 @@ export function composer(opts: ComposeOptions): { button: HTMLButtonElement; pan
     try {
       // Admins list the whole organisation's mailboxes; one sends only from one's own.
       const own = (await api<{ mailboxes: Mailbox[] }>('GET', '/api/mailboxes')).mailboxes.filter((m) => m.userId === me);
-      show(from, own.length ? own.map((m) => h('option', { value: m.id }, m.address)) : h('option', { value: '' }, 'Connect a mailbox first'));
+      // One address may be connected twice (its Gmail and its Outlook mailbox): the provider tells them apart.
+      const preferred = own.find((m) => opts.fromMailboxIds?.includes(m.id)) ?? own[0];
+      show(from, own.length
+        ? own.map((m) => h('option', { value: m.id, selected: m === preferred }, `${m.address} · ${PROVIDER_WORDS[m.provider]}`))
+        : h('option', { value: '' }, 'Connect a mailbox first'));
       send.disabled = own.length === 0;
     } catch (err) {
       show(from, h('option', { value: '' }, 'Could not load your mailboxes'));

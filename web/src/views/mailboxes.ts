@@ -1,15 +1,17 @@
 /**
  * Connect a mailbox, and each mailbox's sync health: state, import progress, last sync, the last error in words
- * with its fix, Resync and Disconnect. Polled every few seconds; cards are updated in place so keyboard focus on a
- * button survives a refresh.
+ * with its fix, Resync and Disconnect. Polled every few seconds (every second while a mailbox imports, so the bar
+ * moves); cards are updated in place so keyboard focus on a button survives a refresh.
  */
 import { api, ApiFailure } from '../api';
-import { empty, failure, formatAgo, formatDateTime, h, loading, show, toast } from '../dom';
+import { empty, failure, formatAgo, formatDateTime, h, loading, PROVIDER_WORDS, show, toast } from '../dom';
 import { currentSession } from '../session';
 import type { Mailbox, MailboxState, Provider } from '../types';
 import type { View } from './view';
 
 const POLL_MS = 4000;
+/** While a mailbox imports, its bar is refreshed often enough to be seen moving. */
+const IMPORT_POLL_MS = 1000;
 
 const STATE_WORDS: Record<MailboxState, [string, string]> = {
   backfilling: ['Importing', 'info'],
@@ -19,7 +21,6 @@ const STATE_WORDS: Record<MailboxState, [string, string]> = {
   reauth_required: ['Reconnect needed', 'danger'],
   paused: ['Paused', 'muted'],
 };
-const PROVIDER_WORDS: Record<Provider, string> = { google: 'Gmail', microsoft: 'Outlook' };
 
 async function connect(provider: Provider, button: HTMLButtonElement): Promise<void> {
   button.disabled = true;
@@ -118,6 +119,7 @@ export const mailboxesView: View = (main, _route, signal) => {
   let timer = 0;
   async function refresh(): Promise<void> {
     window.clearTimeout(timer);
+    let importing = false;
     try {
       const { mailboxes } = await api<{ mailboxes: Mailbox[] }>('GET', '/api/mailboxes', { signal });
       for (const [id, c] of cards) if (!mailboxes.some((m) => m.id === id)) { c.el.remove(); cards.delete(id); }
@@ -126,12 +128,13 @@ export const mailboxesView: View = (main, _route, signal) => {
         if (existing) existing.update(m);
         else { const c = card(m, () => void refresh()); cards.set(m.id, c); list.append(c.el); }
       }
+      importing = mailboxes.some((m) => m.state === 'backfilling');
       show(status, mailboxes.length ? null : empty('No mailbox connected yet', 'Connect Gmail or Outlook: Threadline imports its mail and keeps it in sync both ways.'));
     } catch (err) {
       if (signal.aborted) return;
       if (!(err instanceof ApiFailure && err.status === 401)) show(status, failure(err, () => void refresh()));
     }
-    if (!signal.aborted) timer = window.setTimeout(() => void refresh(), POLL_MS);
+    if (!signal.aborted) timer = window.setTimeout(() => void refresh(), importing ? IMPORT_POLL_MS : POLL_MS);
   }
   signal.addEventListener('abort', () => window.clearTimeout(timer));
   void refresh();

@@ -91,6 +91,7 @@ export const messageView: View = (main, route, signal) => {
     } else body = textBody(m.text);
     const reply = composer({
       to: [m.from], subject: /^re:/i.test(m.subject) ? m.subject : `Re: ${m.subject}`, replyToMessageId: m.id, label: 'Reply',
+      fromMailboxIds: m.mailboxes.map((b) => b.mailboxId),
       onSent: (answer) => { location.hash = `#/messages/${answer.id}`; },
     });
     show(main,
