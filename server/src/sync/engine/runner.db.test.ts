@@ -1,9 +1,10 @@
+import pino from 'pino';
 import { useTestDatabase } from '../../../../test/helpers/db';
 import { CountingOAuth, createMailbox, createOrg, vault, type Fixture } from '../../../../test/fakes/engine-fixture';
 import { FakeMailbox, fakeAdapterFactory } from '../../../../test/fakes/fake-provider';
 import { generateMailbox } from '../../../../test/emulators/common/generate';
 import { runAsSystem, runInOrg } from '../../db/tenant';
-import { Mailbox, MailboxMessage, Message, SyncEvent } from '../../models';
+import { Mailbox, MailboxMessage, Message, Org, SyncEvent } from '../../models';
 import type { MailboxDoc } from '../../models/mailbox';
 import { ingestMessages } from '../ingest/store';
 import { loadIngestContext } from '../ingest/context';
@@ -186,6 +187,18 @@ describe('failures', () => {
     expect(box.calls.length).toBe(calls);
   });
 
+  it('fails, backs off and says so when the adapter cannot be built, instead of crashing the run', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    await seeded(f, 3, 6);
+    const refusing = deps({ adapterFor: () => { throw new Error('GRAPH_API_URL must be https'); } });
+    const out = await runMailboxOnce(f.mailboxId, refusing);
+    expect(out).toMatchObject({ ran: true, action: 'backoff' });
+    const mb = (await mailbox(f))!;
+    expect(mb.backoffUntil!.getTime()).toBeGreaterThan(Date.now());
+    expect(mb.lastError).toMatchObject({ code: 'internal' });
+    expect(await runMailboxOnce(f.mailboxId, refusing)).toMatchObject({ ran: false, reason: 'backing_off' });
+  });
+
   it('retries transient errors within the run', async () => {
     const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
     const box = await seeded(f, 10, 5);
@@ -250,6 +263,22 @@ describe('scheduler', () => {
     } finally {
       await workers.stop();
     }
+  });
+
+  it('does not pick a mailbox again at once after its run crashed', async () => {
+    const orgId = await createOrg();
+    const f = await createMailbox(orgId, 'owner@acme-corp.com');
+    await seeded(f, 3, 7);
+    // The run cannot even load its organisation: it throws out of runMailboxOnce.
+    await runAsSystem('test', () => Org.deleteOne({ _id: orgId }));
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+    const workers = startWorkers({ ...deps(), concurrency: 1, autoStart: false, log });
+    expect(await workers.tick()).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(await workers.tick()).toBe(0); // cooling down, though still due in the database
+    expect((await findDue(new Date(), 10, new Set())).map(String)).toContain(String(f.mailboxId));
+    await workers.stop();
   });
 
   it('starts and stops its loop cleanly', async () => {

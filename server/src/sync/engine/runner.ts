@@ -14,6 +14,7 @@ import { RunContext, type RunnerDeps } from './run-context';
 import { backoffDelayMs, FAIL_RETRY_MS, mayRunNow, nextRunAfterSuccess } from './schedule';
 import { parseStage, stateForStage, type SyncStage } from './stages';
 import { backfill, incremental, reconcile, retryPoison, upkeepPush } from './steps';
+import type { AccessTokenSource, ChangeSource, MailboxRef, MailboxWriter, ProviderAdapter } from '../providers/port';
 import { createTokenSource } from './tokens';
 
 export type { RunnerDeps };
@@ -54,7 +55,7 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
   const ingest = await loadIngestContext(mailbox);
   ingest.threadKeys = deps.threadKeys ?? new ThreadKeyCache();
   ingest.now = deps.now;
-  const run = new RunContext(mailbox, deps.adapterFor(ref, tokens), ingest, deps);
+  const run = new RunContext(mailbox, buildAdapter(deps, ref, tokens), ingest, deps);
   const seenNextRunAt = mailbox.nextRunAt;
   let stage = parseStage(mailbox.stage);
   try {
@@ -85,6 +86,23 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
     const action = await recordFailure(run, stage, err, seenNextRunAt);
     deps.log?.warn({ mailboxId: String(mailbox._id), stage, action, err: (err as Error).message }, 'sync run failed');
     return { ran: true, stage, action, pages: run.pages, ingested: run.ingested, moreWork: action === 'resync' };
+  }
+}
+
+/**
+ * The mailbox's adapter, or — when it cannot be built (a provider URL or setting it refuses) — one whose every call
+ * fails with that reason, so the run fails through the policy table like any failed call: backed off, persisted and
+ * shown on the mailbox, instead of escaping the run and being retried at once.
+ */
+function buildAdapter(deps: RunnerDeps, ref: MailboxRef, tokens: AccessTokenSource): ProviderAdapter {
+  try {
+    return deps.adapterFor(ref, tokens);
+  } catch (err) {
+    const fail = (): never => {
+      throw err;
+    };
+    const failing = new Proxy({}, { get: () => fail });
+    return { changeSource: failing as ChangeSource, writer: failing as MailboxWriter, push: null };
   }
 }
 

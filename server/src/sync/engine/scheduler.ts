@@ -80,21 +80,36 @@ export async function sweepUpkeep(now: Date, opts: { pushRenewBeforeMs: number; 
   return res.modifiedCount;
 }
 
+const MAX_CRASH_COOLDOWN_MS = 5 * 60_000;
+
 export function startWorkers(opts: WorkerOptions): Workers {
   const owner = opts.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const deps: RunnerDeps = { ...opts, owner, threadKeys: opts.threadKeys ?? new ThreadKeyCache() };
   const now = () => opts.now?.() ?? new Date();
   const running = new Map<string, Promise<void>>();
+  // A run that crashed (an error the run could not even record, e.g. the database failing mid-way) is not picked
+  // again at once: its mailbox waits 1 s, 2 s, 4 s … up to 5 minutes, in this process. The mailbox's state in the
+  // database is untouched, so another worker may still take it.
+  const cooling = new Map<string, { until: number; crashes: number }>();
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let wake: (() => void) | null = null;
   let lastSweep = 0;
 
   const runOne = (id: Types.ObjectId): Promise<void> => {
+    const key = String(id);
     const p = runMailboxOnce(id, deps)
-      .then((outcome) => opts.onRun?.(id, outcome))
-      .catch((err: Error) => opts.log?.error({ mailboxId: String(id), err: err.message }, 'sync run crashed'))
-      .finally(() => running.delete(String(id)));
+      .then((outcome) => {
+        cooling.delete(key);
+        opts.onRun?.(id, outcome);
+      })
+      .catch((err: Error) => {
+        const crashes = (cooling.get(key)?.crashes ?? 0) + 1;
+        const waitMs = Math.min(MAX_CRASH_COOLDOWN_MS, 1000 * 2 ** (crashes - 1));
+        cooling.set(key, { until: now().getTime() + waitMs, crashes });
+        opts.log?.error({ mailboxId: key, err: err.message, crashes, retryInMs: waitMs }, 'sync run crashed');
+      })
+      .finally(() => running.delete(key));
     running.set(String(id), p);
     return p;
   };
@@ -108,7 +123,9 @@ export function startWorkers(opts: WorkerOptions): Workers {
     }
     const free = opts.concurrency - running.size;
     if (free <= 0) return [];
-    return (await findDue(t, free, new Set(running.keys()))).map(runOne);
+    const skip = new Set(running.keys());
+    for (const [key, c] of cooling) if (c.until > t.getTime()) skip.add(key);
+    return (await findDue(t, free, skip)).map(runOne);
   };
 
   const loop = async (): Promise<void> => {
