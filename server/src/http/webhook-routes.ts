@@ -4,15 +4,15 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router } from 'express';
-import { Types } from 'mongoose';
 import { z } from 'zod';
 import type { IdentityVerifier } from '../auth/identity';
 import { AuthError } from '../auth/identity';
-import { runAsSystem, runInOrg } from '../db/tenant';
+import { runInOrg } from '../db/tenant';
 import type { Logger } from '../logger';
 import { Mailbox } from '../models/mailbox';
 import type { SyncControl } from '../sync/control';
 import { ApiError } from './errors';
+import { PushRouter } from './push-routing';
 
 const pubsubPush = z.object({
   message: z.object({ data: z.string().max(8192), messageId: z.string().optional(), publishTime: z.string().optional() }).passthrough(),
@@ -26,6 +26,7 @@ const graphNotifications = z.object({
     clientState: z.string().max(256).optional(),
     lifecycleEvent: z.string().max(64).optional(),
     changeType: z.string().optional(),
+    resourceData: z.object({ id: z.string().min(1).max(512).optional() }).passthrough().optional(),
   }).passthrough()).max(1000),
 }).passthrough();
 
@@ -34,10 +35,20 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
-interface PushMailbox { _id: Types.ObjectId; orgId: Types.ObjectId; push: { channelId: string | null; clientState: string | null } }
 
-export function webhookRoutes(deps: { identity: IdentityVerifier; sync: SyncControl; log: Logger }): Router {
+export interface WebhookDeps {
+  identity: IdentityVerifier;
+  sync: SyncControl;
+  log: Logger;
+  /** A checked Graph change notification named a message: a hint for this process's workers (providers/graph/hints.ts). */
+  onGraphChange?: (mailboxId: string, hint: { id: string; changeType: 'created' | 'updated' | 'deleted' }) => void;
+}
+
+const GRAPH_CHANGE_TYPES = new Set(['created', 'updated', 'deleted']);
+
+export function webhookRoutes(deps: WebhookDeps): Router {
   const router = Router();
+  const routes = new PushRouter();
 
   router.post('/webhooks/gmail', async (req, res) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -60,8 +71,7 @@ export function webhookRoutes(deps: { identity: IdentityVerifier; sync: SyncCont
     // the worker reads history from its own stored cursor, which therefore never moves backwards.
     res.status(204).end();
     if (!address) return;
-    const found = await runAsSystem('gmail push routing', () =>
-      Mailbox.find({ provider: 'google', address }).select({ _id: 1, orgId: 1 }).lean<{ _id: Types.ObjectId; orgId: Types.ObjectId }[]>());
+    const found = await routes.mailboxesFor({ provider: 'google', address });
     for (const m of found) {
       await runInOrg(m.orgId, () => deps.sync.markDue(m._id)).catch((err: Error) => deps.log.warn({ err: err.message }, 'marking mailbox due failed'));
     }
@@ -77,9 +87,8 @@ export function webhookRoutes(deps: { identity: IdentityVerifier; sync: SyncCont
     res.status(202).end();
     if (!parsed.success) return;
     for (const item of parsed.data.value) {
-      const mailbox = await runAsSystem('graph notification routing', () =>
-        Mailbox.findOne({ provider: 'microsoft', 'push.channelId': item.subscriptionId }).select({ orgId: 1, push: 1 }).lean<PushMailbox>());
-      if (!mailbox?.push.clientState || !item.clientState || !sameSecret(item.clientState, mailbox.push.clientState)) {
+      const [mailbox] = await routes.mailboxesFor({ provider: 'microsoft', channelId: item.subscriptionId });
+      if (!mailbox?.push?.clientState || !item.clientState || !sameSecret(item.clientState, mailbox.push.clientState)) {
         deps.log.warn({ subscriptionId: item.subscriptionId, kind }, 'graph notification dropped: unknown subscription or wrong clientState');
         continue;
       }
@@ -87,6 +96,10 @@ export function webhookRoutes(deps: { identity: IdentityVerifier; sync: SyncCont
         if (kind === 'lifecycle' && (item.lifecycleEvent === 'reauthorizationRequired' || item.lifecycleEvent === 'subscriptionRemoved')) {
           // Due for renewal now: the renewal step renews it, or re-creates it when Graph no longer knows it.
           await Mailbox.updateOne({ _id: mailbox._id }, { $set: { 'push.expiresAt': new Date() } });
+        }
+        const messageId = item.resourceData?.id;
+        if (kind === 'change' && messageId && item.changeType && GRAPH_CHANGE_TYPES.has(item.changeType)) {
+          deps.onGraphChange?.(String(mailbox._id), { id: messageId, changeType: item.changeType as 'created' | 'updated' | 'deleted' });
         }
         // Every change, and a `missed` lifecycle event, means: catch up from the stored delta cursor.
         await deps.sync.markDue(mailbox._id);
