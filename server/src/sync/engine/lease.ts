@@ -35,7 +35,8 @@ export async function claimGeneration(orgId: Types.ObjectId, purpose: string, ma
     if (isDuplicateKey(err)) return false;
     throw err;
   }
-  if (gen > 1) await runAsSystem('sync lock', () => SyncLock.deleteOne({ _id: stableId(orgId, 'lock', key(gen - 1)) })).catch(() => undefined);
+  // Not awaited: nothing waits on the clean-up, and a push-triggered run should not wait one more round trip for it.
+  if (gen > 1) void runAsSystem('sync lock', () => SyncLock.deleteOne({ _id: stableId(orgId, 'lock', key(gen - 1)) })).catch(() => undefined);
   return true;
 }
 

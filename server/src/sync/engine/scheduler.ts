@@ -154,6 +154,11 @@ export function startWorkers(opts: WorkerOptions): Workers {
     owner,
     async markDue(mailboxId) {
       await markDue(mailboxId, now());
+      // A push for a mailbox this process can run now starts its run at once, without a due-query first (the run
+      // still takes the lease and respects halts and backoff); otherwise the loop picks it up.
+      const key = String(mailboxId);
+      const cooled = (cooling.get(key)?.until ?? 0) <= now().getTime();
+      if (!stopped && opts.autoStart !== false && !running.has(key) && running.size < opts.concurrency && cooled) void runOne(mailboxId);
       wake?.();
     },
     async tick() {

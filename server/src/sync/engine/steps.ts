@@ -100,7 +100,9 @@ export async function backfill(run: RunContext): Promise<boolean> {
       'backfill.position': page.nextPosition,
       'backfill.imported': imported,
       'backfill.total': done ? imported : Math.max(page.totalEstimate ?? 0, imported),
-      ...(done ? { 'backfill.completedAt': run.now(), stage: 'incremental', state: 'live', ...(page.cursor ? { cursor: page.cursor } : {}) } : {}),
+      // A finished backfill listed the whole window and replays what changed meanwhile from its cursor: that is a
+      // reconciliation, so the next one is due a full period later, not on the first incremental run.
+      ...(done ? { 'backfill.completedAt': run.now(), reconciledAt: run.now(), stage: 'incremental', state: 'live', ...(page.cursor ? { cursor: page.cursor } : {}) } : {}),
     });
     if (done) return false;
   }
