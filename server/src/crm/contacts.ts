@@ -147,8 +147,9 @@ export async function updateContact(id: Types.ObjectId, changes: ContactChanges)
 export async function deleteContact(id: Types.ObjectId): Promise<boolean> {
   const existing = await Contact.findById(id).select({ _id: 1 }).lean<Pick<ContactDoc, '_id'>>();
   if (!existing) return false;
-  await unlinkContact(id);
+  // Deleted first, unlinked after: a sync run that reloads its directory because of the unlink no longer finds it.
   await Contact.deleteOne({ _id: id });
+  await unlinkContact(id);
   return true;
 }
 

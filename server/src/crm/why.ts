@@ -240,8 +240,10 @@ async function exclusionOf(email: string, org: Pick<OrgDoc, 'settings'>, me: Pic
 
 /** The answer for one question, inside the caller's organisation context. Reads only; never writes. */
 export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date()): Promise<WhyAnswer> {
-  const [policy, org, me] = await Promise.all([
-    loadVisibility(caller.userId),
+  // The visibility policy reads every user of the organisation: only loaded when there is something to judge.
+  let loaded: Promise<VisibilityPolicy> | null = null;
+  const policy = () => (loaded ??= loadVisibility(caller.userId));
+  const [org, me] = await Promise.all([
     Org.findById(currentOrgId()).select({ settings: 1, domains: 1 }).lean<Pick<OrgDoc, 'settings' | 'domains'>>(),
     User.findById(caller.userId).select({ settings: 1 }).lean<Pick<UserDoc, 'settings'>>(),
   ]);
@@ -253,9 +255,9 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
     const doc = await Message.findOne(byInternetMessageId(currentOrgId(), q.messageId))
       .select({ syncedBy: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<StoredMessage>();
     if (doc) {
-      const access = policy.access(doc);
+      const access = (await policy()).access(doc);
       if (access === 'none') return { verdict: 'not_visible', reasons: [NOT_VISIBLE] };
-      return storedMessageAnswer(doc, access, q, policy, caller.userId, orgDomains);
+      return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains);
     }
   }
 
@@ -264,7 +266,7 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
     const decision = await exclusionOf(q.email, org, me, orgDomains);
     if (decision.excluded) return { verdict: 'excluded', reasons: exclusionReasons(q.email, decision, caller.role) };
     if (!q.messageId) {
-      const stored = await addressAnswer(q.email, policy);
+      const stored = await addressAnswer(q.email, await policy());
       if (stored) return stored;
     }
     reasons.push({ code: 'not_excluded', message: `No exclusion rule covers ${q.email}: its mail is synced once a mailbox holding it is read.` });

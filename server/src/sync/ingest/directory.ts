@@ -24,6 +24,10 @@ export interface Links {
 
 interface ContactEntry { id: Types.ObjectId; companyId: Types.ObjectId | null }
 
+/** Organisations whose directory this process keeps (the most recently loaded). */
+const RECENT_DIRECTORIES = 32;
+const recentDirectories = new Map<string, OrgDirectory>();
+
 export class OrgDirectory {
   private readonly contactsByEmail = new Map<string, ContactEntry>();
   private readonly companiesByDomain = new Map<string, Types.ObjectId>();
@@ -32,10 +36,35 @@ export class OrgDirectory {
   /** The organisation's directoryVersion when this copy was loaded. */
   version = 0;
 
-  /** Loads the directory of the organisation in context (call inside runInOrg). */
+  /**
+   * The directory of the organisation in context (call inside runInOrg): a copy of the one this process loaded last
+   * while the organisation's directoryVersion has not moved since, else read from the database.
+   */
   static async load(): Promise<OrgDirectory> {
+    const orgKey = String(currentOrgId());
+    const version = await directoryVersion();
+    const cached = recentDirectories.get(orgKey);
+    if (cached && cached.version === version) return cached.copy();
+    const dir = await OrgDirectory.read(version);
+    recentDirectories.delete(orgKey);
+    recentDirectories.set(orgKey, dir.copy());
+    if (recentDirectories.size > RECENT_DIRECTORIES) recentDirectories.delete(recentDirectories.keys().next().value!);
+    return dir;
+  }
+
+  /** A copy a run may add to (auto-created contacts) without touching the cached one. */
+  private copy(): OrgDirectory {
     const dir = new OrgDirectory();
-    dir.version = await directoryVersion();
+    dir.version = this.version;
+    for (const [k, v] of this.contactsByEmail) dir.contactsByEmail.set(k, v);
+    for (const [k, v] of this.companiesByDomain) dir.companiesByDomain.set(k, v);
+    for (const [k, v] of this.dealsByParty) dir.dealsByParty.set(k, v);
+    return dir;
+  }
+
+  private static async read(version: number): Promise<OrgDirectory> {
+    const dir = new OrgDirectory();
+    dir.version = version;
     const [contacts, companies, deals] = await Promise.all([
       Contact.find({}, { emails: 1, companyId: 1 }).lean(),
       Company.find({}, { domains: 1 }).lean(),
