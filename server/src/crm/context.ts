@@ -25,7 +25,8 @@ import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
-import { fixFor, mailboxView } from '../sync/mailbox-view';
+import { userFix } from '../sync/engine/policy';
+import { mailboxView } from '../sync/mailbox-view';
 import { suggestContact } from './auto-create';
 import { companyDomainFor, isFreeMailDomain } from './domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
@@ -245,7 +246,7 @@ export function mailboxHealth(m: MailboxDoc): AddonMailboxHealth {
   const known = STATE_PROBLEMS[m.state];
   const problem = !known ? null
     : v.lastError ? { code: v.lastError.code, message: v.lastError.message, fix: v.lastError.fix }
-      : { code: known.code, message: known.message, fix: known.fix ?? fixFor(known.code) };
+      : { code: known.code, message: known.message, fix: known.fix ?? userFix(known.code) };
   return { id: v.id, provider: v.provider, address: v.address, state: v.state, progress: v.progress, lastSyncedAt: v.lastSyncedAt, problem };
 }
 

@@ -34,7 +34,7 @@ describe('mailboxReasons', () => {
     expect(one({ state: 'backfilling', backfill: { position: null, imported: 120, total: 500, startedAt: null, completedAt: null } }).message).toContain('120 of 500 emails imported');
     expect(one({ state: 'throttled', backoffUntil: new Date('2026-03-02T10:15:00Z') }).message).toContain('resumes at 2026-03-02 10:15 UTC');
     const err = one({ state: 'error', lastError: { code: 'permission', message: 'Access was refused.', at: now } });
-    expect(err).toMatchObject({ code: 'mailbox_error', message: expect.stringContaining('Access was refused. The mailbox did not grant'), detail: { error: 'permission' } });
+    expect(err).toMatchObject({ code: 'mailbox_error', message: expect.stringContaining('Access was refused. Reconnect it and accept every permission'), detail: { error: 'permission' } });
     expect(one({ state: 'reauth_required' })).toMatchObject({ code: 'reauth_required', message: expect.stringContaining('Reconnect') });
     expect(one({ state: 'paused' }).code).toBe('paused');
   });

@@ -20,7 +20,7 @@ import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
 import { addressInDomains, domainOf } from '../sync/ingest/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
-import { fixFor } from '../sync/mailbox-view';
+import { userFix } from '../sync/engine/policy';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from './domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
@@ -96,10 +96,10 @@ function mailboxReason(m: MailboxFacts, { historyDays, date, now }: { historyDay
     case 'error': {
       const code = m.lastError?.code ?? 'transient';
       const what = m.lastError?.message ?? 'Syncing stopped after an error.';
-      return { code: 'mailbox_error', message: `${address}: ${what} ${fixFor(code)}`, detail: { address, error: code, at: m.lastError?.at?.toISOString() ?? null, fix: fixFor(code) } };
+      return { code: 'mailbox_error', message: `${address}: ${what} ${userFix(code)}`, detail: { address, error: code, at: m.lastError?.at?.toISOString() ?? null, fix: userFix(code) } };
     }
     case 'reauth_required':
-      return { code: 'reauth_required', message: `Threadline lost access to ${address}. Reconnect the mailbox to resume syncing.`, detail: { address, fix: fixFor('auth_revoked') } };
+      return { code: 'reauth_required', message: `Threadline lost access to ${address}. Reconnect the mailbox to resume syncing.`, detail: { address, fix: userFix('auth_revoked') } };
     case 'paused':
       return { code: 'paused', message: `Syncing of ${address} is paused. Resume it from the mailbox settings.`, detail: { address } };
     default:

@@ -190,7 +190,7 @@ describe('GET /api/why: not yet synced, from the caller’s mailboxes', () => {
   it.each([
     ['backfilling with progress', { state: 'backfilling', 'backfill.imported': 120, 'backfill.total': 500 }, 'backfilling', '120 of 500 emails imported'],
     ['throttled until a time', { state: 'throttled', backoffUntil: new Date(Date.now() + 3600_000) }, 'throttled', 'syncing resumes at'],
-    ['in error, with the fix', { state: 'error', lastError: { code: 'permission', message: 'Gmail refused access.', at: new Date() } }, 'mailbox_error', 'Gmail refused access. The mailbox did not grant'],
+    ['in error, with the fix', { state: 'error', lastError: { code: 'permission', message: 'Gmail refused access.', at: new Date() } }, 'mailbox_error', 'Gmail refused access. Reconnect it and accept every permission'],
     ['needing reconnection', { state: 'reauth_required' }, 'reauth_required', 'Reconnect the mailbox'],
   ])('%s', async (_name, set, code, words) => {
     await setMailbox(eve, set as Partial<MailboxDoc>);

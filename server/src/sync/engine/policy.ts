@@ -53,24 +53,31 @@ export function decide(err: unknown, stage: PolicyStage): Decision {
   return { action: POLICY.internal[stage], code: 'internal', retryAfterMs: null, detail: (err instanceof Error ? err.message : String(err)).slice(0, 300) };
 }
 
-/** What the mailbox list shows: what happened, in words a user understands, and what to do. */
+/**
+ * What the user is told about each error (DESIGN §4.11), the one table for every screen: `happened` in words a user
+ * understands (stored as the mailbox's lastError.message), and `fix`, what to do (shown beside it).
+ */
+const IN_WORDS: Readonly<Record<ErrorCode, { happened: string; fix: string; resumes?: true }>> = {
+  auth_revoked: { happened: 'Threadline can no longer reach this mailbox: access was withdrawn or expired.', fix: 'Reconnect the mailbox to resume syncing.' },
+  throttled: { happened: 'The email provider asked us to slow down for this mailbox.', fix: 'Nothing to do: syncing resumes by itself and nothing is lost.', resumes: true },
+  permission: { happened: 'Threadline is not allowed to read this mailbox.', fix: 'Reconnect it and accept every permission asked, or ask your administrator.' },
+  transient: { happened: 'The email provider had a temporary problem.', fix: 'Nothing to do: Threadline retries by itself. Use Resync if it lasts.', resumes: true },
+  cursor_expired: { happened: 'The provider no longer had our sync position, so the mailbox is being re-read.', fix: 'Nothing to do: nothing is lost.' },
+  not_found: { happened: 'The provider no longer had our sync position, so the mailbox is being re-read.', fix: 'Nothing to do: nothing is lost.' },
+  invalid: { happened: 'The email provider refused a request from Threadline.', fix: 'Use Resync; if it keeps failing, contact your administrator.' },
+  internal: { happened: 'Sync hit an unexpected problem.', fix: 'Threadline retries by itself; if it lasts, use Resync or contact your administrator.', resumes: true },
+};
+
+const wordsFor = (code: string) => IN_WORDS[code as ErrorCode] ?? IN_WORDS.internal;
+
+/** What happened, for the mailbox's lastError.message; with the time sync resumes when it resumes by itself. */
 export function userMessage(code: ErrorCode, opts: { retryAt?: Date | null } = {}): string {
-  const when = opts.retryAt ? ` Sync resumes by itself at ${opts.retryAt.toISOString().slice(11, 16)} UTC.` : '';
-  switch (code) {
-    case 'auth_revoked':
-      return 'Threadline can no longer reach this mailbox: access was withdrawn or expired. Reconnect the mailbox to resume sync.';
-    case 'throttled':
-      return `The email provider asked us to slow down for this mailbox.${when} Nothing to do.`;
-    case 'permission':
-      return 'Threadline is not allowed to read this mailbox. Reconnect it and accept every permission asked, or ask your administrator.';
-    case 'transient':
-      return `The email provider had a temporary problem.${when} Nothing to do; use Resync if it lasts.`;
-    case 'cursor_expired':
-    case 'not_found':
-      return 'The provider no longer had our sync position, so the mailbox is being re-read. Nothing is lost; nothing to do.';
-    case 'invalid':
-      return 'The email provider refused a request from Threadline. Use Resync; if it keeps failing, contact your administrator.';
-    default:
-      return `Sync hit an unexpected problem.${when} It will retry by itself; if it lasts, contact your administrator.`;
-  }
+  const words = wordsFor(code);
+  const when = opts.retryAt && words.resumes ? ` Sync resumes by itself at ${opts.retryAt.toISOString().slice(11, 16)} UTC.` : '';
+  return `${words.happened}${when}`;
+}
+
+/** What to do about an error (any stored code, including ones this version no longer produces). */
+export function userFix(code: string): string {
+  return wordsFor(code).fix;
 }

@@ -220,7 +220,7 @@ describe('failures', () => {
     expect(oauth.refreshCalls).toBe(refreshes + 1);
     const mb = (await mailbox(f))!;
     expect(mb.state).toBe('reauth_required');
-    expect(mb.lastError!.message).toMatch(/Reconnect/);
+    expect(mb.lastError!.message).toMatch(/withdrawn or expired/);
     expect(box.calls).toEqual([]);
     expect(await runMailboxOnce(f.mailboxId, deps())).toMatchObject({ ran: false, reason: 'halted' });
     expect(oauth.refreshCalls).toBe(refreshes + 1);
