@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/context.bench.ts --contacts 10000 --messages 20000 --requests 400 --concurrency 4
  */
+import { byInternetMessageId } from '../server/src/sync/ingest/ids';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -66,7 +67,7 @@ async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print: (line:
         const person = personEmail(Math.floor(random() * o.contacts));
         const holder = users[Math.floor(random() * users.length)];
         return {
-          _id: new Types.ObjectId(), dedupKey: `mid:${at + k}@bench`, internetMessageId: `${at + k}@bench`, subject: `Subject ${at + k}`,
+          ...byInternetMessageId(orgId, `${at + k}@bench`), internetMessageId: `${at + k}@bench`, subject: `Subject ${at + k}`,
           from: { email: person, name: 'Someone' }, to: [{ email: holder.email, name: '' }], date: new Date(t0 + (at + k) * 60_000),
           direction: 'inbound', snippet: 'A short snippet of the body', text: 'body '.repeat(200), participants: [person, holder.email],
           syncedBy: [holder._id],

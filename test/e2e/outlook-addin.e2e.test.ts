@@ -16,6 +16,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
 import { Mailbox, MailboxMessage, Message } from '../../server/src/models';
+import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { installOfficeStub, officeHost, type ItemFixture } from '../fakes/office/host';
 import { saveReadmeShot, STABLE_CONTEXT, STABLE_SHOT } from '../helpers/readme-shots';
@@ -67,7 +68,7 @@ async function seed(): Promise<void> {
     ];
     for (const m of mails) {
       const doc = await Message.create({
-        dedupKey: `mid:${m.mid.slice(1, -1)}`, internetMessageId: m.mid.slice(1, -1), subject: m.subject, from: { email: NORA[0], name: NORA[1] },
+        ...byInternetMessageId(orgId, m.mid.slice(1, -1)), internetMessageId: m.mid.slice(1, -1), subject: m.subject, from: { email: NORA[0], name: NORA[1] },
         to: [{ email: REP.email, name: REP.name }], date: new Date(m.date), direction: 'inbound', snippet: m.text, text: m.text,
         participants: [NORA[0], REP.email], syncedBy: [userId], threadId: new Types.ObjectId(),
       });

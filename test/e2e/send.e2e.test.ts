@@ -15,6 +15,7 @@ import { runInOrg } from '../../server/src/db/tenant';
 import { messageWriteRoutes } from '../../server/src/http/message-write-routes';
 import { createLogger } from '../../server/src/logger';
 import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../../server/src/models';
+import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
 import { runOutboxOnce, processDueOutbox } from '../../server/src/sync/outbound/outbox';
 import type { AccessTokenSource, OAuthClient, ProviderAdapter, ProviderName } from '../../server/src/sync/providers/port';
 import { buildProviders } from '../../server/src/sync/providers/registry';
@@ -205,7 +206,7 @@ async function storeAsIngested(actor: Actor, provider: { id: string; threadId: s
   return inOrg(async () => {
     const thread = await Thread.create({ subject, messageKeys: [messageIdHeader] });
     const message = await Message.create({
-      dedupKey: `mid:${messageIdHeader}`, internetMessageId: messageIdHeader, subject, from: { email: PEER, name: 'Bob' },
+      ...byInternetMessageId(orgId, messageIdHeader), internetMessageId: messageIdHeader, subject, from: { email: PEER, name: 'Bob' },
       to: [{ email: actor.address, name: '' }], date: new Date(), direction: 'inbound', threadId: thread._id, syncedBy: [actor.userId], participants: [PEER, actor.address],
     });
     await MailboxMessage.create({
