@@ -1,6 +1,6 @@
 /**
- * The real server in a child process (`node --import tsx server/src/main.ts`), as `npm start` runs it, on the
- * test run's database server with a database of its own, and a fixed free port so PUBLIC_URL is known.
+ * The real server in a child process (`node --import tsx server/src/main.ts`, or the bundle `npm start` runs), on
+ * the test run's database server with a database of its own, and a fixed free port so PUBLIC_URL is known.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +12,11 @@ import { freePort } from '../../server/src/db/embedded';
 export interface ServerProcessOptions {
   /** Use this database instead of a fresh one: a restart after a crash, or several processes sharing one database. */
   mongodbUri?: string;
+  /**
+   * Run server/dist/main.js, the bundle `npm start` builds and runs in production, instead of the sources through
+   * tsx (whose compiler would count in the process's memory). The caller builds it first (scripts/build.mjs).
+   */
+  bundled?: boolean;
 }
 
 export interface ServerProcess { url: string; child: ChildProcess; /** The database the server uses (tests may seed it). */ mongodbUri: string; output(): string; stop(): Promise<void> }
@@ -27,7 +32,8 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   const workerOnly = args.join(' ').replace('--role=', '--role ').includes('--role worker');
   const ready = workerOnly ? 'sync workers started' : 'listening on';
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'server/src/main.ts'), ...args], {
+  const entry = opts.bundled ? [path.join(root, 'server/dist/main.js')] : ['--import', 'tsx', path.join(root, 'server/src/main.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: root,
     env: {
       ...process.env, LOG_LEVEL: workerOnly ? 'info' : 'warn', NODE_ENV: 'test', ...env,
