@@ -1,24 +1,5 @@
-/**
- * A tiny element builder. CRM data only ever becomes text nodes or attribute values (never innerHTML), so a
- * contact named `<img onerror=…>` is shown, not run.
- */
-type Child = Node | string | null | undefined | false;
-type Attrs = Record<string, string | boolean | undefined | ((ev: Event) => void)>;
-
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === false) continue;
-    if (typeof value === 'function') el.addEventListener(name.replace(/^on/, '').toLowerCase(), value);
-    else if (value === true) el.setAttribute(name, '');
-    else el.setAttribute(name, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return el;
-}
+/** The task pane's helpers, on the shared element builder (shared/src/dom.ts: CRM data never becomes html). */
+export { formatAmount, h } from '../../shared/src/dom';
 
 /** Only http(s) links from the server are followed; anything else (javascript:…) becomes inert. */
 export function safeHref(url: string | null | undefined): string | undefined {
@@ -39,11 +20,3 @@ export function formatDate(iso: string | null | undefined): string {
   return d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', ...(sameYear ? {} : { year: 'numeric' }) });
 }
 
-export function formatAmount(amount: number | null, currency: string): string {
-  if (amount === null) return '';
-  try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency, maximumFractionDigits: 0 }).format(amount);
-  } catch {
-    return `${amount} ${currency}`;
-  }
-}

@@ -1,26 +1,8 @@
 /// <reference lib="dom" />
-/**
- * A tiny element builder. Data from the API only ever becomes text nodes or attribute values (never innerHTML),
- * so a contact named `<img onerror=…>` is shown, not run. Email html is the one exception, and it goes only into
- * a sandboxed iframe (email-frame.ts).
- */
-type Child = Node | string | null | undefined | false;
-type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>;
+/** The console's page helpers, on the shared element builder (shared/src/dom.ts: API data never becomes html). */
+import { h, type Child } from '../../shared/src/dom';
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === false) continue;
-    if (typeof value === 'function') el.addEventListener(name.replace(/^on/, '').toLowerCase(), value);
-    else if (value === true) el.setAttribute(name, '');
-    else el.setAttribute(name, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(typeof child === 'string' ? document.createTextNode(child) : child);
-  }
-  return el;
-}
+export { formatAmount, h } from '../../shared/src/dom';
 
 /** Replaces an element's content. */
 export function show(el: HTMLElement, ...children: (Child | Child[])[]): void {
@@ -76,14 +58,6 @@ export function formatSize(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-export function formatAmount(amount: number | null, currency: string): string {
-  if (amount === null) return '';
-  try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency, maximumFractionDigits: 0 }).format(amount);
-  } catch {
-    return `${amount} ${currency}`;
-  }
-}
 
 export const person = (a: { email: string; name: string }) => (a.name ? `${a.name} <${a.email}>` : a.email);
 

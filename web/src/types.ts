@@ -21,30 +21,8 @@ export interface Mailbox {
   lastError: { code: string; message: string; at: string; fix?: string } | null;
 }
 
-export interface Address { email: string; name: string }
-export interface MessageFlags { read: boolean; starred: boolean; archived: boolean; deleted: boolean }
-export interface MessageSummary {
-  id: string;
-  threadId: string | null;
-  internetMessageId: string | null;
-  subject: string;
-  from: Address;
-  to: Address[];
-  cc: Address[];
-  date: string;
-  direction: 'inbound' | 'outbound' | 'internal';
-  snippet: string;
-  hasAttachments: boolean;
-  state: MessageFlags;
-  labels: string[];
-  syncedBy: string[];
-}
-export interface MessageDetail extends MessageSummary {
-  text: string;
-  html: string;
-  attachments: { id: string; filename: string; mimeType: string; size: number }[];
-  mailboxes: { mailboxId: string; address: string }[];
-}
+export type { Address, MessageDetail, MessageFlags, MessageSummary } from '../../shared/src/api-types';
+import type { Address, MessageSummary } from '../../shared/src/api-types';
 export interface MessagePage { messages: MessageSummary[]; nextCursor: string | null }
 
 export interface Contact { id: string; emails: string[]; email: string; name: string; title: string; phone: string; companyId: string | null; source: string }

@@ -8,30 +8,9 @@ import type { Access } from '../crm/visibility';
 import type { CompanyDoc, ContactDoc } from '../models/crm';
 import type { MailboxMessageDoc, MessageFlags } from '../models/mailbox-message';
 import type { AddressValue, MessageDoc } from '../models/message';
+import type { MessageDetail, MessageSummary } from '../../../shared/src/api-types';
 
-export interface MessageSummary {
-  id: string;
-  threadId: string | null;
-  internetMessageId: string | null;
-  subject: string;
-  from: AddressValue;
-  to: AddressValue[];
-  cc: AddressValue[];
-  date: string;
-  direction: MessageDoc['direction'];
-  snippet: string;
-  hasAttachments: boolean;
-  state: MessageFlags;
-  labels: string[];
-  syncedBy: string[];
-}
-
-export interface MessageDetail extends MessageSummary {
-  text: string;
-  html: string;
-  attachments: { id: string; filename: string; mimeType: string; size: number }[];
-  mailboxes: { mailboxId: string; address: string }[];
-}
+export type { MessageDetail, MessageSummary };
 
 export type CopyForView = Pick<MailboxMessageDoc, 'userId' | 'mailboxId' | 'labels' | 'state'>;
 

@@ -1,0 +1,30 @@
+/**
+ * Message shapes of the HTTP API (CONTRACT.md; server/openapi.yaml is authoritative), one declaration for the
+ * server that builds them (server/src/http/views.ts) and the console that reads them (web/src/types.ts).
+ */
+export interface Address { email: string; name: string }
+export interface MessageFlags { read: boolean; starred: boolean; archived: boolean; deleted: boolean }
+
+export interface MessageSummary {
+  id: string;
+  threadId: string | null;
+  internetMessageId: string | null;
+  subject: string;
+  from: Address;
+  to: Address[];
+  cc: Address[];
+  date: string;
+  direction: 'inbound' | 'outbound' | 'internal';
+  snippet: string;
+  hasAttachments: boolean;
+  state: MessageFlags;
+  labels: string[];
+  syncedBy: string[];
+}
+
+export interface MessageDetail extends MessageSummary {
+  text: string;
+  html: string;
+  attachments: { id: string; filename: string; mimeType: string; size: number }[];
+  mailboxes: { mailboxId: string; address: string }[];
+}
