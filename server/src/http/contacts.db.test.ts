@@ -1,33 +1,17 @@
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
-import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
-import { testService } from '../../../test/helpers/service';
 import { runInOrg } from '../db/tenant';
 import { Company } from '../models/crm';
 import { Message } from '../models/message';
-import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, neighbours, seedMessage, useSignedInService, type SignedIn } from './testing/seed';
 
 useTestDatabase();
 
-let idp: TestIdp;
-let svc: ReturnType<typeof testService>;
+const service = useSignedInService({ ada: ['ada@acme.test', 'acme.test'], eve: ['eve@other.test', 'other.test'] });
 let ada: SignedIn;
 let eve: SignedIn;
-
-beforeAll(async () => {
-  idp = await startTestIdp();
-  svc = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD });
-  ada = await signIn(svc.app, idp, 'ada@acme.test', 'acme.test');
-  eve = await signIn(svc.app, idp, 'eve@other.test', 'other.test');
-});
-afterAll(() => idp.close());
-
-const api = (who: SignedIn) => ({
-  get: (p: string) => request(svc.app).get(p).set(bearer(who)),
-  post: (p: string, body: unknown) => request(svc.app).post(p).set(bearer(who)).send(body as object),
-  patch: (p: string, body: unknown) => request(svc.app).patch(p).set(bearer(who)).send(body as object),
-  del: (p: string) => request(svc.app).delete(p).set(bearer(who)),
-});
+beforeAll(() => ({ ada, eve } = service.users));
+const api = service.api;
 
 describe('POST /api/contacts', () => {
   it('creates a contact with its company from the registrable domain, and refuses the same address again (409)', async () => {
@@ -81,7 +65,7 @@ describe('POST /api/contacts', () => {
   });
 
   it('refuses __proto__ in the body', async () => {
-    const res = await request(svc.app).post('/api/contacts').set(bearer(ada)).set('content-type', 'application/json')
+    const res = await request(service.app()).post('/api/contacts').set(bearer(ada)).set('content-type', 'application/json')
       .send('{"email":"proto@x.com","__proto__":{"admin":true}}');
     expect(res.status).toBe(400);
   });

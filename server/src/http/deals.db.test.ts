@@ -1,31 +1,15 @@
-import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
-import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
-import { testService } from '../../../test/helpers/service';
 import { runInOrg } from '../db/tenant';
 import { Message } from '../models/message';
-import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { neighbours, seedMessage, useSignedInService, type SignedIn } from './testing/seed';
 
 useTestDatabase();
 
-let idp: TestIdp;
-let svc: ReturnType<typeof testService>;
+const service = useSignedInService({ ada: ['ada@acme.test', 'acme.test'], eve: ['eve@other.test', 'other.test'] });
 let ada: SignedIn;
 let eve: SignedIn;
-
-beforeAll(async () => {
-  idp = await startTestIdp();
-  svc = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD });
-  ada = await signIn(svc.app, idp, 'ada@acme.test', 'acme.test');
-  eve = await signIn(svc.app, idp, 'eve@other.test', 'other.test');
-});
-afterAll(() => idp.close());
-
-const api = (who: SignedIn) => ({
-  get: (p: string) => request(svc.app).get(p).set(bearer(who)),
-  post: (p: string, body: unknown) => request(svc.app).post(p).set(bearer(who)).send(body as object),
-  patch: (p: string, body: unknown) => request(svc.app).patch(p).set(bearer(who)).send(body as object),
-});
+beforeAll(() => ({ ada, eve } = service.users));
+const api = service.api;
 
 describe('deals', () => {
   it('links the mail of its contacts at once, and unlinks it when they leave the deal', async () => {

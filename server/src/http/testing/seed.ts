@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import { Types } from 'mongoose';
 import request from 'supertest';
-import type { TestIdp } from '../../../../test/helpers/idp';
+import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../../test/helpers/idp';
+import { testService } from '../../../../test/helpers/service';
 import { runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { MailboxMessage, MessageFlags } from '../../models/mailbox-message';
@@ -79,3 +80,30 @@ export function neighbours(id: Types.ObjectId | string): string[] {
 }
 
 export const bearer = (s: SignedIn) => ({ Authorization: `Bearer ${s.token}` });
+
+/** Requests as a signed-in user. */
+export function apiAs(app: () => Express, who: SignedIn) {
+  return {
+    get: (p: string) => request(app()).get(p).set(bearer(who)),
+    post: (p: string, body: unknown) => request(app()).post(p).set(bearer(who)).send(body as object),
+    patch: (p: string, body: unknown) => request(app()).patch(p).set(bearer(who)).send(body as object),
+    del: (p: string) => request(app()).delete(p).set(bearer(who)),
+  };
+}
+
+/**
+ * The usual set-up of an HTTP db test, registered as its beforeAll/afterAll: a test identity provider, the service
+ * trusting it, and users signed in (each in the organisation of their domain) once the suite starts.
+ */
+export function useSignedInService<K extends string>(people: Record<K, [email: string, domain: string]>) {
+  let idp: TestIdp;
+  let svc: ReturnType<typeof testService>;
+  const users = {} as Record<K, SignedIn>;
+  beforeAll(async () => {
+    idp = await startTestIdp();
+    svc = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD });
+    for (const [name, [email, domain]] of Object.entries(people) as [K, [string, string]][]) users[name] = await signIn(svc.app, idp, email, domain);
+  });
+  afterAll(() => idp.close());
+  return { users, app: () => svc.app, api: (who: SignedIn) => apiAs(() => svc.app, who) };
+}
