@@ -385,7 +385,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     expect(tokenCalls).toBe(0);
     expect(bobCalls).toBeGreaterThan(0);
     expect(view.state).toBe('reauth_required');
-    expect(view.lastError.message).toMatch(/Reconnect/);
+    expect(view.lastError.fix).toMatch(/Reconnect/);
   }, 90_000);
 });
 
