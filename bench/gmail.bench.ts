@@ -9,16 +9,15 @@
  */
 import mongoose from 'mongoose';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
-import { cpuSnapshot, describeCpu } from './procstat';
-import { percentile, type Figure } from './report';
 import {
-  api, connectMailbox, isLiveComplete, memoryOf, signIn, sleep, startStack, waitMailboxes, type Connected, type Stack,
-} from './stack';
+  busyShare, counterDiff, fmt, lcg, liveMailboxes as liveMailboxesWith, quiesce, seconds, seenThroughApi, shortNames as names, watchImport, withCommand,
+  type BenchFigure, type Print,
+} from './measure';
+import { cpuSnapshot, describeCpu } from './procstat';
+import { percentile } from './report';
+import { connectMailbox, memoryOf, signIn, sleep, startStack, type Connected, type Stack } from './stack';
 
-export type Print = (line: string) => void;
-/** A figure with the command that produced it. */
-export type BenchFigure = Figure & { command: string };
-const withCommand = (command: string, figures: Figure[]): BenchFigure[] => figures.map((f) => ({ ...f, command }));
+export type { BenchFigure, Print };
 
 export interface GmailBenchCommon { https: boolean; quota: number; quotaStatus: 429 | 403; print: Print }
 
@@ -42,66 +41,18 @@ function seedMailbox(stack: Stack, email: string, mail: GeneratedMessage[]): voi
   stack.emu.google.control.seed(email, mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })));
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
-
-function counterDiff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
-  return out;
-}
-
-const shortNames = (counts: Record<string, number>) =>
-  Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k.replace(/^gmail\.users\./, '')} ${fmt(v)}`).join(', ');
+const shortNames = (counts: Record<string, number>) => names(counts, /^gmail\.users\./);
 
 /** Share of a time span during which at least one Gmail API call was in flight (the rest: the server not fetching). */
-function fetchBusy(stack: Stack, fromMs: number, toMs: number): { busyPct: number; calls: number } {
-  const spans = stack.emu.google.control.requests()
-    .filter((e) => e.name.startsWith('gmail.') && e.endedAt !== undefined && e.startedAt >= fromMs && e.startedAt <= toMs)
-    .map((e) => [e.startedAt, e.endedAt!] as const)
-    .sort((a, b) => a[0] - b[0]);
-  if (spans.length === 0) return { busyPct: NaN, calls: 0 };
-  let busy = 0;
-  let [curStart, curEnd] = spans[0];
-  for (const [a, b] of spans.slice(1)) {
-    if (a > curEnd) {
-      busy += curEnd - curStart;
-      [curStart, curEnd] = [a, b];
-    } else curEnd = Math.max(curEnd, b);
-  }
-  busy += curEnd - curStart;
-  // The recorder keeps the last 20,000 entries: measure over the span it still covers.
-  const span = Math.min(toMs, spans[spans.length - 1][1]) - Math.max(fromMs, spans[0][0]);
-  return { busyPct: (busy / Math.max(1, span)) * 100, calls: spans.length };
-}
+const fetchBusy = (stack: Stack, fromMs: number, toMs: number) =>
+  busyShare(stack.emu.google.control.requests().filter((e) => e.name.startsWith('gmail.')), fromMs, toMs);
 
 /** Connect → live with imported === total === N, sampling progress and server memory along the way. */
 async function importOne(stack: Stack, owner: Identity, n: number, print: Print, timeoutMs: number) {
   const cpu0 = cpuSnapshot(stack.server.child.pid!);
   const connected = await connectMailbox(stack, owner.email);
-  let lastReport = performance.now();
-  let peakSampleMb = 0;
-  const samples: Array<{ imported: number; rssMb: number }> = [];
-  const boxes = await waitMailboxes(stack, connected.token, (b) => b.some((m) => m.id === connected.mailboxId && isLiveComplete(m, n)), {
-    timeoutMs, everyMs: 200, what: `${owner.email} live with ${n} messages`,
-    onPoll: (b) => {
-      const m = b.find((x) => x.id === connected.mailboxId);
-      const mem = memoryOf(stack.server.child.pid!);
-      if (mem && m) {
-        peakSampleMb = Math.max(peakSampleMb, mem.rssMb);
-        samples.push({ imported: m.progress.imported, rssMb: mem.rssMb });
-      }
-      if (performance.now() - lastReport > 30_000) {
-        lastReport = performance.now();
-        print(`  … ${seconds(performance.now() - connected.connectedAt)} s: ${m?.state} ${fmt(m?.progress.imported ?? 0)}/${fmt(m?.progress.total ?? 0)}${mem ? `, server RSS ${mem.rssMb.toFixed(0)} MB` : ''}`);
-      }
-    },
-  });
-  const elapsedMs = performance.now() - connected.connectedAt;
-  const connectedWall = Date.now() - elapsedMs;
-  const cpu1 = cpuSnapshot(stack.server.child.pid!);
-  const box = boxes.find((m) => m.id === connected.mailboxId)!;
-  return { connected, box, elapsedMs, connectedWall, busy: fetchBusy(stack, connectedWall, Date.now()), samples, cpu: describeCpu(cpu0, cpu1, elapsedMs / 1000), quota: stack.emu.google.control.quota(), counters: stack.emu.google.control.requestCounters() };
+  const r = await watchImport(stack, connected, n, print, timeoutMs, cpu0);
+  return { ...r, connected, busy: fetchBusy(stack, r.connectedWall, Date.now()), quota: stack.emu.google.control.quota(), counters: stack.emu.google.control.requestCounters() };
 }
 
 /** 1. Gmail backfill of N messages under an enforced per-user quota vs the quota floor. */
@@ -203,37 +154,14 @@ export async function benchIngest(o: GmailBenchCommon & { messages: number; comm
 }
 
 /** Live mailboxes with push set up: each seeded, connected through OAuth, live, and watched. */
-async function liveMailboxes(stack: Stack, m: number, perMailbox: number, domain: string, print: Print): Promise<{ boxes: Connected[]; admin: string; stuck: number }> {
-  const owners = Array.from({ length: m }, (_, i) => ({ email: `rep${i}@${domain}`, name: `Rep ${i}` }));
-  for (const [i, owner] of owners.entries()) seedMailbox(stack, owner.email, await mailFor(owner, perMailbox, 100 + i));
-  const started = performance.now();
-  // The first to sign in is the organisation's admin, who sees every mailbox in GET /api/mailboxes.
-  const admin = await signIn(stack, owners[0].email);
-  let boxes: Connected[] = [await connectMailbox(stack, owners[0].email, admin)];
-  let next = 1;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < owners.length) boxes.push(await connectMailbox(stack, owners[next++].email));
-  }));
-  print(`  connected ${m} mailboxes through OAuth in ${seconds(performance.now() - started)} s`);
-  // All live, or no more going live for 30 s: a mailbox that never starts is reported, and the rest are measured.
-  let liveCount = 0;
-  let changedAt = Date.now();
-  const final = await waitMailboxes(stack, admin, (b) => {
-    const live = b.filter((x) => isLiveComplete(x, perMailbox)).length;
-    if (live !== liveCount) [liveCount, changedAt] = [live, Date.now()];
-    return (b.length === m && live === m) || Date.now() - changedAt > 30_000;
-  }, { timeoutMs: 120_000 + m * 3_000, everyMs: 500, what: `${m} mailboxes live` });
-  const liveAddresses = new Set(final.filter((x) => isLiveComplete(x, perMailbox)).map((x) => x.address));
-  const stuck = m - liveAddresses.size;
-  if (stuck > 0) print(`  ENGINE: ${stuck} of ${m} mailboxes never went live (no change for 30 s); as stored: ${await stuckMailboxes(stack)}`);
-  boxes = boxes.filter((b) => liveAddresses.has(b.email));
-  const watchDeadline = Date.now() + 60_000 + m * 1_000;
-  while (!boxes.every((o) => stack.emu.google.control.watchOf(o.email))) {
-    if (Date.now() > watchDeadline) throw new Error(`watches missing: ${boxes.filter((o) => !stack.emu.google.control.watchOf(o.email)).length}`);
-    await sleep(200);
-  }
-  print(`  ${m} mailboxes live (${perMailbox} messages each) and watched ${seconds(performance.now() - started)} s after the first connect`);
-  return { boxes, admin, stuck };
+function liveMailboxes(stack: Stack, m: number, perMailbox: number, domain: string, print: Print) {
+  return liveMailboxesWith(stack, m, perMailbox, domain, print, {
+    seed: async (owner, i) => seedMailbox(stack, owner.email, await mailFor(owner, perMailbox, 100 + i)),
+    signIn: (email) => signIn(stack, email),
+    connect: (email, token) => connectMailbox(stack, email, token),
+    pushReady: (email) => Boolean(stack.emu.google.control.watchOf(email)),
+    describeStuck: () => stuckMailboxes(stack),
+  });
 }
 
 /** The stored sync fields of mailboxes that are not live, to show why they do not progress. */
@@ -251,12 +179,6 @@ async function stuckMailboxes(stack: Stack): Promise<string> {
   }
 }
 
-/** A deterministic PRNG for which mailbox gets the next message. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-
 /** Delivers one new message and waits until `GET /api/why?messageId=` says it is synced; returns ms or null on timeout. */
 interface Seen { ms: number; /** deliver → push POSTed by the emulator; → history.list arrives; → last messages.get answered; → visible. */ phases: [number, number, number, number] | null }
 
@@ -268,25 +190,18 @@ async function deliverAndSee(stack: Stack, box: Connected, seed: number, timeout
   const wall0 = Date.now();
   const t0 = performance.now();
   stack.emu.google.control.deliver(box.email, msg.raw);
-  const probe = `/api/why?messageId=${encodeURIComponent(msg.messageId)}`;
-  for (;;) {
-    const { status, body } = await api<{ verdict: string }>(stack, box.token, 'GET', probe);
-    if (status === 200 && body.verdict === 'synced') {
-      const ms = performance.now() - t0;
-      const wallSeen = wall0 + ms;
-      const push = stack.emu.google.control.pushes().slice(pushesBefore).find((p) => p.emailAddress === box.email && p.outcome === 'delivered');
-      const calls = stack.emu.google.control.requests({ sinceSeq: seqBefore }).filter((e) => e.group === box.email);
-      const history = calls.find((e) => e.name === 'gmail.users.history.list');
-      const gets = calls.filter((e) => e.name === 'gmail.users.messages.get' && e.endedAt !== undefined);
-      const lastGet = gets.length ? Math.max(...gets.map((e) => e.endedAt!)) : undefined;
-      const phases: Seen['phases'] = push && history && lastGet !== undefined
-        ? [push.at - wall0, history.startedAt - push.at, lastGet - history.startedAt, wallSeen - lastGet]
-        : null;
-      return { ms, phases };
-    }
-    if (performance.now() - t0 > timeoutMs) return null;
-    await sleep(20);
-  }
+  const ms = await seenThroughApi(stack, box, msg.messageId, t0, timeoutMs);
+  if (ms === null) return null;
+  const wallSeen = wall0 + ms;
+  const push = stack.emu.google.control.pushes().slice(pushesBefore).find((p) => p.emailAddress === box.email && p.outcome === 'delivered');
+  const calls = stack.emu.google.control.requests({ sinceSeq: seqBefore }).filter((e) => e.group === box.email);
+  const history = calls.find((e) => e.name === 'gmail.users.history.list');
+  const gets = calls.filter((e) => e.name === 'gmail.users.messages.get' && e.endedAt !== undefined);
+  const lastGet = gets.length ? Math.max(...gets.map((e) => e.endedAt!)) : undefined;
+  const phases: Seen['phases'] = push && history && lastGet !== undefined
+    ? [push.at - wall0, history.startedAt - push.at, lastGet - history.startedAt, wallSeen - lastGet]
+    : null;
+  return { ms, phases };
 }
 
 /** 3. Push → visible latency with M live mailboxes. */
@@ -298,7 +213,7 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
     const idle0 = cpuSnapshot(stack.server.child.pid!);
     await sleep(5_000);
     o.print(`  idle, ${boxes.length} live mailboxes, no probes: ${describeCpu(idle0, cpuSnapshot(stack.server.child.pid!), 5)}`);
-    const random = rng(4);
+    const random = lcg(4);
     const latencies: number[] = [];
     const phases: number[][] = [[], [], [], []];
     let lost = 0;
@@ -336,28 +251,13 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
   }
 }
 
-/** Waits until the emulator has seen no new request for `quietMs`. */
-async function quiesce(stack: Stack, quietMs: number, maxMs = 20_000): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  let last = stack.emu.google.control.requestCounters().total;
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(100);
-    const c = stack.emu.google.control.requestCounters();
-    if (c.total !== last || c.inFlight > 0) {
-      last = c.total;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-  }
-}
-
 /** 4. Provider calls and quota units per new message, one message at a time into a live, watched mailbox. */
 export async function benchCalls(o: GmailBenchCommon & { newMessages: number; command: string }): Promise<BenchFigure[]> {
   const stack = await startStack({ quota: o.quota, quotaStatus: o.quotaStatus, https: o.https, push: true, pollSeconds: 300 });
   try {
     const { boxes } = await liveMailboxes(stack, 1, 20, 'bench-calls.com', o.print);
     const box = boxes[0];
-    await quiesce(stack, 1_500);
+    await quiesce(() => stack.emu.google.control.requestCounters(), 1_500);
     const control = stack.emu.google.control;
     const before = control.requestCounters().byName;
     const unitsBefore = control.quota().usage[box.email]?.unitsUsed ?? 0;
@@ -367,7 +267,7 @@ export async function benchCalls(o: GmailBenchCommon & { newMessages: number; co
       // Past Gmail's one push per second per user, so every message is its own push and its own round.
       await sleep(1_100);
     }
-    await quiesce(stack, 1_500);
+    await quiesce(() => stack.emu.google.control.requestCounters(), 1_500);
     const diff = counterDiff(control.requestCounters().byName, before);
     const gmailCalls = Object.entries(diff).filter(([k]) => k.startsWith('gmail.')).reduce((a, [, v]) => a + v, 0);
     const otherCalls = Object.entries(diff).filter(([k]) => !k.startsWith('gmail.'));

@@ -7,12 +7,16 @@
  *   npm run bench -- gmail-backfill --messages 5000 --quota 100
  *   npm run bench -- ingest --messages 100000      # the RSS target's own size
  *   npm run bench -- push --mailboxes 100 --deliveries 200
+ *   npm run bench -- graph-backfill graph-calls graph-push --graph-rate 16.7
  *
  * Parts: gmail-backfill (backfill under an enforced quota vs the quota floor), ingest (unthrottled throughput and
  * server peak RSS), push (push → visible latency with M live mailboxes), calls (Gmail calls and quota units per new
- * message), context (sidebar context latency, bench/context.bench.ts).
+ * message), context (sidebar context latency, bench/context.bench.ts); graph-backfill (Outlook backfill under the
+ * emulator's per-mailbox throttling vs the throttle floor), graph-calls (Graph calls per new message, without and
+ * with an attachment), graph-push (change notification → visible with M live Outlook mailboxes): bench/graph.bench.ts.
  * Sizes: --messages N (backfill and ingest), --backfill-messages, --ingest-messages, --mailboxes M, --deliveries P,
- * --new K, --contacts, --context-messages, --requests, --concurrency. Other: --quota U (units/s per user, the
+ * --new K, --contacts, --context-messages, --requests, --concurrency, --graph-rate R (Graph requests/s per mailbox the
+ * emulator allows; default 16.7 = 10,000 per 10 minutes). Other: --quota U (units/s per user, the
  * emulator and the server alike; default 100), --quota-status 429|403, --http (emulators over plain http; default
  * https as the real providers). MONGODB_URI, when set, is used instead of the embedded database.
  */
@@ -22,9 +26,10 @@ import path from 'node:path';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../server/src/db/embedded';
 import { runContextBench } from './context.bench';
 import { benchBackfill, benchCalls, benchIngest, benchPush, type BenchFigure } from './gmail.bench';
+import { benchGraphBackfill, benchGraphCalls, benchGraphPush, GRAPH_RATE_PER_SECOND } from './graph.bench';
 import { formatFigure, met } from './report';
 
-const PARTS = ['gmail-backfill', 'ingest', 'push', 'calls', 'context'] as const;
+const PARTS = ['gmail-backfill', 'ingest', 'push', 'calls', 'context', 'graph-backfill', 'graph-calls', 'graph-push'] as const;
 type Part = (typeof PARTS)[number];
 
 /** Defaults sized so the whole run takes about 10 minutes on this 2-core machine (see the sizes printed). */
@@ -39,6 +44,7 @@ const DEFAULTS = {
   requests: 20,
   concurrency: 2,
   quota: 100,
+  'graph-rate': Math.round(GRAPH_RATE_PER_SECOND * 10) / 10,
 };
 type Sizes = typeof DEFAULTS;
 
@@ -53,7 +59,7 @@ function parseArgs(argv: string[]): { parts: Part[]; sizes: Sizes; explicit: Set
     if (a === '--http') https = false;
     else if (a === '--https') https = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [gmail-backfill|ingest|push|calls|context ...] [--messages N] [--backfill-messages N] [--ingest-messages N] [--mailboxes M] [--deliveries P] [--new K] [--contacts C] [--context-messages N] [--requests R] [--concurrency C] [--quota U] [--quota-status 429|403] [--http]');
+      console.log('usage: npm run bench -- [gmail-backfill|ingest|push|calls|context ...] [--messages N] [--backfill-messages N] [--ingest-messages N] [--mailboxes M] [--deliveries P] [--new K] [--contacts C] [--context-messages N] [--requests R] [--concurrency C] [--quota U] [--quota-status 429|403] [--graph-rate R] [--http]');
       process.exit(0);
     } else if (a.startsWith('--')) {
       const [flag, inline] = a.slice(2).split('=');
@@ -87,6 +93,9 @@ async function main(): Promise<void> {
     push: `npm run bench -- push ${flags('mailboxes', 'deliveries')} ${common}`,
     calls: `npm run bench -- calls ${flags('new')} ${common}`,
     context: `npm run bench -- context ${flags('contacts', 'context-messages', 'requests', 'concurrency')}`,
+    'graph-backfill': `npm run bench -- graph-backfill ${flags('backfill-messages', 'graph-rate')}${https ? '' : ' --http'}`,
+    'graph-calls': `npm run bench -- graph-calls ${flags('new')}${https ? '' : ' --http'}`,
+    'graph-push': `npm run bench -- graph-push ${flags('mailboxes', 'deliveries')}${https ? '' : ' --http'}`,
   };
   const sizeLine: Record<Part, string> = {
     'gmail-backfill': `N=${sizes['backfill-messages']} messages, quota ${sizes.quota} units/s per user (emulator and server), over quota → ${quotaStatus}`,
@@ -94,6 +103,9 @@ async function main(): Promise<void> {
     push: `M=${sizes.mailboxes} live mailboxes × 10 messages, ${sizes.deliveries} deliveries one at a time, SYNC_POLL_SECONDS=300`,
     calls: `K=${sizes.new} new messages one at a time into 1 live mailbox`,
     context: `${sizes.contacts} contacts, ${sizes['context-messages']} messages, ${sizes.requests} requests per route at concurrency ${sizes.concurrency} (DESIGN target: 10,000 contacts / 200,000 messages)`,
+    'graph-backfill': `N=${sizes['backfill-messages']} messages in one Outlook mailbox, Graph throttling ${sizes['graph-rate']} requests/s and 4 in flight per mailbox`,
+    'graph-calls': `K=${sizes.new} new messages, then K with an attachment, one at a time into 1 live Outlook mailbox`,
+    'graph-push': `M=${sizes.mailboxes} live Outlook mailboxes × 10 messages, ${sizes.deliveries} deliveries one at a time, SYNC_POLL_SECONDS=300`,
   };
 
   print(`Threadline bench — ${new Date().toISOString()} — ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}`);
@@ -124,6 +136,9 @@ async function main(): Promise<void> {
         else if (part === 'ingest') figures = await benchIngest({ ...base, messages: sizes['ingest-messages'] });
         else if (part === 'push') figures = await benchPush({ ...base, mailboxes: sizes.mailboxes, deliveries: sizes.deliveries });
         else if (part === 'calls') figures = await benchCalls({ ...base, newMessages: sizes.new });
+        else if (part === 'graph-backfill') figures = await benchGraphBackfill({ https, print, command: commands[part], messages: sizes['backfill-messages'], ratePerSecond: sizes['graph-rate'] });
+        else if (part === 'graph-calls') figures = await benchGraphCalls({ https, print, command: commands[part], newMessages: sizes.new });
+        else if (part === 'graph-push') figures = await benchGraphPush({ https, print, command: commands[part], mailboxes: sizes.mailboxes, deliveries: sizes.deliveries });
         else {
           const routes = await runContextBench({
             contacts: sizes.contacts, messages: sizes['context-messages'], requests: sizes.requests, concurrency: sizes.concurrency,

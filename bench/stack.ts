@@ -1,5 +1,5 @@
 /**
- * The pieces the Gmail benchmarks share: the emulators in this process, the real server in a child process
+ * The pieces the benchmarks share (Gmail and Graph): the emulators in this process, the real server in a child process
  * (`node --import tsx server/src/main.ts`, API + workers, its own database on the bench's embedded database server),
  * a mailbox connected through the real OAuth flow, waits on what the API says, and the server's memory from /proc.
  */
@@ -24,6 +24,8 @@ export interface StackOptions {
   https: boolean;
   /** Pub/Sub push from the emulator to the server's webhook. */
   push?: boolean;
+  /** Graph's per-mailbox throttling in the emulator (default: Graph's own, 10,000 requests per 10 minutes, 4 concurrent). */
+  graphThrottle?: { requestsPerWindow?: number; windowSeconds?: number; maxConcurrent?: number };
   env?: Record<string, string>;
 }
 
@@ -34,6 +36,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const emu = await startEmulators({ https: o.https, quiet: true });
   try {
     emu.google.control.setQuota({ unitsPerSecond: o.quota, status: o.quotaStatus ?? 429 });
+    if (o.graphThrottle) emu.microsoft.control.setThrottling(o.graphThrottle);
     const server = await startServerProcess({
       ...emu.env,
       GMAIL_QUOTA_UNITS_PER_SECOND: String(o.quota ?? UNLIMITED_SERVER_QUOTA),
@@ -66,10 +69,16 @@ export async function api<T = any>(stack: Stack, token: string, method: string, 
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
 }
 
-export async function signIn(stack: Stack, email: string): Promise<string> {
-  const idToken = await stack.emu.google.control.mintIdToken({ email, sub: `sub-${email}` });
+export type Provider = 'google' | 'microsoft';
+
+/** A session from the provider's add-on token: a Google ID token, or a Microsoft add-in token of the emulator's tenant. */
+export async function signIn(stack: Stack, email: string, provider: Provider = 'google'): Promise<string> {
+  const ms = stack.emu.microsoft;
+  const token = provider === 'google'
+    ? await stack.emu.google.control.mintIdToken({ email, sub: `sub-${email}` })
+    : await ms.control.mintAddinToken({ aud: ms.clientId, tid: ms.control.tenantId, oid: `oid-${email}`, preferred_username: email });
   const res = await fetch(`${stack.server.url}/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }),
   });
   if (res.status !== 200) throw new Error(`sign-in of ${email}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
@@ -77,10 +86,10 @@ export async function signIn(stack: Stack, email: string): Promise<string> {
 
 export interface Connected { email: string; token: string; mailboxId: string; /** performance.now() when the OAuth callback was called. */ connectedAt: number }
 
-/** The real flow: connect → Google's consent (emulator) → the server's OAuth callback, which creates the mailbox. */
-export async function connectMailbox(stack: Stack, email: string, token?: string): Promise<Connected> {
-  const session = token ?? await signIn(stack, email);
-  const started = await api<{ authorizationUrl: string }>(stack, session, 'POST', '/api/mailboxes/connect', { provider: 'google' });
+/** The real flow: connect → the provider's consent (emulator) → the server's OAuth callback, which creates the mailbox. */
+export async function connectMailbox(stack: Stack, email: string, token?: string, provider: Provider = 'google'): Promise<Connected> {
+  const session = token ?? await signIn(stack, email, provider);
+  const started = await api<{ authorizationUrl: string }>(stack, session, 'POST', '/api/mailboxes/connect', { provider });
   if (started.status !== 200) throw new Error(`connect ${email}: ${started.status} ${JSON.stringify(started.body)}`);
   const consent = await stack.browser(started.body.authorizationUrl, { redirect: 'manual' });
   const callback = consent.headers.get('location');
@@ -90,13 +99,14 @@ export async function connectMailbox(stack: Stack, email: string, token?: string
   await done.arrayBuffer();
   if (done.status >= 400) throw new Error(`OAuth callback for ${email}: ${done.status}`);
   const list = await api<{ mailboxes: MailboxView[] }>(stack, session, 'GET', '/api/mailboxes');
-  const mine = list.body.mailboxes.find((m) => m.address === email);
+  const mine = list.body.mailboxes.find((m) => m.address === email && (m.provider === undefined || m.provider === provider));
   if (!mine) throw new Error(`no mailbox for ${email} after the callback`);
   return { email, token: session, mailboxId: mine.id, connectedAt };
 }
 
 export interface MailboxView {
   id: string;
+  provider?: Provider;
   address: string;
   state: string;
   progress: { imported: number; total: number };

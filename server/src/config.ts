@@ -49,6 +49,7 @@ export const SETTINGS = {
   MICROSOFT_ID_TOKEN_AUDIENCES: setting({ schema: csv.optional(), description: 'accepted aud values for add-in tokens (comma list); default MICROSOFT_CLIENT_ID' }),
   GRAPH_API_URL: setting({ schema: url, default: 'https://graph.microsoft.com', description: 'Graph root (/v1.0 is appended)' }),
   GRAPH_SUBSCRIPTION_MINUTES: setting({ schema: int(5), default: '4230', description: 'lifetime asked for Graph mail subscriptions' }),
+  GRAPH_REQUEST_TIMEOUT_SECONDS: setting({ schema: int(1), default: '30', description: 'a Graph request with no answer after this long is abandoned and retried (a stalled connection must not hold one of the mailbox\'s 4 slots)' }),
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -19,6 +19,7 @@ import { mailboxRoutes } from './http/mailbox-routes';
 import { messageReadRoutes } from './http/message-read-routes';
 import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
+import { realmApiRoutes, realmCallbackRoutes } from './http/realm-routes';
 import { settingsRoutes } from './http/settings-routes';
 import { webhookRoutes } from './http/webhook-routes';
 import { whyRoutes } from './http/why-routes';
@@ -58,11 +59,16 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
   const sync = createSyncControl({ vault, providers, adapters, log });
   const connect = { publicUrl: config.PUBLIC_URL, vault, oauth: providers.oauth };
   const loginLinks = loginLinkRoutes({ sessions, publicUrl: config.PUBLIC_URL });
+  const realms = {
+    publicUrl: config.PUBLIC_URL, identity,
+    microsoft: { clientId: config.MICROSOFT_CLIENT_ID, clientSecret: config.MICROSOFT_CLIENT_SECRET, authority: config.MICROSOFT_AUTHORITY },
+  };
   const app = createApp({
     config, log, metrics, identity, sessions, databaseAnswers: () => databaseAnswers(),
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
-      webhookRoutes({ identity, sync, log }),
+      realmCallbackRoutes(realms),
+      webhookRoutes({ identity, sync, log, onGraphChange: providers.noteGraphChange }),
       addinRoutes(),
       loginLinks.redeem,
       consoleRoutes({ devSignIn: config.NODE_ENV !== 'production' }),
@@ -79,6 +85,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       dealRoutes(),
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
+      realmApiRoutes(realms),
       whyRoutes(),
       loginLinks.create,
     ],

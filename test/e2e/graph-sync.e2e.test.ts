@@ -8,9 +8,10 @@
  * doubled) → two users of one tenant share one message; one user's Gmail and Outlook mailboxes share one thread →
  * an import under a forced request budget keeps to 4 in flight and never violates Retry-After.
  *
- * Organisations: the server keys Google sign-ins by `hd` and Microsoft sign-ins by `tid` (server/src/auth/identity.ts),
- * so a Gmail user and an Outlook user can never be in one organisation today. The cross-provider case tested here is
- * the closest one the product supports: one signed-in user who connects a Gmail and an Outlook mailbox.
+ * Organisations: a Google sign-in lands in its Workspace domain's organisation and a Microsoft one in its tenant's,
+ * unless an admin attached the tenant to an existing organisation (server/src/auth/realms.ts); a Gmail user and an
+ * Outlook user of one organisation are in test/e2e/mixed-org.e2e.test.ts. The cross-provider case here is one
+ * signed-in user who connects a Gmail and an Outlook mailbox.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';

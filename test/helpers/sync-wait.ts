@@ -49,16 +49,33 @@ export async function signIn(emu: RunningEmulators, baseUrl: string, email: stri
   return ((await res.json()) as { token: string }).token;
 }
 
+/**
+ * A session for the user from a Microsoft add-in token (nested app authentication) of the emulator's tenant (or
+ * `tid`). Bound to the server's URL like signIn().
+ */
+export async function signInMicrosoft(emu: RunningEmulators, baseUrl: string, email: string, tid = emu.microsoft.control.tenantId): Promise<string> {
+  const token = await emu.microsoft.control.mintAddinToken({ aud: emu.microsoft.clientId, tid, oid: `oid-${email.toLowerCase()}`, preferred_username: email });
+  const res = await fetch(`${baseUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token }) });
+  if (res.status !== 200) throw new Error(`Microsoft sign-in failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
 /** Signs the user in, then connects their mailbox through the OAuth consent (the browser's part). */
-export async function signInAndConnect(emu: RunningEmulators, baseUrl: string, browser: typeof fetch, who: { email: string }): Promise<Connected> {
-  const session = { token: await signIn(emu, baseUrl, who.email) };
-  const started = await api(baseUrl, session.token, 'POST', '/api/mailboxes/connect', { provider: 'google' });
+export async function signInAndConnect(emu: RunningEmulators, baseUrl: string, browser: typeof fetch, who: { email: string }, provider: 'google' | 'microsoft' = 'google'): Promise<Connected> {
+  const session = { token: provider === 'google' ? await signIn(emu, baseUrl, who.email) : await signInMicrosoft(emu, baseUrl, who.email) };
+  return connectAs(baseUrl, browser, session.token, who, provider);
+}
+
+/** Connects the signed-in user's mailbox of `provider` through the OAuth consent (the browser's part). */
+export async function connectAs(baseUrl: string, browser: typeof fetch, token: string, who: { email: string }, provider: 'google' | 'microsoft'): Promise<Connected> {
+  const session = { token };
+  const started = await api(baseUrl, session.token, 'POST', '/api/mailboxes/connect', { provider });
   if (!started.body?.authorizationUrl) throw new Error(`connect failed: ${started.status} ${JSON.stringify(started.body)}`);
   const consent = await browser(started.body.authorizationUrl, { redirect: 'manual' });
   const callback = await fetch(consent.headers.get('location')!);
   if (callback.status !== 200) throw new Error(`OAuth callback answered ${callback.status}`);
   const list = await api(baseUrl, session.token, 'GET', '/api/mailboxes');
-  const mine = list.body.mailboxes.find((m: { address: string }) => m.address === who.email.toLowerCase());
+  const mine = list.body.mailboxes.find((m: { address: string; provider: string }) => m.address === who.email.toLowerCase() && m.provider === provider);
   if (!mine) throw new Error(`mailbox ${who.email} not listed after connect`);
   return { token: session.token, mailboxId: mine.id, address: who.email.toLowerCase() };
 }
@@ -145,6 +162,13 @@ export function gmailExpectedIds(emu: RunningEmulators, email: string): string[]
   return emu.google.control.messages(email)
     .filter((m) => !m.labelIds.some((l) => ['SPAM', 'TRASH', 'DRAFT'].includes(l)))
     .map((m) => m.messageIdHeader);
+}
+
+/** The Message-IDs of a Graph emulator mailbox that sync should hold (Junk Email and Drafts are out of scope). */
+export function graphExpectedIds(emu: RunningEmulators, address: string): string[] {
+  return emu.microsoft.control.messages(address)
+    .filter((m) => m.folder !== 'junkemail' && m.folder !== 'drafts' && m.folder !== 'deleteditems')
+    .map((m) => m.internetMessageId);
 }
 
 /** The lease owner prefix of a server process (sync/host.ts: `${hostname}:${pid}:…`). */

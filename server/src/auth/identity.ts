@@ -8,6 +8,7 @@
  * `jose`: a key set is reused for `cacheMaxAge`; a token with an unknown `kid` (the provider rotated its keys) makes
  * jose refetch, at most once per `cooldownDuration`, so a flood of made-up kids cannot turn into a flood of fetches.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Config } from '../config';
 
@@ -58,9 +59,21 @@ export class AuthError extends Error {
   }
 }
 
+/** A Microsoft ID token from our own sign-in (auth/realms.ts): the tenant, and the directory roles it names. */
+export interface VerifiedMicrosoftAdmin extends VerifiedIdentity {
+  tenantId: string;
+  /** `wids`: role template ids of the user's tenant-wide directory roles; empty when the token carries none. */
+  directoryRoles: string[];
+}
+
 export interface IdentityVerifier {
   verifyGoogleIdToken(token: string): Promise<VerifiedIdentity>;
   verifyMicrosoftAccessToken(token: string): Promise<VerifiedIdentity>;
+  /**
+   * The ID token our app received from the Microsoft token endpoint (authorization code flow): `aud` is
+   * MICROSOFT_CLIENT_ID, the issuer names the token's tenant, and `nonce` is the one we sent.
+   */
+  verifyMicrosoftIdToken(token: string, nonce: string): Promise<VerifiedMicrosoftAdmin>;
   /** The push token's `email` (the Pub/Sub service account), when the token carries one. */
   verifyPubSubPushToken(token: string): Promise<{ email?: string }>;
 }
@@ -73,7 +86,7 @@ export type IdentityConfig = Pick<
   | 'MICROSOFT_ID_TOKEN_AUDIENCES'
   | 'GOOGLE_PUSH_AUDIENCE'
   | 'GOOGLE_PUSH_SERVICE_ACCOUNT'
->;
+> & Partial<Pick<Config, 'MICROSOFT_CLIENT_ID'>>;
 
 export interface IdentityOptions {
   /** minimum time between two JWKS fetches triggered by unknown kids; jose's default 30 s */
@@ -153,25 +166,20 @@ export function createIdentityVerifier(config: IdentityConfig, options: Identity
 
     async verifyMicrosoftAccessToken(token) {
       const claims = await verify(token, microsoftKeys, config.MICROSOFT_ID_TOKEN_AUDIENCES, { requiredClaims: ['tid', 'oid'] });
-      const tid = requireString(claims, 'tid');
-      const oid = requireString(claims, 'oid');
-      // The common JWKS signs for every tenant, so the issuer must name the token's own tenant: a token whose iss
-      // and tid disagree is refused (https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-the-issuer).
-      if (claims.iss !== `https://login.microsoftonline.com/${tid}/v2.0`) {
-        throw new AuthError('claim_invalid', 'unexpected "iss": must be the v2.0 issuer of the token\'s own tenant');
+      return microsoftIdentity(claims);
+    },
+
+    async verifyMicrosoftIdToken(token, nonce) {
+      const audiences = config.MICROSOFT_CLIENT_ID ? [config.MICROSOFT_CLIENT_ID] : [];
+      const claims = await verify(token, microsoftKeys, audiences, { requiredClaims: ['tid', 'oid', 'nonce'] });
+      if (typeof claims.nonce !== 'string' || !constantTimeEqual(claims.nonce, nonce)) {
+        throw new AuthError('claim_invalid', 'the "nonce" claim is missing or not acceptable');
       }
-      const address = optionalString(claims, 'preferred_username') ?? optionalString(claims, 'email');
-      if (!address) throw new AuthError('claim_invalid', 'the token carries neither "preferred_username" nor "email"');
-      const email = address.toLowerCase();
-      return {
-        provider: 'microsoft',
-        orgKey: `microsoft:${tid}`,
-        // Access tokens carry no tenant name; the address's domain is the best readable stand-in.
-        orgName: email.includes('@') ? email.slice(email.lastIndexOf('@') + 1) : tid,
-        subject: `${tid}:${oid}`,
-        email,
-        ...nameOf(claims),
-      };
+      const identity = microsoftIdentity(claims);
+      // `wids` lists the tenant-wide directory roles (role template ids) when the app registration asks for them
+      // (groupMembershipClaims "DirectoryRole" or "All"): https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
+      const wids = Array.isArray(claims.wids) ? claims.wids.filter((w): w is string => typeof w === 'string') : [];
+      return { ...identity, tenantId: requireString(claims, 'tid'), directoryRoles: wids };
     },
 
     async verifyPubSubPushToken(token) {
@@ -187,6 +195,35 @@ export function createIdentityVerifier(config: IdentityConfig, options: Identity
       return email ? { email } : {};
     },
   };
+}
+
+/** A verified Microsoft token (access token for our API, or ID token) → the identity it names. */
+function microsoftIdentity(claims: JWTPayload): VerifiedIdentity {
+  const tid = requireString(claims, 'tid');
+  const oid = requireString(claims, 'oid');
+  // The common JWKS signs for every tenant, so the issuer must name the token's own tenant: a token whose iss
+  // and tid disagree is refused (https://learn.microsoft.com/entra/identity-platform/access-tokens#validate-the-issuer).
+  if (claims.iss !== `https://login.microsoftonline.com/${tid}/v2.0`) {
+    throw new AuthError('claim_invalid', 'unexpected "iss": must be the v2.0 issuer of the token\'s own tenant');
+  }
+  const address = optionalString(claims, 'preferred_username') ?? optionalString(claims, 'email');
+  if (!address) throw new AuthError('claim_invalid', 'the token carries neither "preferred_username" nor "email"');
+  const email = address.toLowerCase();
+  return {
+    provider: 'microsoft',
+    orgKey: `microsoft:${tid}`,
+    // Access tokens carry no tenant name; the address's domain is the best readable stand-in.
+    orgName: email.includes('@') ? email.slice(email.lastIndexOf('@') + 1) : tid,
+    subject: `${tid}:${oid}`,
+    email,
+    ...nameOf(claims),
+  };
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Maps jose's errors by class (never by message) to our codes; jose messages are not passed on. */

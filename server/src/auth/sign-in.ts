@@ -1,6 +1,7 @@
 /**
  * First sign-in creates the organisation (Google Workspace domain, Microsoft tenant, or the lone user) and
- * the user; the first user of an organisation is its admin. Idempotent and safe under concurrent sign-ins:
+ * the user — or joins the organisation an admin attached the realm to (auth/realms.ts); the first user of an
+ * organisation is its admin. Idempotent and safe under concurrent sign-ins:
  * the org is an upsert, and admin is claimed by inserting one lock document under a unique index — an insert is
  * atomic on MongoDB and FerretDB alike, where FerretDB 1.24 runs a conditional update as a read then a write.
  */
@@ -10,16 +11,11 @@ import { Org, OrgDoc } from '../models/org';
 import { SyncLock } from '../models/sync-lock';
 import { User, UserDoc } from '../models/user';
 import type { VerifiedIdentity } from './identity';
+import { claimRealm, orgOfRealm } from './realms';
 import { domainOf } from '../sync/ingest/address';
 
 export async function signIn(identity: VerifiedIdentity): Promise<{ org: OrgDoc; user: UserDoc }> {
-  const domain = domainOf(identity.email);
-  const org = await upsertOnce(() => Org.findOneAndUpdate(
-    { key: identity.orgKey },
-    { $setOnInsert: { key: identity.orgKey, name: identity.orgName }, $addToSet: { domains: domain } },
-    { upsert: true, new: true },
-  ).lean<OrgDoc>());
-  if (!org) throw new Error('organisation upsert returned nothing');
+  const org = await organisationOf(identity);
 
   const identityKey = `${identity.provider}:${identity.subject}`;
   return runInOrg(org._id, async () => {
@@ -36,6 +32,32 @@ export async function signIn(identity: VerifiedIdentity): Promise<{ org: OrgDoc;
     }
     return { org, user };
   });
+}
+
+/**
+ * The organisation of the identity's realm (auth/realms.ts): the one the realm was attached to, else the realm's
+ * own, created on its first sign-in, which then claims the realm. Should an admin attach the realm to another
+ * organisation between our look-up and our claim, the claim loses and the sign-in goes there instead.
+ */
+async function organisationOf(identity: VerifiedIdentity): Promise<OrgDoc> {
+  const domain = domainOf(identity.email);
+  const addDomain = (orgId: Types.ObjectId) => Org.findOneAndUpdate({ _id: orgId }, { $addToSet: { domains: domain } }, { new: true }).lean<OrgDoc>();
+  const mapped = await orgOfRealm(identity.orgKey);
+  if (mapped) {
+    const org = await addDomain(mapped);
+    if (org) return org;
+  }
+  const own = await upsertOnce(() => Org.findOneAndUpdate(
+    { key: identity.orgKey },
+    { $setOnInsert: { key: identity.orgKey, name: identity.orgName }, $addToSet: { domains: domain } },
+    { upsert: true, new: true },
+  ).lean<OrgDoc>());
+  if (!own) throw new Error('organisation upsert returned nothing');
+  const claim = await claimRealm(identity.orgKey, own._id, { via: 'sign-in' });
+  if (claim.orgId.equals(own._id)) return own;
+  const attached = await addDomain(claim.orgId);
+  if (!attached) throw new Error('the organisation holding this realm is gone');
+  return attached;
 }
 
 /** Two concurrent upserts of one new key: one inserts, the other hits the unique index; its retry finds the row. */

@@ -11,6 +11,8 @@ const oauthStateSchema = tenantSchema({
   state: { type: String, required: true },
   userId: { type: Schema.Types.ObjectId, required: true },
   provider: { type: String, enum: ['google', 'microsoft'], required: true },
+  /** 'connect': a mailbox (sync/connect.ts); 'realm': an admin proving a Microsoft tenant (auth/realms.ts). */
+  purpose: { type: String, enum: ['connect', 'realm'], default: 'connect' },
   codeVerifier: { type: String, required: true },
   expiresAt: { type: Date, required: true },
 });
@@ -34,7 +36,7 @@ const auditSchema = tenantSchema({
 }, { timestamps: false });
 auditSchema.index({ orgId: 1, at: -1 });
 
-export interface OAuthStateDoc { _id: Types.ObjectId; orgId: Types.ObjectId; state: string; userId: Types.ObjectId; provider: 'google' | 'microsoft'; codeVerifier: string; expiresAt: Date }
+export interface OAuthStateDoc { _id: Types.ObjectId; orgId: Types.ObjectId; state: string; userId: Types.ObjectId; provider: 'google' | 'microsoft'; purpose?: 'connect' | 'realm'; codeVerifier: string; expiresAt: Date }
 
 export const OAuthState = model<OAuthStateDoc>('OAuthState', oauthStateSchema);
 export const SyncEvent = model('SyncEvent', syncEventSchema);

@@ -6,12 +6,13 @@ import { Mailbox } from './mailbox';
 import { MailboxMessage } from './mailbox-message';
 import { Message } from './message';
 import { Org } from './org';
+import { OrgRealm } from './org-realm';
 import { Outbox } from './outbox';
 import { SyncLock } from './sync-lock';
 import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, Outbox, SyncEvent, SyncLock, Thread, ThreadKey, User };
+export { AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SyncEvent, SyncLock, Thread, ThreadKey, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink];
+export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink];

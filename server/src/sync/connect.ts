@@ -55,7 +55,8 @@ async function consumeState(provider: ProviderName, state: string): Promise<OAut
   const orgHex = state.split('.')[0];
   if (!/^[0-9a-f]{24}$/.test(orgHex ?? '')) throw new ConnectError('bad_state', 'unknown or expired sign-in attempt');
   const found = await runInOrg(orgHex, async () => {
-    const doc = await OAuthState.findOne({ state, provider, expiresAt: mongoose.trusted({ $gt: new Date() }) }).lean<OAuthStateDoc>();
+    // A realm state (auth/realms.ts) is never a mailbox connect: its callback is another route.
+    const doc = await OAuthState.findOne({ state, provider, purpose: mongoose.trusted({ $ne: 'realm' }), expiresAt: mongoose.trusted({ $gt: new Date() }) }).lean<OAuthStateDoc>();
     if (!doc) return null;
     const { deletedCount } = await OAuthState.deleteOne({ _id: doc._id });
     return deletedCount === 1 ? doc : null;

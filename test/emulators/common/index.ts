@@ -83,7 +83,8 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
     let microsoftServed: ServedBoth | undefined;
     const microsoftOrigin = () => (opts.https ? microsoftServed!.httpsUrl : microsoftServed!.httpUrl);
     const microsoft = createMicrosoftEmulator({ baseUrl: microsoftOrigin });
-    microsoft.control.registerApp({ clientId: TEST_MICROSOFT_CLIENT_ID, clientSecret: TEST_MICROSOFT_CLIENT_SECRET });
+    // Directory roles in tokens, as the deployment guide asks of the app registration (adding a tenant to an org).
+    microsoft.control.registerApp({ clientId: TEST_MICROSOFT_CLIENT_ID, clientSecret: TEST_MICROSOFT_CLIENT_SECRET, groupMembershipClaims: 'DirectoryRole' });
     microsoftServed = await serveBoth(microsoft.app as http.RequestListener, { httpPort: port(2), httpsPort: port(3), tls });
     served.push(microsoftServed);
 

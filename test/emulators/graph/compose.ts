@@ -68,6 +68,14 @@ export function draftFields(input: Record<string, unknown>): Partial<StoredMessa
       return { name: header.name, value: header.value };
     });
   }
+  if (Array.isArray(input.singleValueExtendedProperties)) {
+    // https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties
+    out.extendedProperties = {};
+    for (const p of input.singleValueExtendedProperties as { id?: unknown; value?: unknown }[]) {
+      if (typeof p?.id !== 'string' || typeof p.value !== 'string') throw badRequest('An extended property needs a string id and value.', 'ErrorInvalidExtendedProperty');
+      out.extendedProperties[p.id.toLowerCase()] = p.value;
+    }
+  }
   return out;
 }
 
@@ -104,5 +112,6 @@ export function newMessageFrom(input: Record<string, unknown>, owner: Recipient)
     importance: fields.importance ?? 'normal',
     isRead: true,
     isDraft: true,
+    ...(fields.extendedProperties ? { extendedProperties: fields.extendedProperties } : {}),
   };
 }

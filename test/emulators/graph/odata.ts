@@ -71,10 +71,18 @@ const compare = (op: string, a: number, b: number): boolean =>
 /**
  * The $filter subset the engine needs: `receivedDateTime ge 2024-01-01T00:00:00Z` (delta allows only ge/gt on
  * receivedDateTime, https://learn.microsoft.com/graph/delta-query-messages), `internetMessageId eq '<..>'` (to find
- * a sent item before retrying), booleans, joined with `and`.
+ * a sent item before retrying), booleans, joined with `and`; or, alone, a singleValueExtendedProperties match
+ * (`singleValueExtendedProperties/Any(ep: ep/id eq '{id}' and ep/value eq '{value}')`,
+ * https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-get).
  */
 export function parseFilter(filter: string | undefined, opts: { deltaOnly?: boolean } = {}): Predicate | null {
   if (!filter) return null;
+  const extended = /^\s*singleValueExtendedProperties\/Any\(\s*(\w+)\s*:\s*\1\/id\s+eq\s+'((?:[^']|'')*)'\s+and\s+\1\/value\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
+  if (extended && !opts.deltaOnly) {
+    const id = (extended[2] ?? '').replace(/''/g, "'").toLowerCase();
+    const value = (extended[3] ?? '').replace(/''/g, "'");
+    return (m) => m.extendedProperties?.[id] === value;
+  }
   const clauses = filter.split(/\s+and\s+/i);
   const predicates = clauses.map((clause): Predicate => {
     const match = /^\s*(\w+)\s+(eq|ne|ge|gt|le|lt)\s+(.+?)\s*$/i.exec(clause);

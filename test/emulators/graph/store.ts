@@ -54,6 +54,7 @@ export type NewMessage = Omit<ParsedFields, 'internetMessageId' | 'sentDateTime'
   isDraft?: boolean;
   raw?: Buffer | null;
   categories?: string[];
+  extendedProperties?: Record<string, string>;
 };
 
 export class MailStore {
@@ -94,6 +95,7 @@ export class MailStore {
         address,
         displayName: user.displayName ?? local.replace(/[._-]+/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase()),
         tenantId: user.tenantId ?? this.defaultTenantId,
+        ...(user.directoryRoles ? { directoryRoles: [...user.directoryRoles] } : {}),
       },
       folders: new Map(),
       messages: new Map(),
@@ -207,6 +209,7 @@ export class MailStore {
       references: fields.references,
       attachments: fields.attachments,
       raw: fields.raw ?? null,
+      ...(fields.extendedProperties ? { extendedProperties: { ...fields.extendedProperties } } : {}),
     };
     mailbox.messages.set(message.immutableId, message);
     this.touch(mailbox, message);

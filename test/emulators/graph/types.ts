@@ -63,6 +63,8 @@ export interface StoredMessage {
   attachments: StoredAttachment[];
   /** The original RFC 822 bytes for seeded or delivered mail; null for items composed through the API. */
   raw: Buffer | null;
+  /** singleValueExtendedProperties set by a client, keyed by the property id in lower case. */
+  extendedProperties?: Record<string, string>;
 }
 
 export interface MailFolder {
@@ -88,6 +90,11 @@ export interface MailUser {
   address: string;
   displayName: string;
   tenantId: string;
+  /**
+   * Entra directory roles (role template ids, e.g. 62e90394-69f5-4237-9190-012177145e10 Global Administrator),
+   * emitted as `wids` in ID tokens when the app registration asks for them (groupMembershipClaims).
+   */
+  directoryRoles?: string[];
 }
 
 export interface Mailbox {

@@ -32,6 +32,11 @@ export interface AppRegistration {
   clientId: string;
   clientSecret?: string;
   redirectUris?: string[];
+  /**
+   * The manifest's groupMembershipClaims: with "DirectoryRole" or "All", tokens carry the user's directory roles
+   * in `wids` (https://learn.microsoft.com/entra/identity-platform/optional-claims). Default "None".
+   */
+  groupMembershipClaims?: 'None' | 'SecurityGroup' | 'DirectoryRole' | 'ApplicationGroup' | 'All';
 }
 
 export interface AddinTokenClaims {
@@ -369,6 +374,11 @@ export class MicrosoftIdentity {
     return out;
   }
 
+  private emitsDirectoryRoles(clientId: string): boolean {
+    const claims = this.apps.get(clientId)?.groupMembershipClaims;
+    return claims === 'DirectoryRole' || claims === 'All';
+  }
+
   private async idToken(clientId: string, user: MailUser, nonce: string | null): Promise<string> {
     const { privateKey } = await this.key;
     const now = Math.floor(Date.now() / 1000);
@@ -386,6 +396,7 @@ export class MicrosoftIdentity {
       tid: user.tenantId,
       ver: '2.0',
       ...(nonce ? { nonce } : {}),
+      ...(this.emitsDirectoryRoles(clientId) && user.directoryRoles?.length ? { wids: [...user.directoryRoles] } : {}),
     })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
       .sign(privateKey);

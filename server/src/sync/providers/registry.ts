@@ -5,12 +5,14 @@
 import type { Config } from '../../config';
 import { gmailAdapterFactory } from './gmail';
 import { googleOAuth } from './gmail/oauth';
-import { graphAdapterFactory, microsoftOAuth } from './graph';
+import { GraphChangeHints, graphAdapterFactory, microsoftOAuth, type GraphChangeHint } from './graph';
 import type { AdapterFactory, OAuthClient, ProviderName } from './port';
 
 export interface Providers {
   oauth: Partial<Record<ProviderName, OAuthClient>>;
   adapterFor: AdapterFactory;
+  /** A Graph change notification named a message of this mailbox (a hint for this process's workers: graph/hints.ts). */
+  noteGraphChange(mailboxId: string, hint: GraphChangeHint): void;
 }
 
 export function buildProviders(config: Config): Providers {
@@ -23,9 +25,10 @@ export function buildProviders(config: Config): Providers {
   // mailbox actually syncs.
   let gmail: AdapterFactory | undefined;
   let graph: AdapterFactory | undefined;
+  const graphHints = new GraphChangeHints();
   const adapterFor: AdapterFactory = (mailbox, tokens) => {
     if (mailbox.provider === 'google') return (gmail ??= gmailAdapterFactory(config))(mailbox, tokens);
-    return (graph ??= graphAdapterFactory(config))(mailbox, tokens);
+    return (graph ??= graphAdapterFactory(config, { hints: graphHints }))(mailbox, tokens);
   };
-  return { oauth, adapterFor };
+  return { oauth, adapterFor, noteGraphChange: (mailboxId, hint) => graphHints.add(mailboxId, hint) };
 }

@@ -14,7 +14,7 @@ import type { FlagStatus, StoredMessage } from '../types';
 
 const FLAG_STATUSES: FlagStatus[] = ['notFlagged', 'flagged', 'complete'];
 /** What PATCH may change on a message that is not a draft. */
-const STATE_FIELDS = new Set(['isRead', 'flag', 'categories', 'importance', 'inferenceClassification']);
+const STATE_FIELDS = new Set(['isRead', 'flag', 'categories', 'importance', 'inferenceClassification', 'singleValueExtendedProperties']);
 
 export function renderContext(req: Request, res: Response, baseUrl: string): RenderContext {
   const expand = queryString(req, '$expand') ?? '';
@@ -90,6 +90,9 @@ export function messageRoutes({ store, baseUrl, log }: RouteDeps): Router {
     const message = found(req, res);
     const input = bodyOf(req);
     const patch: Partial<StoredMessage> = message.isDraft ? draftFields(input) : {};
+    // Extended properties may be set on any item; PATCHing them adds or replaces those named, the others stay.
+    const extended = draftFields({ singleValueExtendedProperties: input.singleValueExtendedProperties }).extendedProperties;
+    if (extended) patch.extendedProperties = { ...message.extendedProperties, ...extended };
     for (const key of Object.keys(input)) {
       if (!STATE_FIELDS.has(key) && !(message.isDraft && (BODY_FIELDS as readonly string[]).includes(key))) {
         throw new GraphError(400, 'ErrorInvalidPropertyUpdateSentMessage', `Update operation is not supported for property '${key}' on this item.`);

@@ -20,6 +20,11 @@
  * existed before the previous round (createdDateTime before it) is also reported as a state change — flags, folder
  * and its current categories in `labelsAdded` (delta does not say which categories were removed; the upsert's
  * `labels` is the full set).
+ *
+ * Notified rounds (hints.ts): when change notifications named the messages that changed since the last round, a
+ * round GETs just those (one call each) and hands the same cursor back, instead of a delta page of every folder —
+ * as long as the cursor's full round is recent (`hintedRoundsForMs`), so the poll sweep's full rounds still come.
+ * A notified message that is gone or outside sync scope is reported deleted, as confirmGone does for `@removed`.
  */
 import {
   ProviderError,
@@ -31,11 +36,14 @@ import {
   type SyncPage,
 } from '../port';
 import { GraphBackfill, initialDeltaPath, maxPageSize, sinceFilter, type GraphCursorState } from './backfill';
+import type { GraphChangeHints } from './hints';
 import { folderPath, messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { FolderCatalog, FolderKind, FolderMap } from './folders';
 import { ATTACHMENTS_EXPAND, flagsOf, MESSAGE_SELECT, toRemoteMessage, type GraphMessage } from './mapping';
 
 export const DEFAULT_DELTA_PAGE_SIZE = 50;
+/** How long after a full round notified rounds may stand in for the next one. */
+export const DEFAULT_HINTED_ROUNDS_FOR_MS = 10 * 60_000;
 const LIST_IDS_PAGE = 1000;
 
 interface RoundFolder {
@@ -61,6 +69,10 @@ export interface GraphChangeSourceOptions {
   catalog: FolderCatalog;
   deltaPageSize?: number;
   now?: () => Date;
+  /** Change-notification hints of this process (hints.ts), and the mailbox they are keyed by. */
+  hints?: GraphChangeHints;
+  mailboxId?: string;
+  hintedRoundsForMs?: number;
 }
 
 function readCursor(cursor: SyncCursor): GraphCursorState {
@@ -95,6 +107,10 @@ export class GraphChangeSource implements ChangeSource {
   async changesSince(cursor: SyncCursor, position: unknown | null): Promise<SyncPage & { nextPosition: unknown | null }> {
     const state = readCursor(cursor);
     const { client } = this.opts;
+    if (position === null) {
+      const notified = await this.notifiedRound(cursor, state);
+      if (notified) return notified;
+    }
     const round = position === null ? await this.startRound(state) : (structuredClone(position) as RoundPosition);
     if (round?.v !== 1 || typeof round.folders !== 'object') throw new ProviderError('invalid', 'Graph: unreadable delta position');
     const removed = new Set(round.removed);
@@ -155,6 +171,11 @@ export class GraphChangeSource implements ChangeSource {
 
   /** The message as it is now, or null when it is gone or outside sync scope (Junk, Drafts...). */
   async fetchMessage(providerMessageId: string): Promise<RemoteMessage | null> {
+    const found = await this.inScope(providerMessageId);
+    return found ? toRemoteMessage(found.message, found.kind) : null;
+  }
+
+  private async inScope(providerMessageId: string): Promise<{ message: GraphMessage; kind: FolderKind } | null> {
     let message: GraphMessage;
     try {
       message = await this.opts.client.get<GraphMessage>(`${messagePath(providerMessageId)}${query({ $select: MESSAGE_SELECT, $expand: ATTACHMENTS_EXPAND })}`);
@@ -163,7 +184,32 @@ export class GraphChangeSource implements ChangeSource {
       throw err;
     }
     const folder = await this.syncedFolder(message.parentFolderId ?? null);
-    return folder ? toRemoteMessage(message, folder.kind) : null;
+    return folder ? { message, kind: folder.kind } : null;
+  }
+
+  /** A round made of the notified messages only (see the module comment), or null for a full round. */
+  private async notifiedRound(cursor: SyncCursor, state: GraphCursorState): Promise<(SyncPage & { nextPosition: null }) | null> {
+    const { hints, mailboxId } = this.opts;
+    const notified = hints && mailboxId ? hints.take(mailboxId) : null;
+    if (!notified) return null;
+    const fullRoundAt = Date.parse(state.at);
+    const recent = this.now().getTime() - fullRoundAt < (this.opts.hintedRoundsForMs ?? DEFAULT_HINTED_ROUNDS_FOR_MS);
+    // The backfill's placeholder cursor has no folders: its first round must be a full one.
+    if (!recent || Object.keys(state.folders).length === 0) return null;
+    const found = await Promise.all(notified.map((h) => this.inScope(h.id)));
+    const upserts: RemoteMessage[] = [];
+    const stateChanges: RemoteStateChange[] = [];
+    const deletes: string[] = [];
+    notified.forEach((h, i) => {
+      const current = found[i];
+      if (!current) return void deletes.push(h.id);
+      const { message, kind } = current;
+      upserts.push(toRemoteMessage(message, kind));
+      if (Date.parse(message.createdDateTime ?? '') < fullRoundAt) {
+        stateChanges.push({ providerMessageId: message.id, flags: flagsOf(message, kind), labelsAdded: [...(message.categories ?? [])], ...(message.parentFolderId ? { folderId: message.parentFolderId } : {}) });
+      }
+    });
+    return { upserts, deletes, stateChanges, nextCursor: cursor, reset: false, nextPosition: null };
   }
 
   async fetchAttachment(providerMessageId: string, attachmentId: string): Promise<Buffer> {

@@ -33,11 +33,18 @@ export interface GraphClientOptions {
   maxRetryWaitMs?: number;
   /** Attempts per request for throttling and (GET only) transient failures. Default 4. */
   maxAttempts?: number;
+  /**
+   * An attempt with no answer after this long is aborted (a transient failure: GETs are retried). Without it a
+   * stalled connection holds one of the mailbox's 4 slots — and a backfill that waits on it — for ever: neither
+   * fetch nor the Graph client has a default timeout. Default 30 s (GRAPH_REQUEST_TIMEOUT_SECONDS).
+   */
+  requestTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const BASE_BACKOFF_MS = 250;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Outlook ids otherwise change on every move (https://learn.microsoft.com/graph/outlook-immutable-id). */
 export const IMMUTABLE_ID_PREFERENCE = 'IdType="ImmutableId"';
 
@@ -138,6 +145,8 @@ class MailboxGate implements Middleware {
       try {
         await gate.run(async () => {
           try {
+            // Per attempt: a retried request gets a fresh timer. TimeoutError is a network failure (errors.ts).
+            context.options!.signal = AbortSignal.timeout(this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
             await next.execute(context);
           } catch (error) {
             failure = { error };

@@ -5,7 +5,7 @@
 import { createNodeFetch } from '../../../../../test/emulators/common/fetch';
 import { CLIENT_ID, REDIRECT_URI, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
 import { ProviderError, type AccessTokenSource, type ProviderAdapter, type RemoteMessage, type SyncCursor } from '../port';
-import { graphAdapterFactory, microsoftOAuth } from './index';
+import { GraphChangeHints, graphAdapterFactory, microsoftOAuth } from './index';
 
 const USER = 'owner@contoso.test';
 const PEER = 'peer@fabrikam.test';
@@ -153,6 +153,36 @@ describe('incremental', () => {
     expect(await adapter.changeSource.fetchMessage(junk)).toBeNull();
     expect(await adapter.changeSource.fetchMessage(ids[0] as string)).toMatchObject({ providerMessageId: ids[0], content: { kind: 'parsed' } });
   });
+
+  it('after change notifications, GETs just the notified messages and keeps the cursor; without them, reads every folder', async () => {
+    const accessToken = String((await signIn(h.served.httpUrl, USER)).access_token);
+    const hints = new GraphChangeHints();
+    const notified = graphAdapterFactory(
+      { GRAPH_API_URL: h.served.httpsUrl, PUBLIC_URL: receiver.url, GRAPH_SUBSCRIPTION_MINUTES: 60 },
+      { hints, push: false },
+    )({ id: 'mb-hinted', orgId: 'org-1', provider: 'microsoft', address: USER }, { accessToken: async () => accessToken, invalidate: () => undefined });
+    await notified.changeSource.fetchMessage(h.control.messages(USER, 'inbox')[0]!.immutableId); // loads its folder map
+    const arrived = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Notified' }));
+    const flagged = h.control.messages(USER, 'inbox').find((m) => m.immutableId !== arrived)!.immutableId;
+    h.control.flag(USER, flagged, 'flagged');
+    const purged = h.control.messages(USER, 'inbox').find((m) => ![arrived, flagged].includes(m.immutableId))!.immutableId;
+    h.control.permanentlyDelete(USER, purged);
+    hints.add('mb-hinted', { id: arrived, changeType: 'created' });
+    hints.add('mb-hinted', { id: flagged, changeType: 'updated' });
+    hints.add('mb-hinted', { id: purged, changeType: 'deleted' });
+    const seq = h.control.requestCounters().total;
+    const page = await notified.changeSource.changesSince(cursor, null);
+    const calls = h.control.requests({ sinceSeq: seq }).filter((r) => r.path.startsWith('/v1.0/'));
+    expect(calls.map((r) => r.name)).toEqual(Array(3).fill('GET /v1.0/me/messages/{id}'));
+    expect(page.upserts.map((m) => m.providerMessageId).sort()).toEqual([arrived, flagged].sort());
+    expect(page.stateChanges).toEqual([expect.objectContaining({ providerMessageId: flagged, flags: expect.objectContaining({ starred: true }) })]);
+    expect(page.deletes).toEqual([purged]);
+    expect(page.nextCursor).toEqual(cursor);
+    // No hints (or hints already taken): a full round, a delta page of every synced folder.
+    const again = h.control.requestCounters().total;
+    await notified.changeSource.changesSince(cursor, null);
+    expect(h.control.requests({ sinceSeq: again }).filter((r) => r.path.endsWith('/delta')).length).toBeGreaterThanOrEqual(4);
+  });
 });
 
 describe('writer', () => {
@@ -250,6 +280,35 @@ describe('writer', () => {
     });
     expect(seen).toEqual([sent.providerMessageId]);
   });
+
+  it('on a retry, discards the draft a crashed attempt left in Drafts (found by our Message-ID property); a moved one stays', async () => {
+    const crashed = async (n: number): Promise<string> => {
+      const raw = await rfc822({ from: USER, to: PEER, subject: `Leftover ${n}`, text: 'Hi' });
+      let id = '';
+      // The process dies before it records the draft id (here: the hook throws before anything is recorded).
+      await adapter.writer.send({ raw, internetMessageId: `<leftover-${n}@contoso.test>` }, {
+        async prepared({ providerMessageId }) {
+          id = providerMessageId;
+          throw new Error('crash');
+        },
+      }).catch(() => undefined);
+      return id;
+    };
+    const left = await crashed(1);
+    expect(h.control.messages(USER, 'drafts').map((m) => m.immutableId)).toContain(left);
+    expect(await adapter.writer.findByInternetMessageId('<leftover-1@contoso.test>')).toBeNull();
+    expect(h.control.messages(USER, 'drafts').map((m) => m.immutableId)).not.toContain(left);
+    // A draft the user filed elsewhere is theirs to keep.
+    const moved = await crashed(2);
+    h.control.move(USER, moved, 'archive');
+    expect(await adapter.writer.findByInternetMessageId('<leftover-2@contoso.test>')).toBeNull();
+    expect(h.control.messages(USER, 'archive').map((m) => m.immutableId)).toContain(moved);
+    // And a send that did go out under another internetMessageId is found by the same property.
+    const raw = await rfc822({ from: USER, to: PEER, subject: 'Went out', text: 'Hi' });
+    const sent = await adapter.writer.send({ raw, internetMessageId: '<went-out@contoso.test>' });
+    expect(await adapter.writer.findByInternetMessageId('<went-out@contoso.test>')).toEqual(sent);
+    expect(h.control.actions('send', USER).filter((a) => String(a.detail?.subject).startsWith('Leftover'))).toHaveLength(0);
+  });
 });
 
 describe('push', () => {
@@ -282,6 +341,23 @@ describe('throttling', () => {
     const stats = h.control.throttleStats(USER);
     expect(stats.maxInFlight).toBeLessThanOrEqual(4);
     expect(stats.throttled).toBe(before);
+  });
+
+  it('abandons a stalled request after GRAPH_REQUEST_TIMEOUT_SECONDS and retries it', async () => {
+    const accessToken = String((await signIn(h.served.httpUrl, USER)).access_token);
+    const timed = graphAdapterFactory(
+      { GRAPH_API_URL: h.served.httpsUrl, PUBLIC_URL: receiver.url, GRAPH_SUBSCRIPTION_MINUTES: 60, GRAPH_REQUEST_TIMEOUT_SECONDS: 1 },
+      { push: false },
+    )({ id: 'mb-timeout', orgId: 'org-1', provider: 'microsoft', address: USER }, { accessToken: async () => accessToken, invalidate: () => undefined });
+    const stallsBefore = h.control.faultCounters().stalls;
+    h.control.setFaults({ stallRate: 1 });
+    const started = Date.now();
+    const pending = timed.writer.findByInternetMessageId('<none@contoso.test>');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    h.control.setFaults({}); // the retry goes through; the first attempt hangs until the client gives up on it
+    expect(await pending).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(h.control.faultCounters().stalls - stallsBefore).toBe(1);
   });
 
   it('honours Retry-After for every request of the mailbox, then succeeds', async () => {

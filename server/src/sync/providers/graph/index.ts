@@ -8,13 +8,14 @@ import type { Config } from '../../../config';
 import type { AdapterFactory, OAuthClient } from '../port';
 import { RequestGate } from '../shared/gate';
 import { GraphChangeSource } from './change-source';
+import type { GraphChangeHints } from './hints';
 import { GraphMailboxClient } from './client';
 import { FolderCatalog } from './folders';
 import { MicrosoftOAuth } from './oauth';
 import { GraphPush } from './push';
 import { GraphWriter } from './writer';
 
-export type GraphAdapterConfig = Pick<Config, 'GRAPH_API_URL' | 'PUBLIC_URL' | 'GRAPH_SUBSCRIPTION_MINUTES'>;
+export type GraphAdapterConfig = Pick<Config, 'GRAPH_API_URL' | 'PUBLIC_URL' | 'GRAPH_SUBSCRIPTION_MINUTES'> & Partial<Pick<Config, 'GRAPH_REQUEST_TIMEOUT_SECONDS'>>;
 
 export interface GraphAdapterOptions {
   /** Graph's per-app, per-mailbox concurrency limit (https://learn.microsoft.com/graph/throttling-limits). */
@@ -25,6 +26,8 @@ export interface GraphAdapterOptions {
   maxRetryWaitMs?: number;
   /** false: polling only (push: null). Default true. */
   push?: boolean;
+  /** Change-notification hints noted by this process's webhook (hints.ts); none: every round reads every folder. */
+  hints?: GraphChangeHints;
 }
 
 /** Graph allows 4 concurrent requests per app and mailbox; the fifth is answered 429. */
@@ -41,9 +44,12 @@ export function graphAdapterFactory(config: GraphAdapterConfig, options: GraphAd
       };
       perMailbox.set(mailbox.id, shared);
     }
-    const client = new GraphMailboxClient({ apiUrl: config.GRAPH_API_URL, tokens, gate: shared.gate, maxRetryWaitMs: options.maxRetryWaitMs });
+    const client = new GraphMailboxClient({
+      apiUrl: config.GRAPH_API_URL, tokens, gate: shared.gate, maxRetryWaitMs: options.maxRetryWaitMs,
+      ...(config.GRAPH_REQUEST_TIMEOUT_SECONDS ? { requestTimeoutMs: config.GRAPH_REQUEST_TIMEOUT_SECONDS * 1000 } : {}),
+    });
     return {
-      changeSource: new GraphChangeSource({ client, catalog: shared.catalog, deltaPageSize: options.deltaPageSize }),
+      changeSource: new GraphChangeSource({ client, catalog: shared.catalog, deltaPageSize: options.deltaPageSize, hints: options.hints, mailboxId: mailbox.id }),
       writer: new GraphWriter(client),
       push: options.push === false ? null : new GraphPush(client, { publicUrl: config.PUBLIC_URL, lifetimeMinutes: config.GRAPH_SUBSCRIPTION_MINUTES }),
     };
@@ -65,6 +71,7 @@ export function microsoftOAuth(config: MicrosoftOAuthConfig, deps: { fetch?: typ
 }
 
 export { GraphChangeSource } from './change-source';
+export { GraphChangeHints, type GraphChangeHint } from './hints';
 export { GraphMailboxClient, graphPathFromLink } from './client';
 export { translateGraphError } from './errors';
 export { MicrosoftOAuth, MICROSOFT_SCOPES } from './oauth';

@@ -83,6 +83,15 @@ export async function draftFromMime(raw: Buffer): Promise<{ fields: DraftFields;
 
 const bracketed = (id: string): string => (id.trim().startsWith('<') ? id.trim() : `<${id.trim()}>`);
 
+/**
+ * Our Message-ID, kept on the drafts we create as a named MAPI property: Exchange assigns a draft its own
+ * internetMessageId, so this is how a retry finds what a crashed attempt made
+ * (https://learn.microsoft.com/graph/api/resources/extended-properties-overview; PS_PUBLIC_STRINGS is the property
+ * set for custom named string properties).
+ */
+export const OUTBOX_ID_PROPERTY = 'String {00020329-0000-0000-C000-000000000046} Name ThreadlineMessageId';
+const tagged = (internetMessageId: string) => ({ singleValueExtendedProperties: [{ id: OUTBOX_ID_PROPERTY, value: bracketed(internetMessageId) }] });
+
 export class GraphWriter implements MailboxWriter {
   constructor(private readonly client: GraphMailboxClient) {}
 
@@ -93,15 +102,15 @@ export class GraphWriter implements MailboxWriter {
       draft = await this.client.post<GraphMessage>(messagePath(message.replyTo.providerMessageId, '/createReply'), {});
       await this.discardOnRefusal(draft.id, async () => {
         // Our composed body and recipients replace the ones Outlook proposed (quoted original, reply-to list).
-        await this.client.patch(messagePath(draft.id), fields);
+        await this.client.patch(messagePath(draft.id), { ...fields, ...tagged(message.internetMessageId) });
         for (const attachment of attachments) await this.client.post(messagePath(draft.id, '/attachments'), attachment);
       });
     } else {
-      draft = await this.client.post<GraphMessage>('/me/messages', { ...fields, internetMessageId: bracketed(message.internetMessageId), attachments });
+      draft = await this.client.post<GraphMessage>('/me/messages', { ...fields, internetMessageId: bracketed(message.internetMessageId), attachments, ...tagged(message.internetMessageId) });
     }
     // The draft is complete: the caller records its immutable id before it can go out (port.ts SendHooks), so a
     // retry after a crash from here on resumes this draft rather than making and sending another. A draft made
-    // before a crash that came earlier is left unsent in Drafts (never sent twice).
+    // before a crash that came earlier is never sent: the retry's findByInternetMessageId discards it.
     await hooks.prepared?.({ providerMessageId: draft.id });
     await this.sendDraft(draft.id);
     return { providerMessageId: draft.id, providerThreadId: draft.conversationId ?? null };
@@ -160,7 +169,21 @@ export class GraphWriter implements MailboxWriter {
     );
     // An unsent draft is not a sent message: the send must still happen.
     const found = page.value.find((m) => m.isDraft !== true);
-    return found ? { providerMessageId: found.id, providerThreadId: found.conversationId ?? null } : null;
+    if (found) return { providerMessageId: found.id, providerThreadId: found.conversationId ?? null };
+    // What we made under this Message-ID, whatever id Exchange gave it: a sent one is the send; a draft still in
+    // Drafts was left by an attempt that crashed before its id was recorded — the retry sends a complete one of its
+    // own, so that one goes (else the user finds a stray unsent copy in Drafts). A draft moved elsewhere is theirs.
+    const ours = await this.client.get<GraphPage<GraphMessage>>(
+      `/me/messages${query({ $filter: `singleValueExtendedProperties/Any(ep: ep/id eq '${OUTBOX_ID_PROPERTY}' and ep/value eq '${literal}')`, $select: 'id,conversationId,isDraft,parentFolderId', $top: 10 })}`,
+    );
+    const sent = ours.value.find((m) => m.isDraft !== true);
+    if (sent) return { providerMessageId: sent.id, providerThreadId: sent.conversationId ?? null };
+    const drafts = ours.value.filter((m) => m.isDraft === true);
+    if (drafts.length) {
+      const draftsFolder = await this.client.get<{ id: string }>(`/me/mailFolders/drafts${query({ $select: 'id' })}`);
+      for (const d of drafts) if (d.parentFolderId === draftsFolder.id) await this.client.delete(messagePath(d.id)).catch(() => undefined);
+    }
+    return null;
   }
 
   async modify(providerMessageId: string, change: { flags?: Partial<MessageFlags>; labelsAdded?: string[]; labelsRemoved?: string[] }): Promise<void> {
