@@ -77,6 +77,18 @@ describe('backfill', () => {
     await expectExactCopies(f, box);
   });
 
+  it('finishes the import, progress included, when the cursor expires half-way through the backfill', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 50, 8);
+    await runMailboxOnce(f.mailboxId, deps({ maxPagesPerRun: 1 }));
+    expect((await mailbox(f))!.backfill).toMatchObject({ imported: 20, completedAt: null });
+    box.failNext('backfillPage', new ProviderError('cursor_expired', 'sync state not found'));
+    expect((await runMailboxOnce(f.mailboxId, deps())).action).toBe('resync');
+    await runUntilIdle(f);
+    expect(await mailbox(f)).toMatchObject({ stage: 'incremental', state: 'live', backfill: { imported: 50, total: 50, completedAt: expect.any(Date) } });
+    await expectExactCopies(f, box);
+  });
+
   it('misses nothing that changes during the backfill (cursor taken before listing, replayed after)', async () => {
     const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
     const box = await seeded(f, 60, 2);

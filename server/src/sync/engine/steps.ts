@@ -192,9 +192,15 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
   const goneIds = new Set(gone.map((c) => c.providerMessageId));
   const holdersRepaired = await runInOrg(run.mailbox.orgId, () =>
     repairHolders(stored.filter((c) => !goneIds.has(c.providerMessageId)).map((c) => c.messageId), run.mailbox.userId));
+  // A resync that ends a backfill (its cursor expired on the way) has listed and fetched the whole window itself:
+  // the import is complete, and its progress says so.
+  const held = [...listed].filter((id) => !skipped.has(id)).length;
+  const endsBackfill = cursor && !run.mailbox.backfill?.completedAt
+    ? { 'backfill.completedAt': run.now(), 'backfill.imported': held, 'backfill.total': held } : {};
   await run.persist({
     reconciledAt: run.now(), reconcileRequestedAt: null,
     ...(cursor ? { cursor, stage: 'incremental', state: 'live' } : {}),
+    ...endsBackfill,
   });
   await run.event(opts.freshCursor ? 'resynced' : 'reconciled', {
     listed: listed.size, missing: missing.length, repaired, gone: gone.length, deletes: deleted, holdersRepaired,
