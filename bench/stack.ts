@@ -1,9 +1,12 @@
 /**
  * The pieces the benchmarks share (Gmail and Graph): the emulators in this process, the real server in a child process
- * (`node --import tsx server/src/main.ts`, API + workers, its own database on the bench's embedded database server),
+ * (the production bundle `node server/dist/main.js`, API + workers, its own database on the bench's embedded database server),
  * a mailbox connected through the real OAuth flow, waits on what the API says, and the server's memory from /proc.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { startEmulators, type RunningEmulators } from '../test/emulators/common';
 import { createNodeFetch } from '../test/emulators/common/fetch';
 import { startServerProcess, type ServerProcess } from '../test/helpers/server-process';
@@ -32,7 +35,15 @@ export interface StackOptions {
 /** What the server is told when the emulator has no quota: high enough that its pacer never waits. */
 export const UNLIMITED_SERVER_QUOTA = 1_000_000;
 
+/**
+ * The server runs as production runs it: the bundle `npm start` builds (node server/dist/main.js), built here once
+ * per bench run from the current sources, so its memory and CPU are the product's, not a TypeScript loader's.
+ */
+let built: Promise<void> | null = null;
+const buildServer = () => (built ??= promisify(execFile)(process.execPath, [path.join(__dirname, '../scripts/build.mjs'), '--server']).then(() => undefined));
+
 export async function startStack(o: StackOptions): Promise<Stack> {
+  await buildServer();
   const emu = await startEmulators({ https: o.https, quiet: true });
   try {
     emu.google.control.setQuota({ unitsPerSecond: o.quota, status: o.quotaStatus ?? 429 });
@@ -43,7 +54,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       SYNC_POLL_SECONDS: String(o.pollSeconds ?? 300),
       LOG_LEVEL: 'warn',
       ...o.env,
-    });
+    }, [], { bundled: true });
     emu.google.control.configurePush(o.push
       ? { url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT, rateLimit: 'coalesce' }
       : { url: undefined });
