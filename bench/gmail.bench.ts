@@ -7,10 +7,10 @@
  *  - push → visible latency with M live mailboxes;
  *  - provider calls and quota units per new message (incremental).
  */
-import mongoose from 'mongoose';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, counterDiff, fmt, lcg, liveMailboxes as liveMailboxesWith, quiesce, seconds, seenThroughApi, shortNames as names, watchImport, withCommand,
+  busyShare, counterDiff, fmt, lcg, liveMailboxes as liveMailboxesWith, quiesce, seconds, seenThroughApi, shortNames as names, stuckMailboxes, watchImport,
+  withCommand,
   type BenchFigure, type Print,
 } from './measure';
 import { cpuSnapshot, describeCpu } from './procstat';
@@ -164,20 +164,6 @@ function liveMailboxes(stack: Stack, m: number, perMailbox: number, domain: stri
   });
 }
 
-/** The stored sync fields of mailboxes that are not live, to show why they do not progress. */
-async function stuckMailboxes(stack: Stack): Promise<string> {
-  const client = new mongoose.mongo.MongoClient(stack.server.mongodbUri);
-  try {
-    await client.connect();
-    const docs = await client.db().collection('mailboxes')
-      .find({ state: { $ne: 'live' } }, { projection: { address: 1, state: 1, stage: 1, nextRunAt: 1, lease: 1, backoffUntil: 1, failures: 1, lastError: 1, createdAt: 1, updatedAt: 1, backfill: 1, 'cursor.v': 1 } })
-      .toArray();
-    const locks = await client.db().collection('synclocks').find({ key: { $in: docs.flatMap((d) => [1, 2, 3].map((g) => `lease:${String(d._id)}:${g}`)) } }, { projection: { key: 1, owner: 1, at: 1 } }).toArray().catch(() => []);
-    return `now ${new Date().toISOString()}; ${JSON.stringify(docs)}; lease locks ${JSON.stringify(locks)}`;
-  } finally {
-    await client.close();
-  }
-}
 
 /** Delivers one new message and waits until `GET /api/why?messageId=` says it is synced; returns ms or null on timeout. */
 interface Seen { ms: number; /** deliver → push POSTed by the emulator; → history.list arrives; → last messages.get answered; → visible. */ phases: [number, number, number, number] | null }

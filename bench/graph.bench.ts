@@ -13,11 +13,10 @@
  * engine's page size ÷ that rate. At Graph's real rate that floor (~3 s for 5,000) is far below what ingest takes,
  * so the figure measures ingest; `--graph-rate 2` makes the throttle the binding limit and measures the pacing.
  */
-import mongoose from 'mongoose';
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, fmt, lcg, liveMailboxes, quiesce, seconds, seenThroughApi, shortNames, watchImport, withCommand,
+  busyShare, fmt, lcg, liveMailboxes, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport, withCommand,
   type BenchFigure, type LiveMailboxesHooks, type Print,
 } from './measure';
 import { cpuSnapshot, describeCpu } from './procstat';
@@ -39,7 +38,6 @@ const CUSTOMERS = [
   { domain: 'initech.com', people: [{ email: 'bill@initech.com', name: 'Bill Lumbergh' }, { email: 'peter@initech.com', name: 'Peter Gibbons' }] },
   { domain: 'globex.com', people: [{ email: 'hank@globex.com', name: 'Hank Scorpio' }] },
 ];
-const GRAPH_NAME = /^(GET|POST|PATCH|DELETE) \/v1\.0\/me\//;
 
 async function mailFor(owner: Identity, count: number, seed: number): Promise<GeneratedMessage[]> {
   const now = Date.now();
@@ -123,19 +121,6 @@ function outlookHooks(stack: Stack, perMailbox: number): LiveMailboxesHooks {
   };
 }
 
-/** The stored sync fields of mailboxes that are not live, to show why they do not progress. */
-async function stuckMailboxes(stack: Stack): Promise<string> {
-  const client = new mongoose.mongo.MongoClient(stack.server.mongodbUri);
-  try {
-    await client.connect();
-    const docs = await client.db().collection('mailboxes')
-      .find({ state: { $ne: 'live' } }, { projection: { address: 1, state: 1, stage: 1, nextRunAt: 1, lease: 1, backoffUntil: 1, failures: 1, lastError: 1, backfill: 1 } })
-      .toArray();
-    return `now ${new Date().toISOString()}; ${JSON.stringify(docs)}`;
-  } finally {
-    await client.close();
-  }
-}
 
 interface Seen { ms: number; /** deliver → notification POSTed; → first Graph request of the mailbox; → last one answered; → visible. */ phases: [number, number, number, number] | null }
 

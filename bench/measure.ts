@@ -4,6 +4,7 @@
  * (an import watched to `live`, M live mailboxes, one message delivered and waited for through the API).
  * Provider specifics come in as small hooks, so the logic exists once.
  */
+import mongoose from 'mongoose';
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { cpuSnapshot, describeCpu } from './procstat';
 import type { Figure } from './report';
@@ -156,5 +157,20 @@ export async function seenThroughApi(stack: Stack, box: Connected, messageId: st
     if (status === 200 && body.verdict === 'synced') return performance.now() - t0;
     if (performance.now() - t0 > timeoutMs) return null;
     await sleep(20);
+  }
+}
+
+/** The stored sync fields of mailboxes that are not live, to show why they do not progress. */
+export async function stuckMailboxes(stack: Stack): Promise<string> {
+  const client = new mongoose.mongo.MongoClient(stack.server.mongodbUri);
+  try {
+    await client.connect();
+    const docs = await client.db().collection('mailboxes')
+      .find({ state: { $ne: 'live' } }, { projection: { address: 1, state: 1, stage: 1, nextRunAt: 1, lease: 1, backoffUntil: 1, failures: 1, lastError: 1, createdAt: 1, updatedAt: 1, backfill: 1, 'cursor.v': 1 } })
+      .toArray();
+    const locks = await client.db().collection('synclocks').find({ key: { $in: docs.flatMap((d) => [1, 2, 3].map((g) => `lease:${String(d._id)}:${g}`)) } }, { projection: { key: 1, owner: 1, at: 1 } }).toArray().catch(() => []);
+    return `now ${new Date().toISOString()}; ${JSON.stringify(docs)}; lease locks ${JSON.stringify(locks)}`;
+  } finally {
+    await client.close();
   }
 }

@@ -17,7 +17,7 @@ import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMessage, type GeneratedMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
-import { api, connectAs, isLive, openDatabase, signIn, signInMicrosoft, until } from '../helpers/sync-wait';
+import { api, connectAs, isLive, openDatabase, until } from '../helpers/sync-wait';
 
 const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10';
 const GRACE = { email: 'grace@contoso-labs.com', name: 'Grace Hopper' }; // Gmail (Workspace domain contoso-labs.com)

@@ -22,8 +22,7 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, copyFigures, cursorOf, expireLeasesOf, gmailExpectedIds, isLive, killHard, mailboxRow, openDatabase, signIn, signInAndConnect,
-  until, type Connected,
+  api, caughtUpWith, copyFigures, cursorOf, gmailExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signIn, signInAndConnect, until, type Connected,
 } from '../helpers/sync-wait';
 
 const POLL_SECONDS = 2;
@@ -46,13 +45,7 @@ async function startServer(): Promise<void> {
 }
 
 /** kill -9, then a restart with the same environment and database. */
-async function crashAndRestart(): Promise<number> {
-  const pid = server.child.pid!;
-  await killHard(server.child);
-  await expireLeasesOf(db, pid);
-  await startServer();
-  return pid;
-}
+const crashAndRestart = () => restartAfterKill(server, db, startServer);
 
 async function seedMailbox(owner: { email: string; name: string }, count: number, seed: number): Promise<string[]> {
   const now = Date.now();
@@ -64,13 +57,7 @@ async function seedMailbox(owner: { email: string; name: string }, count: number
 const connect = (who: { email: string }) => signInAndConnect(emu, server.url, browser, who);
 
 /** Live, and holding exactly what Gmail holds: returns the figures. */
-async function caughtUp(box: Connected, timeoutMs = 60_000) {
-  return wait(`${box.address} live with exact counts`, async () => {
-    if (!(await isLive(db, box.mailboxId))) return null;
-    const f = await copyFigures(db, box.mailboxId, gmailExpectedIds(emu, box.address));
-    return f.lost === 0 && f.extra === 0 ? f : null;
-  }, timeoutMs);
-}
+const caughtUp = (box: Connected, timeoutMs = 60_000) => caughtUpWith(db, box, () => gmailExpectedIds(emu, box.address), { timeoutMs, context });
 
 beforeAll(async () => {
   emu = await startEmulators({ https: true, quiet: true });

@@ -25,8 +25,7 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage, type Identity } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, copyFigures, expireLeasesOf, graphExpectedIds, isLive, killHard, mailboxRow, openDatabase, signInAndConnect, signInMicrosoft,
-  until, type Connected,
+  api, caughtUpWith, copyFigures, graphExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signInAndConnect, signInMicrosoft, until, type Connected,
 } from '../helpers/sync-wait';
 
 const POLL_SECONDS = 2;
@@ -58,13 +57,7 @@ async function startServer(): Promise<void> {
 }
 
 /** kill -9, then a restart with the same environment and database. */
-async function crashAndRestart(): Promise<number> {
-  const pid = server.child.pid!;
-  await killHard(server.child);
-  await expireLeasesOf(db, pid);
-  await startServer();
-  return pid;
-}
+const crashAndRestart = () => restartAfterKill(server, db, startServer);
 
 const DAY = 86_400_000;
 async function seedMailbox(owner: Identity, count: number, seed: number): Promise<void> {
@@ -77,13 +70,7 @@ const connect = (who: { email: string }) => signInAndConnect(emu, server.url, br
 const session = (email: string) => signInMicrosoft(emu, server.url, email); // sessions name the server's URL: one per (re)start
 
 /** Live, and holding exactly what Outlook holds (outside Junk Email, Drafts, Deleted Items): returns the figures. */
-async function caughtUp(box: Connected, timeoutMs = 60_000) {
-  return wait(`${box.address} live with exact counts`, async () => {
-    if (!(await isLive(db, box.mailboxId))) return null;
-    const f = await copyFigures(db, box.mailboxId, graphExpectedIds(emu, box.address));
-    return f.lost === 0 && f.extra === 0 ? f : null;
-  }, timeoutMs);
-}
+const caughtUp = (box: Connected, timeoutMs = 60_000) => caughtUpWith(db, box, () => graphExpectedIds(emu, box.address), { timeoutMs, context });
 
 beforeAll(async () => {
   emu = await startEmulators({ https: true, quiet: true });

@@ -18,7 +18,6 @@ import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../
 import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
 import { runOutboxOnce, processDueOutbox } from '../../server/src/sync/outbound/outbox';
 import type { AccessTokenSource, OAuthClient, ProviderAdapter, ProviderName } from '../../server/src/sync/providers/port';
-import { buildProviders } from '../../server/src/sync/providers/registry';
 import type { MailboxAdapters, MailboxForAdapter } from '../../server/src/sync/runtime';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';

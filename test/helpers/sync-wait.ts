@@ -193,3 +193,24 @@ export async function killHard(child: import('node:child_process').ChildProcess)
   child.kill('SIGKILL');
   await exited;
 }
+
+/** Live, and holding exactly the provider's messages (`expected()`, read at each look): the copy figures then. */
+export async function caughtUpWith(db: Connection, box: Connected, expected: () => string[], opts: { timeoutMs?: number; context?: () => string } = {}): Promise<CopyFigures> {
+  return until(`${box.address} live with exact counts`, async () => {
+    if (!(await isLive(db, box.mailboxId))) return null;
+    const f = await copyFigures(db, box.mailboxId, expected());
+    return f.lost === 0 && f.extra === 0 ? f : null;
+  }, { timeoutMs: opts.timeoutMs ?? 60_000, context: opts.context });
+}
+
+/**
+ * kill -9 of a server process, then `start` again on the same database: the killed process's leases are expired in
+ * the database first (only that pid's), so the test need not wait out a lease. Returns the killed pid.
+ */
+export async function restartAfterKill(server: { child: import('node:child_process').ChildProcess }, db: Connection, start: () => Promise<void>): Promise<number> {
+  const pid = server.child.pid!;
+  await killHard(server.child);
+  await expireLeasesOf(db, pid);
+  await start();
+  return pid;
+}

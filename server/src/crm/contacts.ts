@@ -8,7 +8,6 @@ import { relinkContact as relinkMail } from '../sync/ingest/link';
 import mongoose, { Types } from 'mongoose';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
 import { Message } from '../models/message';
-import { normaliseAddress } from '../sync/ingest/address';
 import { companyDomainFor, companyNameFromDomain } from './domains';
 
 const DUPLICATE_KEY = 11000;

@@ -6,7 +6,6 @@ import { testService } from '../../../test/helpers/service';
 import { runInOrg } from '../db/tenant';
 import { Company, Contact, Deal } from '../models/crm';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
-import { Message } from '../models/message';
 import { User } from '../models/user';
 import { bearer, seedMessage, signIn, type SeedMessage, type SignedIn } from './testing/seed';
 
