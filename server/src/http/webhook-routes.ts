@@ -41,7 +41,7 @@ export interface WebhookDeps {
   sync: SyncControl;
   log: Logger;
   /** A checked Graph change notification named a message: a hint for this process's workers (providers/graph/hints.ts). */
-  onGraphChange?: (mailboxId: string, hint: { id: string; changeType: 'created' | 'updated' | 'deleted' }) => void;
+  onGraphChange?: (mailboxId: string, messageId: string) => void;
 }
 
 const GRAPH_CHANGE_TYPES = new Set(['created', 'updated', 'deleted']);
@@ -99,7 +99,7 @@ export function webhookRoutes(deps: WebhookDeps): Router {
         }
         const messageId = item.resourceData?.id;
         if (kind === 'change' && messageId && item.changeType && GRAPH_CHANGE_TYPES.has(item.changeType)) {
-          deps.onGraphChange?.(String(mailbox._id), { id: messageId, changeType: item.changeType as 'created' | 'updated' | 'deleted' });
+          deps.onGraphChange?.(String(mailbox._id), messageId);
         }
         // Every change, and a `missed` lifecycle event, means: catch up from the stored delta cursor.
         await deps.sync.markDue(mailbox._id);

@@ -110,8 +110,15 @@ export function startWorkers(opts: WorkerOptions): Workers {
         opts.log?.error({ mailboxId: key, err: err.message, crashes, retryInMs: waitMs }, 'sync run crashed');
       })
       .finally(() => running.delete(key));
-    running.set(String(id), p);
+    running.set(key, p);
     return p;
+  };
+
+  /** Mailboxes this process will not start at `t`: running here, or cooling down after a crash. */
+  const busy = (t: Date): Set<string> => {
+    const keys = new Set(running.keys());
+    for (const [key, c] of cooling) if (c.until > t.getTime()) keys.add(key);
+    return keys;
   };
 
   /** Sweeps when due, then starts runs for as many due mailboxes as there are free slots. */
@@ -123,9 +130,7 @@ export function startWorkers(opts: WorkerOptions): Workers {
     }
     const free = opts.concurrency - running.size;
     if (free <= 0) return [];
-    const skip = new Set(running.keys());
-    for (const [key, c] of cooling) if (c.until > t.getTime()) skip.add(key);
-    return (await findDue(t, free, skip)).map(runOne);
+    return (await findDue(t, free, busy(t))).map(runOne);
   };
 
   const loop = async (): Promise<void> => {
@@ -156,9 +161,7 @@ export function startWorkers(opts: WorkerOptions): Workers {
       await markDue(mailboxId, now());
       // A push for a mailbox this process can run now starts its run at once, without a due-query first (the run
       // still takes the lease and respects halts and backoff); otherwise the loop picks it up.
-      const key = String(mailboxId);
-      const cooled = (cooling.get(key)?.until ?? 0) <= now().getTime();
-      if (!stopped && opts.autoStart !== false && !running.has(key) && running.size < opts.concurrency && cooled) void runOne(mailboxId);
+      if (!stopped && opts.autoStart !== false && running.size < opts.concurrency && !busy(now()).has(String(mailboxId))) void runOne(mailboxId);
       wake?.();
     },
     async tick() {

@@ -131,7 +131,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
       if (id && !sentAs.has(k.remote.providerMessageId)) messageIds[i] = id;
     });
   }
-  const existingMessages = new Set(msgOutcome.existing.map((j) => String(messageIds[docIdx[j]])));
+  const existingMessages = msgOutcome.existing.map((j) => messageIds[docIdx[j]]);
 
   // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).
   const copyIdx = kept.map((_, i) => i).filter((i) => !failedMessages.has(String(messageIds[i])));
@@ -163,11 +163,10 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // 5. Holders: a message another mailbox stored first gains this user. When this mailbox's copy already existed
   // (a replay) the user was normally added then, but a crash between the two writes is possible: check those.
   const newCopyMessages = new Set(copyOutcome.inserted.map((j) => String(copyDocs[j].messageId)));
-  const needHolder = new Set([...existingMessages].filter((id) => newCopyMessages.has(id)));
-  for (const j of copyOutcome.inserted) if (sentAs.has(copyDocs[j].providerMessageId)) needHolder.add(String(copyDocs[j].messageId));
-  const replayed = [...existingMessages].filter((id) => !newCopyMessages.has(id)).map((id) => new mongoose.Types.ObjectId(id));
-  for (const id of await lackingHolder(replayed, mailbox.userId)) needHolder.add(String(id));
-  if (needHolder.size > 0) await addHolder([...needHolder].map((id) => new mongoose.Types.ObjectId(id)), mailbox.userId);
+  const needHolder = existingMessages.filter((id) => newCopyMessages.has(String(id)));
+  for (const j of copyOutcome.inserted) if (sentAs.has(copyDocs[j].providerMessageId)) needHolder.push(copyDocs[j].messageId);
+  needHolder.push(...await lackingHolder(existingMessages.filter((id) => !newCopyMessages.has(String(id))), mailbox.userId));
+  if (needHolder.length > 0) await addHolder(needHolder, mailbox.userId);
 
   // 6. Copies that existed: the provider's current flags and labels, through the echo and later-wins rules.
   if (copyOutcome.existing.length > 0) {

@@ -5,14 +5,14 @@
 import type { Config } from '../../config';
 import { gmailAdapterFactory } from './gmail';
 import { googleOAuth } from './gmail/oauth';
-import { GraphChangeHints, graphAdapterFactory, microsoftOAuth, type GraphChangeHint } from './graph';
+import { GraphChangeHints, graphAdapterFactory, microsoftOAuth } from './graph';
 import type { AdapterFactory, OAuthClient, ProviderName } from './port';
 
 export interface Providers {
   oauth: Partial<Record<ProviderName, OAuthClient>>;
   adapterFor: AdapterFactory;
   /** A Graph change notification named a message of this mailbox (a hint for this process's workers: graph/hints.ts). */
-  noteGraphChange(mailboxId: string, hint: GraphChangeHint): void;
+  noteGraphChange(mailboxId: string, messageId: string): void;
 }
 
 export function buildProviders(config: Config): Providers {
@@ -30,5 +30,5 @@ export function buildProviders(config: Config): Providers {
     if (mailbox.provider === 'google') return (gmail ??= gmailAdapterFactory(config))(mailbox, tokens);
     return (graph ??= graphAdapterFactory(config, { hints: graphHints }))(mailbox, tokens);
   };
-  return { oauth, adapterFor, noteGraphChange: (mailboxId, hint) => graphHints.add(mailboxId, hint) };
+  return { oauth, adapterFor, noteGraphChange: (mailboxId, messageId) => graphHints.add(mailboxId, messageId) };
 }

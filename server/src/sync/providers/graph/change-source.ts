@@ -196,13 +196,13 @@ export class GraphChangeSource implements ChangeSource {
     const recent = this.now().getTime() - fullRoundAt < (this.opts.hintedRoundsForMs ?? DEFAULT_HINTED_ROUNDS_FOR_MS);
     // The backfill's placeholder cursor has no folders: its first round must be a full one.
     if (!recent || Object.keys(state.folders).length === 0) return null;
-    const found = await Promise.all(notified.map((h) => this.inScope(h.id)));
+    const found = await Promise.all(notified.map((id) => this.inScope(id)));
     const upserts: RemoteMessage[] = [];
     const stateChanges: RemoteStateChange[] = [];
     const deletes: string[] = [];
-    notified.forEach((h, i) => {
+    notified.forEach((id, i) => {
       const current = found[i];
-      if (!current) return void deletes.push(h.id);
+      if (!current) return void deletes.push(id);
       const { message, kind } = current;
       upserts.push(toRemoteMessage(message, kind));
       if (Date.parse(message.createdDateTime ?? '') < fullRoundAt) {

@@ -167,9 +167,7 @@ describe('incremental', () => {
     h.control.flag(USER, flagged, 'flagged');
     const purged = h.control.messages(USER, 'inbox').find((m) => ![arrived, flagged].includes(m.immutableId))!.immutableId;
     h.control.permanentlyDelete(USER, purged);
-    hints.add('mb-hinted', { id: arrived, changeType: 'created' });
-    hints.add('mb-hinted', { id: flagged, changeType: 'updated' });
-    hints.add('mb-hinted', { id: purged, changeType: 'deleted' });
+    for (const id of [arrived, flagged, purged]) hints.add('mb-hinted', id);
     const seq = h.control.requestCounters().total;
     const page = await notified.changeSource.changesSince(cursor, null);
     const calls = h.control.requests({ sinceSeq: seq }).filter((r) => r.path.startsWith('/v1.0/'));

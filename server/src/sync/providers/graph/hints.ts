@@ -13,37 +13,32 @@
  * (`npm start` runs both); a worker elsewhere never sees them and runs its full round, as without hints.
  */
 
-export type GraphChangeType = 'created' | 'updated' | 'deleted';
-
-export interface GraphChangeHint { id: string; changeType: GraphChangeType }
-
 /** More notified messages than this before a round: read the folders' deltas instead (cheaper than many GETs). */
 export const MAX_HINTED_MESSAGES = 20;
 
+/**
+ * Only the message ids are kept: whatever the notification's changeType, the round GETs the message and reports
+ * what it finds (upsert, state change, or deleted when it is gone).
+ */
 export class GraphChangeHints {
-  private readonly byMailbox = new Map<string, { hints: Map<string, GraphChangeType>; overflow: boolean }>();
+  private readonly byMailbox = new Map<string, { ids: Set<string>; overflow: boolean }>();
 
-  add(mailboxId: string, hint: GraphChangeHint): void {
+  add(mailboxId: string, messageId: string): void {
     let entry = this.byMailbox.get(mailboxId);
-    if (!entry) this.byMailbox.set(mailboxId, (entry = { hints: new Map(), overflow: false }));
+    if (!entry) this.byMailbox.set(mailboxId, (entry = { ids: new Set(), overflow: false }));
     if (entry.overflow) return;
-    entry.hints.set(hint.id, hint.changeType);
-    if (entry.hints.size > MAX_HINTED_MESSAGES) {
-      entry.hints.clear();
+    entry.ids.add(messageId);
+    if (entry.ids.size > MAX_HINTED_MESSAGES) {
+      entry.ids.clear();
       entry.overflow = true;
     }
   }
 
-  /** The hints noted since the last take, or null when there are none or too many (then: a full round). */
-  take(mailboxId: string): GraphChangeHint[] | null {
+  /** The messages noted since the last take, or null when there are none or too many (then: a full round). */
+  take(mailboxId: string): string[] | null {
     const entry = this.byMailbox.get(mailboxId);
     this.byMailbox.delete(mailboxId);
-    if (!entry || entry.overflow || entry.hints.size === 0) return null;
-    return [...entry.hints].map(([id, changeType]) => ({ id, changeType }));
-  }
-
-  /** Hints may no longer be acted on (a full round is about to read everything anyway). */
-  drop(mailboxId: string): void {
-    this.byMailbox.delete(mailboxId);
+    if (!entry || entry.overflow || entry.ids.size === 0) return null;
+    return [...entry.ids];
   }
 }

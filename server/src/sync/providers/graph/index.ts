@@ -71,7 +71,7 @@ export function microsoftOAuth(config: MicrosoftOAuthConfig, deps: { fetch?: typ
 }
 
 export { GraphChangeSource } from './change-source';
-export { GraphChangeHints, type GraphChangeHint } from './hints';
+export { GraphChangeHints } from './hints';
 export { GraphMailboxClient, graphPathFromLink } from './client';
 export { translateGraphError } from './errors';
 export { MicrosoftOAuth, MICROSOFT_SCOPES } from './oauth';
