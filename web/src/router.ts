@@ -35,4 +35,3 @@ export function pathToHash(): void {
   history.replaceState(null, '', `/app/#/${m[1].replace(/\/+$/, '')}${location.search}`);
 }
 
-export const go = (hash: string) => { location.hash = hash; };

@@ -8,9 +8,9 @@
  * `jose`: a key set is reused for `cacheMaxAge`; a token with an unknown `kid` (the provider rotated its keys) makes
  * jose refetch, at most once per `cooldownDuration`, so a flood of made-up kids cannot turn into a flood of fetches.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Config } from '../config';
+import { sameSecret } from './secrets';
 
 export interface VerifiedIdentity {
   provider: 'google' | 'microsoft';
@@ -172,7 +172,7 @@ export function createIdentityVerifier(config: IdentityConfig, options: Identity
     async verifyMicrosoftIdToken(token, nonce) {
       const audiences = config.MICROSOFT_CLIENT_ID ? [config.MICROSOFT_CLIENT_ID] : [];
       const claims = await verify(token, microsoftKeys, audiences, { requiredClaims: ['tid', 'oid', 'nonce'] });
-      if (typeof claims.nonce !== 'string' || !constantTimeEqual(claims.nonce, nonce)) {
+      if (typeof claims.nonce !== 'string' || !sameSecret(claims.nonce, nonce)) {
         throw new AuthError('claim_invalid', 'the "nonce" claim is missing or not acceptable');
       }
       const identity = microsoftIdentity(claims);
@@ -218,12 +218,6 @@ function microsoftIdentity(claims: JWTPayload): VerifiedIdentity {
     email,
     ...nameOf(claims),
   };
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Maps jose's errors by class (never by message) to our codes; jose messages are not passed on. */

@@ -16,12 +16,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
+import { isDuplicateKey } from '../db/errors';
 import { runAsSystem, runInOrg } from '../db/tenant';
 import { AuditLog, OAuthState, type OAuthStateDoc } from '../models/audit';
 import { Org, type OrgDoc } from '../models/org';
 import { OrgRealm, type OrgRealmDoc } from '../models/org-realm';
 import { User } from '../models/user';
 import type { IdentityVerifier, VerifiedMicrosoftAdmin } from './identity';
+import { takeOAuthState } from './oauth-state';
 
 export const REALM_STATE_TTL_MS = 10 * 60_000;
 
@@ -67,7 +69,7 @@ export async function claimRealm(key: string, orgId: Types.ObjectId, by: { via: 
     await runInOrg(orgId, () => OrgRealm.create({ _id: key, provider, via: by.via, attachedBy: by.userId ?? null, verifiedAs: by.verifiedAs ?? null, attachedAt: new Date() }));
     return { orgId, created: true };
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
     const holder = await orgOfRealm(key);
     if (!holder) throw err; // cannot happen: a duplicate key means the document exists
     return { orgId: holder, created: false };
@@ -117,16 +119,9 @@ export async function startMicrosoftRealm(deps: RealmFlowDeps, admin: { userId: 
   return url.toString();
 }
 
-/** Single use: whoever deletes the state wins (an atomic delete on MongoDB and FerretDB alike). */
+/** The realm's pending state, taken for good (oauth-state.ts). */
 async function consumeRealmState(state: string): Promise<OAuthStateDoc> {
-  const orgHex = state.split('.')[0] ?? '';
-  if (!/^[0-9a-f]{24}$/.test(orgHex)) throw new RealmError('bad_state', 'unknown or expired attempt; start adding the tenant again');
-  const found = await runInOrg(orgHex, async () => {
-    const doc = await OAuthState.findOne({ state, provider: 'microsoft', purpose: 'realm', expiresAt: mongoose.trusted({ $gt: new Date() }) }).lean<OAuthStateDoc>();
-    if (!doc) return null;
-    const { deletedCount } = await OAuthState.deleteOne({ _id: doc._id });
-    return deletedCount === 1 ? doc : null;
-  });
+  const found = await takeOAuthState(state, { provider: 'microsoft', purpose: 'realm' });
   if (!found) throw new RealmError('bad_state', 'unknown, expired or already used attempt; start adding the tenant again');
   return found;
 }

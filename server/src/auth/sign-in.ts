@@ -6,6 +6,7 @@
  * atomic on MongoDB and FerretDB alike, where FerretDB 1.24 runs a conditional update as a read then a write.
  */
 import mongoose, { Types } from 'mongoose';
+import { isDuplicateKey } from '../db/errors';
 import { runInOrg } from '../db/tenant';
 import { Org, OrgDoc } from '../models/org';
 import { SyncLock } from '../models/sync-lock';
@@ -65,7 +66,7 @@ async function upsertOnce<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if ((err as { code?: number }).code === 11000) return run();
+    if (isDuplicateKey(err)) return run();
     throw err;
   }
 }
@@ -76,7 +77,7 @@ async function claimFirstAdmin(userId: Types.ObjectId): Promise<boolean> {
     await SyncLock.create({ key: 'org:first-admin', owner: String(userId), at: new Date() });
     return true;
   } catch (err) {
-    if ((err as { code?: number }).code === 11000) return false;
+    if (isDuplicateKey(err)) return false;
     throw err;
   }
 }

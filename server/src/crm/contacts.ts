@@ -3,15 +3,13 @@
  * the organisation, the company comes from the registrable domain (never a free-mail one), and every change of a
  * contact's addresses relinks the mail already synced, at once. Everything here runs in the caller's org context.
  */
-import { markDirectoryChanged } from '../sync/ingest/directory';
-import { relinkContact as relinkMail } from '../sync/ingest/link';
 import mongoose, { Types } from 'mongoose';
+import { isDuplicateKey } from '../db/errors';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
 import { Message } from '../models/message';
+import { markDirectoryChanged } from '../sync/ingest/directory';
+import { relinkContact } from '../sync/ingest/link';
 import { companyDomainFor, companyNameFromDomain } from './domains';
-
-const DUPLICATE_KEY = 11000;
-const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === DUPLICATE_KEY;
 
 export class ContactConflictError extends Error {
   constructor(public readonly email: string, public readonly existingId: Types.ObjectId) {
@@ -25,10 +23,6 @@ export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-/** Links a contact (and its company and deals) to its past mail at once: the ingest's own relinking, one rule. */
-export async function relinkContact(contact: Pick<ContactDoc, '_id' | 'orgId' | 'emails' | 'companyId'>): Promise<void> {
-  await relinkMail(contact);
-}
 
 /** Removes a contact from every message and deal that names it (before the contact itself is deleted). */
 export async function unlinkContact(contactId: Types.ObjectId): Promise<void> {

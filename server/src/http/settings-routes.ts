@@ -5,6 +5,7 @@
  * `POST /api/settings/preview` answers what a PUT of the same body would remove, through the same code, writing nothing.
  */
 import { Router } from 'express';
+import mongoose from 'mongoose';
 import { z } from 'zod';
 import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';
@@ -112,9 +113,12 @@ export function settingsRoutes(): Router {
     const { settings: before, domains } = await orgSettings();
     const policy = await loadVisibility(a.userId);
     const preview = await previewOrgRulesChange(before.sync, next.sync, domains, { samples: PREVIEW_SAMPLES, mayShow: (m) => policy.access(m) !== 'none' });
+    const found = await Message.find({ _id: mongoose.trusted({ $in: preview.samples.map((s) => s._id) }) })
+      .select({ subject: 1, from: 1, date: 1 }).lean<Pick<MessageDoc, '_id' | 'subject' | 'from' | 'date'>[]>();
+    const byId = new Map(found.map((m) => [String(m._id), m]));
     const samples = [];
     for (const s of preview.samples) {
-      const m = await Message.findById(s._id).select({ subject: 1, from: 1, date: 1 }).lean<Pick<MessageDoc, 'subject' | 'from' | 'date'>>();
+      const m = byId.get(String(s._id));
       if (!m) continue; // removed meanwhile
       samples.push({
         id: String(s._id), subject: m.subject ?? '', from: { email: m.from?.email ?? '', name: m.from?.name ?? '' }, date: new Date(m.date).toISOString(),

@@ -2,11 +2,11 @@
  * Push endpoints (CONTRACT.md "Webhooks"). A notification is only a hint: it marks the mailbox due and is
  * answered at once; the workers do the work. Nothing in a notification is trusted as data.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import type { IdentityVerifier } from '../auth/identity';
 import { AuthError } from '../auth/identity';
+import { sameSecret } from '../auth/secrets';
 import { runInOrg } from '../db/tenant';
 import type { Logger } from '../logger';
 import { Mailbox } from '../models/mailbox';
@@ -29,12 +29,6 @@ const graphNotifications = z.object({
     resourceData: z.object({ id: z.string().min(1).max(512).optional() }).passthrough().optional(),
   }).passthrough()).max(1000),
 }).passthrough();
-
-/** Constant time whatever the lengths: compare digests. */
-function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
-
 
 export interface WebhookDeps {
   identity: IdentityVerifier;

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
+import { takeOAuthState } from '../auth/oauth-state';
 import type { Vault } from '../auth/vault';
 import { runInOrg } from '../db/tenant';
 import { Mailbox } from '../models/mailbox';
@@ -46,21 +47,9 @@ export async function startConnect(deps: ConnectDeps, user: { userId: Types.Obje
   return oauth.authorizationUrl({ state, codeChallenge, redirectUri: redirectUri(deps.publicUrl, provider), loginHint: user.email });
 }
 
-/**
- * Consumes the state: whoever deletes it wins, so a replay — even a concurrent one — finds nothing. A delete of one
- * document is atomic on MongoDB and on FerretDB alike, whereas FerretDB 1.24 runs findOneAndUpdate as a read then
- * a write, which two concurrent callbacks could both win.
- */
-async function consumeState(provider: ProviderName, state: string): Promise<OAuthStateDoc & { orgId: Types.ObjectId }> {
-  const orgHex = state.split('.')[0];
-  if (!/^[0-9a-f]{24}$/.test(orgHex ?? '')) throw new ConnectError('bad_state', 'unknown or expired sign-in attempt');
-  const found = await runInOrg(orgHex, async () => {
-    // A realm state (auth/realms.ts) is never a mailbox connect: its callback is another route.
-    const doc = await OAuthState.findOne({ state, provider, purpose: mongoose.trusted({ $ne: 'realm' }), expiresAt: mongoose.trusted({ $gt: new Date() }) }).lean<OAuthStateDoc>();
-    if (!doc) return null;
-    const { deletedCount } = await OAuthState.deleteOne({ _id: doc._id });
-    return deletedCount === 1 ? doc : null;
-  });
+/** The connect's pending state, taken for good (auth/oauth-state.ts). */
+async function consumeState(provider: ProviderName, state: string): Promise<OAuthStateDoc> {
+  const found = await takeOAuthState(state, { provider, purpose: 'connect' });
   if (!found) throw new ConnectError('bad_state', 'unknown, expired or already used sign-in attempt; start connecting again');
   return found;
 }

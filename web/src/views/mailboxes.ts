@@ -106,7 +106,7 @@ export const mailboxesView: View = (main, _route, signal) => {
   const list = h('ul', { class: 'cards', 'aria-label': 'Mailboxes' });
   const status = h('div', {}, loading('Loading mailboxes…'));
   const buttons = (['google', 'microsoft'] as const).map((p) =>
-    h('button', { class: 'button button-primary', type: 'button', onclick: (ev: Event) => void connect(p, ev.currentTarget as HTMLButtonElement) }, `Connect ${p === 'google' ? 'Gmail' : 'Outlook'}`));
+    h('button', { class: 'button button-primary', type: 'button', onclick: (ev: Event) => void connect(p, ev.currentTarget as HTMLButtonElement) }, `Connect ${PROVIDER_WORDS[p]}`));
   const admin = currentSession()?.user.role === 'admin';
   show(main,
     h('h1', {}, 'Mailboxes'),

@@ -12,7 +12,8 @@ import type { Types } from 'mongoose';
 import { Mailbox, type MailboxDoc } from '../../models/mailbox';
 import { SyncLock } from '../../models/sync-lock';
 import { runAsSystem } from '../../db/tenant';
-import { isDuplicateKey, stableId } from '../ingest/ids';
+import { isDuplicateKey } from '../../db/errors';
+import { stableId } from '../ingest/ids';
 
 export const DEFAULT_LEASE_SECONDS = 60;
 

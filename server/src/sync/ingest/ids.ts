@@ -33,8 +33,3 @@ export const byInternetMessageId = (orgId: Types.ObjectId | string, internetMess
 
 export const copyDocId = (orgId: Types.ObjectId | string, mailboxId: Types.ObjectId | string, providerMessageId: string): Types.ObjectId =>
   stableId(orgId, 'copy', String(mailboxId), providerMessageId);
-
-/** True for a MongoDB duplicate-key error (E11000), the "already there" answer of an idempotent insert. */
-export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
-}
