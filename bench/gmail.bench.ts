@@ -9,12 +9,11 @@
  */
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, counterDiff, fmt, lcg, liveMailboxes as liveMailboxesWith, quiesce, seconds, seenThroughApi, shortNames as names, stuckMailboxes, watchImport,
-  withCommand,
-  type BenchFigure, type Print,
+  busyShare, counterDiff, deliverOneByOne, fmt, latencyFigures, liveMailboxes as liveMailboxesWith, printDeliveries, quiesce, seconds, seenThroughApi,
+  shortNames as names, stuckMailboxes, watchImport, withCommand,
+  type BenchFigure, type Print, type Seen,
 } from './measure';
 import { cpuSnapshot, describeCpu } from './procstat';
-import { percentile } from './report';
 import { connectMailbox, memoryOf, signIn, sleep, startStack, type Connected, type Stack } from './stack';
 
 export type { BenchFigure, Print };
@@ -166,8 +165,6 @@ function liveMailboxes(stack: Stack, m: number, perMailbox: number, domain: stri
 
 
 /** Delivers one new message and waits until `GET /api/why?messageId=` says it is synced; returns ms or null on timeout. */
-interface Seen { ms: number; /** deliver → push POSTed by the emulator; → history.list arrives; → last messages.get answered; → visible. */ phases: [number, number, number, number] | null }
-
 async function deliverAndSee(stack: Stack, box: Connected, seed: number, timeoutMs: number): Promise<Seen | null> {
   const owner = { email: box.email, name: 'Rep' };
   const msg = await generateMessage({ owner, from: CUSTOMERS[seed % 2].people[0], subject: `Bench ${seed}`, seed: 10_000 + seed, date: new Date(Math.floor(Date.now() / 1000) * 1000) });
@@ -199,37 +196,15 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
     const idle0 = cpuSnapshot(stack.server.child.pid!);
     await sleep(5_000);
     o.print(`  idle, ${boxes.length} live mailboxes, no probes: ${describeCpu(idle0, cpuSnapshot(stack.server.child.pid!), 5)}`);
-    const random = lcg(4);
-    const latencies: number[] = [];
-    const phases: number[][] = [[], [], [], []];
-    let lost = 0;
-    const cpu0 = cpuSnapshot(stack.server.child.pid!);
-    const t0 = performance.now();
-    for (let i = 0; i < o.deliveries; i++) {
-      const box = boxes[Math.floor(random() * boxes.length)];
-      const seen = await deliverAndSee(stack, box, i, 10_000);
-      if (!seen) lost += 1;
-      else {
-        latencies.push(seen.ms);
-        seen.phases?.forEach((v, k) => phases[k].push(v));
-      }
-      await sleep(50);
-    }
-    const cpu = describeCpu(cpu0, cpuSnapshot(stack.server.child.pid!), (performance.now() - t0) / 1000);
-    latencies.sort((a, b) => a - b);
-    phases.forEach((p) => p.sort((a, b) => a - b));
-    const phase = (k: number, label: string) => `${label} p50 ${percentile(phases[k], 50).toFixed(0)} / p99 ${percentile(phases[k], 99).toFixed(0)}`;
+    const d = await deliverOneByOne(stack, boxes, o.deliveries, (box, i) => deliverAndSee(stack, box, i, 10_000));
     const webhooks = stack.emu.google.control.pushes();
     const outcomes = webhooks.reduce<Record<string, number>>((acc, p) => ({ ...acc, [`${p.outcome}${p.status ? ` ${p.status}` : ''}`]: (acc[`${p.outcome}${p.status ? ` ${p.status}` : ''}`] ?? 0) + 1 }), {});
-    o.print(`  ${o.deliveries} deliveries, one at a time to random mailboxes of ${o.mailboxes}: seen ${latencies.length}, not seen within 10 s ${lost}`);
-    o.print(`  latency ms: min ${latencies[0]?.toFixed(0)} p50 ${percentile(latencies, 50).toFixed(0)} p90 ${percentile(latencies, 90).toFixed(0)} p99 ${percentile(latencies, 99).toFixed(0)} max ${latencies[latencies.length - 1]?.toFixed(0)}`);
-    o.print(`  phases (ms, n=${phases[0].length}): ${phase(0, 'deliver → push POSTed (emulator; 1 push/s per user, coalesced)')}; ${phase(1, 'push → history.list arrives (webhook, wake, lease, load)')}; ${phase(2, 'history.list → last messages.get answered')}; ${phase(3, 'get answered → visible (ingest, persist, probe)')}`);
+    printDeliveries(o.print, d, o, ['deliver → push POSTed (emulator; 1 push/s per user, coalesced)', 'push → history.list arrives (webhook, wake, lease, load)', 'history.list → last messages.get answered', 'get answered → visible (ingest, persist, probe)']);
     o.print(`  pushes: ${JSON.stringify(outcomes)}`);
-    o.print(`  ${cpu}`);
+    o.print(`  ${d.cpu}`);
     const note = boxes.length < 100 ? ` (${boxes.length} live mailboxes${stuck ? ` of ${o.mailboxes} connected` : ''}; target is with 100)` : '';
     return withCommand(o.command, [
-      { name: `Push → visible through the API, p50${note}`, value: Math.round(percentile(latencies, 50)), unit: 'ms', target: { op: '<=', value: 200 }, detail: `n=${latencies.length}, probe GET /api/why?messageId= every ~20 ms` },
-      { name: `Push → visible through the API, p99${note}`, value: Math.round(percentile(latencies, 99)), unit: 'ms', target: { op: '<=', value: 1000 }, detail: `max ${latencies[latencies.length - 1]?.toFixed(0)} ms, ${lost} not seen within 10 s` },
+      ...latencyFigures('Push → visible through the API', d, note),
       { name: 'Connected mailboxes that never went live (engine)', value: stuck, unit: 'mailboxes', target: { op: '<=', value: 0 }, detail: `of ${o.mailboxes} connected 4 at a time while the workers import` },
     ]);
   } finally {

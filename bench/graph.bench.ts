@@ -16,11 +16,10 @@
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, fmt, lcg, liveMailboxes, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport, withCommand,
-  type BenchFigure, type LiveMailboxesHooks, type Print,
+  busyShare, deliverOneByOne, fmt, latencyFigures, liveMailboxes, printDeliveries, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport,
+  withCommand, type BenchFigure, type LiveMailboxesHooks, type Print, type Seen,
 } from './measure';
-import { cpuSnapshot, describeCpu } from './procstat';
-import { percentile } from './report';
+import { cpuSnapshot } from './procstat';
 import { connectMailbox, signIn, sleep, startStack, type Connected, type Stack } from './stack';
 
 export interface GraphBenchCommon { https: boolean; print: Print; command: string }
@@ -122,8 +121,6 @@ function outlookHooks(stack: Stack, perMailbox: number): LiveMailboxesHooks {
 }
 
 
-interface Seen { ms: number; /** deliver → notification POSTed; → first Graph request of the mailbox; → last one answered; → visible. */ phases: [number, number, number, number] | null }
-
 /** Delivers one new message to the Outlook inbox and waits until the API says it is synced. */
 async function deliverAndSee(stack: Stack, box: Connected, seed: number, timeoutMs: number, attachment = false): Promise<Seen | null> {
   const control = stack.emu.microsoft.control;
@@ -196,36 +193,14 @@ export async function benchGraphPush(o: GraphBenchCommon & { mailboxes: number; 
   try {
     const { boxes, stuck } = await liveMailboxes(stack, o.mailboxes, 10, 'bench-graph-push.com', o.print, outlookHooks(stack, 10));
     await sleep(2_000); // let post-live upkeep (subscriptions, first rounds) settle
-    const random = lcg(4);
-    const latencies: number[] = [];
-    const phases: number[][] = [[], [], [], []];
-    let lost = 0;
-    const cpu0 = cpuSnapshot(stack.server.child.pid!);
-    const t0 = performance.now();
-    for (let i = 0; i < o.deliveries; i++) {
-      const box = boxes[Math.floor(random() * boxes.length)]!;
-      const seen = await deliverAndSee(stack, box, i, 10_000);
-      if (!seen) lost += 1;
-      else {
-        latencies.push(seen.ms);
-        seen.phases?.forEach((v, k) => phases[k]!.push(v));
-      }
-      await sleep(50);
-    }
-    const cpu = describeCpu(cpu0, cpuSnapshot(stack.server.child.pid!), (performance.now() - t0) / 1000);
-    latencies.sort((a, b) => a - b);
-    phases.forEach((p) => p.sort((a, b) => a - b));
-    const phase = (k: number, label: string) => `${label} p50 ${percentile(phases[k]!, 50).toFixed(0)} / p99 ${percentile(phases[k]!, 99).toFixed(0)}`;
+    const d = await deliverOneByOne(stack, boxes, o.deliveries, (box, i) => deliverAndSee(stack, box, i, 10_000));
     const notes = stack.emu.microsoft.control.notificationDeliveries().filter((d) => d.kind === 'change');
-    o.print(`  ${o.deliveries} deliveries, one at a time to random mailboxes of ${o.mailboxes}: seen ${latencies.length}, not seen within 10 s ${lost}`);
-    o.print(`  latency ms: min ${latencies[0]?.toFixed(0)} p50 ${percentile(latencies, 50).toFixed(0)} p90 ${percentile(latencies, 90).toFixed(0)} p99 ${percentile(latencies, 99).toFixed(0)} max ${latencies[latencies.length - 1]?.toFixed(0)}`);
-    o.print(`  phases (ms, n=${phases[0]!.length}): ${phase(0, 'deliver → notification POSTed')}; ${phase(1, 'notification → first Graph request (webhook, wake, lease, load)')}; ${phase(2, 'first → last Graph request answered')}; ${phase(3, 'answered → visible (ingest, persist, probe)')}`);
+    printDeliveries(o.print, d, o, ['deliver → notification POSTed', 'notification → first Graph request (webhook, wake, lease, load)', 'first → last Graph request answered', 'answered → visible (ingest, persist, probe)']);
     o.print(`  change notifications: ${notes.length}, answered ${JSON.stringify(notes.reduce<Record<string, number>>((a, d) => ({ ...a, [String(d.status)]: (a[String(d.status)] ?? 0) + 1 }), {}))}, slowest ${Math.max(0, ...notes.map((d) => d.durationMs))} ms`);
-    o.print(`  ${cpu}`);
+    o.print(`  ${d.cpu}`);
     const note = boxes.length < 100 ? ` (${boxes.length} live Outlook mailboxes${stuck ? ` of ${o.mailboxes} connected` : ''}; target is with 100)` : '';
     return withCommand(o.command, [
-      { name: `Graph notification → visible through the API, p50${note}`, value: Math.round(percentile(latencies, 50)), unit: 'ms', target: { op: '<=', value: 200 }, detail: `n=${latencies.length}, probe GET /api/why?messageId= every ~20 ms` },
-      { name: `Graph notification → visible through the API, p99${note}`, value: Math.round(percentile(latencies, 99)), unit: 'ms', target: { op: '<=', value: 1000 }, detail: `max ${latencies[latencies.length - 1]?.toFixed(0)} ms, ${lost} not seen within 10 s` },
+      ...latencyFigures('Graph notification → visible through the API', d, note),
       { name: 'Connected Outlook mailboxes that never went live (engine)', value: stuck, unit: 'mailboxes', target: { op: '<=', value: 0 }, detail: `of ${o.mailboxes} connected 4 at a time while the workers import` },
     ]);
   } finally {

@@ -5,9 +5,10 @@
  * Provider specifics come in as small hooks, so the logic exists once.
  */
 import mongoose from 'mongoose';
+import { createRng } from '../test/emulators/common/faults';
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { cpuSnapshot, describeCpu } from './procstat';
-import type { Figure } from './report';
+import { percentile, type Figure } from './report';
 import { api, isLiveComplete, memoryOf, sleep, waitMailboxes, type Connected, type MailboxView, type Stack } from './stack';
 
 export type Print = (line: string) => void;
@@ -48,12 +49,6 @@ export function busyShare(entries: RecordedRequest[], fromMs: number, toMs: numb
   // A recorder keeps its last 20,000 entries: measure over the span it still covers.
   const span = Math.min(toMs, spans[spans.length - 1][1]) - Math.max(fromMs, spans[0][0]);
   return { busyPct: (busy / Math.max(1, span)) * 100, calls: spans.length };
-}
-
-/** A deterministic PRNG (which mailbox gets the next message). */
-export function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
 
 /** Waits until an emulator has seen no new request for `quietMs` (`counters` is its recorder's). */
@@ -173,4 +168,53 @@ export async function stuckMailboxes(stack: Stack): Promise<string> {
   } finally {
     await client.close();
   }
+}
+
+/** One delivery seen through the API: its latency, and its four phases (the provider's own split) when known. */
+export interface Seen { ms: number; phases: [number, number, number, number] | null }
+
+export interface Deliveries { latencies: number[]; phases: number[][]; lost: number; cpu: string }
+
+/**
+ * `n` new messages, one at a time, each to a mailbox picked by a seeded generator and waited for until the API shows
+ * it (`deliverAndSee`, the provider's part); latencies and phases come back sorted, with the server's CPU meanwhile.
+ */
+export async function deliverOneByOne<B>(stack: Stack, boxes: B[], n: number, deliverAndSee: (box: B, i: number) => Promise<Seen | null>): Promise<Deliveries> {
+  const random = createRng(4);
+  const latencies: number[] = [];
+  const phases: number[][] = [[], [], [], []];
+  let lost = 0;
+  const cpu0 = cpuSnapshot(stack.server.child.pid!);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const seen = await deliverAndSee(boxes[Math.floor(random() * boxes.length)]!, i);
+    if (!seen) lost += 1;
+    else {
+      latencies.push(seen.ms);
+      seen.phases?.forEach((v, k) => phases[k]!.push(v));
+    }
+    await sleep(50);
+  }
+  const cpu = describeCpu(cpu0, cpuSnapshot(stack.server.child.pid!), (performance.now() - t0) / 1000);
+  latencies.sort((a, b) => a - b);
+  phases.forEach((p) => p.sort((a, b) => a - b));
+  return { latencies, phases, lost, cpu };
+}
+
+/** The deliveries' counts, latency percentiles and phases (`labels`, one per phase), as both push benches print them. */
+export function printDeliveries(print: Print, d: Deliveries, of: { deliveries: number; mailboxes: number }, labels: [string, string, string, string]): void {
+  const { latencies, phases, lost } = d;
+  const phase = (k: number) => `${labels[k]} p50 ${percentile(phases[k]!, 50).toFixed(0)} / p99 ${percentile(phases[k]!, 99).toFixed(0)}`;
+  print(`  ${of.deliveries} deliveries, one at a time to random mailboxes of ${of.mailboxes}: seen ${latencies.length}, not seen within 10 s ${lost}`);
+  print(`  latency ms: min ${latencies[0]?.toFixed(0)} p50 ${percentile(latencies, 50).toFixed(0)} p90 ${percentile(latencies, 90).toFixed(0)} p99 ${percentile(latencies, 99).toFixed(0)} max ${latencies[latencies.length - 1]?.toFixed(0)}`);
+  print(`  phases (ms, n=${phases[0]!.length}): ${[0, 1, 2, 3].map(phase).join('; ')}`);
+}
+
+/** The p50 and p99 figures of a push bench (targets of DESIGN.md §8: 200 ms and 1 s). */
+export function latencyFigures(name: string, d: Deliveries, note = ''): Figure[] {
+  const { latencies, lost } = d;
+  return [
+    { name: `${name}, p50${note}`, value: Math.round(percentile(latencies, 50)), unit: 'ms', target: { op: '<=', value: 200 }, detail: `n=${latencies.length}, probe GET /api/why?messageId= every ~20 ms` },
+    { name: `${name}, p99${note}`, value: Math.round(percentile(latencies, 99)), unit: 'ms', target: { op: '<=', value: 1000 }, detail: `max ${latencies[latencies.length - 1]?.toFixed(0)} ms, ${lost} not seen within 10 s` },
+  ];
 }

@@ -20,6 +20,7 @@ import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage, type GeneratedMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+import { api as apiAt, connectAs, signInMicrosoft as signInAtMicrosoft, until as untilDone } from '../helpers/sync-wait';
 
 const GRACE = { email: 'grace@contoso-labs.com', name: 'Grace Hopper' };
 const HENRY = { email: 'henry@contoso-labs.com', name: 'Henry Ford' };
@@ -79,44 +80,18 @@ afterAll(async () => {
   await emu?.stop();
 });
 
-async function api(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const v = await probe().catch((err) => { last = err; return null; });
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n${server.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// The shared helpers (test/helpers/sync-wait.ts), bound to this suite's server.
+const api = (token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => apiAt(server.url, token, method, path, body, headers);
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> =>
+  untilDone(what, probe, { timeoutMs, context: () => server.output().slice(-3000) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Session { token: string }
-async function signInMicrosoft(who: { email: string }): Promise<Session> {
-  const token = await graph().mintAddinToken({ aud: emu.microsoft.clientId, tid: tenantId, oid: `oid-${who.email}`, preferred_username: who.email });
-  const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token }) });
-  expect(res.status).toBe(200);
-  return { token: ((await res.json()) as { token: string }).token };
-}
+const signInMicrosoft = async (who: { email: string }): Promise<Session> => ({ token: await signInAtMicrosoft(emu, server.url, who.email, tenantId) });
 
 /** The connect flow as the user's browser runs it: consent at the provider, then the callback. */
-async function connect(session: Session, provider: 'google' | 'microsoft', address: string): Promise<string> {
-  const started = await api(session.token, 'POST', '/api/mailboxes/connect', { provider });
-  expect(started.status).toBe(200);
-  const consent = await browser(started.body.authorizationUrl, { redirect: 'manual' });
-  const done = await fetch(consent.headers.get('location')!);
-  expect(done.status).toBe(200);
-  const list = await api(session.token, 'GET', '/api/mailboxes');
-  return list.body.mailboxes.find((m: { address: string; provider: string }) => m.address === address && m.provider === provider).id;
-}
+const connect = async (session: Session, provider: 'google' | 'microsoft', address: string): Promise<string> =>
+  (await connectAs(server.url, browser, session.token, { email: address }, provider)).mailboxId;
 
 async function mailboxView(session: Session, id: string) {
   const { body } = await api(session.token, 'GET', '/api/mailboxes');

@@ -22,7 +22,7 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, caughtUpWith, copyFigures, cursorOf, gmailExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signIn, signInAndConnect, until, type Connected,
+  api, caughtUpWith, countsOf, copyFigures, cursorOf, gmailExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signIn, signInAndConnect, until, type Connected,
 } from '../helpers/sync-wait';
 
 const POLL_SECONDS = 2;
@@ -114,7 +114,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     }
     const quota = control.quota().usage[box.address];
     figures.faults = {
-      seeded: 120, ...pick(f, ['expected', 'copies', 'messages', 'lost', 'duplicated', 'extra']), seconds: Math.round((Date.now() - started) / 100) / 10,
+      seeded: 120, ...countsOf(f), seconds: Math.round((Date.now() - started) / 100) / 10,
       requests: log.length, injected: faults, quotaRejected: quota?.rejected ?? 0, quotaPeakUnitsPerSecond: quota?.peakUnitsPerSecond ?? 0,
       retryAfterViolations: sameRequestViolations,
       otherRequestsOfTheMailboxWithinRetryAfter: mailboxWideEarly,
@@ -156,7 +156,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     const f = await caughtUp(box, 90_000);
     const mb = await api(server.url, await signIn(emu, server.url, owner.email), 'GET', '/api/mailboxes');
     const view = mb.body.mailboxes.find((x: { id: string }) => x.id === box.mailboxId);
-    figures.killDuringImport = { seeded: 150, kills, ...pick(f, ['expected', 'copies', 'messages', 'lost', 'duplicated', 'extra']), progress: view.progress };
+    figures.killDuringImport = { seeded: 150, kills, ...countsOf(f), progress: view.progress };
     expect(kills.filter((k) => k.state !== 'live')).toHaveLength(3);
     expect(f).toMatchObject({ expected: 150, copies: 150, messages: 150, lost: 0, duplicated: 0, extra: 0 });
     expect(view).toMatchObject({ state: 'live', progress: { imported: 150, total: 150 } });
@@ -260,7 +260,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
       const present = await copyFigures(db, box.mailboxId, fresh);
       const pushes = control.pushes().slice(pushesBefore).filter((p) => p.emailAddress === owner.email);
       figures.pushes = {
-        newMessages: fresh.length, newPresent: fresh.length - present.lost, ...pick(f, ['expected', 'copies', 'lost', 'duplicated', 'extra']),
+        newMessages: fresh.length, newPresent: fresh.length - present.lost, ...countsOf(f),
         pushesDelivered: pushes.filter((p) => p.outcome === 'delivered').length, duplicatesDelivered: pushes.filter((p) => p.duplicate).length,
         droppedBySwitch: pushes.filter((p) => p.outcome === 'dropped-switch').length, stalePushesSent: staleSent, staleStatuses,
         cursorSamples: samples, cursorWentBackwards: backwards, cursorStart: staleHistoryId, cursorEnd: highest,
@@ -311,7 +311,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     const stillHeld = await copyFigures(db, box.mailboxId, goneIds);
     const arrived = await copyFigures(db, box.mailboxId, arrivals);
     figures.historyExpired = {
-      ...pick(f, ['expected', 'copies', 'messages', 'lost', 'duplicated', 'extra']), newArrived: arrivals.length - arrived.lost,
+      ...countsOf(f), newArrived: arrivals.length - arrived.lost,
       deletedInGmail: goneIds.length, deletedStillHeld: goneIds.length - stillHeld.lost,
       events: resynced.map((e) => ({ kind: e.kind, ...e.detail })), cursorBefore, cursorAfter: cursorOf(await mailboxRow(db, box.mailboxId)),
     };
@@ -375,7 +375,3 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     expect(view.lastError.fix).toMatch(/Reconnect/);
   }, 90_000);
 });
-
-function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
-  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
-}

@@ -25,7 +25,7 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage, type Identity } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, caughtUpWith, copyFigures, graphExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signInAndConnect, signInMicrosoft, until, type Connected,
+  api, caughtUpWith, countsOf, copyFigures, graphExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signInAndConnect, signInMicrosoft, until, type Connected,
 } from '../helpers/sync-wait';
 
 const POLL_SECONDS = 2;
@@ -144,7 +144,7 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     const view = (await api(server.url, box.token, 'GET', '/api/mailboxes')).body.mailboxes.find((m: { id: string }) => m.id === box.mailboxId);
     figures.faults = {
       seeded: SEEDED_FAULTS, newDuringImport: arrivals.length, newArrived: arrivals.length - arrived.lost,
-      ...pick(f!, ['expected', 'copies', 'messages', 'lost', 'duplicated', 'extra']), seconds: Math.round((Date.now() - started) / 100) / 10,
+      ...countsOf(f!), seconds: Math.round((Date.now() - started) / 100) / 10,
       graphRequests: log.length, injected: faults, throttled429: throttle.throttled, maxInFlight: throttle.maxInFlight,
       retryAfterViolations429: throttle.retryAfterViolations, retryAfterViolations503: { sameRequest: sameRequestEarly, otherRequestsOfTheMailbox: mailboxWideEarly },
       progress: view.progress, state: view.state, lastError: view.lastError,
@@ -189,7 +189,7 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     }
     const f = await caughtUp(box, 120_000);
     const view = (await api(server.url, await session(owner.email), 'GET', '/api/mailboxes')).body.mailboxes.find((x: { id: string }) => x.id === box.mailboxId);
-    figures.killDuringImport = { seeded: SEEDED_KILLS, kills, ...pick(f, ['expected', 'copies', 'messages', 'lost', 'duplicated', 'extra']), progress: view.progress };
+    figures.killDuringImport = { seeded: SEEDED_KILLS, kills, ...countsOf(f), progress: view.progress };
     console.log(`Graph kill -9 during import: ${JSON.stringify(figures.killDuringImport)}`);
     expect(kills.filter((k) => k.state !== 'live')).toHaveLength(3);
     expect(f).toMatchObject({ expected: SEEDED_KILLS, copies: SEEDED_KILLS, messages: SEEDED_KILLS, lost: 0, duplicated: 0, extra: 0 });
@@ -299,7 +299,3 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     expect(`${view.lastError.message} ${view.lastError.fix ?? ''}`).toMatch(/Reconnect/i);
   }, 120_000);
 });
-
-function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
-  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
-}

@@ -16,7 +16,7 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, copyFigures, gmailExpectedIds, isLive, killHard, mailboxRow, openDatabase, ownerPrefixOf, signInAndConnect, until, type Connected,
+  api, caughtUpWith, copyFigures, gmailExpectedIds, killHard, mailboxRow, openDatabase, ownerPrefixOf, signInAndConnect, until, type Connected,
 } from '../helpers/sync-wait';
 
 const SECRETS = { JWT_SECRET: randomBytes(36).toString('base64url'), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
@@ -63,13 +63,7 @@ async function seed(email: string, count: number, seedNo: number): Promise<void>
   emu.google.control.seed(email, mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })));
 }
 
-async function exact(box: Connected, timeoutMs: number) {
-  return wait(`${box.address} live with exact counts`, async () => {
-    if (!(await isLive(db, box.mailboxId))) return null;
-    const f = await copyFigures(db, box.mailboxId, gmailExpectedIds(emu, box.address));
-    return f.lost === 0 && f.extra === 0 ? f : null;
-  }, timeoutMs);
-}
+const exact = (box: Connected, timeoutMs: number) => caughtUpWith(db, box, () => gmailExpectedIds(emu, box.address), { timeoutMs, context });
 
 /** messages.get calls per mailbox against the messages it holds (1.0: each fetched once). */
 function fetchesPerMessage(address: string): number {

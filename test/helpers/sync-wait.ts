@@ -127,6 +127,12 @@ export interface CopyFigures {
   extraIds: string[];
 }
 
+/** The counts of CopyFigures without the id lists, as the suites print them. */
+export function countsOf(f: CopyFigures): Omit<CopyFigures, 'lostIds' | 'extraIds'> {
+  const { lostIds: _lost, extraIds: _extra, ...counts } = f;
+  return counts;
+}
+
 /**
  * What the database holds for a mailbox against the Message-IDs it should hold: every expected id exactly once
  * (one copy in the mailbox, one message document in the organisation), nothing else.
