@@ -68,7 +68,7 @@ describe('the action table', () => {
 
   it('connectMailbox opens the provider’s consent page', () => {
     const { ctx } = testPlatform(server(() => json(200, { authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' })));
-    expect(ACTIONS.connectMailbox(ctx, event({}))).toEqual({ openUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' });
+    expect(ACTIONS.connectMailbox(ctx, event({}))).toEqual({ openLink: { url: 'https://accounts.google.com/o/oauth2/v2/auth?x=1', openAs: 'OVERLAY', onClose: 'RELOAD' } });
   });
 
   it('whyNotHere asks the server (with the email’s date) and pushes its answer as a card', () => {

@@ -4,6 +4,7 @@
  * (main.ts turns it into a CardService ActionResponse). The build generates a top-level Apps Script function
  * for every name here, so a card can only name an action that exists.
  */
+import type { OpenLinkSpec } from '../../shared/src/card';
 import type { AddonCard } from './addon-card';
 import { evictContext } from './context-cache';
 import { ApiError } from './errors';
@@ -17,7 +18,7 @@ export type ActionResult =
   | { update: AddonCard; notify?: string }
   | { push: AddonCard }
   | { notify: string }
-  | { openUrl: string };
+  | { openLink: OpenLinkSpec };
 
 export type ActionName = keyof typeof ACTION_NAMES;
 export type ActionHandler = (ctx: Ctx, event: AddonEvent) => ActionResult;
@@ -87,7 +88,8 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
 
   connectMailbox(ctx) {
     const { authorizationUrl } = ctx.api.call<{ authorizationUrl: string }>('post', '/api/mailboxes/connect', { provider: 'google' });
-    return { openUrl: authorizationUrl };
+    // The consent page connects the mailbox; the card must say so when it closes, not keep "not connected".
+    return { openLink: { url: authorizationUrl, openAs: 'OVERLAY', onClose: 'RELOAD' } };
   },
 
   searchContacts(ctx, event) {

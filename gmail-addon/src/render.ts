@@ -2,7 +2,7 @@
  * Card JSON (card v1 shape, shared/src/card.ts) → CardService builders. A mechanical mapping, no content of its
  * own: what the sidebar says is decided by the server, so the Gmail add-on and a future HTTP add-on agree.
  */
-import type { CardButton, DecoratedText, KnownIcon, OnClick } from '../../shared/src/card';
+import type { CardButton, DecoratedText, KnownIcon, OnClick, OpenLinkSpec } from '../../shared/src/card';
 import type { AddonCard, AddonSection, AddonWidget } from './addon-card';
 
 type CS = GoogleAppsScript.Card_Service.CardService;
@@ -16,8 +16,15 @@ export function renderAction(cs: CS, a: { function: string; parameters?: Record<
   return a.parameters && Object.keys(a.parameters).length > 0 ? action.setParameters(a.parameters) : action;
 }
 
+export function renderOpenLink(cs: CS, spec: OpenLinkSpec): GoogleAppsScript.Card_Service.OpenLink {
+  const link = cs.newOpenLink().setUrl(spec.url);
+  if (spec.openAs) link.setOpenAs(cs.OpenAs[spec.openAs]);
+  if (spec.onClose) link.setOnClose(cs.OnClose[spec.onClose]);
+  return link;
+}
+
 function applyOnClick(cs: CS, target: Clickable, onClick: OnClick): void {
-  if ('openLink' in onClick) target.setOpenLink(cs.newOpenLink().setUrl(onClick.openLink.url));
+  if ('openLink' in onClick) target.setOpenLink(renderOpenLink(cs, onClick.openLink));
   else target.setOnClickAction(renderAction(cs, onClick.action));
 }
 

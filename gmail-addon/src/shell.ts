@@ -7,7 +7,7 @@ import type { AddonCard } from './addon-card';
 import type { ActionResult } from './actions';
 import { AuthError, ApiError } from './errors';
 import type { Platform } from './platform';
-import { renderCard } from './render';
+import { renderCard, renderOpenLink } from './render';
 import { errorCard, signInCard } from './views';
 
 type CS = GoogleAppsScript.Card_Service.CardService;
@@ -39,7 +39,7 @@ export function cardsOrFailure(p: Platform, build: () => AddonCard): GoogleAppsS
 
 export function toActionResponse(cs: CS, result: ActionResult): GoogleAppsScript.Card_Service.ActionResponse {
   const builder = cs.newActionResponseBuilder();
-  if ('openUrl' in result) return builder.setOpenLink(cs.newOpenLink().setUrl(result.openUrl)).build();
+  if ('openLink' in result) return builder.setOpenLink(renderOpenLink(cs, result.openLink)).build();
   if ('update' in result) {
     builder.setNavigation(cs.newNavigation().updateCard(renderCard(cs, result.update))).setStateChanged(true);
     if (result.notify) builder.setNotification(cs.newNotification().setText(result.notify));

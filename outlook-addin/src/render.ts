@@ -35,6 +35,26 @@ function actionButton(label: string, cls: string, run: () => Promise<void>, busy
   return h('span', { class: 'action' }, button, status);
 }
 
+/**
+ * A button that asks first, inside the pane: Office add-ins may not use `window.alert`/`confirm`/`prompt` (desktop
+ * hosts never show them; https://learn.microsoft.com/office/dev/add-ins/develop/dialog-best-practices), so the
+ * question and its two answers replace the button until one is chosen.
+ */
+function confirmButton(label: string, question: string, yes: string, run: () => Promise<void>, busyLabel: string): HTMLElement {
+  const slot = h('span', { class: 'action' });
+  const ask = h('button', { type: 'button', class: 'button subtle' }, label);
+  const idle = () => slot.replaceChildren(ask);
+  ask.addEventListener('click', () => {
+    const cancel = h('button', { type: 'button', class: 'button', onclick: () => { idle(); ask.focus(); } }, 'Cancel');
+    const confirm = actionButton(yes, 'button primary', run, busyLabel);
+    slot.replaceChildren(h('div', { class: 'confirm', role: 'group', 'aria-label': question },
+      h('p', { class: 'confirm-question' }, question), h('div', { class: 'actions' }, confirm, cancel)));
+    confirm.querySelector('button')?.focus();
+  });
+  idle();
+  return slot;
+}
+
 function initials(name: string): string {
   const parts = name.replace(/[^\p{L}\p{N} ]/gu, ' ').trim().split(/\s+/);
   return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1]![0] : '')).toUpperCase();
@@ -117,7 +137,10 @@ function thisEmail(view: AddonContextView, actions: ViewActions): HTMLElement {
     h('p', { class: `status status-${m.status}`, 'data-testid': 'this-email-status' }, status),
     h('div', { class: 'actions' },
       link('Open in CRM', openUrl, 'button'),
-      sender && !sender.teammate ? actionButton('Never log this sender', 'button subtle', () => actions.neverLogSender(sender.email), 'Saving…') : null),
+      sender && !sender.teammate
+        ? confirmButton('Never log this sender', `Never log email from ${sender.email} to the CRM? Their past mail leaves the CRM too.`,
+          'Never log', () => actions.neverLogSender(sender.email), 'Saving…')
+        : null),
     why);
 }
 

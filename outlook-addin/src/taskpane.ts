@@ -79,7 +79,6 @@ function start(): void {
       follower.refresh();
     },
     async neverLogSender(email: string) {
-      if (!window.confirm(`Never log email from ${email} to the CRM? You can undo this in your settings.`)) throw new Error('Not changed.');
       await withSession(async (s) => {
         const mine = await callApi<UserSettings>('/api/me/settings', { token: s.token });
         if (mine.excludedAddresses.includes(email.toLowerCase())) return;

@@ -11,7 +11,13 @@
 import { ADDON_ACTIONS, type AddonContextView, type AddonParticipant } from './addon-view';
 
 export interface CardAction { function: string; parameters?: Record<string, string> }
-export type OnClick = { openLink: { url: string } } | { action: CardAction };
+/**
+ * card v1 `OpenLink`: `onClose: 'RELOAD'` reloads the add-on when the opened window closes (with `openAs: 'OVERLAY'`
+ * the card waits for it), which a page that changes what the card shows — a mailbox connect — needs
+ * (https://developers.google.com/apps-script/reference/card-service/on-close).
+ */
+export interface OpenLinkSpec { url: string; openAs?: 'FULL_SIZE' | 'OVERLAY'; onClose?: 'NOTHING' | 'RELOAD' }
+export type OnClick = { openLink: OpenLinkSpec } | { action: CardAction };
 export interface CardButton { text: string; onClick: OnClick }
 export type KnownIcon = 'PERSON' | 'EMAIL' | 'DOLLAR' | 'CLOCK' | 'DESCRIPTION' | 'MEMBERSHIP' | 'BOOKMARK' | 'STAR';
 export interface DecoratedText {
@@ -72,7 +78,7 @@ export function escapeCardText(text: string): string {
 const limitButton = (b: CardButton): CardButton => ({ text: truncate(b.text, CARD_LIMITS.buttonText), onClick: limitOnClick(b.onClick) });
 
 function limitOnClick(onClick: OnClick): OnClick {
-  if ('openLink' in onClick) return { openLink: { url: onClick.openLink.url.slice(0, CARD_LIMITS.url) } };
+  if ('openLink' in onClick) return { openLink: { ...onClick.openLink, url: onClick.openLink.url.slice(0, CARD_LIMITS.url) } };
   const parameters = onClick.action.parameters;
   if (!parameters) return { action: { function: onClick.action.function } };
   const limited = Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.slice(0, CARD_LIMITS.parameterValue)]));
@@ -131,6 +137,8 @@ export function toHttpCard(card: Card): unknown {
 export const CONTEXT_CARD_SHOWS = { people: 5, deals: 5, messages: 5 } as const;
 
 const link = (url: string): OnClick => ({ openLink: { url } });
+/** A page that changes what the card shows (connecting a mailbox): the card reloads when it closes. */
+export const reloadingLink = (url: string): OnClick => ({ openLink: { url, openAs: 'OVERLAY', onClose: 'RELOAD' } });
 const action = (fn: string, parameters: Record<string, string>): OnClick => ({ action: { function: fn, parameters } });
 const text = (d: DecoratedText): Widget => ({ decoratedText: { wrapText: true, ...d } });
 
@@ -242,7 +250,7 @@ function syncHealthWidgets(view: AddonContextView): Widget[] {
   if (view.sync.status === 'not_connected') {
     return [
       { textParagraph: { text: 'Your mailbox is not connected, so your mail is not synced to the CRM in the background.' } },
-      { buttonList: { buttons: [{ text: 'Connect mailbox', onClick: link(view.sync.connectUrl) }] } },
+      { buttonList: { buttons: [{ text: 'Connect mailbox', onClick: reloadingLink(view.sync.connectUrl) }] } },
     ];
   }
   const e = escapeCardText;

@@ -240,6 +240,15 @@ describe('the Gmail add-on against the real server', () => {
     expect(texts((back.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard)).toContain(SENDER.name);
   });
 
+  it('"Connect mailbox" opens the consent page so that the card reloads when it closes', () => {
+    const s = sandbox();
+    const res = s.call<Recorded>('connectMailbox', {});
+    expect(res.type).toBe('ActionResponse');
+    const link = res.openLink as Recorded;
+    expect(link).toMatchObject({ type: 'OpenLink', openAs: 'OVERLAY', onClose: 'RELOAD' });
+    expect(String(link.url)).toContain(emu.env.GOOGLE_AUTH_URL);
+  });
+
   it('"Never log this sender" adds a personal exclusion; Settings lists it', async () => {
     const s = sandbox();
     const res = s.call<Recorded>('neverLogSender', contextual({ email: SENDER.email }));

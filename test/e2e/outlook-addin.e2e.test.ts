@@ -117,7 +117,7 @@ beforeAll(async () => {
     dialogAnswer: async () => JSON.stringify({ status: 'ok', accessToken: await mintRepToken() }),
   });
   page = await context.newPage();
-  // The pane's own confirm() for "never log this sender" is not used here; any other dialog would hang the test.
+  // The stub host refuses alert/confirm/prompt as Office does; a dialog that got through anyway would hang the test.
   page.on('dialog', (d) => void d.dismiss());
   page.on('pageerror', (err) => { pageErrors.push(err.message); });
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
@@ -225,6 +225,43 @@ describe('the task pane beside an email', () => {
     await shot('5-no-item');
     await host.selectItem(noraEmail);
     await page.locator(`li.person[data-email="${NORA[0]}"] .badge-ok`).waitFor();
+  });
+});
+
+/** Rita's session straight from the API, to check what the pane changed. */
+async function repApi<T>(p: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(`${server.url}/api/session`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token: await mintRepToken() }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  const answer = await fetch(`${server.url}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  if (!answer.ok) throw new Error(`${p} answered ${answer.status}: ${await answer.text()}`);
+  return (answer.status === 204 ? null : answer.json()) as Promise<T>;
+}
+
+describe('never log this sender', () => {
+  it('asks inside the pane (no window.confirm, which Office refuses), and Cancel changes nothing', async () => {
+    await officeHost(page).selectItem(fastItem);
+    await page.locator(`li.person[data-email="${fastItem.from[0]}"]`).waitFor();
+    await page.getByRole('button', { name: 'Never log this sender' }).click();
+    const question = page.getByRole('group', { name: /Never log email from fay@fastlane-logistics\.test/ });
+    await question.waitFor();
+    await shot('6-never-log-confirm');
+    await question.getByRole('button', { name: 'Cancel' }).click();
+    await expect(question.count()).resolves.toBe(0);
+    expect((await repApi<{ excludedAddresses: string[] }>('/api/me/settings')).excludedAddresses).not.toContain(fastItem.from[0]);
+    expect(await officeHost(page).refusedModals()).toEqual([]);
+  });
+
+  it('excludes the sender once confirmed', async () => {
+    await page.getByRole('button', { name: 'Never log this sender' }).click();
+    await page.getByRole('button', { name: 'Never log', exact: true }).click();
+    const end = Date.now() + 10_000;
+    while (!(await repApi<{ excludedAddresses: string[] }>('/api/me/settings')).excludedAddresses.includes(fastItem.from[0])) {
+      if (Date.now() > end) throw new Error('the sender was not excluded');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await officeHost(page).refusedModals()).toEqual([]);
   });
 });
 

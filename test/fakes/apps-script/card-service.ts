@@ -91,6 +91,8 @@ function builder(type: string): unknown {
           const params = value as Record<string, unknown>;
           check(params && Object.values(params).every((v) => typeof v === 'string'), 'action parameters must be strings');
         }
+        if (prop === 'setOpenAs') check(value === 'FULL_SIZE' || value === 'OVERLAY', `unknown OpenAs ${String(value)}`);
+        if (prop === 'setOnClose') check(value === 'NOTHING' || value === 'RELOAD', `unknown OnClose ${String(value)}`);
         if (prop === 'setIcon') check(typeof value === 'string' && (ICONS as readonly string[]).includes(value), `unknown icon ${String(value)}`);
         const field = prop === 'displayAddOnCards' ? 'cards' : prop.replace(/^(set|add)/, '');
         const key = field[0].toLowerCase() + field.slice(1);

@@ -46,6 +46,7 @@ export function officeHost(page: Page) {
       (window as unknown as { __officeStub: { selectItem(f: unknown): void } }).__officeStub.selectItem(f);
     }, item),
     dialogs: () => page.evaluate(() => [...(window as unknown as { __officeStub: { dialogs: string[] } }).__officeStub.dialogs]),
+    refusedModals: () => page.evaluate(() => [...(window as unknown as { __officeStub: { refusedModals: string[] } }).__officeStub.refusedModals]),
     itemChangedHandlers: () => page.evaluate(() => (window as unknown as { __officeStub: { handlerCount(): number } }).__officeStub.handlerCount()),
   };
 }

@@ -5,6 +5,7 @@
  *   configure before load: window.__officeStubConfig = { item, sets: { Mailbox: '1.5', NestedAppAuth?: '1.1' } }
  *   selectItem(fixture | null)  switch the selected email and fire ItemChanged, as a pinned pane sees it
  *   dialogs                     every URL displayDialogAsync opened
+ *   refusedModals               every window.alert/confirm/prompt the page tried (each also throws, as Office refuses them)
  * The dialog API: when the test exposes window.__officeStubDialogAnswer(url) → message, the stub delivers that
  * message as the dialog's DialogMessageReceived (the test plays the sign-in page); otherwise it opens the URL
  * in a real window whose own stub relays Office.context.ui.messageParent back through postMessage.
@@ -122,9 +123,21 @@
     },
   };
 
+  // Office add-ins may not use the browser's modal dialogs: desktop hosts never show them
+  // (https://learn.microsoft.com/office/dev/add-ins/develop/dialog-best-practices). The stub refuses them the same way,
+  // loudly, so a pane that relies on one fails its test instead of passing in a browser that would show it.
+  var refused = [];
+  ['alert', 'confirm', 'prompt'].forEach(function (name) {
+    window[name] = function () {
+      refused.push(name);
+      throw new Error('window.' + name + ' is not available in an Office add-in');
+    };
+  });
+
   window.Office = Office;
   window.__officeStub = {
     dialogs: dialogs,
+    refusedModals: refused,
     handlerCount: function () { return handlers.length; },
     /** Outlook replaces `item` and then fires ItemChanged on the mailbox, asynchronously. */
     selectItem: function (fixture) {
