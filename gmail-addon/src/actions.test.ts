@@ -55,15 +55,36 @@ describe('the action table', () => {
     expect(ACTIONS.createContact(ctx, event({ email: 'jane@acme.com' }))).toEqual({ update: card('Jane'), notify: 'jane@acme.com is already in the CRM.' });
   });
 
-  it('neverLogSender: sends the whole settings document back with the address added', () => {
-    const { ctx, requests } = testPlatform(server((r) => {
-      if (r.path === '/api/me/settings' && r.method === 'get') return json(200, { excludedDomains: ['x.com'], excludedAddresses: ['a@b.com'], excludedLabels: [], visibility: null });
-      if (r.path === '/api/me/settings') return json(200, r.body);
+  it('neverLogSender only asks: no server call until "Never log" is chosen; Cancel goes back', () => {
+    const { ctx, requests } = testPlatform(server(() => json(500, {})), { messages: [message] });
+    const result = ACTIONS.neverLogSender(ctx, event({ email: 'jane@acme.com' }));
+    expect(requests).toEqual([]);
+    const asked = pushed(result);
+    expect(asked.header.title).toBe('Never log this sender?');
+    expect(buttonsOf(asked).map((b) => b.onClick)).toEqual([
+      { action: { function: 'excludeSender', parameters: { email: 'jane@acme.com' } } },
+      { action: { function: 'goBack' } },
+    ]);
+    expect(ACTIONS.goBack(ctx, event({}))).toEqual({ back: true });
+  });
+
+  it('excludeSender: one POST the server answers at once, then "Undo" until its deadline', () => {
+    const { p, ctx, requests } = testPlatform(server((r) => {
+      if (r.path === '/api/me/excluded-senders') return json(202, { email: 'jane@acme.com', changed: true, undoUntil: '2026-03-02T10:10:00.000Z' });
+      if (r.path.startsWith('/api/me/excluded-senders/')) return json(200, { email: 'jane@acme.com', changed: true });
       return json(200, { view: {}, card: card('Jane') });
     }), { messages: [message] });
-    const result = ACTIONS.neverLogSender(ctx, event({ email: 'Jane@Acme.com' }));
-    expect(requests.find((r) => r.method === 'put')?.body).toEqual({ excludedDomains: ['x.com'], excludedAddresses: ['a@b.com', 'jane@acme.com'], excludedLabels: [], visibility: null });
-    expect(result).toMatchObject({ notify: 'Mail from Jane@Acme.com will no longer be logged for you.' });
+    p.userCache.put(contextKey('jane@acme.com'), JSON.stringify({ messageId: 'g1', card: card('stale') }), 60);
+    const result = ACTIONS.excludeSender(ctx, event({ email: 'Jane@Acme.com' }));
+    expect(requests.filter((r) => r.path !== '/api/session').map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body)}`)).toEqual(['post /api/me/excluded-senders {"email":"Jane@Acme.com"}']);
+    expect(p.userCache.get(contextKey('jane@acme.com'))).toBeNull();
+    if (!('update' in result)) throw new Error('expected an update');
+    expect(result.notify).toBe('Mail from jane@acme.com will no longer be logged for you.');
+    const undo = buttonsOf(result.update)[0];
+    expect(undo).toEqual({ text: 'Undo', onClick: { action: { function: 'undoExcludeSender', parameters: { email: 'jane@acme.com', undoUntil: '2026-03-02T10:10:00.000Z' } } } });
+    const undone = ACTIONS.undoExcludeSender(ctx, event({ email: 'jane@acme.com' }));
+    expect(requests.some((r) => r.method === 'delete' && r.path === '/api/me/excluded-senders/jane%40acme.com')).toBe(true);
+    expect(undone).toEqual({ root: card('Jane'), notify: 'Mail from jane@acme.com is logged again.' });
   });
 
   it('connectMailbox opens the provider’s consent page', () => {

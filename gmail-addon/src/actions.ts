@@ -12,10 +12,13 @@ import type { AddonEvent } from './event';
 import { currentView, type Ctx, senderOf, settingsFor } from './flows';
 import { openMessageDate } from './message';
 import { sessionToken } from './session';
-import { ACTION_NAMES, type ContactItem, type PersonalSettings, searchResultsCard, type WhyAnswer, whyCard } from './views';
+import { ACTION_NAMES, confirmNeverLogCard, type ContactItem, searchResultsCard, senderExcludedCard, type WhyAnswer, whyCard } from './views';
 
 export type ActionResult =
   | { update: AddonCard; notify?: string }
+  /** Back to the card the sidebar opened with, shown afresh (after a pushed card finished its job). */
+  | { root: AddonCard; notify?: string }
+  | { back: true }
   | { push: AddonCard }
   | { notify: string }
   | { openLink: OpenLinkSpec };
@@ -37,10 +40,10 @@ function refreshAfterChange(ctx: Ctx, event: AddonEvent, emails: string[], notif
   return { update: currentView(ctx, event, { useCache: false }), notify };
 }
 
-function updateExclusions(ctx: Ctx, change: (list: string[]) => string[]): PersonalSettings {
-  const settings = ctx.api.call<PersonalSettings & Record<string, unknown>>('get', '/api/me/settings');
-  // PUT replaces the whole document (CONTRACT "Settings"), so everything read is sent back, one list changed.
-  return ctx.api.call<PersonalSettings>('put', '/api/me/settings', { ...settings, excludedAddresses: change(settings.excludedAddresses) });
+/** One address off the user's exclusions; what it removed comes back with the next import (docs/sidebars.md). */
+function allowAgain(ctx: Ctx, email: string): void {
+  ctx.api.call('delete', `/api/me/excluded-senders/${encodeURIComponent(email)}`);
+  evictContext(ctx.p.userCache, [email]);
 }
 
 export const ACTIONS: Record<ActionName, ActionHandler> = {
@@ -58,16 +61,41 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     return refreshAfterChange(ctx, event, [email], `Contact created for ${email}.`);
   },
 
-  neverLogSender(ctx, event) {
+  /** The server card's button: asks first, changes nothing. */
+  neverLogSender(_ctx, event) {
+    return { push: confirmNeverLogCard(required(event, 'email')) };
+  },
+
+  /**
+   * Confirmed. The server answers at once and removes the sender's past mail afterwards, so a large mailbox cannot
+   * run this action past Gmail's time limit (docs/sidebars.md).
+   */
+  excludeSender(ctx, event) {
     const email = required(event, 'email');
-    updateExclusions(ctx, (list) => [...new Set([...list, email.toLowerCase()])]);
-    return refreshAfterChange(ctx, event, [email], `Mail from ${email} will no longer be logged for you.`);
+    const done = ctx.api.call<{ email: string; undoUntil: string }>('post', '/api/me/excluded-senders', { email });
+    const stale = [email];
+    if (event.gmail) stale.push(senderOf(ctx, event.gmail));
+    evictContext(ctx.p.userCache, stale);
+    return { update: senderExcludedCard(done), notify: `Mail from ${done.email} will no longer be logged for you.` };
+  },
+
+  undoExcludeSender(ctx, event) {
+    const email = required(event, 'email');
+    allowAgain(ctx, email);
+    return { root: currentView(ctx, event, { useCache: false }), notify: `Mail from ${email} is logged again.` };
+  },
+
+  goBack() {
+    return { back: true };
+  },
+
+  backToEmail(ctx, event) {
+    return { root: currentView(ctx, event, { useCache: false }) };
   },
 
   allowSender(ctx, event) {
     const email = required(event, 'email').toLowerCase();
-    updateExclusions(ctx, (list) => list.filter((a) => a.toLowerCase() !== email));
-    evictContext(ctx.p.userCache, [email]);
+    allowAgain(ctx, email);
     return { update: settingsFor(ctx), notify: `Mail from ${email} is logged again.` };
   },
 

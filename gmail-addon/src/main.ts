@@ -96,3 +96,7 @@ export const connectMailbox = action('connectMailbox');
 export const searchContacts = action('searchContacts');
 export const signIn = action('signIn');
 export const refresh = action('refresh');
+export const excludeSender = action('excludeSender');
+export const undoExcludeSender = action('undoExcludeSender');
+export const goBack = action('goBack');
+export const backToEmail = action('backToEmail');

@@ -40,11 +40,13 @@ export function cardsOrFailure(p: Platform, build: () => AddonCard): GoogleAppsS
 export function toActionResponse(cs: CS, result: ActionResult): GoogleAppsScript.Card_Service.ActionResponse {
   const builder = cs.newActionResponseBuilder();
   if ('openLink' in result) return builder.setOpenLink(renderOpenLink(cs, result.openLink)).build();
-  if ('update' in result) {
-    builder.setNavigation(cs.newNavigation().updateCard(renderCard(cs, result.update))).setStateChanged(true);
+  if ('update' in result || 'root' in result) {
+    const nav = 'root' in result ? cs.newNavigation().popToRoot().updateCard(renderCard(cs, result.root)) : cs.newNavigation().updateCard(renderCard(cs, result.update));
+    builder.setNavigation(nav).setStateChanged(true);
     if (result.notify) builder.setNotification(cs.newNotification().setText(result.notify));
     return builder.build();
   }
+  if ('back' in result) return builder.setNavigation(cs.newNavigation().popCard()).build();
   if ('push' in result) return builder.setNavigation(cs.newNavigation().pushCard(renderCard(cs, result.push))).build();
   return builder.setNotification(cs.newNotification().setText(result.notify)).build();
 }

@@ -15,6 +15,10 @@ export const ACTION_NAMES = {
   searchContacts: 'searchContacts',
   signIn: 'signIn',
   refresh: 'refresh',
+  excludeSender: 'excludeSender',
+  undoExcludeSender: 'undoExcludeSender',
+  goBack: 'goBack',
+  backToEmail: 'backToEmail',
 } as const;
 
 export interface MailboxItem {
@@ -179,4 +183,38 @@ export function whyCard(input: { backendUrl: string; answer: WhyAnswer }): Addon
 
 export function signedOutCard(): AddonCard {
   return signInCard('You signed out; your cached session and sidebar data were removed from this device.');
+}
+
+/** Asked before anything changes: a misclick on "Never log this sender" must cost nothing. */
+export function confirmNeverLogCard(email: string): AddonCard {
+  return {
+    header: { title: 'Never log this sender?', subtitle: truncate(email, 120) },
+    sections: [{
+      widgets: [
+        { textParagraph: { text: `Mail from <b>${e(email)}</b> will no longer be logged to the CRM for you, and their past mail in your mailbox leaves the CRM. You can undo this right after, or later in Settings.` } },
+        { buttonList: { buttons: [
+          { text: 'Never log', onClick: { action: { function: ACTION_NAMES.excludeSender, parameters: { email } } } },
+          { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
+        ] } },
+      ],
+    }],
+  };
+}
+
+/** Done, with "Undo" offered until the server's deadline; the past mail leaves the CRM in the background. */
+export function senderExcludedCard(input: { email: string; undoUntil: string }): AddonCard {
+  const until = input.undoUntil.slice(11, 16);
+  return {
+    header: { title: 'Sender not logged any more', subtitle: truncate(input.email, 120) },
+    sections: [{
+      widgets: [
+        { textParagraph: { text: `New mail from <b>${e(input.email)}</b> is not logged for you. Their past mail is being removed from the CRM.` } },
+        { buttonList: { buttons: [
+          { text: 'Undo', onClick: { action: { function: ACTION_NAMES.undoExcludeSender, parameters: { email: input.email, undoUntil: input.undoUntil } } } },
+          { text: 'Back to the email', onClick: { action: { function: ACTION_NAMES.backToEmail, parameters: { email: input.email } } } },
+        ] } },
+        { textParagraph: { text: `Undo is offered here until ${until} UTC; after that, Settings can log this sender again.` } },
+      ],
+    }],
+  };
 }

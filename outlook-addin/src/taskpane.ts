@@ -8,6 +8,7 @@ import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/a
 import { ApiError, callApi } from './api';
 import { createAuth, type Session, SignInRequired } from './auth';
 import { readConfig } from './config';
+import { h } from './dom';
 import { createFollower } from './follow';
 import { itemKey, readMessage, type ReadItemLike } from './item';
 import { renderView } from './render';
@@ -15,8 +16,6 @@ import { emptyState, errorState, loadingState, signInState } from './states';
 
 /** Long enough to skip the emails passed over with arrow keys, short enough to feel immediate. */
 const ITEM_DEBOUNCE_MS = 250;
-
-interface UserSettings { excludedDomains: string[]; excludedAddresses: string[]; excludedLabels: string[]; visibility: string | null }
 
 function start(): void {
   const main = document.getElementById('main')!;
@@ -78,14 +77,31 @@ function start(): void {
       }));
       follower.refresh();
     },
+    // The server answers at once and removes the sender's past mail afterwards; "Undo" stays offered until its deadline.
     async neverLogSender(email: string) {
-      await withSession(async (s) => {
-        const mine = await callApi<UserSettings>('/api/me/settings', { token: s.token });
-        if (mine.excludedAddresses.includes(email.toLowerCase())) return;
-        await callApi('/api/me/settings', { method: 'PUT', token: s.token, body: { ...mine, excludedAddresses: [...mine.excludedAddresses, email] } });
-      });
+      const done = await withSession((s) => callApi<{ email: string; undoUntil: string }>('/api/me/excluded-senders', { method: 'POST', token: s.token, body: { email } }));
+      showUndo(done);
       follower.refresh();
     },
+  };
+
+  // Above the view, so redrawing the email's view (or moving to another email) keeps the offer in sight.
+  const notice = h('div', { class: 'notice', role: 'status', hidden: true });
+  main.before(notice);
+  let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  const clearNotice = () => { clearTimeout(noticeTimer); notice.hidden = true; notice.replaceChildren(); };
+  const showUndo = (done: { email: string; undoUntil: string }) => {
+    clearNotice();
+    const undo = h('button', { type: 'button', class: 'button' }, 'Undo');
+    undo.addEventListener('click', () => {
+      undo.disabled = true;
+      withSession((s) => callApi(`/api/me/excluded-senders/${encodeURIComponent(done.email)}`, { method: 'DELETE', token: s.token }))
+        .then(() => { clearNotice(); follower.refresh(); })
+        .catch((err: unknown) => { undo.disabled = false; notice.append(h('p', { class: 'error-text' }, describe(err))); });
+    });
+    notice.append(h('p', {}, `Mail from ${done.email} is no longer logged; their past mail is being removed from the CRM.`), undo);
+    notice.hidden = false;
+    noticeTimer = setTimeout(clearNotice, Math.max(0, Date.parse(done.undoUntil) - Date.now()));
   };
 
   const signIn = async () => {

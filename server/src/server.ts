@@ -20,6 +20,7 @@ import { messageReadRoutes } from './http/message-read-routes';
 import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
 import { realmApiRoutes, realmCallbackRoutes } from './http/realm-routes';
+import { senderExclusionRoutes } from './http/sender-exclusion-routes';
 import { settingsRoutes } from './http/settings-routes';
 import { webhookRoutes } from './http/webhook-routes';
 import { whyRoutes } from './http/why-routes';
@@ -85,6 +86,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       dealRoutes(),
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
+      senderExclusionRoutes({ onBackgroundError: (err) => log.error({ err }, 'removing an excluded sender\'s past mail failed') }),
       realmApiRoutes(realms),
       whyRoutes(),
       loginLinks.create,

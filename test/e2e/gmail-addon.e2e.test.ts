@@ -249,10 +249,27 @@ describe('the Gmail add-on against the real server', () => {
     expect(String(link.url)).toContain(emu.env.GOOGLE_AUTH_URL);
   });
 
-  it('"Never log this sender" adds a personal exclusion; Settings lists it', async () => {
+  it('"Never log this sender" asks first, answers at once with "Undo", and the undo works; Settings lists the exclusion', async () => {
     const s = sandbox();
-    const res = s.call<Recorded>('neverLogSender', contextual({ email: SENDER.email }));
-    expect(res.notification).toEqual({ type: 'Notification', text: `Mail from ${SENDER.email} will no longer be logged for you.` });
+    const asked = s.call<Recorded>('neverLogSender', contextual({ email: SENDER.email }));
+    const question = (asked.navigation as { steps: { pushCard: Recorded }[] }).steps[0].pushCard;
+    expect(texts(question)).toContain('Never log this sender?');
+    expect(actionNames(question)).toEqual(['excludeSender', 'goBack']);
+    expect((await api('GET', '/api/me/settings')).body.excludedAddresses).toEqual([]);
+    expect(s.call<Recorded>('goBack', contextual()).navigation).toEqual({ type: 'Navigation', steps: [{ popCard: [] }] });
+
+    const done = s.call<Recorded>('excludeSender', contextual({ email: SENDER.email }));
+    expect(done.notification).toEqual({ type: 'Notification', text: `Mail from ${SENDER.email} will no longer be logged for you.` });
+    expect((await api('GET', '/api/me/settings')).body.excludedAddresses).toEqual([SENDER.email]);
+    const doneCard = (done.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard;
+    expect(actionNames(doneCard)).toEqual(['undoExcludeSender', 'backToEmail']);
+    const undoParams = JSON.parse(JSON.stringify(doneCard)).sections[0].widgets[1].buttons[0].onClickAction.parameters;
+    const undone = s.call<Recorded>('undoExcludeSender', contextual(undoParams));
+    expect(undone.notification).toEqual({ type: 'Notification', text: `Mail from ${SENDER.email} is logged again.` });
+    expect((undone.navigation as { steps: Record<string, unknown>[] }).steps.map((st) => Object.keys(st)[0])).toEqual(['popToRoot', 'updateCard']);
+    expect((await api('GET', '/api/me/settings')).body.excludedAddresses).toEqual([]);
+
+    s.call<Recorded>('excludeSender', contextual({ email: SENDER.email }));
     expect((await api('GET', '/api/me/settings')).body.excludedAddresses).toEqual([SENDER.email]);
     const settings = s.call<Recorded>('onSettings', {});
     const [card] = settings.cards as Recorded[];

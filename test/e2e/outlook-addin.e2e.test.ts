@@ -253,7 +253,7 @@ describe('never log this sender', () => {
     expect(await officeHost(page).refusedModals()).toEqual([]);
   });
 
-  it('excludes the sender once confirmed', async () => {
+  it('excludes the sender once confirmed, and offers Undo', async () => {
     await page.getByRole('button', { name: 'Never log this sender' }).click();
     await page.getByRole('button', { name: 'Never log', exact: true }).click();
     const end = Date.now() + 10_000;
@@ -262,6 +262,12 @@ describe('never log this sender', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(await officeHost(page).refusedModals()).toEqual([]);
+    const notice = page.getByRole('status').filter({ hasText: 'is no longer logged' });
+    await notice.waitFor();
+    await shot('7-never-log-undo');
+    await notice.getByRole('button', { name: 'Undo' }).click();
+    await notice.waitFor({ state: 'hidden' });
+    expect((await repApi<{ excludedAddresses: string[] }>('/api/me/settings')).excludedAddresses).not.toContain(fastItem.from[0]);
   });
 });
 

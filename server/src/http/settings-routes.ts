@@ -61,7 +61,7 @@ type OrgSettings = OrgDoc['settings'];
 type UserSettings = UserDoc['settings'];
 
 /** Through a hydrated document, so the schema's defaults fill anything an older org lacks. */
-async function orgSettings(): Promise<{ settings: OrgSettings; domains: string[] }> {
+export async function orgSettings(): Promise<{ settings: OrgSettings; domains: string[] }> {
   const org = await Org.findById(currentOrgId());
   if (!org) throw notFound('organisation');
   const o = org.toObject() as OrgDoc;
@@ -79,7 +79,7 @@ async function orgSettings(): Promise<{ settings: OrgSettings; domains: string[]
   };
 }
 
-async function userSettings(userId: UserDoc['_id']): Promise<UserSettings> {
+export async function userSettings(userId: UserDoc['_id']): Promise<UserSettings> {
   const user = await User.findById(userId);
   if (!user) throw notFound('user');
   const s = (user.toObject() as UserDoc).settings;
