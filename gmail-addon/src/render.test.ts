@@ -23,15 +23,15 @@ const view: AddonContextView = {
 };
 
 describe('renderCard', () => {
-  it('maps the server’s context card onto CardService, footer included', () => {
-    const card = recorded<Record<string, unknown>>(renderCard(cs(), contextCard(view)));
+  it('maps the server’s context card onto CardService, the person’s own "Create contact" included', () => {
+    const card = recorded<{ sections: { widgets: Record<string, unknown>[] }[] }>(renderCard(cs(), contextCard(view)));
     expect(card).toMatchSnapshot();
-    expect(card.fixedFooter).toEqual({
-      type: 'FixedFooter',
-      primaryButton: {
-        type: 'TextButton', text: 'Create contact',
+    expect(card.sections[0].widgets[1]).toEqual({
+      type: 'ButtonSet',
+      buttons: [{
+        type: 'TextButton', text: 'Create contact Jane Roe',
         onClickAction: { type: 'Action', functionName: 'createContact', parameters: { email: 'jane@acme.com', name: 'Jane Roe', companyName: 'Acme' } },
-      },
+      }],
     });
   });
 

@@ -90,6 +90,11 @@ function createForm(s: NonNullable<AddonParticipant['suggestion']>, actions: Vie
   }), 'Creating…');
   button.querySelector('button')?.setAttribute('aria-label', `Create contact ${s.name || s.email}`);
   const summary = [s.name, s.companyName].filter(Boolean).join(' · ');
+  // A role or group address (info@, "Ops Team") is not offered as a person; the form stays one click away.
+  if (s.roleAddress) {
+    return h('div', { class: 'create' }, h('div', { class: 'person-sub muted' }, 'A shared address, not a person: not suggested as a contact.'),
+      h('details', { class: 'edit' }, h('summary', {}, 'Add as a contact anyway'), button, details));
+  }
   return h('div', { class: 'create' }, h('div', { class: 'person-sub muted' }, `Not in the CRM${summary ? `. Will be saved as ${summary}` : ''}.`), button, details);
 }
 

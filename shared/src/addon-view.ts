@@ -54,6 +54,11 @@ export interface AddonContactSuggestion {
   name: string;
   companyName: string | null;
   companyDomain: string | null;
+  /**
+   * The address names a function or a group rather than a person (`info@`, `noreply@`, "Ops Team"): the sidebars
+   * do not offer it as a contact unless the user asks. Absent from older servers: read as false.
+   */
+  roleAddress?: boolean;
 }
 
 /**

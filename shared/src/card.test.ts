@@ -35,15 +35,24 @@ describe('contextCard', () => {
     expect(contextCard(view([jane, pat, bob]))).toMatchSnapshot();
   });
 
-  it('offers "Create contact" in the footer for the first unknown person only, never for a teammate', () => {
-    expect(contextCard(view([jane, bob, pat])).fixedFooter?.primaryButton.onClick)
-      .toEqual({ action: { function: 'createContact', parameters: { email: 'pat@initech.com', name: 'Pat <script>', companyName: 'Initech' } } });
-    expect(contextCard(view([jane, bob])).fixedFooter).toBeUndefined();
+  it('offers "Create contact" to each unknown person by name, never to a teammate or a contact; a role address only as "anyway"', () => {
+    const sue: AddonParticipant = { ...pat, email: 'sue@initech.com', displayName: 'Sue Park', role: 'to', suggestion: { email: 'sue@initech.com', name: 'Sue Park', companyName: 'Initech', companyDomain: 'initech.com' } };
+    const ops: AddonParticipant = { ...pat, email: 'ops@initech.com', displayName: 'Ops Team', suggestion: { email: 'ops@initech.com', name: 'Ops Team', companyName: 'Initech', companyDomain: 'initech.com', roleAddress: true } };
+    const card = contextCard(view([jane, bob, pat, sue, ops]));
+    const buttons = card.sections.flatMap((s) => s.widgets.flatMap((w) => ('buttonList' in w ? w.buttonList.buttons : [])))
+      .filter((b) => 'action' in b.onClick && b.onClick.action.function === 'createContact');
+    expect(buttons.map((b) => [b.text, 'action' in b.onClick ? b.onClick.action.parameters?.email : ''])).toEqual([
+      ['Create contact Pat script', 'pat@initech.com'],
+      ['Create contact Sue Park', 'sue@initech.com'],
+      ['Add as a contact anyway', 'ops@initech.com'],
+    ]);
+    expect(card.fixedFooter).toBeUndefined();
+    expect(JSON.stringify(card.sections)).toContain('Shared address, not a person');
   });
 
   it('escapes what comes from email, so a subject or a name never becomes markup', () => {
     // Action parameters are data handed back to the add-on, never rendered: only the sections are checked.
-    const json = JSON.stringify(contextCard(view([jane, pat])).sections);
+    const json = JSON.stringify(contextCard(view([jane, pat])).sections, (key, value: unknown) => (key === 'parameters' ? undefined : value));
     expect(json).not.toMatch(/<b>|<script>/);
     expect(json).toContain('Re: &lt;b&gt;pricing&lt;/b&gt;');
     expect(json).toContain('Numbers &amp; dates');
@@ -71,8 +80,8 @@ describe('limitCard', () => {
   });
 
   it('converts action parameters to the HTTP card schema list', () => {
-    const http = toHttpCard(contextCard(view([pat]))) as { fixedFooter: { primaryButton: { onClick: { action: { parameters: unknown } } } } };
-    expect(http.fixedFooter.primaryButton.onClick.action.parameters).toEqual([
+    const http = toHttpCard(contextCard(view([pat]))) as { sections: { widgets: { buttonList?: { buttons: { onClick: { action: { parameters: unknown } } }[] } }[] }[] };
+    expect(http.sections[0].widgets[1].buttonList!.buttons[0].onClick.action.parameters).toEqual([
       { key: 'email', value: 'pat@initech.com' }, { key: 'name', value: 'Pat <script>' }, { key: 'companyName', value: 'Initech' },
     ]);
   });

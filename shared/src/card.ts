@@ -157,8 +157,19 @@ function personWidgets(p: AddonParticipant): Widget[] {
   } else if (p.teammate) {
     widgets.push(text({ topLabel: 'Teammate', text: e(personName(p)), bottomLabel: e(p.email), startIcon: { knownIcon: 'PERSON' } }));
   } else {
-    const suggested = p.suggestion?.companyName ? ` · ${p.suggestion.companyName}` : '';
-    widgets.push(text({ topLabel: 'Not in the CRM yet', text: e(personName(p)), bottomLabel: e(`${p.email}${suggested}`), startIcon: { knownIcon: 'EMAIL' } }));
+    const s = p.suggestion;
+    const suggested = s?.companyName ? ` · ${s.companyName}` : '';
+    widgets.push(text({
+      topLabel: s?.roleAddress ? 'Shared address, not a person' : 'Not in the CRM yet', text: e(personName(p)),
+      bottomLabel: e(`${p.email}${suggested}`), startIcon: { knownIcon: 'EMAIL' },
+    }));
+    // Each unknown person gets their own button, named; a role or group address only on request ("Add anyway").
+    if (s) {
+      const create = action(ADDON_ACTIONS.createContact, { email: s.email, name: s.name, companyName: s.companyName ?? '' });
+      // Button texts are not markup, and not escaped either: characters that would need it are dropped.
+      const who = (s.name || s.email).replace(/[<>&]/g, '').trim() || s.email;
+      widgets.push({ buttonList: { buttons: [{ text: s.roleAddress ? 'Add as a contact anyway' : `Create contact ${who}`, onClick: create }] } });
+    }
   }
   if (p.company) {
     widgets.push(text({ topLabel: 'Company', text: e(p.company.name), bottomLabel: e(p.company.domains.join(', ')), startIcon: { knownIcon: 'MEMBERSHIP' }, onClick: link(p.company.openUrl) }));
@@ -168,11 +179,6 @@ function personWidgets(p: AddonParticipant): Widget[] {
 
 function formatAmount(amount: number | null, currency: string): string {
   return amount === null ? '' : `${amount.toLocaleString('en-US')} ${currency}`;
-}
-
-/** The footer's person: the first unknown one (never a teammate), so "Create contact" needs no choice. */
-export function firstUnknown(view: AddonContextView): AddonParticipant | null {
-  return view.participants.find((p) => p.suggestion !== null && p.contact === null && !p.teammate) ?? null;
 }
 
 export function contextCard(view: AddonContextView): Card {
@@ -215,16 +221,6 @@ export function contextCard(view: AddonContextView): Card {
       : { title: 'Threadline', subtitle: 'No one else on this email' },
     sections,
   };
-  const unknown = firstUnknown(view);
-  if (unknown?.suggestion) {
-    const s = unknown.suggestion;
-    card.fixedFooter = {
-      primaryButton: {
-        text: 'Create contact',
-        onClick: action(ADDON_ACTIONS.createContact, { email: s.email, name: s.name, companyName: s.companyName ?? '' }),
-      },
-    };
-  }
   return limitCard(card);
 }
 

@@ -4,7 +4,7 @@
  * recording Apps Script fakes (test/fakes/apps-script), talking real HTTP to the real server (child process,
  * embedded database, Google identity emulator minting the add-on's ID tokens).
  *
- * Open an email from an unknown sender → the server's card with "Create contact" in the fixed footer → the
+ * Open an email from an unknown sender → the server's card with "Create contact <name>" beside each unknown person → the
  * action callback → the contact exists on the server and the refreshed card shows it with its past mail.
  * Plus: snapshots of the rendered cards, card limits, silent re-sign-in, sign-out, and the manifest checks.
  */
@@ -138,6 +138,13 @@ async function pictureForReadme(card: Recorded): Promise<void> {
   }
 }
 
+interface CreateButton { text: string; onClickAction: { functionName: string; parameters: Record<string, string> } }
+const createButtons = (card: Recorded): CreateButton[] => {
+  const out: CreateButton[] = [];
+  walk(card, (r) => { if (r.type === 'TextButton' && (r.onClickAction as Recorded | undefined)?.functionName === 'createContact') out.push(r as unknown as CreateButton); });
+  return out;
+};
+
 const texts = (card: Recorded): string => {
   const out: string[] = [];
   walk(card, (r) => { for (const k of ['title', 'text', 'topLabel', 'bottomLabel', 'header']) if (typeof r[k] === 'string') out.push(r[k] as string); });
@@ -170,15 +177,21 @@ afterAll(async () => {
 });
 
 describe('the Gmail add-on against the real server', () => {
-  it('shows an unknown sender with "Create contact" in the footer; the click creates it and the refreshed card shows it with its past mail', async () => {
+  it('offers "Create contact" to the unknown sender by name (the group Cc only "anyway"); the click creates it and the refreshed card shows it with its past mail', async () => {
     const s = sandbox();
     const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     expect(card.type).toBe('Card');
     expect(stable(card)).toMatchSnapshot('unknown sender');
     expectWithinLimits(card);
-    const footer = (card.fixedFooter as { primaryButton: { text: string; onClickAction: { functionName: string; parameters: Record<string, string> } } }).primaryButton;
-    expect(footer.text).toBe('Create contact');
-    expect(footer.onClickAction).toEqual({ type: 'Action', functionName: 'createContact', parameters: { email: SENDER.email, name: SENDER.name, companyName: expect.any(String) } });
+    expect(card.fixedFooter).toBeUndefined();
+    const creates = createButtons(card);
+    expect(creates.map((b) => [b.text, b.onClickAction.parameters.email])).toEqual([
+      [`Create contact ${SENDER.name}`, SENDER.email],
+      ['Add as a contact anyway', 'ops@acme-robotics.test'],
+    ]);
+    const create = creates[0];
+    expect(create.onClickAction).toEqual({ type: 'Action', functionName: 'createContact', parameters: { email: SENDER.email, name: SENDER.name, companyName: expect.any(String) } });
+    expect(texts(card)).toContain('Shared address, not a person');
     expect((await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts).toEqual([]);
 
     // Reopening the same email within the TTL is answered from the user's cache: no new server call.
@@ -186,7 +199,7 @@ describe('the Gmail add-on against the real server', () => {
     s.call('onGmailMessageOpen', contextual());
     expect(s.fetchCalls.length).toBe(before);
 
-    const response = s.call<Recorded>('createContact', contextual(footer.onClickAction.parameters));
+    const response = s.call<Recorded>('createContact', contextual(create.onClickAction.parameters));
     expect(response.type).toBe('ActionResponse');
     expect(response.notification).toEqual({ type: 'Notification', text: `Contact created for ${SENDER.email}.` });
     expect(response.stateChanged).toBe(true);
@@ -197,12 +210,12 @@ describe('the Gmail add-on against the real server', () => {
     const shown = texts(refreshed);
     expect(shown).toContain('Contact');
     expect(shown).toContain('Robot arm pricing');
-    // The footer moves on to the next unknown person on the email (the Cc), never back to the new contact.
-    expect(JSON.stringify(refreshed.fixedFooter)).not.toContain(SENDER.email);
+    // The new contact is offered no more; the group Cc still only "anyway".
+    expect(createButtons(refreshed).map((b) => b.text)).toEqual(['Add as a contact anyway']);
     expect(stable(refreshed)).toMatchSnapshot('after create contact');
     expectWithinLimits(refreshed);
     await pictureForReadme(refreshed);
-    // The cache holds the fresh card now, not the one with the footer.
+    // The cache holds the fresh card now, not the one offering the new contact.
     const [again] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     expect(again).toEqual(refreshed);
   });

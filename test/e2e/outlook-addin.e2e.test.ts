@@ -172,6 +172,23 @@ describe('the task pane beside an email', () => {
     saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, clip: { x: 0, y: 0, width: 320, height: Math.min(900, bottom + 16) } }));
   });
 
+  it('offers each unknown person by name, and a group address only when asked', async () => {
+    await officeHost(page).selectItem({
+      from: NORA, to: [[REP.email, REP.name], ['tom.berg@northwind-traders.com', 'Tom Berg']], cc: [['ops@northwind-traders.com', 'Ops Team'], ['ida@fabrikam-foods.test', 'Ida Holm']],
+      subject: 'Team call', internetMessageId: '<team-call@northwind-traders.com>',
+    });
+    await page.locator('li.person[data-email="ops@northwind-traders.com"]').waitFor();
+    const named = await page.getByRole('button', { name: /^Create contact / }).evaluateAll((bs) => bs.filter((b) => (b as HTMLElement).offsetParent !== null).map((b) => b.getAttribute('aria-label')));
+    expect(named).toEqual(['Create contact Tom Berg', 'Create contact Ida Holm']);
+    const ops = page.locator('li.person[data-email="ops@northwind-traders.com"]');
+    await expect(ops.innerText()).resolves.toContain('A shared address, not a person');
+    await ops.getByText('Add as a contact anyway').click();
+    await ops.getByRole('button', { name: 'Create contact Ops Team' }).waitFor();
+    await shot('3b-several-unknown');
+    await officeHost(page).selectItem(noraEmail);
+    await page.locator(`li.person[data-email="${NORA[0]}"] .badge-ok`).waitFor();
+  });
+
   it('follows ItemChanged: a slow answer for the previous email never reaches the screen', async () => {
     // The first email's context is held back until the second email is on screen.
     let releaseSlow!: () => void;

@@ -1,4 +1,4 @@
-import { isRoleAddress, shouldAutoCreateContact, suggestContact, type AutoCreateMessage } from './auto-create';
+import { isRoleAddress, isRoleParticipant, shouldAutoCreateContact, suggestContact, type AutoCreateMessage } from './auto-create';
 import type { MessageHeaders } from '../sync/ingest/parse';
 
 const noHeaders: MessageHeaders = { listId: null, listUnsubscribe: null, autoSubmitted: null, precedence: null };
@@ -102,5 +102,17 @@ describe('suggestContact', () => {
 
   it('is null for an unusable address', () => {
     expect(suggestContact({ email: 'nope' })).toBeNull();
+  });
+});
+
+describe('isRoleParticipant', () => {
+  it('is a role address, or any address under a group display name; people stay people', () => {
+    expect(isRoleParticipant('ops@acme.com', 'Ops Team')).toBe(true);
+    expect(isRoleParticipant('emea-leads@acme.com', 'EMEA Sales Team')).toBe(true);
+    expect(isRoleParticipant('it@acme.com', 'IT Support')).toBe(true);
+    expect(isRoleParticipant('info@acme.com', 'Jane Roe')).toBe(true);
+    expect(isRoleParticipant('jane@acme.com', 'Jane Roe')).toBe(false);
+    expect(isRoleParticipant('tim@acme.com', 'Tim Teamster')).toBe(false);
+    expect(isRoleParticipant('sam@acme.com', '')).toBe(false);
   });
 });

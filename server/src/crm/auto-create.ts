@@ -55,7 +55,7 @@ const ROLE_LOCAL_PARTS = new Set([
   'billing', 'invoice', 'invoices', 'accounts', 'accounting', 'notification', 'notifications', 'notify', 'alert',
   'alerts', 'news', 'newsletter', 'marketing', 'hello', 'team', 'office', 'enquiries', 'inquiries', 'jobs',
   'careers', 'hr', 'press', 'feedback', 'service', 'services', 'security', 'abuse', 'webmaster', 'hostmaster',
-  'root', 'calendar', 'updates', 'digest', 'reply', 'mailer', 'daemon', 'system', 'robot', 'bot', 'list',
+  'root', 'calendar', 'updates', 'digest', 'reply', 'mailer', 'daemon', 'system', 'robot', 'bot', 'list', 'ops',
 ]);
 
 export function isRoleAddress(email: string): boolean {
@@ -64,6 +64,14 @@ export function isRoleAddress(email: string): boolean {
   const firstWord = local.split(/[._-]/)[0];
   // `no-reply` and friends contain the separator themselves; check them on the whole prefix too.
   return ROLE_LOCAL_PARTS.has(firstWord) || /^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]daemon)(?:$|[-_.])/.test(local);
+}
+
+/** Display names of a group or a function, not a person ("Ops Team", "Sales Department", "Acme Support"). */
+const GROUP_NAME_WORDS = /(?:^|[\s&/-])(?:team|group|ops|operations|support|helpdesk|desk|department|dept|staff|committee|crew|squad)(?:$|[\s&/-])/i;
+
+/** A role address, or any address under a group's display name: not a person the sidebar should offer as a contact. */
+export function isRoleParticipant(email: string, displayName: string | null | undefined): boolean {
+  return isRoleAddress(email) || GROUP_NAME_WORDS.test((displayName ?? '').trim());
 }
 
 /**

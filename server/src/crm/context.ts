@@ -27,7 +27,7 @@ import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
 import { userFix } from '../sync/engine/policy';
 import { mailboxView } from '../sync/mailbox-view';
-import { suggestContact } from './auto-create';
+import { isRoleParticipant, suggestContact } from './auto-create';
 import { companyDomainFor, isFreeMailDomain } from './domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
 
@@ -257,7 +257,12 @@ function participantView(p: HeaderPerson, person: Person | undefined, teammate: 
   if (!contact && !teammate) {
     const s = suggestContact({ email: p.email, name: p.displayName });
     // A company already keyed by the domain keeps its own name rather than a guess from the domain.
-    if (s) suggestion = { email: s.email, name: s.name, companyName: company?.name ?? s.companyName, companyDomain: s.companyDomain };
+    if (s) {
+      suggestion = {
+        email: s.email, name: s.name, companyName: company?.name ?? s.companyName, companyDomain: s.companyDomain,
+        roleAddress: isRoleParticipant(s.email, p.displayName),
+      };
+    }
   }
   return {
     email: p.email,

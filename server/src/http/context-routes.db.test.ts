@@ -107,17 +107,19 @@ describe('the rep opens an email from an unknown sender', () => {
     expect(people.map((p) => p.email)).toEqual(['jane.doe@globex.com', 'pat.smith@gmail.com', 'bob@acme.test']);
     expect(people[0]).toMatchObject({ role: 'from', contact: null, company: null, teammate: false,
       suggestion: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex', companyDomain: 'globex.com' } });
-    expect(people[1].suggestion).toEqual({ email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: null, companyDomain: null });
+    expect(people[1].suggestion).toEqual({ email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: null, companyDomain: null, roleAddress: false });
     // A teammate is never offered as a contact; the caller's own address is not listed at all.
     expect(people[2]).toMatchObject({ teammate: true, suggestion: null });
   });
 
-  it('puts "Create contact" for the first unknown person in the card footer', () => {
-    expect(first.card?.fixedFooter?.primaryButton).toEqual({
-      text: 'Create contact',
-      onClick: { action: { function: 'createContact', parameters: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex' } } },
-    });
-    const buttons = first.card!.sections.flatMap((s) => s.widgets).flatMap((w) => ('buttonList' in w ? w.buttonList.buttons : []));
+  it('puts a named "Create contact" beside each unknown person', () => {
+    expect(first.card?.fixedFooter).toBeUndefined();
+    const all = first.card!.sections.flatMap((s) => s.widgets).flatMap((w) => ('buttonList' in w ? w.buttonList.buttons : []));
+    expect(all.slice(0, 2)).toEqual([
+      { text: 'Create contact Jane Doe', onClick: { action: { function: 'createContact', parameters: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex' } } } },
+      { text: 'Create contact Pat Smith', onClick: { action: { function: 'createContact', parameters: { email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: '' } } } },
+    ]);
+    const buttons = all.slice(2);
     expect(buttons.map((b) => b.text)).toEqual(['Open in CRM', 'Why is this email here?', 'Never log this sender']);
     expect(buttons[0].onClick).toEqual({ openLink: { url: `http://127.0.0.1:3999/app/messages/${first.view.thisMessage.messageId}` } });
     expect(buttons[2].onClick).toEqual({ action: { function: 'neverLogSender', parameters: { email: 'jane.doe@globex.com' } } });
@@ -156,8 +158,9 @@ describe('the rep opens an email from an unknown sender', () => {
     expect(jane.company).toMatchObject({ name: 'Globex', domains: ['globex.com'] });
     expect(jane.suggestion).toBeNull();
     expect(res.body.view.deals.map((d: { name: string }) => d.name)).toEqual(['Globex renewal']);
-    // Pat (gmail.com) is still unknown, so the footer now offers Pat.
-    expect(res.body.card.fixedFooter.primaryButton.onClick.action.parameters).toEqual({ email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: '' });
+    // Pat (gmail.com) is still unknown, so only Pat is offered now.
+    const offered = JSON.stringify(res.body.card).match(/"Create contact [^"]*"/g);
+    expect(offered).toEqual(['"Create contact Pat Smith"']);
 
     const ctx = await get(ada, '?email=JANE.DOE@globex.com&email=nobody@initech.com');
     expect(ctx.status).toBe(200);
