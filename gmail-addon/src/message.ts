@@ -1,7 +1,11 @@
 /**
  * The open email's metadata, read with the per-message access token Gmail hands the contextual trigger
- * (`GmailApp.setCurrentMessageAccessToken`), which is all the `gmail.addons.current.message.metadata` scope
- * allows: headers, no body (https://developers.google.com/workspace/add-ons/gmail/extending-message-ui).
+ * (`GmailApp.setCurrentMessageAccessToken`). The add-on's only Gmail scope, `gmail.addons.current.message.metadata`,
+ * "grants temporary access to the open message's metadata (such as the subject or recipients)" and "doesn't allow
+ * reading of message content" (https://developers.google.com/workspace/add-ons/concepts/workspace-scopes). So the
+ * add-on calls only the address, subject and header getters of GmailMessage; never the body, raw content,
+ * attachments or its thread (content scopes), and no other GmailApp method. Everything else the sidebar shows is the
+ * server's copy (docs/sidebars.md). The fake GmailApp (test/fakes/apps-script/services.ts) enforces the same surface.
  */
 import type { AddonAddress, AddonMessageInput } from '../../shared/src/addon-view';
 import type { Platform } from './platform';

@@ -17,7 +17,7 @@ export const json = (status: number, body: unknown): FetchResponse => ({ status,
 export function testPlatform(route: Route, opts: { messages?: MessageFixture[]; nowMs?: number } = {}) {
   const nowMs = opts.nowMs ?? Date.parse('2026-03-02T10:00:00Z');
   const requests: { method: string; path: string; body: unknown; headers: Record<string, string> }[] = [];
-  const gmail = createGmailApp(opts.messages ?? []);
+  const { GmailApp: gmail } = createGmailApp(opts.messages ?? []);
   const p: Platform = {
     cardService: createCardService() as unknown as GoogleAppsScript.Card_Service.CardService,
     fetch(url: string, r: FetchRequest) {

@@ -76,7 +76,11 @@ async function api(method: string, p: string, body?: unknown) {
 }
 
 function sandbox(token = () => idToken): AppsScriptSandbox {
-  const s = createAppsScriptSandbox({ userEmail: REP, messages: [openEmail], identityToken: token, urlFetchWhitelist: built.manifest.urlFetchWhitelist });
+  const s = createAppsScriptSandbox({
+    userEmail: REP, messages: [openEmail], identityToken: token, urlFetchWhitelist: built.manifest.urlFetchWhitelist,
+    // GmailApp allows exactly what the manifest's scopes allow: the open message's metadata, never its content.
+    oauthScopes: built.manifest.oauthScopes,
+  });
   s.load(path.join(built.dir, 'Code.js'));
   return s;
 }
@@ -288,6 +292,27 @@ describe('the Gmail add-on against the real server', () => {
     const [card] = settings.cards as Recorded[];
     expect(texts(card)).toContain(SENDER.email);
     expect(stable(card)).toMatchSnapshot('settings');
+  });
+});
+
+describe('the metadata scope', () => {
+  it('the add-on reads only what gmail.addons.current.message.metadata allows; content is refused as Apps Script refuses it', () => {
+    const s = sandbox();
+    s.call('onGmailMessageOpen', contextual());
+    s.call('whyNotHere', contextual({ internetMessageId: '<pricing-2@acme-robotics.test>', email: SENDER.email }));
+    s.call('refresh', contextual());
+    const used = [...new Set(s.gmailCalls)].sort();
+    expect(used.length).toBeGreaterThan(3);
+    expect(used.filter((c) => !/^GmailApp\.(setCurrentMessageAccessToken|getMessageById)$|^GmailMessage\.(getId|getFrom|getTo|getCc|getBcc|getReplyTo|getSubject|getDate|getHeader)$/.test(c))).toEqual([]);
+    // The fake is not lenient: with this manifest a body, the thread or a search is refused.
+    const probe = createAppsScriptSandbox({ userEmail: REP, messages: [{ ...openEmail, body: 'secret' }], identityToken: () => idToken, oauthScopes: built.manifest.oauthScopes });
+    probe.load(path.join(built.dir, 'Code.js'));
+    const gmail = probe.globals.GmailApp as unknown as { setCurrentMessageAccessToken(t: string): void; getMessageById(id: string): Record<string, () => unknown>; search: unknown };
+    gmail.setCurrentMessageAccessToken(openEmail.accessToken);
+    const m = gmail.getMessageById(openEmail.id);
+    expect(m.getSubject()).toBe(openEmail.subject);
+    for (const method of ['getPlainBody', 'getBody', 'getThread']) expect(() => m[method]()).toThrow(/You do not have permission to call GmailMessage\./);
+    expect(() => gmail.search).toThrow(/You do not have permission to call GmailApp\.search/);
   });
 });
 

@@ -20,6 +20,8 @@ export interface SandboxOptions {
   /** The manifest's urlFetchWhitelist: other URLs are refused as Apps Script does. */
   urlFetchWhitelist?: string[];
   now?: () => number;
+  /** The manifest's oauthScopes: GmailApp allows what they allow (by default the metadata scope alone). */
+  oauthScopes?: string[];
 }
 
 export function createAppsScriptSandbox(opts: SandboxOptions) {
@@ -29,12 +31,13 @@ export function createAppsScriptSandbox(opts: SandboxOptions) {
   const whitelist = opts.urlFetchWhitelist;
   const fetch = createUrlFetchApp(whitelist ? { allowed: (url) => whitelist.some((prefix) => url.startsWith(prefix)) } : {});
   const logs: string[] = [];
+  const gmail = createGmailApp(opts.messages, { scopes: opts.oauthScopes });
   const globals = {
     CardService: createCardService(),
     UrlFetchApp: fetch.UrlFetchApp,
     CacheService: { getUserCache: () => userCache, getScriptCache: () => createCache(now), getDocumentCache: () => null },
     PropertiesService: { getUserProperties: () => userProperties },
-    GmailApp: createGmailApp(opts.messages),
+    GmailApp: gmail.GmailApp,
     ScriptApp: createScriptApp(opts.identityToken),
     Session: createSession(opts.userEmail),
     console: { log: (...a: unknown[]) => logs.push(a.join(' ')), info: (...a: unknown[]) => logs.push(a.join(' ')), warn: (...a: unknown[]) => logs.push(a.join(' ')), error: (...a: unknown[]) => logs.push(a.join(' ')) },
@@ -45,6 +48,10 @@ export function createAppsScriptSandbox(opts: SandboxOptions) {
     userCache,
     userProperties,
     fetchCalls: fetch.calls,
+    /** Every GmailApp / GmailMessage method the script called. */
+    gmailCalls: gmail.calls,
+    /** The services as the script sees them, for tests that probe a fake directly. */
+    globals,
     logs,
     /** Evaluates the bundle as Apps Script loads a project's files. */
     load(codePath: string): void {

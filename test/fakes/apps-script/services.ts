@@ -45,30 +45,104 @@ export interface MessageFixture {
   cc?: string;
   subject: string;
   headers: Record<string, string>;
+  /** Only readable with a content scope. */
+  body?: string;
 }
 
-export function createGmailApp(messages: MessageFixture[]) {
+const SCOPE = 'https://www.googleapis.com/auth/';
+export const METADATA_SCOPE = `${SCOPE}gmail.addons.current.message.metadata`;
+const CONTENT_SCOPES = [`${SCOPE}gmail.addons.current.message.readonly`, `${SCOPE}gmail.addons.current.message.action`, 'https://mail.google.com/'];
+const ACTION_SCOPES = [`${SCOPE}gmail.addons.current.message.action`, 'https://mail.google.com/'];
+
+/**
+ * What each GmailMessage method needs. The metadata scope "grants temporary access to the open message's metadata
+ * (such as the subject or recipients)" and "doesn't allow reading of message content"
+ * (https://developers.google.com/workspace/add-ons/concepts/workspace-scopes): addresses, subject, date, headers.
+ * Body, raw content, attachments and the thread (which reaches every message's content) need a content scope;
+ * changing the message needs the action scope (https://developers.google.com/apps-script/reference/gmail/gmail-message).
+ */
+const MESSAGE_METHODS: Record<string, string[]> = {
+  getId: [METADATA_SCOPE, ...CONTENT_SCOPES], getFrom: [METADATA_SCOPE, ...CONTENT_SCOPES], getTo: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getCc: [METADATA_SCOPE, ...CONTENT_SCOPES], getBcc: [METADATA_SCOPE, ...CONTENT_SCOPES], getReplyTo: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getSubject: [METADATA_SCOPE, ...CONTENT_SCOPES], getDate: [METADATA_SCOPE, ...CONTENT_SCOPES], getHeader: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getBody: CONTENT_SCOPES, getPlainBody: CONTENT_SCOPES, getRawContent: CONTENT_SCOPES, getAttachments: CONTENT_SCOPES, getThread: CONTENT_SCOPES,
+  isDraft: CONTENT_SCOPES, isInInbox: CONTENT_SCOPES, isStarred: CONTENT_SCOPES, isUnread: CONTENT_SCOPES,
+  markRead: ACTION_SCOPES, markUnread: ACTION_SCOPES, star: ACTION_SCOPES, unstar: ACTION_SCOPES, moveToTrash: ACTION_SCOPES,
+  reply: ACTION_SCOPES, replyAll: ACTION_SCOPES, forward: ACTION_SCOPES, createDraftReply: ACTION_SCOPES, createDraftReplyAll: ACTION_SCOPES,
+};
+/** GmailApp itself: beyond the open message, every method needs broad Gmail access. */
+const APP_METHODS: Record<string, string[]> = {
+  setCurrentMessageAccessToken: [METADATA_SCOPE, ...CONTENT_SCOPES], getMessageById: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  search: ['https://mail.google.com/'], getInboxThreads: ['https://mail.google.com/'], getThreadById: ['https://mail.google.com/'],
+  getMessagesForThread: ['https://mail.google.com/'], getUserLabels: ['https://mail.google.com/'], sendEmail: ['https://mail.google.com/'],
+  createDraft: ['https://mail.google.com/'], getAliases: ['https://mail.google.com/'],
+};
+
+/** Apps Script's refusal of a call the granted scopes do not cover. */
+function permissionCheck(owner: string, table: Record<string, string[]>, granted: readonly string[], calls: string[]) {
+  return (name: string) => {
+    const needs = table[name];
+    if (!needs) throw new TypeError(`${owner}.${name} is not a function`);
+    calls.push(`${owner}.${name}`);
+    if (!needs.some((s) => granted.includes(s))) {
+      throw new Error(`Exception: You do not have permission to call ${owner}.${name}. Required permissions: (${needs.join(' || ')})`);
+    }
+  };
+}
+
+export interface FakeGmailMessage {
+  getId(): string; getFrom(): string; getTo(): string; getCc(): string; getBcc(): string; getReplyTo(): string;
+  getSubject(): string; getDate(): Date; getHeader(name: string): string; getPlainBody(): string; getBody(): string;
+}
+export interface FakeGmailApp {
+  setCurrentMessageAccessToken(accessToken: string): void;
+  getMessageById(id: string): FakeGmailMessage;
+}
+
+/**
+ * GmailApp as an add-on with `scopes` sees it: one message per id from a fixture, readable only with its per-message
+ * token, and only the methods those scopes allow (metadata only, by default: the add-on's manifest). `calls` lists
+ * every method the add-on called, allowed or not.
+ */
+export function createGmailApp(messages: MessageFixture[], opts: { scopes?: readonly string[] } = {}) {
+  const granted = opts.scopes ?? [METADATA_SCOPE];
+  const calls: string[] = [];
+  const appCheck = permissionCheck('GmailApp', APP_METHODS, granted, calls);
+  const messageCheck = permissionCheck('GmailMessage', MESSAGE_METHODS, granted, calls);
   let token: string | null = null;
-  const GmailApp = {
+  const guarded = <T extends object>(impl: Partial<T> & Record<string, unknown>, check: (name: string) => void): T => new Proxy(impl, {
+    get(target, prop) {
+      if (typeof prop !== 'string' || prop === 'then') return undefined;
+      check(prop);
+      const fn = target[prop];
+      if (typeof fn !== 'function') throw new Error(`the fake has no ${prop}`);
+      return fn;
+    },
+  }) as unknown as T;
+  const app = guarded<FakeGmailApp>({
     setCurrentMessageAccessToken(accessToken: string) { token = accessToken; },
     getMessageById(id: string) {
       const m = messages.find((x) => x.id === id);
       if (!m) throw new Error(`Exception: Invalid argument: ${id}`);
-      // Without the message's token, the metadata scope grants nothing.
+      // Without the message's token, the per-message scopes grant nothing.
       if (token !== m.accessToken) throw new Error('Exception: Access denied: : Missing access token for per message scope');
       const header = (name: string) => Object.entries(m.headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? '';
-      return {
+      return guarded<FakeGmailMessage>({
         getId: () => m.id,
         getFrom: () => m.from,
         getTo: () => m.to,
         getCc: () => m.cc ?? '',
+        getBcc: () => '',
+        getReplyTo: () => m.from,
         getSubject: () => m.subject,
+        getDate: () => new Date(header('Date') || 0),
         getHeader: header,
-        getPlainBody: () => { throw new Error('Exception: the add-on has no scope to read message bodies'); },
-      };
+        getPlainBody: () => m.body ?? '',
+        getBody: () => m.body ?? '',
+      }, messageCheck);
     },
-  };
-  return GmailApp;
+  }, appCheck);
+  return { GmailApp: app, calls };
 }
 
 export function createScriptApp(identityToken: () => string | null) {
