@@ -3,9 +3,10 @@
  * Sign-in (DESIGN §6): an access token for the add-in's own API scope, exchanged at `POST /api/session` for a
  * Threadline session. Nested app authentication where the host supports it (no popup for a signed-in Outlook
  * user; https://learn.microsoft.com/office/dev/add-ins/develop/enable-nested-app-authentication-in-your-add-in);
- * elsewhere an Office dialog that runs MSAL on our own page (auth-dialog.ts) and sends the token back.
+ * elsewhere, or when NAA fails where the host claims it, an Office dialog that runs MSAL on our own page
+ * (auth-dialog.ts) and sends the token back.
  */
-import { createNestablePublicClientApplication, InteractionRequiredAuthError, type IPublicClientApplication } from '@azure/msal-browser';
+import { AuthError, createNestablePublicClientApplication, InteractionRequiredAuthError, type IPublicClientApplication } from '@azure/msal-browser';
 import { callApi } from './api';
 import type { PaneConfig } from './config';
 import { openAuthDialog } from './dialog-client';
@@ -40,10 +41,15 @@ export interface Auth {
   forget(): void;
 }
 
+/** MSAL's code when the user closed the sign-in prompt: no fallback then, they chose not to sign in. */
+const USER_CANCELLED = 'user_cancelled';
+
 export function createAuth(config: PaneConfig, origin: string): Auth {
   let current: Session | null = load();
   let naa: Promise<IPublicClientApplication> | null = null;
-  const naaSupported = Office.context.requirements.isSetSupported('NestedAppAuth', '1.1');
+  // A host may advertise NestedAppAuth and still fail it (classic Outlook without the broker, a disabled bridge);
+  // after one failure the pane uses the Office dialog for the rest of its life.
+  let naaSupported = Office.context.requirements.isSetSupported('NestedAppAuth', '1.1');
   const request = { scopes: [config.apiScope] };
 
   const nestable = () => (naa ??= createNestablePublicClientApplication({ auth: { clientId: config.clientId, authority: config.authority } }));
@@ -72,11 +78,18 @@ export function createAuth(config: PaneConfig, origin: string): Auth {
       }
     },
     async signIn() {
+      let accessToken: string | null = null;
       if (naaSupported) {
-        const result = await (await nestable()).acquireTokenPopup(request);
-        return exchange(result.accessToken);
+        try {
+          accessToken = (await (await nestable()).acquireTokenPopup(request)).accessToken;
+        } catch (err) {
+          if (err instanceof AuthError && err.errorCode === USER_CANCELLED) throw new SignInRequired('Sign-in was cancelled.');
+          // Nested app authentication failed: fall back to the Office dialog flow, which works in every host
+          // (https://learn.microsoft.com/office/dev/add-ins/develop/enable-nested-app-authentication-in-your-add-in).
+          naaSupported = false;
+        }
       }
-      return exchange(await openAuthDialog(`${origin}/addin/auth-dialog.html`));
+      return exchange(accessToken ?? await openAuthDialog(`${origin}/addin/auth-dialog.html`));
     },
     forget() {
       current = null;

@@ -288,6 +288,32 @@ describe('never log this sender', () => {
   });
 });
 
+describe('sign-in where nested app authentication fails', () => {
+  it('falls back to the Office dialog when the host advertises NAA but cannot give a token', async () => {
+    const naaContext = await browser.newContext({ ...STABLE_CONTEXT, viewport: { width: 320, height: 900 } });
+    try {
+      await installOfficeStub(naaContext, {
+        item: noraEmail, sets: { Mailbox: '1.5', NestedAppAuth: '1.1' }, naa: 'fails',
+        dialogAnswer: async () => JSON.stringify({ status: 'ok', accessToken: await mintRepToken() }),
+      });
+      const naaPage = await naaContext.newPage();
+      const errors: string[] = [];
+      naaPage.on('pageerror', (err) => errors.push(err.message));
+      await naaPage.goto(`${server.url}/addin/taskpane.html`);
+      const signIn = naaPage.getByRole('button', { name: 'Sign in' });
+      await signIn.waitFor();
+      await signIn.click();
+      await naaPage.locator(`li.person[data-email="${NORA[0]}"]`).waitFor();
+      const host = officeHost(naaPage);
+      expect(await host.naaRequests()).toContain('GetTokenPopup');
+      expect(await host.dialogs()).toEqual([`${server.url}/addin/auth-dialog.html`]);
+      expect(errors).toEqual([]);
+    } finally {
+      await naaContext.close();
+    }
+  });
+});
+
 describe('the served add-in files', () => {
   it('serves the pane with headers Outlook can frame and office.js can load under', async () => {
     const res = await fetch(`${server.url}/addin/taskpane.html`);

@@ -21,6 +21,8 @@ export interface OfficeStubOptions {
   item: ItemFixture | null;
   /** Requirement sets the host reports; NestedAppAuth absent means the pane must use the dialog. */
   sets?: Record<string, string>;
+  /** 'fails': the host advertises NAA (set NestedAppAuth in `sets`) but its bridge refuses every token request. */
+  naa?: 'fails';
   /** Plays the sign-in page the pane opens with displayDialogAsync: the message it would send, or null for "closed". */
   dialogAnswer?: (url: string) => Promise<string | null>;
 }
@@ -34,7 +36,7 @@ export async function installOfficeStub(context: BrowserContext, opts: OfficeStu
   await context.route(OFFICE_JS_URL, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: stubSource }));
   await context.addInitScript((cfg) => {
     (window as unknown as { __officeStubConfig: unknown }).__officeStubConfig = cfg;
-  }, { item: opts.item, sets: opts.sets ?? { Mailbox: '1.5' } });
+  }, { item: opts.item, sets: opts.sets ?? { Mailbox: '1.5' }, naa: opts.naa });
   if (opts.dialogAnswer) await context.exposeFunction('__officeStubDialogAnswer', opts.dialogAnswer);
 }
 
@@ -47,6 +49,7 @@ export function officeHost(page: Page) {
     }, item),
     dialogs: () => page.evaluate(() => [...(window as unknown as { __officeStub: { dialogs: string[] } }).__officeStub.dialogs]),
     refusedModals: () => page.evaluate(() => [...(window as unknown as { __officeStub: { refusedModals: string[] } }).__officeStub.refusedModals]),
+    naaRequests: () => page.evaluate(() => [...(window as unknown as { __officeStub: { naaRequests: string[] } }).__officeStub.naaRequests]),
     itemChangedHandlers: () => page.evaluate(() => (window as unknown as { __officeStub: { handlerCount(): number } }).__officeStub.handlerCount()),
   };
 }

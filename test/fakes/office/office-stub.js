@@ -2,7 +2,7 @@
  * A stub Office host of our own: what the task pane uses of office.js, served by a playwright route in place of
  * https://appsforoffice.microsoft.com/lib/1/hosted/office.js. Plain browser JavaScript because the browser runs it
  * as is. The test drives it through window.__officeStub (see ./host.ts):
- *   configure before load: window.__officeStubConfig = { item, sets: { Mailbox: '1.5', NestedAppAuth?: '1.1' } }
+ *   configure before load: window.__officeStubConfig = { item, sets: { Mailbox: '1.5', NestedAppAuth?: '1.1' }, naa?: 'fails' }
  *   selectItem(fixture | null)  switch the selected email and fire ItemChanged, as a pinned pane sees it
  *   dialogs                     every URL displayDialogAsync opened
  *   refusedModals               every window.alert/confirm/prompt the page tried (each also throws, as Office refuses them)
@@ -123,6 +123,26 @@
     },
   };
 
+  // Nested app authentication that the host advertises but cannot complete (classic Outlook without the broker):
+  // config.naa === 'fails' installs a bridge (the window.nestedAppAuthBridge MSAL talks to) that starts, then
+  // refuses every token request. Every method MSAL asked for is recorded.
+  var naaRequests = [];
+  if (config.naa === 'fails') {
+    var naaListeners = [];
+    window.nestedAppAuthBridge = {
+      addEventListener: function (type, fn) { if (type === 'message') naaListeners.push(fn); },
+      removeEventListener: function (type, fn) { naaListeners = naaListeners.filter(function (l) { return l !== fn; }); },
+      postMessage: function (text) {
+        var req = JSON.parse(text);
+        naaRequests.push(req.method);
+        var res = req.method === 'GetInitContext'
+          ? { messageType: 'NestedAppAuthResponse', requestId: req.requestId, success: true, initContext: { sdkName: 'office-stub', sdkVersion: '1.0' } }
+          : { messageType: 'NestedAppAuthResponse', requestId: req.requestId, success: false, error: { status: 'PERSISTENT_ERROR', code: 'broker_unavailable', description: 'The host could not get a token.' } };
+        setTimeout(function () { naaListeners.forEach(function (fn) { fn(JSON.stringify(res)); }); }, 0);
+      },
+    };
+  }
+
   // Office add-ins may not use the browser's modal dialogs: desktop hosts never show them
   // (https://learn.microsoft.com/office/dev/add-ins/develop/dialog-best-practices). The stub refuses them the same way,
   // loudly, so a pane that relies on one fails its test instead of passing in a browser that would show it.
@@ -138,6 +158,7 @@
   window.__officeStub = {
     dialogs: dialogs,
     refusedModals: refused,
+    naaRequests: naaRequests,
     handlerCount: function () { return handlers.length; },
     /** Outlook replaces `item` and then fires ItemChanged on the mailbox, asynchronously. */
     selectItem: function (fixture) {
