@@ -5,8 +5,9 @@
  *   built) in a 320 px frame, with Microsoft's office.js replaced by the stub Office host the browser tests use
  *   (test/fakes/office/office-stub.js). The browser test routes office.js to the stub with playwright; here the
  *   pane's html is served with the script tag swapped instead. Clicking a message selects it in the stub and fires
- *   ItemChanged, as Outlook does for a pinned pane. The stub's sign-in dialog is answered with an add-in token the
- *   Microsoft identity emulator mints for Olivia (what Entra ID would give the real dialog).
+ *   ItemChanged, as Outlook does for a pinned pane. "Sign in" opens the Office dialog as a real popup, on a demo
+ *   page of this host (`/addin/auth-dialog.html`) that sends back, with messageParent, an add-in token the Microsoft
+ *   identity emulator mints for Olivia (what Entra ID would give the real dialog).
  * - `/console?as=ada|bob|olivia`: a fresh one-time sign-in link (`POST /api/session/link`) and a redirect to it,
  *   since a printed link lives two minutes.
  * - everything else (the pane's bundle and icons, `/api/...`) is passed through to the Threadline server, so the
@@ -137,6 +138,30 @@ const OUTLOOK_SCRIPT = `(function () {
   setInterval(refresh, 4000);
 })();`;
 
+const AUTH_DIALOG_PAGE = (user: { email: string; name: string }) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to Threadline (demo)</title>
+<script src="/demo/office-config.js"></script>
+<script src="/demo/office-stub.js"></script>
+<style>body { font: 14px system-ui, sans-serif; margin: 24px; color: #1b1b1b; }</style></head>
+<body><main><h1>Signing in…</h1>
+<p>The demo's stand-in for Microsoft's sign-in page: you are signed in as ${esc(user.name)} &lt;${esc(user.email)}&gt;.
+This window closes by itself.</p><p id="status" role="status"></p></main>
+<script src="/demo/auth-dialog.js"></script></body></html>`;
+
+const AUTH_DIALOG_SCRIPT = `(function () {
+  'use strict';
+  function reply(answer) { Office.context.ui.messageParent(typeof answer === 'string' ? answer : JSON.stringify(answer)); }
+  Office.onReady(function () {
+    fetch('/demo/addin-token', { method: 'POST' })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(new Error('the demo answered ' + r.status)); })
+      .then(reply)
+      .catch(function (err) {
+        document.getElementById('status').textContent = 'Sign-in failed: ' + err.message;
+        reply({ status: 'error', message: 'The demo could not sign you in: ' + err.message });
+      });
+  });
+})();`;
+
 export function startDemoHost(opts: DemoHostOptions): Promise<DemoHost> {
   const target = new URL(opts.serverUrl);
   const stub = readFileSync(path.join(opts.root, 'test/fakes/office/office-stub.js'), 'utf8');
@@ -159,12 +184,13 @@ export function startDemoHost(opts: DemoHostOptions): Promise<DemoHost> {
     if (req.method === 'GET' && url.pathname === '/demo/items.json') return send(res, 200, 'application/json', JSON.stringify(opts.items().slice(0, 50)));
     if (req.method === 'GET' && url.pathname === '/demo/office-config.js') {
       const config = { item: opts.items()[0] ?? null, sets: { Mailbox: '1.5' }, userEmail: opts.outlookUser.email };
-      // The stub plays the sign-in dialog through this hook: the pane gets the token the real dialog would send.
-      return send(res, 200, 'text/javascript', `window.__officeStubConfig = ${scriptJson(config)};
-window.__officeStubDialogAnswer = function () {
-  return fetch('/demo/addin-token', { method: 'POST' }).then(function (r) { return r.ok ? r.text() : JSON.stringify({ status: 'error', message: 'The demo could not mint a token.' }); });
-};`);
+      return send(res, 200, 'text/javascript', `window.__officeStubConfig = ${scriptJson(config)};`);
     }
+    // The Office dialog's sign-in page, as the pane opens it with displayDialogAsync: a real window in the browser,
+    // running the stub host, that sends back the token Entra ID would give (minted by the identity emulator) with
+    // messageParent — the same path as the real dialog, so it works in any browser that allows the click's popup.
+    if (req.method === 'GET' && url.pathname === '/addin/auth-dialog.html') return send(res, 200, 'text/html', AUTH_DIALOG_PAGE(opts.outlookUser));
+    if (req.method === 'GET' && url.pathname === '/demo/auth-dialog.js') return send(res, 200, 'text/javascript', AUTH_DIALOG_SCRIPT);
     if (req.method === 'POST' && url.pathname === '/demo/addin-token') {
       return send(res, 200, 'application/json', JSON.stringify({ status: 'ok', accessToken: await opts.addinToken() }));
     }

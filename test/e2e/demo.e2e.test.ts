@@ -8,8 +8,10 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
 
 const root = path.resolve(__dirname, '../..');
+const CHROMIUM = '/usr/bin/chromium';
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'threadline-demo-'));
 let demo: ChildProcess;
 let out = '';
@@ -127,6 +129,39 @@ describe('npm run demo --small', () => {
     const { body } = await api(olivia, 'GET', `${printed.serverUrl}/api/mailboxes`);
     expect(body.mailboxes).toEqual([expect.objectContaining({ provider: 'microsoft', address: 'olivia@kite-resellers.com', state: 'live' })]);
   });
+
+  it('a newcomer opens the pretend Outlook in a browser, clicks "Sign in" in the pane and sees the email in the CRM', async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      // A plain browser, as a newcomer's: no routes, no injected scripts, popups allowed as a click allows them.
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      const opened: Page[] = [];
+      context.on('page', (p) => opened.push(p));
+      await page.goto(printed.outlookUrl);
+      const pane = page.frameLocator('#pane');
+      const signIn = pane.getByRole('button', { name: 'Sign in' });
+      await signIn.waitFor({ timeout: 30_000 });
+      await signIn.click();
+      // The selected email's people, from Olivia's CRM: the pane signed in.
+      await pane.locator('li.person').first().waitFor({ timeout: 30_000 });
+      await expect(pane.locator('[data-testid="this-email-status"]').innerText()).resolves.toBeTruthy();
+      // Another email picked in the list reaches the pane too.
+      const second = page.locator('#list button').nth(1);
+      const who = await second.locator('.who').innerText();
+      await second.click();
+      await until('the pane to follow the click', async () => (await pane.locator('#main').innerText()).includes(who) || null, 20_000);
+      // The sign-in went through the Office dialog as a real popup on the demo's sign-in page, which closed itself.
+      expect(opened.map((p) => p.url())).toEqual([`${printed.hostUrl}/addin/auth-dialog.html`]);
+      await until('the sign-in window to close', () => context.pages().length === 1 || null, 10_000);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   // A contact created right after its mail arrived: the message is on it whether the sync run wrote it before or
   // after the contact's relink (ingest/directory.ts, directoryVersion).
