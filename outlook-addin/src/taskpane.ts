@@ -12,6 +12,7 @@ import { h } from './dom';
 import { createFollower } from './follow';
 import { itemKey, readMessage, type ReadItemLike } from './item';
 import { renderView } from './render';
+import { type ContactHit, searchPanel } from './search';
 import { emptyState, errorState, loadingState, signInState } from './states';
 
 /** Long enough to skip the emails passed over with arrow keys, short enough to feel immediate. */
@@ -84,6 +85,14 @@ function start(): void {
       follower.refresh();
     },
   };
+
+  main.before(searchPanel({
+    search: (q, signal) => withSession((s) => callApi<{ contacts: ContactHit[] }>(`/api/contacts?q=${encodeURIComponent(q)}&limit=20`, { token: s.token, signal }))
+      .then((r) => r.contacts),
+    // The server serves the pane and the CRM on one origin.
+    contactUrl: (id) => `${location.origin}/app/contacts/${encodeURIComponent(id)}`,
+    describe,
+  }));
 
   // Above the view, so redrawing the email's view (or moving to another email) keeps the offer in sight.
   const notice = h('div', { class: 'notice', role: 'status', hidden: true });

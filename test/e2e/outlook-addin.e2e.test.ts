@@ -172,6 +172,21 @@ describe('the task pane beside an email', () => {
     saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, clip: { x: 0, y: 0, width: 320, height: Math.min(900, bottom + 16) } }));
   });
 
+  it('searches the CRM from the pane, as the Gmail homepage does', async () => {
+    const search = page.getByRole('search');
+    await search.getByLabel('Find a contact').fill('nora');
+    await search.getByLabel('Find a contact').press('Enter');
+    const found = page.getByRole('list', { name: 'Contacts found' }).getByRole('link', { name: 'Nora Lind' });
+    await found.waitFor();
+    await expect(found.getAttribute('href')).resolves.toMatch(new RegExp(`^${server.url}/app/contacts/[0-9a-f]{24}$`));
+    await shot('3a-search');
+    await search.getByLabel('Find a contact').fill('zebra-nobody');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No contact matches “zebra-nobody”.').waitFor();
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect(page.locator('.search-results').innerText()).resolves.toBe('');
+  });
+
   it('offers each unknown person by name, and a group address only when asked', async () => {
     await officeHost(page).selectItem({
       from: NORA, to: [[REP.email, REP.name], ['tom.berg@northwind-traders.com', 'Tom Berg']], cc: [['ops@northwind-traders.com', 'Ops Team'], ['ida@fabrikam-foods.test', 'Ida Holm']],
