@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { startEmulators, type RunningEmulators } from '../test/emulators/common';
 import { createNodeFetch } from '../test/emulators/common/fetch';
 import { startServerProcess, type ServerProcess } from '../test/helpers/server-process';
+import { microsoftAddinToken } from '../test/helpers/sync-wait';
 
 export interface Stack {
   emu: RunningEmulators;
@@ -84,10 +85,9 @@ export type Provider = 'google' | 'microsoft';
 
 /** A session from the provider's add-on token: a Google ID token, or a Microsoft add-in token of the emulator's tenant. */
 export async function signIn(stack: Stack, email: string, provider: Provider = 'google'): Promise<string> {
-  const ms = stack.emu.microsoft;
   const token = provider === 'google'
-    ? await stack.emu.google.control.mintIdToken({ email, sub: `sub-${email}` })
-    : await ms.control.mintAddinToken({ aud: ms.clientId, tid: ms.control.tenantId, oid: `oid-${email}`, preferred_username: email });
+    ? await stack.emu.google.control.mintIdToken({ email })
+    : await microsoftAddinToken(stack.emu, email);
   const res = await fetch(`${stack.server.url}/api/session`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }),
   });

@@ -177,7 +177,7 @@ async function api<T>(serverUrl: string, token: string | null, method: string, r
 }
 
 async function identityToken(user: DemoUser): Promise<string> {
-  if (user.provider === 'google') return emu!.google.control.mintIdToken({ email: user.email, sub: `demo-${user.key}`, name: user.name });
+  if (user.provider === 'google') return emu!.google.control.mintIdToken({ email: user.email, name: user.name });
   return emu!.microsoft.control.mintAddinToken({ aud: emu!.microsoft.clientId, tid: KITE_TENANT, oid: OLIVIA_OID, preferred_username: user.email, name: user.name });
 }
 

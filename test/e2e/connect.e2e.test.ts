@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
+import { microsoftAddinToken } from '../helpers/sync-wait';
 
 let emu: RunningEmulators;
 let server: ServerProcess;
@@ -32,18 +33,22 @@ async function api(token: string, method: string, path: string, body?: unknown) 
 
 async function signIn(provider: 'google' | 'microsoft', email: string): Promise<string> {
   const token = provider === 'google'
-    ? await emu.google.control.mintIdToken({ email, sub: `sub-${email}` })
-    : await emu.microsoft.control.mintAddinToken({ aud: emu.microsoft.clientId, tid: '0b9d3a6e-1111-4c2b-9d7e-2a1b3c4d5e6f', oid: `oid-${email}`, preferred_username: email });
+    ? await emu.google.control.mintIdToken({ email })
+    : await microsoftAddinToken(emu, email, '0b9d3a6e-1111-4c2b-9d7e-2a1b3c4d5e6f');
   const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { token: string }).token;
 }
 
-/** Starts a connect, lets the provider consent, and returns the callback URL it redirects to. */
-async function consent(session: string, provider: 'google' | 'microsoft'): Promise<URL> {
+/**
+ * Starts a connect, lets the provider consent, and returns the callback URL it redirects to. `consentAs`: the
+ * account that signs in at the provider when someone else opens the link (the emulators sign in as `login_hint`).
+ */
+async function consent(session: string, provider: 'google' | 'microsoft', consentAs?: string): Promise<URL> {
   const started = await api(session, 'POST', '/api/mailboxes/connect', { provider });
   expect(started.status).toBe(200);
   const authUrl = new URL(started.body.authorizationUrl);
+  if (consentAs) authUrl.searchParams.set('login_hint', consentAs);
   expect(authUrl.searchParams.get('code_challenge_method')).toBe('S256');
   expect(authUrl.searchParams.get('redirect_uri')).toBe(`${server.url}/oauth/${provider}/callback`);
   expect(authUrl.searchParams.get('state')).toBeTruthy();
@@ -88,6 +93,25 @@ describe.each([
       if (provider === 'google') emu.google.control.setConsent('auto'); else emu.microsoft.control.setConsentMode('auto');
     }
     expect((await api(session, 'GET', '/api/mailboxes')).body.mailboxes).toHaveLength(1);
+  });
+
+  it('refuses a connect link opened by another person: 400 naming neither mailbox, nothing stored, the grant withdrawn', async () => {
+    const victim = provider === 'google' ? 'victim@customer-corp.com' : 'victim@contoso-labs.com';
+    const callback = await consent(session, provider, victim);
+    expect(callback.searchParams.get('code')).toBeTruthy();
+    const res = await fetch(callback);
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toMatch(/belongs to another Threadline user/);
+    expect(html).not.toContain(victim);
+    expect(html).not.toContain(email);
+    const addresses = (await api(session, 'GET', '/api/mailboxes')).body.mailboxes.map((m: { address: string }) => m.address);
+    expect(addresses).not.toContain(victim);
+    if (provider === 'google') {
+      const grants = emu.google.control.grants().filter((g: { email: string }) => g.email === victim);
+      expect(grants.length).toBeGreaterThan(0);
+      expect(grants.every((g: { revoked: boolean }) => g.revoked)).toBe(true);
+    }
   });
 
   it('refuses a forged state', async () => {

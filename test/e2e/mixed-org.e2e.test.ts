@@ -17,7 +17,7 @@ import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMessage, type GeneratedMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
-import { api, connectAs, isLive, openDatabase, until } from '../helpers/sync-wait';
+import { api, connectAs, isLive, microsoftAddinToken, openDatabase, until } from '../helpers/sync-wait';
 
 const GLOBAL_ADMINISTRATOR = '62e90394-69f5-4237-9190-012177145e10';
 const GRACE = { email: 'grace@contoso-labs.com', name: 'Grace Hopper' }; // Gmail (Workspace domain contoso-labs.com)
@@ -69,8 +69,8 @@ async function addTenant(adminSession: string, who: string): Promise<{ status: n
 
 async function sessionInfo(provider: 'google' | 'microsoft', email: string, tid?: string) {
   const token = provider === 'google'
-    ? await emu.google.control.mintIdToken({ email, sub: `sub-${email}` })
-    : await graph().mintAddinToken({ aud: emu.microsoft.clientId, tid: tid ?? graph().tenantId, oid: `oid-${email}`, preferred_username: email });
+    ? await emu.google.control.mintIdToken({ email })
+    : await microsoftAddinToken(emu, email, tid);
   const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }) });
   expect(res.status).toBe(200);
   return (await res.json()) as { token: string; user: { id: string; role: string }; org: { id: string } };

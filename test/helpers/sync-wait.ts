@@ -43,7 +43,8 @@ export interface Connected { token: string; mailboxId: string; address: string }
  * changes with the port when a test restarts the server: sign in again after a restart.
  */
 export async function signIn(emu: RunningEmulators, baseUrl: string, email: string): Promise<string> {
-  const idToken = await emu.google.control.mintIdToken({ email, sub: `sub-${email}` });
+  // The emulator's own account for the address (its `sub`), as Google's sign-in and consent both name it.
+  const idToken = await emu.google.control.mintIdToken({ email });
   const res = await fetch(`${baseUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }) });
   if (res.status !== 200 && res.status !== 201) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
@@ -54,10 +55,16 @@ export async function signIn(emu: RunningEmulators, baseUrl: string, email: stri
  * `tid`). Bound to the server's URL like signIn().
  */
 export async function signInMicrosoft(emu: RunningEmulators, baseUrl: string, email: string, tid = emu.microsoft.control.tenantId): Promise<string> {
-  const token = await emu.microsoft.control.mintAddinToken({ aud: emu.microsoft.clientId, tid, oid: `oid-${email.toLowerCase()}`, preferred_username: email });
+  const token = await microsoftAddinToken(emu, email, tid);
   const res = await fetch(`${baseUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token }) });
   if (res.status !== 200) throw new Error(`Microsoft sign-in failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
+}
+
+/** The add-in's token for the emulator's directory user of `email` (created in tenant `tid` if new): its own oid and tid. */
+export function microsoftAddinToken(emu: RunningEmulators, email: string, tid = emu.microsoft.control.tenantId): Promise<string> {
+  const user = emu.microsoft.control.addUser(email.toLowerCase(), { tenantId: tid });
+  return emu.microsoft.control.mintAddinToken({ aud: emu.microsoft.clientId, tid: user.tenantId, oid: user.id, preferred_username: email });
 }
 
 /** Signs the user in, then connects their mailbox through the OAuth consent (the browser's part). */

@@ -107,6 +107,7 @@ const microsoftClaims = (extra: JWTPayload = {}): JWTPayload => ({
   sub: 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ',
   preferred_username: 'Grace@Contoso.com',
   name: 'Grace Hopper',
+  scp: 'access_as_user',
   ver: '2.0',
   iat: now(),
   exp: now() + 3600,
@@ -313,6 +314,25 @@ describe('Microsoft access tokens', () => {
       email: 'grace@contoso.com',
       name: 'Grace Hopper',
     });
+  });
+
+  it('makes each personal Microsoft account an organisation of its own, never one shared by the consumer tenant', async () => {
+    const personal = (oid: string, email: string) => sign(microsoftKey, microsoftClaims({ iss: `https://login.microsoftonline.com/${OTHER_TID}/v2.0`, tid: OTHER_TID, oid, preferred_username: email }));
+    const a = await verifier().verifyMicrosoftAccessToken(await personal('00000000-0000-0000-aaaa-000000000001', 'ann@outlook.com'));
+    const b = await verifier().verifyMicrosoftAccessToken(await personal('00000000-0000-0000-bbbb-000000000002', 'bob@hotmail.com'));
+    expect(a).toMatchObject({ orgKey: 'microsoft-user:00000000-0000-0000-aaaa-000000000001', orgName: 'ann@outlook.com' });
+    expect(b.orgKey).not.toBe(a.orgKey);
+  });
+
+  it.each([
+    ['an ID token (no scp, a nonce)', { scp: undefined, nonce: 'n-1' }],
+    ['a token for another scope', { scp: 'Mail.Read User.Read' }],
+    ['a nonce beside the right scope', { nonce: 'n-1' }],
+    ['an app-only token', { idtyp: 'app' }],
+    ['a v1.0 token', { ver: '1.0' }],
+  ])('refuses %s', async (_what, extra) => {
+    const token = await sign(microsoftKey, microsoftClaims(extra as JWTPayload));
+    expect((await rejection(verifier().verifyMicrosoftAccessToken(token))).code).toBe('claim_invalid');
   });
 
   it('falls back to the email claim for the address', async () => {

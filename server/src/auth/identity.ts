@@ -14,7 +14,7 @@ import { sameSecret } from './secrets';
 
 export interface VerifiedIdentity {
   provider: 'google' | 'microsoft';
-  /** google: 'google:'+hd, or 'google-user:'+sub without hd; microsoft: 'microsoft:'+tid */
+  /** google: 'google:'+hd, or 'google-user:'+sub without hd; microsoft: 'microsoft:'+tid, or 'microsoft-user:'+oid for a personal account */
   orgKey: string;
   orgName: string;
   /** google: sub; microsoft: tid+':'+oid */
@@ -166,6 +166,7 @@ export function createIdentityVerifier(config: IdentityConfig, options: Identity
 
     async verifyMicrosoftAccessToken(token) {
       const claims = await verify(token, microsoftKeys, config.MICROSOFT_ID_TOKEN_AUDIENCES, { requiredClaims: ['tid', 'oid'] });
+      requireAddinAccessToken(claims);
       return microsoftIdentity(claims);
     },
 
@@ -197,6 +198,27 @@ export function createIdentityVerifier(config: IdentityConfig, options: Identity
   };
 }
 
+/**
+ * The tenant id every personal Microsoft account (outlook.com, hotmail.com, live.com) carries
+ * (https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference, `tid`). It is not an
+ * organisation: each such account is an organisation of its own (docs/SECURITY.md, "Organisations").
+ */
+export const MICROSOFT_CONSUMER_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
+/**
+ * A session is made only from an access token issued for our API's `access_as_user` scope. An ID token (it has no
+ * `scp`, may carry a `nonce`, and is for the client, not an API) or a token for another scope is refused, as are
+ * app-only tokens (`idtyp` "app": https://learn.microsoft.com/entra/identity-platform/optional-claims-reference)
+ * and v1.0 tokens (`ver` "1.0": their claims and issuer differ; https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+ */
+function requireAddinAccessToken(claims: JWTPayload): void {
+  const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ') : [];
+  if (!scopes.includes('access_as_user')) throw new AuthError('claim_invalid', 'the "scp" claim is missing or not acceptable: the token must be an access token for the access_as_user scope');
+  if (claims.idtyp !== undefined && claims.idtyp !== 'user') throw new AuthError('claim_invalid', 'the "idtyp" claim is missing or not acceptable');
+  if (claims.ver !== '2.0') throw new AuthError('claim_invalid', 'the "ver" claim is missing or not acceptable');
+  if (claims.nonce !== undefined) throw new AuthError('claim_invalid', 'the "nonce" claim is missing or not acceptable: an ID token is not a session');
+}
+
 /** A verified Microsoft token (access token for our API, or ID token) → the identity it names. */
 function microsoftIdentity(claims: JWTPayload): VerifiedIdentity {
   const tid = requireString(claims, 'tid');
@@ -209,11 +231,13 @@ function microsoftIdentity(claims: JWTPayload): VerifiedIdentity {
   const address = optionalString(claims, 'preferred_username') ?? optionalString(claims, 'email');
   if (!address) throw new AuthError('claim_invalid', 'the token carries neither "preferred_username" nor "email"');
   const email = address.toLowerCase();
+  const personal = tid.toLowerCase() === MICROSOFT_CONSUMER_TENANT;
   return {
     provider: 'microsoft',
-    orgKey: `microsoft:${tid}`,
+    // Personal accounts share one tenant id, never one organisation.
+    orgKey: personal ? `microsoft-user:${oid.toLowerCase()}` : `microsoft:${tid}`,
     // Access tokens carry no tenant name; the address's domain is the best readable stand-in.
-    orgName: email.includes('@') ? email.slice(email.lastIndexOf('@') + 1) : tid,
+    orgName: personal ? email : email.includes('@') ? email.slice(email.lastIndexOf('@') + 1) : tid,
     subject: `${tid}:${oid}`,
     email,
     ...nameOf(claims),

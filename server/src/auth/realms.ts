@@ -22,7 +22,7 @@ import { AuditLog, OAuthState, type OAuthStateDoc } from '../models/audit';
 import { Org, type OrgDoc } from '../models/org';
 import { OrgRealm, type OrgRealmDoc } from '../models/org-realm';
 import { User } from '../models/user';
-import type { IdentityVerifier, VerifiedMicrosoftAdmin } from './identity';
+import { MICROSOFT_CONSUMER_TENANT, type IdentityVerifier, type VerifiedMicrosoftAdmin } from './identity';
 import { takeOAuthState } from './oauth-state';
 
 export const REALM_STATE_TTL_MS = 10 * 60_000;
@@ -161,6 +161,10 @@ export async function completeMicrosoftRealm(deps: RealmFlowDeps, params: { code
     who = await deps.identity.verifyMicrosoftIdToken(idToken, nonceOf(st.codeVerifier));
   } catch (err) {
     throw new RealmError('provider_error', `the Microsoft sign-in could not be verified: ${(err as Error).message}`);
+  }
+  if (who.tenantId.toLowerCase() === MICROSOFT_CONSUMER_TENANT) {
+    // Every personal account carries this tenant id: attaching it would join all of them to this organisation.
+    throw new RealmError('not_tenant_admin', 'a personal Microsoft account (outlook.com, hotmail.com, live.com) belongs to no Microsoft 365 tenant; sign in as an administrator of your organisation\'s tenant');
   }
   const roles = who.directoryRoles.filter((r) => r in TENANT_ADMIN_ROLES);
   if (roles.length === 0) {

@@ -10,12 +10,13 @@ import type { Vault } from '../auth/vault';
 import { runInOrg } from '../db/tenant';
 import { Mailbox } from '../models/mailbox';
 import { OAuthState, OAuthStateDoc } from '../models/audit';
-import type { OAuthClient, ProviderName } from './providers/port';
+import { User, type UserDoc } from '../models/user';
+import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from './providers/port';
 
 export const STATE_TTL_MS = 10 * 60_000;
 
 export class ConnectError extends Error {
-  constructor(public readonly code: 'not_configured' | 'bad_state' | 'provider_error' | 'address_taken', message: string) {
+  constructor(public readonly code: 'not_configured' | 'bad_state' | 'provider_error' | 'address_taken' | 'not_own_account', message: string) {
     super(message);
   }
 }
@@ -59,17 +60,47 @@ export async function abandonConnect(provider: ProviderName, state: string | und
   if (state) await consumeState(provider, state).catch(() => undefined);
 }
 
+/**
+ * Whether the account that consented is the signed-in user's own (docs/SECURITY.md, "Connecting a mailbox"): one of
+ * the account's stable ids equals the user's identity; failing a stable id of the user's own provider, the address
+ * the provider verified equals the user's. A connect link opened by anyone else — a colleague, a customer —
+ * therefore never stores their mailbox under the user who started it.
+ */
+export function isOwnAccount(user: Pick<UserDoc, 'identityKey' | 'email'>, account: ConsentingAccount, provider: ProviderName): boolean {
+  const own = user.identityKey.toLowerCase();
+  if (account.identityKeys.some((key) => key.toLowerCase() === own)) return true;
+  const comparableIds = own.startsWith(`${provider}:`) && account.identityKeys.length > 0;
+  return !comparableIds && account.verifiedEmail !== null && account.verifiedEmail === user.email.toLowerCase();
+}
+
+/** Revokes what a refused connect obtained (best effort: the refusal stands either way). */
+async function discardTokens(oauth: OAuthClient, tokens: OAuthTokens): Promise<void> {
+  await oauth.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => undefined);
+}
+
 export async function completeConnect(deps: ConnectDeps, provider: ProviderName, params: { code: string; state: string }): Promise<{ mailboxId: Types.ObjectId; address: string; orgId: Types.ObjectId }> {
   const oauth = client(deps, provider);
   const st = await consumeState(provider, params.state);
-  let tokens;
-  let address: string;
+  let tokens: OAuthTokens;
+  let account: ConsentingAccount;
   try {
     tokens = await oauth.exchangeCode({ code: params.code, codeVerifier: st.codeVerifier, redirectUri: redirectUri(deps.publicUrl, provider) });
-    address = (await oauth.profileAddress(tokens.accessToken)).toLowerCase();
   } catch (err) {
     throw new ConnectError('provider_error', `the provider refused the connection: ${(err as Error).message}`);
   }
+  try {
+    account = await oauth.consentingAccount(tokens);
+  } catch (err) {
+    await discardTokens(oauth, tokens);
+    throw new ConnectError('provider_error', `the provider refused the connection: ${(err as Error).message}`);
+  }
+  const starter = await runInOrg(st.orgId, () => User.findById(st.userId).lean<UserDoc>());
+  if (!starter || !isOwnAccount(starter, account, provider)) {
+    await discardTokens(oauth, tokens);
+    // Names neither mailbox: the page is seen by whoever opened the link.
+    throw new ConnectError('not_own_account', 'This connect link belongs to another Threadline user, so nothing was stored and the permission just given was withdrawn. To connect your own mailbox, sign in to Threadline yourself and connect from there.');
+  }
+  const address = account.address.toLowerCase();
   return runInOrg(st.orgId, async () => {
     const existing = await Mailbox.findOne({ provider, address }).lean<{ _id: Types.ObjectId; userId: Types.ObjectId }>();
     if (existing && !existing.userId.equals(st.userId)) {

@@ -193,6 +193,24 @@ export interface OAuthTokens {
   refreshToken?: string;
   expiresAt: Date;
   scopes?: string[];
+  /**
+   * The OpenID Connect ID token of the code exchange (both providers send one for the `openid` scope). It came
+   * straight from the token endpoint over TLS, so its claims name the consenting account without a signature check
+   * (OpenID Connect Core 1.0 §3.1.3.7, item 6).
+   */
+  idToken?: string;
+}
+
+/**
+ * The account that consented, as the connect checks it against the signed-in user (docs/SECURITY.md, "Connecting
+ * a mailbox"): `identityKeys` are shaped like a user's (`google:<sub>`, `microsoft:<tid>:<oid>`) — every form the
+ * provider named the account by, none when it named no stable id; `verifiedEmail` only when the provider vouches
+ * for the address.
+ */
+export interface ConsentingAccount {
+  address: string;
+  identityKeys: string[];
+  verifiedEmail: string | null;
 }
 
 /** The provider's OAuth 2.0 authorization-code flow with PKCE, as the connect routes and token source use it. */
@@ -203,6 +221,6 @@ export interface OAuthClient {
   refresh(refreshToken: string): Promise<OAuthTokens>;
   /** Best effort: providers without a revocation endpoint make this a no-op (documented in the adapter). */
   revoke(token: string): Promise<void>;
-  /** The mailbox address (Gmail users.getProfile, Graph /me). */
-  profileAddress(accessToken: string): Promise<string>;
+  /** The mailbox address (Gmail users.getProfile, Graph /me) and who consented (the exchange's ID token, Graph /me). */
+  consentingAccount(tokens: OAuthTokens): Promise<ConsentingAccount>;
 }

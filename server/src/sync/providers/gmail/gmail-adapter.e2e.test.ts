@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { googleSubject } from '../../../../../test/emulators/oauth/google-keys';
 import { generateMailbox, generateMessage, type GeneratedMessage } from '../../../../../test/emulators/common/generate';
 import { startEmulators, type RunningEmulators } from '../../../../../test/emulators/common';
 import { parseMessage } from '../../ingest/parse';
@@ -27,7 +28,7 @@ let seeded: GeneratedMessage[];
 
 const control = () => emulators.google.control;
 
-async function signIn(): Promise<{ accessToken: string; refreshToken: string; scopes: string[] }> {
+async function signIn(): Promise<{ accessToken: string; refreshToken: string; scopes: string[]; idToken?: string }> {
   const oauth = googleOAuth(oauthConfig);
   const redirectUri = 'http://127.0.0.1:9/oauth/google/callback';
   const verifier = 'v'.repeat(64);
@@ -124,8 +125,13 @@ afterAll(async () => {
   await emulators?.stop();
 });
 
-it('connects: profileAddress names the mailbox', async () => {
-  expect(await googleOAuth(oauthConfig).profileAddress(await tokens.accessToken())).toBe(USER);
+it('connects: the consenting account is the mailbox address and the ID token\'s sub and verified email', async () => {
+  const granted = await signIn();
+  expect(await googleOAuth(oauthConfig).consentingAccount(granted)).toEqual({
+    address: USER, identityKeys: [`google:${googleSubject(USER)}`], verifiedEmail: USER,
+  });
+  // Without an ID token (no `openid` granted) the account has no stable id, only the address.
+  expect(await googleOAuth(oauthConfig).consentingAccount({ accessToken: granted.accessToken })).toEqual({ address: USER, identityKeys: [], verifiedEmail: null });
 });
 
 it('backfills newest first within the window, page by page, with exact counts', async () => {

@@ -10,7 +10,8 @@
 import { auth as gmailAuth, gmail } from '@googleapis/gmail';
 import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../../../config';
-import { ProviderError } from '../port';
+import { idTokenClaims } from '../shared/id-token';
+import { ProviderError, type ConsentingAccount } from '../port';
 import { nodeFetch } from './client';
 import { asProviderError, errorFacts } from './errors';
 
@@ -27,6 +28,7 @@ export interface GoogleTokens {
   refreshToken: string;
   expiresAt: Date;
   scopes: string[];
+  idToken?: string;
 }
 
 export interface GoogleRefreshed {
@@ -41,7 +43,8 @@ export interface GoogleOAuth {
   exchangeCode(opts: { code: string; codeVerifier: string; redirectUri: string }): Promise<GoogleTokens>;
   refresh(refreshToken: string): Promise<GoogleRefreshed>;
   revoke(token: string): Promise<void>;
-  profileAddress(accessToken: string): Promise<string>;
+  /** The mailbox address (users.getProfile) and the consenting account (the exchange's ID token: `sub`, verified `email`). */
+  consentingAccount(tokens: { accessToken: string; idToken?: string }): Promise<ConsentingAccount>;
 }
 
 /** Exposes the library's cache-free refresh, which (unlike refreshAccessToken) keeps a rotated refresh token visible. */
@@ -102,6 +105,7 @@ export function googleOAuth(config: GoogleOAuthConfig): GoogleOAuth {
         refreshToken: tokens.refresh_token,
         expiresAt: expiry(tokens.expiry_date),
         scopes: (tokens.scope ?? '').split(/\s+/).filter(Boolean),
+        ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
       };
     },
 
@@ -129,18 +133,25 @@ export function googleOAuth(config: GoogleOAuthConfig): GoogleOAuth {
       }
     },
 
-    async profileAddress(accessToken) {
-      // The generated client's own OAuth2Client copy (see client.ts on the two google-auth-library copies).
-      const auth = new gmailAuth.OAuth2();
-      auth.setCredentials({ access_token: accessToken });
-      const api = gmail({ version: 'v1', rootUrl: `${config.GMAIL_API_URL.replace(/\/+$/, '')}/`, auth, retry: false, timeout: TOKEN_TIMEOUT_MS, fetchImplementation: nodeFetch });
-      try {
-        const { data } = await api.users.getProfile({ userId: 'me' });
-        if (!data.emailAddress) throw new ProviderError('invalid', 'Gmail: profile without emailAddress');
-        return data.emailAddress.toLowerCase();
-      } catch (err) {
-        throw asProviderError(err);
-      }
+    async consentingAccount({ accessToken, idToken }) {
+      const claims = idTokenClaims(idToken);
+      const sub = typeof claims.sub === 'string' && claims.sub ? claims.sub : null;
+      const email = claims.email_verified === true && typeof claims.email === 'string' ? claims.email.toLowerCase() : null;
+      return { address: await profileAddress(accessToken), identityKeys: sub ? [`google:${sub}`] : [], verifiedEmail: email };
     },
   };
+
+  async function profileAddress(accessToken: string): Promise<string> {
+    // The generated client's own OAuth2Client copy (see client.ts on the two google-auth-library copies).
+    const auth = new gmailAuth.OAuth2();
+    auth.setCredentials({ access_token: accessToken });
+    const api = gmail({ version: 'v1', rootUrl: `${config.GMAIL_API_URL.replace(/\/+$/, '')}/`, auth, retry: false, timeout: TOKEN_TIMEOUT_MS, fetchImplementation: nodeFetch });
+    try {
+      const { data } = await api.users.getProfile({ userId: 'me' });
+      if (!data.emailAddress) throw new ProviderError('invalid', 'Gmail: profile without emailAddress');
+      return data.emailAddress.toLowerCase();
+    } catch (err) {
+      throw asProviderError(err);
+    }
+  }
 }

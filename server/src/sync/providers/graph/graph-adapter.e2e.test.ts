@@ -385,7 +385,10 @@ describe('oauth', () => {
     const tokens = await oauth.exchangeCode({ code: location.searchParams.get('code') ?? '', codeVerifier: verifier, redirectUri: REDIRECT_URI });
     expect(tokens.refreshToken).toEqual(expect.any(String));
     expect(tokens.expiresAt.getTime()).toBeGreaterThan(Date.now());
-    expect(await oauth.profileAddress(tokens.accessToken)).toBe('carol@contoso.test');
+    const carol = h.control.addUser('carol@contoso.test');
+    expect(await oauth.consentingAccount(tokens)).toEqual({
+      address: 'carol@contoso.test', identityKeys: [`microsoft:${carol.tenantId}:${carol.id}`], verifiedEmail: null,
+    });
 
     h.control.setUsedRefreshTokenGrace(0);
     try {

@@ -12,8 +12,9 @@
  *   (My Apps / Enterprise applications), or an admin revokes sessions (`revokeSignInSessions`). So `revoke` is a
  *   documented no-op.
  */
-import { ProviderError, type OAuthClient, type OAuthTokens } from '../port';
+import { ProviderError, type ConsentingAccount, type OAuthClient, type OAuthTokens } from '../port';
 import { parseRetryAfter } from '../shared/gate';
+import { idTokenClaims } from '../shared/id-token';
 
 export const MICROSOFT_SCOPES = ['offline_access', 'Mail.ReadWrite', 'Mail.Send', 'User.Read', 'openid', 'email', 'profile'];
 
@@ -33,6 +34,7 @@ interface TokenResponse {
   refresh_token?: string;
   expires_in?: number;
   scope?: string;
+  id_token?: string;
   error?: string;
   error_codes?: number[];
 }
@@ -82,16 +84,26 @@ export class MicrosoftOAuth implements OAuthClient {
   /** No revocation endpoint exists for these tokens (see the module comment): forgetting them is the caller's part. */
   async revoke(_token: string): Promise<void> {}
 
-  async profileAddress(accessToken: string): Promise<string> {
-    const res = await this.send(`${this.opts.graphApiUrl.replace(/\/+$/, '')}/v1.0/me?$select=mail,userPrincipalName`, {
-      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+  /**
+   * The mailbox address and the consenting account: Graph `/me` gives the address and the user's object id (`id`,
+   * the `oid` of their tokens: https://learn.microsoft.com/graph/api/user-get), the exchange's ID token the tenant
+   * (`tid`, and its own `oid`). For personal accounts `/me` answers the 16-hex-digit account id while tokens carry it
+   * as `00000000-0000-0000-xxxx-xxxxxxxxxxxx`, so both forms are offered. Microsoft does not vouch for the address
+   * claims, so `verifiedEmail` stays null.
+   */
+  async consentingAccount(tokens: OAuthTokens): Promise<ConsentingAccount> {
+    const res = await this.send(`${this.opts.graphApiUrl.replace(/\/+$/, '')}/v1.0/me?$select=id,mail,userPrincipalName`, {
+      headers: { authorization: `Bearer ${tokens.accessToken}`, accept: 'application/json' },
     });
-    const body = (await res.json().catch(() => ({}))) as { mail?: string | null; userPrincipalName?: string; error?: { code?: string } };
+    const body = (await res.json().catch(() => ({}))) as { id?: string; mail?: string | null; userPrincipalName?: string; error?: { code?: string } };
     if (!res.ok) throw httpFailure('Graph /me', res.status, body.error?.code, res.headers.get('retry-after'));
     // `mail` is null for some accounts without an Exchange address attribute; the UPN is then the sign-in address.
     const address = body.mail || body.userPrincipalName;
     if (!address) throw new ProviderError('invalid', 'Graph /me: no mail or userPrincipalName');
-    return address;
+    const { tid, oid } = idTokenClaims(tokens.idToken);
+    const ids = typeof tid === 'string' && tid ? [body.id, oid].filter((id): id is string => typeof id === 'string' && id.length > 0) : [];
+    const identityKeys = [...new Set(ids.map((id) => `microsoft:${tid}:${id.toLowerCase()}`))];
+    return { address: address.toLowerCase(), identityKeys, verifiedEmail: null };
   }
 
   private async token(form: Record<string, string>): Promise<OAuthTokens> {
@@ -110,6 +122,7 @@ export class MicrosoftOAuth implements OAuthClient {
       ...(json.refresh_token ? { refreshToken: json.refresh_token } : {}),
       expiresAt: new Date(now + (json.expires_in ?? 3600) * 1000),
       ...(json.scope ? { scopes: json.scope.split(/\s+/).filter(Boolean) } : {}),
+      ...(json.id_token ? { idToken: json.id_token } : {}),
     };
   }
 
