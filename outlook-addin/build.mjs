@@ -1,13 +1,15 @@
 /**
- * Builds outlook-addin/dist: the task pane (esbuild bundle + html + css), the auth dialog, icons, and the manifest
- * from manifests/outlook/manifest.xml with the backend URL from PUBLIC_URL. Called by scripts/build.mjs
+ * Builds outlook-addin/dist: the task pane (esbuild bundle + html + css), the auth dialog, icons, and both manifests
+ * (manifest.xml from the template, manifest.json the unified one) from manifests/outlook/addin.json with the backend
+ * URL from PUBLIC_URL. Called by scripts/build.mjs
  * (`npm run build`) as `default({ root })`; tests pass `env` to build for a given backend.
  */
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ICON_SIZES, iconPng } from './icons.mjs';
+import { ICON_SIZES, iconPng, outlinePng } from './icons.mjs';
+import { unifiedManifest } from './manifest-json.mjs';
 
 /** A placeholder that makes the missing registration obvious in the manifest and in the pane's sign-in error. */
 const NO_CLIENT_ID = '00000000-0000-0000-0000-000000000000';
@@ -37,13 +39,22 @@ function uuidFrom(text) {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export function renderManifest(template, s) {
+/** manifests/outlook/addin.json: the names, texts and requirements both manifests are written from. */
+export function addinDescriptor(root) {
+  return JSON.parse(readFileSync(path.join(root, 'manifests/outlook/addin.json'), 'utf8'));
+}
+
+export function renderManifest(template, s, a) {
   const values = {
     PUBLIC_URL: s.publicUrl, CLIENT_ID: s.clientId, API_RESOURCE: s.apiResource, VERSION: s.version, ADDIN_ID: s.addinId,
+    PROVIDER: a.provider, NAME: a.name, DESCRIPTION: a.description, GROUP_LABEL: a.groupLabel, BUTTON_LABEL: a.buttonLabel,
+    BUTTON_TOOLTIP: a.buttonTooltip, PERMISSION: a.permission, INSTALL_MAILBOX_VERSION: a.installMailboxVersion,
+    COMMANDS_MAILBOX_VERSION: a.commandsMailboxVersion, PANE_HEIGHT: a.paneHeight,
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, name) => {
     if (!(name in values)) throw new Error(`manifest template: unknown placeholder ${whole}`);
-    return xmlEscape(values[name]);
+    if (values[name] === undefined) throw new Error(`manifest template: ${whole} has no value (manifests/outlook/addin.json)`);
+    return xmlEscape(String(values[name]));
   });
 }
 
@@ -76,8 +87,14 @@ export default async function buildOutlookAddin({ root, env = process.env, quiet
   copyFileSync(path.join(src, 'support.html'), path.join(dist, 'support.html'));
   for (const size of ICON_SIZES) writeFileSync(path.join(dist, 'assets', `icon-${size}.png`), iconPng(size));
 
+  // One source, two manifests: the XML every Outlook installs, and the unified JSON for Microsoft 365 app deployment.
+  const descriptor = addinDescriptor(root);
   const template = readFileSync(path.join(root, 'manifests/outlook/manifest.xml'), 'utf8');
-  writeFileSync(path.join(dist, 'manifest.xml'), renderManifest(template, s));
+  writeFileSync(path.join(dist, 'manifest.xml'), renderManifest(template, s, descriptor));
+  writeFileSync(path.join(dist, 'manifest.json'), `${JSON.stringify(unifiedManifest(s, descriptor), null, 2)}\n`);
+  // The unified manifest's app package icons: a 192 px color icon and a 32 px white-on-transparent outline.
+  writeFileSync(path.join(dist, 'color.png'), iconPng(192));
+  writeFileSync(path.join(dist, 'outline.png'), outlinePng(32));
 
   if (!quiet) {
     const warnings = [];

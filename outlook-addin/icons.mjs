@@ -46,20 +46,30 @@ function inGlyph(u, v) {
   return bar || stem || thread;
 }
 
+/** The unified manifest's outline icon: the glyph in white on transparent, as Microsoft 365 requires it. */
+export function outlinePng(size) {
+  return png(size, (x, y) => {
+    const glyph = coverage(size, x, y, (u, v) => inRoundedSquare(u, v) && inGlyph(u, v));
+    return [255, 255, 255, Math.round(255 * glyph)];
+  });
+}
+
 export function iconPng(size) {
   const [br, bg, bb] = [0x0f, 0x6c, 0xbd];
+  return png(size, (x, y) => {
+    const shape = coverage(size, x, y, inRoundedSquare);
+    const glyph = coverage(size, x, y, (u, v) => inRoundedSquare(u, v) && inGlyph(u, v));
+    const mix = (c) => Math.round(c + (255 - c) * (glyph / Math.max(shape, 1e-9)));
+    return [mix(br), mix(bg), mix(bb), Math.round(255 * shape)];
+  });
+}
+
+/** An RGBA PNG of `size` × `size`, one `pixel(x, y) → [r, g, b, a]` each. */
+function png(size, pixel) {
   const rows = [];
   for (let y = 0; y < size; y++) {
     const row = Buffer.alloc(1 + size * 4);
-    for (let x = 0; x < size; x++) {
-      const shape = coverage(size, x, y, inRoundedSquare);
-      const glyph = coverage(size, x, y, (u, v) => inRoundedSquare(u, v) && inGlyph(u, v));
-      const o = 1 + x * 4;
-      row[o] = Math.round(br + (255 - br) * (glyph / Math.max(shape, 1e-9)));
-      row[o + 1] = Math.round(bg + (255 - bg) * (glyph / Math.max(shape, 1e-9)));
-      row[o + 2] = Math.round(bb + (255 - bb) * (glyph / Math.max(shape, 1e-9)));
-      row[o + 3] = Math.round(255 * shape);
-    }
+    for (let x = 0; x < size; x++) row.set(pixel(x, y), 1 + x * 4);
     rows.push(row);
   }
   const header = Buffer.alloc(13);

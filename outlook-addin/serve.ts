@@ -47,7 +47,7 @@ export function addinRoutes(opts: { dist?: string } = {}): Router {
     dotfiles: 'ignore',
     // The html and manifest name the current bundle; a stale cached pane would call a changed API.
     setHeaders: (res, file) => {
-      if (/\.(html|xml)$/.test(file)) res.setHeader('Cache-Control', 'no-cache');
+      if (/\.(html|xml|json)$/.test(file)) res.setHeader('Cache-Control', 'no-cache');
       if (file.endsWith('.xml')) res.setHeader('Content-Type', 'application/xml; charset=utf-8');
     },
   }));

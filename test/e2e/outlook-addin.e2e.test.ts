@@ -415,6 +415,40 @@ describe('the manifest', () => {
     expect(parsed.supportUrl).toBe(`https://${PUBLIC_HOST}/addin/support.html`);
   });
 
+  it('has a unified JSON twin, generated from the same source: same id, names, permission, requirements, API and URLs', async () => {
+    const res = await fetch(`${server.url}/addin/manifest.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const json = await res.json() as Record<string, any>;
+    const source = JSON.parse(readFileSync(path.join(root, 'manifests/outlook/addin.json'), 'utf8'));
+    expect(json.manifestVersion).toMatch(/^1\.\d+$/);
+    expect(json.$schema).toContain(`/v${json.manifestVersion}/MicrosoftTeams.schema.json`);
+    expect(json.id).toBe(xml.match(/<Id>([^<]+)<\/Id>/)![1]);
+    expect(json.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(parsed.version!.split('.').slice(0, 2)).toEqual(json.version.split('.').slice(0, 2));
+    // The texts of both come from manifests/outlook/addin.json.
+    expect(json.name).toEqual({ short: source.name, full: source.fullName });
+    expect(json.description.full).toBe(source.description);
+    expect(xml).toContain(`<DisplayName DefaultValue="${source.name}"/>`);
+    expect(xml).toContain(`<Permissions>${source.permission}</Permissions>`);
+    expect(json.authorization.permissions.resourceSpecific).toEqual([{ name: 'MailboxItem.Read.User', type: 'Delegated' }]);
+    expect(json.webApplicationInfo).toEqual(parsed.webApp);
+    const ext = json.extensions[0];
+    expect(ext.requirements).toEqual({ scopes: ['mail'], capabilities: [{ name: 'Mailbox', minVersion: '1.5' }] });
+    expect(ext.runtimes[0].code.page).toBe(`https://${PUBLIC_HOST}/addin/taskpane.html`);
+    expect(ext.runtimes[0].actions).toEqual([{ id: 'openThreadlinePane', type: 'openPage', pinnable: true }]);
+    const control = ext.ribbons[0].tabs[0].groups[0].controls[0];
+    expect(ext.ribbons[0].contexts).toEqual(['mailRead']);
+    expect(control).toMatchObject({ type: 'button', label: source.buttonLabel, actionId: 'openThreadlinePane' });
+    expect(json.validDomains).toEqual([PUBLIC_HOST]);
+    const urls = JSON.stringify(json).match(/https?:\/\/[^"]+/g)!.filter((u) => !u.startsWith('https://developer.microsoft.com/'));
+    expect(urls.filter((u) => !u.startsWith(`https://${PUBLIC_HOST}/`) && u !== `https://${PUBLIC_HOST}`)).toEqual([]);
+    for (const [file, size] of [['color.png', 192], ['outline.png', 32]] as const) {
+      const png = Buffer.from(await (await fetch(`${server.url}/addin/${file}`)).arrayBuffer());
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([size, size]);
+    }
+  });
+
   it('is pinnable, needs Mailbox 1.5, has a mobile button, a version and the API for NAA', () => {
     expect(parsed.pinning).toEqual(['true']);
     expect(parsed.actions).toEqual(['ShowTaskpane', 'ShowTaskpane']);
