@@ -17,7 +17,7 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 
 export interface AppDeps {
-  config: Pick<Config, 'PUBLIC_URL'>;
+  config: Pick<Config, 'PUBLIC_URL'> & Partial<Pick<Config, 'METRICS_TOKEN'>>;
   log: Logger;
   metrics: Metrics;
   identity: IdentityVerifier;
@@ -62,7 +62,9 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(express.json({ limit: BODY_LIMIT }));
 
-  app.use(healthRoutes({ databaseAnswers: deps.databaseAnswers, registry: deps.metrics.registry }));
+  // Mail, sessions and settings must never sit in a browser's or a proxy's cache.
+  app.use('/api', (_req, res, next) => { res.setHeader('Cache-Control', 'no-store'); next(); });
+  app.use(healthRoutes({ databaseAnswers: deps.databaseAnswers, registry: deps.metrics.registry, metricsToken: deps.config.METRICS_TOKEN }));
   app.use(sessionRoutes({ identity: deps.identity, sessions: deps.sessions }));
   for (const router of deps.publicRouters ?? []) app.use(router);
   app.use('/api', requireSession(deps.sessions));

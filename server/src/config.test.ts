@@ -24,6 +24,52 @@ describe('config', () => {
     }
   });
 
+  describe('production on a public address', () => {
+    const base = {
+      NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      PUBLIC_URL: 'https://crm.example.com', MONGODB_URI: 'mongodb://db.internal:27017/threadline', METRICS_TOKEN: 'm'.repeat(24),
+    };
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+
+    it('starts with https, a database, a metrics token and (with push) the push service account', () => {
+      expect(problems(base)).toEqual([]);
+      expect(problems({ ...base, GOOGLE_PUBSUB_TOPIC: 'projects/p/topics/gmail', GOOGLE_PUSH_SERVICE_ACCOUNT: 'push@p.iam.gserviceaccount.com' })).toEqual([]);
+    });
+
+    it.each([
+      ['PUBLIC_URL', { PUBLIC_URL: 'http://crm.example.com' }],
+      ['GMAIL_API_URL', { GMAIL_API_URL: 'http://gmail.example.com' }],
+      ['GRAPH_API_URL', { GRAPH_API_URL: 'http://graph.example.com' }],
+      ['MICROSOFT_AUTHORITY', { MICROSOFT_AUTHORITY: 'http://login.example.com/common' }],
+      ['GOOGLE_PUSH_SERVICE_ACCOUNT', { GOOGLE_PUBSUB_TOPIC: 'projects/p/topics/gmail' }],
+      ['METRICS_TOKEN', { METRICS_TOKEN: '' }],
+      ['MONGODB_URI', { MONGODB_URI: '' }],
+    ])('refuses to start, naming %s', (name, change) => {
+      const found = problems({ ...base, ...change } as Record<string, string>);
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatch(new RegExp(`^${name}`));
+    });
+
+    it('runs the embedded database only when explicitly allowed', () => {
+      expect(problems({ ...base, MONGODB_URI: '', ALLOW_EMBEDDED_DATABASE: 'true' })).toEqual([]);
+    });
+
+    it('keeps only the required secrets on a loopback address (staging box, end-to-end tests)', () => {
+      expect(problems({ NODE_ENV: 'production', JWT_SECRET: base.JWT_SECRET, TOKEN_ENCRYPTION_KEY: base.TOKEN_ENCRYPTION_KEY, PUBLIC_URL: 'http://127.0.0.1:8080', GMAIL_API_URL: 'http://127.0.0.1:9000' })).toEqual([]);
+    });
+
+    it('caps the session lifetime', () => {
+      expect(problems({ SESSION_TTL_SECONDS: String(30 * 24 * 3600) })[0]).toMatch(/^SESSION_TTL_SECONDS: must be at most 604800/);
+    });
+  });
+
   it('says which value is invalid', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ GMAIL_API_URL: 'not a url' })).toThrow(/GMAIL_API_URL/);

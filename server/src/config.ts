@@ -28,7 +28,9 @@ export const SETTINGS = {
   JWT_SECRET: setting({ schema: z.string().min(32, 'must be at least 32 characters').optional(), secret: true, description: 'signs session tokens (generated in development)' }),
   TOKEN_ENCRYPTION_KEY: setting({ schema: z.string().optional(), secret: true, description: '32-byte key, base64, encrypting provider tokens at rest (generated in development)' }),
   TOKEN_ENCRYPTION_OLD_KEYS: setting({ schema: z.string().optional(), secret: true, description: 'previous keys still accepted for decryption during rotation (comma list of base64)' }),
-  SESSION_TTL_SECONDS: setting({ schema: int(60), default: '3600', description: 'lifetime of a session token' }),
+  SESSION_TTL_SECONDS: setting({ schema: int(60).max(7 * 24 * 3600, 'must be at most 604800 (7 days)'), default: '3600', description: 'lifetime of a session token (at most 7 days)' }),
+  METRICS_TOKEN: setting({ schema: z.string().min(16, 'must be at least 16 characters').optional(), secret: true, description: 'bearer token GET /metrics requires; required in production on a public address, unset elsewhere: open' }),
+  ALLOW_EMBEDDED_DATABASE: setting({ schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'false', description: 'lets a production server on a public address use the embedded development database (never advisable)' }),
   SYNC_POLL_SECONDS: setting({ schema: int(1), default: '60', description: 'polling interval when push is not available' }),
   GOOGLE_CLIENT_ID: setting({ schema: z.string().optional(), description: 'OAuth client for Gmail (unset: Google connect disabled)' }),
   GOOGLE_CLIENT_SECRET: setting({ schema: z.string().optional(), secret: true, description: 'OAuth client secret for Gmail' }),
@@ -41,7 +43,7 @@ export const SETTINGS = {
   GMAIL_QUOTA_UNITS_PER_SECOND: setting({ schema: int(1), default: '100', description: 'per-user Gmail quota to stay within (250 for projects created before May 2026)' }),
   GOOGLE_PUBSUB_TOPIC: setting({ schema: z.string().optional(), description: 'Pub/Sub topic for users.watch; unset: polling' }),
   GOOGLE_PUSH_AUDIENCE: setting({ schema: z.string().optional(), description: 'expected aud of push OIDC tokens; default PUBLIC_URL/webhooks/gmail' }),
-  GOOGLE_PUSH_SERVICE_ACCOUNT: setting({ schema: z.string().optional(), description: 'expected email of push OIDC tokens; unset: any' }),
+  GOOGLE_PUSH_SERVICE_ACCOUNT: setting({ schema: z.string().optional(), description: 'expected email of push OIDC tokens; unset: any (refused in production on a public address when GOOGLE_PUBSUB_TOPIC is set)' }),
   MICROSOFT_CLIENT_ID: setting({ schema: z.string().optional(), description: 'app registration for Graph (unset: Microsoft connect disabled)' }),
   MICROSOFT_CLIENT_SECRET: setting({ schema: z.string().optional(), secret: true, description: 'app registration secret' }),
   MICROSOFT_AUTHORITY: setting({ schema: url, default: 'https://login.microsoftonline.com/common', description: 'authority base; /oauth2/v2.0/authorize and /oauth2/v2.0/token are appended' }),
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }
     }
   }
+  if (raw.NODE_ENV === 'production' && typeof raw.PUBLIC_URL === 'string' && !isLoopbackUrl(raw.PUBLIC_URL)) problems.push(...exposedProductionProblems(raw));
   if (raw.TOKEN_ENCRYPTION_KEY !== undefined && Buffer.from(String(raw.TOKEN_ENCRYPTION_KEY), 'base64').length !== 32) {
     problems.push('TOKEN_ENCRYPTION_KEY: must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)');
   }
@@ -116,6 +119,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     GOOGLE_PUSH_AUDIENCE: r.GOOGLE_PUSH_AUDIENCE ?? `${publicUrl}/webhooks/gmail`,
     isProduction: r.NODE_ENV === 'production',
   };
+}
+
+/** Provider endpoints: https in production unless they are on this machine (a local proxy, an emulator). */
+const PROVIDER_URLS = ['GOOGLE_AUTH_URL', 'GOOGLE_TOKEN_URL', 'GOOGLE_REVOKE_URL', 'GOOGLE_JWKS_URL', 'GMAIL_API_URL', 'MICROSOFT_AUTHORITY', 'MICROSOFT_JWKS_URL', 'GRAPH_API_URL'] as const;
+
+export function isLoopbackUrl(value: string): boolean {
+  const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * What a production server reachable at a public PUBLIC_URL must not run with (docs/SECURITY.md, "Configuration"):
+ * plain http towards the browser or a provider, Gmail push from any sender, open metrics, the development
+ * database. A production build on a loopback PUBLIC_URL (a staging box, an end-to-end test) is not exposed, so
+ * only the required secrets apply there.
+ */
+function exposedProductionProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (!String(raw.PUBLIC_URL).startsWith('https://')) problems.push('PUBLIC_URL: must be https in production (sessions, OAuth codes and webhooks travel over it)');
+  for (const name of PROVIDER_URLS) {
+    const value = raw[name];
+    if (typeof value === 'string' && !value.startsWith('https://') && !isLoopbackUrl(value)) problems.push(`${name}: must be https in production (${SETTINGS[name].description})`);
+  }
+  if (raw.GOOGLE_PUBSUB_TOPIC && !raw.GOOGLE_PUSH_SERVICE_ACCOUNT) {
+    problems.push('GOOGLE_PUSH_SERVICE_ACCOUNT is required in production with GOOGLE_PUBSUB_TOPIC: the service account your Pub/Sub push subscription authenticates as (otherwise any Google-signed token for the audience is accepted)');
+  }
+  if (!raw.METRICS_TOKEN) problems.push(`METRICS_TOKEN is required in production (${SETTINGS.METRICS_TOKEN.description})`);
+  if (!raw.MONGODB_URI && raw.ALLOW_EMBEDDED_DATABASE !== true) {
+    problems.push('MONGODB_URI is required in production: the embedded database is for development (set ALLOW_EMBEDDED_DATABASE=true to run it anyway)');
+  }
+  return problems;
 }
 
 /**

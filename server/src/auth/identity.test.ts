@@ -397,11 +397,13 @@ describe('Pub/Sub push tokens', () => {
     await expect(verifier().verifyPubSubPushToken(await sign(googleKey, pushClaims()))).resolves.toEqual({ email: PUSH_SA });
   });
 
-  it('accepts any sender when no service account is configured', async () => {
-    const token = await sign(googleKey, pushClaims({ email: 'Other@project.iam.gserviceaccount.com', email_verified: false }));
+  it('accepts any verified sender when no service account is configured, never an unverified one', async () => {
+    const token = await sign(googleKey, pushClaims({ email: 'Other@project.iam.gserviceaccount.com', email_verified: true }));
     await expect(verifier({ GOOGLE_PUSH_SERVICE_ACCOUNT: undefined }).verifyPubSubPushToken(token)).resolves.toEqual({
       email: 'other@project.iam.gserviceaccount.com',
     });
+    const unverified = await sign(googleKey, pushClaims({ email: 'Other@project.iam.gserviceaccount.com', email_verified: false }));
+    expect((await rejection(verifier({ GOOGLE_PUSH_SERVICE_ACCOUNT: undefined }).verifyPubSubPushToken(unverified))).code).toBe('email_unverified');
     const noEmail = await sign(googleKey, pushClaims({ email: undefined }));
     await expect(verifier({ GOOGLE_PUSH_SERVICE_ACCOUNT: undefined }).verifyPubSubPushToken(noEmail)).resolves.toEqual({});
   });

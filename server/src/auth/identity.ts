@@ -189,10 +189,9 @@ export function createIdentityVerifier(config: IdentityConfig, options: Identity
       const claims = await verify(token, googleKeys, audience, { issuer: GOOGLE_ISSUERS });
       const email = optionalString(claims, 'email')?.toLowerCase();
       const expected = config.GOOGLE_PUSH_SERVICE_ACCOUNT?.trim().toLowerCase();
-      if (expected) {
-        if (email !== expected) throw new AuthError('forbidden_account', 'the push token is not from the configured service account');
-        if (!isTrue(claims.email_verified)) throw new AuthError('email_unverified', 'the push service account address is not verified');
-      }
+      if (expected && email !== expected) throw new AuthError('forbidden_account', 'the push token is not from the configured service account');
+      // A sender named by an address Google does not vouch for is no sender at all, configured or not.
+      if (email && !isTrue(claims.email_verified)) throw new AuthError('email_unverified', 'the push service account address is not verified');
       return email ? { email } : {};
     },
   };

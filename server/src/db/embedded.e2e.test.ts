@@ -3,7 +3,7 @@
  * database process behind after Ctrl-C (SIGINT) or after being killed outright (SIGKILL).
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -52,6 +52,13 @@ describe('embedded database lifecycle', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(processesUsing(dataDir)).toBeGreaterThan(0);
+    // Owner-only: the folders 0700, every database file 0600.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    const dbDir = path.join(dataDir, 'ferretdb');
+    expect(statSync(dbDir).mode & 0o777).toBe(0o700);
+    const files = readdirSync(dbDir).filter((f) => statSync(path.join(dbDir, f)).isFile());
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect([f, statSync(path.join(dbDir, f)).mode & 0o777]).toEqual([f, 0o600]);
     child.kill(signal);
     expect(await waitFor(() => processesUsing(dataDir) === 0, 10_000)).toBe(true);
   }, 90_000);

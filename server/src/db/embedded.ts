@@ -7,7 +7,7 @@
  * closes it whatever way we die).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import mongoose from 'mongoose';
@@ -56,16 +56,35 @@ async function waitUntilAnswering(uri: string, child: ChildProcess, stderr: () =
   }
 }
 
+/**
+ * The database files hold every stored mail and sealed token: owner-only, a 0700 folder whose files FerretDB
+ * creates 0600 (its umask while it starts). A folder made earlier with looser rights is tightened.
+ */
+async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
+function spawnPrivate(command: string, args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+  const previous = process.umask(0o077);
+  try {
+    return spawn(command, args, options);
+  } finally {
+    process.umask(previous);
+  }
+}
+
 async function startFerretdb(bin: string, dataDir: string): Promise<EmbeddedDatabase> {
   const dbDir = path.join(dataDir, 'ferretdb');
-  await mkdir(dbDir, { recursive: true });
+  await privateDir(dataDir);
+  await privateDir(dbDir);
   const port = await freePort();
   const args = [
     '--handler=sqlite', `--sqlite-url=file:${dbDir}/`, `--state-dir=${dbDir}`,
     `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable',
     '--log-level=warn', '--log-format=json',
   ];
-  const child = spawn('sh', ['-c', GUARD, 'ferretdb-guard', bin, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawnPrivate('sh', ['-c', GUARD, 'ferretdb-guard', bin, ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
   const uri = `mongodb://127.0.0.1:${port}/threadline`;
@@ -92,7 +111,8 @@ async function startMemoryServer(dataDir: string, log: Log): Promise<EmbeddedDat
   log('Go is not available to build FerretDB: starting mongodb-memory-server (a real mongod, downloaded on first use).');
   const { MongoMemoryServer } = await import('mongodb-memory-server-core');
   const dbPath = path.join(dataDir, 'mongod');
-  await mkdir(dbPath, { recursive: true });
+  await privateDir(dataDir);
+  await privateDir(dbPath);
   const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
   return { uri: server.getUri('threadline'), kind: 'mongodb-memory-server', stop: async () => { await server.stop(); } };
 }

@@ -51,6 +51,29 @@ describe('POST /api/session', () => {
     expect(res.body.user.role).toBe('admin');
   });
 
+  it('gives each personal Microsoft account an organisation of its own: the shared consumer tenant id joins no one', async () => {
+    const consumer = '9188040d-6c67-4c5b-b112-36a304b66dad';
+    const first = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: consumer, oid: '00000000-0000-0000-aaaa-000000000001', preferred_username: 'ann@outlook.com' }) });
+    const second = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: consumer, oid: '00000000-0000-0000-bbbb-000000000002', preferred_username: 'bob@hotmail.com' }) });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    expect(second.body.org.id).not.toBe(first.body.org.id);
+    expect(second.body.user.role).toBe('admin'); // of their own organisation, not a member of Ann's
+  });
+
+  it('refuses a Microsoft ID token (no access_as_user scope) as a session', async () => {
+    const res = await post({ provider: 'microsoft', token: await idp.microsoftToken({ scp: undefined, nonce: 'n-1' }) });
+    expect(res.status).toBe(401);
+  });
+
+  it('answers every /api request with Cache-Control: no-store, sessions included', async () => {
+    const res = await post({ provider: 'google', token: await idp.googleToken({ sub: 'g-cache', email: 'cache@acme.test' }) });
+    expect(res.headers['cache-control']).toBe('no-store');
+    const me = await request(svc.app).get('/api/mailboxes').set('authorization', `Bearer ${res.body.token}`);
+    expect(me.headers['cache-control']).toBe('no-store');
+    expect((await request(svc.app).get('/api/mailboxes')).headers['cache-control']).toBe('no-store');
+  });
+
   it('signs in a Microsoft user: org from tid, user from tid+oid', async () => {
     const res = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: 'aaaaaaaa-0000-0000-0000-000000000001', oid: 'o-1' }) });
     expect(res.status).toBe(200);
