@@ -21,6 +21,7 @@ import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
 import { realmApiRoutes, realmCallbackRoutes } from './http/realm-routes';
 import { senderExclusionRoutes } from './http/sender-exclusion-routes';
+import { dealMailRoutes } from './http/deal-mail-routes';
 import { settingsRoutes } from './http/settings-routes';
 import { webhookRoutes } from './http/webhook-routes';
 import { whyRoutes } from './http/why-routes';
@@ -84,6 +85,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       }),
       contactRoutes(),
       dealRoutes(),
+      dealMailRoutes(),
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
       senderExclusionRoutes({ onBackgroundError: (err) => log.error({ err }, 'removing an excluded sender\'s past mail failed') }),

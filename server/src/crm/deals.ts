@@ -1,6 +1,7 @@
 /**
- * Deals and their mail: a message belongs to a deal through the deal's contacts and company (DESIGN §4.6), so
- * creating or editing a deal relinks past mail at once, as creating a contact does. Runs in the org's context.
+ * Deals and their mail: a message belongs to a deal through the deal's contacts and company (docs/ARCHITECTURE.md),
+ * or because someone attached it (a thread or one message, from a sidebar), so creating or editing a deal relinks
+ * past mail at once, as creating a contact does. Runs in the org's context.
  */
 import mongoose, { Types } from 'mongoose';
 import { Company, Contact, Deal, DealDoc } from '../models/crm';
@@ -22,16 +23,20 @@ export async function checkDealReferences(refs: { contactIds?: Types.ObjectId[];
   if (refs.companyId && !(await Company.exists({ _id: refs.companyId }))) throw new DealReferenceError('companyId');
 }
 
-/** The filter of the messages a deal's contacts and company bring to it; null when it has neither. */
-function dealMailFilter(deal: Pick<DealDoc, 'contactIds' | 'companyId'>): Record<string, unknown> | null {
+type DealLinks = Pick<DealDoc, 'contactIds' | 'companyId' | 'threadIds' | 'messageIds'>;
+
+/** The filter of the messages a deal's contacts, company and attached mail bring to it; null when it has none. */
+function dealMailFilter(deal: DealLinks): Record<string, unknown> | null {
   const or: Record<string, unknown>[] = [];
   if (deal.contactIds.length) or.push({ contactIds: mongoose.trusted({ $in: deal.contactIds }) });
   if (deal.companyId) or.push({ companyIds: deal.companyId });
+  if (deal.threadIds?.length) or.push({ threadId: mongoose.trusted({ $in: deal.threadIds }) });
+  if (deal.messageIds?.length) or.push({ _id: mongoose.trusted({ $in: deal.messageIds }) });
   return or.length ? mongoose.trusted({ $or: or }) as Record<string, unknown> : null;
 }
 
-/** Makes `messages.dealIds` agree with the deal's current contacts and company. Idempotent. */
-export async function relinkDeal(deal: Pick<DealDoc, '_id' | 'contactIds' | 'companyId'>): Promise<void> {
+/** Makes `messages.dealIds` agree with the deal's current contacts, company and attached mail. Idempotent. */
+export async function relinkDeal(deal: Pick<DealDoc, '_id'> & DealLinks): Promise<void> {
   await markDirectoryChanged();
   const filter = dealMailFilter(deal);
   // Unlink what no longer belongs, then link what does: the two steps commute with concurrent ingest,

@@ -33,13 +33,16 @@ const dealSchema = tenantSchema({
   ownerId: { type: Schema.Types.ObjectId, default: null },
   contactIds: { type: [Schema.Types.ObjectId], default: [] },
   companyId: { type: Schema.Types.ObjectId, default: null },
+  /** Mail attached by hand (a sidebar's "Attach to deal"): whole threads, or single messages. */
+  threadIds: { type: [Schema.Types.ObjectId], default: [] },
+  messageIds: { type: [Schema.Types.ObjectId], default: [] },
 });
 dealSchema.index({ orgId: 1, contactIds: 1 });
 dealSchema.index({ orgId: 1, companyId: 1 });
 
 export interface ContactDoc { _id: Types.ObjectId; orgId: Types.ObjectId; emails: string[]; name: string; title: string; phone: string; companyId: Types.ObjectId | null; ownerId: Types.ObjectId | null; source: 'manual' | 'auto' }
 export interface CompanyDoc { _id: Types.ObjectId; orgId: Types.ObjectId; name: string; domains: string[] }
-export interface DealDoc { _id: Types.ObjectId; orgId: Types.ObjectId; name: string; stage: string; status: 'open' | 'won' | 'lost'; amount: number | null; currency: string; closeDate: Date | null; ownerId: Types.ObjectId | null; contactIds: Types.ObjectId[]; companyId: Types.ObjectId | null }
+export interface DealDoc { _id: Types.ObjectId; orgId: Types.ObjectId; name: string; stage: string; status: 'open' | 'won' | 'lost'; amount: number | null; currency: string; closeDate: Date | null; ownerId: Types.ObjectId | null; contactIds: Types.ObjectId[]; companyId: Types.ObjectId | null; threadIds?: Types.ObjectId[]; messageIds?: Types.ObjectId[] }
 
 export const Contact = model<ContactDoc>('Contact', contactSchema);
 export const Company = model<CompanyDoc>('Company', companySchema);
