@@ -21,8 +21,7 @@ export function buildProviders(config: Config): Providers {
   const microsoft = microsoftOAuth(config);
   if (microsoft) oauth.microsoft = microsoft;
 
-  // Built lazily: the Graph factory refuses a non-https GRAPH_API_URL, which only matters once a Microsoft
-  // mailbox actually syncs.
+  // Built lazily, on the first mailbox of each provider.
   let gmail: AdapterFactory | undefined;
   let graph: AdapterFactory | undefined;
   const graphHints = new GraphChangeHints();

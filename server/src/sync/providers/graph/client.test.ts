@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ProviderError } from '../port';
 import { GraphMailboxClient, graphPathFromLink, query } from './client';
 import { RequestGate } from '../shared/gate';
@@ -33,7 +35,33 @@ it('encodes query values, which the Graph client joins as given', () => {
   );
 });
 
-it('refuses a non-https GRAPH_API_URL, to which the client would send no token', () => {
-  const tokens = { accessToken: async () => 't', invalidate: () => undefined };
-  expect(() => new GraphMailboxClient({ apiUrl: 'http://127.0.0.1:1', tokens, gate: new RequestGate({ maxInFlight: 4 }) })).toThrow(/https/);
+describe('a plain-http GRAPH_API_URL (a local proxy or emulator: allowed)', () => {
+  let server: http.Server;
+  let root: string;
+  const seen: { url?: string; authorization?: string }[] = [];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      seen.push({ url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'me-1', mail: 'grace@contoso.test' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('sends the mailbox token with every request, which the library itself would drop over http', async () => {
+    const tokens = { accessToken: async () => 'token-1', invalidate: () => undefined };
+    const client = new GraphMailboxClient({ apiUrl: root, tokens, gate: new RequestGate({ maxInFlight: 4 }) });
+    expect(await client.get<{ id: string }>('/me')).toEqual({ id: 'me-1', mail: 'grace@contoso.test' });
+    expect(seen.at(-1)).toEqual({ url: '/v1.0/me', authorization: 'Bearer token-1' });
+  });
+
+  it('never sends the token to another origin', async () => {
+    const tokens = { accessToken: async () => 'token-1', invalidate: () => undefined };
+    const client = new GraphMailboxClient({ apiUrl: root, tokens, gate: new RequestGate({ maxInFlight: 4 }) });
+    const before = seen.length;
+    await expect(client.get('https://evil.test/v1.0/me')).rejects.toThrow(/outside GRAPH_API_URL/);
+    expect(seen.length).toBe(before);
+  });
 });

@@ -7,9 +7,12 @@
  * URL composition (GraphRequest.buildFullUrl): urlJoin(baseUrl, defaultVersion, path). So baseUrl is
  * GRAPH_API_URL itself and defaultVersion 'v1.0'; a baseUrl ending in /v1.0/ would give /v1.0/v1.0/.
  * AuthenticationHandler attaches the token only to https URLs whose host is a Graph host or in `customHosts`
- * (host names without port: GraphRequestUtil.isValidEndpoint compares the part before ':'), so GRAPH_API_URL
- * must be https. Absolute nextLink/deltaLink URLs are never handed to the client (it treats non-https ones as
- * paths): `graphPathFromLink` checks their origin against GRAPH_API_URL and makes them relative.
+ * (host names without port: GraphRequestUtil.isValidEndpoint compares the part before ':'); over plain http it
+ * would silently send none. So an https GRAPH_API_URL keeps the library's handler with `customHosts`, and an http
+ * one (a local proxy, an emulator: both are allowed) gets BearerToken below, which attaches the token to requests
+ * for GRAPH_API_URL's own origin and refuses anything else. Absolute nextLink/deltaLink URLs are never handed to
+ * the client (it treats non-https ones as paths): `graphPathFromLink` checks their origin against GRAPH_API_URL
+ * and makes them relative.
  */
 import {
   AuthenticationHandler,
@@ -193,6 +196,24 @@ class MailboxGate implements Middleware {
   }
 }
 
+/** The token for plain-http roots, where AuthenticationHandler sends none (see the module comment). */
+class BearerToken implements Middleware {
+  private next: Middleware | undefined;
+  constructor(private readonly origin: string, private readonly tokens: AccessTokenSource) {}
+
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+
+  async execute(context: Context): Promise<void> {
+    if (!this.next) throw new Error('BearerToken needs a next middleware');
+    const target = typeof context.request === 'string' ? context.request : context.request.url;
+    if (new URL(target).origin !== this.origin) throw new ProviderError('invalid', `Graph: refusing to send the mailbox's token outside GRAPH_API_URL (${new URL(target).origin})`);
+    headerBag(context).Authorization = `Bearer ${await this.tokens.accessToken()}`;
+    await this.next.execute(context);
+  }
+}
+
 /** One Graph page of a collection or a delta round. */
 export interface GraphPage<T> {
   value: T[];
@@ -205,19 +226,16 @@ export class GraphMailboxClient {
 
   constructor(private readonly opts: GraphClientOptions) {
     const base = new URL(opts.apiUrl);
-    if (base.protocol !== 'https:') {
-      // The client would silently send no token (DESIGN.md §5), and every call would answer 401.
-      throw new Error(`GRAPH_API_URL must be https (the Graph client sends tokens only over https): ${opts.apiUrl}`);
-    }
+    const https = base.protocol === 'https:';
     this.client = Client.initWithMiddleware({
       middleware: [
         new MailboxGate(opts),
-        new AuthenticationHandler({ getAccessToken: () => opts.tokens.accessToken() }),
+        https ? new AuthenticationHandler({ getAccessToken: () => opts.tokens.accessToken() }) : new BearerToken(base.origin, opts.tokens),
         new HTTPMessageHandler(),
       ],
       baseUrl: opts.apiUrl.replace(/\/+$/, ''),
       defaultVersion: 'v1.0',
-      customHosts: new Set([base.hostname]),
+      ...(https ? { customHosts: new Set([base.hostname]) } : {}),
     });
   }
 
