@@ -87,6 +87,27 @@ describe('the action table', () => {
     expect(undone).toEqual({ root: card('Jane'), notify: 'Mail from jane@acme.com is logged again.' });
   });
 
+  it('attachToDeal posts the thread to the deal and shows the card afresh; createDeal makes the deal with the contacts, then attaches', () => {
+    const { ctx, requests } = testPlatform(server((r) => {
+      if (r.path === '/api/deals') return json(201, { id: 'd9', name: (r.body as { name: string }).name });
+      if (r.path.endsWith('/mail')) return json(200, { deal: {}, attached: { scope: 'thread', messages: 2 } });
+      return json(200, { view: {}, card: card('Jane') });
+    }), { messages: [message] });
+    const attached = ACTIONS.attachToDeal(ctx, event({ dealId: 'd1', dealName: 'Renewal', internetMessageId: 'pricing-1@acme.com' }));
+    expect(attached).toMatchObject({ update: card('Jane'), notify: 'This thread is now on Renewal.' });
+    expect(requests.find((r) => r.path === '/api/deals/d1/mail')?.body).toEqual({ internetMessageId: 'pricing-1@acme.com', scope: 'thread' });
+
+    const asked = pushed(ACTIONS.newDeal(ctx, event({ contactIds: 'c1,c2', internetMessageId: 'pricing-1@acme.com' })));
+    expect(asked.sections[0].widgets[0]).toEqual({ textInput: { name: 'dealName', label: 'Deal name', value: 'Pricing' } });
+    const params = buttonsOf(asked)[0].onClick;
+    expect(params).toEqual({ action: { function: 'createDeal', parameters: { contactIds: 'c1,c2', internetMessageId: 'pricing-1@acme.com' } } });
+    expect(ACTIONS.createDeal(ctx, { ...event({ contactIds: 'c1,c2', internetMessageId: 'pricing-1@acme.com' }), formInputs: { dealName: '  ' } })).toEqual({ notify: 'Give the deal a name.' });
+    const created = ACTIONS.createDeal(ctx, { ...event({ contactIds: 'c1,c2', internetMessageId: 'pricing-1@acme.com' }), formInputs: { dealName: 'Acme pricing' } });
+    expect(requests.find((r) => r.path === '/api/deals')?.body).toEqual({ name: 'Acme pricing', contactIds: ['c1', 'c2'] });
+    expect(requests.filter((r) => r.path === '/api/deals/d9/mail')).toHaveLength(1);
+    expect(created).toEqual({ root: card('Jane'), notify: 'Deal “Acme pricing” created.' });
+  });
+
   it('connectMailbox opens the provider’s consent page', () => {
     const { ctx } = testPlatform(server(() => json(200, { authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' })));
     expect(ACTIONS.connectMailbox(ctx, event({}))).toEqual({ openLink: { url: 'https://accounts.google.com/o/oauth2/v2/auth?x=1', openAs: 'OVERLAY', onClose: 'RELOAD' } });

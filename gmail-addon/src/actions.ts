@@ -10,9 +10,9 @@ import { evictContext } from './context-cache';
 import { ApiError } from './errors';
 import type { AddonEvent } from './event';
 import { currentView, type Ctx, senderOf, settingsFor } from './flows';
-import { openMessageDate } from './message';
+import { openMessageDate, readOpenMessage } from './message';
 import { sessionToken } from './session';
-import { ACTION_NAMES, confirmNeverLogCard, type ContactItem, searchResultsCard, senderExcludedCard, type WhyAnswer, whyCard } from './views';
+import { ACTION_NAMES, confirmNeverLogCard, type ContactItem, newDealCard, searchResultsCard, senderExcludedCard, type WhyAnswer, whyCard } from './views';
 
 export type ActionResult =
   | { update: AddonCard; notify?: string }
@@ -91,6 +91,34 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
 
   backToEmail(ctx, event) {
     return { root: currentView(ctx, event, { useCache: false }) };
+  },
+
+  /** "Attach this thread" beside an open deal: the server links the thread and says how much it holds now. */
+  attachToDeal(ctx, event) {
+    const dealId = required(event, 'dealId');
+    const internetMessageId = required(event, 'internetMessageId');
+    ctx.api.call('post', `/api/deals/${encodeURIComponent(dealId)}/mail`, { internetMessageId, scope: 'thread' });
+    const name = (event.parameters.dealName ?? '').trim() || 'the deal';
+    return refreshAfterChange(ctx, event, [], `This thread is now on ${name}.`);
+  },
+
+  /** The name first: a card with the email's subject filled in. */
+  newDeal(ctx, event) {
+    const subject = event.gmail ? readOpenMessage(ctx.p, event.gmail).subject ?? '' : '';
+    const { contactIds = '', internetMessageId = '' } = event.parameters;
+    return { push: newDealCard({ subject, contactIds, internetMessageId }) };
+  },
+
+  createDeal(ctx, event) {
+    const name = (event.formInputs.dealName ?? '').trim();
+    if (!name) return { notify: 'Give the deal a name.' };
+    const contactIds = (event.parameters.contactIds ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const deal = ctx.api.call<{ id: string; name: string }>('post', '/api/deals', { name, contactIds });
+    const mid = (event.parameters.internetMessageId ?? '').trim();
+    if (mid) ctx.api.call('post', `/api/deals/${encodeURIComponent(deal.id)}/mail`, { internetMessageId: mid, scope: 'thread' });
+    const stale = event.gmail ? [senderOf(ctx, event.gmail)] : [];
+    evictContext(ctx.p.userCache, stale);
+    return { root: currentView(ctx, event, { useCache: false }), notify: `Deal “${deal.name}” created.` };
   },
 
   allowSender(ctx, event) {

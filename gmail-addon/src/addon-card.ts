@@ -5,7 +5,8 @@
 import type { Card, CardAction, CardSection, Widget } from '../../shared/src/card';
 
 export interface TextInputWidget {
-  textInput: { name: string; label: string; value?: string; onChangeAction: CardAction };
+  /** Without `onChangeAction` the value only travels with the next button's action (event formInputs). */
+  textInput: { name: string; label: string; value?: string; onChangeAction?: CardAction };
 }
 export type AddonWidget = Widget | TextInputWidget;
 export type AddonSection = Omit<CardSection, 'widgets'> & { widgets: AddonWidget[] };

@@ -100,3 +100,6 @@ export const excludeSender = action('excludeSender');
 export const undoExcludeSender = action('undoExcludeSender');
 export const goBack = action('goBack');
 export const backToEmail = action('backToEmail');
+export const attachToDeal = action('attachToDeal');
+export const newDeal = action('newDeal');
+export const createDeal = action('createDeal');

@@ -58,7 +58,8 @@ function renderWidget(cs: CS, widget: AddonWidget): GoogleAppsScript.Card_Servic
   }
   if ('textInput' in widget) {
     const t = widget.textInput;
-    const input = cs.newTextInput().setFieldName(t.name).setTitle(t.label).setOnChangeAction(renderAction(cs, t.onChangeAction));
+    const input = cs.newTextInput().setFieldName(t.name).setTitle(t.label);
+    if (t.onChangeAction) input.setOnChangeAction(renderAction(cs, t.onChangeAction));
     return t.value ? input.setValue(t.value) : input;
   }
   return cs.newDivider();

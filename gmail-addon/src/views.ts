@@ -19,6 +19,9 @@ export const ACTION_NAMES = {
   undoExcludeSender: 'undoExcludeSender',
   goBack: 'goBack',
   backToEmail: 'backToEmail',
+  attachToDeal: 'attachToDeal',
+  newDeal: 'newDeal',
+  createDeal: 'createDeal',
 } as const;
 
 export interface MailboxItem {
@@ -214,6 +217,24 @@ export function senderExcludedCard(input: { email: string; undoUntil: string }):
           { text: 'Back to the email', onClick: { action: { function: ACTION_NAMES.backToEmail, parameters: { email: input.email } } } },
         ] } },
         { textParagraph: { text: `Undo is offered here until ${until} UTC; after that, Settings can log this sender again.` } },
+      ],
+    }],
+  };
+}
+
+/** "New deal with these people": the name to give it (the subject, to start with), then one click. */
+export function newDealCard(input: { subject: string; contactIds: string; internetMessageId: string }): AddonCard {
+  const count = input.contactIds.split(',').filter(Boolean).length;
+  return {
+    header: { title: 'New deal', subtitle: `With ${count} ${count === 1 ? 'contact' : 'contacts'} on this email` },
+    sections: [{
+      widgets: [
+        { textInput: { name: 'dealName', label: 'Deal name', value: truncate(input.subject, 200) } },
+        { textParagraph: { text: input.internetMessageId ? 'This email’s thread is attached to the new deal.' : 'This email is not in the CRM yet, so only its people are on the deal.' } },
+        { buttonList: { buttons: [
+          { text: 'Create deal', onClick: { action: { function: ACTION_NAMES.createDeal, parameters: { contactIds: input.contactIds, internetMessageId: input.internetMessageId } } } },
+          { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
+        ] } },
       ],
     }],
   };

@@ -9,7 +9,14 @@ import { explainThisEmail } from './explain';
 export interface ViewActions {
   createContact(input: { email: string; name: string; companyName: string }): Promise<void>;
   neverLogSender(email: string): Promise<void>;
+  /** The open email's thread onto a deal (only offered once the email is in the CRM). */
+  attachToDeal(dealId: string, internetMessageId: string): Promise<void>;
+  /** A deal with these contacts, and the thread when the email is in the CRM. */
+  createDeal(input: { name: string; contactIds: string[]; internetMessageId: string | null }): Promise<void>;
 }
+
+/** What the view model does not carry but the pane knows: the open email's subject, to name a new deal. */
+export interface ViewContext { subject: string }
 
 const section = (title: string, id: string, ...body: (Node | null)[]) =>
   h('section', { class: 'section', 'aria-labelledby': id }, h('h2', { id, class: 'section-title' }, title), ...body);
@@ -98,7 +105,32 @@ function createForm(s: NonNullable<AddonParticipant['suggestion']>, actions: Vie
   return h('div', { class: 'create' }, h('div', { class: 'person-sub muted' }, `Not in the CRM${summary ? `. Will be saved as ${summary}` : ''}.`), button, details);
 }
 
-export function renderView(view: AddonContextView, actions: ViewActions): HTMLElement {
+function dealsSection(view: AddonContextView, actions: ViewActions, context: ViewContext): HTMLElement | null {
+  const mid = view.thisMessage.status === 'synced' ? view.thisMessage.internetMessageId : null;
+  const contactIds = [...new Set(view.participants.flatMap((p) => (p.contact ? [p.contact.id] : [])))];
+  if (view.deals.length === 0 && contactIds.length === 0) return null;
+  const rows = view.deals.map((d) => h('li', { class: 'row', 'data-deal': d.id },
+    link(d.name, d.openUrl, 'link strong'),
+    h('div', { class: 'person-sub' }, [d.stage, formatAmount(d.amount, d.currency), d.closeDate ? `closes ${formatDate(d.closeDate)}` : ''].filter(Boolean).join(' · ')),
+    mid ? actionButton('Attach this thread', 'button subtle', () => actions.attachToDeal(d.id, mid), 'Attaching…') : null));
+  let create: HTMLElement | null = null;
+  if (contactIds.length > 0) {
+    const nameInput = h('input', { id: 'new-deal-name', class: 'input', type: 'text', value: context.subject, autocomplete: 'off', maxlength: 200 });
+    const button = actionButton('Create deal', 'button primary', async () => {
+      const name = nameInput.value.trim();
+      if (!name) throw new Error('Give the deal a name.');
+      await actions.createDeal({ name, contactIds, internetMessageId: mid });
+    }, 'Creating…');
+    create = h('details', { class: 'edit new-deal' }, h('summary', {}, 'New deal with these people'),
+      h('label', { for: 'new-deal-name', class: 'label' }, 'Deal name'), nameInput,
+      h('p', { class: 'person-sub muted' }, mid ? 'This email’s thread is attached to the new deal.' : 'This email is not in the CRM yet, so only its people are on the deal.'),
+      button);
+  }
+  return section('Open deals', 'sec-deals',
+    rows.length ? h('ul', { class: 'list' }, rows) : h('p', { class: 'muted' }, 'No open deals with these people.'), create);
+}
+
+export function renderView(view: AddonContextView, actions: ViewActions, context: ViewContext = { subject: '' }): HTMLElement {
   const root = h('div', { class: 'view' });
   const people = view.participants;
   root.append(section('People', 'sec-people',
@@ -107,11 +139,8 @@ export function renderView(view: AddonContextView, actions: ViewActions): HTMLEl
       : h('ul', { class: 'people' }, people.map((p, i) => person(p, actions, i))),
     view.participantsOmitted > 0 ? h('p', { class: 'muted' }, `And ${view.participantsOmitted} more not shown.`) : null));
 
-  if (view.deals.length > 0) {
-    root.append(section('Open deals', 'sec-deals', h('ul', { class: 'list' }, view.deals.map((d) => h('li', { class: 'row' },
-      link(d.name, d.openUrl, 'link strong'),
-      h('div', { class: 'person-sub' }, [d.stage, formatAmount(d.amount, d.currency), d.closeDate ? `closes ${formatDate(d.closeDate)}` : ''].filter(Boolean).join(' · ')))))));
-  }
+  const deals = dealsSection(view, actions, context);
+  if (deals) root.append(deals);
 
   root.append(section('Recent conversation', 'sec-recent', view.recentMessages.length === 0
     ? h('p', { class: 'muted' }, 'No earlier mail with these people that you may see.')

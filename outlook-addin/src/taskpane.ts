@@ -54,7 +54,7 @@ function start(): void {
       empty: () => { shownKey = ''; show(emptyState()); },
       ready: (answer, message) => {
         shownKey = itemKey(message);
-        const view = renderView(answer.view, actions);
+        const view = renderView(answer.view, actions, { subject: message.subject ?? '' });
         view.dataset.item = message.internetMessageId ?? '';
         show(view);
       },
@@ -76,6 +76,19 @@ function start(): void {
         if (err instanceof ApiError && err.status === 409) return;
         throw err;
       }));
+      follower.refresh();
+    },
+    async attachToDeal(dealId: string, internetMessageId: string) {
+      await withSession((s) => callApi(`/api/deals/${encodeURIComponent(dealId)}/mail`, { method: 'POST', token: s.token, body: { internetMessageId, scope: 'thread' } }));
+      follower.refresh();
+    },
+    async createDeal(input: { name: string; contactIds: string[]; internetMessageId: string | null }) {
+      await withSession(async (s) => {
+        const deal = await callApi<{ id: string }>('/api/deals', { method: 'POST', token: s.token, body: { name: input.name, contactIds: input.contactIds } });
+        if (input.internetMessageId) {
+          await callApi(`/api/deals/${encodeURIComponent(deal.id)}/mail`, { method: 'POST', token: s.token, body: { internetMessageId: input.internetMessageId, scope: 'thread' } });
+        }
+      });
       follower.refresh();
     },
     // The server answers at once and removes the sender's past mail afterwards; "Undo" stays offered until its deadline.

@@ -174,4 +174,6 @@ export const ADDON_ACTIONS = {
   createContact: 'createContact',
   whyNotHere: 'whyNotHere',
   neverLogSender: 'neverLogSender',
+  attachToDeal: 'attachToDeal',
+  newDeal: 'newDeal',
 } as const;

@@ -189,15 +189,8 @@ export function contextCard(view: AddonContextView): Card {
   const more = view.participants.length - shown.length + view.participantsOmitted;
   if (more > 0) sections.push({ widgets: [{ textParagraph: { text: `and ${more} more ${more === 1 ? 'person' : 'people'} on this email` } }] });
 
-  if (view.deals.length > 0) {
-    sections.push({
-      header: 'Open deals',
-      widgets: view.deals.slice(0, CONTEXT_CARD_SHOWS.deals).map((d) => text({
-        text: e(d.name), topLabel: e(d.stage), startIcon: { knownIcon: 'DOLLAR' }, onClick: link(d.openUrl),
-        bottomLabel: e([formatAmount(d.amount, d.currency), d.closeDate ? `closes ${d.closeDate.slice(0, 10)}` : ''].filter(Boolean).join(' · ')),
-      })),
-    });
-  }
+  const deals = dealWidgets(view);
+  if (deals.length > 0) sections.push({ header: 'Open deals', widgets: deals });
 
   sections.push({
     header: 'Recent conversation',
@@ -222,6 +215,32 @@ export function contextCard(view: AddonContextView): Card {
     sections,
   };
   return limitCard(card);
+}
+
+/** The contacts on the email: who a new deal from the sidebar is with. */
+export function contactIdsOf(view: AddonContextView): string[] {
+  return [...new Set(view.participants.flatMap((p) => (p.contact ? [p.contact.id] : [])))];
+}
+
+/**
+ * The open deals of the people on the email, each with "Attach this thread" once the email is in the CRM, and
+ * "New deal with these people" when any of them is a contact.
+ */
+function dealWidgets(view: AddonContextView): Widget[] {
+  const e = escapeCardText;
+  const mid = view.thisMessage.status === 'synced' ? view.thisMessage.internetMessageId : null;
+  const widgets: Widget[] = view.deals.slice(0, CONTEXT_CARD_SHOWS.deals).flatMap((d): Widget[] => [
+    text({
+      text: e(d.name), topLabel: e(d.stage), startIcon: { knownIcon: 'DOLLAR' }, onClick: link(d.openUrl),
+      bottomLabel: e([formatAmount(d.amount, d.currency), d.closeDate ? `closes ${d.closeDate.slice(0, 10)}` : ''].filter(Boolean).join(' · ')),
+    }),
+    ...(mid ? [{ buttonList: { buttons: [{ text: 'Attach this thread', onClick: action(ADDON_ACTIONS.attachToDeal, { dealId: d.id, dealName: d.name, internetMessageId: mid }) }] } }] : []),
+  ]);
+  const contactIds = contactIdsOf(view);
+  if (contactIds.length > 0) {
+    widgets.push({ buttonList: { buttons: [{ text: 'New deal with these people', onClick: action(ADDON_ACTIONS.newDeal, { contactIds: contactIds.join(','), internetMessageId: mid ?? '' }) }] } });
+  }
+  return widgets;
 }
 
 function thisEmailSection(view: AddonContextView): CardSection {

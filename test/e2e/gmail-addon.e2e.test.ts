@@ -224,6 +224,25 @@ describe('the Gmail add-on against the real server', () => {
     expect(again).toEqual(refreshed);
   });
 
+  it('creates a deal with the contacts on the email from the card, named from the subject', async () => {
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    let newDeal: { parameters: Record<string, string> } | undefined;
+    walk(card, (r) => { if (r.type === 'Action' && r.functionName === 'newDeal') newDeal = r as unknown as { parameters: Record<string, string> }; });
+    expect(newDeal).toBeDefined();
+    const asked = s.call<Recorded>('newDeal', contextual(newDeal!.parameters));
+    const form = (asked.navigation as { steps: { pushCard: Recorded }[] }).steps[0].pushCard;
+    expect(JSON.stringify(form)).toContain('"value":"Re: Robot arm pricing"');
+    const create = { ...contextual(newDeal!.parameters), commonEventObject: { hostApp: 'GMAIL', parameters: newDeal!.parameters, formInputs: { dealName: { stringInputs: { value: ['Robot arms 2026'] } } } } };
+    const done = s.call<Recorded>('createDeal', create);
+    expect(done.notification).toEqual({ type: 'Notification', text: 'Deal “Robot arms 2026” created.' });
+    const root = (done.navigation as { steps: { updateCard?: Recorded }[] }).steps.find((st) => st.updateCard)!.updateCard!;
+    expect(texts(root)).toContain('Robot arms 2026');
+    const jane = (await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts[0];
+    const deals = (await api('GET', `/api/deals?contactId=${jane.id}`)).body.deals;
+    expect(deals).toEqual([expect.objectContaining({ name: 'Robot arms 2026', contactIds: [jane.id] })]);
+  });
+
   it('signs in again silently when the cached session is refused, and sends the session on every call', () => {
     const s = sandbox();
     s.userCache.put('tl.session.v1', 'not-a-valid-session', 600);

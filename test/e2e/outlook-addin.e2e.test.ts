@@ -187,6 +187,30 @@ describe('the task pane beside an email', () => {
     await expect(page.locator('.search-results').innerText()).resolves.toBe('');
   });
 
+  it('creates a deal with the people on the email, named from the subject, and attaches the thread to it', async () => {
+    const deals = page.locator('section[aria-labelledby="sec-deals"]');
+    await deals.getByText('New deal with these people').click();
+    const name = deals.getByLabel('Deal name');
+    await expect(name.inputValue()).resolves.toBe('Re: pilot pricing');
+    await name.fill('Northwind pilot');
+    await deals.getByRole('button', { name: 'Create deal' }).click();
+    const row = deals.locator('li.row', { hasText: 'Northwind pilot' });
+    await row.waitFor();
+    const [deal] = (await repApi<{ deals: { id: string; name: string; contactIds: string[] }[] }>('/api/deals')).deals.filter((d) => d.name === 'Northwind pilot');
+    expect(deal.contactIds).toHaveLength(1);
+    const mail = await repApi<{ messages: { subject: string }[] }>(`/api/deals/${deal.id}/messages`);
+    expect(mail.messages.map((m) => m.subject)).toContain('Re: pilot pricing');
+    const attached = page.waitForResponse((r) => r.url().endsWith(`/api/deals/${deal.id}/mail`));
+    await row.getByRole('button', { name: 'Attach this thread' }).click();
+    const answer = await attached;
+    expect(answer.status()).toBe(200);
+    expect(answer.request().postDataJSON()).toEqual({ internetMessageId: OPEN_MID.slice(1, -1), scope: 'thread' });
+    await expect((await answer.json()).attached).toEqual({ scope: 'thread', messages: 1 });
+    await page.locator(`section[aria-labelledby="sec-deals"] li.row[data-deal="${deal.id}"]`).waitFor();
+    await expect(deals.locator('.error-text').count()).resolves.toBe(0);
+    await shot('3c-deals');
+  });
+
   it('offers each unknown person by name, and a group address only when asked', async () => {
     await officeHost(page).selectItem({
       from: NORA, to: [[REP.email, REP.name], ['tom.berg@northwind-traders.com', 'Tom Berg']], cc: [['ops@northwind-traders.com', 'Ops Team'], ['ida@fabrikam-foods.test', 'Ida Holm']],
