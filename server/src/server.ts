@@ -21,6 +21,7 @@ import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
 import { realmApiRoutes, realmCallbackRoutes } from './http/realm-routes';
 import { senderExclusionRoutes } from './http/sender-exclusion-routes';
+import { activityRoutes } from './http/activity-routes';
 import { dealMailRoutes } from './http/deal-mail-routes';
 import { settingsRoutes } from './http/settings-routes';
 import { webhookRoutes } from './http/webhook-routes';
@@ -86,6 +87,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       contactRoutes(),
       dealRoutes(),
       dealMailRoutes(),
+      activityRoutes(),
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
       senderExclusionRoutes({ onBackgroundError: (err) => log.error({ err }, 'removing an excluded sender\'s past mail failed') }),

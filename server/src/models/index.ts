@@ -1,3 +1,4 @@
+import { Note, Task } from './activity';
 import { AttachmentCache } from './attachment-cache';
 import { AuditLog, OAuthState, SyncEvent } from './audit';
 import { Company, Contact, Deal } from './crm';
@@ -12,7 +13,7 @@ import { SyncLock } from './sync-lock';
 import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SyncEvent, SyncLock, Thread, ThreadKey, User };
+export { Note, Task, AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SyncEvent, SyncLock, Thread, ThreadKey, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink];
+export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task];

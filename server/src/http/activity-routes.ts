@@ -1,0 +1,108 @@
+/**
+ * Notes and tasks on a contact, company or deal (docs/sidebars.md): added from either sidebar or the API, listed per
+ * record (newest first) for the record's timeline, and tasks per assignee. A task's assignee is a user of the
+ * organisation, by address; the author when none is given.
+ */
+import { Router } from 'express';
+import { Types } from 'mongoose';
+import { z } from 'zod';
+import { Note, NoteDoc, type RecordKind, Task, TaskDoc } from '../models/activity';
+import { Company, Contact, Deal } from '../models/crm';
+import { User, UserDoc } from '../models/user';
+import { auth } from './context';
+import { badRequest, notFound } from './errors';
+import { objectId } from './message-read-routes';
+
+const MAX_LIST = 200;
+const kind = z.enum(['contact', 'company', 'deal']);
+const record = z.object({ kind, id: objectId('record') }).strict();
+/** A day (`2026-03-31`, due at its end in UTC) or an instant with its offset. */
+const due = z.string().trim().transform((s, ctx) => {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);
+  if (!/^\d{4}-\d{2}-\d{2}($|T)/.test(s) || Number.isNaN(day.getTime())) ctx.addIssue({ code: 'custom', message: 'must be a date such as 2026-03-31' });
+  return day;
+});
+
+const noteBody = z.object({ record, body: z.string().trim().min(1).max(10_000) }).strict();
+const taskBody = z.object({
+  record,
+  title: z.string().trim().min(1).max(500),
+  dueDate: due.nullable().optional(),
+  assigneeEmail: z.string().trim().toLowerCase().max(320).optional(),
+}).strict();
+const taskPatch = z.object({ done: z.boolean(), title: z.string().trim().min(1).max(500), dueDate: due.nullable() }).partial().strict()
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+const byRecord = z.object({ kind, id: objectId('record'), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict();
+const taskList = z.union([
+  byRecord,
+  z.object({ assignee: z.literal('me'), done: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict(),
+]);
+const idParam = z.object({ id: objectId('task') });
+
+const RECORD_MODELS: Record<RecordKind, { exists(filter: object): Promise<unknown> }> = { contact: Contact, company: Company, deal: Deal };
+
+async function requireRecord(r: { kind: RecordKind; id: Types.ObjectId }): Promise<void> {
+  if (!(await RECORD_MODELS[r.kind].exists({ _id: r.id }))) throw notFound(r.kind);
+}
+
+async function assignee(email: string | undefined, authorId: Types.ObjectId): Promise<Types.ObjectId> {
+  if (!email) return authorId;
+  const user = await User.findOne({ email }).select({ _id: 1 }).lean<Pick<UserDoc, '_id'>>();
+  if (!user) throw badRequest(`assigneeEmail: no user ${email} in your organisation`, { field: 'assigneeEmail' });
+  return user._id;
+}
+
+const recordView = (r: NoteDoc['record']) => ({ kind: r.kind, id: String(r.id) });
+const noteView = (n: NoteDoc) => ({ id: String(n._id), record: recordView(n.record), authorId: String(n.authorId), body: n.body, createdAt: new Date(n.createdAt).toISOString() });
+const taskView = (t: TaskDoc) => ({
+  id: String(t._id), record: recordView(t.record), authorId: String(t.authorId), assigneeId: String(t.assigneeId), title: t.title,
+  dueDate: t.dueDate ? new Date(t.dueDate).toISOString() : null, done: t.done, createdAt: new Date(t.createdAt).toISOString(),
+});
+const recordFilter = (q: { kind: RecordKind; id: Types.ObjectId }) => ({ 'record.kind': q.kind, 'record.id': q.id });
+
+export function activityRoutes(): Router {
+  const router = Router();
+
+  router.post('/api/notes', async (req, res) => {
+    const a = auth(req);
+    const body = noteBody.parse(req.body);
+    await requireRecord(body.record);
+    const note = await Note.create({ record: body.record, authorId: a.userId, body: body.body });
+    res.status(201).json(noteView(note.toObject() as NoteDoc));
+  });
+
+  router.get('/api/notes', async (req, res) => {
+    const q = byRecord.parse(req.query);
+    const notes = await Note.find(recordFilter(q)).sort({ createdAt: -1 }).limit(q.limit).lean<NoteDoc[]>();
+    res.json({ notes: notes.map(noteView) });
+  });
+
+  router.post('/api/tasks', async (req, res) => {
+    const a = auth(req);
+    const body = taskBody.parse(req.body);
+    await requireRecord(body.record);
+    const task = await Task.create({
+      record: body.record, authorId: a.userId, assigneeId: await assignee(body.assigneeEmail, a.userId), title: body.title, dueDate: body.dueDate ?? null,
+    });
+    res.status(201).json(taskView(task.toObject() as TaskDoc));
+  });
+
+  router.get('/api/tasks', async (req, res) => {
+    const q = taskList.parse(req.query);
+    const filter = 'assignee' in q
+      ? { assigneeId: auth(req).userId, ...(q.done ? { done: q.done === 'true' } : {}) }
+      : recordFilter(q);
+    const tasks = await Task.find(filter).sort('assignee' in q ? { done: 1, dueDate: 1 } : { createdAt: -1 }).limit(q.limit).lean<TaskDoc[]>();
+    res.json({ tasks: tasks.map(taskView) });
+  });
+
+  router.patch('/api/tasks/:id', async (req, res) => {
+    const { id } = idParam.parse(req.params);
+    const changes = taskPatch.parse(req.body);
+    const task = await Task.findOneAndUpdate({ _id: id }, { $set: changes }, { new: true }).lean<TaskDoc>();
+    if (!task) throw notFound('task');
+    res.json(taskView(task));
+  });
+
+  return router;
+}
