@@ -108,6 +108,20 @@ describe('the action table', () => {
     expect(created).toEqual({ root: card('Jane'), notify: 'Deal “Acme pricing” created.' });
   });
 
+  it('addNote/addTask ask for the text; saveNote/saveTask store it on the record and go back', () => {
+    const { ctx, requests } = testPlatform(server((r) => json(201, { id: 'n1', ...(r.body as object) })), { messages: [message] });
+    const record = { kind: 'contact', id: 'c1', name: 'Jane Roe' };
+    expect(pushed(ACTIONS.addNote(ctx, event(record))).header).toEqual({ title: 'Add a note', subtitle: 'On contact Jane Roe' });
+    expect(pushed(ACTIONS.addTask(ctx, event(record))).sections[0].widgets.map((w) => ('textInput' in w ? w.textInput.name : ''))).toEqual(['taskTitle', 'taskDue', 'taskAssignee', '']);
+    expect(ACTIONS.saveNote(ctx, { ...event(record), formInputs: { noteBody: ' ' } })).toEqual({ notify: 'Write the note first.' });
+    expect(ACTIONS.saveNote(ctx, { ...event(record), formInputs: { noteBody: 'Met at the fair.' } })).toEqual({ back: true, notify: 'Note added to Jane Roe.' });
+    expect(ACTIONS.saveTask(ctx, { ...event(record), formInputs: { taskTitle: 'Call back', taskDue: '2026-03-31', taskAssignee: '' } })).toEqual({ back: true, notify: 'Task added to Jane Roe, due 2026-03-31.' });
+    expect(requests.filter((r) => r.method === 'post' && r.path !== '/api/session').map((r) => [r.path, r.body])).toEqual([
+      ['/api/notes', { record: { kind: 'contact', id: 'c1' }, body: 'Met at the fair.' }],
+      ['/api/tasks', { record: { kind: 'contact', id: 'c1' }, title: 'Call back', dueDate: '2026-03-31' }],
+    ]);
+  });
+
   it('connectMailbox opens the provider’s consent page', () => {
     const { ctx } = testPlatform(server(() => json(200, { authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' })));
     expect(ACTIONS.connectMailbox(ctx, event({}))).toEqual({ openLink: { url: 'https://accounts.google.com/o/oauth2/v2/auth?x=1', openAs: 'OVERLAY', onClose: 'RELOAD' } });

@@ -12,13 +12,13 @@ import type { AddonEvent } from './event';
 import { currentView, type Ctx, senderOf, settingsFor } from './flows';
 import { openMessageDate, readOpenMessage } from './message';
 import { sessionToken } from './session';
-import { ACTION_NAMES, confirmNeverLogCard, type ContactItem, newDealCard, searchResultsCard, senderExcludedCard, type WhyAnswer, whyCard } from './views';
+import { ACTION_NAMES, confirmNeverLogCard, type ContactItem, newDealCard, noteCard, type RecordParams, searchResultsCard, senderExcludedCard, taskCard, type WhyAnswer, whyCard } from './views';
 
 export type ActionResult =
   | { update: AddonCard; notify?: string }
   /** Back to the card the sidebar opened with, shown afresh (after a pushed card finished its job). */
   | { root: AddonCard; notify?: string }
-  | { back: true }
+  | { back: true; notify?: string }
   | { push: AddonCard }
   | { notify: string }
   | { openLink: OpenLinkSpec };
@@ -30,6 +30,10 @@ function required(event: AddonEvent, name: string): string {
   const value = (event.parameters[name] ?? '').trim();
   if (!value) throw new ApiError(400, 'invalid', `The button sent no ${name}. Reopen the email and try again.`);
   return value;
+}
+
+function recordOf(event: AddonEvent): RecordParams {
+  return { kind: required(event, 'kind'), id: required(event, 'id'), name: (event.parameters.name ?? '').trim() || 'this record' };
 }
 
 /** After a change about `emails`: their cached context and the open email's sender's go, then the view is redrawn fresh. */
@@ -119,6 +123,34 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     const stale = event.gmail ? [senderOf(ctx, event.gmail)] : [];
     evictContext(ctx.p.userCache, stale);
     return { root: currentView(ctx, event, { useCache: false }), notify: `Deal “${deal.name}” created.` };
+  },
+
+  addNote(_ctx, event) {
+    return { push: noteCard(recordOf(event)) };
+  },
+
+  addTask(_ctx, event) {
+    return { push: taskCard(recordOf(event)) };
+  },
+
+  saveNote(ctx, event) {
+    const record = recordOf(event);
+    const body = (event.formInputs.noteBody ?? '').trim();
+    if (!body) return { notify: 'Write the note first.' };
+    ctx.api.call('post', '/api/notes', { record: { kind: record.kind, id: record.id }, body });
+    return { back: true, notify: `Note added to ${record.name}.` };
+  },
+
+  saveTask(ctx, event) {
+    const record = recordOf(event);
+    const title = (event.formInputs.taskTitle ?? '').trim();
+    if (!title) return { notify: 'Say what the task is first.' };
+    const dueDate = (event.formInputs.taskDue ?? '').trim();
+    const assigneeEmail = (event.formInputs.taskAssignee ?? '').trim();
+    ctx.api.call('post', '/api/tasks', {
+      record: { kind: record.kind, id: record.id }, title, ...(dueDate ? { dueDate } : {}), ...(assigneeEmail ? { assigneeEmail } : {}),
+    });
+    return { back: true, notify: `Task added to ${record.name}${dueDate ? `, due ${dueDate}` : ''}.` };
   },
 
   allowSender(ctx, event) {

@@ -6,7 +6,7 @@ import type { Card, CardAction, CardSection, Widget } from '../../shared/src/car
 
 export interface TextInputWidget {
   /** Without `onChangeAction` the value only travels with the next button's action (event formInputs). */
-  textInput: { name: string; label: string; value?: string; onChangeAction?: CardAction };
+  textInput: { name: string; label: string; value?: string; hint?: string; multiline?: boolean; onChangeAction?: CardAction };
 }
 export type AddonWidget = Widget | TextInputWidget;
 export type AddonSection = Omit<CardSection, 'widgets'> & { widgets: AddonWidget[] };

@@ -103,3 +103,7 @@ export const backToEmail = action('backToEmail');
 export const attachToDeal = action('attachToDeal');
 export const newDeal = action('newDeal');
 export const createDeal = action('createDeal');
+export const addNote = action('addNote');
+export const addTask = action('addTask');
+export const saveNote = action('saveNote');
+export const saveTask = action('saveTask');

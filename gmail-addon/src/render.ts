@@ -60,6 +60,8 @@ function renderWidget(cs: CS, widget: AddonWidget): GoogleAppsScript.Card_Servic
     const t = widget.textInput;
     const input = cs.newTextInput().setFieldName(t.name).setTitle(t.label);
     if (t.onChangeAction) input.setOnChangeAction(renderAction(cs, t.onChangeAction));
+    if (t.hint) input.setHint(t.hint);
+    if (t.multiline) input.setMultiline(true);
     return t.value ? input.setValue(t.value) : input;
   }
   return cs.newDivider();

@@ -46,7 +46,11 @@ export function toActionResponse(cs: CS, result: ActionResult): GoogleAppsScript
     if (result.notify) builder.setNotification(cs.newNotification().setText(result.notify));
     return builder.build();
   }
-  if ('back' in result) return builder.setNavigation(cs.newNavigation().popCard()).build();
+  if ('back' in result) {
+    builder.setNavigation(cs.newNavigation().popCard());
+    if (result.notify) builder.setNotification(cs.newNotification().setText(result.notify));
+    return builder.build();
+  }
   if ('push' in result) return builder.setNavigation(cs.newNavigation().pushCard(renderCard(cs, result.push))).build();
   return builder.setNotification(cs.newNotification().setText(result.notify)).build();
 }

@@ -22,6 +22,10 @@ export const ACTION_NAMES = {
   attachToDeal: 'attachToDeal',
   newDeal: 'newDeal',
   createDeal: 'createDeal',
+  addNote: 'addNote',
+  addTask: 'addTask',
+  saveNote: 'saveNote',
+  saveTask: 'saveTask',
 } as const;
 
 export interface MailboxItem {
@@ -238,4 +242,35 @@ export function newDealCard(input: { subject: string; contactIds: string; intern
       ],
     }],
   };
+}
+
+export interface RecordParams { kind: string; id: string; name: string }
+
+const KIND_WORDS: Record<string, string> = { contact: 'contact', company: 'company', deal: 'deal' };
+
+function activityCard(title: string, record: RecordParams, inputs: AddonSection['widgets'], save: string): AddonCard {
+  return {
+    header: { title, subtitle: truncate(`On ${KIND_WORDS[record.kind] ?? 'record'} ${record.name}`, 120) },
+    sections: [{
+      widgets: [
+        ...inputs,
+        { buttonList: { buttons: [
+          { text: 'Save', onClick: { action: { function: save, parameters: { kind: record.kind, id: record.id, name: record.name } } } },
+          { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
+        ] } },
+      ],
+    }],
+  };
+}
+
+export function noteCard(record: RecordParams): AddonCard {
+  return activityCard('Add a note', record, [{ textInput: { name: 'noteBody', label: 'Note', multiline: true } }], ACTION_NAMES.saveNote);
+}
+
+export function taskCard(record: RecordParams): AddonCard {
+  return activityCard('Add a task', record, [
+    { textInput: { name: 'taskTitle', label: 'Task' } },
+    { textInput: { name: 'taskDue', label: 'Due (YYYY-MM-DD)', hint: 'Optional' } },
+    { textInput: { name: 'taskAssignee', label: 'Assignee (email)', hint: 'Empty: you' } },
+  ], ACTION_NAMES.saveTask);
 }

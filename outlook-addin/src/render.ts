@@ -4,9 +4,10 @@
  */
 import type { AddonContextView, AddonParticipant } from '../../shared/src/addon-view';
 import { formatAmount, formatDate, h, safeHref } from './dom';
+import { type ActivityActions, activityForms } from './activity';
 import { explainThisEmail } from './explain';
 
-export interface ViewActions {
+export interface ViewActions extends ActivityActions {
   createContact(input: { email: string; name: string; companyName: string }): Promise<void>;
   neverLogSender(email: string): Promise<void>;
   /** The open email's thread onto a deal (only offered once the email is in the CRM). */
@@ -78,6 +79,7 @@ function person(p: AddonParticipant, actions: ViewActions, index: number): HTMLE
   if (p.teammate) lines.push(h('div', { class: 'badge' }, 'Your organisation'));
   else if (p.contact) lines.push(h('div', { class: 'badge badge-ok' }, 'Contact'));
   if (p.suggestion) lines.push(createForm(p.suggestion, actions, index));
+  if (p.contact) lines.push(activityForms({ kind: 'contact', id: p.contact.id, name }, actions));
   return h('li', { class: 'person', 'data-email': p.email },
     h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
     h('div', { class: 'person-body' }, h('span', { class: 'role' }, role), ...lines));
@@ -112,7 +114,8 @@ function dealsSection(view: AddonContextView, actions: ViewActions, context: Vie
   const rows = view.deals.map((d) => h('li', { class: 'row', 'data-deal': d.id },
     link(d.name, d.openUrl, 'link strong'),
     h('div', { class: 'person-sub' }, [d.stage, formatAmount(d.amount, d.currency), d.closeDate ? `closes ${formatDate(d.closeDate)}` : ''].filter(Boolean).join(' · ')),
-    mid ? actionButton('Attach this thread', 'button subtle', () => actions.attachToDeal(d.id, mid), 'Attaching…') : null));
+    mid ? actionButton('Attach this thread', 'button subtle', () => actions.attachToDeal(d.id, mid), 'Attaching…') : null,
+    activityForms({ kind: 'deal', id: d.id, name: d.name }, actions)));
   let create: HTMLElement | null = null;
   if (contactIds.length > 0) {
     const nameInput = h('input', { id: 'new-deal-name', class: 'input', type: 'text', value: context.subject, autocomplete: 'off', maxlength: 200 });

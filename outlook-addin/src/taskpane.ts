@@ -5,6 +5,7 @@
  * view model; this file only wires Office, sign-in and the DOM together.
  */
 import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/addon-view';
+import type { RecordRef, TaskInput } from './activity';
 import { ApiError, callApi } from './api';
 import { createAuth, type Session, SignInRequired } from './auth';
 import { readConfig } from './config';
@@ -77,6 +78,15 @@ function start(): void {
         throw err;
       }));
       follower.refresh();
+    },
+    async addNote(record: RecordRef, body: string) {
+      await withSession((s) => callApi('/api/notes', { method: 'POST', token: s.token, body: { record: { kind: record.kind, id: record.id }, body } }));
+    },
+    async addTask(record: RecordRef, task: TaskInput) {
+      await withSession((s) => callApi('/api/tasks', {
+        method: 'POST', token: s.token,
+        body: { record: { kind: record.kind, id: record.id }, title: task.title, ...(task.dueDate ? { dueDate: task.dueDate } : {}), ...(task.assigneeEmail ? { assigneeEmail: task.assigneeEmail } : {}) },
+      }));
     },
     async attachToDeal(dealId: string, internetMessageId: string) {
       await withSession((s) => callApi(`/api/deals/${encodeURIComponent(dealId)}/mail`, { method: 'POST', token: s.token, body: { internetMessageId, scope: 'thread' } }));

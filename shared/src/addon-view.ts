@@ -176,4 +176,6 @@ export const ADDON_ACTIONS = {
   neverLogSender: 'neverLogSender',
   attachToDeal: 'attachToDeal',
   newDeal: 'newDeal',
+  addNote: 'addNote',
+  addTask: 'addTask',
 } as const;

@@ -146,6 +146,15 @@ function personName(p: AddonParticipant): string {
   return p.contact?.name || p.displayName || p.suggestion?.name || p.email;
 }
 
+/** "Add note" and "Add task" for a record: the add-on asks for the text, the server stores it on the record. */
+function activityButtons(kind: 'contact' | 'company' | 'deal', id: string, name: string): CardButton[] {
+  const parameters = { kind, id, name };
+  return [
+    { text: 'Add note', onClick: action(ADDON_ACTIONS.addNote, parameters) },
+    { text: 'Add task', onClick: action(ADDON_ACTIONS.addTask, parameters) },
+  ];
+}
+
 function personWidgets(p: AddonParticipant): Widget[] {
   const e = escapeCardText;
   const widgets: Widget[] = [];
@@ -154,6 +163,7 @@ function personWidgets(p: AddonParticipant): Widget[] {
       topLabel: 'Contact', text: e(personName(p)), startIcon: { knownIcon: 'PERSON' },
       bottomLabel: e([p.email, p.contact.title].filter(Boolean).join(' · ')), onClick: link(p.contact.openUrl),
     }));
+    widgets.push({ buttonList: { buttons: activityButtons('contact', p.contact.id, personName(p)) } });
   } else if (p.teammate) {
     widgets.push(text({ topLabel: 'Teammate', text: e(personName(p)), bottomLabel: e(p.email), startIcon: { knownIcon: 'PERSON' } }));
   } else {
@@ -234,7 +244,10 @@ function dealWidgets(view: AddonContextView): Widget[] {
       text: e(d.name), topLabel: e(d.stage), startIcon: { knownIcon: 'DOLLAR' }, onClick: link(d.openUrl),
       bottomLabel: e([formatAmount(d.amount, d.currency), d.closeDate ? `closes ${d.closeDate.slice(0, 10)}` : ''].filter(Boolean).join(' · ')),
     }),
-    ...(mid ? [{ buttonList: { buttons: [{ text: 'Attach this thread', onClick: action(ADDON_ACTIONS.attachToDeal, { dealId: d.id, dealName: d.name, internetMessageId: mid }) }] } }] : []),
+    { buttonList: { buttons: [
+      ...(mid ? [{ text: 'Attach this thread', onClick: action(ADDON_ACTIONS.attachToDeal, { dealId: d.id, dealName: d.name, internetMessageId: mid }) }] : []),
+      ...activityButtons('deal', d.id, d.name),
+    ] } },
   ]);
   const contactIds = contactIdsOf(view);
   if (contactIds.length > 0) {

@@ -243,6 +243,26 @@ describe('the Gmail add-on against the real server', () => {
     expect(deals).toEqual([expect.objectContaining({ name: 'Robot arms 2026', contactIds: [jane.id] })]);
   });
 
+  it('adds a note and a task to the contact from the card', async () => {
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    const params: Record<string, Record<string, string>> = {};
+    walk(card, (r) => { if (r.type === 'Action' && ['addNote', 'addTask'].includes(String(r.functionName)) && !params[String(r.functionName)]) params[String(r.functionName)] = r.parameters as Record<string, string>; });
+    expect(params.addNote).toMatchObject({ kind: 'contact', name: SENDER.name });
+    const form = (name: string, values: Record<string, string>) => ({
+      ...contextual(params.addNote), commonEventObject: { hostApp: 'GMAIL', parameters: params.addNote, formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])) },
+    });
+    const asked = s.call<Recorded>('addNote', contextual(params.addNote));
+    expect(actionNames((asked.navigation as { steps: { pushCard: Recorded }[] }).steps[0].pushCard)).toEqual(['saveNote', 'goBack']);
+    expect(s.call<Recorded>('saveNote', form('saveNote', { noteBody: 'Prefers calls in the morning.' })).notification).toEqual({ type: 'Notification', text: `Note added to ${SENDER.name}.` });
+    expect(s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Send the arm quote', taskDue: '2026-04-01' })).notification)
+      .toEqual({ type: 'Notification', text: `Task added to ${SENDER.name}, due 2026-04-01.` });
+    const notes = (await api('GET', `/api/notes?kind=contact&id=${params.addNote.id}`)).body.notes;
+    expect(notes.map((n: { body: string }) => n.body)).toEqual(['Prefers calls in the morning.']);
+    const tasks = (await api('GET', '/api/tasks?assignee=me')).body.tasks;
+    expect(tasks).toEqual([expect.objectContaining({ title: 'Send the arm quote', dueDate: '2026-04-01T23:59:59.999Z', record: { kind: 'contact', id: params.addNote.id } })]);
+  });
+
   it('signs in again silently when the cached session is refused, and sends the session on every call', () => {
     const s = sandbox();
     s.userCache.put('tl.session.v1', 'not-a-valid-session', 600);

@@ -211,6 +211,30 @@ describe('the task pane beside an email', () => {
     await shot('3c-deals');
   });
 
+  it('adds a note and a task (due date, assignee) to the contact and to the deal', async () => {
+    const nora = page.locator(`li.person[data-email="${NORA[0]}"]`);
+    await nora.getByText('Add note').click();
+    await nora.getByLabel('Note on Nora Lind').fill('Prefers a call on Tuesdays.');
+    await nora.getByRole('button', { name: 'Save' }).first().click();
+    await nora.getByText('Saved.').waitFor();
+    await nora.getByText('Add task').click();
+    await nora.getByLabel('Task').fill('Send the pilot contract');
+    await nora.getByLabel('Due').fill('2026-04-15');
+    await nora.locator('details.activity[open] form').last().getByRole('button', { name: 'Save' }).click();
+    await nora.getByText('Saved.').nth(1).waitFor();
+    await shot('3d-note-task');
+    const contactId = (await nora.getByRole('link', { name: 'Nora Lind' }).getAttribute('href'))!.split('/').pop()!;
+    const notes = await repApi<{ notes: { body: string }[] }>(`/api/notes?kind=contact&id=${contactId}`);
+    expect(notes.notes.map((n) => n.body)).toEqual(['Prefers a call on Tuesdays.']);
+    const tasks = await repApi<{ tasks: { title: string; dueDate: string; record: { kind: string } }[] }>('/api/tasks?assignee=me');
+    expect(tasks.tasks).toEqual([expect.objectContaining({ title: 'Send the pilot contract', dueDate: '2026-04-15T23:59:59.999Z', record: { kind: 'contact', id: contactId } })]);
+    // An empty note is refused in the pane, with a reason.
+    const deal = page.locator('section[aria-labelledby="sec-deals"] li.row', { hasText: 'Northwind pilot' });
+    await deal.getByText('Add note').click();
+    await deal.getByRole('button', { name: 'Save' }).first().click();
+    await deal.getByText('Write the note first.').waitFor();
+  });
+
   it('offers each unknown person by name, and a group address only when asked', async () => {
     await officeHost(page).selectItem({
       from: NORA, to: [[REP.email, REP.name], ['tom.berg@northwind-traders.com', 'Tom Berg']], cc: [['ops@northwind-traders.com', 'Ops Team'], ['ida@fabrikam-foods.test', 'Ida Holm']],
