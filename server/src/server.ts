@@ -32,6 +32,7 @@ import { createSyncControl, SyncControl } from './sync/control';
 import { createSyncHost, SyncHost } from './sync/host';
 import { processDueOutbox, sendSoon } from './sync/outbound/outbox';
 import { buildProviders, Providers } from './sync/providers/registry';
+import { storedPushHints } from './sync/engine/push-hints';
 import type { MailboxAdapters } from './sync/runtime';
 
 export interface Service {
@@ -55,7 +56,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     oldKeys: (config.TOKEN_ENCRYPTION_OLD_KEYS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k.trim(), 'base64')),
   });
   const identity = createIdentityVerifier(config);
-  const providers = buildProviders(config);
+  const providers = buildProviders(config, { hints: storedPushHints });
   const host = createSyncHost({ config, vault, providers, log });
   // Tests may pass adapters of their own (say, with a token source that never refreshes).
   const adapters = opts.adapters ?? host.adapters;
@@ -71,7 +72,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       realmCallbackRoutes(realms),
-      webhookRoutes({ identity, sync, log, onGraphChange: providers.noteGraphChange }),
+      webhookRoutes({ identity, sync, log }),
       addinRoutes(),
       loginLinks.redeem,
       consoleRoutes({ devSignIn: config.NODE_ENV !== 'production' }),

@@ -19,7 +19,7 @@ type HistoryEvent =
   | { seq: number; kind: 'delete'; id: string }
   | { seq: number; kind: 'state'; id: string; change: Omit<RemoteStateChange, 'providerMessageId'> };
 
-type Op = 'currentCursor' | 'backfillPage' | 'changesSince' | 'listAllIds' | 'fetchMessage' | 'token';
+type Op = 'currentCursor' | 'backfillPage' | 'changesSince' | 'listAllIds' | 'fetchMessage' | 'token' | 'pushStart' | 'pushRenew' | 'pushStop';
 
 const NO_FLAGS: MessageFlags = { read: false, starred: false, archived: false, deleted: false };
 
@@ -37,6 +37,8 @@ export class FakeMailbox {
   historyPageSize = 50;
   /** Called inside every provider call (after it starts): lets a test act "during" a backfill page. */
   onCall: ((op: Op) => void | Promise<void>) | null = null;
+  /** true: the adapter has a push channel (watch / subscription) whose calls are recorded; false: polling only. */
+  pushEnabled = false;
 
   add(m: Omit<FakeMessage, 'flags' | 'labels'> & { flags?: Partial<MessageFlags>; labels?: string[] }): void {
     this.messages.set(m.id, { ...m, labels: m.labels ?? ['INBOX'], flags: { ...NO_FLAGS, ...m.flags } });
@@ -191,7 +193,19 @@ export class FakeMailbox {
         async modify() {},
         async trash() {},
       },
-      push: null,
+      push: self.pushEnabled ? {
+        async start() {
+          (await self.enter('pushStart'))();
+          return { channelId: 'fake-channel', clientState: 'fake-state', expiresAt: new Date(Date.now() + 7 * 86_400_000) };
+        },
+        async renew(current) {
+          (await self.enter('pushRenew'))();
+          return { ...current, expiresAt: new Date(Date.now() + 7 * 86_400_000) };
+        },
+        async stop() {
+          (await self.enter('pushStop'))();
+        },
+      } : null,
     };
   }
 }

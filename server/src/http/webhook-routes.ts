@@ -34,8 +34,6 @@ export interface WebhookDeps {
   identity: IdentityVerifier;
   sync: SyncControl;
   log: Logger;
-  /** A checked Graph change notification named a message: a hint for this process's workers (providers/graph/hints.ts). */
-  onGraphChange?: (mailboxId: string, messageId: string) => void;
 }
 
 const GRAPH_CHANGE_TYPES = new Set(['created', 'updated', 'deleted']);
@@ -91,12 +89,11 @@ export function webhookRoutes(deps: WebhookDeps): Router {
           // Due for renewal now: the renewal step renews it, or re-creates it when Graph no longer knows it.
           await Mailbox.updateOne({ _id: mailbox._id }, { $set: { 'push.expiresAt': new Date() } });
         }
+        // A checked change notification names its message: a hint for the round (engine/push-hints.ts).
         const messageId = item.resourceData?.id;
-        if (kind === 'change' && messageId && item.changeType && GRAPH_CHANGE_TYPES.has(item.changeType)) {
-          deps.onGraphChange?.(String(mailbox._id), messageId);
-        }
+        const hint = kind === 'change' && messageId && item.changeType && GRAPH_CHANGE_TYPES.has(item.changeType) ? messageId : undefined;
         // Every change, and a `missed` lifecycle event, means: catch up from the stored delta cursor.
-        await deps.sync.markDue(mailbox._id);
+        await deps.sync.markDue(mailbox._id, hint);
       });
     }
   };

@@ -37,6 +37,17 @@ const mailboxSchema = tenantSchema({
   },
   lease: { owner: { type: String, default: null }, until: { type: Date, default: null }, gen: { type: Number, default: 0 } },
   nextRunAt: { type: Date, default: () => new Date() },
+  /**
+   * How many times a push, a connect or a user asked for a run (engine/scheduler.ts markDue). A run that sees it
+   * move while it works goes round again, so a notification that lands mid-run is never left for the next poll.
+   */
+  runRequests: { type: Number, default: 0 },
+  /** Message ids push notifications named since the last round (engine/push-hints.ts); `count` caps the list. */
+  pushHints: {
+    ids: { type: [String], default: [] },
+    count: { type: Number, default: 0 },
+    overflow: { type: Boolean, default: false },
+  },
   failures: { type: Number, default: 0 },
   backoffUntil: { type: Date, default: null },
   lastError: { type: new Schema({ code: String, message: String, at: Date }, { _id: false }), default: null },
@@ -82,6 +93,8 @@ export interface MailboxDoc {
   lastError: { code: string; message: string; at: Date } | null;
   lastSyncedAt: Date | null;
   nextRunAt: Date;
+  runRequests?: number;
+  pushHints?: { ids: string[]; count: number; overflow: boolean };
   failures: number;
   poison: PoisonEntry[];
   tokenRefresh: { owner: string | null; until: Date | null; gen?: number };

@@ -21,7 +21,10 @@ describe('isOwnAccount: the consenting account must be the signed-in user', () =
     // A Microsoft-signed-in user connecting Gmail: Google's verified address must be theirs.
     expect(isOwnAccount(microsoftUser, { address: 'grace@contoso.test', identityKeys: ['google:3003'], verifiedEmail: 'grace@contoso.test' }, 'google')).toBe(true);
     expect(isOwnAccount(microsoftUser, { address: 'eve@contoso.test', identityKeys: ['google:3003'], verifiedEmail: 'eve@contoso.test' }, 'google')).toBe(false);
-    // Microsoft never vouches for an address: a Google-signed-in user cannot prove an Outlook account by it.
-    expect(isOwnAccount(googleUser, { address: 'ada@acme.test', identityKeys: ['microsoft:t:o'], verifiedEmail: null }, 'microsoft')).toBe(false);
+    // A Google-signed-in user connecting Outlook: the mailbox must be the address they signed in with.
+    expect(isOwnAccount(googleUser, { address: 'ada@acme.test', identityKeys: ['microsoft:t:o'], verifiedEmail: null }, 'microsoft')).toBe(true);
+    expect(isOwnAccount(googleUser, { address: 'victim@acme.test', identityKeys: ['microsoft:t:o'], verifiedEmail: null }, 'microsoft')).toBe(false);
+    // Same provider without comparable ids and no verified address: refused.
+    expect(isOwnAccount(microsoftUser, { address: 'grace@contoso.test', identityKeys: [], verifiedEmail: null }, 'microsoft')).toBe(false);
   });
 });

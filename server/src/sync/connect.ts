@@ -4,7 +4,7 @@
  * carries its organisation (`<orgId>.<random>`) so the callback's lookups stay tenant-scoped.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import mongoose, { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { takeOAuthState } from '../auth/oauth-state';
 import type { Vault } from '../auth/vault';
 import { runInOrg } from '../db/tenant';
@@ -61,16 +61,19 @@ export async function abandonConnect(provider: ProviderName, state: string | und
 }
 
 /**
- * Whether the account that consented is the signed-in user's own (docs/SECURITY.md, "Connecting a mailbox"): one of
- * the account's stable ids equals the user's identity; failing a stable id of the user's own provider, the address
- * the provider verified equals the user's. A connect link opened by anyone else — a colleague, a customer —
- * therefore never stores their mailbox under the user who started it.
+ * Whether the account that consented is the signed-in user's own (docs/SECURITY.md, "Connecting a mailbox"). Signed
+ * in with the same provider: one of the account's stable ids must equal the user's identity (Google, without an ID
+ * token: its verified address). Signed in with the other provider, there is no id to compare: the mailbox address
+ * must be the address the user signed in with (Google's verified one; for Microsoft, `/me`'s). A connect link opened
+ * by anyone else — a colleague, a customer — therefore never stores their mailbox under the user who started it.
  */
 export function isOwnAccount(user: Pick<UserDoc, 'identityKey' | 'email'>, account: ConsentingAccount, provider: ProviderName): boolean {
   const own = user.identityKey.toLowerCase();
   if (account.identityKeys.some((key) => key.toLowerCase() === own)) return true;
-  const comparableIds = own.startsWith(`${provider}:`) && account.identityKeys.length > 0;
-  return !comparableIds && account.verifiedEmail !== null && account.verifiedEmail === user.email.toLowerCase();
+  const sameProvider = own.startsWith(`${provider}:`);
+  if (sameProvider && account.identityKeys.length > 0) return false;
+  const address = account.verifiedEmail ?? (sameProvider ? null : account.address.toLowerCase());
+  return address !== null && address === user.email.toLowerCase();
 }
 
 /** Revokes what a refused connect obtained (best effort: the refusal stands either way). */
@@ -116,9 +119,9 @@ export async function completeConnect(deps: ConnectDeps, provider: ProviderName,
     };
     const sealed = Object.fromEntries(Object.entries(sealedTokens).map(([k, v]) => [`tokens.${k}`, v]));
     if (existing) {
-      // Reconnecting: fresh tokens, and the mailbox resumes from its stored cursor.
+      // Reconnecting: fresh tokens, and the mailbox resumes from its stored cursor. It is `live` again only once a
+      // run has push up and has read from that cursor (engine/runner.ts).
       await Mailbox.updateOne({ _id: mailboxId }, { $set: { ...sealed, lastError: null, failures: 0, backoffUntil: null, nextRunAt: new Date(), state: 'backfilling' } });
-      await Mailbox.updateOne({ _id: mailboxId, 'backfill.completedAt': mongoose.trusted({ $ne: null }) }, { $set: { state: 'live' } });
     } else {
       // One write: a worker may take the new mailbox at once, and FerretDB runs a later update as a read then a
       // write of the whole document, which could undo that worker's lease.

@@ -8,6 +8,7 @@ import type { Vault } from '../auth/vault';
 import type { Logger } from '../logger';
 import { Mailbox } from '../models/mailbox';
 import { removeMailboxData } from './disconnect';
+import { notePushHint } from './engine/push-hints';
 import { markDue, requestResync } from './engine/scheduler';
 import type { ProviderName } from './providers/port';
 import type { Providers } from './providers/registry';
@@ -24,7 +25,8 @@ interface StoredMailbox {
 }
 
 export interface SyncControl {
-  markDue(mailboxId: Types.ObjectId): Promise<void>;
+  /** `hint`: the message a push notification named, kept with the due-mark for the round (engine/push-hints.ts). */
+  markDue(mailboxId: Types.ObjectId, hint?: string): Promise<void>;
   resync(mailboxId: Types.ObjectId): Promise<void>;
   disconnect(mailboxId: Types.ObjectId): Promise<void>;
   /**
@@ -49,7 +51,10 @@ export function createSyncControl(deps: { vault: Vault; providers: Providers; ad
   return {
     onDue(fn) { due = fn; },
 
-    markDue: (mailboxId) => due(mailboxId),
+    async markDue(mailboxId, hint) {
+      if (hint) await notePushHint(mailboxId, hint);
+      await due(mailboxId);
+    },
 
     async resync(mailboxId) {
       await requestResync(mailboxId);

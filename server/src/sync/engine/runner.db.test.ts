@@ -12,6 +12,8 @@ import { ProviderError } from '../providers/port';
 import { acquireLease } from './lease';
 import { runMailboxOnce, type RunnerDeps } from './runner';
 import { findDue, markDue, startWorkers } from './scheduler';
+import { notePushHint, takePushHints } from './push-hints';
+import { MAX_HINTED_MESSAGES } from '../providers/graph/hints';
 import { createTokenSource } from './tokens';
 
 useTestDatabase();
@@ -319,6 +321,95 @@ describe('leases', () => {
     expect(box.maxInFlight).toBe(1);
     await runUntilIdle(f);
     await expectExactCopies(f, box);
+  });
+});
+
+describe('live only when push is up and caught up', () => {
+  it('starts push before its last read from the cursor, and reports live only after both', async () => {
+    const f = await createMailbox(await createOrg(), 'order@acme-corp.com');
+    const box = await seeded(f, 30);
+    box.pushEnabled = true;
+    const statesAtPushStart: string[] = [];
+    box.onCall = async (op) => {
+      if (op === 'pushStart') statesAtPushStart.push((await mailbox(f))!.state);
+    };
+    await runUntilIdle(f);
+    const mb = await mailbox(f);
+    expect(mb).toMatchObject({ stage: 'incremental', state: 'live' });
+    expect(statesAtPushStart).toEqual(['backfilling']);
+    const pushAt = box.calls.indexOf('pushStart');
+    expect(pushAt).toBeGreaterThan(box.calls.lastIndexOf('backfillPage'));
+    expect(box.calls.lastIndexOf('changesSince')).toBeGreaterThan(pushAt);
+    await expectExactCopies(f, box);
+  });
+
+  it('catches up what changed between the import and the watch in the same run, not at the next poll', async () => {
+    const f = await createMailbox(await createOrg(), 'gap@acme-corp.com');
+    const box = await seeded(f, 10);
+    box.pushEnabled = true;
+    const [first] = [...box.messages.keys()];
+    // Mail read and a new message arriving while the last backfill page is listed: before any watch exists.
+    box.onCall = (op) => {
+      if (op !== 'backfillPage' || box.messages.has('late')) return;
+      box.setState(first, { flags: { read: true } });
+      box.add({ id: 'late', threadId: null, raw: [...box.messages.values()][0].raw, receivedAt: new Date() });
+    };
+    const out = await runMailboxOnce(f.mailboxId, deps());
+    expect(out.moreWork).toBe(false);
+    expect((await mailbox(f))!.state).toBe('live');
+    const stored = await copies(f);
+    expect(stored.map((c) => c.providerMessageId)).toContain('late');
+    expect(stored.find((c) => c.providerMessageId === first)?.state?.read).toBe(true);
+  });
+});
+
+describe('a push that lands while a run works', () => {
+  it('makes the run go round again at once, and leaves the mailbox due if it lands after the last round', async () => {
+    const f = await createMailbox(await createOrg(), 'midrun@acme-corp.com');
+    const box = await seeded(f, 5);
+    await runUntilIdle(f);
+    const raw = [...box.messages.values()][0].raw;
+    // During the next run's read: a message arrives and its push is received (the mailbox is already due).
+    let pushed = false;
+    box.onCall = async (op) => {
+      if (op !== 'changesSince' || pushed) return;
+      pushed = true;
+      box.add({ id: 'during', threadId: null, raw, receivedAt: new Date() });
+      await markDue(f.mailboxId);
+    };
+    await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { nextRunAt: new Date(Date.now() - 1000) } }));
+    const before = box.calls.filter((c) => c === 'changesSince').length;
+    await runMailboxOnce(f.mailboxId, deps());
+    expect(box.calls.filter((c) => c === 'changesSince').length - before).toBe(2);
+    expect((await copies(f)).map((c) => c.providerMessageId)).toContain('during');
+    // Not deferred by a poll: the next run time is the poll only because nothing came after the last round.
+    expect((await mailbox(f))!.nextRunAt.getTime()).toBeGreaterThan(Date.now() + 30_000);
+
+    // Pushes that keep landing in every round: the run stops after its cap and leaves the mailbox due.
+    await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { nextRunAt: new Date(Date.now() - 1000) } }));
+    box.onCall = async (op) => {
+      if (op === 'changesSince') await markDue(f.mailboxId);
+    };
+    const rounds = box.calls.filter((c) => c === 'changesSince').length;
+    await runMailboxOnce(f.mailboxId, deps());
+    expect(box.calls.filter((c) => c === 'changesSince').length - rounds).toBe(5);
+    expect((await mailbox(f))!.nextRunAt.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('push hints travel with the due-mark in MongoDB', () => {
+  it('notes hints from any process, hands them to one round, and falls back to a full round past the cap', async () => {
+    const f = await createMailbox(await createOrg(), 'hints@acme-corp.com');
+    expect(await takePushHints(String(f.mailboxId))).toBeNull();
+    await notePushHint(f.mailboxId, 'msg-1');
+    await notePushHint(f.mailboxId, 'msg-2');
+    await notePushHint(f.mailboxId, 'msg-1');
+    expect((await takePushHints(String(f.mailboxId)))?.sort()).toEqual(['msg-1', 'msg-2']);
+    expect(await takePushHints(String(f.mailboxId))).toBeNull();
+    for (let i = 0; i <= MAX_HINTED_MESSAGES; i++) await notePushHint(f.mailboxId, `m-${i}`);
+    expect(await takePushHints(String(f.mailboxId))).toBeNull();
+    const mb = await mailbox(f);
+    expect(mb!.pushHints).toMatchObject({ ids: [], count: 0, overflow: false });
   });
 });
 

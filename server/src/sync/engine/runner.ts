@@ -2,7 +2,7 @@
  * One run of one mailbox (DESIGN §2, §4): take the lease, do the work of the mailbox's stage, and record the outcome
  * — progress, next run time, or the error as the policy table decides it — then release the lease.
  */
-import type { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { Mailbox, type MailboxDoc } from '../../models/mailbox';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { loadIngestContext } from '../ingest/context';
@@ -57,6 +57,7 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
   ingest.now = deps.now;
   const run = new RunContext(mailbox, buildAdapter(deps, ref, tokens), ingest, deps);
   const seenNextRunAt = mailbox.nextRunAt;
+  let seenRequests = mailbox.runRequests ?? 0;
   let stage = parseStage(mailbox.stage);
   try {
     ingest.directory = await runInOrg(mailbox.orgId, () => OrgDirectory.load());
@@ -71,15 +72,23 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
     }
     if (stage === 'incremental' && !moreWork) {
       await retryPoison(run);
-      moreWork = await incremental(run);
-      if (!moreWork && reconcileDue(run)) await reconcile(run);
+      // Channel first: Gmail's watch and Graph's subscription notify only changes made after they exist, so the
+      // read below covers everything before it, and push everything after. Only then is the mailbox `live`.
       await upkeepPush(run);
+      for (let round = 1; ; round++) {
+        moreWork = await incremental(run);
+        // A push that landed while this round worked: go round again at once (coalesced), not at the next poll.
+        const requests = await runRequestsOf(mailbox._id);
+        if (moreWork || requests === seenRequests || round >= MAX_ROUNDS_PER_RUN) break;
+        seenRequests = requests;
+      }
+      if (!moreWork && reconcileDue(run)) await reconcile(run);
     }
     const now = run.now();
     await run.persist({
       state: stateForStage(stage), failures: 0, backoffUntil: null, lastError: null, lastSyncedAt: now,
     });
-    await scheduleNext(mailbox._id, seenNextRunAt, nextRunAfterSuccess(now, { moreWork, pollSeconds: deps.pollSeconds }));
+    await scheduleNext(mailbox._id, seenNextRunAt, nextRunAfterSuccess(now, { moreWork, pollSeconds: deps.pollSeconds }), seenRequests);
     return { ran: true, stage, pages: run.pages, ingested: run.ingested, moreWork };
   } catch (err) {
     if (err instanceof LeaseLostError) return { ran: true, reason: 'lease_lost', stage, pages: run.pages, ingested: run.ingested, moreWork: true };
@@ -106,6 +115,14 @@ function buildAdapter(deps: RunnerDeps, ref: MailboxRef, tokens: AccessTokenSour
   }
 }
 
+/** Rounds one run may make for pushes that keep landing while it works; after that the mailbox stays due. */
+const MAX_ROUNDS_PER_RUN = 5;
+
+async function runRequestsOf(mailboxId: Types.ObjectId): Promise<number> {
+  const doc = await runAsSystem('sync run requests', () => Mailbox.findById(mailboxId, { runRequests: 1 }).lean<{ runRequests?: number }>());
+  return doc?.runRequests ?? 0;
+}
+
 function reconcileDue(run: RunContext): boolean {
   const m = run.mailbox;
   if (m.reconcileRequestedAt) return true;
@@ -115,10 +132,12 @@ function reconcileDue(run: RunContext): boolean {
 
 /**
  * nextRunAt is written only if nobody changed it during the run: a push that arrived meanwhile (markDue sets it to
- * "now") must not be overwritten by "in pollSeconds".
+ * "now", or — when the mailbox was already due — counts a run request) must not be overwritten by "in
+ * pollSeconds": the mailbox then stays due and runs again as soon as this run lets go of it.
  */
-async function scheduleNext(mailboxId: Types.ObjectId, seen: Date, next: Date): Promise<void> {
-  await runAsSystem('sync schedule', () => Mailbox.updateOne({ _id: mailboxId, nextRunAt: seen }, { $set: { nextRunAt: next } }));
+async function scheduleNext(mailboxId: Types.ObjectId, seen: Date, next: Date, seenRequests?: number): Promise<void> {
+  const requests = seenRequests === undefined ? {} : { runRequests: seenRequests === 0 ? mongoose.trusted({ $in: [0, null] }) : seenRequests };
+  await runAsSystem('sync schedule', () => Mailbox.updateOne({ _id: mailboxId, nextRunAt: seen, ...requests }, { $set: { nextRunAt: next } }));
 }
 
 async function recordFailure(run: RunContext, stage: SyncStage, err: unknown, seenNextRunAt: Date): Promise<Action> {

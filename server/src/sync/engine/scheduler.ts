@@ -36,12 +36,14 @@ export interface Workers {
 /**
  * Coalesced by construction: however many pushes arrive, the mailbox is simply due now. Backoff still applies (the
  * due query skips mailboxes whose backoffUntil is in the future), so a push storm cannot break Retry-After.
+ * `runRequests` counts every request: a run in flight sees it move and goes round again (runner.ts), and its
+ * reschedule leaves the mailbox due, so a push that lands mid-run is never deferred to the next poll.
  */
 export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date()): Promise<void> {
-  await runAsSystem('mark mailbox due', () => Mailbox.updateOne(
-    { _id: mailboxId, nextRunAt: mongoose.trusted({ $gt: now }) },
-    { $set: { nextRunAt: now } },
-  ));
+  await runAsSystem('mark mailbox due', async () => {
+    await Mailbox.updateOne({ _id: mailboxId }, { $inc: { runRequests: 1 } });
+    await Mailbox.updateOne({ _id: mailboxId, nextRunAt: mongoose.trusted({ $gt: now }) }, { $set: { nextRunAt: now } });
+  });
 }
 
 /** A user's Resync (POST /api/mailboxes/:id/resync): the next run re-lists the mailbox and repairs what is missing. */

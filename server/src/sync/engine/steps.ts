@@ -102,7 +102,8 @@ export async function backfill(run: RunContext): Promise<boolean> {
       'backfill.total': done ? imported : Math.max(page.totalEstimate ?? 0, imported),
       // A finished backfill listed the whole window and replays what changed meanwhile from its cursor: that is a
       // reconciliation, so the next one is due a full period later, not on the first incremental run.
-      ...(done ? { 'backfill.completedAt': run.now(), reconciledAt: run.now(), stage: 'incremental', state: 'live', ...(page.cursor ? { cursor: page.cursor } : {}) } : {}),
+      // Not `live` yet: the run goes on to start push and read once more from the cursor (runner.ts).
+      ...(done ? { 'backfill.completedAt': run.now(), reconciledAt: run.now(), stage: 'incremental', ...(page.cursor ? { cursor: page.cursor } : {}) } : {}),
     });
     if (done) return false;
   }
@@ -199,7 +200,7 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
     ? { 'backfill.completedAt': run.now(), 'backfill.imported': held, 'backfill.total': held } : {};
   await run.persist({
     reconciledAt: run.now(), reconcileRequestedAt: null,
-    ...(cursor ? { cursor, stage: 'incremental', state: 'live' } : {}),
+    ...(cursor ? { cursor, stage: 'incremental' } : {}),
     ...endsBackfill,
   });
   await run.event(opts.freshCursor ? 'resynced' : 'reconciled', {

@@ -36,7 +36,7 @@ import {
   type SyncPage,
 } from '../port';
 import { GraphBackfill, initialDeltaPath, maxPageSize, sinceFilter, type GraphCursorState } from './backfill';
-import type { GraphChangeHints } from './hints';
+import type { PushHints } from './hints';
 import { folderPath, messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { FolderCatalog, FolderKind, FolderMap } from './folders';
 import { ATTACHMENTS_EXPAND, flagsOf, MESSAGE_SELECT, toRemoteMessage, type GraphMessage } from './mapping';
@@ -70,7 +70,7 @@ export interface GraphChangeSourceOptions {
   deltaPageSize?: number;
   now?: () => Date;
   /** Change-notification hints of this process (hints.ts), and the mailbox they are keyed by. */
-  hints?: GraphChangeHints;
+  hints?: PushHints;
   mailboxId?: string;
   hintedRoundsForMs?: number;
 }
@@ -190,7 +190,7 @@ export class GraphChangeSource implements ChangeSource {
   /** A round made of the notified messages only (see the module comment), or null for a full round. */
   private async notifiedRound(cursor: SyncCursor, state: GraphCursorState): Promise<(SyncPage & { nextPosition: null }) | null> {
     const { hints, mailboxId } = this.opts;
-    const notified = hints && mailboxId ? hints.take(mailboxId) : null;
+    const notified = hints && mailboxId ? await hints.take(mailboxId) : null;
     if (!notified) return null;
     const fullRoundAt = Date.parse(state.at);
     const recent = this.now().getTime() - fullRoundAt < (this.opts.hintedRoundsForMs ?? DEFAULT_HINTED_ROUNDS_FOR_MS);

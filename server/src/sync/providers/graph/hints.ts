@@ -9,18 +9,23 @@
  * anything a notification missed (DESIGN.md §4.4: push is a hint). The id is not trusted data: it is only looked up
  * at Graph with the mailbox's own token, after the notification's clientState was checked.
  *
- * Hints live in the memory of the process that received the webhook and reach only a worker in that same process
- * (`npm start` runs both); a worker elsewhere never sees them and runs its full round, as without hints.
+ * The server keeps hints in MongoDB beside the mailbox's due-mark (engine/push-hints.ts), so a webhook received
+ * by one process reaches a worker in another; GraphChangeHints below is the same store in memory, for tests.
  */
 
 /** More notified messages than this before a round: read the folders' deltas instead (cheaper than many GETs). */
 export const MAX_HINTED_MESSAGES = 20;
 
+/** Where a round takes its hints from: the messages noted since the last take, or null for a full round. */
+export interface PushHints {
+  take(mailboxId: string): Promise<string[] | null>;
+}
+
 /**
  * Only the message ids are kept: whatever the notification's changeType, the round GETs the message and reports
  * what it finds (upsert, state change, or deleted when it is gone).
  */
-export class GraphChangeHints {
+export class GraphChangeHints implements PushHints {
   private readonly byMailbox = new Map<string, { ids: Set<string>; overflow: boolean }>();
 
   add(mailboxId: string, messageId: string): void {
@@ -35,7 +40,7 @@ export class GraphChangeHints {
   }
 
   /** The messages noted since the last take, or null when there are none or too many (then: a full round). */
-  take(mailboxId: string): string[] | null {
+  async take(mailboxId: string): Promise<string[] | null> {
     const entry = this.byMailbox.get(mailboxId);
     this.byMailbox.delete(mailboxId);
     if (!entry || entry.overflow || entry.ids.size === 0) return null;

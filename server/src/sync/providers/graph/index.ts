@@ -8,7 +8,7 @@ import type { Config } from '../../../config';
 import type { AdapterFactory, OAuthClient } from '../port';
 import { RequestGate } from '../shared/gate';
 import { GraphChangeSource } from './change-source';
-import type { GraphChangeHints } from './hints';
+import type { PushHints } from './hints';
 import { GraphMailboxClient } from './client';
 import { FolderCatalog } from './folders';
 import { MicrosoftOAuth } from './oauth';
@@ -26,8 +26,8 @@ export interface GraphAdapterOptions {
   maxRetryWaitMs?: number;
   /** false: polling only (push: null). Default true. */
   push?: boolean;
-  /** Change-notification hints noted by this process's webhook (hints.ts); none: every round reads every folder. */
-  hints?: GraphChangeHints;
+  /** Change-notification hints (hints.ts; the server's are in MongoDB: engine/push-hints.ts); none: every round reads every folder. */
+  hints?: PushHints;
 }
 
 /** Graph allows 4 concurrent requests per app and mailbox; the fifth is answered 429. */
@@ -71,7 +71,7 @@ export function microsoftOAuth(config: MicrosoftOAuthConfig, deps: { fetch?: typ
 }
 
 export { GraphChangeSource } from './change-source';
-export { GraphChangeHints } from './hints';
+export { GraphChangeHints, type PushHints } from './hints';
 export { GraphMailboxClient, graphPathFromLink } from './client';
 export { translateGraphError } from './errors';
 export { MicrosoftOAuth, MICROSOFT_SCOPES } from './oauth';
