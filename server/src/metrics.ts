@@ -5,6 +5,8 @@ export interface Metrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  /** Push notifications not acted on: over the per-request cap, while the background work was full, or unverifiable. */
+  pushDropped: Counter<'provider' | 'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -17,5 +19,6 @@ export function createMetrics(): Metrics {
       name: 'threadline_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
     }),
+    pushDropped: new Counter({ name: 'threadline_push_notifications_dropped_total', help: 'push notifications dropped', labelNames: ['provider', 'reason'], registers: [registry] }),
   };
 }

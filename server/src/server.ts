@@ -72,7 +72,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       realmCallbackRoutes(realms),
-      webhookRoutes({ identity, sync, log }),
+      webhookRoutes({ identity, sync, log, metrics }),
       addinRoutes(),
       loginLinks.redeem,
       consoleRoutes({ devSignIn: config.NODE_ENV !== 'production' }),

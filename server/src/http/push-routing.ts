@@ -22,6 +22,13 @@ export type PushKey = { provider: 'google'; address: string } | { provider: 'mic
 
 const REMEMBER_MS = 60_000;
 const MAX_KEYS = 10_000;
+/**
+ * A key that matched no mailbox is not looked up again for this long: a made-up subscription id repeated in a flood
+ * costs one look-up, not one per request. Real keys are never in it when they matter: a Graph subscription id is
+ * Graph's own GUID, known to us from the moment the subscription is created (and its first notifications are only
+ * for changes the run's read after creating it covers anyway).
+ */
+const MISS_MS = 30_000;
 const FIELDS = { orgId: 1, provider: 1, address: 1, push: 1 } as const;
 
 const carries = (m: RoutedMailbox, key: PushKey): boolean =>
@@ -29,11 +36,14 @@ const carries = (m: RoutedMailbox, key: PushKey): boolean =>
 
 export class PushRouter {
   private readonly remembered = new Map<string, { ids: Types.ObjectId[]; at: number }>();
+  private readonly missed = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   async mailboxesFor(key: PushKey): Promise<RoutedMailbox[]> {
     const name = key.provider === 'google' ? `google:${key.address}` : `microsoft:${key.channelId}`;
+    const missedAt = this.missed.get(name);
+    if (missedAt !== undefined && this.now() - missedAt < MISS_MS) return [];
     const hit = this.remembered.get(name);
     if (hit && this.now() - hit.at < REMEMBER_MS) {
       const again = await Promise.all(hit.ids.map((id) => runAsSystem('push routing', () => Mailbox.findById(id).select(FIELDS).lean<RoutedMailbox>())));
@@ -43,6 +53,11 @@ export class PushRouter {
       key.provider === 'google' ? { provider: 'google', address: key.address } : { provider: 'microsoft', 'push.channelId': key.channelId },
     ).select(FIELDS).lean<RoutedMailbox[]>());
     this.remembered.delete(name);
+    this.missed.delete(name);
+    if (found.length === 0 && key.provider === 'microsoft') {
+      this.missed.set(name, this.now());
+      if (this.missed.size > MAX_KEYS) this.missed.delete(this.missed.keys().next().value!);
+    }
     if (found.length > 0) {
       this.remembered.set(name, { ids: found.map((m) => m._id), at: this.now() });
       if (this.remembered.size > MAX_KEYS) this.remembered.delete(this.remembered.keys().next().value!);

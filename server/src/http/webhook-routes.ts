@@ -11,6 +11,7 @@ import { runInOrg } from '../db/tenant';
 import type { Logger } from '../logger';
 import { Mailbox } from '../models/mailbox';
 import type { SyncControl } from '../sync/control';
+import type { Metrics } from '../metrics';
 import { ApiError } from './errors';
 import { PushRouter } from './push-routing';
 
@@ -27,14 +28,24 @@ const graphNotifications = z.object({
     lifecycleEvent: z.string().max(64).optional(),
     changeType: z.string().optional(),
     resourceData: z.object({ id: z.string().min(1).max(512).optional() }).passthrough().optional(),
-  }).passthrough()).max(1000),
+  }).passthrough()),
 }).passthrough();
 
 export interface WebhookDeps {
   identity: IdentityVerifier;
   sync: SyncControl;
   log: Logger;
+  metrics?: Pick<Metrics, 'pushDropped'>;
 }
+
+/**
+ * Bounds on what one unauthenticated Graph request can make us do (docs/SECURITY.md, "Push and webhooks"): at most
+ * this many notifications of a request are looked at (Graph batches a few; the rest are counted and dropped), and at
+ * most MAX_BACKGROUND requests are worked on at once (others are acknowledged, counted and dropped: a notification is
+ * only a hint, and the poll catches up what a dropped one would have said).
+ */
+export const MAX_NOTIFICATIONS_PER_REQUEST = 100;
+const MAX_BACKGROUND = 16;
 
 const GRAPH_CHANGE_TYPES = new Set(['created', 'updated', 'deleted']);
 
@@ -69,19 +80,37 @@ export function webhookRoutes(deps: WebhookDeps): Router {
     }
   });
 
+  let background = 0;
+  const dropped = (reason: string, n = 1) => { if (n > 0) deps.metrics?.pushDropped.inc({ provider: 'microsoft', reason }, n); };
+
   const graphHandler = (kind: 'change' | 'lifecycle') => async (req: express.Request, res: express.Response) => {
     const validationToken = req.query.validationToken;
     if (typeof validationToken === 'string') {
       // The subscription handshake: echo the token as text/plain within 10 seconds.
       return void res.status(200).type('text/plain').send(validationToken);
     }
-    const parsed = graphNotifications.safeParse(req.body);
     res.status(202).end();
+    // Cut to the cap before validating: the rest is neither parsed nor looked up.
+    const all: unknown[] = Array.isArray((req.body as { value?: unknown })?.value) ? (req.body as { value: unknown[] }).value : [];
+    dropped('over_request_cap', all.length - MAX_NOTIFICATIONS_PER_REQUEST);
+    const parsed = graphNotifications.safeParse({ value: all.slice(0, MAX_NOTIFICATIONS_PER_REQUEST) });
     if (!parsed.success) return;
-    for (const item of parsed.data.value) {
+    const items = parsed.data.value;
+    if (background >= MAX_BACKGROUND) return dropped('busy', items.length);
+    background += 1;
+    try {
+      await handleGraphItems(kind, items);
+    } finally {
+      background -= 1;
+    }
+  };
+
+  const handleGraphItems = async (kind: 'change' | 'lifecycle', items: z.infer<typeof graphNotifications>['value']) => {
+    let refused = 0;
+    for (const item of items) {
       const [mailbox] = await routes.mailboxesFor({ provider: 'microsoft', channelId: item.subscriptionId });
       if (!mailbox?.push?.clientState || !item.clientState || !sameSecret(item.clientState, mailbox.push.clientState)) {
-        deps.log.warn({ subscriptionId: item.subscriptionId, kind }, 'graph notification dropped: unknown subscription or wrong clientState');
+        refused += 1;
         continue;
       }
       await runInOrg(mailbox.orgId, async () => {
@@ -95,6 +124,11 @@ export function webhookRoutes(deps: WebhookDeps): Router {
         // Every change, and a `missed` lifecycle event, means: catch up from the stored delta cursor.
         await deps.sync.markDue(mailbox._id, hint);
       });
+    }
+    if (refused > 0) {
+      // One line per request, whatever its size: a flood of forged items is not a flood of log lines.
+      dropped('unknown_or_forged', refused);
+      deps.log.warn({ kind, refused, of: items.length }, 'graph notifications dropped: unknown subscription or wrong clientState');
     }
   };
   router.post('/webhooks/graph', graphHandler('change'));

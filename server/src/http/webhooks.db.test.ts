@@ -112,3 +112,19 @@ describe('POST /webhooks/graph', () => {
     expect((await nextRunAt(graphBox)).getTime()).toBeLessThanOrEqual(Date.now());
   });
 });
+
+describe('POST /webhooks/graph under a flood of forged notifications', () => {
+  it('looks at no more than the per-request cap, counts the rest, and still acts on a genuine item', async () => {
+    await reset(graphBox);
+    const counter = async (reason: string) => Number(new RegExp(`threadline_push_notifications_dropped_total\\{provider="microsoft",reason="${reason}"\\} (\\d+)`).exec((await request(svc.app).get('/metrics')).text)?.[1] ?? 0);
+    const [capBefore, forgedBefore] = [await counter('over_request_cap'), await counter('unknown_or_forged')];
+    const forged = Array.from({ length: 1000 }, (_, i) => ({ subscriptionId: `forged-${i}`, clientState: 'guess', changeType: 'created', resourceData: { id: `m-${i}` } }));
+    const genuine = { subscriptionId: 'sub-1', clientState: 'the-secret-state', changeType: 'created', resourceData: { id: 'real-1' } };
+    const res = await request(svc.app).post('/webhooks/graph').send({ value: [genuine, ...forged] });
+    expect(res.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await nextRunAt(graphBox)).getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await counter('over_request_cap') - capBefore).toBe(901);
+    expect(await counter('unknown_or_forged') - forgedBefore).toBe(99);
+  });
+});
