@@ -16,6 +16,7 @@ import { messageWriteRoutes } from '../../server/src/http/message-write-routes';
 import { createLogger } from '../../server/src/logger';
 import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../../server/src/models';
 import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
+import { normaliseMessageId } from '../../server/src/sync/ingest/parse';
 import { runOutboxOnce, processDueOutbox } from '../../server/src/sync/outbound/outbox';
 import type { AccessTokenSource, OAuthClient, ProviderAdapter, ProviderName } from '../../server/src/sync/providers/port';
 import type { MailboxAdapters, MailboxForAdapter } from '../../server/src/sync/runtime';
@@ -154,6 +155,8 @@ afterAll(async () => {
 /** What each emulator shows of the mailbox, in the same words. */
 interface ProviderView {
   sendCount(): number;
+  /** The provider puts a Message-ID of its own on what this mailbox sends, whatever the client set. */
+  assignOwnMessageIds(on: boolean): void;
   sentCopy(providerMessageId: string): { messageIdHeader: string; threadId: string } | undefined;
   deliverInbound(raw: Buffer): Promise<{ id: string; threadId: string }>;
   flags(id: string): { read: boolean; starred: boolean; archived: boolean; trashed: boolean; labels: string[] };
@@ -166,6 +169,7 @@ const views: Record<ProviderName, (address: string) => ProviderView> = {
     const find = (id: string) => c.messages(address).find((m) => m.id === id)!;
     return {
       sendCount: () => c.sends().filter((s) => s.mailbox === address).length,
+      assignOwnMessageIds: (on) => c.replaceMessageIdsOnSend(address, on),
       sentCopy: (id) => {
         const m = c.messages(address).find((x) => x.id === id && x.labelIds.includes('SENT'));
         return m && { messageIdHeader: m.messageIdHeader, threadId: m.threadId };
@@ -183,6 +187,7 @@ const views: Record<ProviderName, (address: string) => ProviderView> = {
     const find = (id: string) => c.messages(address).find((m) => m.immutableId === id)!;
     return {
       sendCount: () => c.actions('send', address).length,
+      assignOwnMessageIds: (on) => c.assignOwnMessageIds(address, on),
       sentCopy: (id) => {
         const m = c.messages(address, 'sentitems').find((x) => x.immutableId === id);
         return m && { messageIdHeader: m.internetMessageId, threadId: m.conversationId };
@@ -251,9 +256,8 @@ describe.each([
     expect(sent.status).toBe('sent');
     const copy = view.sentCopy(sent.providerMessageId!);
     expect(copy).toBeDefined();
-    if (provider === 'google') expect(copy!.messageIdHeader).toBe(entry.internetMessageId);
-    // The Graph emulator assigns its own internetMessageId on draft creation (Microsoft's documentation does not
-    // promise a client-set one is kept); the synced-back copy is then matched by the provider id recorded here.
+    // The Message-ID that went out is ours, for both providers (Graph: set on the draft while it is one).
+    expect(copy!.messageIdHeader).toBe(entry.internetMessageId);
     const copies = await inOrg(() => MailboxMessage.find({ messageId: new Types.ObjectId(res.body.id) }).lean<{ providerMessageId: string; mailboxId: Types.ObjectId }[]>());
     expect(copies).toEqual([expect.objectContaining({ providerMessageId: sent.providerMessageId, mailboxId: rep.mailboxId })]);
     expect(await inOrg(() => Message.countDocuments({ subject: 'Proposal', syncedBy: rep.userId }))).toBe(1);
@@ -311,6 +315,43 @@ describe.each([
       expect(rawSent).toMatch(/^Subject: Re: Pricing/m);
     } else {
       expect(emu.microsoft.control.actions('send', address).at(-1)).toMatchObject({ detail: { inReplyTo: `<${mid}>` } });
+    }
+  });
+
+  it('a reply goes out under our Message-ID, and a provider that puts its own on it is followed: one message, threaded, found by its id', async () => {
+    const mid = `terms-${randomUUID()}@client-corp.test`;
+    const raw = await new MailComposer({ from: `Bob <${PEER}>`, to: address, subject: 'Terms', text: 'Terms?', messageId: `<${mid}>` }).compile().build();
+    const inbound = await view.deliverInbound(raw);
+    const original = await storeAsIngested(rep, inbound, mid, 'Terms');
+
+    // Ours kept (Graph: createReply's draft patched with it while it is a draft).
+    const kept = await post(rep, body({ text: 'Net 30.', replyToMessageId: original.messageId }));
+    expect(await processDueOutbox(adapters)).toMatchObject({ sent: 1 });
+    const keptEntry = (await entryOf(kept.body.id))!;
+    expect(view.sentCopy(keptEntry.providerMessageId!)?.messageIdHeader).toBe(keptEntry.internetMessageId);
+
+    // The provider's own instead: the CRM message adopts it, its thread knows it, nothing is duplicated.
+    view.assignOwnMessageIds(true);
+    try {
+      const key45 = `key-${randomUUID()}`;
+      const res = await post(rep, body({ text: 'Net 45 then.', replyToMessageId: original.messageId }), key45);
+      const composed = (await entryOf(res.body.id))!.internetMessageId;
+      expect(await processDueOutbox(adapters)).toMatchObject({ sent: 1 });
+      const entry = (await entryOf(res.body.id))!;
+      const wentOut = view.sentCopy(entry.providerMessageId!)!.messageIdHeader;
+      expect(wentOut).not.toBe(composed);
+      expect(entry.internetMessageId).toBe(wentOut);
+      const key = normaliseMessageId(wentOut)!;
+      const message = await inOrg(() => Message.findById(res.body.id).lean<{ internetMessageId: string; dedupKey: string; threadId: Types.ObjectId }>());
+      expect(message).toMatchObject({ internetMessageId: key, dedupKey: `mid:${key}`, threadId: original.threadId });
+      expect(await inOrg(() => Message.countDocuments({ dedupKey: mongoose.trusted({ $in: [`mid:${key}`, `mid:${normaliseMessageId(composed)}`] }) }))).toBe(1);
+      const thread = await inOrg(() => Thread.findById(original.threadId).lean<{ messageKeys: string[] }>());
+      expect(thread?.messageKeys).toContain(key);
+      // Replaying the request records nothing new under the composed id.
+      expect((await post(rep, body({ text: 'Net 45 then.', replyToMessageId: original.messageId }), key45)).body).toEqual(res.body);
+      expect(await inOrg(() => Message.countDocuments({ threadId: original.threadId, subject: 'Re: Terms' }))).toBe(2);
+    } finally {
+      view.assignOwnMessageIds(false);
     }
   });
 

@@ -146,6 +146,35 @@ it('createReply + send keeps the conversation and lands in Sent Items with the s
   expect(h.control.messages(PEER, 'inbox').map((m) => m.internetMessageId)).toContain(sent.internetMessageId);
 });
 
+// https://learn.microsoft.com/graph/api/message-update: internetMessageId is "Updatable only if isDraft = true". The
+// create pages say nothing of keeping a client's, so the emulator keeps only what a PATCH of the draft sets.
+it('internetMessageId: ignored on create, set by PATCH on a draft (createReply included), refused once sent', async () => {
+  const created = await client.api('/me/messages').headers(IMMUTABLE).post({ subject: 'Ids', toRecipients: [{ emailAddress: { address: PEER } }], internetMessageId: '<mine-1@contoso.test>' });
+  expect(created.internetMessageId).not.toBe('<mine-1@contoso.test>');
+  const patched = await client.api(`/me/messages/${created.id}`).headers(IMMUTABLE).patch({ internetMessageId: '<mine-1@contoso.test>' });
+  expect(patched.internetMessageId).toBe('<mine-1@contoso.test>');
+  expect((await graphError(client.api(`/me/messages/${created.id}`).patch({ internetMessageId: 'no-brackets' }))).statusCode).toBe(400);
+
+  const original = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Ids again', messageId: '<ids-2@fabrikam.test>' }));
+  const reply = await client.api(`/me/messages/${original}/createReply`).headers(IMMUTABLE).post({});
+  await client.api(`/me/messages/${reply.id}`).headers(IMMUTABLE).patch({ internetMessageId: '<mine-2@contoso.test>' });
+  await client.api(`/me/messages/${reply.id}/send`).headers(IMMUTABLE).post({});
+  const sent = await client.api(`/me/messages/${reply.id}`).headers(IMMUTABLE).select('isDraft,internetMessageId').get();
+  expect(sent).toMatchObject({ isDraft: false, internetMessageId: '<mine-2@contoso.test>' });
+  expect(h.control.messages(PEER, 'inbox').map((m) => m.internetMessageId)).toContain('<mine-2@contoso.test>');
+  const refused = await graphError(client.api(`/me/messages/${reply.id}`).patch({ internetMessageId: '<later@contoso.test>' }));
+  expect(refused).toMatchObject({ statusCode: 400, code: 'ErrorInvalidPropertyUpdateSentMessage' });
+
+  // A mailbox that keeps its own (the reading under which a client's never survives): the PATCH changes nothing.
+  h.control.assignOwnMessageIds(USER);
+  try {
+    const own = await client.api('/me/messages').post({ subject: 'Own', toRecipients: [{ emailAddress: { address: PEER } }] });
+    expect((await client.api(`/me/messages/${own.id}`).patch({ internetMessageId: '<mine-3@contoso.test>' })).internetMessageId).toBe(own.internetMessageId);
+  } finally {
+    h.control.assignOwnMessageIds(USER, false);
+  }
+});
+
 it('sendMail answers 202 with no body and saves a copy in Sent Items', async () => {
   const res = (await client.api('/me/sendMail').responseType(ResponseType.RAW).post({
     message: { subject: 'Hello', body: { contentType: 'Text', content: 'Hi' }, toRecipients: [{ emailAddress: { address: PEER } }] },

@@ -12,7 +12,10 @@ const outboxSchema = tenantSchema({
   mailboxId: { type: Schema.Types.ObjectId, required: true },
   request: { type: Schema.Types.Mixed, required: true },
   status: { type: String, enum: ['queued', 'sending', 'sent', 'failed'], default: 'queued' },
+  /** The Message-ID of the message: the one we composed, until the provider's sent copy shows another (adopted). */
   internetMessageId: { type: String, required: true },
+  /** Set when the sent copy carried another Message-ID than the one we composed (sync/outbound/record.ts). */
+  composedInternetMessageId: { type: String, default: null },
   messageId: { type: Schema.Types.ObjectId, default: null },
   providerMessageId: { type: String, default: null },
   providerThreadId: { type: String, default: null },

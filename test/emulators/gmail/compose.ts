@@ -51,7 +51,7 @@ export function deliver(mailbox: Mailbox, raw: Buffer, labelIds: string[], inter
  */
 export function sendMessage(state: GmailState, mailbox: Mailbox, input: Buffer, requestedThreadId?: string): StoredMessage {
   const domain = mailbox.email.split('@')[1] ?? 'example.com';
-  const raw = withHeaders(input, {
+  const raw = withHeaders(mailbox.replacesMessageIds ? withoutHeader(input, 'message-id') : input, {
     From: mailbox.email,
     Date: new Date().toUTCString().replace('GMT', '+0000'),
     'Message-ID': `<${randomBytes(12).toString('hex')}@${domain}>`,

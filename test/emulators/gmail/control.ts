@@ -123,6 +123,10 @@ export function createGoogleControl(ctx: GmailContext, identity: GoogleIdentity,
     /** Answers with status ≥ 400 the emulator gave (quota, auth, not found, injected faults). */
     errors: () => recorder.entries().filter((e) => (e.status ?? 0) >= 400 || e.aborted),
     sends: () => ctx.state.sends.map((s) => ({ ...s })),
+    /** messages.send replaces the client's Message-ID with one of Gmail's own (store.ts Mailbox.replacesMessageIds). */
+    replaceMessageIdsOnSend(email: string, on = true): void {
+      mailbox(email).replacesMessageIds = on;
+    },
     modifications: () => ctx.state.modifications.map((m) => ({ ...m })),
     /** Clears the logs and counters (mailboxes stay). */
     resetLogs(): void {

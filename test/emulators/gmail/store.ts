@@ -65,6 +65,12 @@ export class Mailbox {
   historyId: number;
   /** startHistoryId below this answers 404 (history expired). */
   historyFloor: number;
+  /**
+   * True: messages.send gives every message a Message-ID of Gmail's own, replacing the client's (control
+   * replaceMessageIdsOnSend). Gmail documents neither keeping nor replacing it (https://developers.google.com/gmail/api/guides/sending
+   * only says the message must be RFC 2822), so a product must read the sent copy back; false (default) keeps it.
+   */
+  replacesMessageIds = false;
   private nextUserLabel = 1;
   private byMessageIdHeader = new Map<string, string>();
   /** Thread id → message ids, and a newest-first order rebuilt only after adds and deletes (benchmarks list

@@ -41,7 +41,8 @@ export function attachmentFrom(value: unknown): StoredAttachment {
   };
 }
 
-export const BODY_FIELDS = ['subject', 'body', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'importance', 'internetMessageHeaders'] as const;
+/** What PATCH may change on a draft only (https://learn.microsoft.com/graph/api/message-update: "Updatable only if isDraft = true"). */
+export const BODY_FIELDS = ['subject', 'body', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'importance', 'internetMessageHeaders', 'internetMessageId'] as const;
 
 /** The draft-editable fields present in a body, as a partial StoredMessage (for create and PATCH of drafts). */
 export function draftFields(input: Record<string, unknown>): Partial<StoredMessage> {
@@ -86,7 +87,8 @@ export function draftFields(input: Record<string, unknown>): Partial<StoredMessa
  * for items it creates. Microsoft's documentation was searched for a statement that Graph keeps a client-set
  * internetMessageId on JSON draft creation and none was found (the message resource only describes it as "the
  * message ID in the format specified by RFC2822"; https://learn.microsoft.com/graph/api/user-post-messages and
- * .../resources/message say nothing of keeping it), so clients must not rely on it. What the documentation does
+ * .../resources/message say nothing of keeping it), so this emulates the stricter reading: only a PATCH of the
+ * draft sets it ("Updatable only if isDraft = true", https://learn.microsoft.com/graph/api/message-update). What the documentation does
  * promise, and what this emulator does: with `Prefer: IdType="ImmutableId"` a draft keeps its immutable id when
  * it is sent and moves to Sent Items, `isDraft` true before and false after ("Immutable ID with sending mail",
  * https://learn.microsoft.com/graph/outlook-immutable-id; the distinction by isDraft:

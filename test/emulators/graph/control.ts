@@ -53,6 +53,8 @@ export interface MicrosoftControl {
   /** What pressing Delete in Outlook does: a move to Deleted Items. */
   trash(address: string, ref: string): void;
   permanentlyDelete(address: string, ref: string): void;
+  /** The mailbox keeps the internetMessageId it gives each draft, whatever a client PATCHes (types.ts Mailbox). */
+  assignOwnMessageIds(address: string, on?: boolean): void;
   // Identity.
   registerApp(app: AppRegistration): void;
   revokeGrant(address: string, opts?: { keepAccessTokens?: boolean }): number;
@@ -165,6 +167,9 @@ export function createControl(d: ControlDeps): MicrosoftControl {
     },
     move: moveTo,
     trash: (address, ref) => moveTo(address, ref, 'deleteditems'),
+    assignOwnMessageIds(address, on = true) {
+      store.ensure(address).assignsOwnMessageIds = on;
+    },
     permanentlyDelete(address, ref) {
       const { mailbox, message } = resolve(address, ref);
       store.purge(mailbox, message);

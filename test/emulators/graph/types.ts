@@ -103,6 +103,13 @@ export interface Mailbox {
   messages: Map<string, StoredMessage>;
   tombstones: Tombstone[];
   seq: number;
+  /**
+   * True: this mailbox keeps the internetMessageId it assigned to a draft even when a client PATCHes another one
+   * (control.assignOwnMessageIds) — the reading of the docs under which a client's Message-ID never survives, so
+   * a product must read the sent copy's id back. False (default): a draft's internetMessageId is updatable, as the
+   * message-update page says ("Updatable only if isDraft = true", https://learn.microsoft.com/graph/api/message-update).
+   */
+  assignsOwnMessageIds?: boolean;
 }
 
 /** A change the store announces to subscriptions and the control log. */

@@ -30,7 +30,7 @@ import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../ingest/ids';
 import { normaliseMessageId } from '../ingest/parse';
 import { ATTACHMENT_CAP_BYTES, composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
-import { attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
+import { adoptSentMessageId, attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
 
 export type { SendRequest } from './record';
 export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed';
@@ -280,7 +280,9 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
         sent = await writer.send({ raw, internetMessageId: entry.internetMessageId }, hooks);
       }
     }
-    const messageId = await ensureRecorded(entry, mailbox);
+    // The CRM keeps the Message-ID that actually went out (the provider may have put its own in place of ours).
+    const internetMessageId = await adoptSentMessageId(entry, sent);
+    const messageId = await ensureRecorded({ ...entry, internetMessageId }, mailbox);
     await recordSentCopy(messageId, mailbox, sent, now);
     await Outbox.updateOne({ _id: entry._id }, {
       $set: { status: 'sent', providerMessageId: sent.providerMessageId, providerThreadId: sent.providerThreadId, lastError: null, 'lease.owner': null, 'lease.until': null },

@@ -12,6 +12,7 @@ import { Types } from 'mongoose';
 import { MailboxMessage } from '../../models/mailbox-message';
 import { Message } from '../../models/message';
 import { Org } from '../../models/org';
+import { Outbox } from '../../models/outbox';
 import { Thread } from '../../models/thread';
 import { normaliseAddress } from '../ingest/address';
 import { OrgDirectory } from '../ingest/directory';
@@ -98,6 +99,10 @@ export async function recordCrmMessage(
     ? [...new Set([...prepared.reply.references, prepared.reply.internetMessageId].filter((k): k is string => !!k))]
     : [];
 
+  // A Message-ID adopted after sending (adoptSentMessageId) re-keys the message recorded under ours; finish that
+  // here if a crash came between the entry's update and the message's.
+  if (entry.messageId) await rekeyMessage(entry.messageId, messageKey);
+
   const participants = [...new Set([from, ...to, ...cc, ...bcc].map((a) => a.email))];
   // Linked as the ingest links (its directory and rules), since the synced-back copy finds this message already
   // stored and does not link it again.
@@ -142,6 +147,45 @@ export async function recordCrmMessage(
     { upsert: true },
   );
   return stored._id;
+}
+
+/**
+ * The message stored under `messageId` now answers to the Message-ID `messageKey` (normalised): its dedup key and
+ * internetMessageId change, its thread learns the key (so replies whose In-Reply-To names it join the thread), and
+ * a message another mailbox's copy already made under that key is folded into it — one message, with every copy.
+ * Nothing happens when it already has that key, or is not a message keyed by a Message-ID.
+ */
+async function rekeyMessage(messageId: Types.ObjectId, messageKey: string): Promise<void> {
+  const key = `mid:${messageKey}`;
+  const current = await Message.findById(messageId).select({ dedupKey: 1, threadId: 1 }).lean<{ dedupKey: string; threadId: Types.ObjectId | null }>();
+  if (!current || current.dedupKey === key || !current.dedupKey.startsWith('mid:')) return;
+  type Folded = { _id: Types.ObjectId; syncedBy?: Types.ObjectId[]; contactIds?: Types.ObjectId[]; companyIds?: Types.ObjectId[]; dealIds?: Types.ObjectId[] };
+  const other = await Message.findOne({ dedupKey: key }).select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<Folded>();
+  if (other && !other._id.equals(messageId)) {
+    await MailboxMessage.updateMany({ messageId: other._id }, { $set: { messageId } });
+    await Message.updateOne({ _id: messageId }, {
+      $addToSet: {
+        syncedBy: { $each: other.syncedBy ?? [] }, contactIds: { $each: other.contactIds ?? [] },
+        companyIds: { $each: other.companyIds ?? [] }, dealIds: { $each: other.dealIds ?? [] },
+      },
+    });
+    await Message.deleteOne({ _id: other._id });
+  }
+  await Message.updateOne({ _id: messageId }, { $set: { dedupKey: key, internetMessageId: messageKey } });
+  if (current.threadId) await Thread.updateOne({ _id: current.threadId }, { $addToSet: { messageKeys: messageKey } });
+}
+
+/**
+ * The Message-ID the provider's copy carries, when it is not the one we composed: the entry takes it first (so
+ * recording the message again keys it by the id that went out), then the message is re-keyed (recordCrmMessage).
+ * Returns the Message-ID the entry now holds.
+ */
+export async function adoptSentMessageId(entry: { _id: Types.ObjectId; internetMessageId: string }, sent: SentResult): Promise<string> {
+  const theirs = sent.internetMessageId ? normaliseMessageId(sent.internetMessageId) : null;
+  if (!theirs || theirs === normaliseMessageId(entry.internetMessageId)) return entry.internetMessageId;
+  const adopted = sent.internetMessageId!.trim();
+  await Outbox.updateOne({ _id: entry._id }, { $set: { internetMessageId: adopted, composedInternetMessageId: entry.internetMessageId } });
+  return adopted;
 }
 
 /**

@@ -134,7 +134,16 @@ export interface OutgoingMessage {
   replyTo?: { providerMessageId: string; providerThreadId: string | null };
 }
 
-export interface SentResult { providerMessageId: string; providerThreadId: string | null }
+export interface SentResult {
+  providerMessageId: string;
+  providerThreadId: string | null;
+  /**
+   * The Message-ID the provider's copy of the sent message carries, read back after sending (undefined when the
+   * adapter could not tell). It can differ from the one we composed (Exchange may assign its own): the CRM then
+   * adopts it, or replies and teammates' copies would not join the message (outbound/outbox.ts).
+   */
+  internetMessageId?: string | null;
+}
 
 /** Callbacks a caller passes to MailboxWriter.send to learn of intermediate steps it must persist. */
 export interface SendHooks {

@@ -112,6 +112,14 @@ export function messageRoutes({ store, baseUrl, log }: RouteDeps): Router {
       patch.categories = [...(input.categories as string[])];
     }
     if (input.importance === 'low' || input.importance === 'normal' || input.importance === 'high') patch.importance = input.importance;
+    // internetMessageId: "Updatable only if isDraft = true" (https://learn.microsoft.com/graph/api/message-update);
+    // on a sent item the loop above already refused it, as Exchange refuses any draft-only property there.
+    if ('internetMessageId' in input) {
+      if (typeof input.internetMessageId !== 'string' || !/^<[^<>\s]+@[^<>\s]+>$/.test(input.internetMessageId.trim())) {
+        throw badRequest('internetMessageId must be a Message-ID in the RFC 2822 form <id@domain>.', 'ErrorInvalidInternetMessageId');
+      }
+      if (!mailbox.assignsOwnMessageIds) patch.internetMessageId = input.internetMessageId.trim();
+    }
     store.update(mailbox, message, patch);
     log.add({ address: mailbox.user.address, action: 'patch', messageId: message.immutableId, internetMessageId: message.internetMessageId, detail: input });
     single(req, res, message);

@@ -232,7 +232,9 @@ it('sends a reply that threads, and finds it again by Message-ID', async () => {
   expect(sent.providerThreadId).toBe(original.threadId);
   expect(control().sends().at(-1)).toMatchObject({ id: sent.providerMessageId, threadId: original.threadId, requestedThreadId: original.threadId });
 
-  expect(await adapter.writer.findByInternetMessageId(messageId)).toEqual(sent);
+  // The sent copy is read back for the Message-ID that went out (outbound adopts it when Gmail put its own).
+  expect(sent.internetMessageId).toBe(messageId);
+  expect(await adapter.writer.findByInternetMessageId(messageId)).toEqual({ providerMessageId: sent.providerMessageId, providerThreadId: sent.providerThreadId });
   expect(await adapter.writer.findByInternetMessageId('<never-sent@acme-e2e.test>')).toBeNull();
 });
 

@@ -20,6 +20,19 @@ export function gmailWriter(client: GmailClient): MailboxWriter {
     const message = await client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'minimal' }), { retries: 2 });
     return message.threadId ?? null;
   };
+  /**
+   * The Message-ID of the copy Gmail filed under SENT: the one that went out, which the CRM adopts should Gmail have
+   * put its own in place of ours. A failed look-up is not a failed send (it went out): undefined, nothing adopted.
+   */
+  const sentMessageId = async (providerMessageId: string): Promise<string | null | undefined> => {
+    try {
+      const copy = await client.call('messages.get', (api) =>
+        api.users.messages.get({ userId: USER, id: providerMessageId, format: 'metadata', metadataHeaders: ['Message-ID'] }), { retries: 2 });
+      return copy.payload?.headers?.find((h) => h.name?.toLowerCase() === 'message-id')?.value ?? null;
+    } catch {
+      return undefined;
+    }
+  };
   const trash = async (providerMessageId: string): Promise<void> => {
     await client.call('messages.trash', (api) => api.users.messages.trash({ userId: USER, id: providerMessageId }));
   };
@@ -40,7 +53,7 @@ export function gmailWriter(client: GmailClient): MailboxWriter {
         }),
       );
       if (!sent.id) throw new ProviderError('invalid', 'Gmail: send answer without id', { providerCode: 'malformedResponse' });
-      return { providerMessageId: sent.id, providerThreadId: sent.threadId ?? null };
+      return { providerMessageId: sent.id, providerThreadId: sent.threadId ?? null, internetMessageId: await sentMessageId(sent.id) };
     },
 
     async findByInternetMessageId(internetMessageId: string): Promise<SentResult | null> {

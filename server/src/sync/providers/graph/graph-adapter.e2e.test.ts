@@ -237,7 +237,7 @@ describe('writer', () => {
     const draftId = prepared[0]!;
 
     const resumed = await adapter.writer.resumePrepared!(draftId);
-    expect(resumed).toEqual({ providerMessageId: draftId, providerThreadId: expect.any(String) });
+    expect(resumed).toEqual({ providerMessageId: draftId, providerThreadId: expect.any(String), internetMessageId: '<prepared-1@contoso.test>' });
     expect(sends()).toBe(before + 1);
     expect(h.control.messages(USER, 'sentitems').find((m) => m.immutableId === draftId)).toMatchObject({ isDraft: false });
     // Already sent (same immutable id, now in Sent Items): the same ids, no second send.

@@ -7,9 +7,10 @@
  * our body and recipients, then sent. With immutable ids the draft keeps its id when it moves to Sent Items, so the
  * id returned is the Sent copy's id. The outbound stage hands us RFC 2822 (nodemailer's composer): it is parsed
  * with mailparser into the JSON message, because Graph's MIME upload (`Content-Type: text/plain`, base64) cannot be
- * combined with createReply. The Message-ID we assigned is passed as `internetMessageId` on create; whether it
- * is kept is the service's choice (Microsoft's documentation does not say it is, and Exchange may assign its own),
- * so a crash between send and record cannot rely on findByInternetMessageId: `send` reports the complete draft's
+ * combined with createReply. The Message-ID we assigned is set as `internetMessageId` on every draft, replies
+ * included (writable while the item is a draft: https://learn.microsoft.com/graph/api/message-update), and after
+ * sending the Sent copy's own is read back and returned, so the CRM keeps the one that went out even where Exchange
+ * assigned another. Since that may happen, a crash between send and record cannot rely on findByInternetMessageId: `send` reports the complete draft's
  * immutable id through `hooks.prepared` before sending it, and `resumePrepared` finishes or recognises that send
  * on a retry (DESIGN.md §4.8, port.ts SendHooks).
  *
@@ -82,6 +83,7 @@ export async function draftFromMime(raw: Buffer): Promise<{ fields: DraftFields;
 }
 
 const bracketed = (id: string): string => (id.trim().startsWith('<') ? id.trim() : `<${id.trim()}>`);
+const sentResultOf = (m: GraphMessage): SentResult => ({ providerMessageId: m.id, providerThreadId: m.conversationId ?? null, internetMessageId: m.internetMessageId ?? null });
 
 /**
  * Our Message-ID, kept on the drafts we create as a named MAPI property: Exchange assigns a draft its own
@@ -97,23 +99,47 @@ export class GraphWriter implements MailboxWriter {
 
   async send(message: OutgoingMessage, hooks: SendHooks = {}): Promise<SentResult> {
     const { fields, attachments } = await draftFromMime(message.raw);
+    const ourId = bracketed(message.internetMessageId);
     let draft: GraphMessage;
     if (message.replyTo) {
       draft = await this.client.post<GraphMessage>(messagePath(message.replyTo.providerMessageId, '/createReply'), {});
       await this.discardOnRefusal(draft.id, async () => {
-        // Our composed body and recipients replace the ones Outlook proposed (quoted original, reply-to list).
-        await this.client.patch(messagePath(draft.id), { ...fields, ...tagged(message.internetMessageId) });
+        // Our composed body and recipients replace the ones Outlook proposed (quoted original, reply-to list), and
+        // our Message-ID replaces the one Exchange gave the draft: internetMessageId is "Updatable only if
+        // isDraft = true" (https://learn.microsoft.com/graph/api/message-update).
+        await this.client.patch(messagePath(draft.id), { ...fields, internetMessageId: ourId, ...tagged(message.internetMessageId) });
         for (const attachment of attachments) await this.client.post(messagePath(draft.id, '/attachments'), attachment);
       });
     } else {
-      draft = await this.client.post<GraphMessage>('/me/messages', { ...fields, internetMessageId: bracketed(message.internetMessageId), attachments, ...tagged(message.internetMessageId) });
+      draft = await this.client.post<GraphMessage>('/me/messages', { ...fields, internetMessageId: ourId, attachments, ...tagged(message.internetMessageId) });
+      // Whether a create keeps a client's internetMessageId is not documented (the update page is the one that
+      // says it is writable on drafts): when the draft came back with Exchange's own, set ours while it is a draft.
+      if (draft.internetMessageId !== ourId) {
+        await this.discardOnRefusal(draft.id, () => this.client.patch(messagePath(draft.id), { internetMessageId: ourId }));
+      }
     }
     // The draft is complete: the caller records its immutable id before it can go out (port.ts SendHooks), so a
     // retry after a crash from here on resumes this draft rather than making and sending another. A draft made
     // before a crash that came earlier is never sent: the retry's findByInternetMessageId discards it.
     await hooks.prepared?.({ providerMessageId: draft.id });
     await this.sendDraft(draft.id);
-    return { providerMessageId: draft.id, providerThreadId: draft.conversationId ?? null };
+    return this.sentCopy(draft.id, draft.conversationId ?? null, message.internetMessageId);
+  }
+
+  /**
+   * The sent copy as Exchange holds it, for the Message-ID that actually went out (the CRM adopts it when it is not
+   * ours). With immutable ids the Sent Items copy keeps the draft's id (https://learn.microsoft.com/graph/outlook-immutable-id);
+   * should it not (an older revision of that page), it is found by the property we tagged it with.
+   */
+  private async sentCopy(draftId: string, conversationId: string | null, internetMessageId: string): Promise<SentResult> {
+    try {
+      const copy = await this.client.get<GraphMessage>(`${messagePath(draftId)}${query({ $select: 'id,conversationId,internetMessageId' })}`);
+      return { providerMessageId: copy.id ?? draftId, providerThreadId: copy.conversationId ?? conversationId, internetMessageId: copy.internetMessageId ?? null };
+    } catch (err) {
+      // It went out: a failed look-up must not make the send look failed (a retry would find it sent anyway).
+      if (!(err instanceof ProviderError && err.code === 'not_found')) return { providerMessageId: draftId, providerThreadId: conversationId };
+    }
+    return (await this.findTagged(internetMessageId).catch(() => null))?.sent ?? { providerMessageId: draftId, providerThreadId: conversationId };
   }
 
   /**
@@ -126,12 +152,12 @@ export class GraphWriter implements MailboxWriter {
   async resumePrepared(providerMessageId: string): Promise<SentResult | 'gone'> {
     let message: GraphMessage;
     try {
-      message = await this.client.get<GraphMessage>(`${messagePath(providerMessageId)}${query({ $select: 'id,isDraft,conversationId,parentFolderId' })}`);
+      message = await this.client.get<GraphMessage>(`${messagePath(providerMessageId)}${query({ $select: 'id,isDraft,conversationId,parentFolderId,internetMessageId' })}`);
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_found') return 'gone';
       throw err;
     }
-    const result: SentResult = { providerMessageId: message.id ?? providerMessageId, providerThreadId: message.conversationId ?? null };
+    const result: SentResult = { providerMessageId: message.id ?? providerMessageId, providerThreadId: message.conversationId ?? null, internetMessageId: message.internetMessageId ?? null };
     if (message.isDraft !== true) return result;
     const drafts = await this.client.get<{ id: string }>(`/me/mailFolders/drafts${query({ $select: 'id' })}`);
     if (message.parentFolderId !== drafts.id) return 'gone';
@@ -165,25 +191,31 @@ export class GraphWriter implements MailboxWriter {
     // OData string literals escape a quote by doubling it.
     const literal = bracketed(internetMessageId).replace(/'/g, "''");
     const page = await this.client.get<GraphPage<GraphMessage>>(
-      `/me/messages${query({ $filter: `internetMessageId eq '${literal}'`, $select: 'id,conversationId,isDraft', $top: 10 })}`,
+      `/me/messages${query({ $filter: `internetMessageId eq '${literal}'`, $select: 'id,conversationId,isDraft,internetMessageId', $top: 10 })}`,
     );
     // An unsent draft is not a sent message: the send must still happen.
     const found = page.value.find((m) => m.isDraft !== true);
-    if (found) return { providerMessageId: found.id, providerThreadId: found.conversationId ?? null };
+    if (found) return sentResultOf(found);
     // What we made under this Message-ID, whatever id Exchange gave it: a sent one is the send; a draft still in
     // Drafts was left by an attempt that crashed before its id was recorded — the retry sends a complete one of its
     // own, so that one goes (else the user finds a stray unsent copy in Drafts). A draft moved elsewhere is theirs.
-    const ours = await this.client.get<GraphPage<GraphMessage>>(
-      `/me/messages${query({ $filter: `singleValueExtendedProperties/Any(ep: ep/id eq '${OUTBOX_ID_PROPERTY}' and ep/value eq '${literal}')`, $select: 'id,conversationId,isDraft,parentFolderId', $top: 10 })}`,
-    );
-    const sent = ours.value.find((m) => m.isDraft !== true);
-    if (sent) return { providerMessageId: sent.id, providerThreadId: sent.conversationId ?? null };
-    const drafts = ours.value.filter((m) => m.isDraft === true);
+    const { sent, drafts } = await this.findTagged(internetMessageId);
+    if (sent) return sent;
     if (drafts.length) {
       const draftsFolder = await this.client.get<{ id: string }>(`/me/mailFolders/drafts${query({ $select: 'id' })}`);
       for (const d of drafts) if (d.parentFolderId === draftsFolder.id) await this.client.delete(messagePath(d.id)).catch(() => undefined);
     }
     return null;
+  }
+
+  /** The items we tagged with this Message-ID (OUTBOX_ID_PROPERTY): the sent one, and any unsent drafts. */
+  private async findTagged(internetMessageId: string): Promise<{ sent: SentResult | null; drafts: GraphMessage[] }> {
+    const literal = bracketed(internetMessageId).replace(/'/g, "''");
+    const ours = await this.client.get<GraphPage<GraphMessage>>(
+      `/me/messages${query({ $filter: `singleValueExtendedProperties/Any(ep: ep/id eq '${OUTBOX_ID_PROPERTY}' and ep/value eq '${literal}')`, $select: 'id,conversationId,isDraft,parentFolderId,internetMessageId', $top: 10 })}`,
+    );
+    const sent = ours.value.find((m) => m.isDraft !== true);
+    return { sent: sent ? sentResultOf(sent) : null, drafts: ours.value.filter((m) => m.isDraft === true) };
   }
 
   async modify(providerMessageId: string, change: { flags?: Partial<MessageFlags>; labelsAdded?: string[]; labelsRemoved?: string[] }): Promise<void> {
