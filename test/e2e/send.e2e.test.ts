@@ -177,9 +177,14 @@ const views: Record<ProviderName, (address: string) => ProviderView> = {
       deliverInbound: async (raw) => c.deliver(address, raw),
       flags: (id) => {
         const l = find(id).labelIds;
-        return { read: !l.includes('UNREAD'), starred: l.includes('STARRED'), archived: !l.includes('INBOX'), trashed: l.includes('TRASH'), labels: l };
+        // Gmail holds label ids; people (and the CRM) see their names.
+        const names = new Map(c.labels(address).map((x) => [x.id, x.name]));
+        return { read: !l.includes('UNREAD'), starred: l.includes('STARRED'), archived: !l.includes('INBOX'), trashed: l.includes('TRASH'), labels: l.map((x) => names.get(x) ?? x) };
       },
-      userLabel: (name) => c.createLabel(address, name)!,
+      userLabel: (name) => {
+        c.createLabel(address, name); // one the user made in Gmail; the CRM names it as Gmail shows it
+        return name;
+      },
     };
   },
   microsoft: (address) => {

@@ -75,6 +75,10 @@ export function createGoogleControl(ctx: GmailContext, identity: GoogleIdentity,
     createLabel(email: string, name: string): string | undefined {
       return mailbox(email).createLabel(name)?.id;
     },
+    /** The mailbox's labels as users.labels.list gives them (system and user; user ones are `Label_N`). */
+    labels(email: string): { id: string; name: string; type: 'system' | 'user' }[] {
+      return [...mailbox(email).labels.values()].map((l) => ({ id: l.id, name: l.name, type: l.type }));
+    },
     messages(email: string) {
       return [...mailbox(email).messages.values()].map((m) => ({
         id: m.id,

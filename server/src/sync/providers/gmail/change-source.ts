@@ -14,6 +14,7 @@ import {
 } from '../port';
 import type { GmailClient } from './client';
 import { planHistory } from './history';
+import type { GmailLabelCatalogue } from './label-catalogue';
 import { isOutOfScope } from './labels';
 import { findPayloadPart, gmailCursor, gmailPartIdFromImap, readGmailCursor, toRemoteMessage } from './message';
 import { mapBounded } from './pacer';
@@ -61,14 +62,21 @@ function readHistoryPosition(position: unknown): string | undefined {
 /** `after:` in epoch seconds is exact; a date would mean midnight Pacific (Gmail filtering guide). */
 const afterQuery = (afterSeconds: number) => `after:${afterSeconds}`;
 
-export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency: number }): ChangeSource {
+export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency: number; labels: GmailLabelCatalogue }): ChangeSource {
+  /** Label ids → names (label-catalogue.ts): the engine and the CRM speak the names people see in Gmail. */
+  const named = async (message: RemoteMessage): Promise<RemoteMessage> => ({ ...message, labels: await opts.labels.namesOf(message.labels) });
+  const namedChange = async (change: SyncPage['stateChanges'][number]): Promise<SyncPage['stateChanges'][number]> => ({
+    ...change,
+    ...(change.labelsAdded ? { labelsAdded: await opts.labels.namesOf(change.labelsAdded) } : {}),
+    ...(change.labelsRemoved ? { labelsRemoved: await opts.labels.namesOf(change.labelsRemoved) } : {}),
+  });
   const getRaw = (id: string, retries = FETCH_RETRIES) =>
     client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id, format: 'raw' }), { retries });
 
   /** Raw fetch of one listed id; a 404 means it went away since it was listed. */
   const fetchOne = async (id: string): Promise<RemoteMessage | null> => {
     try {
-      return toRemoteMessage(await getRaw(id));
+      return await named(toRemoteMessage(await getRaw(id)));
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_found') return null;
       throw err;
@@ -160,7 +168,7 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
       return {
         upserts,
         deletes: [...plan.deletes, ...gone],
-        stateChanges: plan.stateChanges,
+        stateChanges: await Promise.all(plan.stateChanges.map(namedChange)),
         // The new historyId is only final once every page of this round is read (history.list docs).
         nextCursor: last ? gmailCursor(String(answer.historyId)) : null,
         nextPosition: last ? null : ({ v: 1, pageToken: answer.nextPageToken! } satisfies HistoryPosition),

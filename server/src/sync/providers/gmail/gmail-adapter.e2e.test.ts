@@ -194,6 +194,36 @@ it('maps history: new mail, read, star, archive, trash, permanent delete', async
   expect(again.upserts.length + again.deletes.length + again.stateChanges.length).toBe(0);
 });
 
+it('speaks label names: ids from Gmail come out as the names people see, names written become ids (made on demand)', async () => {
+  const fresh = build(); // a new catalogue, as a new run would have
+  const customers = control().createLabel(USER, 'Customers/ACME')!;
+  expect(customers).toMatch(/^Label_\d+$/);
+  const incoming = await generateMessage({ owner: OWNER, subject: 'Labelled' });
+  const cursor = await fresh.changeSource.currentCursor();
+  const delivered = control().deliver(USER, incoming.raw, ['INBOX', 'UNREAD', customers]);
+  expect((await fresh.changeSource.fetchMessage(delivered.id))?.labels).toEqual(['INBOX', 'UNREAD', 'Customers/ACME']);
+
+  // A label made in Gmail after the catalogue was read: a labelsAdded with an unknown id refreshes it.
+  const later = control().createLabel(USER, 'Later')!;
+  control().label(USER, delivered.id, [later]);
+  const got = await drainHistory(fresh, cursor);
+  expect(got.upserts.find((m) => m.providerMessageId === delivered.id)?.labels ?? got.stateChanges.find((c) => c.providerMessageId === delivered.id)?.labelsAdded)
+    .toEqual(expect.arrayContaining(['Later']));
+  expect(JSON.stringify(got)).not.toContain(later);
+
+  // Writes by name, any case; a name the mailbox lacks becomes a label, once.
+  await fresh.writer.modify(delivered.id, { labelsAdded: ['customers/acme', 'Deals 2026'], labelsRemoved: ['Later'] });
+  const labelIds = () => control().messages(USER).find((m) => m.id === delivered.id)!.labelIds;
+  const deals = control().requests({ name: 'gmail.users.labels.create' }).length;
+  expect(labelIds()).toEqual(expect.arrayContaining([customers]));
+  expect(labelIds()).not.toContain(later);
+  const dealsId = labelIds().find((l) => l !== customers && l.startsWith('Label_'))!;
+  expect((await fresh.changeSource.fetchMessage(delivered.id))?.labels).toEqual(expect.arrayContaining(['Customers/ACME', 'Deals 2026']));
+  await build().writer.modify(delivered.id, { labelsRemoved: ['Deals 2026', 'Never made'] });
+  expect(labelIds()).not.toContain(dealsId);
+  expect(control().requests({ name: 'gmail.users.labels.create' }).length).toBe(deals);
+});
+
 it('pages history with a position and moves the cursor only on the last page', async () => {
   const cursor = await adapter.changeSource.currentCursor();
   const target = control().messages(USER).find((m) => m.labelIds.includes('INBOX'))!.id;

@@ -11,6 +11,7 @@ import { RequestGate } from '../shared/gate';
 import { QuotaPacer, systemClock, type PacerClock } from './pacer';
 import { gmailPushChannel } from './push';
 import { gmailWriter } from './writer';
+import { GmailLabelCatalogue } from './label-catalogue';
 
 export type GmailAdapterConfig = Pick<Config, 'GMAIL_API_URL' | 'GMAIL_QUOTA_UNITS_PER_SECOND' | 'GOOGLE_PUBSUB_TOPIC'>;
 
@@ -68,9 +69,10 @@ export function gmailAdapterFactory(config: GmailAdapterConfig, options: GmailAd
       timeoutMs: options.timeoutMs,
       maxRetryWaitMs: options.maxRetryWaitMs,
     });
+    const labels = new GmailLabelCatalogue(client);
     return {
-      changeSource: gmailChangeSource(client, { fetchConcurrency: options.fetchConcurrency ?? 10 }),
-      writer: gmailWriter(client),
+      changeSource: gmailChangeSource(client, { fetchConcurrency: options.fetchConcurrency ?? 10, labels }),
+      writer: gmailWriter(client, labels),
       push: config.GOOGLE_PUBSUB_TOPIC ? gmailPushChannel(client, config.GOOGLE_PUBSUB_TOPIC) : null,
     };
   };

@@ -29,6 +29,8 @@ export const METHOD_COST = {
   'messages.attachments.get': 5,
   'threads.get': 10,
   'history.list': 2,
+  'labels.list': 1,
+  'labels.create': 5,
 } as const;
 
 export type GmailMethod = keyof typeof METHOD_COST;

@@ -4,6 +4,7 @@
  */
 import { ProviderError, type MailboxWriter, type OutgoingMessage, type SentResult } from '../port';
 import type { GmailClient } from './client';
+import type { GmailLabelCatalogue } from './label-catalogue';
 import { labelEditForChange } from './labels';
 
 const USER = 'me';
@@ -15,7 +16,7 @@ export function rfc822MsgIdQuery(internetMessageId: string): string {
   return `rfc822msgid:${bare}`;
 }
 
-export function gmailWriter(client: GmailClient): MailboxWriter {
+export function gmailWriter(client: GmailClient, labels: GmailLabelCatalogue): MailboxWriter {
   const threadOf = async (providerMessageId: string): Promise<string | null> => {
     const message = await client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'minimal' }), { retries: 2 });
     return message.threadId ?? null;
@@ -69,7 +70,12 @@ export function gmailWriter(client: GmailClient): MailboxWriter {
 
     async modify(providerMessageId, change): Promise<void> {
       const { deleted, ...flags } = change.flags ?? {};
-      const edit = labelEditForChange({ flags, labelsAdded: change.labelsAdded, labelsRemoved: change.labelsRemoved });
+      // The CRM writes label names; Gmail takes ids, and a label the mailbox lacks is made for an add (label-catalogue.ts).
+      const edit = labelEditForChange({
+        flags,
+        labelsAdded: change.labelsAdded?.length ? await labels.idsOf(change.labelsAdded, { create: true }) : [],
+        labelsRemoved: change.labelsRemoved?.length ? await labels.idsOf(change.labelsRemoved, { create: false }) : [],
+      });
       if (edit.addLabelIds.length || edit.removeLabelIds.length) {
         await client.call('messages.modify', (api) =>
           api.users.messages.modify({ userId: USER, id: providerMessageId, requestBody: edit }),
