@@ -302,6 +302,25 @@ describe('the web console', () => {
     saveReadmeShot('console-contact', await page.screenshot({ ...STABLE_SHOT, fullPage: true }));
   });
 
+  it('shows the contact\'s notes and tasks, adds them, and marks a task done', async () => {
+    // On its own feet: the contact may come from the test before, or be created here.
+    if (!contactId) await createNora();
+    await openHash(`#/contacts/${contactId}`);
+    await page.getByLabel('Add a note').fill('Met Nora at the trade fair.');
+    await page.getByRole('button', { name: 'Add note' }).click();
+    await seeText(page.locator('ul.notes'), 'Met Nora at the trade fair.');
+    await page.getByLabel('Add a task').fill('Send the contract draft');
+    await page.getByLabel('Due').fill('2026-05-04');
+    await page.getByRole('button', { name: 'Add task' }).click();
+    const task = page.getByLabel('Send the contract draft');
+    await task.waitFor();
+    const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/tasks/'));
+    await task.check();
+    expect((await patched).status()).toBe(200);
+    const mine = (await api('GET', '/api/tasks?assignee=me')).body.tasks as { title: string; done: boolean }[];
+    expect(mine).toEqual([expect.objectContaining({ title: 'Send the contract draft', done: true })]);
+  });
+
   it('shows a message sandboxed, with remote images held back until asked', async () => {
     await page.getByRole('link', { name: /Pilot pricing for Northwind/ }).click();
     const frame = page.locator('iframe.email-frame');

@@ -2,6 +2,7 @@
 import { api, q } from '../api';
 import { empty, failure, formatAmount, formatDateTime, h, loading, show } from '../dom';
 import type { Company, Contact, Deal } from '../types';
+import { activitySection } from './activity';
 import { composer } from './compose';
 import { timeline } from './timeline';
 import type { View } from './view';
@@ -82,6 +83,7 @@ export const contactView: View = (main, route, signal) => {
         h('a', { class: 'button', href: `#/why?email=${encodeURIComponent(contact.email)}` }, 'Missing an email?')),
       compose.panel,
       h('section', { class: 'section' }, h('h2', {}, 'Deals'), dealRows(deals)),
+      activitySection('contact', id, signal),
       tl.el);
   });
 };
@@ -99,6 +101,7 @@ export const companyView: View = (main, route, signal) => {
       h('h1', {}, company.name),
       h('dl', { class: 'fields' }, field('Domains', company.domains.join(', '))),
       h('section', { class: 'section' }, h('h2', {}, 'Deals'), dealRows(deals)),
+      activitySection('company', id, signal),
       timeline(`/api/companies/${id}/messages`, signal).el);
   });
 };
@@ -128,6 +131,7 @@ export const dealView: View = (main, route, signal) => {
         field('Close date', formatDateTime(deal.closeDate)),
         field('Company', deal.companyId ? h('a', { href: `#/companies/${deal.companyId}` }, 'Open company') : null),
         field('Contacts', deal.contactIds.length ? h('span', {}, ...deal.contactIds.map((c, i) => [i ? ', ' : '', h('a', { href: `#/contacts/${c}` }, `Contact ${i + 1}`)]).flat()) : null)),
+      activitySection('deal', id, signal),
       timeline(`/api/deals/${id}/messages`, signal).el);
   });
 };
