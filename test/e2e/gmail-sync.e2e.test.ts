@@ -86,6 +86,26 @@ describe('a Gmail mailbox in two-way sync', () => {
     await until('an acknowledged push', async () => emu.google.control.pushes().some((p: { outcome: string; status?: number }) => p.outcome === 'delivered' && p.status === 204), 10_000);
   }, 60_000);
 
+  it('leaves out mail under a label an admin excluded by the name Gmail shows (Gmail itself names it Label_N)', async () => {
+    const labelId = emu.google.control.createLabel(ADA.email, 'Personal/Family')!;
+    expect(labelId).toMatch(/^Label_\d+$/);
+    const current = (await api(ada.token, 'GET', '/api/settings')).body;
+    const put = await api(ada.token, 'PUT', '/api/settings', { ...current, sync: { ...current.sync, excludedLabels: ['personal'] } });
+    expect(put.status).toBe(200);
+    const personal = await generateMessage({ owner: ADA, from: CUSTOMER.people[0], subject: 'Family barbecue', seed: 201 });
+    const business = await generateMessage({ owner: ADA, from: CUSTOMER.people[0], subject: 'Purchase order 7', seed: 202 });
+    emu.google.control.deliver(ADA.email, personal.raw, ['INBOX', 'UNREAD', labelId]);
+    emu.google.control.deliver(ADA.email, business.raw);
+    const contactId = (await api(ada.token, 'GET', '/api/contacts?q=bill')).body.contacts[0].id;
+    const subjects = await until('the unlabelled message', async () => {
+      const page = await api(ada.token, 'GET', `/api/contacts/${contactId}/messages?limit=20`);
+      const all = page.body.messages.map((m: { subject: string }) => m.subject);
+      return all.includes('Purchase order 7') ? all : null;
+    }, 20_000);
+    expect(subjects).not.toContain('Family barbecue');
+    await api(ada.token, 'PUT', '/api/settings', current);
+  }, 60_000);
+
   it('moves a message deleted in the CRM to Gmail’s trash', async () => {
     const contacts = await api(ada.token, 'GET', '/api/contacts?q=bill');
     const page = await api(ada.token, 'GET', `/api/contacts/${contacts.body.contacts[0].id}/messages?limit=1`);

@@ -417,3 +417,24 @@ test('npm run emulators (cli.ts): prints the configuration keys and stops on SIG
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
 }, 25_000);
+
+// https://developers.google.com/gmail/api/guides/labels and .../reference/rest/v1/users.labels: a user label's id is
+// immutable and opaque (`Label_N`), its name is what Gmail shows; messages.modify and history speak ids only.
+test('labels: user labels are Label_N ids with display names; modify takes ids, not names; names are unique regardless of case', async () => {
+  const { email, api: mine } = await freshUser('labels');
+  const created = (await mine.users.labels.create({ userId: 'me', requestBody: { name: 'Customers/ACME', labelListVisibility: 'labelShow', messageListVisibility: 'show' } })).data;
+  expect(created).toMatchObject({ id: expect.stringMatching(/^Label_\d+$/), name: 'Customers/ACME', type: 'user' });
+  const listed = (await mine.users.labels.list({ userId: 'me' })).data.labels ?? [];
+  expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'INBOX', name: 'INBOX', type: 'system' }), expect.objectContaining({ id: created.id, name: 'Customers/ACME' })]));
+  const conflict = await failure(mine.users.labels.create({ userId: 'me', requestBody: { name: 'customers/acme' } }));
+  expect(conflict.response?.status).toBe(409);
+
+  const [id] = h.emulator.control.seed(email, [{ raw: await rfc822({ from: 'zoe@client.test', to: email, subject: 'Label me' }), labelIds: ['INBOX'], internalDate: Date.now() }]);
+  const byName = await failure(mine.users.messages.modify({ userId: 'me', id: id!, requestBody: { addLabelIds: ['Customers/ACME'] } }));
+  expect(byName.response?.status).toBe(400);
+  const start = (await mine.users.getProfile({ userId: 'me' })).data.historyId!;
+  const modified = (await mine.users.messages.modify({ userId: 'me', id: id!, requestBody: { addLabelIds: [created.id!] } })).data;
+  expect(modified.labelIds).toEqual(expect.arrayContaining(['INBOX', created.id]));
+  const history = (await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['labelAdded'] })).data.history ?? [];
+  expect(history.flatMap((r) => r.labelsAdded ?? []).flatMap((e) => e.labelIds ?? [])).toEqual([created.id]);
+});
