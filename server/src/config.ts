@@ -29,6 +29,7 @@ export const SETTINGS = {
   TOKEN_ENCRYPTION_KEY: setting({ schema: z.string().optional(), secret: true, description: '32-byte key, base64, encrypting provider tokens at rest (generated in development)' }),
   TOKEN_ENCRYPTION_OLD_KEYS: setting({ schema: z.string().optional(), secret: true, description: 'previous keys still accepted for decryption during rotation (comma list of base64)' }),
   SESSION_TTL_SECONDS: setting({ schema: int(60).max(7 * 24 * 3600, 'must be at most 604800 (7 days)'), default: '3600', description: 'lifetime of a session token (at most 7 days)' }),
+  SESSION_MAX_AGE_SECONDS: setting({ schema: int(300).max(30 * 24 * 3600, 'must be at most 2592000 (30 days)'), default: '86400', description: 'absolute lifetime of a sign-in: sessions renewed through login links end this long after the identity-provider sign-in they came from' }),
   METRICS_TOKEN: setting({ schema: z.string().min(16, 'must be at least 16 characters').optional(), secret: true, description: 'bearer token GET /metrics requires; required in production on a public address, unset elsewhere: open' }),
   ALLOW_EMBEDDED_DATABASE: setting({ schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'false', description: 'lets a production server on a public address use the embedded development database (never advisable)' }),
   SYNC_POLL_SECONDS: setting({ schema: int(1), default: '60', description: 'polling interval when push is not available' }),

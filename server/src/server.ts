@@ -15,6 +15,8 @@ import { contactRoutes } from './http/contact-routes';
 import { contextRoutes } from './http/context-routes';
 import { dealRoutes } from './http/deal-routes';
 import { loginLinkRoutes } from './http/login-link-routes';
+import { signOutRoutes } from './http/session-routes';
+import { userRoutes } from './http/user-routes';
 import { mailboxRoutes } from './http/mailbox-routes';
 import { messageReadRoutes } from './http/message-read-routes';
 import { messageWriteRoutes } from './http/message-write-routes';
@@ -50,7 +52,7 @@ export interface Service {
 export function buildService(config: Config, log: Logger, opts: { adapters?: MailboxAdapters } = {}): Service {
   if (!config.JWT_SECRET || !config.TOKEN_ENCRYPTION_KEY) throw new Error('JWT_SECRET and TOKEN_ENCRYPTION_KEY must be resolved before building the service');
   const metrics = createMetrics();
-  const sessions = createSessionTokens({ secret: config.JWT_SECRET, issuer: config.PUBLIC_URL, ttlSeconds: config.SESSION_TTL_SECONDS });
+  const sessions = createSessionTokens({ secret: config.JWT_SECRET, issuer: config.PUBLIC_URL, ttlSeconds: config.SESSION_TTL_SECONDS, maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS });
   const vault = createVault({
     currentKey: Buffer.from(config.TOKEN_ENCRYPTION_KEY, 'base64'),
     oldKeys: (config.TOKEN_ENCRYPTION_OLD_KEYS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k.trim(), 'base64')),
@@ -95,6 +97,8 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       realmApiRoutes(realms),
       whyRoutes(),
       loginLinks.create,
+      signOutRoutes(),
+      userRoutes(),
     ],
   });
   const outboxSweep = (o: { limit?: number } = {}) => processDueOutbox(adapters, o);

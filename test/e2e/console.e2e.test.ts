@@ -290,6 +290,19 @@ describe('the web console', () => {
     await shot('7-both-live');
   }, 150_000);
 
+  it('says plainly what disconnecting each mailbox does (Microsoft has no refresh-token revoke), and a No keeps it', async () => {
+    const questions: string[] = [];
+    for (const provider of ['Outlook', 'Gmail'] as const) {
+      const asked = page.waitForEvent('dialog');
+      await mailboxCard(provider).getByRole('button', { name: 'Disconnect' }).click();
+      questions.push((await asked).message()); // dismissed by the page-wide handler: nothing is disconnected
+    }
+    expect(questions[0]).toMatch(/Microsoft offers no way for an app to revoke its own sign-in/);
+    expect(questions[0]).toContain('https://myapps.microsoft.com');
+    expect(questions[1]).toMatch(/revokes its access at Google/);
+    expect((await api('GET', '/api/mailboxes')).body.mailboxes).toHaveLength(2);
+  });
+
   it('opens a contact record whose timeline shows the past mail', async () => {
     await createNora();
     await page.getByRole('link', { name: 'Contacts' }).click();

@@ -7,7 +7,7 @@ const issuer = 'https://crm.example.com';
 const start = Date.UTC(2026, 0, 1, 12, 0, 0);
 const user = { userId: 'user-1', orgId: 'org-1', role: 'admin' as const };
 
-function tokens(overrides: { secret?: string; issuer?: string; ttlSeconds?: number; now?: () => number } = {}) {
+function tokens(overrides: { secret?: string; issuer?: string; ttlSeconds?: number; maxAgeSeconds?: number; now?: () => number } = {}) {
   return createSessionTokens({ secret, issuer, ttlSeconds: 3600, now: () => start, ...overrides });
 }
 
@@ -35,7 +35,22 @@ describe('session tokens', () => {
     const { token, expiresAt } = t.sign(user);
     expect(expiresAt).toBe('2026-01-01T13:00:00.000Z');
     const claims = t.verify(token);
-    expect(claims).toEqual({ userId: 'user-1', orgId: 'org-1', role: 'admin', tokenId: expect.any(String), expiresAt });
+    expect(claims).toEqual({ userId: 'user-1', orgId: 'org-1', role: 'admin', tokenId: expect.any(String), expiresAt, authTime: start / 1000 });
+  });
+
+  it('never lets renewal outlive the absolute lifetime counted from the identity-provider sign-in', () => {
+    let now = start;
+    const t = tokens({ ttlSeconds: 3600, maxAgeSeconds: 5400, now: () => now });
+    const first = t.verify(t.sign(user).token);
+    // 50 minutes later a login link renews it: the new session ends 90 minutes after the original sign-in.
+    now = start + 50 * 60_000;
+    const renewed = t.sign({ ...user, authTime: first.authTime });
+    expect(renewed.expiresAt).toBe(new Date(start + 90 * 60_000).toISOString());
+    // Past the absolute lifetime nothing renews it, and a token still carrying the old sign-in is refused.
+    now = start + 91 * 60_000;
+    expect(rejection(() => t.sign({ ...user, authTime: first.authTime })).code).toBe('expired');
+    const forgedLong = forge({ ...validPayload, iat: now / 1000, exp: now / 1000 + 3600, auth_time: start / 1000 }, { audience: SESSION_AUDIENCE, issuer });
+    expect(rejection(() => t.verify(forgedLong)).code).toBe('expired');
   });
 
   it('signs HS256 with a random jti, our audience and issuer', () => {

@@ -19,10 +19,16 @@ export interface SessionClaims {
   tokenId: string;
   /** ISO time */
   expiresAt: string;
+  /** When the user last proved who they are at the identity provider (`auth_time`, seconds): the absolute lifetime counts from it. */
+  authTime: number;
 }
 
 export interface SessionTokens {
-  sign(claims: { userId: string; orgId: string; role: SessionRole }): { token: string; expiresAt: string };
+  /**
+   * `authTime`: the identity-provider sign-in this session descends from (a login link passes its session's on);
+   * default now. The token expires `ttlSeconds` from now, but never later than `maxAgeSeconds` after `authTime`.
+   */
+  sign(claims: { userId: string; orgId: string; role: SessionRole; authTime?: number }): { token: string; expiresAt: string };
   /** Throws `AuthError` ('expired' or 'invalid_session') for anything but a valid token of ours. */
   verify(token: string): SessionClaims;
 }
@@ -33,6 +39,8 @@ export interface SessionTokenOptions {
   /** `PUBLIC_URL` */
   issuer: string;
   ttlSeconds: number;
+  /** The absolute lifetime from the identity-provider sign-in (SESSION_MAX_AGE_SECONDS); default 24 hours. */
+  maxAgeSeconds?: number;
   /** the clock, in ms; tests pass their own */
   now?: () => number;
 }
@@ -45,7 +53,7 @@ const MIN_SECRET_CHARS = 32;
 const CLOCK_TOLERANCE_SECONDS = 5;
 const ROLES: readonly SessionRole[] = ['admin', 'member'];
 
-export function createSessionTokens({ secret, issuer, ttlSeconds, now = Date.now }: SessionTokenOptions): SessionTokens {
+export function createSessionTokens({ secret, issuer, ttlSeconds, maxAgeSeconds = 86_400, now = Date.now }: SessionTokenOptions): SessionTokens {
   if (typeof secret !== 'string' || secret.length < MIN_SECRET_CHARS) {
     throw new TypeError(`the session secret must be at least ${MIN_SECRET_CHARS} characters`);
   }
@@ -56,11 +64,13 @@ export function createSessionTokens({ secret, issuer, ttlSeconds, now = Date.now
   const nowSeconds = () => Math.floor(now() / 1000);
 
   return {
-    sign({ userId, orgId, role }) {
+    sign({ userId, orgId, role, authTime }) {
       if (!userId || !orgId || !ROLES.includes(role)) throw new TypeError('userId, orgId and a known role are required');
       const iat = nowSeconds();
-      const exp = iat + ttlSeconds;
-      const token = jwt.sign({ org: orgId, role, iat, exp }, key, {
+      const signedInAt = authTime ?? iat;
+      const exp = Math.min(iat + ttlSeconds, signedInAt + maxAgeSeconds);
+      if (exp <= iat) throw new AuthError('expired', 'the sign-in this session comes from is too old; sign in again');
+      const token = jwt.sign({ org: orgId, role, iat, exp, auth_time: signedInAt }, key, {
         algorithm: ALGORITHM,
         audience: SESSION_AUDIENCE,
         issuer,
@@ -86,12 +96,16 @@ export function createSessionTokens({ secret, issuer, ttlSeconds, now = Date.now
         throw invalid();
       }
       if (typeof payload === 'string') throw invalid();
-      const { sub, org, role, jti, exp } = payload;
+      const { sub, org, role, jti, exp, iat } = payload;
       if (typeof exp !== 'number') throw invalid(); // jsonwebtoken lets a token without exp through
+      const authTime = typeof payload.auth_time === 'number' ? payload.auth_time : iat;
+      if (typeof authTime !== 'number' || nowSeconds() > authTime + maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
+        throw new AuthError('expired', 'the session has expired; sign in again');
+      }
       if (typeof sub !== 'string' || !sub || typeof org !== 'string' || !org || !ROLES.includes(role) || typeof jti !== 'string') {
         throw invalid();
       }
-      return { userId: sub, orgId: org, role: role as SessionRole, tokenId: jti, expiresAt: new Date(exp * 1000).toISOString() };
+      return { userId: sub, orgId: org, role: role as SessionRole, tokenId: jti, expiresAt: new Date(exp * 1000).toISOString(), authTime };
     },
   };
 }

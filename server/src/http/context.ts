@@ -3,14 +3,27 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Types } from 'mongoose';
 import type { SessionRole, SessionTokens } from '../auth/session-token';
 import { enterOrg } from '../db/tenant';
+import { SessionRevocation } from '../models/session-revocation';
+import { User, type UserDoc } from '../models/user';
 import { forbidden, unauthorized } from './errors';
 
-export interface RequestAuth { userId: Types.ObjectId; orgId: Types.ObjectId; role: SessionRole }
+export interface RequestAuth {
+  userId: Types.ObjectId;
+  orgId: Types.ObjectId;
+  role: SessionRole;
+  /** The session token's id and expiry (sign-out) and its identity-provider sign-in time (login links). */
+  session?: { tokenId: string; expiresAt: string; authTime: number };
+}
 
 declare module 'express-serve-static-core' {
   interface Request { auth?: RequestAuth }
 }
 
+/**
+ * A valid session token, and — one read of the user by `_id` and one of the revocations by `jti` — a session that is
+ * still good: not signed out, its user not disabled nor signed out everywhere since. The role is the user's role now,
+ * so an admin demoted a moment ago is a member on their next request.
+ */
 export function requireSession(sessions: SessionTokens): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';
@@ -22,10 +35,26 @@ export function requireSession(sessions: SessionTokens): RequestHandler {
     } catch {
       return next(unauthorized('invalid or expired session'));
     }
-    req.auth = { userId: new Types.ObjectId(claims.userId), orgId: new Types.ObjectId(claims.orgId), role: claims.role };
+    const session = { tokenId: claims.tokenId, expiresAt: claims.expiresAt, authTime: claims.authTime };
     // Everything after this, to the end of the request, queries within the caller's organisation only.
-    enterOrg(claims.orgId, () => next());
+    enterOrg(claims.orgId, () => {
+      void sessionStillGood(claims.userId, session).then((role) => {
+        if (!role) return next(unauthorized('this session has ended; sign in again'));
+        req.auth = { userId: new Types.ObjectId(claims.userId), orgId: new Types.ObjectId(claims.orgId), role, session };
+        next();
+      }, next);
+    });
   };
+}
+
+async function sessionStillGood(userId: string, session: { tokenId: string; authTime: number }): Promise<SessionRole | null> {
+  const [user, revoked] = await Promise.all([
+    User.findById(userId, { role: 1, disabled: 1, sessionsNotBefore: 1 }).lean<Pick<UserDoc, 'role' | 'disabled' | 'sessionsNotBefore'>>(),
+    SessionRevocation.exists({ _id: session.tokenId }),
+  ]);
+  if (!user || user.disabled || revoked) return null;
+  if (user.sessionsNotBefore && session.authTime * 1000 < user.sessionsNotBefore.getTime()) return null;
+  return user.role;
 }
 
 export function auth(req: Request): RequestAuth {

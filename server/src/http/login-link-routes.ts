@@ -41,7 +41,7 @@ export function loginLinkRoutes(deps: LoginLinkDeps): { create: Router; redeem: 
     const expiresAt = new Date(now() + LOGIN_LINK_TTL_MS);
     // No TTL index on FerretDB: the org's expired links go whenever a new one is made.
     await LoginLink.deleteMany({ expiresAt: mongoose.trusted({ $lte: new Date(now()) }) });
-    await LoginLink.create({ codeHash: hashOf(secret), userId: a.userId, expiresAt });
+    await LoginLink.create({ codeHash: hashOf(secret), userId: a.userId, expiresAt, authTime: a.session?.authTime ?? null });
     res.setHeader('Cache-Control', 'no-store');
     res.json({ url: `${deps.publicUrl}/app/#login=${a.orgId.toHexString()}.${secret}`, expiresAt: expiresAt.toISOString() });
   });
@@ -62,12 +62,18 @@ export function loginLinkRoutes(deps: LoginLinkDeps): { create: Router; redeem: 
         User.findById(link.userId).lean<UserDoc>(),
         Org.findById(orgHex).lean<OrgDoc>(),
       ]);
-      return user && org ? { user, org } : null;
+      return user && org && !user.disabled ? { user, org, authTime: link.authTime ?? undefined } : null;
     });
     if (!answer) throw refused();
-    const { user, org } = answer;
-    // The role as it is now, not as it was when the link was made.
-    const session = deps.sessions.sign({ userId: String(user._id), orgId: String(org._id), role: user.role });
+    const { user, org, authTime } = answer;
+    // The role as it is now, not as it was when the link was made; the lifetime counts from the sign-in the link's
+    // session came from, so chaining links never outlives SESSION_MAX_AGE_SECONDS.
+    let session;
+    try {
+      session = deps.sessions.sign({ userId: String(user._id), orgId: String(org._id), role: user.role, authTime });
+    } catch {
+      throw unauthorized('the sign-in behind this link is too old; sign in again from the add-on');
+    }
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       token: session.token,

@@ -7,6 +7,10 @@ const userSchema = tenantSchema({
   role: { type: String, enum: ['admin', 'member'], required: true },
   /** `google:<sub>` or `microsoft:<tid>:<oid>`: the identity this user signs in with. */
   identityKey: { type: String, required: true },
+  /** Set by an admin: the user can no longer sign in, and their sessions stop at once (http/context.ts). */
+  disabled: { type: Boolean, default: false },
+  /** Sessions whose identity-provider sign-in is older than this are refused (sign-out everywhere, disabling). */
+  sessionsNotBefore: { type: Date, default: null },
   settings: {
     excludedDomains: { type: [String], default: [] },
     excludedAddresses: { type: [String], default: [] },
@@ -24,6 +28,8 @@ export interface UserDoc {
   name: string;
   role: 'admin' | 'member';
   identityKey: string;
+  disabled?: boolean;
+  sessionsNotBefore?: Date | null;
   settings: { excludedDomains: string[]; excludedAddresses: string[]; excludedLabels: string[]; visibility: 'full' | 'metadata' | 'private' | null };
 }
 

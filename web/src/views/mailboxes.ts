@@ -57,7 +57,7 @@ function card(m: Mailbox, refresh: () => void): { el: HTMLElement; update(m: Mai
     }
   });
   disconnect.addEventListener('click', async () => {
-    if (!window.confirm(`Disconnect ${current.address}? Its tokens are revoked, and mail only this mailbox held leaves the CRM.`)) return;
+    if (!window.confirm(disconnectQuestion(current))) return;
     disconnect.disabled = true;
     try {
       await api('DELETE', `/api/mailboxes/${current.id}`);
@@ -139,3 +139,19 @@ export const mailboxesView: View = (main, _route, signal) => {
   signal.addEventListener('abort', () => window.clearTimeout(timer));
   void refresh();
 };
+
+/**
+ * What disconnecting does, said plainly per provider. Google revokes the grant on request; Microsoft offers no
+ * endpoint that revokes a refresh token (docs/SECURITY.md, "Disconnecting"), so Threadline deletes it and stops the
+ * subscription, and the user removes the app's permission themselves if they want the grant gone too.
+ */
+export function disconnectQuestion(m: { address: string; provider: string }): string {
+  const common = 'Mail only this mailbox held leaves the CRM.';
+  if (m.provider === 'microsoft') {
+    return `Disconnect ${m.address}? Threadline deletes its tokens and stops its change notifications at once, so it never reads this mailbox again. ` +
+      'Microsoft offers no way for an app to revoke its own sign-in: to withdraw the permission itself, remove Threadline at https://myapps.microsoft.com ' +
+      `(or ask your Microsoft 365 admin). ${common}`;
+  }
+  return `Disconnect ${m.address}? Threadline revokes its access at Google and deletes its tokens. ${common}`;
+}
+
