@@ -175,6 +175,29 @@ it('internetMessageId: ignored on create, set by PATCH on a draft (createReply i
   }
 });
 
+// https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties (create,
+// PATCH) and .../singlevaluelegacyextendedproperty-get ($filter=singleValueExtendedProperties/Any(ep: ...)).
+it('singleValueExtendedProperties: set on create, replaced by PATCH, found by $filter Any (quotes doubled)', async () => {
+  const PROP = 'String {00020329-0000-0000-C000-000000000046} Name EmulatorTag';
+  const find = async (value: string) => {
+    const literal = value.replace(/'/g, "''");
+    const page = (await client.api('/me/messages').headers(IMMUTABLE).filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${PROP}' and ep/value eq '${literal}')`).select('id').get()) as Page;
+    return page.value.map((m) => m.id);
+  };
+  const created = await client.api('/me/messages').headers(IMMUTABLE).post({
+    subject: 'Tagged', toRecipients: [{ emailAddress: { address: PEER } }], singleValueExtendedProperties: [{ id: PROP, value: "<o'brien-1@contoso.test>" }],
+  });
+  expect(await find("<o'brien-1@contoso.test>")).toEqual([created.id]);
+  await client.api(`/me/messages/${created.id}`).headers(IMMUTABLE).patch({ singleValueExtendedProperties: [{ id: PROP, value: '<second@contoso.test>' }] });
+  expect(await find("<o'brien-1@contoso.test>")).toEqual([]);
+  expect(await find('<second@contoso.test>')).toEqual([created.id]);
+  // Not a draft-only property: still writable, and still found, once the item is sent.
+  await client.api(`/me/messages/${created.id}/send`).headers(IMMUTABLE).post({});
+  await client.api(`/me/messages/${created.id}`).headers(IMMUTABLE).patch({ singleValueExtendedProperties: [{ id: PROP, value: '<third@contoso.test>' }] });
+  expect(await find('<third@contoso.test>')).toEqual([created.id]);
+  expect((await graphError(client.api('/me/messages').post({ subject: 'Bad', singleValueExtendedProperties: [{ id: PROP, value: 7 }] }))).statusCode).toBe(400);
+});
+
 it('sendMail answers 202 with no body and saves a copy in Sent Items', async () => {
   const res = (await client.api('/me/sendMail').responseType(ResponseType.RAW).post({
     message: { subject: 'Hello', body: { contentType: 'Text', content: 'Hi' }, toRecipients: [{ emailAddress: { address: PEER } }] },
