@@ -5,8 +5,9 @@
  * the CURRENT org and personal rules, judged by the same evaluator ingest uses (sync/ingest/privacy.ts), applied to
  * the address the caller gives. Nothing is written while answering, and the caller's question is not logged.
  *
- * Visibility (DESIGN §4.7): a message the caller may not see answers `not_visible` with neither its subject nor its
- * holders; holders who share privately are never named to anyone but themselves.
+ * Visibility (DESIGN §4.7): mail the caller may not see is answered for exactly as if it were not stored — the
+ * same verdict and reasons as an email nobody synced — so the route is no oracle for a teammate's private mail.
+ * Holders who share privately are never named to anyone but themselves.
  *
  * The wording is built by small pure functions (exported for tests); `explainWhy` only gathers the facts.
  */
@@ -25,7 +26,7 @@ import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from './domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
 
-export type WhyVerdict = 'synced' | 'excluded' | 'not_visible' | 'not_yet_synced';
+export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';
 export interface WhyReason { code: string; message: string; detail?: Record<string, unknown> }
 export interface WhyAnswer { verdict: WhyVerdict; reasons: WhyReason[] }
 /** Already validated and normalised by the route; `date` is the email's own date when the client knows it. */
@@ -158,11 +159,6 @@ export function linkReasons(links: { contacts: Pick<ContactDoc, '_id' | 'name' |
 
 type StoredMessage = Pick<MessageDoc, '_id' | 'syncedBy' | 'participants' | 'contactIds' | 'companyIds' | 'dealIds'>;
 
-const NOT_VISIBLE: WhyReason = {
-  code: 'sharing_level',
-  message: 'This is in the CRM, but only in mailboxes whose owners keep their mail private, so you cannot see it. Ask the person who received it to share it.',
-};
-
 /** Holders the caller may be told about: themselves, and anyone who does not keep their mail private. */
 async function holderReason(doc: StoredMessage, policy: VisibilityPolicy, callerId: Types.ObjectId): Promise<WhyReason> {
   const named = doc.syncedBy.filter((h) => h.equals(callerId) || policy.levelOf(h) !== 'private');
@@ -215,10 +211,8 @@ async function storedMessageAnswer(doc: StoredMessage, access: Exclude<Access, '
 /** Mail with an address (no Message-ID asked): how much the caller can see, and what the address is linked to. */
 async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<WhyAnswer | null> {
   const visible = await Message.countDocuments({ participants: email, ...policy.visibleFilter() });
-  if (visible === 0) {
-    const stored = await Message.exists({ participants: email });
-    return stored ? { verdict: 'not_visible', reasons: [NOT_VISIBLE] } : null;
-  }
+  // None the caller may see: answered as if none were stored (see the module comment).
+  if (visible === 0) return null;
   const reasons: WhyReason[] = [{ code: 'stored', message: `${plural(visible, 'email')} with ${email} ${visible === 1 ? 'is' : 'are'} in the CRM for you.`, detail: { count: visible } }];
   const [person] = await lookupPeople([email]);
   const deals = await findDeals([person], { openOnly: false, limit: MAX_LINKS });
@@ -256,8 +250,8 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
       .select({ syncedBy: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<StoredMessage>();
     if (doc) {
       const access = (await policy()).access(doc);
-      if (access === 'none') return { verdict: 'not_visible', reasons: [NOT_VISIBLE] };
-      return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains);
+      // Not for the caller's eyes: answered below as if it were not stored (see the module comment).
+      if (access !== 'none') return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains);
     }
   }
 

@@ -43,6 +43,35 @@ describe('ingestMessages on the real database', () => {
     });
   });
 
+  it('does not merge a copy that only shares the Message-ID: an outsider cannot surface someone\'s private mail', async () => {
+    const orgId = await createOrg();
+    const ann = await createMailbox(orgId, 'ann@acme.test');
+    const bob = await createMailbox(orgId, 'bob@acme.test');
+    const date = new Date('2026-11-20T10:00:00Z');
+    const privateMail = { from: 'lawyer@counsel.test', to: ['ann@acme.test'], subject: 'Settlement terms', messageId: '<secret-1@counsel.test>', date, text: 'The confidential terms.' };
+    await ingest(ann, [await remoteOf(privateMail)]);
+    // Eve reuses the Message-ID in a mail to Bob.
+    const forged = { from: 'eve@attacker.test', to: ['bob@acme.test'], subject: 'Hello', messageId: '<secret-1@counsel.test>', date: new Date('2026-11-21T09:00:00Z'), text: 'Hi Bob' };
+    const res = await ingest(bob, [await remoteOf(forged)]);
+    expect(res).toMatchObject({ stored: 1, newMessages: 1 });
+    // Seen again (a replay): the same separate message, not a third one.
+    expect((await ingest(bob, [await remoteOf(forged, { providerMessageId: 'forged-again' })])).newMessages).toBe(0);
+    await runInOrg(orgId, async () => {
+      const msgs = await Message.find({ internetMessageId: 'secret-1@counsel.test' }).sort({ date: 1 }).lean();
+      expect(msgs).toHaveLength(2);
+      expect(msgs[0]).toMatchObject({ subject: 'Settlement terms', syncedBy: [ann.userId] });
+      expect(msgs[0].text).toContain('confidential');
+      expect(msgs[1]).toMatchObject({ subject: 'Hello', syncedBy: [bob.userId] });
+      expect(msgs[1].text).not.toContain('confidential');
+      const bobCopies = await MailboxMessage.find({ mailboxId: bob.mailboxId }).lean();
+      expect(bobCopies.every((c) => String(c.messageId) === String(msgs[1]._id))).toBe(true);
+    });
+    // A genuine second copy (same sender, date and subject, a list tag on the subject even) still joins the first.
+    const cat = await createMailbox(orgId, 'cat@acme.test');
+    expect((await ingest(cat, [await remoteOf({ ...privateMail, to: ['ann@acme.test', 'cat@acme.test'] })])).newMessages).toBe(0);
+    expect((await ingest(cat, [await remoteOf({ ...privateMail, subject: '[legal] Settlement terms' }, { providerMessageId: 'via-list' })])).newMessages).toBe(0);
+  });
+
   it('keeps every holder when teammates store the same mail at once, and puts back a holder a concurrent write lost', async () => {
     const orgId = await createOrg();
     const boxes = await Promise.all(['ann', 'bob', 'cat'].map((n) => createMailbox(orgId, `${n}@acme.test`)));

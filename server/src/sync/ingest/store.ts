@@ -6,12 +6,14 @@
  * insert where "already there" is an answer, not an error — so a crash at any point is repaired by storing the page
  * again. Per page: one parse pass, two or three batch inserts, and an update only where a document already existed.
  */
+import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
 import { MailboxMessage, Message, Outbox, SyncEvent } from '../../models';
 import { runInOrg } from '../../db/tenant';
 import { registrableDomain } from '../../crm/domains';
 import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
+import { normaliseForKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
 import { findCopies, mergeIntoCopies } from './changes';
 import { addHolder, lackingHolder } from './holders';
@@ -131,6 +133,10 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
       if (id && !sentAs.has(k.remote.providerMessageId)) messageIds[i] = id;
     });
   }
+  await separateCollisions(orgId, kept, docIdx, msgOutcome.existing, messageIds, (i) => ({
+    orgId, ...messageContent(kept[i]), threadId: threads[i],
+    ...directory.linksFor(kept[i].participants, ownCompanyDomains), syncedBy: [mailbox.userId], createdAt: now, updatedAt: now,
+  }), result);
   const existingMessages = msgOutcome.existing.map((j) => messageIds[docIdx[j]]);
 
   // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).
@@ -194,6 +200,65 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     const stored = kept.flatMap((k, i) => failedMessages.has(String(messageIds[i])) ? [] : [{ messageId: messageIds[i], participants: k.participants }]);
     await relinkPage(ctx, stored, ownCompanyDomains);
   }
+}
+
+/**
+ * A Message-ID is chosen by whoever sends the mail, so it is not proof that two copies are one email: an outsider can
+ * send a teammate a message reusing the Message-ID of someone's private mail. A copy joins the stored message of its
+ * Message-ID only when they also agree on the sender and on the date (to the second) or the subject (a list may tag
+ * a subject, a relay may not keep the exact date; nobody else writes the same sender's mail with the same id).
+ * Otherwise it becomes a message of its own, keyed `mid:<id>#<fingerprint>`, so neither copy's body, holders or
+ * visibility ever show through the other (docs/SECURITY.md, "Deduplication").
+ */
+async function separateCollisions(
+  orgId: mongoose.Types.ObjectId, kept: Prepared[], docIdx: number[], existing: number[], messageIds: mongoose.Types.ObjectId[],
+  docOf: (i: number) => Record<string, unknown>, result: IngestResult,
+): Promise<void> {
+  const candidates = existing.map((j) => docIdx[j]).filter((i) => kept[i].dedupKey.startsWith('mid:'));
+  if (candidates.length === 0) return;
+  const stored = await Message.find({ _id: mongoose.trusted({ $in: candidates.map((i) => messageIds[i]) }) }, { from: 1, date: 1, subject: 1 })
+    .lean<{ _id: mongoose.Types.ObjectId; from: { email: string } | null; date: Date | null; subject: string }[]>();
+  const byId = new Map(stored.map((m) => [String(m._id), m]));
+  const split = candidates.filter((i) => {
+    const m = byId.get(String(messageIds[i]));
+    return m !== undefined && !sameEmail(m, kept[i].parsed);
+  });
+  if (split.length === 0) return;
+  // A later copy in the page with the same original id and the same content follows its first to the new message.
+  const moved = new Map<string, { key: string; id: mongoose.Types.ObjectId }>();
+  for (const i of split) {
+    const original = String(messageIds[i]);
+    const key = `${kept[i].dedupKey}#${collisionFingerprint(kept[i].parsed)}`;
+    kept[i].dedupKey = key;
+    messageIds[i] = messageDocId(orgId, key);
+    moved.set(`${original}|${collisionFingerprint(kept[i].parsed)}`, { key, id: messageIds[i] });
+  }
+  const firsts = new Set(docIdx);
+  kept.forEach((k, i) => {
+    const follow = !firsts.has(i) && moved.get(`${String(messageIds[i])}|${collisionFingerprint(k.parsed)}`);
+    if (follow) {
+      k.dedupKey = follow.key;
+      messageIds[i] = follow.id;
+    }
+  });
+  const docs = split.map((i) => ({ _id: messageIds[i], ...docOf(i) }));
+  const outcome = await insertIdempotent(Message, docs);
+  result.newMessages += outcome.inserted.length;
+}
+
+function sameEmail(stored: { from: { email: string } | null; date: Date | null; subject: string }, parsed: ParsedMessage): boolean {
+  const sender = parsed.from[0]?.email?.toLowerCase() ?? '';
+  if ((stored.from?.email ?? '').toLowerCase() !== sender) return false;
+  const seconds = (d: Date | null | undefined) => (d && !Number.isNaN(d.getTime()) ? Math.floor(d.getTime() / 1000) : null);
+  const date = seconds(parsed.date);
+  if (date !== null && date === seconds(stored.date)) return true;
+  return normaliseForKey(stored.subject ?? '') === normaliseForKey(parsed.subject);
+}
+
+/** Sender, date and subject of a colliding copy: the same forged copy seen again lands on the same message. */
+function collisionFingerprint(parsed: ParsedMessage): string {
+  const parts = [parsed.from[0]?.email?.toLowerCase() ?? '', parsed.date ? Math.floor(parsed.date.getTime() / 1000) : '', normaliseForKey(parsed.subject)];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
 /** Reloads the run's directory and adds the links it gives to the page's messages. */
