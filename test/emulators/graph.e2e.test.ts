@@ -119,6 +119,24 @@ describe('delta', () => {
   });
 });
 
+// $expand on message delta: listed by https://learn.microsoft.com/graph/api/message-delta, limited to users/groups by
+// https://learn.microsoft.com/graph/delta-query-overview. Honoured by default; setDeltaExpand(false) plays the stricter reading.
+it('message delta honours $expand=attachments, or ignores it under the stricter reading', async () => {
+  const folder = await client.api('/me/mailFolders').post({ displayName: `Expand ${Date.now()}` });
+  const raw = await rfc822({ from: PEER, to: USER, subject: 'With a file', attachments: [{ filename: 'a.txt', content: Buffer.from('a') }] });
+  await h.control.deliver(USER, raw, { folder: folder.id });
+  const round = async () => ((await client.api(`/me/mailFolders/${folder.id}/messages/delta`).headers(IMMUTABLE).select('subject,hasAttachments').expand('attachments($select=id,name)').get()) as Page).value;
+  expect((await round())[0]).toMatchObject({ hasAttachments: true, attachments: [expect.objectContaining({ name: 'a.txt' })] });
+  h.control.setDeltaExpand(false);
+  try {
+    const [item] = await round();
+    expect(item).toMatchObject({ hasAttachments: true });
+    expect(item).not.toHaveProperty('attachments');
+  } finally {
+    h.control.setDeltaExpand(true);
+  }
+});
+
 it('keeps the immutable id across a move while the regular id changes', async () => {
   const [first] = ((await client.api('/me/mailFolders/inbox/messages').top(1).get()) as Page).value;
   const regularBefore = String(first?.id);

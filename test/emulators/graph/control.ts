@@ -67,6 +67,8 @@ export interface MicrosoftControl {
   mintAddinToken(claims: AddinTokenClaims): Promise<string>;
   // Sync machinery.
   invalidateDeltaTokens(address: string, folder?: string): void;
+  /** false: rounds started from now on ignore `$expand` (store.ts MailStore.ignoreDeltaExpand); true: honoured (default). */
+  setDeltaExpand(honoured: boolean): void;
   setFaults(settings: FaultSettings): void;
   clearFaults(): void;
   faultCounters(): FaultCounters;
@@ -167,6 +169,9 @@ export function createControl(d: ControlDeps): MicrosoftControl {
     },
     move: moveTo,
     trash: (address, ref) => moveTo(address, ref, 'deleteditems'),
+    setDeltaExpand(honoured) {
+      store.ignoreDeltaExpand = !honoured;
+    },
     assignOwnMessageIds(address, on = true) {
       store.ensure(address).assignsOwnMessageIds = on;
     },

@@ -59,6 +59,13 @@ export type NewMessage = Omit<ParsedFields, 'internetMessageId' | 'sentDateTime'
 
 export class MailStore {
   readonly defaultTenantId = newGuid();
+  /**
+   * True: message delta ignores `$expand` (control.setDeltaExpand(false)). The message-delta page lists `$expand`
+   * among the options a round encodes (https://learn.microsoft.com/graph/api/message-delta), while the delta
+   * overview limits `$expand` to users' manager and groups' members (https://learn.microsoft.com/graph/delta-query-overview):
+   * this is that stricter reading, under which delta items carry no `attachments` even when asked.
+   */
+  ignoreDeltaExpand = false;
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly listeners: ((change: MailChange) => void)[] = [];
 

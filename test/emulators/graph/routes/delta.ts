@@ -31,7 +31,7 @@ export function deltaRoutes({ store, baseUrl }: RouteDeps, tokens: DeltaTokens):
         select: selectList(queryString(req, '$select')),
         filter: queryString(req, '$filter'),
         changeType,
-        expandAttachments: /attachments/i.test(queryString(req, '$expand') ?? ''),
+        expandAttachments: !store.ignoreDeltaExpand && /attachments/i.test(queryString(req, '$expand') ?? ''),
       };
       page = tokens.startInitial(mailbox, folder.id, query, pageSize);
     }

@@ -23,6 +23,7 @@
 import { ProviderError, type BackfillPage, type RemoteMessage, type SyncCursor } from '../port';
 import { folderPath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { FolderCatalog, FolderKind } from './folders';
+import { completeAttachments } from './attachments';
 import { ATTACHMENTS_EXPAND, MESSAGE_SELECT, toRemoteMessage, type GraphMessage } from './mapping';
 
 /** A filtered message delta round returns at most this many items (message-delta, "$filter"). */
@@ -142,6 +143,7 @@ export class GraphBackfill {
     let page: GraphPage<GraphMessage>;
     try {
       page = await this.client.get<GraphPage<GraphMessage>>(folder.link ?? '', maxPageSize(pageSize));
+      await completeAttachments(this.client, page.value);
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_found') {
         // The folder was deleted meanwhile: nothing left to import from it, and nothing to track.

@@ -39,6 +39,7 @@ import { GraphBackfill, initialDeltaPath, maxPageSize, sinceFilter, type GraphCu
 import type { PushHints } from './hints';
 import { folderPath, messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { FolderCatalog, FolderKind, FolderMap } from './folders';
+import { completeAttachments } from './attachments';
 import { ATTACHMENTS_EXPAND, flagsOf, MESSAGE_SELECT, toRemoteMessage, type GraphMessage } from './mapping';
 
 export const DEFAULT_DELTA_PAGE_SIZE = 50;
@@ -236,7 +237,9 @@ export class GraphChangeSource implements ChangeSource {
 
   private async deltaPage(folderId: string, folder: RoundFolder): Promise<GraphPage<GraphMessage> | null> {
     try {
-      return await this.opts.client.get<GraphPage<GraphMessage>>(folder.link ?? '', maxPageSize(this.opts.deltaPageSize ?? DEFAULT_DELTA_PAGE_SIZE));
+      const page = await this.opts.client.get<GraphPage<GraphMessage>>(folder.link ?? '', maxPageSize(this.opts.deltaPageSize ?? DEFAULT_DELTA_PAGE_SIZE));
+      await completeAttachments(this.opts.client, page.value);
+      return page;
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       // The folder itself was deleted: its messages went with it (they show up where it went, if synced).

@@ -309,6 +309,44 @@ describe('writer', () => {
   });
 });
 
+describe('delta that ignores $expand', () => {
+  // The stricter reading of the docs (test/emulators/graph/store.ts ignoreDeltaExpand): delta items come without
+  // `attachments`; a message with hasAttachments has its list read on its own, so its files still reach the CRM.
+  it('still gives each message its attachment metadata, with one extra call per message that has attachments', async () => {
+    h.control.setDeltaExpand(false);
+    try {
+      const raw = await rfc822({ from: PEER, to: USER, subject: 'Terms attached', text: 'See file', attachments: [{ filename: 'terms.txt', content: Buffer.from('net 30') }] });
+      const plain = await rfc822({ from: PEER, to: USER, subject: 'No file here', text: 'Hi' });
+      await h.control.deliver(USER, raw);
+      await h.control.deliver(USER, plain);
+      const fresh = graphAdapterFactory({ GRAPH_API_URL: h.served.httpsUrl, PUBLIC_URL: receiver.url, GRAPH_SUBSCRIPTION_MINUTES: 60 }, { folderRefreshMs: 0 })(
+        { id: 'mb-2', orgId: 'org-1', provider: 'microsoft', address: USER },
+        { accessToken: async () => String((await signIn(h.served.httpUrl, USER)).access_token), invalidate: () => undefined },
+      );
+      const listsBefore = h.control.requests().filter((r) => /\/attachments$/.test(r.path ?? '')).length;
+      const upserts: RemoteMessage[] = [];
+      let position: unknown | null = null;
+      do {
+        const page = await fresh.changeSource.backfillPage({ since: new Date(Date.now() - 60_000), position });
+        upserts.push(...page.upserts);
+        position = page.nextPosition;
+      } while (position !== null);
+      const parsedOf = (subject: string) => {
+        const m = upserts.find((u) => u.content.kind === 'parsed' && u.content.parsed.subject === subject);
+        return m?.content.kind === 'parsed' ? m.content.parsed : undefined;
+      };
+      expect(parsedOf('Terms attached')?.attachments.map((a) => a.filename)).toEqual(['terms.txt']);
+      expect(parsedOf('No file here')?.attachments).toEqual([]);
+      // One list per message that has files (this window also holds the earlier tests' reply with offer.txt), none for the rest.
+      const withFiles = upserts.filter((u) => u.content.kind === 'parsed' && u.content.parsed.attachments.length > 0).length;
+      expect(withFiles).toBeLessThan(upserts.length);
+      expect(h.control.requests().filter((r) => /\/attachments$/.test(r.path ?? '')).length - listsBefore).toBe(withFiles);
+    } finally {
+      h.control.setDeltaExpand(true);
+    }
+  });
+});
+
 describe('push', () => {
   it('creates the subscription through the validation handshake, renews it by PATCH and stops it', async () => {
     const push = adapter.push;
