@@ -130,6 +130,8 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
     const config = loadConfig({
       NODE_ENV: 'test', PUBLIC_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'silent',
       JWT_SECRET: randomBytes(32).toString('hex'), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      // One bench user stands for a whole team of sidebars: the read path is measured, not the per-user limit.
+      RATE_LIMIT_USER_PER_MINUTE: '100000000',
     });
     const svc = buildService(config, createLogger('silent'));
     const { token } = svc.sessions.sign({ userId: String(callerId), orgId: String(orgId), role: 'admin' });

@@ -15,9 +15,10 @@ import { requireSession } from './http/context';
 import { sessionRoutes } from './http/session-routes';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import { EXPENSIVE_ROUTES, rateLimits, type RateLimitConfig } from './http/rate-limits';
 
 export interface AppDeps {
-  config: Pick<Config, 'PUBLIC_URL'> & Partial<Pick<Config, 'METRICS_TOKEN'>>;
+  config: Pick<Config, 'PUBLIC_URL'> & Partial<Pick<Config, 'METRICS_TOKEN' | 'JSON_BODY_LIMIT' | 'MESSAGE_BODY_LIMIT'>> & Partial<RateLimitConfig>;
   log: Logger;
   metrics: Metrics;
   identity: IdentityVerifier;
@@ -29,7 +30,8 @@ export interface AppDeps {
   apiRouters?: Router[];
 }
 
-export const BODY_LIMIT = '12mb';
+/** Sending from the CRM carries attachments: only that route reads a large body, and only once signed in. */
+const SEND_ROUTE = '/api/messages';
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -60,7 +62,16 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
-  app.use(express.json({ limit: BODY_LIMIT }));
+  const limits = rateLimits({
+    RATE_LIMIT_SIGN_IN_FAILURES_PER_MINUTE: deps.config.RATE_LIMIT_SIGN_IN_FAILURES_PER_MINUTE ?? 300,
+    RATE_LIMIT_ADDRESS_PER_MINUTE: deps.config.RATE_LIMIT_ADDRESS_PER_MINUTE ?? 12_000,
+    RATE_LIMIT_USER_PER_MINUTE: deps.config.RATE_LIMIT_USER_PER_MINUTE ?? 6_000,
+  });
+  const smallJson = express.json({ limit: deps.config.JSON_BODY_LIMIT ?? '512kb' });
+  const largeJson = express.json({ limit: deps.config.MESSAGE_BODY_LIMIT ?? '12mb' });
+  app.use((req, res, next) => (req.method === 'POST' && req.path === SEND_ROUTE ? next() : smallJson(req, res, next)));
+  app.use(['/api/session', '/api/session/redeem'], (req, res, next) => (req.method === 'POST' ? limits.signIn(req, res, next) : next()));
+  app.use('/webhooks', limits.webhooks);
 
   // Mail, sessions and settings must never sit in a browser's or a proxy's cache.
   app.use('/api', (_req, res, next) => { res.setHeader('Cache-Control', 'no-store'); next(); });
@@ -68,6 +79,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(sessionRoutes({ identity: deps.identity, sessions: deps.sessions }));
   for (const router of deps.publicRouters ?? []) app.use(router);
   app.use('/api', requireSession(deps.sessions));
+  app.post(SEND_ROUTE, largeJson);
+  app.use(EXPENSIVE_ROUTES, limits.perUser);
   for (const router of deps.apiRouters ?? []) app.use(router);
 
   app.use(notFoundRoute);
