@@ -413,3 +413,19 @@ describe('push hints travel with the due-mark in MongoDB', () => {
   });
 });
 
+describe('progress that adds up', () => {
+  it('counts a message the import could not fetch at first once it is in: imported equals what is stored', async () => {
+    const f = await createMailbox(await createOrg(), 'count@acme-corp.com');
+    const box = await seeded(f, 45);
+    box.poisonIds.add('m7');
+    await runUntilIdle(f);
+    expect((await mailbox(f))!.backfill).toMatchObject({ imported: 44, total: 44 });
+    box.poisonIds.delete('m7');
+    await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { nextRunAt: new Date(Date.now() - 1000) } }));
+    await runMailboxOnce(f.mailboxId, deps());
+    await runMailboxOnce(f.mailboxId, deps());
+    expect((await mailbox(f))!.backfill).toMatchObject({ imported: 45, total: 45 });
+    expect(await copies(f)).toHaveLength(45);
+  });
+});
+

@@ -57,13 +57,18 @@ export async function retryPoison(run: RunContext): Promise<void> {
   const pending = (run.mailbox.poison ?? []).filter((p) => !p.skipped);
   if (pending.length === 0) return;
   const fixed = new Set<string>();
+  let importedNow = 0;
   const failures: Failure[] = [];
+  const completedAt = run.mailbox.backfill?.completedAt ?? null;
   for (const p of pending) {
     try {
       const msg = await run.adapter.changeSource.fetchMessage(p.providerMessageId);
       if (msg) {
         const res = await store(run, [msg]);
         if (res.failed.length > 0) continue;
+        // A message the import could not take counts as imported once it is in: in the same write that clears its
+        // poison entry, so a replay after a crash counts it once.
+        if (completedAt && p.firstAt <= completedAt) importedNow += 1;
       }
       fixed.add(p.providerMessageId);
     } catch (err) {
@@ -72,7 +77,13 @@ export async function retryPoison(run: RunContext): Promise<void> {
       failures.push({ providerMessageId: p.providerMessageId, code: d.code, message: d.detail });
     }
   }
-  if (fixed.size > 0) await run.persist({ poison: run.mailbox.poison.filter((p) => !fixed.has(p.providerMessageId)) });
+  if (fixed.size > 0) {
+    const imported = (run.mailbox.backfill.imported ?? 0) + importedNow;
+    await run.persist({
+      poison: run.mailbox.poison.filter((p) => !fixed.has(p.providerMessageId)),
+      ...(importedNow > 0 ? { 'backfill.imported': imported, 'backfill.total': Math.max(run.mailbox.backfill.total ?? 0, imported) } : {}),
+    });
+  }
   await recordPoison(run, failures, { retried: true });
 }
 
