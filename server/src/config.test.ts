@@ -73,6 +73,14 @@ describe('config', () => {
   it('says which value is invalid', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ GMAIL_API_URL: 'not a url' })).toThrow(/GMAIL_API_URL/);
+    // A Graph root that cannot work is refused naming the variable; http and https roots (with a path prefix) both work.
+    expect(() => loadConfig({ GRAPH_API_URL: 'https://graph.microsoft.com/v1.0' })).toThrow(/GRAPH_API_URL: is the root without the version/);
+    expect(() => loadConfig({ GRAPH_API_URL: 'http://127.0.0.1:4000/v1.0/' })).toThrow(/GRAPH_API_URL/);
+    expect(() => loadConfig({ GRAPH_API_URL: 'ftp://graph.example.com' })).toThrow(/GRAPH_API_URL: must be an http or https URL/);
+    expect(() => loadConfig({ GRAPH_API_URL: 'https://user:pw@graph.example.com' })).toThrow(/GRAPH_API_URL: must not carry a user name/);
+    expect(() => loadConfig({ GRAPH_API_URL: 'https://graph.example.com/?tenant=x' })).toThrow(/GRAPH_API_URL: must not carry a query/);
+    expect(loadConfig({ GRAPH_API_URL: 'http://127.0.0.1:4000' }).GRAPH_API_URL).toBe('http://127.0.0.1:4000');
+    expect(loadConfig({ GRAPH_API_URL: 'https://proxy.example.com/graph' }).GRAPH_API_URL).toBe('https://proxy.example.com/graph');
     expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' })).toThrow(/32 bytes/);
   });
 

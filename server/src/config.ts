@@ -10,6 +10,19 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const url = z.string().url();
+/**
+ * The Graph root: http or https (the Graph client's own token handler works only over https; ours covers http,
+ * providers/graph/client.ts), the origin and at most a path prefix. `/v1.0` is appended, so a root ending in a
+ * version would call /v1.0/v1.0; a query, fragment or user:password in it would be dropped or leak into every call.
+ */
+const graphRoot = url.superRefine((value, ctx) => {
+  const u = new URL(value);
+  const refuse = (message: string) => ctx.addIssue({ code: 'custom', message });
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') refuse('must be an http or https URL');
+  else if (u.username || u.password) refuse('must not carry a user name or password');
+  else if (u.search || u.hash) refuse('must not carry a query or fragment');
+  else if (/\/(v1\.0|beta)\/?$/i.test(u.pathname)) refuse('is the root without the version: /v1.0 is appended (drop it from the end)');
+});
 const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -55,7 +68,7 @@ export const SETTINGS = {
   MICROSOFT_AUTHORITY: setting({ schema: url, default: 'https://login.microsoftonline.com/common', description: 'authority base; /oauth2/v2.0/authorize and /oauth2/v2.0/token are appended' }),
   MICROSOFT_JWKS_URL: setting({ schema: url, default: 'https://login.microsoftonline.com/common/discovery/v2.0/keys', description: 'keys for Microsoft-signed tokens' }),
   MICROSOFT_ID_TOKEN_AUDIENCES: setting({ schema: csv.optional(), description: 'accepted aud values for add-in tokens (comma list); default MICROSOFT_CLIENT_ID' }),
-  GRAPH_API_URL: setting({ schema: url, default: 'https://graph.microsoft.com', description: 'Graph root (/v1.0 is appended)' }),
+  GRAPH_API_URL: setting({ schema: graphRoot, default: 'https://graph.microsoft.com', description: 'Graph root (/v1.0 is appended)' }),
   GRAPH_SUBSCRIPTION_MINUTES: setting({ schema: int(5), default: '4230', description: 'lifetime asked for Graph mail subscriptions' }),
   GRAPH_REQUEST_TIMEOUT_SECONDS: setting({ schema: int(1), default: '30', description: 'a Graph request with no answer after this long is abandoned and retried (a stalled connection must not hold one of the mailbox\'s 4 slots)' }),
 } as const;
