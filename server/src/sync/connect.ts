@@ -9,6 +9,7 @@ import { takeOAuthState } from '../auth/oauth-state';
 import type { Vault } from '../auth/vault';
 import { runInOrg } from '../db/tenant';
 import { Mailbox } from '../models/mailbox';
+import { signalDue } from './engine/scheduler';
 import { OAuthState, OAuthStateDoc } from '../models/audit';
 import { User, type UserDoc } from '../models/user';
 import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from './providers/port';
@@ -127,6 +128,7 @@ export async function completeConnect(deps: ConnectDeps, provider: ProviderName,
       // write of the whole document, which could undo that worker's lease.
       await Mailbox.create({ _id: mailboxId, userId: st.userId, provider, address, state: 'backfilling', stage: 'backfill', nextRunAt: new Date(), tokens: sealedTokens });
     }
+    await signalDue();
     return { mailboxId, address, orgId: st.orgId };
   });
 }

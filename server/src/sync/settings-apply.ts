@@ -14,6 +14,7 @@ import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
 import { Thread } from '../models/thread';
 import { escapeRegex } from '../crm/contacts';
+import { signalDue } from './engine/scheduler';
 import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyDecision, type PrivacyRules } from './ingest/privacy';
 
 const BATCH = 500;
@@ -161,6 +162,7 @@ async function removeCopies(copyFilter: Record<string, unknown>, userId: Types.O
 async function scheduleReimport(filter: Record<string, unknown>): Promise<void> {
   const now = new Date();
   await Mailbox.updateMany(filter, { $set: { nextRunAt: now, reconcileRequestedAt: now } });
+  await signalDue();
 }
 
 export interface ApplyResult { removedMessages: number; removedCopies: number; rescheduled: boolean }

@@ -295,6 +295,30 @@ describe('scheduler', () => {
     await workers.stop();
   });
 
+  it('idles without reading the mailboxes each look, and a due-mark from another process still starts a run at once', async () => {
+    const orgId = await createOrg();
+    const fs = await Promise.all([0, 1, 2].map((i) => createMailbox(orgId, `idle${i}@acme-corp.com`)));
+    for (const [i, f] of fs.entries()) await seeded(f, 3, 30 + i);
+    const ran: string[] = [];
+    const looks: boolean[] = [];
+    const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setImmediate(r)); };
+    const workers = startWorkers({ ...deps(), concurrency: 2, idleMs: 2, rescanEveryMs: 60_000, onRun: (id) => ran.push(String(id)), onLook: (scanned) => looks.push(scanned) });
+    try {
+      await until(() => fs.every((f) => ran.includes(String(f.mailboxId))));
+      // All live, next runs a poll away: many looks, and at most the one after the last run ends reads the mailboxes.
+      const from = looks.length;
+      await until(() => looks.length >= from + 50);
+      expect(looks.slice(from + 2).filter(Boolean)).toEqual([]);
+      // An api process marks a mailbox due (the module's markDue, not these workers'): picked up on the next look.
+      const before = ran.length;
+      await markDue(fs[1].mailboxId);
+      await until(() => ran.length > before);
+      expect(ran[before]).toBe(String(fs[1].mailboxId));
+    } finally {
+      await workers.stop();
+    }
+  });
+
   it('starts and stops its loop cleanly', async () => {
     const workers = startWorkers({ ...deps(), concurrency: 1, idleMs: 10 });
     await new Promise((r) => setTimeout(r, 50));

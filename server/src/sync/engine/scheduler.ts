@@ -16,6 +16,13 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'owner'> {
   concurrency: number;
   /** How often the loop looks for due mailboxes when idle. Default 250 ms (a webhook in this process wakes it at once). */
   idleMs?: number;
+  /**
+   * Longest an idle loop goes without looking for due mailboxes in the database, when nothing said one became due
+   * (the due signal, a run ending here, the earliest known next run). Default 10 s.
+   */
+  rescanEveryMs?: number;
+  /** Called after each look of the loop: whether it read the mailboxes (tests, benchmarks). */
+  onLook?: (scanned: boolean) => void;
   /** How often to sweep for push renewals and reconciliations. Default 10 minutes. */
   sweepEveryMs?: number;
   owner?: string;
@@ -44,6 +51,35 @@ export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date())
     await Mailbox.updateOne({ _id: mailboxId }, { $inc: { runRequests: 1 } });
     await Mailbox.updateOne({ _id: mailboxId, nextRunAt: mongoose.trusted({ $gt: now }) }, { $set: { nextRunAt: now } });
   });
+  await signalDue();
+}
+
+/**
+ * The due signal: one document, read by `_id`, whose counter moves whenever a mailbox is made due sooner than its
+ * stored next run (a push, a connect, a resync, new settings). An idle worker reads only this document each
+ * interval and looks for due mailboxes — a read of every mailbox document on the embedded FerretDB, which
+ * filters by `_id` only — when it moved, when the earliest next run it knows of has come, or every rescan
+ * interval (which also catches a lease or backoff that ran out). Losing a signal only delays a run to that rescan.
+ */
+const SIGNALS = 'syncsignals';
+const DUE = 'due';
+type SignalDoc = { _id: string; seq: number };
+
+export async function signalDue(): Promise<void> {
+  await mongoose.connection.collection<SignalDoc>(SIGNALS).updateOne({ _id: DUE }, { $inc: { seq: 1 } }, { upsert: true });
+}
+
+async function dueSignal(): Promise<number> {
+  return (await mongoose.connection.collection<SignalDoc>(SIGNALS).findOne({ _id: DUE }))?.seq ?? 0;
+}
+
+/** When the next mailbox that can run is due after `now` (its nextRunAt), or null when none is scheduled. */
+async function nextDueAt(now: Date): Promise<Date | null> {
+  const doc = await runAsSystem('sync scheduler next due', () => Mailbox.findOne(mongoose.trusted({
+    nextRunAt: mongoose.trusted({ $gt: now }),
+    state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
+  }), { nextRunAt: 1 }).sort({ nextRunAt: 1 }).lean<{ nextRunAt: Date }>());
+  return doc?.nextRunAt ?? null;
 }
 
 /** A user's Resync (POST /api/mailboxes/:id/resync): the next run re-lists the mailbox and repairs what is missing. */
@@ -52,6 +88,7 @@ export async function requestResync(mailboxId: Types.ObjectId, now: Date = new D
     { _id: mailboxId },
     { $set: { reconcileRequestedAt: now, nextRunAt: now, backoffUntil: null, failures: 0 } },
   ));
+  await signalDue();
 }
 
 /** Mailboxes due now, not leased, not halted, not backing off; oldest due first. */
@@ -97,6 +134,10 @@ export function startWorkers(opts: WorkerOptions): Workers {
   let timer: NodeJS.Timeout | null = null;
   let wake: (() => void) | null = null;
   let lastSweep = 0;
+  // What the last look at the mailboxes knew: the due signal then, when it was, and the earliest next run after it.
+  // `dirty`: something in this process (a run ending, a markDue) may have made a mailbox due.
+  let seen = { seq: -1, at: 0, nextAt: 0 };
+  let dirty = true;
 
   const runOne = (id: Types.ObjectId): Promise<void> => {
     const key = String(id);
@@ -111,7 +152,10 @@ export function startWorkers(opts: WorkerOptions): Workers {
         cooling.set(key, { until: now().getTime() + waitMs, crashes });
         opts.log?.error({ mailboxId: key, err: err.message, crashes, retryInMs: waitMs }, 'sync run crashed');
       })
-      .finally(() => running.delete(key));
+      .finally(() => {
+        running.delete(key);
+        dirty = true;
+      });
     running.set(key, p);
     return p;
   };
@@ -123,16 +167,29 @@ export function startWorkers(opts: WorkerOptions): Workers {
     return keys;
   };
 
-  /** Sweeps when due, then starts runs for as many due mailboxes as there are free slots. */
-  const pick = async (): Promise<Promise<void>[]> => {
+  /**
+   * Sweeps when due, then — when something may have become due (see signalDue) — starts runs for as many due
+   * mailboxes as there are free slots.
+   */
+  const pick = async (force = false): Promise<Promise<void>[]> => {
     const t = now();
     if (t.getTime() - lastSweep >= (opts.sweepEveryMs ?? 600_000)) {
       lastSweep = t.getTime();
-      await sweepUpkeep(t, { pushRenewBeforeMs: opts.pushRenewBeforeMs ?? 86_400_000, reconcileEveryMs: opts.reconcileEveryMs ?? 86_400_000 });
+      const made = await sweepUpkeep(t, { pushRenewBeforeMs: opts.pushRenewBeforeMs ?? 86_400_000, reconcileEveryMs: opts.reconcileEveryMs ?? 86_400_000 });
+      if (made > 0) dirty = true;
     }
     const free = opts.concurrency - running.size;
     if (free <= 0) return [];
-    return (await findDue(t, free, busy(t))).map(runOne);
+    const seq = await dueSignal();
+    const scan = force || dirty || seq !== seen.seq || t.getTime() >= seen.nextAt || t.getTime() - seen.at >= (opts.rescanEveryMs ?? 10_000);
+    opts.onLook?.(scan);
+    if (!scan) return [];
+    dirty = false;
+    const due = await findDue(t, free, busy(t));
+    // All slots filled: look again as soon as one frees. Otherwise the earliest next run is when to look again.
+    const next = due.length >= free ? t : await nextDueAt(t);
+    seen = { seq, at: t.getTime(), nextAt: next ? next.getTime() : Number.POSITIVE_INFINITY };
+    return due.map(runOne);
   };
 
   const loop = async (): Promise<void> => {
@@ -161,13 +218,14 @@ export function startWorkers(opts: WorkerOptions): Workers {
     owner,
     async markDue(mailboxId) {
       await markDue(mailboxId, now());
+      dirty = true;
       // A push for a mailbox this process can run now starts its run at once, without a due-query first (the run
       // still takes the lease and respects halts and backoff); otherwise the loop picks it up.
       if (!stopped && opts.autoStart !== false && running.size < opts.concurrency && !busy(now()).has(String(mailboxId))) void runOne(mailboxId);
       wake?.();
     },
     async tick() {
-      const runs = await pick();
+      const runs = await pick(true);
       await Promise.all(runs);
       return runs.length;
     },
