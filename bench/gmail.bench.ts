@@ -9,7 +9,7 @@
  */
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, counterDiff, deliverOneByOne, fmt, latencyFigures, liveMailboxes as liveMailboxesWith, printDeliveries, quiesce, seconds, seenThroughApi,
+  busyShare, counterDiff, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes as liveMailboxesWith, printDeliveries, quiesce, seconds, seenThroughApi,
   shortNames as names, stuckMailboxes, watchImport, withCommand,
   type BenchFigure, type Print, type Seen,
 } from './measure';
@@ -202,9 +202,12 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
     printDeliveries(o.print, d, o, ['deliver → push POSTed (emulator; 1 push/s per user, coalesced)', 'push → history.list arrives (webhook, wake, lease, load)', 'history.list → last messages.get answered', 'get answered → visible (ingest, persist, probe)']);
     o.print(`  pushes: ${JSON.stringify(outcomes)}`);
     o.print(`  ${d.cpu}`);
+    const after = await deliverRightAfterRuns(stack, boxes, Math.max(10, Math.round(o.deliveries / 4)), (box, i) => deliverAndSee(stack, box, i, 10_000));
+    o.print(`  right after a run: ${after.latencies.length} second deliveries measured from their push, ${after.lost} not seen or without a push`);
     const note = boxes.length < 100 ? ` (${boxes.length} live mailboxes${stuck ? ` of ${o.mailboxes} connected` : ''}; target is with 100)` : '';
     return withCommand(o.command, [
       ...latencyFigures('Push → visible through the API', d, note),
+      ...latencyFigures('Push right after a run (push received → visible)', after, note),
       { name: 'Connected mailboxes that never went live (engine)', value: stuck, unit: 'mailboxes', target: { op: '<=', value: 0 }, detail: `of ${o.mailboxes} connected 4 at a time while the workers import` },
     ]);
   } finally {

@@ -16,7 +16,7 @@
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, deliverOneByOne, fmt, latencyFigures, liveMailboxes, printDeliveries, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport,
+  busyShare, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes, printDeliveries, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport,
   withCommand, type BenchFigure, type LiveMailboxesHooks, type Print, type Seen,
 } from './measure';
 import { cpuSnapshot } from './procstat';
@@ -198,9 +198,12 @@ export async function benchGraphPush(o: GraphBenchCommon & { mailboxes: number; 
     printDeliveries(o.print, d, o, ['deliver → notification POSTed', 'notification → first Graph request (webhook, wake, lease, load)', 'first → last Graph request answered', 'answered → visible (ingest, persist, probe)']);
     o.print(`  change notifications: ${notes.length}, answered ${JSON.stringify(notes.reduce<Record<string, number>>((a, d) => ({ ...a, [String(d.status)]: (a[String(d.status)] ?? 0) + 1 }), {}))}, slowest ${Math.max(0, ...notes.map((d) => d.durationMs))} ms`);
     o.print(`  ${d.cpu}`);
+    const after = await deliverRightAfterRuns(stack, boxes, Math.max(10, Math.round(o.deliveries / 4)), (box, i) => deliverAndSee(stack, box, i, 10_000));
+    o.print(`  right after a run: ${after.latencies.length} second deliveries measured from their notification, ${after.lost} not seen or without a notification`);
     const note = boxes.length < 100 ? ` (${boxes.length} live Outlook mailboxes${stuck ? ` of ${o.mailboxes} connected` : ''}; target is with 100)` : '';
     return withCommand(o.command, [
       ...latencyFigures('Graph notification → visible through the API', d, note),
+      ...latencyFigures('Graph notification right after a run (notification received → visible)', after, note),
       { name: 'Connected Outlook mailboxes that never went live (engine)', value: stuck, unit: 'mailboxes', target: { op: '<=', value: 0 }, detail: `of ${o.mailboxes} connected 4 at a time while the workers import` },
     ]);
   } finally {

@@ -9,6 +9,7 @@ import mongoose, { type Types } from 'mongoose';
 import { Mailbox } from '../../models/mailbox';
 import { runAsSystem } from '../../db/tenant';
 import { ThreadKeyCache } from '../ingest/threads';
+import { resealTokens } from './reseal';
 import { runMailboxOnce, type RunnerDeps, type RunOutcome } from './runner';
 import { HALTED_STATES } from './stages';
 
@@ -177,6 +178,9 @@ export function startWorkers(opts: WorkerOptions): Workers {
       lastSweep = t.getTime();
       const made = await sweepUpkeep(t, { pushRenewBeforeMs: opts.pushRenewBeforeMs ?? 86_400_000, reconcileEveryMs: opts.reconcileEveryMs ?? 86_400_000 });
       if (made > 0) dirty = true;
+      // Tokens sealed under a rotated-out key move to the current one, so old keys can be retired (reseal.ts).
+      const resealed = await resealTokens(deps.tokens.vault);
+      if (resealed > 0) opts.log?.info({ resealed }, 'provider tokens re-sealed under the current key');
     }
     const free = opts.concurrency - running.size;
     if (free <= 0) return [];
