@@ -48,6 +48,7 @@ export const SETTINGS = {
   RATE_LIMIT_USER_PER_MINUTE: setting({ schema: int(60), default: '6000', description: 'requests one user may make a minute to the expensive routes (sidebar context, why, contact search, connect) before 429' }),
   JSON_BODY_LIMIT: setting({ schema: z.string().regex(/^\d+(b|kb|mb)$/, 'must be like 512kb or 1mb'), default: '512kb', description: 'largest JSON body of any request but POST /api/messages' }),
   MESSAGE_BODY_LIMIT: setting({ schema: z.string().regex(/^\d+(b|kb|mb)$/, 'must be like 12mb'), default: '12mb', description: 'largest JSON body of POST /api/messages (attachments included), read only after authentication' }),
+  OUTBOX_CONTENT_RETENTION_SECONDS: setting({ schema: int(0).max(30 * 86_400), default: '0', description: 'how long a sent message\'s body and attachments stay in the outbox after sending (the row itself stays, for the Idempotency-Key)' }),
   METRICS_TOKEN: setting({ schema: z.string().min(16, 'must be at least 16 characters').optional(), secret: true, description: 'bearer token GET /metrics requires; required in production on a public address, unset elsewhere: open' }),
   ALLOW_EMBEDDED_DATABASE: setting({ schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'false', description: 'lets a production server on a public address use the embedded development database (never advisable)' }),
   SYNC_POLL_SECONDS: setting({ schema: int(1), default: '60', description: 'polling interval when push is not available' }),

@@ -101,6 +101,6 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       userRoutes(),
     ],
   });
-  const outboxSweep = (o: { limit?: number } = {}) => processDueOutbox(adapters, o);
+  const outboxSweep = (o: { limit?: number } = {}) => processDueOutbox(adapters, { ...o, retentionSeconds: config.OUTBOX_CONTENT_RETENTION_SECONDS });
   return { app, sessions, vault, metrics, providers, sync, host, processDueOutbox: outboxSweep };
 }

@@ -107,7 +107,7 @@ export async function recentVisibleMessages(emails: readonly string[], policy: V
 }
 
 /** Contract summaries, with each message's state and labels from the caller's copy (one query for all copies). */
-export async function summarise(messages: readonly VisibleMessage[], callerId: Types.ObjectId): Promise<MessageSummary[]> {
+export async function summarise(messages: readonly VisibleMessage[], policy: Pick<VisibilityPolicy, 'callerId' | 'shows'>): Promise<MessageSummary[]> {
   if (messages.length === 0) return [];
   const copies = await MailboxMessage.find({ messageId: trusted({ $in: messages.map((m) => m.doc._id) }) })
     .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1 }).sort({ createdAt: 1 })
@@ -117,7 +117,7 @@ export async function summarise(messages: readonly VisibleMessage[], callerId: T
     const key = String(c.messageId);
     byMessage.set(key, [...(byMessage.get(key) ?? []), c]);
   }
-  return messages.map(({ doc, access }) => messageSummary(doc, copyFor(byMessage.get(String(doc._id)) ?? [], callerId), access));
+  return messages.map(({ doc, access }) => messageSummary(doc, copyFor(byMessage.get(String(doc._id)) ?? [], policy.callerId, policy.shows), access, policy.shows));
 }
 
 export function dealView(d: DealDoc) {
@@ -155,7 +155,7 @@ export async function sidebarContext(callerId: Types.ObjectId, emails: readonly 
       company: p.company ? companyView(p.company) : null,
     })),
     deals: deals.map(dealView),
-    recentMessages: await summarise(recent, callerId),
+    recentMessages: await summarise(recent, policy),
   };
 }
 

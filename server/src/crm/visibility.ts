@@ -44,6 +44,11 @@ export interface VisibilityPolicy {
   access(message: { syncedBy: readonly Types.ObjectId[] }): Access;
   /** A filter fragment matching exactly the messages the caller may see at all (for list queries). */
   visibleFilter(): Record<string, unknown>;
+  /**
+   * Whether the caller may be told about this holder — as one of `syncedBy`, or by their copy's labels and read
+   * state: themselves, and teammates who do not keep their mail private.
+   */
+  shows(userId: Types.ObjectId | string): boolean;
 }
 
 /** Builds the policy from the organisation's users, as a pure function of already-loaded data (tested alone). */
@@ -61,6 +66,7 @@ export function buildPolicy(
     levelOf: (userId) => levelOf(String(userId)),
     access: (m) => accessTo(m.syncedBy, callerId, levelOf),
     visibleFilter: () => ({ syncedBy: mongoose.trusted({ $in: [callerId, ...sharers] }) }),
+    shows: (userId) => String(userId) === String(callerId) || levelOf(String(userId)) !== 'private',
   };
 }
 

@@ -34,7 +34,7 @@ export async function summariesFor(messages: MessageDoc[], policy: VisibilityPol
   for (const m of messages) {
     const access = policy.access(m);
     if (access === 'none') continue;
-    out.push(messageSummary(m, copyFor(copies.get(String(m._id)) ?? [], policy.callerId), access));
+    out.push(messageSummary(m, copyFor(copies.get(String(m._id)) ?? [], policy.callerId, policy.shows), access, policy.shows));
   }
   return out;
 }

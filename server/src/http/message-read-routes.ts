@@ -40,7 +40,7 @@ export function messageReadRoutes(deps: MessageReadDeps): Router {
     const mailboxes = shownHolders.length
       ? await Mailbox.find({ _id: mongoose.trusted({ $in: shownHolders.map((c) => c.mailboxId) }) }).select({ address: 1 }).lean<{ _id: Types.ObjectId; address: string }[]>()
       : [];
-    res.json(messageDetail(message, copyFor(copies, policy.callerId), access, mailboxes.map((m) => ({ mailboxId: String(m._id), address: m.address }))));
+    res.json(messageDetail(message, copyFor(copies, policy.callerId, policy.shows), access, mailboxes.map((m) => ({ mailboxId: String(m._id), address: m.address })), policy.shows));
   });
 
   router.get('/api/threads/:id', async (req, res) => {

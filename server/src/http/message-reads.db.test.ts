@@ -60,6 +60,24 @@ afterEach(async () => {
   await setDefault('full');
 });
 
+describe('private holders stay private', () => {
+  it('names a private holder, and shows their labels and read state, to no one but themselves', async () => {
+    await setVisibility(cy, 'private');
+    const m = await seedMessage({
+      holders: [{ who: cy, labels: ['INBOX', 'Divorce lawyer'], state: { read: true, starred: true } }, { who: bob, labels: ['INBOX'], state: {} }],
+    });
+    const seen = await get(ada, `/api/messages/${m._id}`);
+    expect(seen.status).toBe(200);
+    expect(seen.body.syncedBy).toEqual([String(bob.userId)]);
+    expect(seen.body.labels).toEqual(['INBOX']);
+    expect(seen.body.state).toMatchObject({ read: false, starred: false });
+    expect(JSON.stringify(seen.body)).not.toContain('Divorce');
+    const own = await get(cy, `/api/messages/${m._id}`);
+    expect(own.body.syncedBy.sort()).toEqual([String(cy.userId), String(bob.userId)].sort());
+    expect(own.body.labels).toContain('Divorce lawyer');
+  });
+});
+
 describe('GET /api/messages/:id', () => {
   it('answers the contract summary plus body, with the caller\'s own copy state, else the first holder\'s', async () => {
     const m = await seedMessage({

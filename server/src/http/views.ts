@@ -20,8 +20,9 @@ const NO_STATE: MessageFlags = { read: false, starred: false, archived: false, d
  * The copy whose `state` and `labels` a summary shows: the caller's own copy when they hold one (their view of
  * their mailbox), else the first holder's (copies are passed oldest first, so the answer is stable).
  */
-export function copyFor(copies: readonly CopyForView[], callerId: Types.ObjectId): CopyForView | null {
-  return copies.find((c) => c.userId.equals(callerId)) ?? copies[0] ?? null;
+export function copyFor(copies: readonly CopyForView[], callerId: Types.ObjectId, shows: (userId: Types.ObjectId) => boolean = () => true): CopyForView | null {
+  // A private holder's copy never lends its labels or read state to anyone else.
+  return copies.find((c) => c.userId.equals(callerId)) ?? copies.find((c) => shows(c.userId)) ?? null;
 }
 
 const addr = (a: AddressValue | null | undefined): AddressValue => ({ email: a?.email ?? '', name: a?.name ?? '' });
@@ -30,7 +31,7 @@ const addr = (a: AddressValue | null | undefined): AddressValue => ({ email: a?.
  * At `metadata` access the snippet, the attachment flag and the holder's labels are left out too: the first two
  * are body content, and labels name projects or people the teammate chose not to share.
  */
-export function messageSummary(m: MessageDoc, copy: CopyForView | null, access: Exclude<Access, 'none'>): MessageSummary {
+export function messageSummary(m: MessageDoc, copy: CopyForView | null, access: Exclude<Access, 'none'>, shows: (userId: Types.ObjectId) => boolean = () => true): MessageSummary {
   const full = access === 'full';
   return {
     id: String(m._id),
@@ -46,7 +47,8 @@ export function messageSummary(m: MessageDoc, copy: CopyForView | null, access: 
     hasAttachments: full ? Boolean(m.hasAttachments) : false,
     state: { ...NO_STATE, ...pickFlags(copy?.state) },
     labels: full ? [...(copy?.labels ?? [])] : [],
-    syncedBy: (m.syncedBy ?? []).map(String),
+    // Private holders are named only to themselves.
+    syncedBy: (m.syncedBy ?? []).filter((u) => shows(u)).map(String),
   };
 }
 
@@ -60,10 +62,11 @@ export function messageDetail(
   copy: CopyForView | null,
   access: Exclude<Access, 'none'>,
   mailboxes: { mailboxId: string; address: string }[],
+  shows: (userId: Types.ObjectId) => boolean = () => true,
 ): MessageDetail {
   const full = access === 'full';
   return {
-    ...messageSummary(m, copy, access),
+    ...messageSummary(m, copy, access, shows),
     text: full ? m.text ?? '' : '',
     html: full ? m.html ?? '' : '',
     attachments: full

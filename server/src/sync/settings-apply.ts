@@ -7,14 +7,13 @@
  * reconciliation, which re-fetches what is missing. Visibility changes need nothing here: reads compute it.
  */
 import mongoose, { Types } from 'mongoose';
-import { AttachmentCache } from '../models/attachment-cache';
 import { Contact } from '../models/crm';
 import { Mailbox } from '../models/mailbox';
 import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
-import { Thread } from '../models/thread';
 import { escapeRegex } from '../crm/contacts';
 import { signalDue } from './engine/scheduler';
+import { removeCopies, removeMessages } from './ingest/removal';
 import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyDecision, type PrivacyRules } from './ingest/privacy';
 
 const BATCH = 500;
@@ -116,49 +115,6 @@ async function heldBy(mailboxIds: Types.ObjectId[]): Promise<Set<string>> {
   return new Set(ids.map(String));
 }
 
-/** Deletes messages outright (org rules): the documents, every copy, cached bytes, and threads left empty. */
-async function removeMessages(ids: Types.ObjectId[]): Promise<number> {
-  let removed = 0;
-  for (let i = 0; i < ids.length; i += BATCH) {
-    const batch = ids.slice(i, i + BATCH);
-    const threadIds = await Message.distinct('threadId', { _id: mongoose.trusted({ $in: batch }) });
-    await MailboxMessage.deleteMany({ messageId: mongoose.trusted({ $in: batch }) });
-    await AttachmentCache.deleteMany({ messageId: mongoose.trusted({ $in: batch }) });
-    removed += (await Message.deleteMany({ _id: mongoose.trusted({ $in: batch }) })).deletedCount;
-    await removeEmptyThreads(threadIds.filter((t): t is Types.ObjectId => t != null));
-  }
-  return removed;
-}
-
-async function removeEmptyThreads(threadIds: Types.ObjectId[]): Promise<void> {
-  if (threadIds.length === 0) return;
-  const stillUsed = new Set((await Message.distinct('threadId', { threadId: mongoose.trusted({ $in: threadIds }) })).map(String));
-  const empty = threadIds.filter((t) => !stillUsed.has(String(t)));
-  if (empty.length) await Thread.deleteMany({ _id: mongoose.trusted({ $in: empty }) });
-}
-
-/**
- * Removes the copies (in the given mailboxes) of these messages; a message with no copy left goes entirely, and
- * the user leaves `syncedBy` of those they no longer hold in any mailbox.
- */
-async function removeCopies(copyFilter: Record<string, unknown>, userId: Types.ObjectId): Promise<{ copies: number; messages: number }> {
-  const copies = await MailboxMessage.find(copyFilter).select({ messageId: 1 }).lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
-  for (let i = 0; i < copies.length; i += BATCH) {
-    const batch = copies.slice(i, i + BATCH);
-    await MailboxMessage.deleteMany({ _id: mongoose.trusted({ $in: batch.map((c) => c._id) }) });
-  }
-  const messageIds = [...new Set(copies.map((c) => String(c.messageId)))].map((id) => new Types.ObjectId(id));
-  const remaining = await MailboxMessage.find({ messageId: mongoose.trusted({ $in: messageIds }) })
-    .select({ messageId: 1, userId: 1 }).lean<{ messageId: Types.ObjectId; userId: Types.ObjectId }[]>();
-  const holders = new Map<string, Set<string>>();
-  for (const r of remaining) holders.set(String(r.messageId), (holders.get(String(r.messageId)) ?? new Set()).add(String(r.userId)));
-  const orphaned = messageIds.filter((id) => !holders.has(String(id)));
-  const released = messageIds.filter((id) => holders.has(String(id)) && !holders.get(String(id))!.has(String(userId)));
-  if (released.length) await Message.updateMany({ _id: mongoose.trusted({ $in: released }) }, { $pull: { syncedBy: userId } });
-  return { copies: copies.length, messages: await removeMessages(orphaned) };
-}
-
-/** Marks mailboxes due for a reconciliation: the engine re-fetches what the old rules kept out. */
 async function scheduleReimport(filter: Record<string, unknown>): Promise<void> {
   const now = new Date();
   await Mailbox.updateMany(filter, { $set: { nextRunAt: now, reconcileRequestedAt: now } });

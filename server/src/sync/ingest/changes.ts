@@ -3,9 +3,10 @@
  * later-wins (state.ts), and deletions per the organisation's policy (DESIGN §4.9, §4.10).
  */
 import mongoose, { type Types } from 'mongoose';
-import { MailboxMessage, Message, SyncEvent } from '../../models';
+import { MailboxMessage, SyncEvent } from '../../models';
 import type { MailboxMessageDoc } from '../../models/mailbox-message';
 import { runInOrg } from '../../db/tenant';
+import { removeCopies } from './removal';
 import type { RemoteStateChange } from '../providers/port';
 import { mergeProviderChange, type CopyState, type StateChange } from './state';
 
@@ -121,18 +122,9 @@ export async function applyDeletes(
       result.markedDeleted = res.modifiedCount;
       return result;
     }
-    const removed = await MailboxMessage.deleteMany({ _id: mongoose.trusted({ $in: copyIds }) });
-    result.copiesRemoved = removed.deletedCount;
-    const orphans: Types.ObjectId[] = [];
-    const leftByUser: Types.ObjectId[] = [];
-    for (const messageId of new Set(rows.map((r) => String(r.messageId)))) {
-      const id = rows.find((r) => String(r.messageId) === messageId)!.messageId;
-      const remaining = await MailboxMessage.find({ messageId: id }, { userId: 1 }).lean();
-      if (remaining.length === 0) orphans.push(id);
-      else if (!remaining.some((c) => String(c.userId) === String(mailbox.userId))) leftByUser.push(id);
-    }
-    if (orphans.length > 0) result.messagesRemoved = (await Message.deleteMany({ _id: mongoose.trusted({ $in: orphans }) })).deletedCount;
-    if (leftByUser.length > 0) await Message.updateMany({ _id: mongoose.trusted({ $in: leftByUser }) }, { $pull: { syncedBy: mailbox.userId } });
+    const removed = await removeCopies({ _id: mongoose.trusted({ $in: copyIds }) }, mailbox.userId);
+    result.copiesRemoved = removed.copies;
+    result.messagesRemoved = removed.messages;
     await SyncEvent.create({ mailboxId: mailbox._id, at: now, kind: 'deleted', detail: { policy, ...result } });
     return result;
   });

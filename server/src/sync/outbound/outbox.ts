@@ -302,8 +302,9 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
  * The worker's sweep: every entry that is queued or sending and not leased (or whose lease expired: a worker
  * died mid-send), oldest first, each in its own organisation's context.
  */
-export async function processDueOutbox(adapters: MailboxAdapters, opts: { limit?: number; now?: Date } = {}): Promise<Record<RunOutcome, number>> {
+export async function processDueOutbox(adapters: MailboxAdapters, opts: { limit?: number; now?: Date; retentionSeconds?: number } = {}): Promise<Record<RunOutcome, number>> {
   const now = opts.now ?? new Date();
+  await purgeSentContent(now, opts.retentionSeconds ?? 0);
   const due = await runAsSystem('outbox sweep across organisations', () =>
     Outbox.find({
       status: mongoose.trusted({ $in: ['queued', 'sending'] }),
@@ -313,6 +314,20 @@ export async function processDueOutbox(adapters: MailboxAdapters, opts: { limit?
   const counts: Record<RunOutcome, number> = { sent: 0, recovered: 0, retry: 0, failed: 0, skipped: 0 };
   for (const e of due) counts[await runInOrg(e.orgId, () => runOutboxOnce(e._id, adapters, { now }))]++;
   return counts;
+}
+
+/**
+ * A sent entry keeps its row (the Idempotency-Key's answer, the ids, the status) but not its content: the body and
+ * the attachments' bytes stay in the CRM message and the user's Sent folder only, so the outbox is no second copy
+ * of mail that a disconnect, a `mirror` delete or an erasure would leave behind (docs/SECURITY.md, "Data left
+ * behind"). `retentionSeconds` (OUTBOX_CONTENT_RETENTION_SECONDS) keeps it that long after sending first.
+ */
+export async function purgeSentContent(now: Date, retentionSeconds: number): Promise<number> {
+  const res = await runAsSystem('outbox content purge across organisations', () => Outbox.updateMany(
+    { status: 'sent', 'request.purged': mongoose.trusted({ $ne: true }), updatedAt: mongoose.trusted({ $lte: new Date(now.getTime() - retentionSeconds * 1000) }) },
+    { $set: { request: { purged: true, at: now } } },
+  ));
+  return res.modifiedCount;
 }
 
 /** For the HTTP layer: start sending a just-queued entry now, after the answer, without waiting for the sweep. */
