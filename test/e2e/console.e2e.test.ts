@@ -192,12 +192,27 @@ describe('the web console', () => {
     expect(link.status).toBe(200);
     expect(link.body.url).toMatch(new RegExp(`^${server.url}/app/#login=[0-9a-f]{24}\\.[\\w-]{43}$`));
     await page.goto(link.body.url);
+    // The console asks before it signs the tab in as the link's account (a link can come from someone else).
+    await page.getByRole('heading', { name: 'Open Threadline with this sign-in link?' }).waitFor();
+    await page.getByRole('button', { name: `Continue as ${ADA.email}` }).click();
     await page.getByRole('heading', { name: 'Mailboxes' }).waitFor();
     await seeText(page.locator('#who'), `${ADA.email} · admin`);
     // The code left the address bar at once; the session lives in this tab only.
     expect(page.url()).toBe(`${server.url}/app/#/mailboxes`);
     await seeText(page.locator('main'), 'No mailbox connected yet');
     await shot('1-signed-in');
+
+    // A link someone else made, opened in this signed-in tab: it says so, and Cancel keeps Ada signed in.
+    const stranger = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: await emu.google.control.mintIdToken({ email: 'mallory@acme-robotics.com' }) }) });
+    const mallory = (await stranger.json()) as { token: string };
+    const trap = await fetch(`${server.url}/api/session/link`, { method: 'POST', headers: { authorization: `Bearer ${mallory.token}` } });
+    await page.goto('about:blank'); // a link opens a fresh load of the console, not a hash change in it
+    await page.goto((await trap.json() as { url: string }).url);
+    await page.getByRole('heading', { name: 'Open Threadline with this sign-in link?' }).waitFor();
+    await seeText(page.locator('main'), `This tab is signed in as ${ADA.email}`);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'Mailboxes' }).waitFor();
+    await seeText(page.locator('#who'), `${ADA.email} · admin`);
 
     const code = new URL(link.body.url).hash.slice('#login='.length);
     const again = await fetch(`${server.url}/api/session/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });

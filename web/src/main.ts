@@ -6,7 +6,8 @@
  */
 import { empty, h, show } from './dom';
 import { parseRoute, pathToHash, type Route } from './router';
-import { currentSession, redeemLoginCode, signOut, takeLoginCode } from './session';
+import { currentSession, endSession, keepSession, redeemLoginCode, signOut, takeLoginCode } from './session';
+import type { Session } from './types';
 import { mailboxesView } from './views/mailboxes';
 import { messageView, threadView } from './views/message';
 import { companyView, contactsView, contactView, dealsView, dealView } from './views/records';
@@ -60,17 +61,45 @@ async function boot(): Promise<void> {
   pathToHash();
   const code = takeLoginCode();
   if (code) {
-    signOut(); // a link opens the console as the link's user, whoever this tab was signed in as
+    let offered: Session | null = null;
     try {
-      await redeemLoginCode(code);
-      history.replaceState(null, '', `${location.pathname}#/mailboxes`);
+      offered = await redeemLoginCode(code);
     } catch (err) {
       const problem = err instanceof Error ? err.message : String(err);
       history.replaceState(null, '', `${location.pathname}#/signin?problem=${encodeURIComponent(problem)}`);
     }
+    // Never switch identity without asking: a link can come from someone else (login CSRF).
+    if (offered && !(await confirmSwitch(offered))) {
+      await endSession(offered);
+      history.replaceState(null, '', `${location.pathname}#/${currentSession() ? 'mailboxes' : 'signin'}`);
+    } else if (offered) {
+      keepSession(offered);
+      history.replaceState(null, '', `${location.pathname}#/mailboxes`);
+    }
   }
   window.addEventListener('hashchange', () => render(true));
   render(false);
+}
+
+/** Asks whether to open the console as the link's account, saying plainly when that replaces this tab's session. */
+function confirmSwitch(offered: Session): Promise<boolean> {
+  const current = currentSession();
+  const main = document.getElementById('main')!;
+  return new Promise((resolve) => {
+    const yes = h('button', { class: 'button button-primary', type: 'button' }, `Continue as ${offered.user.email}`);
+    const no = h('button', { class: 'button', type: 'button' }, 'Cancel');
+    const done = (answer: boolean) => () => resolve(answer);
+    yes.addEventListener('click', done(true));
+    no.addEventListener('click', done(false));
+    main.replaceChildren(h('section', { class: 'card', role: 'dialog', 'aria-labelledby': 'switch-title' },
+      h('h1', { id: 'switch-title' }, 'Open Threadline with this sign-in link?'),
+      h('p', {}, `The link signs this tab in as ${offered.user.email} (${offered.org.name}). Continue only if you asked for it yourself, from your Gmail or Outlook sidebar.`),
+      current && current.user.id !== offered.user.id
+        ? h('p', { class: 'problem', role: 'note' }, `This tab is signed in as ${current.user.email}. Continuing signs that account out here.`)
+        : '',
+      h('div', { class: 'actions' }, yes, no)));
+    yes.focus();
+  });
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => void boot());

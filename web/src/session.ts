@@ -22,15 +22,34 @@ export function signOut(): void {
   sessionStorage.removeItem(KEY);
 }
 
-async function obtain(path: string, body: unknown): Promise<Session> {
+async function fetchSession(path: string, body: unknown): Promise<Session> {
   const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = (await res.json().catch(() => null)) as (Session & { error?: { message?: string } }) | null;
   if (!res.ok || !json?.token) throw new Error(json?.error?.message ?? `sign-in failed (${res.status})`);
-  sessionStorage.setItem(KEY, JSON.stringify(json));
   return json;
 }
 
-export const redeemLoginCode = (code: string) => obtain('/api/session/redeem', { code });
+async function obtain(path: string, body: unknown): Promise<Session> {
+  const session = await fetchSession(path, body);
+  keepSession(session);
+  return session;
+}
+
+/** Makes `session` this tab's session. */
+export function keepSession(session: Session): void {
+  sessionStorage.setItem(KEY, JSON.stringify(session));
+}
+
+/**
+ * Redeems a one-time link's code for a session WITHOUT making it this tab's: the console asks first (main.ts), so
+ * a link someone else sent cannot silently sign the tab in as them (login CSRF).
+ */
+export const redeemLoginCode = (code: string) => fetchSession('/api/session/redeem', { code });
+
+/** Ends a session at the server (a link's session the user declined, or signing out). */
+export async function endSession(session: Session): Promise<void> {
+  await fetch('/api/session', { method: 'DELETE', headers: { authorization: `Bearer ${session.token}` } }).catch(() => undefined);
+}
 export const signInWithIdentityToken = (provider: Provider, token: string) => obtain('/api/session', { provider, token });
 
 /**
