@@ -181,24 +181,7 @@ export interface Deliveries { latencies: number[]; phases: number[][]; lost: num
  */
 export async function deliverOneByOne<B>(stack: Stack, boxes: B[], n: number, deliverAndSee: (box: B, i: number) => Promise<Seen | null>): Promise<Deliveries> {
   const random = createRng(4);
-  const latencies: number[] = [];
-  const phases: number[][] = [[], [], [], []];
-  let lost = 0;
-  const cpu0 = cpuSnapshot(stack.server.child.pid!);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    const seen = await deliverAndSee(boxes[Math.floor(random() * boxes.length)]!, i);
-    if (!seen) lost += 1;
-    else {
-      latencies.push(seen.ms);
-      seen.phases?.forEach((v, k) => phases[k]!.push(v));
-    }
-    await sleep(50);
-  }
-  const cpu = describeCpu(cpu0, cpuSnapshot(stack.server.child.pid!), (performance.now() - t0) / 1000);
-  latencies.sort((a, b) => a - b);
-  phases.forEach((p) => p.sort((a, b) => a - b));
-  return { latencies, phases, lost, cpu };
+  return collectDeliveries(stack, n, (i) => deliverAndSee(boxes[Math.floor(random() * boxes.length)]!, i));
 }
 
 /**
@@ -209,19 +192,27 @@ export async function deliverOneByOne<B>(stack: Stack, boxes: B[], n: number, de
  */
 export async function deliverRightAfterRuns<B>(stack: Stack, boxes: B[], n: number, deliverAndSee: (box: B, i: number) => Promise<Seen | null>): Promise<Deliveries> {
   const random = createRng(7);
+  return collectDeliveries(stack, n, async (i) => {
+    const box = boxes[Math.floor(random() * boxes.length)]!;
+    if (!(await deliverAndSee(box, 100_000 + 2 * i))) return null;
+    const second = await deliverAndSee(box, 100_001 + 2 * i);
+    return second?.phases ? { ms: second.ms - second.phases[0]!, phases: second.phases } : null;
+  });
+}
+
+/** Runs `n` measured steps one after another; latencies and phases come back sorted, with the server's CPU meanwhile. */
+async function collectDeliveries(stack: Stack, n: number, step: (i: number) => Promise<Seen | null>): Promise<Deliveries> {
   const latencies: number[] = [];
   const phases: number[][] = [[], [], [], []];
   let lost = 0;
   const cpu0 = cpuSnapshot(stack.server.child.pid!);
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    const box = boxes[Math.floor(random() * boxes.length)]!;
-    if (!(await deliverAndSee(box, 100_000 + 2 * i))) continue;
-    const second = await deliverAndSee(box, 100_001 + 2 * i);
-    if (!second || !second.phases) lost += 1;
+    const seen = await step(i);
+    if (!seen) lost += 1;
     else {
-      latencies.push(second.ms - second.phases[0]!);
-      second.phases.forEach((v, k) => phases[k]!.push(v));
+      latencies.push(seen.ms);
+      seen.phases?.forEach((v, k) => phases[k]!.push(v));
     }
     await sleep(50);
   }
