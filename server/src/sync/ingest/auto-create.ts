@@ -18,7 +18,9 @@ export async function autoCreateContacts(
   ctx: IngestContext, items: Prepared[], directory: OrgDirectory, rules: MergedPrivacyRules, now: Date,
 ): Promise<{ _id: Types.ObjectId; emails: string[]; companyId: Types.ObjectId | null }[]> {
   const policy = ctx.org.sync.autoCreateContacts;
-  if (policy === 'none') return [];
+  // Contacts are seen by the whole organisation: mail its holder keeps private never makes one (docs/SECURITY.md,
+  // "Private holders"); the holder can still create a contact by hand.
+  if (policy === 'none' || ctx.user.private) return [];
   const { mailbox } = ctx;
   const identity = { address: mailbox.address, aliases: ctx.user.email ? [ctx.user.email] : [] };
   const own = [mailbox.address, ...identity.aliases];

@@ -23,7 +23,8 @@ export type UserPrivacySettings = Partial<Pick<PrivacyRules, 'excludedDomains' |
 export interface IngestContext {
   mailbox: IngestMailbox;
   org: { domains: string[]; sync: OrgSyncSettings };
-  user: { email: string | null; privacy: UserPrivacySettings };
+  /** `private`: the user shares none of their mail (their own setting, else the organisation's default). */
+  user: { email: string | null; privacy: UserPrivacySettings; private?: boolean };
   /** CRM records for linking; loaded on first use and kept for the run. */
   directory?: OrgDirectory;
   /** Provider-thread → CRM-thread mappings already seen (they never change, so sharing one across runs is safe). */
@@ -52,6 +53,7 @@ export async function loadIngestContext(mailbox: IngestMailbox): Promise<IngestC
     org: { domains: org.domains ?? [], sync: org.settings.sync },
     user: {
       email: user?.email ?? null,
+      private: (user?.settings?.visibility ?? org.settings?.sharing?.defaultVisibility ?? 'full') === 'private',
       privacy: {
         excludedDomains: user?.settings?.excludedDomains ?? [],
         excludedAddresses: user?.settings?.excludedAddresses ?? [],

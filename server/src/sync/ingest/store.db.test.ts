@@ -196,6 +196,14 @@ describe('ingestMessages on the real database', () => {
     expect((await relinkContact({ ...contact.toObject(), emails: ['other@prospect-example.io'] })).unlinked).toBe(1);
   });
 
+  it('never auto-creates a contact from mail its holder keeps private: contacts are seen by the whole organisation', async () => {
+    const orgId = await createOrg({ sync: { autoCreateContacts: 'all' } });
+    const f = await createMailbox(orgId, 'pia@acme.test', { userSettings: { visibility: 'private' } });
+    const res = await ingest(f, [await remoteOf({ from: 'pia@acme.test', to: ['therapist@clinic-example.io'], subject: 'appointment' })]);
+    expect(res).toMatchObject({ stored: 1, contactsCreated: 0 });
+    expect(await runInOrg(orgId, () => Contact.countDocuments({}))).toBe(0);
+  });
+
   it('auto-creates contacts the user wrote to under the outbound policy, never free-mail or colleagues', async () => {
     const orgId = await createOrg({ sync: { autoCreateContacts: 'outbound' } });
     const f = await createMailbox(orgId, 'ann@acme.test');
