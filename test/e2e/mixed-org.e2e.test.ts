@@ -114,6 +114,16 @@ describe('a Gmail user and an Outlook user in one organisation', () => {
     expect((await api(server.url, henry.token, 'GET', '/api/org/realms')).status).toBe(403);
   }, 60_000);
 
+  it('refuses a link opened by another company\'s tenant administrator: their tenant does not join (403)', async () => {
+    const globex = randomTenant();
+    graph().addUser('admin@globex-corp.com', { tenantId: globex, directoryRoles: [GLOBAL_ADMINISTRATOR] });
+    const before = (await api(server.url, grace.token, 'GET', '/api/org/realms')).body.realms;
+    const refused = await addTenant(grace.token, 'admin@globex-corp.com');
+    expect(refused.status).toBe(403);
+    expect(refused.page).toMatch(/not a domain of this organisation/);
+    expect((await api(server.url, grace.token, 'GET', '/api/org/realms')).body.realms).toEqual(before);
+  }, 60_000);
+
   it('refuses a tenant that already has its own organisation with users (409), and changes nothing', async () => {
     const fabrikam = randomTenant();
     graph().addUser('zed@fabrikam.com', { tenantId: fabrikam });

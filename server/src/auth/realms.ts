@@ -38,7 +38,7 @@ export const TENANT_ADMIN_ROLES: Record<string, string> = {
   '9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3': 'Application Administrator',
 };
 
-export type RealmErrorCode = 'not_configured' | 'bad_state' | 'provider_error' | 'not_tenant_admin' | 'not_org_admin' | 'realm_in_use';
+export type RealmErrorCode = 'not_configured' | 'bad_state' | 'provider_error' | 'not_tenant_admin' | 'not_org_admin' | 'realm_in_use' | 'not_your_domain';
 
 export class RealmError extends Error {
   constructor(readonly code: RealmErrorCode, message: string, readonly details?: Record<string, unknown>) {
@@ -47,7 +47,7 @@ export class RealmError extends Error {
 
   get status(): 400 | 403 | 409 {
     if (this.code === 'realm_in_use') return 409;
-    return this.code === 'not_tenant_admin' || this.code === 'not_org_admin' ? 403 : 400;
+    return this.code === 'not_tenant_admin' || this.code === 'not_org_admin' || this.code === 'not_your_domain' ? 403 : 400;
   }
 }
 
@@ -174,7 +174,17 @@ export async function completeMicrosoftRealm(deps: RealmFlowDeps, params: { code
   // Still an admin of the organisation now (a role may have changed within the ten minutes).
   const starter = await runInOrg(orgId, () => User.findById(st.userId).lean<{ role: string }>());
   if (starter?.role !== 'admin') throw new RealmError('not_org_admin', 'only an admin of the organisation can add a Microsoft 365 tenant');
-  return attachRealm(orgId, realmKeyOf('microsoft', who.tenantId), { userId: st.userId, verifiedAs: who.email, tenantId: who.tenantId });
+  const key = realmKeyOf('microsoft', who.tenantId);
+  // The link can be opened by anyone it is sent to: a tenant joins only when its administrator signs in with an
+  // address of the organisation's own domains, so another company's admin cannot be led into joining their whole
+  // tenant to it (a tenant that has its own organisation is refused below either way).
+  const holder = await orgOfRealm(key);
+  const org = await Org.findById(orgId).select({ domains: 1 }).lean<Pick<OrgDoc, 'domains'>>();
+  const domain = who.email.slice(who.email.lastIndexOf('@') + 1).toLowerCase();
+  if ((!holder || holder.equals(orgId)) && !(org?.domains ?? []).some((d) => d.toLowerCase() === domain)) {
+    throw new RealmError('not_your_domain', `${domain} is not a domain of this organisation: a Microsoft 365 tenant is added by an administrator signing in with an address of the organisation's own domains`);
+  }
+  return attachRealm(orgId, key, { userId: st.userId, verifiedAs: who.email, tenantId: who.tenantId });
 }
 
 /**
