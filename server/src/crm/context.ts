@@ -220,15 +220,17 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
   if (internetMessageId === null) return { ...none, status: 'unknown' };
   const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>>();
   if (!doc) return { ...none, status: 'not_synced' };
-  // Who holds a private message is itself private: say only that it is there.
-  if (policy.access(doc) === 'none') return { ...none, status: 'not_visible' };
-  const holders = await User.find({ _id: trusted({ $in: doc.syncedBy }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
+  // That a teammate holds it privately is itself private: answered as if it were not synced (no oracle).
+  if (policy.access(doc) === 'none') return { ...none, status: 'not_synced' };
+  // Private holders are named only to themselves.
+  const shown = doc.syncedBy.filter((id) => policy.shows(id));
+  const holders = await User.find({ _id: trusted({ $in: shown }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
   const byId = new Map(holders.map((u) => [String(u._id), u]));
   return {
     internetMessageId,
     status: 'synced',
     messageId: String(doc._id),
-    syncedBy: doc.syncedBy.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) })),
+    syncedBy: shown.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) })),
     openUrl: to.message(doc._id),
   };
 }

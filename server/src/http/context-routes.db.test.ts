@@ -182,9 +182,9 @@ describe('the rep opens an email from an unknown sender', () => {
 });
 
 describe('visibility and tenancy', () => {
-  it('never says who holds a private email, only that it is there', async () => {
+  it('never says who holds a private email, nor that it is there: it answers as for an email nobody synced', async () => {
     const res = await addon(ada, 'outlook', { ...janeEmail, internetMessageId: '<private@globex.com>' });
-    expect(res.body.view.thisMessage).toEqual({ internetMessageId: 'private@globex.com', status: 'not_visible', messageId: null, syncedBy: [], openUrl: null });
+    expect(res.body.view.thisMessage).toEqual({ internetMessageId: 'private@globex.com', status: 'not_synced', messageId: null, syncedBy: [], openUrl: null });
     expect(res.body.card).toBeUndefined();
     const missing = await addon(ada, 'outlook', { ...janeEmail, internetMessageId: '<never@seen>' });
     expect(missing.body.view.thisMessage.status).toBe('not_synced');
