@@ -43,6 +43,16 @@ export const UNLIMITED_SERVER_QUOTA = 1_000_000;
 let built: Promise<void> | null = null;
 const buildServer = () => (built ??= promisify(execFile)(process.execPath, [path.join(__dirname, '../scripts/build.mjs'), '--server']).then(() => undefined));
 
+/**
+ * BENCH_SERVER_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (`--cpu-prof`; open it in
+ * Chrome DevTools, or `npx tsx bench/profile-summary.ts <file>`). BENCH_SERVER_HEAP_SNAPSHOT_AT=<n,n,…> is read by
+ * the ingest bench (heap snapshots of the server at those message counts).
+ */
+function serverNodeArgs(): string[] {
+  const dir = process.env.BENCH_SERVER_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export async function startStack(o: StackOptions): Promise<Stack> {
   await buildServer();
   const emu = await startEmulators({ https: o.https, quiet: true });
@@ -57,7 +67,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       // A few bench users stand for many: the sync is measured, not the per-user and per-address limits.
       RATE_LIMIT_USER_PER_MINUTE: '100000000', RATE_LIMIT_ADDRESS_PER_MINUTE: '100000000',
       ...o.env,
-    }, [], { bundled: true });
+    }, [], { bundled: true, nodeArgs: serverNodeArgs() });
     emu.google.control.configurePush(o.push
       ? { url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT, rateLimit: 'coalesce' }
       : { url: undefined });

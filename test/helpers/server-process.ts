@@ -17,6 +17,8 @@ export interface ServerProcessOptions {
    * tsx (whose compiler would count in the process's memory). The caller builds it first (scripts/build.mjs).
    */
   bundled?: boolean;
+  /** Node flags for the server process, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface ServerProcess { url: string; child: ChildProcess; /** The database the server uses (tests may seed it). */ mongodbUri: string; output(): string; stop(): Promise<void> }
@@ -33,7 +35,7 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   const ready = workerOnly ? 'sync workers started' : 'listening on';
   const port = await freePort();
   const entry = opts.bundled ? [path.join(root, 'server/dist/main.js')] : ['--import', 'tsx', path.join(root, 'server/src/main.ts')];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, ...args], {
     cwd: root,
     env: {
       ...process.env, LOG_LEVEL: workerOnly ? 'info' : 'warn', NODE_ENV: 'test', ...env,
