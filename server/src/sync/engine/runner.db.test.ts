@@ -79,6 +79,27 @@ describe('backfill', () => {
     await expectExactCopies(f, box);
   });
 
+  it('asks for the next page while it stores the current one, and still persists only what it stored', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 60, 5);
+    // What the database says when each page is asked for: with read-ahead, page 2 is requested before page 1's
+    // position is persisted (the provider works while we write), and page 3 before page 2's.
+    const persistedAtCall: unknown[] = [];
+    box.onCall = async (op) => {
+      if (op === 'backfillPage') persistedAtCall.push((await mailbox(f))!.backfill.imported ?? 0);
+    };
+    const out = await runMailboxOnce(f.mailboxId, deps({ maxPagesPerRun: 2 }));
+    box.onCall = null;
+    expect(out).toMatchObject({ ran: true, moreWork: true, pages: 2 });
+    // Two pages stored and two asked for: no third request beyond the run's page budget.
+    expect(persistedAtCall).toEqual([0, 0]);
+    const mb = await mailbox(f);
+    expect(mb!.backfill).toMatchObject({ imported: 40 });
+    expect(await copies(f)).toHaveLength(40);
+    await runUntilIdle(f);
+    await expectExactCopies(f, box);
+  });
+
   it('finishes the import, progress included, when the cursor expires half-way through the backfill', async () => {
     const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
     const box = await seeded(f, 50, 8);

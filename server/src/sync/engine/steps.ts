@@ -99,8 +99,19 @@ export async function backfill(run: RunContext): Promise<boolean> {
     await run.persist({ cursor, 'backfill.startedAt': run.now(), 'backfill.position': null, 'backfill.imported': 0, stage: 'backfill', state: 'backfilling' });
   }
   const since = run.since;
-  for (let n = 0; n < (run.deps.maxPagesPerRun ?? 50); n++) {
-    const page = await run.call('backfill', () => source.backfillPage({ since, position: run.mailbox.backfill.position ?? null, pageSize: run.deps.pageSize ?? DEFAULT_PAGE_SIZE }));
+  const maxPages = run.deps.maxPagesPerRun ?? 50;
+  const fetchPage = (position: unknown) => {
+    const p = run.call('backfill', () => source.backfillPage({ since, position, pageSize: run.deps.pageSize ?? DEFAULT_PAGE_SIZE }));
+    p.catch(() => undefined); // awaited below, or dropped when the run ends first: never an unhandled rejection
+    return p;
+  };
+  // Read-ahead: the next page is fetched while this one is stored, so the provider is never idle while we write
+  // and we never wait on the provider while it could have answered. Only a read: the position persisted is still
+  // the one after the page that was stored, so a crash replays at most one page, and the prefetched one is lost.
+  let next = fetchPage(run.mailbox.backfill.position ?? null);
+  for (let n = 0; n < maxPages; n++) {
+    const page = await next;
+    if (page.nextPosition !== null && n + 1 < maxPages) next = fetchPage(page.nextPosition);
     run.pages += 1;
     const res = await store(run, page.upserts);
     await recordPoison(run, asFailures(page.failed));
