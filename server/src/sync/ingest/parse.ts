@@ -8,9 +8,11 @@
  * for mail with large attachments.
  */
 import { createHash } from 'node:crypto';
-import { MailParser } from 'mailparser';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
 import { normaliseAddress } from './address';
+import { FidelityMailParser, type DecodingNote } from './mime/mail-parser';
+
+export type { DecodingNote } from './mime/mail-parser';
 
 export interface ParsedAddress {
   /** Normalised (see address.ts). */
@@ -79,6 +81,12 @@ export interface ParsedMessage {
   /** sha256 of the raw bytes; computed only when there is no Message-ID, as the dedup key's last resort. */
   rawSha256: string | null;
   warnings: ParseWarning[];
+  /**
+   * Where the bytes did not say (or misstated) their charset and one was assumed (mime/charsets.ts); empty when
+   * everything decoded as declared. A message with notes is one a later, better parser may read differently, so
+   * it is kept re-parsable (docs/mime.md).
+   */
+  decoding: DecodingNote[];
 }
 
 export interface ParseOptions {
@@ -160,11 +168,12 @@ interface Collected {
   html?: string;
   textConversionError: boolean;
   attachments: AttachmentMeta[];
+  decoding: DecodingNote[];
   error?: unknown;
 }
 
 function emptyCollected(): Collected {
-  return { headerLines: [], textConversionError: false, attachments: [] };
+  return { headerLines: [], textConversionError: false, attachments: [], decoding: [] };
 }
 
 /** Runs MailParser over the bytes; resolves (never rejects) with what it saw and the first error, if any. */
@@ -178,9 +187,9 @@ function collect(input: Buffer): Promise<Collected> {
       if (error !== undefined) out.error = error;
       resolve(out);
     };
-    let parser: MailParser;
+    let parser: FidelityMailParser;
     try {
-      parser = new MailParser({
+      parser = new FidelityMailParser({
         checksumAlgo: 'sha256',
         maxHeadSize: MAX_HEAD_BYTES,
         // html-to-text on a huge body is the slowest thing mailparser does; above this it keeps the HTML only.
@@ -192,6 +201,7 @@ function collect(input: Buffer): Promise<Collected> {
       settle(error);
       return;
     }
+    out.decoding = parser.decodingNotes;
     parser.on('headers', (headers) => {
       out.subject = stringHeader(headers.get('subject'));
       out.from = addressHeader(headers.get('from'));
@@ -354,6 +364,7 @@ function build(raw: Buffer, c: Collected, ctx: BuildContext): ParsedMessage {
     malformedReason: ctx.malformedReason,
     rawSha256: messageId === null ? createHash('sha256').update(raw).digest('hex') : null,
     warnings,
+    decoding: c.decoding,
   };
 }
 

@@ -197,6 +197,8 @@ export function toParsedMessage(m: GraphMessage): ParsedMessage {
     // The dedup key's last resort when there is no Message-ID: stable per copy (the immutable id), never shared.
     rawSha256: messageId === null ? createHash('sha256').update(`graph:${m.id}`).digest('hex') : null,
     warnings,
+    // Exchange decoded the MIME itself; Graph gives text, never the bytes behind it.
+    decoding: [],
   };
 }
 
