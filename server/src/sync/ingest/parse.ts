@@ -84,7 +84,7 @@ export interface ParsedMessage {
   /**
    * Where the bytes did not say (or misstated) their charset and one was assumed (mime/charsets.ts); empty when
    * everything decoded as declared. A message with notes is one a later, better parser may read differently, so
-   * it is kept re-parsable (docs/mime.md).
+   * it should stay re-parsable (mime/mail-parser.ts).
    */
   decoding: DecodingNote[];
 }
