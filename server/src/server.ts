@@ -18,6 +18,7 @@ import { loginLinkRoutes } from './http/login-link-routes';
 import { signOutRoutes } from './http/session-routes';
 import { userRoutes } from './http/user-routes';
 import { mailboxRoutes } from './http/mailbox-routes';
+import { messageChoiceRoutes } from './http/message-choice-routes';
 import { messageReadRoutes } from './http/message-read-routes';
 import { messageWriteRoutes } from './http/message-write-routes';
 import { oauthRoutes } from './http/oauth-routes';
@@ -82,6 +83,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     apiRouters: [
       mailboxRoutes({ connect, actions: sync }),
       messageReadRoutes({ adapters }),
+      messageChoiceRoutes(),
       messageWriteRoutes({
         adapters,
         // Sent right after the 202; should this process die first, a worker's outbox sweep sends it.

@@ -39,7 +39,7 @@ const MAX_DEALS = 20;
 /** Only what a summary shows: text, html and attachments can be megabytes per message. */
 const SUMMARY_FIELDS = {
   threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
-  hasAttachments: 1, syncedBy: 1,
+  hasAttachments: 1, syncedBy: 1, levelOverrides: 1,
 } as const;
 
 export interface Person { email: string; contact: ContactDoc | null; company: CompanyDoc | null }
@@ -117,7 +117,10 @@ export async function summarise(messages: readonly VisibleMessage[], policy: Pic
     const key = String(c.messageId);
     byMessage.set(key, [...(byMessage.get(key) ?? []), c]);
   }
-  return messages.map(({ doc, access }) => messageSummary(doc, copyFor(byMessage.get(String(doc._id)) ?? [], policy.callerId, policy.shows), access, policy.shows));
+  return messages.map(({ doc, access }) => {
+    const shows = (u: Types.ObjectId) => policy.shows(u, doc);
+    return messageSummary(doc, copyFor(byMessage.get(String(doc._id)) ?? [], policy.callerId, shows), access, shows);
+  });
 }
 
 export function dealView(d: DealDoc) {
@@ -218,12 +221,12 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
   const internetMessageId = normaliseMessageId(rawId);
   const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
   if (internetMessageId === null) return { ...none, status: 'unknown' };
-  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>>();
+  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ syncedBy: 1, levelOverrides: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>>();
   if (!doc) return { ...none, status: 'not_synced' };
   // That a teammate holds it privately is itself private: answered as if it were not synced (no oracle).
   if (policy.access(doc) === 'none') return { ...none, status: 'not_synced' };
   // Private holders are named only to themselves.
-  const shown = doc.syncedBy.filter((id) => policy.shows(id));
+  const shown = doc.syncedBy.filter((id) => policy.shows(id, doc));
   const holders = await User.find({ _id: trusted({ $in: shown }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
   const byId = new Map(holders.map((u) => [String(u._id), u]));
   return {

@@ -157,11 +157,11 @@ export function linkReasons(links: { contacts: Pick<ContactDoc, '_id' | 'name' |
 
 // ---- Facts -----------------------------------------------------------------------------------------------------
 
-type StoredMessage = Pick<MessageDoc, '_id' | 'syncedBy' | 'participants' | 'contactIds' | 'companyIds' | 'dealIds'>;
+type StoredMessage = Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides' | 'participants' | 'contactIds' | 'companyIds' | 'dealIds'>;
 
-/** Holders the caller may be told about: themselves, and anyone who does not keep their mail private. */
+/** Holders the caller may be told about: themselves, and anyone who does not keep this message private. */
 async function holderReason(doc: StoredMessage, policy: VisibilityPolicy, callerId: Types.ObjectId): Promise<WhyReason> {
-  const named = doc.syncedBy.filter((h) => h.equals(callerId) || policy.levelOf(h) !== 'private');
+  const named = doc.syncedBy.filter((h) => policy.shows(h, doc));
   const users = await User.find({ _id: trusted({ $in: named }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
   const byId = new Map(users.map((u) => [String(u._id), u]));
   const holders = named.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) }));
@@ -247,7 +247,7 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
 
   if (q.messageId) {
     const doc = await Message.findOne(byInternetMessageId(currentOrgId(), q.messageId))
-      .select({ syncedBy: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<StoredMessage>();
+      .select({ syncedBy: 1, levelOverrides: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<StoredMessage>();
     if (doc) {
       const access = (await policy()).access(doc);
       // Not for the caller's eyes: answered below as if it were not stored (see the module comment).

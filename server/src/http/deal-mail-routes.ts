@@ -34,7 +34,7 @@ export function dealMailRoutes(): Router {
     const internetMessageId = normaliseMessageId(raw);
     if (internetMessageId === null) throw badRequest('internetMessageId: not a usable Message-ID', { field: 'internetMessageId' });
     const message = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId))
-      .select({ syncedBy: 1, threadId: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'threadId'>>();
+      .select({ syncedBy: 1, levelOverrides: 1, threadId: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides' | 'threadId'>>();
     // Not stored, or stored but hidden from the caller: the same answer, so its existence is not revealed.
     if (!message || (await loadVisibility(a.userId)).access(message) === 'none') throw notFound('message');
     const byThread = scope === 'thread' && message.threadId;

@@ -14,7 +14,7 @@ import { copyFor, messageSummary, type CopyForView, type MessageSummary } from '
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
 export const SUMMARY_FIELDS = {
   threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
-  hasAttachments: 1, syncedBy: 1,
+  hasAttachments: 1, syncedBy: 1, levelOverrides: 1,
 } as const;
 
 /** The copies of these messages, oldest first, grouped by message id. */
@@ -34,7 +34,8 @@ export async function summariesFor(messages: MessageDoc[], policy: VisibilityPol
   for (const m of messages) {
     const access = policy.access(m);
     if (access === 'none') continue;
-    out.push(messageSummary(m, copyFor(copies.get(String(m._id)) ?? [], policy.callerId, policy.shows), access, policy.shows));
+    const shows = (u: Types.ObjectId) => policy.shows(u, m);
+    out.push(messageSummary(m, copyFor(copies.get(String(m._id)) ?? [], policy.callerId, shows), access, shows));
   }
   return out;
 }

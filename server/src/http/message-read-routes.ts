@@ -36,11 +36,12 @@ export function messageReadRoutes(deps: MessageReadDeps): Router {
     const { message, access, policy } = await visibleMessage(req, id);
     const copies = (await copiesOf([message._id])).get(String(message._id)) ?? [];
     // Mailboxes of holders the caller may know about: their own, and those of teammates who share.
-    const shownHolders = copies.filter((c) => c.userId.equals(policy.callerId) || policy.levelOf(c.userId) !== 'private');
+    const shows = (u: Types.ObjectId) => policy.shows(u, message);
+    const shownHolders = copies.filter((c) => shows(c.userId));
     const mailboxes = shownHolders.length
       ? await Mailbox.find({ _id: mongoose.trusted({ $in: shownHolders.map((c) => c.mailboxId) }) }).select({ address: 1 }).lean<{ _id: Types.ObjectId; address: string }[]>()
       : [];
-    res.json(messageDetail(message, copyFor(copies, policy.callerId, policy.shows), access, mailboxes.map((m) => ({ mailboxId: String(m._id), address: m.address })), policy.shows));
+    res.json(messageDetail(message, copyFor(copies, policy.callerId, shows), access, mailboxes.map((m) => ({ mailboxId: String(m._id), address: m.address })), shows));
   });
 
   router.get('/api/threads/:id', async (req, res) => {

@@ -49,5 +49,11 @@ export function rateLimits(config: RateLimitConfig): RateLimits {
   };
 }
 
-/** The routes the per-user limit guards: the sidebar's reads, why, search, and starting a connect. */
-export const EXPENSIVE_ROUTES = ['/api/context', '/api/addon/context', '/api/why', '/api/contacts', '/api/mailboxes/connect'];
+/**
+ * The routes the per-user limit guards: the sidebar's reads, why, search, starting a connect, and the per-email
+ * choices (each loads the organisation's visibility table; "don't log" removes mail and writes keys).
+ */
+export const EXPENSIVE_ROUTES = [
+  '/api/context', '/api/addon/context', '/api/why', '/api/contacts', '/api/mailboxes/connect',
+  '/api/messages/:id/visibility', '/api/messages/:id/choices', '/api/me/excluded-messages',
+];

@@ -40,6 +40,15 @@ const messageSchema = tenantSchema({
   companyIds: { type: [Schema.Types.ObjectId], default: [] },
   dealIds: { type: [Schema.Types.ObjectId], default: [] },
   syncedBy: { type: [Schema.Types.ObjectId], default: [] },
+  /**
+   * A holder's sharing level for this one message, overriding their own (crm/visibility.ts): each holder in at
+   * most one list. Absent until someone sets one; taken out with the holder's last copy (ingest/removal.ts).
+   */
+  levelOverrides: {
+    private: { type: [Schema.Types.ObjectId], default: undefined },
+    metadata: { type: [Schema.Types.ObjectId], default: undefined },
+    full: { type: [Schema.Types.ObjectId], default: undefined },
+  },
   /** Set when the MIME could not be parsed: the raw copy is kept and the message flagged, never dropped. */
   malformed: { type: new Schema({ reason: String, raw: Buffer }, { _id: false }), default: null },
 });
@@ -74,6 +83,7 @@ export interface MessageDoc {
   companyIds: Types.ObjectId[];
   dealIds: Types.ObjectId[];
   syncedBy: Types.ObjectId[];
+  levelOverrides?: { private?: Types.ObjectId[]; metadata?: Types.ObjectId[]; full?: Types.ObjectId[] } | null;
   malformed: { reason: string; raw: Buffer } | null;
 }
 

@@ -12,6 +12,7 @@ import { Mailbox } from '../models/mailbox';
 import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
 import { escapeRegex } from '../crm/contacts';
+import type { Holding } from '../crm/visibility';
 import { signalDue } from './engine/scheduler';
 import { removeCopies, removeMessages } from './ingest/removal';
 import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyDecision, type PrivacyRules } from './ingest/privacy';
@@ -69,7 +70,7 @@ function labelFilter(r: MergedPrivacyRules): Record<string, unknown> | null {
 interface Scope { orgDomains: string[]; mailboxIds?: Types.ObjectId[] }
 
 /** A stored message a rule change excludes, with the rule that matched (evaluatePrivacy's answer). */
-interface ExcludedMessage { _id: Types.ObjectId; syncedBy: Types.ObjectId[]; rule: ExcludedRule }
+interface ExcludedMessage extends Holding { _id: Types.ObjectId; syncedBy: Types.ObjectId[]; rule: ExcludedRule }
 export type ExcludedRule = Extract<PrivacyDecision, { excluded: true }>['rule'];
 
 /**
@@ -85,15 +86,15 @@ async function forEachExcludedMessage(rules: MergedPrivacyRules, scope: Scope, v
   const onlyHeld = scope.mailboxIds ? await heldBy(scope.mailboxIds) : null;
   let after: Types.ObjectId | null = null;
   for (;;) {
-    const page: { _id: Types.ObjectId; participants: string[]; direction: 'inbound' | 'outbound' | 'internal'; syncedBy?: Types.ObjectId[] }[] = await Message
+    const page: { _id: Types.ObjectId; participants: string[]; direction: 'inbound' | 'outbound' | 'internal'; syncedBy?: Types.ObjectId[]; levelOverrides?: Holding['levelOverrides'] }[] = await Message
       .find(after ? { $and: [filter, { _id: mongoose.trusted({ $gt: after }) }] } : filter)
-      .select({ participants: 1, direction: 1, syncedBy: 1 }).sort({ _id: 1 }).limit(BATCH).lean();
+      .select({ participants: 1, direction: 1, syncedBy: 1, levelOverrides: 1 }).sort({ _id: 1 }).limit(BATCH).lean();
     if (page.length === 0) break;
     after = page[page.length - 1]._id;
     for (const m of page) {
       if (onlyHeld && !onlyHeld.has(String(m._id))) continue;
       const decision = evaluatePrivacy({ participants: m.participants, labels: [], direction: m.direction }, rules, ctx);
-      if (decision.excluded) visit({ _id: m._id, syncedBy: m.syncedBy ?? [], rule: decision.rule });
+      if (decision.excluded) visit({ _id: m._id, syncedBy: m.syncedBy ?? [], levelOverrides: m.levelOverrides ?? null, rule: decision.rule });
     }
   }
 }
@@ -155,7 +156,7 @@ export interface RulesPreview extends ApplyResult {
  * counter per labelled message (as the removal itself does).
  */
 export async function previewOrgRulesChange(
-  before: RuleSet, after: RuleSet, orgDomains: string[], opts: { samples: number; mayShow(m: { syncedBy: Types.ObjectId[] }): boolean },
+  before: RuleSet, after: RuleSet, orgDomains: string[], opts: { samples: number; mayShow(m: Holding): boolean },
 ): Promise<RulesPreview> {
   const { tightened, loosened } = diffRules(before, after);
   const samples: RulesPreview['samples'] = [];
@@ -192,9 +193,9 @@ export async function previewOrgRulesChange(
         if (copies.get(String(id)) !== hit.copies) continue;
         removedMessages += 1;
         if (samples.length >= opts.samples) continue;
-        const doc = await Message.findById(id).select({ syncedBy: 1 }).lean<{ syncedBy?: Types.ObjectId[] }>();
+        const doc = await Message.findById(id).select({ syncedBy: 1, levelOverrides: 1 }).lean<{ syncedBy?: Types.ObjectId[]; levelOverrides?: Holding['levelOverrides'] }>();
         const decision = evaluatePrivacy({ participants: [], labels: hit.labels, direction: 'inbound' }, labelRules, { isKnownContact: () => false, orgDomains });
-        if (doc && decision.excluded && opts.mayShow({ syncedBy: doc.syncedBy ?? [] })) samples.push({ _id: id, rule: decision.rule });
+        if (doc && decision.excluded && opts.mayShow({ syncedBy: doc.syncedBy ?? [], levelOverrides: doc.levelOverrides ?? null })) samples.push({ _id: id, rule: decision.rule });
       }
     }
   }

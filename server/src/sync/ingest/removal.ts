@@ -1,7 +1,7 @@
 /**
  * Removing stored mail, the one way every path does it — a disconnect, a `mirror` deletion, tightened privacy
  * rules: copies go; a message goes with its last copy, and with it its cached attachment bytes, and the thread it
- * leaves empty; a user who no longer holds a message in any mailbox leaves its `syncedBy`. Every step is idempotent
+ * leaves empty; a user who no longer holds a message in any mailbox leaves its `syncedBy` (and its sharing overrides). Every step is idempotent
  * (a crash midway is finished by running it again). Runs inside the organisation's context.
  */
 import mongoose, { Types } from 'mongoose';
@@ -34,6 +34,11 @@ async function removeEmptyThreads(threadIds: Types.ObjectId[]): Promise<void> {
   if (empty.length) await Thread.deleteMany({ _id: trusted({ $in: empty }) });
 }
 
+/** The `$pull` that takes a user out of a message's holders, with the sharing override of their holding. */
+export const releaseHolder = (userId: Types.ObjectId) => ({
+  syncedBy: userId, 'levelOverrides.private': userId, 'levelOverrides.metadata': userId, 'levelOverrides.full': userId,
+});
+
 /**
  * Removes the copies matching `copyFilter` (of `userId`'s mailboxes), a batch at a time: a message with no copy left
  * goes entirely (removeMessages), and the user leaves `syncedBy` of those they no longer hold in any mailbox.
@@ -53,7 +58,8 @@ export async function removeCopies(copyFilter: Record<string, unknown>, userId: 
     for (const r of remaining) holders.set(String(r.messageId), (holders.get(String(r.messageId)) ?? new Set()).add(String(r.userId)));
     const orphaned = messageIds.filter((id) => !holders.has(String(id)));
     const released = messageIds.filter((id) => holders.has(String(id)) && !holders.get(String(id))!.has(String(userId)));
-    if (released.length) await Message.updateMany({ _id: trusted({ $in: released }) }, { $pull: { syncedBy: userId } });
+    // Their sharing override for the message goes in the same write: an override is only ever a holder's.
+    if (released.length) await Message.updateMany({ _id: trusted({ $in: released }) }, { $pull: releaseHolder(userId) });
     messages += await removeMessages(orphaned);
   }
   return { copies, messages };

@@ -21,7 +21,7 @@ import { loadVisibility } from '../../crm/visibility';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { MailboxMessage } from '../../models/mailbox-message';
-import { Message } from '../../models/message';
+import { Message, type MessageDoc } from '../../models/message';
 import { Outbox } from '../../models/outbox';
 import { User } from '../../models/user';
 import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
@@ -94,8 +94,8 @@ async function prepare(userId: Types.ObjectId, body: SendRequest, mailbox: Sendi
   let threadId = stableId(ids.orgId, 'thread', `mid:${ids.messageKey}`);
   if (body.replyToMessageId) {
     const original = await Message.findById(body.replyToMessageId)
-      .select({ internetMessageId: 1, references: 1, subject: 1, threadId: 1, syncedBy: 1 })
-      .lean<{ _id: Types.ObjectId; internetMessageId: string | null; references?: string[]; subject: string; threadId: Types.ObjectId | null; syncedBy: Types.ObjectId[] }>();
+      .select({ internetMessageId: 1, references: 1, subject: 1, threadId: 1, syncedBy: 1, levelOverrides: 1 })
+      .lean<{ _id: Types.ObjectId; internetMessageId: string | null; references?: string[]; subject: string; threadId: Types.ObjectId | null; syncedBy: Types.ObjectId[]; levelOverrides?: MessageDoc['levelOverrides'] }>();
     // Replying copies the subject: only to a message the caller may see (404 otherwise, as if it did not exist).
     if (!original || (await loadVisibility(userId)).access(original) === 'none') throw new OutboundError('message_not_found', 'the message replied to was not found');
     const copy = await MailboxMessage.findOne({ messageId: original._id, mailboxId: mailbox._id })
