@@ -52,6 +52,7 @@ export const SETTINGS = {
   METRICS_TOKEN: setting({ schema: z.string().min(16, 'must be at least 16 characters').optional(), secret: true, description: 'bearer token GET /metrics requires; required in production on a public address, unset elsewhere: open' }),
   ALLOW_EMBEDDED_DATABASE: setting({ schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'false', description: 'lets a production server on a public address use the embedded development database (never advisable)' }),
   SYNC_POLL_SECONDS: setting({ schema: int(1), default: '60', description: 'polling interval when push is not available' }),
+  SYNC_WORKER_CONCURRENCY: setting({ schema: int(1).max(64), default: '8', description: 'mailboxes one worker process syncs at once (each keeps within its provider\'s per-mailbox limits on its own); lower it to spread mailboxes over more worker processes' }),
   GOOGLE_CLIENT_ID: setting({ schema: z.string().optional(), description: 'OAuth client for Gmail (unset: Google connect disabled)' }),
   GOOGLE_CLIENT_SECRET: setting({ schema: z.string().optional(), secret: true, description: 'OAuth client secret for Gmail' }),
   GOOGLE_AUTH_URL: setting({ schema: url, default: 'https://accounts.google.com/o/oauth2/v2/auth', description: 'Google authorization endpoint' }),

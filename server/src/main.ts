@@ -1,6 +1,8 @@
 /**
  * The process entry: configuration, the database (embedded when MONGODB_URI is unset), the HTTP API and
  * the sync workers (`--role api|worker|all`), and a graceful shutdown that leaves no child behind.
+ * `--rebuild-read-models` instead rebuilds every organisation's read models from the stored mail and exits
+ * (`npm run rebuild-read-models`; docs/ARCHITECTURE.md, "Storage").
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -8,11 +10,12 @@ import { ConfigError, loadConfig, withDevelopmentSecrets } from './config';
 import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connection';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { createLogger } from './logger';
+import { Types } from 'mongoose';
+import { Org } from './models/org';
 import { buildService } from './server';
+import { rebuildReadModels } from './store/rebuild';
 import type { Workers } from './sync/engine/scheduler';
 
-/** Mailboxes synced at once by this process; each keeps within its provider's per-mailbox limits on its own. */
-const WORKER_CONCURRENCY = 8;
 const OUTBOX_SWEEP_MS = 5_000;
 
 function roleFromArgs(argv: string[]): string | undefined {
@@ -67,10 +70,21 @@ async function main(): Promise<void> {
 
   await connectDatabase(uri);
   await ensureIndexes();
+  if (process.argv.includes('--rebuild-read-models')) {
+    const orgs = await Org.find({}).select({ _id: 1, name: 1 }).lean<{ _id: Types.ObjectId; name?: string }[]>();
+    for (const org of orgs) {
+      const started = Date.now();
+      const outcome = await rebuildReadModels(org._id);
+      console.log(`read models of ${String(org._id)} (${org.name ?? ''}): ${outcome.copies} copies indexed, ${outcome.staleActivity + outcome.staleCopyRefs} stale entries dropped in ${Date.now() - started} ms`);
+    }
+    await disconnectDatabase();
+    await embedded?.stop();
+    return;
+  }
   const service = buildService(config, log);
 
   if (config.ROLE !== 'api') {
-    workers = service.host.startWorkers({ concurrency: WORKER_CONCURRENCY });
+    workers = service.host.startWorkers({ concurrency: config.SYNC_WORKER_CONCURRENCY });
     service.sync.onDue((mailboxId) => workers!.markDue(mailboxId));
     // Sends that were queued while no process could send them, or left `sending` by a process that died.
     outboxTimer = setInterval(() => {

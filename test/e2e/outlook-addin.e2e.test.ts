@@ -15,6 +15,7 @@ import mongoose, { Types } from 'mongoose';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
+import { indexCopies } from '../../server/src/store/activity';
 import { Mailbox, MailboxMessage, Message } from '../../server/src/models';
 import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
@@ -72,7 +73,8 @@ async function seed(): Promise<void> {
         to: [{ email: REP.email, name: REP.name }], date: new Date(m.date), direction: 'inbound', snippet: m.text, text: m.text,
         participants: [NORA[0], REP.email], syncedBy: [userId], threadId: new Types.ObjectId(),
       });
-      await MailboxMessage.create({ mailboxId: mailbox._id, userId, messageId: doc._id, providerMessageId: `AAMk-${m.mid}`, labels: ['Inbox'] });
+      const copy = await MailboxMessage.create({ mailboxId: mailbox._id, userId, messageId: doc._id, providerMessageId: `AAMk-${m.mid}`, labels: ['Inbox'] });
+      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants }]);
     }
   });
   await mongoose.disconnect();

@@ -78,7 +78,9 @@ beforeAll(async () => {
   uri.pathname = `/scaleout_${randomBytes(4).toString('hex')}`;
   dbUri = uri.toString();
   // 50 units/s per mailbox: an import of 150 messages takes ~15 s, long enough to kill a worker in the middle.
-  const env = { ...emu.env, ...SECRETS, SYNC_POLL_SECONDS: '2', GMAIL_QUOTA_UNITS_PER_SECOND: '50' };
+  const env = { ...emu.env, ...SECRETS, SYNC_POLL_SECONDS: '2', GMAIL_QUOTA_UNITS_PER_SECOND: '50',
+    // Three mailboxes at a time each: one worker alone cannot take all six, so the test shows both sharing the work.
+    SYNC_WORKER_CONCURRENCY: '3' };
   [apiProc] = await Promise.all([startServerProcess(env, ['--role', 'api'], { mongodbUri: dbUri })]);
   workers.push(...await Promise.all([1, 2].map(() => startServerProcess(env, ['--role', 'worker'], { mongodbUri: dbUri }))));
   emu.google.control.configurePush({ url: `${apiProc.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT });

@@ -12,6 +12,7 @@ import request from 'supertest';
 import { createApp } from '../../server/src/app';
 import { createIdentityVerifier } from '../../server/src/auth/identity';
 import { runInOrg } from '../../server/src/db/tenant';
+import { indexCopies } from '../../server/src/store/activity';
 import { messageWriteRoutes } from '../../server/src/http/message-write-routes';
 import { createLogger } from '../../server/src/logger';
 import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../../server/src/models';
@@ -218,10 +219,11 @@ async function storeAsIngested(actor: Actor, provider: { id: string; threadId: s
       ...byInternetMessageId(orgId, messageIdHeader), internetMessageId: messageIdHeader, subject, from: { email: PEER, name: 'Bob' },
       to: [{ email: actor.address, name: '' }], date: new Date(), direction: 'inbound', threadId: thread._id, syncedBy: [actor.userId], participants: [PEER, actor.address],
     });
-    await MailboxMessage.create({
+    const copy = await MailboxMessage.create({
       mailboxId: actor.mailboxId, userId: actor.userId, messageId: message._id, providerMessageId: provider.id, providerThreadId: provider.threadId,
       labels: ['INBOX', 'UNREAD'], state: { read: false, starred: false, archived: false, deleted: false },
     });
+    await indexCopies([{ copyId: copy._id, messageId: message._id, date: message.date, participants: message.participants }]);
     return { messageId: String(message._id), threadId: thread._id };
   });
 }

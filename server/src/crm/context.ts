@@ -1,13 +1,14 @@
 /**
- * The sidebar's context (CONTRACT "CRM records", DESIGN §1 and §6): who these addresses are in the CRM, their
- * company and deals, and the recent mail with them that the caller may see — as the `GET /api/context` shape and
- * as the add-ons' view model. Everything runs in the caller's organisation context (the tenant plugin scopes
- * every query).
+ * The sidebar's context: who these addresses are in the CRM, their company and deals, and the recent mail with
+ * them that the caller may see — as the `GET /api/context` shape and as the add-ons' view model. Everything runs in
+ * the caller's organisation context (the tenant plugin scopes every query).
  *
- * Performance (DESIGN §8, p99 ≤ 50 ms with 200,000 messages): a fixed number of queries whatever the number of
- * messages, each served by an index — contacts by (orgId, emails), companies by _id or (orgId, domains), deals by
- * (orgId, contactIds) / (orgId, companyId), messages by (orgId, participants, date) with `$in`, newest first and
- * a limit, copies by (orgId, messageId), the open email by (orgId, dedupKey). Bodies are never loaded.
+ * Performance (p99 ≤ 50 ms with 10,000 contacts and 200,000 messages, bench/context.bench.ts): a fixed number of
+ * reads, each found by `_id` — the one index the embedded FerretDB has, and MongoDB's `_id` index: people through
+ * the organisation's directory (its version by `_id`) and then their records by `_id`, mail through the activity
+ * read model's key ranges (store/activity.ts) and then the messages and copies by `_id`, the open email by its
+ * Message-ID's `_id`. Bodies are never loaded. Only the organisation's users and the caller's mailboxes are read by
+ * (orgId) / (orgId, userId), which stay small.
  */
 import mongoose, { Types } from 'mongoose';
 import type {
@@ -16,16 +17,17 @@ import type {
 } from '../../../shared/src/addon-view';
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../sync/ingest/ids';
-import { companyView, contactView, copyFor, messageSummary, type CopyForView, type MessageSummary } from '../http/views';
+import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from '../http/views';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';
-import { MailboxMessage } from '../models/mailbox-message';
 import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
 import { userFix } from '../sync/engine/policy';
+import { OrgDirectory } from '../sync/ingest/directory';
+import { copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from '../sync/mailbox-view';
 import { isRoleParticipant, suggestContact } from './auto-create';
 import { companyDomainFor, isFreeMailDomain } from './domains';
@@ -52,74 +54,82 @@ const { trusted } = mongoose;
  * Contacts and companies for already normalised addresses, in their order. A person's company is their
  * contact's company, else the company keyed by their address's registrable domain (never free-mail), so an
  * unknown person at a known company shows that company.
+ *
+ * Found through the organisation's directory (sync/ingest/directory.ts: every address, domain and deal party, kept
+ * per process and reloaded when the organisation's directoryVersion moves — one read by `_id`), then the records
+ * themselves by `_id`: no query here grows with the number of contacts.
  */
-export async function lookupPeople(emails: readonly string[]): Promise<Person[]> {
+export async function lookupPeople(emails: readonly string[], directory?: OrgDirectory): Promise<Person[]> {
   if (emails.length === 0) return [];
-  const contacts = await Contact.find({ emails: trusted({ $in: emails }) }).lean<ContactDoc[]>();
-  const contactByEmail = new Map<string, ContactDoc>();
-  for (const c of contacts) for (const e of c.emails) contactByEmail.set(normaliseAddress(e) ?? e, c);
-
+  const dir = directory ?? await OrgDirectory.load();
+  const contactOf = new Map(emails.map((e) => [e, dir.contactFor(e)]));
   const domainOf = new Map(emails.map((e) => [e, companyDomainFor(e)]));
-  const domains = unique([...domainOf.values()].filter((d): d is string => d !== null));
-  const companyIds = unique(contacts.flatMap((c) => (c.companyId ? [String(c.companyId)] : [])));
-  const either: Record<string, unknown>[] = [];
-  if (companyIds.length > 0) either.push({ _id: trusted({ $in: companyIds.map((id) => new Types.ObjectId(id)) }) });
-  if (domains.length > 0) either.push({ domains: trusted({ $in: domains }) });
-  const companies = either.length > 0 ? await Company.find({ $or: either }).lean<CompanyDoc[]>() : [];
+  const contactIds = unique([...contactOf.values()].flatMap((c) => (c ? [String(c.id)] : [])));
+  const companyIds = unique([
+    ...[...contactOf.values()].flatMap((c) => (c?.companyId ? [String(c.companyId)] : [])),
+    ...[...domainOf.values()].flatMap((d) => {
+      const id = d ? dir.companyForDomain(d) : null;
+      return id ? [String(id)] : [];
+    }),
+  ]);
+  const [contacts, companies] = await Promise.all([
+    byIds<ContactDoc>(Contact, contactIds),
+    byIds<CompanyDoc>(Company, companyIds),
+  ]);
+  const contactById = new Map(contacts.map((c) => [String(c._id), c]));
   const companyById = new Map(companies.map((c) => [String(c._id), c]));
-  const companyByDomain = new Map(companies.flatMap((c) => c.domains.map((d) => [d, c] as const)));
 
   return emails.map((email) => {
-    const contact = contactByEmail.get(email) ?? null;
+    const contact = contactById.get(String(contactOf.get(email)?.id)) ?? null;
     const domain = domainOf.get(email);
+    const viaDomain = domain ? dir.companyForDomain(domain) : null;
     const company = (contact?.companyId ? companyById.get(String(contact.companyId)) : undefined)
-      ?? (domain ? companyByDomain.get(domain) : undefined) ?? null;
+      ?? (viaDomain ? companyById.get(String(viaDomain)) : undefined) ?? null;
     return { email, contact, company };
   });
 }
 
-/** Deals of these people's contacts or companies, most recently changed first. */
-export async function findDeals(people: readonly Person[], opts: { openOnly: boolean; limit?: number }): Promise<DealDoc[]> {
-  const contactIds = unique(people.flatMap((p) => (p.contact ? [String(p.contact._id)] : []))).map((id) => new Types.ObjectId(id));
-  const companyIds = unique(people.flatMap((p) => (p.company ? [String(p.company._id)] : []))).map((id) => new Types.ObjectId(id));
-  const either: Record<string, unknown>[] = [];
-  if (contactIds.length > 0) either.push({ contactIds: trusted({ $in: contactIds }) });
-  if (companyIds.length > 0) either.push({ companyId: trusted({ $in: companyIds }) });
-  if (either.length === 0) return [];
-  const filter: Record<string, unknown> = { $or: either };
-  if (opts.openOnly) filter.status = 'open';
-  return Deal.find(filter).sort({ updatedAt: -1 }).limit(opts.limit ?? MAX_DEALS).lean<DealDoc[]>();
+/** Documents by `_id` (the `_id` index on both databases). */
+async function byIds<T>(model: mongoose.Model<any>, ids: readonly string[], fields?: Record<string, 1>): Promise<T[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (ids.length === 0) return [];
+  const q = model.find({ _id: trusted({ $in: ids.map((id) => new Types.ObjectId(id)) }) });
+  return (fields ? q.select(fields) : q).lean<T[]>();
+}
+
+const changedAt = (d: DealDoc) => new Date((d as DealDoc & { updatedAt?: Date }).updatedAt ?? 0).getTime();
+
+/** Deals of these people's contacts or companies, most recently changed first (found through the directory). */
+export async function findDeals(people: readonly Person[], opts: { openOnly: boolean; limit?: number }, directory?: OrgDirectory): Promise<DealDoc[]> {
+  const parties = people.flatMap((p) => [p.contact?._id, p.company?._id].filter((id): id is Types.ObjectId => id != null));
+  if (parties.length === 0) return [];
+  const dir = directory ?? await OrgDirectory.load();
+  const deals = await byIds<DealDoc>(Deal, dir.dealsOf(parties).map(String));
+  return deals.filter((d) => !opts.openOnly || d.status === 'open')
+    .sort((a, b) => changedAt(b) - changedAt(a))
+    .slice(0, opts.limit ?? MAX_DEALS);
 }
 
 /**
- * The newest messages with any of these addresses that the caller may see at all. The visibility filter goes
- * into the query (not applied afterwards), so the limit counts visible messages only and a private mailbox
- * cannot crowd out everything else.
+ * The newest messages with any of these addresses that the caller may see at all, from the activity read model
+ * (store/activity.ts): the limit counts visible messages only, so a private mailbox cannot crowd out the rest.
  */
 export async function recentVisibleMessages(emails: readonly string[], policy: VisibilityPolicy, limit: number): Promise<VisibleMessage[]> {
   if (emails.length === 0) return [];
-  const docs = await Message.find({ participants: trusted({ $in: emails }), ...policy.visibleFilter() })
-    .select(SUMMARY_FIELDS).sort({ date: -1 }).limit(limit).lean<MessageDoc[]>();
+  const docs = await newestWith(emails, limit,
+    (ids) => byIds<MessageDoc>(Message, ids.map(String), SUMMARY_FIELDS), (doc) => policy.access(doc) !== 'none');
   return docs.flatMap((doc) => {
     const access = policy.access(doc);
     return access === 'none' ? [] : [{ doc, access }];
   });
 }
 
-/** Contract summaries, with each message's state and labels from the caller's copy (one query for all copies). */
+/** Contract summaries, with each message's state and labels from the caller's copy (copies found by `_id`). */
 export async function summarise(messages: readonly VisibleMessage[], policy: Pick<VisibilityPolicy, 'callerId' | 'shows'>): Promise<MessageSummary[]> {
   if (messages.length === 0) return [];
-  const copies = await MailboxMessage.find({ messageId: trusted({ $in: messages.map((m) => m.doc._id) }) })
-    .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1 }).sort({ createdAt: 1 })
-    .lean<(CopyForView & { messageId: Types.ObjectId })[]>();
-  const byMessage = new Map<string, CopyForView[]>();
-  for (const c of copies) {
-    const key = String(c.messageId);
-    byMessage.set(key, [...(byMessage.get(key) ?? []), c]);
-  }
+  const copies = await copiesOf(messages.map((m) => m.doc._id));
   return messages.map(({ doc, access }) => {
     const shows = (u: Types.ObjectId) => policy.shows(u, doc);
-    return messageSummary(doc, copyFor(byMessage.get(String(doc._id)) ?? [], policy.callerId, shows), access, shows);
+    return messageSummary(doc, copyFor(copies.get(String(doc._id)) ?? [], policy.callerId, shows), access, shows);
   });
 }
 
@@ -144,11 +154,12 @@ export interface SidebarContext {
   recentMessages: MessageSummary[];
 }
 
-/** `GET /api/context` for already normalised, deduplicated addresses. Seven queries, whatever the data size. */
+/** `GET /api/context` for already normalised, deduplicated addresses: a fixed number of key reads, whatever the data size. */
 export async function sidebarContext(callerId: Types.ObjectId, emails: readonly string[]): Promise<SidebarContext> {
-  const [people, policy] = await Promise.all([lookupPeople(emails), loadVisibility(callerId)]);
+  const [directory, policy] = await Promise.all([OrgDirectory.load(), loadVisibility(callerId)]);
+  const people = await lookupPeople(emails, directory);
   const [deals, recent] = await Promise.all([
-    findDeals(people, { openOnly: false }),
+    findDeals(people, { openOnly: false }, directory),
     recentVisibleMessages(emails, policy, RECENT_MESSAGES),
   ]);
   return {
@@ -298,24 +309,24 @@ function threadsOf(messages: AddonMessage[], to: Links): AddonThread[] {
   return [...threads.values()].slice(0, MAX_THREADS);
 }
 
-/** The sidebar's view model for the email open in a client. Twelve queries at most, whatever the data size. */
+/** The sidebar's view model for the email open in a client: a fixed number of reads, whatever the data size. */
 export async function addonContext(callerId: Types.ObjectId, input: { provider: AddonProvider; message: AddonMessageInput }, deps: AddonLinks): Promise<AddonContextView> {
   const to = links(deps.publicUrl);
   const everyone = headerPeople(input.message);
-  const [who, policy] = await Promise.all([whoIsWho(callerId, everyone.map((p) => p.email)), loadVisibility(callerId)]);
+  const [who, policy, directory] = await Promise.all([whoIsWho(callerId, everyone.map((p) => p.email)), loadVisibility(callerId), OrgDirectory.load()]);
   const others = everyone.filter((p) => !who.own.has(p.email));
   const shown = others.slice(0, MAX_CONTEXT_EMAILS);
   // Mail and deals are about the people outside the organisation; an all-internal email falls back to everyone.
   const outside = shown.filter((p) => !who.isTeammate(p.email));
   const subjects = (outside.length > 0 ? outside : shown).map((p) => p.email);
   const [looked, recent, here] = await Promise.all([
-    lookupPeople(shown.map((p) => p.email)),
+    lookupPeople(shown.map((p) => p.email), directory),
     recentVisibleMessages(subjects, policy, THREAD_WINDOW),
     thisMessage(callerId, input.message.internetMessageId, policy, to),
   ]);
   const personByEmail = new Map(looked.map((p) => [p.email, p]));
   const participants = shown.map((p) => participantView(p, personByEmail.get(p.email), who.isTeammate(p.email), to));
-  const deals = await findDeals(subjects.flatMap((e) => personByEmail.get(e) ?? []), { openOnly: true, limit: MAX_OPEN_DEALS });
+  const deals = await findDeals(subjects.flatMap((e) => personByEmail.get(e) ?? []), { openOnly: true, limit: MAX_OPEN_DEALS }, directory);
   const messages = recent.map((m) => messageView(m, to));
   const mailboxes = who.mailboxes.map(mailboxHealth);
   return {

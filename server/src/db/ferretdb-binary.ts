@@ -7,7 +7,8 @@
  * module with `go mod download`, write the version file the release would carry, and `go build` its
  * cmd/ferretdb. The result lives in a cache outside git and is reused by every clone on the machine.
  *
- * One patch is applied before building (ferretdb-sqlite.patch), for two faults of FerretDB 1.24's SQLite backend:
+ * One patch is applied before building (ferretdb-sqlite.patch), for two faults of FerretDB 1.24's SQLite backend
+ * and one addition:
  *  - Speed: it queried `_id` through an expression other than the one its unique `_id` index is built on, so SQLite
  *    never used that index (every find, update and delete by _id read the whole table), and it pushed `_id` down
  *    only for a filter of exactly {_id: <scalar>}, while every tenant query here also names `orgId`. Patched: the
@@ -18,6 +19,11 @@
  *    one document the later write undid the earlier (seen: a teammate lost from a message's `syncedBy`). MongoDB
  *    applies each single-document update atomically. Patched: update, findAndModify and delete run their
  *    read-modify-write under one lock per collection (SQLite has one writer at a time anyway).
+ *  - Key ranges: a range of string `_id`s ({$gte, $lt}) is pushed down too, and a find sorted by `_id` alone is
+ *    ordered by the `_id` index when the filter pins `_id` down, so the rows stream in order and a limit stops the
+ *    read early. The read models (server/src/store/keys.ts) keep one document per entry under an `_id` whose prefix
+ *    is the entry's key, so "the newest 25 entries of this address" reads 25 rows, found through the index both
+ *    here and on MongoDB (where `_id` ranges are served by the `_id` index natively).
  * The cache directory is keyed by the patch too, so a changed patch means a rebuild.
  */
 import { execFile } from 'node:child_process';

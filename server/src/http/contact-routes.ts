@@ -11,7 +11,7 @@ import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
 import { normaliseAddress } from '../sync/ingest/address';
 import { auth } from './context';
 import { badRequest, conflict, notFound } from './errors';
-import { messagePage, pageQuery } from './message-listing';
+import { addressPage, messagePage, pageQuery } from './message-listing';
 import { objectId } from './message-read-routes';
 import { companyView, contactView } from './views';
 
@@ -98,9 +98,10 @@ export function contactRoutes(): Router {
   router.get('/api/contacts/:id/messages', async (req, res) => {
     const { id } = idParam('contact').parse(req.params);
     const page = pageQuery.parse(req.query);
-    const contact = await Contact.findById(id).select({ _id: 1 }).lean<Pick<ContactDoc, '_id'>>();
+    const contact = await Contact.findById(id).select({ emails: 1 }).lean<Pick<ContactDoc, '_id' | 'emails'>>();
     if (!contact) throw notFound('contact');
-    res.json(await messagePage({ contactIds: contact._id }, await loadVisibility(auth(req).userId), page));
+    const addresses = contact.emails.flatMap((e) => normaliseAddress(e) ?? []);
+    res.json(await addressPage(addresses, await loadVisibility(auth(req).userId), page));
   });
 
   router.get('/api/companies/:id', async (req, res) => {

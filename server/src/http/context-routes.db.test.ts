@@ -11,6 +11,7 @@ import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/id
 import { testService } from '../../../test/helpers/service';
 import type { AddonContextResponse, AddonMessageInput } from '../../../shared/src/addon-view';
 import { CARD_LIMITS, type Card, type Widget } from '../../../shared/src/card';
+import { indexCopies } from '../store/activity';
 import { runInOrg } from '../db/tenant';
 import { Deal } from '../models/crm';
 import { Mailbox } from '../models/mailbox';
@@ -50,7 +51,8 @@ async function mail(holders: Rep[], m: { mid?: string; subject: string; from: [s
     });
     for (const h of holders) {
       const mailbox = await Mailbox.findOne({ userId: h.userId }).lean<{ _id: Types.ObjectId }>();
-      await MailboxMessage.create({ mailboxId: mailbox!._id, userId: h.userId, messageId: doc._id, providerMessageId: `p-${mid}`, labels: ['Deals'] });
+      const copy = await MailboxMessage.create({ mailboxId: mailbox!._id, userId: h.userId, messageId: doc._id, providerMessageId: `p-${mid}`, labels: ['Deals'] });
+      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants }]);
     }
     return doc;
   });

@@ -1,31 +1,21 @@
 /**
  * Lists of message summaries as every read route builds them: the visibility filter in the query itself (so a
- * page is never short because of hidden mail), the copies of all listed messages in one query, and an opaque
- * cursor of (date, _id) for newest-first paging.
+ * page is never short because of hidden mail), the copies of the listed messages by `_id` (store/activity.ts), and
+ * an opaque cursor of (date, _id) for newest-first paging.
  */
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
 import type { VisibilityPolicy } from '../crm/visibility';
-import { MailboxMessage } from '../models/mailbox-message';
+import { copiesOf, newestWith } from '../store/activity';
 import { Message, MessageDoc } from '../models/message';
 import { badRequest } from './errors';
-import { copyFor, messageSummary, type CopyForView, type MessageSummary } from './views';
+import { copyFor, messageSummary, type MessageSummary } from './views';
 
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
 export const SUMMARY_FIELDS = {
   threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
   hasAttachments: 1, syncedBy: 1, levelOverrides: 1,
 } as const;
-
-/** The copies of these messages, oldest first, grouped by message id. */
-export async function copiesOf(messageIds: Types.ObjectId[]): Promise<Map<string, CopyForView[]>> {
-  const copies = await MailboxMessage.find({ messageId: mongoose.trusted({ $in: messageIds }) })
-    .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1 }).sort({ createdAt: 1, _id: 1 })
-    .lean<(CopyForView & { messageId: Types.ObjectId })[]>();
-  const out = new Map<string, CopyForView[]>();
-  for (const c of copies) out.set(String(c.messageId), [...(out.get(String(c.messageId)) ?? []), c]);
-  return out;
-}
 
 /** Summaries of already-loaded messages, leaving out those the caller may not see at all. */
 export async function summariesFor(messages: MessageDoc[], policy: VisibilityPolicy): Promise<MessageSummary[]> {
@@ -76,6 +66,26 @@ export async function messagePage(
   }
   // One more than asked tells whether a next page exists without a count.
   const docs = await Message.find({ $and: and }).select(SUMMARY_FIELDS).sort({ date: -1, _id: -1 }).limit(page.limit + 1).lean<MessageDoc[]>();
+  const more = docs.length > page.limit;
+  const shown = more ? docs.slice(0, page.limit) : docs;
+  return { messages: await summariesFor(shown, policy), nextCursor: more ? encodeCursor(shown[shown.length - 1]) : null };
+}
+
+/**
+ * One newest-first page of the messages with any of these addresses that the caller may see, from the activity read
+ * model (store/activity.ts: `_id` ranges, whatever the size of the organisation). A contact's timeline is its
+ * addresses' mail, so an address added to the contact shows its mail at once.
+ */
+export async function addressPage(
+  addresses: readonly string[],
+  policy: VisibilityPolicy,
+  page: { limit: number; cursor?: string },
+): Promise<{ messages: MessageSummary[]; nextCursor: string | null }> {
+  const c = page.cursor ? decodeCursor(page.cursor) : null;
+  const before = c ? { date: new Date(c.d), messageId: new Types.ObjectId(c.i) } : undefined;
+  const docs = await newestWith(addresses, page.limit + 1,
+    (ids) => Message.find({ _id: mongoose.trusted({ $in: ids }) }).select(SUMMARY_FIELDS).lean<MessageDoc[]>(),
+    (doc) => policy.access(doc) !== 'none', before);
   const more = docs.length > page.limit;
   const shown = more ? docs.slice(0, page.limit) : docs;
   return { messages: await summariesFor(shown, policy), nextCursor: more ? encodeCursor(shown[shown.length - 1]) : null };

@@ -15,7 +15,8 @@ import { ProviderError } from '../sync/providers/port';
 import type { MailboxAdapters } from '../sync/runtime';
 import { auth } from './context';
 import { ApiError, notFound } from './errors';
-import { copiesOf, SUMMARY_FIELDS, summariesFor } from './message-listing';
+import { SUMMARY_FIELDS, summariesFor } from './message-listing';
+import { copiesOf } from '../store/activity';
 import { copyFor, messageDetail } from './views';
 
 export const objectId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`).transform((s) => new Types.ObjectId(s));

@@ -162,7 +162,7 @@ describe('GET /api/contacts/:id/messages paging', () => {
     const base = Date.now() - 100 * 60_000;
     const seeded = [];
     // Two share a date, so the cursor's _id tie-break matters.
-    for (let i = 0; i < 30; i++) seeded.push(await seedMessage({ holders: [{ who: bob }], contactIds: [contact._id as Types.ObjectId], date: new Date(base + Math.min(i, 28) * 60_000) }));
+    for (let i = 0; i < 30; i++) seeded.push(await seedMessage({ holders: [{ who: bob }], from: 'pager@initech.com', contactIds: [contact._id as Types.ObjectId], date: new Date(base + Math.min(i, 28) * 60_000) }));
     const page1 = await get(ada, `/api/contacts/${contact._id}/messages`);
     expect(page1.status).toBe(200);
     expect(page1.body.messages).toHaveLength(25);

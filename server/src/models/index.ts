@@ -9,12 +9,13 @@ import { Message } from './message';
 import { Org } from './org';
 import { OrgRealm } from './org-realm';
 import { Outbox } from './outbox';
+import { Activity, CopyRef } from './read-model';
 import { SessionRevocation } from './session-revocation';
 import { SyncLock } from './sync-lock';
 import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { Note, Task, AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SessionRevocation, SyncEvent, SyncLock, Thread, ThreadKey, User };
+export { Activity, CopyRef, Note, Task, AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SessionRevocation, SyncEvent, SyncLock, Thread, ThreadKey, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task, SessionRevocation];
+export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task, SessionRevocation, Activity, CopyRef];

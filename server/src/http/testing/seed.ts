@@ -8,6 +8,7 @@ import { Types } from 'mongoose';
 import request from 'supertest';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../../test/helpers/idp';
 import { testService } from '../../../../test/helpers/service';
+import { indexCopies } from '../../store/activity';
 import { runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { MailboxMessage, MessageFlags } from '../../models/mailbox-message';
@@ -63,10 +64,12 @@ export async function seedMessage(m: SeedMessage): Promise<MessageDoc> {
       syncedBy: [...new Set(m.holders.map((h) => String(h.who.userId)))].map((id) => new Types.ObjectId(id)),
     });
     for (const h of m.holders) {
-      await MailboxMessage.create({
+      const copy = await MailboxMessage.create({
         mailboxId: h.who.mailboxId, userId: h.who.userId, messageId: doc._id, providerMessageId: `p-${randomBytes(6).toString('hex')}`,
         labels: h.labels ?? ['INBOX'], state: { read: false, starred: false, archived: false, deleted: false, ...h.state },
       });
+      // As the ingest does when it stores a copy: the read model learns of it.
+      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants }]);
     }
     return doc.toObject() as MessageDoc;
   });

@@ -104,6 +104,18 @@ export class OrgDirectory {
     return this.companiesByDomain.get(domain) ?? null;
   }
 
+  /** The contact with this normalised address, and its company. */
+  contactFor(email: string): { id: Types.ObjectId; companyId: Types.ObjectId | null } | null {
+    return this.contactsByEmail.get(email) ?? null;
+  }
+
+  /** The deals of these contacts and companies. */
+  dealsOf(partyIds: readonly Types.ObjectId[]): Types.ObjectId[] {
+    const deals = new Map<string, Types.ObjectId>();
+    for (const party of partyIds) for (const deal of this.dealsByParty.get(String(party)) ?? []) deals.set(String(deal), deal);
+    return [...deals.values()];
+  }
+
   /**
    * Contacts on any of their addresses; companies by the registrable domain of each participant (never free-mail,
    * never the organisation's own domains) and through the linked contacts; deals through both.

@@ -9,6 +9,7 @@ import { AttachmentCache } from '../../models/attachment-cache';
 import { MailboxMessage } from '../../models/mailbox-message';
 import { Message } from '../../models/message';
 import { Thread } from '../../models/thread';
+import { forgetCopies, forgetMessages } from '../../store/activity';
 
 const BATCH = 500;
 const { trusted } = mongoose;
@@ -18,11 +19,16 @@ export async function removeMessages(ids: Types.ObjectId[]): Promise<number> {
   let removed = 0;
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
-    const threadIds = await Message.distinct('threadId', { _id: trusted({ $in: batch }) });
+    const docs = await Message.find({ _id: trusted({ $in: batch }) }).select({ threadId: 1, date: 1, participants: 1 })
+      .lean<{ _id: Types.ObjectId; threadId?: Types.ObjectId | null; date: Date; participants?: string[] }[]>();
+    const threadIds = [...new Map(docs.flatMap((d) => (d.threadId ? [[String(d.threadId), d.threadId] as const] : []))).values()];
+    // The read model's entries first: a crash after them leaves mail the rebuild command indexes again, never an
+    // entry pointing at nothing.
+    await forgetMessages(docs);
     await MailboxMessage.deleteMany({ messageId: trusted({ $in: batch }) });
     await AttachmentCache.deleteMany({ messageId: trusted({ $in: batch }) });
     removed += (await Message.deleteMany({ _id: trusted({ $in: batch }) })).deletedCount;
-    await removeEmptyThreads(threadIds.filter((t): t is Types.ObjectId => t != null));
+    await removeEmptyThreads(threadIds);
   }
   return removed;
 }
@@ -49,6 +55,7 @@ export async function removeCopies(copyFilter: Record<string, unknown>, userId: 
   for (;;) {
     const batch = await MailboxMessage.find(copyFilter).select({ messageId: 1 }).limit(BATCH).lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
     if (batch.length === 0) break;
+    await forgetCopies(batch);
     await MailboxMessage.deleteMany({ _id: trusted({ $in: batch.map((c) => c._id) }) });
     copies += batch.length;
     const messageIds = [...new Set(batch.map((c) => String(c.messageId)))].map((id) => new Types.ObjectId(id));

@@ -25,6 +25,7 @@ import type { ParsedMessage } from './parse';
 import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';
 import type { PrivacyRuleKind } from './privacy';
 import { changeFromSnapshot } from './state';
+import { indexCopies } from '../../store/activity';
 import { resolveThreads, ThreadKeyCache } from './threads';
 
 export interface IngestResult {
@@ -157,6 +158,10 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     };
   });
   const copyOutcome = await insertIdempotent(MailboxMessage, copyDocs);
+  await indexCopies(copyOutcome.inserted.map((j) => {
+    const k = kept[copyIdx[j]];
+    return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants };
+  }));
   result.stored += copyOutcome.inserted.length;
   result.alreadyStored += copyOutcome.existing.length;
   copyOutcome.failed.forEach((f) => result.failed.push({ providerMessageId: copyDocs[f.index].providerMessageId, reason: f.message }));

@@ -17,6 +17,7 @@ import { Thread } from '../../models/thread';
 import { normaliseAddress } from '../ingest/address';
 import { OrgDirectory } from '../ingest/directory';
 import { copyDocId, messageDocId } from '../ingest/ids';
+import { forgetMessages, indexCopies } from '../../store/activity';
 import { dedupKey } from '../ingest/dedup-key';
 import { classifyDirection } from '../ingest/direction';
 import { normaliseMessageId, type ParsedAddress } from '../ingest/parse';
@@ -159,10 +160,14 @@ async function rekeyMessage(messageId: Types.ObjectId, messageKey: string): Prom
   const key = `mid:${messageKey}`;
   const current = await Message.findById(messageId).select({ dedupKey: 1, threadId: 1 }).lean<{ dedupKey: string; threadId: Types.ObjectId | null }>();
   if (!current || current.dedupKey === key || !current.dedupKey.startsWith('mid:')) return;
-  type Folded = { _id: Types.ObjectId; syncedBy?: Types.ObjectId[]; contactIds?: Types.ObjectId[]; companyIds?: Types.ObjectId[]; dealIds?: Types.ObjectId[] };
-  const other = await Message.findOne({ dedupKey: key }).select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<Folded>();
+  type Folded = { _id: Types.ObjectId; date: Date; participants?: string[]; syncedBy?: Types.ObjectId[]; contactIds?: Types.ObjectId[]; companyIds?: Types.ObjectId[]; dealIds?: Types.ObjectId[] };
+  const other = await Message.findOne({ dedupKey: key }).select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1, date: 1, participants: 1 }).lean<Folded>();
   if (other && !other._id.equals(messageId)) {
     await MailboxMessage.updateMany({ messageId: other._id }, { $set: { messageId } });
+    const moved = await MailboxMessage.find({ messageId }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+    const ours = await Message.findById(messageId).select({ date: 1, participants: 1 }).lean<{ date: Date; participants: string[] }>();
+    if (ours) await indexCopies(moved.map((c) => ({ copyId: c._id, messageId, date: ours.date, participants: ours.participants })));
+    await forgetMessages([other]);
     await Message.updateOne({ _id: messageId }, {
       $addToSet: {
         syncedBy: { $each: other.syncedBy ?? [] }, contactIds: { $each: other.contactIds ?? [] },
@@ -193,12 +198,13 @@ export async function adoptSentMessageId(entry: { _id: Types.ObjectId; internetM
  * keys copies) and the provider thread on the CRM thread. A Sent copy the ingest stored first is left as it is.
  */
 export async function recordSentCopy(messageId: Types.ObjectId, mailbox: SendingMailbox, sent: SentResult, now = new Date()): Promise<void> {
-  await MailboxMessage.updateOne(
+  const copyId = copyDocId(mailbox.orgId, mailbox._id, sent.providerMessageId);
+  const written = await MailboxMessage.updateOne(
     { mailboxId: mailbox._id, providerMessageId: sent.providerMessageId },
     {
       $setOnInsert: {
         // The id the ingest gives this copy (ingest/ids.ts), so its later updates by id find it.
-        _id: copyDocId(mailbox.orgId, mailbox._id, sent.providerMessageId),
+        _id: copyId,
         userId: mailbox.userId,
         messageId,
         providerThreadId: sent.providerThreadId,
@@ -210,6 +216,10 @@ export async function recordSentCopy(messageId: Types.ObjectId, mailbox: Sending
     },
     { upsert: true },
   );
+  if (written.upsertedCount > 0) {
+    const message = await Message.findById(messageId).select({ date: 1, participants: 1 }).lean<{ _id: Types.ObjectId; date: Date; participants: string[] }>();
+    if (message) await indexCopies([{ copyId, messageId, date: message.date, participants: message.participants }]);
+  }
   if (sent.providerThreadId) {
     const message = await Message.findById(messageId).select({ threadId: 1 }).lean<{ threadId: Types.ObjectId | null }>();
     if (message?.threadId) {

@@ -1,0 +1,115 @@
+/**
+ * The mail read model against the real database: newest-first answers across addresses that count only accepted
+ * messages, paging, removal with the mail, and a rebuild that restores what was lost and drops what is stale.
+ */
+import mongoose, { Types } from 'mongoose';
+import { useTestDatabase } from '../../../test/helpers/db';
+import { runInOrg } from '../db/tenant';
+import { MailboxMessage } from '../models/mailbox-message';
+import { Message, type MessageDoc } from '../models/message';
+import { Activity, CopyRef } from '../models/read-model';
+import { removeCopies, removeMessages } from '../sync/ingest/removal';
+import { copiesOf, indexCopies, newestWith } from './activity';
+import { key, prefixRange } from './keys';
+import { rebuildReadModels } from './rebuild';
+
+useTestDatabase();
+
+const orgId = new Types.ObjectId();
+const ada = new Types.ObjectId();
+const bob = new Types.ObjectId();
+const mailboxA = new Types.ObjectId();
+const mailboxB = new Types.ObjectId();
+const t0 = Date.UTC(2025, 0, 1);
+
+/** A message with its participants and one copy per holder, indexed as the ingest does. */
+async function store(n: number, participants: string[], holders: Types.ObjectId[], index = true): Promise<MessageDoc> {
+  return runInOrg(orgId, async () => {
+    const doc = (await Message.create({
+      dedupKey: `mid:${n}@t`, subject: `s${n}`, date: new Date(t0 + n * 60_000), direction: 'inbound', participants, syncedBy: holders,
+    })).toObject() as MessageDoc;
+    for (const h of holders) {
+      const copy = await MailboxMessage.create({ mailboxId: h.equals(ada) ? mailboxA : mailboxB, userId: h, messageId: doc._id, providerMessageId: `p${n}-${String(h)}` });
+      if (index) await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants }]);
+    }
+    return doc;
+  });
+}
+
+const load = (ids: Types.ObjectId[]) => Message.find({ _id: mongoose.trusted({ $in: ids }) }).lean<MessageDoc[]>();
+const subjects = (docs: MessageDoc[]) => docs.map((d) => d.subject);
+const visibleToAda = (d: MessageDoc) => d.syncedBy.some((h) => h.equals(ada));
+
+beforeAll(async () => {
+  // jane: 1..20 (ada); sam: 5, 15, 25 (ada), with jane on 15; 21..60 jane again but only bob holds them (private to ada).
+  for (let n = 1; n <= 20; n++) await store(n, n === 15 ? ['jane@globex.com', 'sam@initech.com'] : ['jane@globex.com'], [ada]);
+  for (const n of [5, 25]) await store(100 + n, ['sam@initech.com'], [ada]);
+  for (let n = 21; n <= 60; n++) await store(n, ['jane@globex.com'], [bob]);
+});
+
+describe('newestWith', () => {
+  it('merges addresses newest first, once per message', async () => {
+    const docs = await runInOrg(orgId, () => newestWith(['jane@globex.com', 'sam@initech.com'], 5, load, () => true));
+    expect(subjects(docs)).toEqual(['s125', 's105', 's60', 's59', 's58']);
+    const both = await runInOrg(orgId, () => newestWith(['jane@globex.com', 'sam@initech.com'], 100, load, () => true));
+    expect(both.filter((d) => d.subject === 's15')).toHaveLength(1);
+    expect(both).toHaveLength(62);
+  });
+
+  it('counts only accepted messages: forty newer ones turned down do not crowd out the older', async () => {
+    const docs = await runInOrg(orgId, () => newestWith(['jane@globex.com'], 3, load, visibleToAda));
+    expect(subjects(docs)).toEqual(['s20', 's19', 's18']);
+  });
+
+  it('pages strictly before a position, ties on the date broken by id', async () => {
+    const first = await runInOrg(orgId, () => newestWith(['jane@globex.com'], 4, load, visibleToAda));
+    const last = first[first.length - 1];
+    const next = await runInOrg(orgId, () => newestWith(['jane@globex.com'], 4, load, visibleToAda, { date: last.date, messageId: last._id }));
+    expect(subjects(next)).toEqual(['s16', 's15', 's14', 's13']);
+  });
+
+  it('answers nothing for an address nobody wrote to, or one that cannot be a key', async () => {
+    expect(await runInOrg(orgId, () => newestWith(['nobody@x.test', 'a b@x.test'], 5, load, () => true))).toEqual([]);
+  });
+});
+
+describe('copies and removal', () => {
+  it("finds a message's copies by key, and forgets them with the mail", async () => {
+    const doc = await store(200, ['kim@umbrella.test'], [ada, bob]);
+    const copies = await runInOrg(orgId, () => copiesOf([doc._id]));
+    expect(copies.get(String(doc._id))?.map((c) => String(c.userId)).sort()).toEqual([String(ada), String(bob)].sort());
+
+    await runInOrg(orgId, () => removeCopies({ messageId: doc._id, userId: bob }, bob));
+    expect((await runInOrg(orgId, () => copiesOf([doc._id]))).get(String(doc._id))).toHaveLength(1);
+    await runInOrg(orgId, () => removeMessages([doc._id]));
+    expect((await runInOrg(orgId, () => copiesOf([doc._id]))).get(String(doc._id)) ?? []).toEqual([]);
+    const left = await runInOrg(orgId, () => Activity.countDocuments({ _id: mongoose.trusted(prefixRange(orgId, 'a', ['kim@umbrella.test'])) }));
+    expect(left).toBe(0);
+  });
+});
+
+describe('rebuild', () => {
+  it('indexes mail the read model lost, drops entries of mail that is gone, and changes nothing when run again', async () => {
+    const unindexed = await store(300, ['lee@soylent.test'], [ada], false);
+    const ghost = new Types.ObjectId();
+    await runInOrg(orgId, () => Activity.create({ _id: key(orgId, 'a', 'lee@soylent.test', '2030-01-01T00:00:00.000Z', ghost), messageId: ghost, date: new Date('2030-01-01') }));
+    await runInOrg(orgId, () => CopyRef.create({ _id: key(orgId, 'c', ghost, ghost), messageId: ghost, copyId: ghost }));
+
+    const first = await rebuildReadModels(orgId);
+    expect(first).toMatchObject({ staleActivity: 1, staleCopyRefs: 1 });
+    const docs = await runInOrg(orgId, () => newestWith(['lee@soylent.test'], 5, load, () => true));
+    expect(docs.map((d) => String(d._id))).toEqual([String(unindexed._id)]);
+
+    const count = () => runInOrg(orgId, async () => [await Activity.countDocuments({}), await CopyRef.countDocuments({})]);
+    const before = await count();
+    expect(await rebuildReadModels(orgId)).toMatchObject({ staleActivity: 0, staleCopyRefs: 0 });
+    expect(await count()).toEqual(before);
+  });
+});
+
+describe('keys', () => {
+  it('refuses a part that could make two ranges overlap', () => {
+    expect(() => key(orgId, 'a', 'a b@x.test')).toThrow(/printable ASCII without spaces/);
+    expect(prefixRange(orgId, 'a', ['x@y.test'])).toEqual({ $gt: `${String(orgId)} a x@y.test `, $lt: `${String(orgId)} a x@y.test \x7f` });
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * The mail read model: who a message is with, and which copies it has, as ordered key entries (keys.ts).
+ *
+ *   activity  "<orgId> a <address> <date> <messageId>"  — the messages with an address, newest last in key order
+ *   copy refs "<orgId> c <messageId> <copyId>"          — the mailbox copies of a message
+ *
+ * Ingest writes both when it stores a copy (indexCopies), the removal path deletes them with the mail
+ * (forgetMessages, forgetCopies), and `npm run rebuild-read-models` rebuilds them from the messages and copies
+ * themselves (rebuild.ts). Entries only point at documents, whose own fields (holders, labels, state) are read when
+ * an answer is built, so an entry never shows stale content; an entry whose message is gone is skipped (and
+ * dropped by the rebuild).
+ *
+ * Reads are ranges of `_id` (the `_id` index on MongoDB and on the embedded FerretDB alike): the newest messages
+ * with a few addresses cost a few short range reads plus one read of the messages by `_id`, whatever the size of
+ * the organisation.
+ */
+import mongoose, { Types } from 'mongoose';
+import { currentOrgId } from '../db/tenant';
+import { MailboxMessage, type MessageFlags } from '../models/mailbox-message';
+import { Activity, CopyRef } from '../models/read-model';
+import { datePart, isKeyPart, key, prefixRange } from './keys';
+
+const { trusted } = mongoose;
+const CHUNK = 500;
+
+export interface IndexedCopy {
+  copyId: Types.ObjectId;
+  messageId: Types.ObjectId;
+  /** The message's date and participants (normalised addresses), as stored on the message. */
+  date: Date;
+  participants: readonly string[];
+}
+
+const activityKey = (orgId: Types.ObjectId, address: string, date: Date, messageId: Types.ObjectId) =>
+  key(orgId, 'a', address, datePart(date), messageId);
+const copyKey = (orgId: Types.ObjectId, messageId: Types.ObjectId, copyId: Types.ObjectId) => key(orgId, 'c', messageId, copyId);
+
+function activityEntries(orgId: Types.ObjectId, m: { messageId: Types.ObjectId; date: Date; participants: readonly string[] }) {
+  return [...new Set(m.participants)].filter(isKeyPart).map((address) => ({
+    _id: activityKey(orgId, address, m.date, m.messageId), orgId, messageId: m.messageId, date: m.date,
+  }));
+}
+
+/** Inserts, ignoring entries that exist already: idempotent, and unordered so one bad entry stops no other. */
+async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknown>[]): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (let i = 0; i < docs.length; i += CHUNK) {
+    try {
+      await model.insertMany(docs.slice(i, i + CHUNK), { ordered: false, lean: true });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] | { code?: number } }).writeErrors;
+      if (writeErrors === undefined) throw err;
+      const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+      const other = list.find((e) => ((e as { code?: number }).code ?? (e as { err?: { code?: number } }).err?.code) !== 11000);
+      if (other) throw err;
+    }
+  }
+}
+
+/** Records stored copies (and so their messages' activity). Inside the organisation's context. */
+export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void> {
+  if (copies.length === 0) return;
+  const orgId = currentOrgId();
+  const seen = new Set<string>();
+  const activity = copies.flatMap((c) => {
+    if (seen.has(String(c.messageId))) return [];
+    seen.add(String(c.messageId));
+    return activityEntries(orgId, c);
+  });
+  const refs = copies.map((c) => ({ _id: copyKey(orgId, c.messageId, c.copyId), orgId, messageId: c.messageId, copyId: c.copyId }));
+  await Promise.all([insertAll(Activity, activity), insertAll(CopyRef, refs)]);
+}
+
+/** Drops the entries of messages about to be (or already) deleted, given their date and participants. */
+export async function forgetMessages(messages: readonly { _id: Types.ObjectId; date: Date; participants?: readonly string[] }[]): Promise<void> {
+  if (messages.length === 0) return;
+  const orgId = currentOrgId();
+  const keys = messages.flatMap((m) => activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [] }).map((e) => e._id));
+  for (let i = 0; i < keys.length; i += CHUNK) await Activity.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
+  for (const m of messages) await CopyRef.deleteMany({ _id: trusted(prefixRange(orgId, 'c', [m._id])) });
+}
+
+/** Drops the refs of copies deleted while their message stays. */
+export async function forgetCopies(copies: readonly { _id: Types.ObjectId; messageId: Types.ObjectId }[]): Promise<void> {
+  const orgId = currentOrgId();
+  const keys = copies.map((c) => copyKey(orgId, c.messageId, c._id));
+  for (let i = 0; i < keys.length; i += CHUNK) await CopyRef.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
+}
+
+/** The copy ids of each message (served by the `_id` index: one short range per message). */
+export async function copyIdsOf(messageIds: readonly Types.ObjectId[]): Promise<Map<string, Types.ObjectId[]>> {
+  const orgId = currentOrgId();
+  const out = new Map<string, Types.ObjectId[]>();
+  await Promise.all(messageIds.map(async (id) => {
+    const refs = await CopyRef.find({ _id: trusted(prefixRange(orgId, 'c', [id])) }).select({ copyId: 1 }).lean<{ copyId: Types.ObjectId }[]>();
+    out.set(String(id), refs.map((r) => r.copyId));
+  }));
+  return out;
+}
+
+/** What a listing shows of a copy: whose it is, and its labels and state. */
+export interface CopyView { _id: Types.ObjectId; messageId: Types.ObjectId; userId: Types.ObjectId; mailboxId: Types.ObjectId; labels: string[]; state: MessageFlags }
+
+/**
+ * The copies of these messages, oldest first, grouped by message id: the refs by `_id` range, then the copies by
+ * `_id` (no query on `messageId`, which the embedded database would answer by reading every copy).
+ */
+export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<Map<string, CopyView[]>> {
+  const out = new Map<string, CopyView[]>();
+  if (messageIds.length === 0) return out;
+  const ids = [...(await copyIdsOf(messageIds)).values()].flat();
+  const copies: (CopyView & { createdAt?: Date })[] = [];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    copies.push(...await MailboxMessage.find({ _id: trusted({ $in: ids.slice(i, i + CHUNK) }) })
+      .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1, createdAt: 1 }).lean<(CopyView & { createdAt?: Date })[]>());
+  }
+  const time = (c: { createdAt?: Date }) => new Date(c.createdAt ?? 0).getTime();
+  copies.sort((a, b) => time(a) - time(b) || String(a._id).localeCompare(String(b._id)));
+  for (const c of copies) out.set(String(c.messageId), [...(out.get(String(c.messageId)) ?? []), c]);
+  return out;
+}
+
+interface Cursor { address: string; before?: string; oldest: number; done: boolean }
+
+/** A position in a newest-first listing: entries strictly older than this message (by date, then id). */
+export interface Before { date: Date; messageId: Types.ObjectId }
+
+/**
+ * The newest messages with any of these addresses that `accept` keeps, newest first, at most `limit`.
+ * `load` reads the candidate messages by `_id` (with the fields the caller needs); `accept` decides (visibility).
+ * Each address is read newest first in pages through its key range; a candidate is decided once no unread entry
+ * of any address can be newer, so the answer is exactly the newest `limit` accepted messages — however many newer
+ * ones `accept` turns down (private mail of a teammate, say), at a cost that grows with those, not with the
+ * organisation.
+ */
+export async function newestWith<T extends { _id: Types.ObjectId }>(
+  addresses: readonly string[], limit: number,
+  load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean, before?: Before,
+): Promise<T[]> {
+  const orgId = currentOrgId();
+  const cursors: Cursor[] = [...new Set(addresses)].filter(isKeyPart).map((address) => ({
+    address, oldest: Infinity, done: false, before: before && activityKey(orgId, address, before.date, before.messageId),
+  }));
+  const pending = new Map<string, { messageId: Types.ObjectId; date: number }>();
+  const decided = new Set<string>();
+  const out: T[] = [];
+  let page = Math.max(limit * 2, 10);
+  while (out.length < limit && (cursors.some((c) => !c.done) || pending.size > 0)) {
+    await Promise.all(cursors.filter((c) => !c.done).map(async (c) => {
+      const entries = await Activity.find({ _id: trusted(prefixRange(orgId, 'a', [c.address], c.before)) })
+        .sort({ _id: -1 }).limit(page).lean<{ _id: string; messageId: Types.ObjectId; date: Date }[]>();
+      if (entries.length < page) c.done = true;
+      if (entries.length > 0) {
+        c.before = entries[entries.length - 1]._id;
+        c.oldest = new Date(entries[entries.length - 1].date).getTime();
+      }
+      for (const e of entries) {
+        const id = String(e.messageId);
+        if (!decided.has(id) && !pending.has(id)) pending.set(id, { messageId: e.messageId, date: new Date(e.date).getTime() });
+      }
+    }));
+    page *= 2;
+    // Nothing unread is newer than the newest "oldest read" among the addresses still open.
+    const frontier = Math.max(-Infinity, ...cursors.filter((c) => !c.done).map((c) => c.oldest));
+    const ready = [...pending.values()].filter((p) => p.date >= frontier).sort((a, b) => b.date - a.date);
+    if (ready.length === 0) continue;
+    for (const r of ready) {
+      pending.delete(String(r.messageId));
+      decided.add(String(r.messageId));
+    }
+    const docs = await load(ready.map((r) => r.messageId));
+    const byId = new Map(docs.map((d) => [String(d._id), d]));
+    for (const r of ready) {
+      const doc = byId.get(String(r.messageId));
+      if (doc && accept(doc)) out.push(doc);
+      if (out.length === limit) break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * Rebuilds the mail read model (activity.ts) of one organisation from its messages and copies: every copy is
+ * indexed again (idempotent inserts), then every entry whose message or copy no longer exists is deleted. Nothing
+ * is emptied first, so the sidebar keeps answering while it runs; running it twice changes nothing.
+ * `npm run rebuild-read-models` runs it for every organisation (server/src/main.ts --rebuild-read-models).
+ */
+import mongoose, { Types } from 'mongoose';
+import { runInOrg } from '../db/tenant';
+import { MailboxMessage } from '../models/mailbox-message';
+import { Message } from '../models/message';
+import { Activity, CopyRef } from '../models/read-model';
+import { indexCopies } from './activity';
+import { prefixRange } from './keys';
+
+const { trusted } = mongoose;
+const BATCH = 500;
+
+export interface RebuildOutcome { copies: number; staleActivity: number; staleCopyRefs: number }
+
+export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildOutcome> {
+  return runInOrg(orgId, async () => {
+    const out: RebuildOutcome = { copies: 0, staleActivity: 0, staleCopyRefs: 0 };
+    // One pass over the copies (a maintenance job, not a request path), indexed a batch at a time.
+    let batch: { _id: Types.ObjectId; messageId: Types.ObjectId }[] = [];
+    const flush = async () => {
+      const ids = [...new Set(batch.map((c) => String(c.messageId)))].map((id) => new Types.ObjectId(id));
+      const messages = await Message.find({ _id: trusted({ $in: ids }) })
+        .select({ date: 1, participants: 1 }).lean<{ _id: Types.ObjectId; date: Date; participants?: string[] }[]>();
+      const byId = new Map(messages.map((m) => [String(m._id), m]));
+      await indexCopies(batch.flatMap((c) => {
+        const m = byId.get(String(c.messageId));
+        return m ? [{ copyId: c._id, messageId: m._id, date: m.date, participants: m.participants ?? [] }] : [];
+      }));
+      out.copies += batch.length;
+      batch = [];
+    };
+    for await (const c of MailboxMessage.find({}).select({ messageId: 1 }).lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }>().cursor({ batchSize: BATCH })) {
+      batch.push(c as { _id: Types.ObjectId; messageId: Types.ObjectId });
+      if (batch.length === BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    out.staleActivity = await dropStale(Activity, prefixRange(orgId, 'a', []), async (entries) => {
+      const ids = [...new Set(entries.map((e) => String(e.messageId)))].map((id) => new Types.ObjectId(id));
+      const found = await Message.find({ _id: trusted({ $in: ids }) }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+      const live = new Set(found.map((m) => String(m._id)));
+      return entries.filter((e) => !live.has(String(e.messageId)));
+    });
+    out.staleCopyRefs = await dropStale(CopyRef, prefixRange(orgId, 'c', []), async (entries) => {
+      const found = await MailboxMessage.find({ _id: trusted({ $in: entries.map((e) => e.copyId!) }) }).select({ messageId: 1 })
+        .lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
+      const live = new Map(found.map((c) => [String(c._id), String(c.messageId)]));
+      return entries.filter((e) => live.get(String(e.copyId)) !== String(e.messageId));
+    });
+    return out;
+  });
+}
+
+type Entry = { _id: string; messageId: Types.ObjectId; copyId?: Types.ObjectId };
+
+async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: string }, stale: (entries: Entry[]) => Promise<Entry[]>): Promise<number> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  let dropped = 0;
+  let from = range.$gt;
+  for (;;) {
+    const entries = await model.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).sort({ _id: 1 }).limit(BATCH).lean<Entry[]>();
+    if (entries.length === 0) break;
+    from = entries[entries.length - 1]._id;
+    const gone = await stale(entries);
+    if (gone.length > 0) dropped += (await model.deleteMany({ _id: trusted({ $in: gone.map((e) => e._id) }) })).deletedCount;
+  }
+  return dropped;
+}
