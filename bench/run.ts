@@ -39,10 +39,10 @@ const DEFAULTS = {
   mailboxes: 100,
   deliveries: 100,
   new: 20,
-  contacts: 2_000,
-  'context-messages': 4_000,
-  requests: 20,
-  concurrency: 2,
+  contacts: 10_000,
+  'context-messages': 200_000,
+  requests: 400,
+  concurrency: 8,
   quota: 100,
   'graph-rate': Math.round(GRAPH_RATE_PER_SECOND * 10) / 10,
 };
@@ -145,8 +145,10 @@ async function main(): Promise<void> {
             print: (line) => print(`  ${line}`),
           });
           const note = sizes.contacts < 10_000 || sizes['context-messages'] < 200_000 ? ` at ${sizes.contacts.toLocaleString('en-US')} contacts / ${sizes['context-messages'].toLocaleString('en-US')} messages (target: 10,000 / 200,000)` : '';
+          // The sidebar's two routes: p99 <= 50 ms; a contact's timeline and `why`: p99 <= 100 ms.
+          const targetMs = (route: string) => (route.includes('context') ? 50 : 100);
           figures = routes.map((r) => ({
-            name: `${r.route} p99${note}`, value: r.p99Ms, unit: 'ms', target: { op: '<=' as const, value: 50 },
+            name: `${r.route} p99${note}`, value: r.p99Ms, unit: 'ms', target: { op: '<=' as const, value: targetMs(r.route) },
             detail: `p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, max ${r.maxMs} ms, ${r.errors} errors, ${r.perSecond} req/s achieved at concurrency ${sizes.concurrency} (target load 200 req/s)`,
             command: commands.context,
           }));

@@ -26,7 +26,7 @@ import { User, UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
 import { userFix } from '../sync/engine/policy';
-import { OrgDirectory } from '../sync/ingest/directory';
+import { OrgDirectory, type ReadonlyDirectory } from '../sync/ingest/directory';
 import { copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from '../sync/mailbox-view';
 import { isRoleParticipant, suggestContact } from './auto-create';
@@ -59,9 +59,9 @@ const { trusted } = mongoose;
  * per process and reloaded when the organisation's directoryVersion moves — one read by `_id`), then the records
  * themselves by `_id`: no query here grows with the number of contacts.
  */
-export async function lookupPeople(emails: readonly string[], directory?: OrgDirectory): Promise<Person[]> {
+export async function lookupPeople(emails: readonly string[], directory?: ReadonlyDirectory): Promise<Person[]> {
   if (emails.length === 0) return [];
-  const dir = directory ?? await OrgDirectory.load();
+  const dir = directory ?? await OrgDirectory.shared();
   const contactOf = new Map(emails.map((e) => [e, dir.contactFor(e)]));
   const domainOf = new Map(emails.map((e) => [e, companyDomainFor(e)]));
   const contactIds = unique([...contactOf.values()].flatMap((c) => (c ? [String(c.id)] : [])));
@@ -99,10 +99,10 @@ async function byIds<T>(model: mongoose.Model<any>, ids: readonly string[], fiel
 const changedAt = (d: DealDoc) => new Date((d as DealDoc & { updatedAt?: Date }).updatedAt ?? 0).getTime();
 
 /** Deals of these people's contacts or companies, most recently changed first (found through the directory). */
-export async function findDeals(people: readonly Person[], opts: { openOnly: boolean; limit?: number }, directory?: OrgDirectory): Promise<DealDoc[]> {
+export async function findDeals(people: readonly Person[], opts: { openOnly: boolean; limit?: number }, directory?: ReadonlyDirectory): Promise<DealDoc[]> {
   const parties = people.flatMap((p) => [p.contact?._id, p.company?._id].filter((id): id is Types.ObjectId => id != null));
   if (parties.length === 0) return [];
-  const dir = directory ?? await OrgDirectory.load();
+  const dir = directory ?? await OrgDirectory.shared();
   const deals = await byIds<DealDoc>(Deal, dir.dealsOf(parties).map(String));
   return deals.filter((d) => !opts.openOnly || d.status === 'open')
     .sort((a, b) => changedAt(b) - changedAt(a))
@@ -156,7 +156,7 @@ export interface SidebarContext {
 
 /** `GET /api/context` for already normalised, deduplicated addresses: a fixed number of key reads, whatever the data size. */
 export async function sidebarContext(callerId: Types.ObjectId, emails: readonly string[]): Promise<SidebarContext> {
-  const [directory, policy] = await Promise.all([OrgDirectory.load(), loadVisibility(callerId)]);
+  const [directory, policy] = await Promise.all([OrgDirectory.shared(), loadVisibility(callerId)]);
   const people = await lookupPeople(emails, directory);
   const [deals, recent] = await Promise.all([
     findDeals(people, { openOnly: false }, directory),
@@ -313,7 +313,7 @@ function threadsOf(messages: AddonMessage[], to: Links): AddonThread[] {
 export async function addonContext(callerId: Types.ObjectId, input: { provider: AddonProvider; message: AddonMessageInput }, deps: AddonLinks): Promise<AddonContextView> {
   const to = links(deps.publicUrl);
   const everyone = headerPeople(input.message);
-  const [who, policy, directory] = await Promise.all([whoIsWho(callerId, everyone.map((p) => p.email)), loadVisibility(callerId), OrgDirectory.load()]);
+  const [who, policy, directory] = await Promise.all([whoIsWho(callerId, everyone.map((p) => p.email)), loadVisibility(callerId), OrgDirectory.shared()]);
   const others = everyone.filter((p) => !who.own.has(p.email));
   const shown = others.slice(0, MAX_CONTEXT_EMAILS);
   // Mail and deals are about the people outside the organisation; an all-internal email falls back to everyone.

@@ -22,6 +22,8 @@ import { User, UserDoc } from '../models/user';
 import { addressInDomains, domainOf } from '../sync/ingest/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';
+import { countWith } from '../store/activity';
+import { OrgDirectory } from '../sync/ingest/directory';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from './domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
@@ -183,11 +185,14 @@ async function storedMessageAnswer(doc: StoredMessage, access: Exclude<Access, '
     Contact.find({ _id: trusted({ $in: doc.contactIds }) }).select({ name: 1, emails: 1 }).limit(MAX_LINKS).lean<Pick<ContactDoc, '_id' | 'name' | 'emails'>[]>(),
     Company.find({ _id: trusted({ $in: doc.companyIds }) }).select({ name: 1, domains: 1 }).limit(MAX_LINKS).lean<Pick<CompanyDoc, '_id' | 'name' | 'domains'>[]>(),
   ]);
-  // Deals reach mail through their contacts and company (DESIGN §4.6), besides any stored directly on the message.
-  const either: Record<string, unknown>[] = [{ _id: trusted({ $in: doc.dealIds ?? [] }) }];
-  if (doc.contactIds.length) either.push({ contactIds: trusted({ $in: doc.contactIds }) });
-  if (doc.companyIds.length) either.push({ companyId: trusted({ $in: doc.companyIds }) });
-  const deals = await Deal.find({ $or: either }).select({ name: 1, stage: 1 }).sort({ updatedAt: -1 }).limit(MAX_LINKS).lean<Pick<DealDoc, '_id' | 'name' | 'stage'>[]>();
+  // Deals reach mail through their contacts and company, besides any stored directly on the message: found through
+  // the organisation's directory, then by `_id`.
+  const directory = await OrgDirectory.shared();
+  const dealIds = [...new Set([...(doc.dealIds ?? []), ...directory.dealsOf([...doc.contactIds, ...doc.companyIds])].map(String))];
+  const deals = dealIds.length === 0 ? [] : (await Deal.find({ _id: trusted({ $in: dealIds.map((id) => new Types.ObjectId(id)) }) })
+    .select({ name: 1, stage: 1, updatedAt: 1 }).lean<(Pick<DealDoc, '_id' | 'name' | 'stage'> & { updatedAt?: Date })[]>())
+    .sort((a, b) => new Date(b.updatedAt ?? 0).getTime() - new Date(a.updatedAt ?? 0).getTime()).slice(0, MAX_LINKS)
+    .map(({ _id, name, stage }) => ({ _id, name, stage }));
   reasons.push(...linkReasons({ contacts, companies, deals }));
 
   if (contacts.length === 0 && companies.length === 0 && deals.length === 0) {
@@ -198,19 +203,19 @@ async function storedMessageAnswer(doc: StoredMessage, access: Exclude<Access, '
   const asked = q.email && doc.participants.includes(q.email) ? [q.email] : [];
   const candidates = contacts.length === 0 ? await outsiders(doc.participants, orgDomains) : asked;
   const unexplained = candidates.filter((e) => !linkedEmails.has(e)).slice(0, MAX_EXPLAINED);
-  const keyed = unexplained.map(companyDomainFor).filter((d): d is string => d !== null);
-  const known = keyed.length === 0 ? [] : await Company.find({ domains: trusted({ $in: keyed }) }).select({ domains: 1 }).lean<Pick<CompanyDoc, 'domains'>[]>();
-  const companyDomains = new Set(known.flatMap((c) => c.domains));
   for (const email of unexplained) {
     const domain = companyDomainFor(email);
-    reasons.push(...unlinkedReasons(email, domain !== null && companyDomains.has(domain)));
+    reasons.push(...unlinkedReasons(email, domain !== null && directory.companyForDomain(domain) !== null));
   }
   return { verdict: 'synced', reasons };
 }
 
 /** Mail with an address (no Message-ID asked): how much the caller can see, and what the address is linked to. */
 async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<WhyAnswer | null> {
-  const visible = await Message.countDocuments({ participants: email, ...policy.visibleFilter() });
+  // Counted from the activity read model: a cost that grows with this address's mail, not the organisation's.
+  const visible = await countWith(email,
+    (ids) => Message.find({ _id: trusted({ $in: ids }) }).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>[]>(),
+    (m) => policy.access(m) !== 'none');
   // None the caller may see: answered as if none were stored (see the module comment).
   if (visible === 0) return null;
   const reasons: WhyReason[] = [{ code: 'stored', message: `${plural(visible, 'email')} with ${email} ${visible === 1 ? 'is' : 'are'} in the CRM for you.`, detail: { count: visible } }];
@@ -227,7 +232,7 @@ async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<W
 async function exclusionOf(email: string, org: Pick<OrgDoc, 'settings'>, me: Pick<UserDoc, 'settings'> | null, orgDomains: string[]): Promise<PrivacyDecision> {
   const rules = mergeRules(org.settings.sync, me?.settings ?? null);
   // Only-known-contacts asks the contacts; the other rules need nothing stored.
-  const known = rules.onlyKnownContacts ? Boolean(await Contact.exists({ emails: email })) : false;
+  const known = rules.onlyKnownContacts ? (await OrgDirectory.shared()).isKnownContact(email) : false;
   const direction = addressInDomains(email, orgDomains) ? 'internal' : 'inbound';
   return evaluatePrivacy({ participants: [email], labels: [], direction }, rules, { isKnownContact: () => known, orgDomains });
 }

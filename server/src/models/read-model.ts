@@ -1,7 +1,7 @@
 /**
- * Read-model entries (server/src/store/keys.ts): one tiny document per entry, found by a range of its string `_id`.
- * Written with plain inserts (a duplicate `_id` means "already there"), deleted by `_id`, rebuilt from the
- * messages by `npm run rebuild-read-models`. No secondary index: the `_id` index serves every query.
+ * Read-model entries (server/src/store/keys.ts), found by their string `_id` (a key or a range of keys): activity is
+ * written with plain inserts (a duplicate `_id` means "already there"), copy refs with `$addToSet` upserts; both are
+ * deleted by `_id` and rebuilt from the mail by `npm run rebuild-read-models`. No secondary index: `_id` serves all.
  */
 import { Schema, Types } from 'mongoose';
 import { model, tenantSchema } from './define';
@@ -13,14 +13,14 @@ const activitySchema = tenantSchema({
   date: { type: Date, required: true },
 }, { timestamps: false, versionKey: false });
 
-/** `<orgId> c <messageId> <copyId>`: a mailbox copy of a message. */
+/** `<orgId> c <messageId>`: the mailbox copies of a message (one document per message, so a page of messages is one `$in`). */
 const copyRefSchema = tenantSchema({
   _id: { type: String, required: true },
   messageId: { type: Schema.Types.ObjectId, required: true },
-  copyId: { type: Schema.Types.ObjectId, required: true },
+  copyIds: { type: [Schema.Types.ObjectId], default: [] },
 }, { timestamps: false, versionKey: false });
 
 export interface ActivityDoc { _id: string; orgId: Types.ObjectId; messageId: Types.ObjectId; date: Date }
-export interface CopyRefDoc { _id: string; orgId: Types.ObjectId; messageId: Types.ObjectId; copyId: Types.ObjectId }
+export interface CopyRefDoc { _id: string; orgId: Types.ObjectId; messageId: Types.ObjectId; copyIds: Types.ObjectId[] }
 export const Activity = model<ActivityDoc>('Activity', activitySchema);
 export const CopyRef = model<CopyRefDoc>('CopyRef', copyRefSchema);

@@ -93,7 +93,7 @@ describe('rebuild', () => {
     const unindexed = await store(300, ['lee@soylent.test'], [ada], false);
     const ghost = new Types.ObjectId();
     await runInOrg(orgId, () => Activity.create({ _id: key(orgId, 'a', 'lee@soylent.test', '2030-01-01T00:00:00.000Z', ghost), messageId: ghost, date: new Date('2030-01-01') }));
-    await runInOrg(orgId, () => CopyRef.create({ _id: key(orgId, 'c', ghost, ghost), messageId: ghost, copyId: ghost }));
+    await runInOrg(orgId, () => CopyRef.create({ _id: key(orgId, 'c', ghost), messageId: ghost, copyIds: [ghost] }));
 
     const first = await rebuildReadModels(orgId);
     expect(first).toMatchObject({ staleActivity: 1, staleCopyRefs: 1 });

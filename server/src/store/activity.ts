@@ -2,7 +2,7 @@
  * The mail read model: who a message is with, and which copies it has, as ordered key entries (keys.ts).
  *
  *   activity  "<orgId> a <address> <date> <messageId>"  — the messages with an address, newest last in key order
- *   copy refs "<orgId> c <messageId> <copyId>"          — the mailbox copies of a message
+ *   copy refs "<orgId> c <messageId>"                    — the mailbox copies of a message (an id list)
  *
  * Ingest writes both when it stores a copy (indexCopies), the removal path deletes them with the mail
  * (forgetMessages, forgetCopies), and `npm run rebuild-read-models` rebuilds them from the messages and copies
@@ -33,7 +33,7 @@ export interface IndexedCopy {
 
 const activityKey = (orgId: Types.ObjectId, address: string, date: Date, messageId: Types.ObjectId) =>
   key(orgId, 'a', address, datePart(date), messageId);
-const copyKey = (orgId: Types.ObjectId, messageId: Types.ObjectId, copyId: Types.ObjectId) => key(orgId, 'c', messageId, copyId);
+const copyKey = (orgId: Types.ObjectId, messageId: Types.ObjectId) => key(orgId, 'c', messageId);
 
 function activityEntries(orgId: Types.ObjectId, m: { messageId: Types.ObjectId; date: Date; participants: readonly string[] }) {
   return [...new Set(m.participants)].filter(isKeyPart).map((address) => ({
@@ -66,8 +66,24 @@ export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void>
     seen.add(String(c.messageId));
     return activityEntries(orgId, c);
   });
-  const refs = copies.map((c) => ({ _id: copyKey(orgId, c.messageId, c.copyId), orgId, messageId: c.messageId, copyId: c.copyId }));
-  await Promise.all([insertAll(Activity, activity), insertAll(CopyRef, refs)]);
+  const byMessage = new Map<string, { messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>();
+  for (const c of copies) {
+    const entry = byMessage.get(String(c.messageId)) ?? { messageId: c.messageId, copyIds: [] };
+    entry.copyIds.push(c.copyId);
+    byMessage.set(String(c.messageId), entry);
+  }
+  // bulkWrite is not scoped by the tenant plugin: the organisation is in the key and set on insert.
+  const refs = [...byMessage.values()].map((r) => ({
+    updateOne: {
+      filter: { _id: copyKey(orgId, r.messageId) },
+      update: { $setOnInsert: { orgId, messageId: r.messageId }, $addToSet: { copyIds: { $each: r.copyIds } } },
+      upsert: true,
+    },
+  }));
+  await Promise.all([
+    insertAll(Activity, activity),
+    (async () => { for (let i = 0; i < refs.length; i += CHUNK) await CopyRef.bulkWrite(refs.slice(i, i + CHUNK), { ordered: false }); })(),
+  ]);
 }
 
 /** Drops the entries of messages about to be (or already) deleted, given their date and participants. */
@@ -76,24 +92,27 @@ export async function forgetMessages(messages: readonly { _id: Types.ObjectId; d
   const orgId = currentOrgId();
   const keys = messages.flatMap((m) => activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [] }).map((e) => e._id));
   for (let i = 0; i < keys.length; i += CHUNK) await Activity.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
-  for (const m of messages) await CopyRef.deleteMany({ _id: trusted(prefixRange(orgId, 'c', [m._id])) });
+  const refs = messages.map((m) => copyKey(orgId, m._id));
+  for (let i = 0; i < refs.length; i += CHUNK) await CopyRef.deleteMany({ _id: trusted({ $in: refs.slice(i, i + CHUNK) }) });
 }
 
 /** Drops the refs of copies deleted while their message stays. */
 export async function forgetCopies(copies: readonly { _id: Types.ObjectId; messageId: Types.ObjectId }[]): Promise<void> {
   const orgId = currentOrgId();
-  const keys = copies.map((c) => copyKey(orgId, c.messageId, c._id));
-  for (let i = 0; i < keys.length; i += CHUNK) await CopyRef.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
+  const byMessage = new Map<string, Types.ObjectId[]>();
+  for (const c of copies) byMessage.set(copyKey(orgId, c.messageId), [...(byMessage.get(copyKey(orgId, c.messageId)) ?? []), c._id]);
+  for (const [ref, ids] of byMessage) await CopyRef.updateOne({ _id: ref }, { $pullAll: { copyIds: ids } });
 }
 
-/** The copy ids of each message (served by the `_id` index: one short range per message). */
+/** The copy ids of each message (one read by `_id` for up to 500 messages). */
 export async function copyIdsOf(messageIds: readonly Types.ObjectId[]): Promise<Map<string, Types.ObjectId[]>> {
   const orgId = currentOrgId();
   const out = new Map<string, Types.ObjectId[]>();
-  await Promise.all(messageIds.map(async (id) => {
-    const refs = await CopyRef.find({ _id: trusted(prefixRange(orgId, 'c', [id])) }).select({ copyId: 1 }).lean<{ copyId: Types.ObjectId }[]>();
-    out.set(String(id), refs.map((r) => r.copyId));
-  }));
+  for (let i = 0; i < messageIds.length; i += CHUNK) {
+    const refs = await CopyRef.find({ _id: trusted({ $in: messageIds.slice(i, i + CHUNK).map((id) => copyKey(orgId, id)) }) })
+      .select({ messageId: 1, copyIds: 1 }).lean<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
+    for (const r of refs) out.set(String(r.messageId), r.copyIds);
+  }
   return out;
 }
 
@@ -117,6 +136,24 @@ export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<M
   copies.sort((a, b) => time(a) - time(b) || String(a._id).localeCompare(String(b._id)));
   for (const c of copies) out.set(String(c.messageId), [...(out.get(String(c.messageId)) ?? []), c]);
   return out;
+}
+
+/** How many messages with this address `accept` keeps: every entry of the address, its messages read by `_id`. */
+export async function countWith<T extends { _id: Types.ObjectId }>(
+  address: string, load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean,
+): Promise<number> {
+  if (!isKeyPart(address)) return 0;
+  const orgId = currentOrgId();
+  const range = prefixRange(orgId, 'a', [address]);
+  let count = 0;
+  let from = range.$gt;
+  for (;;) {
+    const entries = await Activity.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).select({ messageId: 1 })
+      .sort({ _id: 1 }).limit(CHUNK).lean<{ _id: string; messageId: Types.ObjectId }[]>();
+    if (entries.length === 0) return count;
+    from = entries[entries.length - 1]._id;
+    count += (await load(entries.map((e) => e.messageId))).filter(accept).length;
+  }
 }
 
 interface Cursor { address: string; before?: string; oldest: number; done: boolean }

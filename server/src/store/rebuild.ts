@@ -45,17 +45,12 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
       const live = new Set(found.map((m) => String(m._id)));
       return entries.filter((e) => !live.has(String(e.messageId)));
     });
-    out.staleCopyRefs = await dropStale(CopyRef, prefixRange(orgId, 'c', []), async (entries) => {
-      const found = await MailboxMessage.find({ _id: trusted({ $in: entries.map((e) => e.copyId!) }) }).select({ messageId: 1 })
-        .lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
-      const live = new Map(found.map((c) => [String(c._id), String(c.messageId)]));
-      return entries.filter((e) => live.get(String(e.copyId)) !== String(e.messageId));
-    });
+    out.staleCopyRefs = await dropStaleCopyRefs(orgId);
     return out;
   });
 }
 
-type Entry = { _id: string; messageId: Types.ObjectId; copyId?: Types.ObjectId };
+type Entry = { _id: string; messageId: Types.ObjectId };
 
 async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: string }, stale: (entries: Entry[]) => Promise<Entry[]>): Promise<number> { // eslint-disable-line @typescript-eslint/no-explicit-any
   let dropped = 0;
@@ -68,4 +63,27 @@ async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: 
     if (gone.length > 0) dropped += (await model.deleteMany({ _id: trusted({ $in: gone.map((e) => e._id) }) })).deletedCount;
   }
   return dropped;
+}
+
+/** Copy ids whose copy is gone (or now belongs to another message) leave their ref; an emptied ref goes. */
+async function dropStaleCopyRefs(orgId: Types.ObjectId): Promise<number> {
+  let dropped = 0;
+  const range = prefixRange(orgId, 'c', []);
+  let from = range.$gt;
+  for (;;) {
+    const refs = await CopyRef.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).sort({ _id: 1 }).limit(BATCH)
+      .lean<{ _id: string; messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
+    if (refs.length === 0) return dropped;
+    from = refs[refs.length - 1]._id;
+    const found = await MailboxMessage.find({ _id: trusted({ $in: refs.flatMap((r) => r.copyIds) }) }).select({ messageId: 1 })
+      .lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
+    const live = new Map(found.map((c) => [String(c._id), String(c.messageId)]));
+    for (const r of refs) {
+      const gone = r.copyIds.filter((id) => live.get(String(id)) !== String(r.messageId));
+      if (gone.length === 0) continue;
+      dropped += gone.length;
+      if (gone.length === r.copyIds.length) await CopyRef.deleteOne({ _id: r._id });
+      else await CopyRef.updateOne({ _id: r._id }, { $pullAll: { copyIds: gone } });
+    }
+  }
 }

@@ -24,6 +24,9 @@ export interface Links {
 
 interface ContactEntry { id: Types.ObjectId; companyId: Types.ObjectId | null }
 
+/** What readers may ask of a shared directory (OrgDirectory.shared): look-ups only. */
+export type ReadonlyDirectory = Pick<OrgDirectory, 'contactFor' | 'companyForDomain' | 'dealsOf' | 'isKnownContact' | 'linksFor'>;
+
 /** Organisations whose directory this process keeps (the most recently loaded). */
 const RECENT_DIRECTORIES = 32;
 const recentDirectories = new Map<string, OrgDirectory>();
@@ -41,13 +44,25 @@ export class OrgDirectory {
    * while the organisation's directoryVersion has not moved since, else read from the database.
    */
   static async load(): Promise<OrgDirectory> {
+    return (await OrgDirectory.cached()).copy();
+  }
+
+  /**
+   * The same directory without the copy, for readers that never add to it (the sidebar, `why`): copying an
+   * organisation's every address per request would cost more than the request's reads.
+   */
+  static async shared(): Promise<ReadonlyDirectory> {
+    return OrgDirectory.cached();
+  }
+
+  private static async cached(): Promise<OrgDirectory> {
     const orgKey = String(currentOrgId());
     const version = await directoryVersion();
     const cached = recentDirectories.get(orgKey);
-    if (cached && cached.version === version) return cached.copy();
+    if (cached && cached.version === version) return cached;
     const dir = await OrgDirectory.read(version);
     recentDirectories.delete(orgKey);
-    recentDirectories.set(orgKey, dir.copy());
+    recentDirectories.set(orgKey, dir);
     if (recentDirectories.size > RECENT_DIRECTORIES) recentDirectories.delete(recentDirectories.keys().next().value!);
     return dir;
   }
