@@ -214,7 +214,7 @@ async function storedMessageAnswer(doc: StoredMessage, access: Exclude<Access, '
 async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<WhyAnswer | null> {
   // Counted from the activity read model: a cost that grows with this address's mail, not the organisation's.
   const visible = await countWith(email,
-    (ids) => Message.find({ _id: trusted({ $in: ids }) }).select({ syncedBy: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy'>[]>(),
+    (ids) => Message.find({ _id: trusted({ $in: ids }) }).select({ syncedBy: 1, levelOverrides: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>[]>(),
     (m) => policy.access(m) !== 'none');
   // None the caller may see: answered as if none were stored (see the module comment).
   if (visible === 0) return null;
