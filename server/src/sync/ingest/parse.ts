@@ -10,7 +10,10 @@
 import { createHash } from 'node:crypto';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
 import { normaliseAddress } from './address';
+import libmime from 'libmime';
+import { EML_HEAD_BYTES, isEmbeddedMessage, nameForUnnamed } from './mime/attachment-names';
 import { FidelityMailParser, type DecodingNote } from './mime/mail-parser';
+import type { UuFile } from './mime/uuencode';
 
 export type { DecodingNote } from './mime/mail-parser';
 
@@ -22,7 +25,10 @@ export interface ParsedAddress {
 }
 
 export interface AttachmentMeta {
-  /** IMAP-style part number ("2", "1.2"), null for a single-part message. */
+  /**
+   * IMAP-style part number ("2", "1.2"), null for a single-part message; `uu<N>` for the N-th file uuencoded in the
+   * text (mime/uuencode.ts), which no provider serves as an attachment: its bytes come from the raw message.
+   */
   partId: string | null;
   /** sha256 of the decoded content: identifies the same file across copies of a message. */
   checksum: string;
@@ -156,6 +162,22 @@ export async function parseMessage(raw: Buffer, opts: ParseOptions = {}): Promis
   return build(raw, collected, { ...opts, tooLarge, malformedReason });
 }
 
+const UU_ID = /^uu([1-9][0-9]{0,2})$/;
+
+/** Whether an attachment id names a uuencoded file (AttachmentMeta.partId), whose bytes only the raw message holds. */
+export const isUuencodedAttachmentId = (id: string): boolean => UU_ID.test(id);
+
+/**
+ * The bytes of the uuencoded file `uu<N>` of a raw message (for downloads: no provider serves it as an attachment),
+ * or null when the message has no such file.
+ */
+export async function uuencodedAttachment(raw: Buffer, attachmentId: string): Promise<Buffer | null> {
+  const n = UU_ID.exec(attachmentId);
+  if (!n) return null;
+  const collected = await collect(raw);
+  return collected.uuFiles[Number(n[1]) - 1]?.bytes ?? null;
+}
+
 interface Collected {
   headerLines: HeaderLines;
   from?: AddressObject | AddressObject[];
@@ -168,12 +190,26 @@ interface Collected {
   html?: string;
   textConversionError: boolean;
   attachments: AttachmentMeta[];
+  uuFiles: UuFile[];
   decoding: DecodingNote[];
   error?: unknown;
 }
 
 function emptyCollected(): Collected {
-  return { headerLines: [], textConversionError: false, attachments: [], decoding: [] };
+  return { headerLines: [], textConversionError: false, attachments: [], uuFiles: [], decoding: [] };
+}
+
+/** Files uuencoded in the text, listed after the MIME attachments and checksummed the same way. */
+function uuAttachments(files: UuFile[]): AttachmentMeta[] {
+  return files.map((f, i) => ({
+    partId: `uu${i + 1}`,
+    checksum: createHash('sha256').update(f.bytes).digest('hex'),
+    filename: f.filename.replace(NUL, ''),
+    mimeType: libmime.detectMimeType(f.filename) || 'application/octet-stream',
+    size: f.bytes.length,
+    contentId: null,
+    inline: false,
+  }));
 }
 
 /** Runs MailParser over the bytes; resolves (never rejects) with what it saw and the first error, if any. */
@@ -196,12 +232,16 @@ function collect(input: Buffer): Promise<Collected> {
         maxHtmlLengthToParse: DEFAULT_MAX_HTML_CHARS,
         skipTextToHtml: true,
         skipImageLinks: true,
+        // A bounce's delivery status is listed as an attachment, as postal-mime and Thunderbird show it, rather than
+        // appended to the text (docs/MIME.md).
+        keepDeliveryStatus: true,
       });
     } catch (error) {
       settle(error);
       return;
     }
     out.decoding = parser.decodingNotes;
+    out.uuFiles = parser.uuFiles;
     parser.on('headers', (headers) => {
       out.subject = stringHeader(headers.get('subject'));
       out.from = addressHeader(headers.get('from'));
@@ -221,9 +261,16 @@ function collect(input: Buffer): Promise<Collected> {
         return;
       }
       // Metadata only: the bytes are drained and dropped; StreamHash records checksum and size when the stream ends.
-      data.content.on('data', () => undefined);
+      // An unnamed embedded message keeps its first bytes, to be named after its subject.
+      const head: Buffer[] = [];
+      let headBytes = isEmbeddedMessage(data.contentType) && !data.filename ? 0 : EML_HEAD_BYTES;
+      data.content.on('data', (chunk: Buffer) => {
+        if (headBytes >= EML_HEAD_BYTES) return;
+        head.push(chunk);
+        headBytes += chunk.length;
+      });
       data.content.once('end', () => {
-        out.attachments.push(attachmentMeta(data));
+        out.attachments.push(attachmentMeta(data, head.length > 0 ? Buffer.concat(head) : null));
         data.release?.();
       });
       data.content.once('error', (error: unknown) => settle(error));
@@ -238,13 +285,14 @@ function collect(input: Buffer): Promise<Collected> {
   });
 }
 
-function attachmentMeta(a: AttachmentStream): AttachmentMeta {
+function attachmentMeta(a: AttachmentStream, head: Buffer | null): AttachmentMeta {
   const contentId = a.contentId ? a.contentId.replace(/^\s*<|>\s*$/g, '').trim() || null : null;
+  const mimeType = (a.contentType || 'application/octet-stream').toLowerCase();
   return {
     partId: a.partId,
     checksum: a.checksum ?? '',
-    filename: a.filename ? a.filename.replace(NUL, '') : null,
-    mimeType: (a.contentType || 'application/octet-stream').toLowerCase(),
+    filename: a.filename ? a.filename.replace(NUL, '') : nameForUnnamed(mimeType, head),
+    mimeType,
     size: a.size ?? 0,
     contentId,
     inline: a.contentDisposition === 'inline' || a.related === true,
@@ -351,7 +399,7 @@ function build(raw: Buffer, c: Collected, ctx: BuildContext): ParsedMessage {
     text,
     html,
     snippet: makeSnippet(text),
-    attachments: c.attachments,
+    attachments: [...c.attachments, ...uuAttachments(c.uuFiles)],
     headers: {
       listId: rawHeader(lines, 'list-id'),
       listUnsubscribe: rawHeader(lines, 'list-unsubscribe'),

@@ -9,6 +9,9 @@
  * constructor). They are not in its typings, so test/fixtures/fidelity.test.ts pins the result on real messages: a
  * mailparser upgrade that renames them fails there, not silently in production.
  *
+ * A text/plain part's decoded text also loses its uuencoded blocks here (uuencode.ts): they become `uuFiles`, which
+ * parse.ts lists as attachments after the MIME ones.
+ *
  * Refusing UTF-7 is mailparser's guard against `+ADw-script+AD4-` slipping markup past a filter; here the decoded
  * HTML always goes through sanitizeEmailHtml before it is stored or shown, so decoding it is safe.
  */
@@ -16,6 +19,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser, type MailParserOptions } from 'mailparser';
 import { decodeBodyBytes, type DecodeSource } from './charsets';
 import { fixHeaderLine } from './headers';
+import { extractUuencoded, type UuFile } from './uuencode';
 
 /** One place where the bytes did not say what they were and something was assumed. */
 export interface DecodingNote {
@@ -49,6 +53,8 @@ const ROUTED = 'x-threadline;';
 
 export class FidelityMailParser extends MailParser {
   readonly decodingNotes: DecodingNote[] = [];
+  /** Files uuencoded in the text/plain parts, in the order they appear. */
+  readonly uuFiles: UuFile[] = [];
   #rootCharset: string | null = null;
   #headerCharset: string | null = null;
 
@@ -83,6 +89,7 @@ export class FidelityMailParser extends MailParser {
     const declared = declaredLabel || null;
     const chunks: Buffer[] = [];
     const notes = this.decodingNotes;
+    const uuFiles = this.uuFiles;
     return new Transform({
       transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
         chunks.push(chunk);
@@ -91,7 +98,13 @@ export class FidelityMailParser extends MailParser {
       flush(done: TransformCallback) {
         const decoded = decodeBodyBytes(Buffer.concat(chunks), declared);
         if (decoded.source !== 'declared') notes.push({ where: `body:${contentType}`, declared, charset: decoded.charset, source: decoded.source });
-        done(null, Buffer.from(decoded.text, 'utf8'));
+        let text = decoded.text;
+        if (contentType === 'text/plain') {
+          const uu = extractUuencoded(text);
+          text = uu.text;
+          uuFiles.push(...uu.files);
+        }
+        done(null, Buffer.from(text, 'utf8'));
       },
     });
   }
