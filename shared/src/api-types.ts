@@ -27,4 +27,10 @@ export interface MessageDetail extends MessageSummary {
   html: string;
   attachments: { id: string; filename: string; mimeType: string; size: number }[];
   mailboxes: { mailboxId: string; address: string }[];
+  /**
+   * Where the mail did not say (or misstated) its charset and one was assumed: `where` is `header:<name>` or
+   * `body:<content type>`, `source` how the charset was chosen (`utf-8`, `detected`, `windows-1252`, `declared`).
+   * Empty when everything decoded as declared, and for mail the provider gave as structured data.
+   */
+  decoding: { where: string; declared: string | null; charset: string; source: string }[];
 }

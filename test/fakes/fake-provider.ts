@@ -182,6 +182,12 @@ export class FakeMailbox {
         async fetchAttachment() {
           return Buffer.alloc(0);
         },
+        async fetchRaw(id) {
+          const m = self.messages.get(id);
+          const remote = m ? self.remote(m) : null;
+          if (!remote || remote.content.kind !== 'raw') throw new ProviderError('not_found', 'no such message');
+          return remote.content.raw;
+        },
       },
       writer: {
         async send() {
@@ -230,6 +236,7 @@ export function fakeAdapterFactory(boxes: Map<string, FakeMailbox>): AdapterFact
         listAllIds: cs.listAllIds,
         fetchMessage: authed(cs.fetchMessage),
         fetchAttachment: cs.fetchAttachment,
+        fetchRaw: authed(cs.fetchRaw),
       },
     };
   };

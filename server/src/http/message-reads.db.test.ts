@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Types } from 'mongoose';
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
@@ -7,6 +9,7 @@ import { runInOrg } from '../db/tenant';
 import { createLogger } from '../logger';
 import { AttachmentCache } from '../models/attachment-cache';
 import { Contact } from '../models/crm';
+import { Message } from '../models/message';
 import { Org } from '../models/org';
 import { Thread } from '../models/thread';
 import { User } from '../models/user';
@@ -24,6 +27,8 @@ let bob: SignedIn;
 let cy: SignedIn;
 let eve: SignedIn; // another organisation
 const fetched: { mailboxAddress: string; providerMessageId: string; attachmentId: string }[] = [];
+const rawFetched: string[] = [];
+const UUENCODED = readFileSync(join(__dirname, '../../../test/fixtures/mail/35-uuencode-attachment.eml'));
 
 /** A provider that answers attachment bytes for any copy, recording each call (no network, no tokens). */
 const fakeAdapters: MailboxAdapters = {
@@ -33,6 +38,11 @@ const fakeAdapters: MailboxAdapters = {
         if (attachmentId === 'gone') throw new ProviderError('not_found', 'no such part');
         fetched.push({ mailboxAddress: mailbox.address, providerMessageId, attachmentId });
         return Buffer.from(`bytes of ${attachmentId}`);
+      },
+      // Every copy's raw message is the uuencode fixture (two files: uu1 Wartungsplan.txt, uu2 Anlage 3.png).
+      fetchRaw: async (providerMessageId: string) => {
+        rawFetched.push(providerMessageId);
+        return UUENCODED;
       },
     },
   }) as unknown as ProviderAdapter,
@@ -87,7 +97,7 @@ describe('GET /api/messages/:id', () => {
     const mine = await get(ada, `/api/messages/${m._id}`);
     expect(mine.status).toBe(200);
     expect(Object.keys(mine.body).sort()).toEqual([
-      'attachments', 'cc', 'date', 'direction', 'from', 'hasAttachments', 'html', 'id', 'internetMessageId', 'labels',
+      'attachments', 'cc', 'date', 'decoding', 'direction', 'from', 'hasAttachments', 'html', 'id', 'internetMessageId', 'labels',
       'mailboxes', 'snippet', 'state', 'subject', 'syncedBy', 'text', 'threadId', 'to',
     ]);
     expect(mine.body).toMatchObject({
@@ -101,6 +111,17 @@ describe('GET /api/messages/:id', () => {
 
     const other = await get(cy, `/api/messages/${m._id}`);
     expect(other.body).toMatchObject({ state: { read: false, starred: true }, labels: ['INBOX', 'Deals'], text: 'Body text' });
+    // Mail stored before decodings were recorded answers an empty list.
+    expect(mine.body.decoding).toEqual([]);
+  });
+
+  it('says what the MIME reading assumed, to those who see the body', async () => {
+    await setVisibility(bob, 'metadata');
+    const m = await seedMessage({ holders: [{ who: bob }] });
+    const decoding = [{ where: 'header:subject', declared: null, charset: 'windows-1252', source: 'windows-1252' }, { where: 'body:text/plain', declared: 'utf-8', charset: 'iso-8859-1', source: 'detected' }];
+    await runInOrg(ada.orgId, () => Message.updateOne({ _id: m._id }, { $set: { decoding } }));
+    expect((await get(bob, `/api/messages/${m._id}`)).body.decoding).toEqual(decoding);
+    expect((await get(ada, `/api/messages/${m._id}`)).body.decoding).toEqual([]);
   });
 
   it('shows metadata-level teammate mail as subject, participants and date only', async () => {
@@ -205,6 +226,27 @@ describe('attachments', () => {
 
     expect((await get(ada, `/api/messages/${m._id}/attachments/nope`)).status).toBe(404);
     expect((await get(ada, `/api/messages/${m._id}/attachments/gone`)).status).toBe(404);
+  });
+
+  it('decodes a uuencoded file from the copy\'s raw message, once, and serves it like any attachment', async () => {
+    const m = await seedMessage({
+      holders: [{ who: bob }],
+      attachments: [{ id: 'uu2', filename: 'Anlage 3.png', mimeType: 'image/png', size: 70 }, { id: 'uu3', filename: 'missing.bin', mimeType: 'application/octet-stream', size: 1 }],
+    });
+    fetched.length = 0;
+    rawFetched.length = 0;
+    const png = await get(ada, `/api/messages/${m._id}/attachments/uu2`).buffer(true);
+    expect(png.status).toBe(200);
+    expect(png.headers['content-type']).toBe('image/png');
+    expect(png.headers['content-disposition']).toContain('filename="Anlage 3.png"');
+    expect(png.body.length).toBe(70);
+    expect(png.body.subarray(0, 4).toString('latin1')).toBe('\x89PNG');
+    expect(rawFetched).toHaveLength(1);
+    expect(fetched).toEqual([]); // no provider attachment call: the provider has no such attachment
+    expect((await get(cy, `/api/messages/${m._id}/attachments/uu2`).buffer(true)).body.equals(png.body)).toBe(true);
+    expect(rawFetched).toHaveLength(1); // the second download came from the cache
+    // Listed but not in the raw message (a stale list): 404, not a server error.
+    expect((await get(ada, `/api/messages/${m._id}/attachments/uu3`)).status).toBe(404);
   });
 });
 

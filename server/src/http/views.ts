@@ -73,6 +73,9 @@ export function messageDetail(
       ? (m.attachments ?? []).map((a) => ({ id: a.id, filename: a.filename ?? '', mimeType: a.mimeType, size: a.size ?? 0 }))
       : [],
     mailboxes,
+    decoding: full
+      ? (m.decoding ?? []).map((d) => ({ where: d.where, declared: d.declared ?? null, charset: d.charset, source: d.source }))
+      : [],
   };
 }
 

@@ -15,6 +15,14 @@ const attachment = new Schema({
   inline: { type: Boolean, default: false },
 }, { _id: false });
 
+/** One place where the bytes did not say what they were and a charset was assumed (ingest/mime/mail-parser.ts). */
+const decodingNote = new Schema({
+  where: { type: String, required: true },
+  declared: { type: String, default: null },
+  charset: { type: String, required: true },
+  source: { type: String, required: true },
+}, { _id: false });
+
 const messageSchema = tenantSchema({
   /** `mid:<normalised Message-ID>` or `hash:<sha256>` when the message has none. */
   dedupKey: { type: String, required: true },
@@ -51,6 +59,16 @@ const messageSchema = tenantSchema({
   },
   /** Set when the MIME could not be parsed: the raw copy is kept and the message flagged, never dropped. */
   malformed: { type: new Schema({ reason: String, raw: Buffer }, { _id: false }), default: null },
+  /**
+   * What the MIME reading had to assume (empty: everything decoded as declared). A message with notes, or a
+   * malformed one, is what `npm run reparse` reads again when the parser improves (docs/MIME.md).
+   */
+  decoding: { type: [decodingNote], default: undefined },
+  /**
+   * PARSER_VERSION (ingest/parse.ts) of the MIME reading the content came from; null when it came from the provider's
+   * structured JSON (Graph), absent on mail stored before versions were recorded.
+   */
+  parserVersion: { type: Number, default: undefined },
 });
 messageSchema.index({ orgId: 1, dedupKey: 1 }, { unique: true });
 messageSchema.index({ orgId: 1, participants: 1, date: -1 });
@@ -85,6 +103,10 @@ export interface MessageDoc {
   syncedBy: Types.ObjectId[];
   levelOverrides?: { private?: Types.ObjectId[]; metadata?: Types.ObjectId[]; full?: Types.ObjectId[] } | null;
   malformed: { reason: string; raw: Buffer } | null;
+  decoding?: DecodingNoteValue[];
+  parserVersion?: number | null;
 }
+
+export interface DecodingNoteValue { where: string; declared: string | null; charset: string; source: string }
 
 export const Message = model<MessageDoc>('Message', messageSchema);

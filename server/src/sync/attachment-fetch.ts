@@ -5,12 +5,16 @@
  * process shares one cache and the privacy removal (settings-apply.ts) can delete them with their message.
  * The cache is bounded: items above `itemMaxBytes` are served but not kept; beyond `totalMaxBytes` per
  * organisation the least recently used go first.
+ *
+ * A file that was uuencoded inside the text (id `uu<N>`, ingest/mime/uuencode.ts) is no attachment at the provider:
+ * its bytes are decoded from the copy's raw message (ChangeSource.fetchRaw), then cached like any other.
  */
 import mongoose, { Types } from 'mongoose';
 import { AttachmentCache, AttachmentCacheDoc } from '../models/attachment-cache';
 import { Mailbox } from '../models/mailbox';
 import { MailboxMessage } from '../models/mailbox-message';
-import { ProviderError } from './providers/port';
+import { isUuencodedAttachmentId, uuencodedAttachment } from './ingest/parse';
+import { ProviderError, type ChangeSource } from './providers/port';
 import type { MailboxAdapters, MailboxForAdapter } from './runtime';
 
 export interface AttachmentCacheLimits { itemMaxBytes: number; totalMaxBytes: number }
@@ -63,7 +67,7 @@ async function fromProvider(adapters: MailboxAdapters, messageId: Types.ObjectId
       .select({ orgId: 1, provider: 1, address: 1 }).lean<MailboxForAdapter>();
     if (!mailbox) continue;
     try {
-      return await adapters.forMailbox(mailbox).changeSource.fetchAttachment(copy.providerMessageId, attachmentId);
+      return await fetchFrom(adapters.forMailbox(mailbox).changeSource, copy.providerMessageId, attachmentId);
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       lastError = err;
@@ -72,6 +76,13 @@ async function fromProvider(adapters: MailboxAdapters, messageId: Types.ObjectId
     }
   }
   throw new AttachmentUnavailableError(lastError);
+}
+
+async function fetchFrom(source: ChangeSource, providerMessageId: string, attachmentId: string): Promise<Buffer> {
+  if (!isUuencodedAttachmentId(attachmentId)) return source.fetchAttachment(providerMessageId, attachmentId);
+  const bytes = await uuencodedAttachment(await source.fetchRaw(providerMessageId), attachmentId);
+  if (bytes === null) throw new ProviderError('not_found', `no uuencoded file ${attachmentId} in this copy`);
+  return bytes;
 }
 
 async function remember(limits: AttachmentCacheLimits, messageId: Types.ObjectId, attachmentId: string, bytes: Buffer): Promise<void> {

@@ -105,6 +105,14 @@ export interface ParseOptions {
   maxHtmlChars?: number;
 }
 
+/**
+ * The version of the MIME reading, stored on every message parsed from raw MIME (`parserVersion`). Raise it when a
+ * change reads some mail differently: `npm run reparse` then reads again the stored messages flagged as having
+ * needed a fallback (docs/MIME.md). 1 was mailparser alone (never recorded); 2 added the decodings of mime/, uuencoded
+ * files and the report-part and .eml names.
+ */
+export const PARSER_VERSION = 2;
+
 const DEFAULT_MAX_BYTES = 40 * 1024 * 1024;
 const DEFAULT_MAX_TEXT_CHARS = 1_000_000;
 const DEFAULT_MAX_HTML_CHARS = 2_000_000;

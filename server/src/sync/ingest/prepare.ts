@@ -6,7 +6,7 @@ import type { RemoteMessage } from '../providers/port';
 import { normaliseAddress } from './address';
 import { dedupKey } from './dedup-key';
 import { classifyDirection, type Direction } from './direction';
-import { parseMessage, type ParsedMessage } from './parse';
+import { PARSER_VERSION, parseMessage, type ParsedMessage } from './parse';
 import { evaluatePrivacy, type MergedPrivacyRules, type PrivacyRuleKind, type RuleScope } from './privacy';
 import { sanitizeEmailHtml } from './sanitize';
 
@@ -90,6 +90,8 @@ export function messageContent(item: Prepared): Record<string, unknown> {
     malformed: p.malformed && raw !== null
       ? { reason: p.malformedReason ?? 'unparsable', raw: raw.subarray(0, MAX_RAW_KEPT_BYTES) }
       : null,
+    decoding: p.decoding.map((d) => ({ where: d.where, declared: d.declared, charset: d.charset, source: d.source })),
+    parserVersion: raw !== null ? PARSER_VERSION : null,
   };
 }
 

@@ -124,6 +124,12 @@ export interface ChangeSource {
   fetchMessage(providerMessageId: string): Promise<RemoteMessage | null>;
   /** Fetch attachment bytes on demand. */
   fetchAttachment(providerMessageId: string, attachmentId: string): Promise<Buffer>;
+  /**
+   * The copy's whole RFC 5322 message as the provider keeps it (Gmail `format=raw`, Graph `$value`), for what the
+   * stored fields cannot give: uuencoded files inside the text, and re-parsing stored mail (sync/reparse.ts).
+   * A copy that is gone throws ProviderError('not_found').
+   */
+  fetchRaw(providerMessageId: string): Promise<Buffer>;
 }
 
 export interface OutgoingMessage {

@@ -192,6 +192,13 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
       return message && !isOutOfScope(message.labels) ? message : null;
     },
 
+    async fetchRaw(providerMessageId) {
+      // messages.get costs 5 units in any format; `raw` is base64url (users.messages#Message).
+      const message = await getRaw(providerMessageId);
+      if (typeof message.raw !== 'string') throw new ProviderError('invalid', 'Gmail: message answer without raw content', { providerCode: 'malformedResponse' });
+      return Buffer.from(message.raw, 'base64url');
+    },
+
     async fetchAttachment(providerMessageId, attachmentId) {
       const partId = gmailPartIdFromImap(attachmentId);
       if (partId === null) throw new ProviderError('invalid', `Gmail: attachment id must be an IMAP part number, got "${attachmentId}"`);

@@ -3,6 +3,8 @@
  * emulator (test/emulators/gmail, oauth/google.ts) over loopback http.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { googleSubject } from '../../../../../test/emulators/oauth/google-keys';
 import { generateMailbox, generateMessage, type GeneratedMessage } from '../../../../../test/emulators/common/generate';
@@ -299,6 +301,13 @@ it('fetches an attachment by the part number the MIME parser gives it', async ()
   expect(bytes.length).toBe(meta!.size);
   expect(createHash('sha256').update(bytes).digest('hex')).toBe(meta!.checksum);
   expect(await adapter.changeSource.fetchMessage('0000000000000000')).toBeNull();
+});
+
+it('re-fetches a copy\'s raw message byte for byte (format=raw), and says not_found for one that is gone', async () => {
+  const legacy = readFileSync(join(__dirname, '../../../../../test/fixtures/mail/35-uuencode-attachment.eml'));
+  const { id } = control().deliver(USER, legacy);
+  expect((await adapter.changeSource.fetchRaw(id)).equals(legacy)).toBe(true);
+  await expect(adapter.changeSource.fetchRaw('0000000000000000')).rejects.toMatchObject({ code: 'not_found' });
 });
 
 it('watches with an expiry and stops', async () => {

@@ -213,6 +213,11 @@ export class GraphChangeSource implements ChangeSource {
     return { upserts, deletes, stateChanges, nextCursor: cursor, reset: false, nextPosition: null };
   }
 
+  /** The MIME of the item: GET /me/messages/{id}/$value (https://learn.microsoft.com/graph/outlook-get-mime-message). */
+  async fetchRaw(providerMessageId: string): Promise<Buffer> {
+    return this.opts.client.getBytes(messagePath(providerMessageId, '/$value'));
+  }
+
   async fetchAttachment(providerMessageId: string, attachmentId: string): Promise<Buffer> {
     const attachment = await this.opts.client.get<{ '@odata.type'?: string; contentBytes?: string }>(
       messagePath(providerMessageId, `/attachments/${encodeURIComponent(attachmentId)}`),

@@ -19,6 +19,7 @@ import {
   Client,
   GraphClientError,
   HTTPMessageHandler,
+  ResponseType,
   type Context,
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
@@ -246,6 +247,12 @@ export class GraphMailboxClient {
 
   get<T>(path: string, headers: Record<string, string> = {}): Promise<T> {
     return this.call(() => this.client.api(path).headers(headers).get() as Promise<T>);
+  }
+
+  /** A binary answer (`$value`): the client would otherwise parse it as JSON or text. */
+  async getBytes(path: string): Promise<Buffer> {
+    const body = await this.call(() => this.client.api(path).responseType(ResponseType.ARRAYBUFFER).get() as Promise<ArrayBuffer>);
+    return Buffer.from(body);
   }
 
   post<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {

@@ -2,6 +2,8 @@
  * The Graph adapter through the real @microsoft/microsoft-graph-client against the Microsoft emulator over https
  * with the test CA (see test/emulators/graph.e2e.test.ts for why the global fetch is swapped while this runs).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createNodeFetch } from '../../../../../test/emulators/common/fetch';
 import { CLIENT_ID, REDIRECT_URI, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
 import { ProviderError, type AccessTokenSource, type ProviderAdapter, type RemoteMessage, type SyncCursor } from '../port';
@@ -152,6 +154,13 @@ describe('incremental', () => {
     expect(ids).not.toContain(junk);
     expect(await adapter.changeSource.fetchMessage(junk)).toBeNull();
     expect(await adapter.changeSource.fetchMessage(ids[0] as string)).toMatchObject({ providerMessageId: ids[0], content: { kind: 'parsed' } });
+  });
+
+  it('re-fetches a message\'s MIME through $value, and says not_found for one that is gone', async () => {
+    const legacy = readFileSync(join(__dirname, '../../../../../test/fixtures/mail/35-uuencode-attachment.eml'));
+    const id = await h.control.deliver(USER, legacy);
+    expect((await adapter.changeSource.fetchRaw(id)).equals(legacy)).toBe(true);
+    await expect(adapter.changeSource.fetchRaw('AAMkAGNvbmUAAAA=')).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('after change notifications, GETs just the notified messages and keeps the cursor; without them, reads every folder', async () => {
