@@ -72,6 +72,26 @@ describe('ingestMessages on the real database', () => {
     expect((await ingest(cat, [await remoteOf({ ...privateMail, subject: '[legal] Settlement terms' }, { providerMessageId: 'via-list' })])).newMessages).toBe(0);
   });
 
+  it('keeps a stored copy of mail without a Message-ID on its message when a better parser reads it differently', async () => {
+    const orgId = await createOrg();
+    const ann = await createMailbox(orgId, 'ann@acme.test');
+    // No Message-ID: the dedup key hashes sender, date, subject and text, which is what a parser upgrade changes.
+    const mail = (subject: string) => Buffer.from(`From: Scanner <scan@customer.test>\r\nTo: ann@acme.test\r\nDate: Mon, 07 Apr 2025 08:00:00 +0000\r\nSubject: ${subject}\r\n\r\nScan attached.\r\n`, 'latin1');
+    const copy = { providerMessageId: 'scan-1', providerThreadId: null, labels: ['INBOX'], folderId: null, flags: { read: false, starred: false, archived: false, deleted: false }, receivedAt: new Date('2025-04-07T08:00:01Z') };
+    // As an older reading stored it (U+FFFD where the bytes were Latin-1), then the same copy seen again.
+    expect(await ingest(ann, [{ ...copy, content: { kind: 'raw', raw: mail('Gr\ufffd\ufffde') } }])).toMatchObject({ stored: 1, newMessages: 1 });
+    expect(await ingest(ann, [{ ...copy, content: { kind: 'raw', raw: mail('Gr\xfc\xdfe') } }]))
+      .toMatchObject({ stored: 0, alreadyStored: 1, newMessages: 0 });
+    await runInOrg(orgId, async () => {
+      const msgs = await Message.find({}).lean();
+      expect(msgs).toHaveLength(1);
+      expect((await MailboxMessage.findOne({ providerMessageId: 'scan-1' }).lean())!.messageId).toEqual(msgs[0]._id);
+    });
+    // Another mailbox's copy read the same way still joins the message by its key.
+    const bob = await createMailbox(orgId, 'bob@acme.test');
+    expect(await ingest(bob, [{ ...copy, content: { kind: 'raw', raw: mail('Gr\ufffd\ufffde') } }])).toMatchObject({ stored: 1, newMessages: 0 });
+  });
+
   it('keeps every holder when teammates store the same mail at once, and puts back a holder a concurrent write lost', async () => {
     const orgId = await createOrg();
     const boxes = await Promise.all(['ann', 'bob', 'cat'].map((n) => createMailbox(orgId, `${n}@acme.test`)));

@@ -15,7 +15,7 @@ import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
 import { normaliseForKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
-import { findCopies, mergeIntoCopies } from './changes';
+import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from './changes';
 import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
 import { directoryVersion, OrgDirectory } from './directory';
@@ -109,6 +109,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // two-step sender's draft id, recorded before the send; or the id recorded after it), and sync may read the
   // copy back before the sender wrote it (recordSentCopy): without this look-up that race made a second message.
   const sentAs = await crmSentMessages(mailbox, kept);
+  for (const [providerMessageId, messageId] of await storedContentKeyedCopies(mailbox, kept)) sentAs.set(providerMessageId, messageId);
   const messageIds = kept.map((k) => sentAs.get(k.remote.providerMessageId) ?? messageDocId(orgId, k.dedupKey));
   const firstIndex = new Map<string, number>();
   messageIds.forEach((id, i) => firstIndex.has(String(id)) || firstIndex.set(String(id), i));
@@ -279,6 +280,23 @@ async function relinkPage(ctx: IngestContext, stored: { messageId: mongoose.Type
       $addToSet: { contactIds: { $each: links.contactIds }, companyIds: { $each: links.companyIds }, dealIds: { $each: links.dealIds } },
     });
   }
+}
+
+/**
+ * provider id → message id, for copies of mail without a Message-ID that this mailbox already stored. Their key
+ * (`hash:`, dedup-key.ts) is made of parsed content, which a better parser reads differently (a subject once read
+ * with U+FFFD): such a copy seen again — a reconciliation, a cursor-expiry re-list — keeps the message it has
+ * rather than making a second one. One read by `_id` per such copy; mail with a Message-ID costs nothing.
+ */
+async function storedContentKeyedCopies(mailbox: IngestContext['mailbox'], kept: Prepared[]): Promise<Map<string, mongoose.Types.ObjectId>> {
+  const out = new Map<string, mongoose.Types.ObjectId>();
+  const ids = kept.filter((k) => k.dedupKey.startsWith('hash:')).map((k) => k.remote.providerMessageId);
+  await forEachLimited([...new Set(ids)], READ_CONCURRENCY, async (providerMessageId) => {
+    const copy = await MailboxMessage.findOne({ _id: copyDocId(mailbox.orgId, mailbox._id, providerMessageId) }, { messageId: 1 })
+      .lean<{ messageId: mongoose.Types.ObjectId | null }>();
+    if (copy?.messageId) out.set(providerMessageId, copy.messageId);
+  });
+  return out;
 }
 
 /**
