@@ -2,7 +2,8 @@
  * The process entry: configuration, the database (embedded when MONGODB_URI is unset), the HTTP API and
  * the sync workers (`--role api|worker|all`), and a graceful shutdown that leaves no child behind.
  * `--rebuild-read-models` instead rebuilds every organisation's read models from the stored mail and exits
- * (`npm run rebuild-read-models`; docs/ARCHITECTURE.md, "Storage").
+ * (`npm run rebuild-read-models`; docs/ARCHITECTURE.md, "Storage"); `reparse …` reads flagged stored mail again with
+ * the current MIME reading and exits (`npm run reparse`; docs/MIME.md).
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { createLogger } from './logger';
 import { Types } from 'mongoose';
 import { Org } from './models/org';
+import { reparseArgs, runReparse } from './reparse-command';
 import { buildService } from './server';
 import { rebuildReadModels } from './store/rebuild';
 import type { Workers } from './sync/engine/scheduler';
@@ -25,7 +27,13 @@ function roleFromArgs(argv: string[]): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const role = roleFromArgs(process.argv.slice(2));
+  // `main.js reparse …` (npm run reparse): a one-off command over the same configuration and database.
+  const reparse = process.argv[2] === 'reparse' ? reparseArgs(process.argv.slice(3)) : null;
+  if (reparse && 'error' in reparse) {
+    console.error(reparse.error);
+    process.exit(2);
+  }
+  const role = reparse ? 'api' : roleFromArgs(process.argv.slice(2));
   let config;
   try {
     config = await withDevelopmentSecrets(loadConfig({ ...process.env, ...(role ? { ROLE: role } : {}) }));
@@ -82,6 +90,13 @@ async function main(): Promise<void> {
     return;
   }
   const service = buildService(config, log);
+
+  if (reparse) {
+    const code = await runReparse(service, reparse, log);
+    await disconnectDatabase().catch(() => {});
+    await embedded?.stop();
+    process.exit(code);
+  }
 
   if (config.ROLE !== 'api') {
     workers = service.host.startWorkers({ concurrency: config.SYNC_WORKER_CONCURRENCY });

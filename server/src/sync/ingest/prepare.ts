@@ -82,18 +82,26 @@ export function messageContent(item: Prepared): Record<string, unknown> {
     text: p.text,
     html: p.html !== null ? sanitizeEmailHtml(p.html).html : '',
     hasAttachments: p.attachments.some((a) => !a.inline),
-    attachments: p.attachments.map((a, i) => ({
-      id: a.partId ?? String(i + 1), filename: a.filename ?? '', mimeType: a.mimeType, size: a.size, contentId: a.contentId, inline: a.inline,
-    })),
+    attachments: attachmentDocs(p),
     participants: item.participants,
     // Kept raw and flagged, never dropped (DESIGN §4.11): the raw bytes allow a re-parse by a fixed parser.
     malformed: p.malformed && raw !== null
       ? { reason: p.malformedReason ?? 'unparsable', raw: raw.subarray(0, MAX_RAW_KEPT_BYTES) }
       : null,
-    decoding: p.decoding.map((d) => ({ where: d.where, declared: d.declared, charset: d.charset, source: d.source })),
+    decoding: decodingDocs(p),
     parserVersion: raw !== null ? PARSER_VERSION : null,
   };
 }
+
+/** The stored attachment metadata: the id is what the change source's fetchAttachment takes (or `uu<N>`). */
+export function attachmentDocs(p: ParsedMessage): { id: string; filename: string; mimeType: string; size: number; contentId: string | null; inline: boolean }[] {
+  return p.attachments.map((a, i) => ({
+    id: a.partId ?? String(i + 1), filename: a.filename ?? '', mimeType: a.mimeType, size: a.size, contentId: a.contentId, inline: a.inline,
+  }));
+}
+
+/** The `decoding` notes as stored (models/message.ts). */
+export const decodingDocs = (p: ParsedMessage) => p.decoding.map((d) => ({ where: d.where, declared: d.declared, charset: d.charset, source: d.source }));
 
 /** The thread root: first References entry, else In-Reply-To, else the message's own id. */
 export function threadRoot(p: ParsedMessage): { rootKey: string | null; fromReferences: boolean } {
