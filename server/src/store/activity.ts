@@ -41,20 +41,27 @@ function activityEntries(orgId: Types.ObjectId, m: { messageId: Types.ObjectId; 
   }));
 }
 
-/** Inserts, ignoring entries that exist already: idempotent, and unordered so one bad entry stops no other. */
-async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknown>[]): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * Inserts unordered, so one bad entry stops no other; answers the indexes of those that existed already (a
+ * duplicate `_id`). Any other refusal is thrown.
+ */
+async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknown>[]): Promise<number[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const existing: number[] = [];
   for (let i = 0; i < docs.length; i += CHUNK) {
     try {
       await model.insertMany(docs.slice(i, i + CHUNK), { ordered: false, lean: true });
     } catch (err) {
-      const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] | { code?: number } }).writeErrors;
+      const writeErrors = (err as { writeErrors?: WriteError[] | WriteError }).writeErrors;
       if (writeErrors === undefined) throw err;
-      const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
-      const other = list.find((e) => ((e as { code?: number }).code ?? (e as { err?: { code?: number } }).err?.code) !== 11000);
-      if (other) throw err;
+      for (const e of Array.isArray(writeErrors) ? writeErrors : [writeErrors]) {
+        if ((e.code ?? e.err?.code) !== 11000) throw err;
+        existing.push(i + (e.index ?? e.err?.index ?? 0));
+      }
     }
   }
+  return existing;
 }
+interface WriteError { index?: number; code?: number; err?: { code?: number; index?: number } }
 
 /** Records stored copies (and so their messages' activity). Inside the organisation's context. */
 export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void> {
@@ -72,17 +79,18 @@ export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void>
     entry.copyIds.push(c.copyId);
     byMessage.set(String(c.messageId), entry);
   }
-  // bulkWrite is not scoped by the tenant plugin: the organisation is in the key and set on insert.
-  const refs = [...byMessage.values()].map((r) => ({
-    updateOne: {
-      filter: { _id: copyKey(orgId, r.messageId) },
-      update: { $setOnInsert: { orgId, messageId: r.messageId }, $addToSet: { copyIds: { $each: r.copyIds } } },
-      upsert: true,
-    },
-  }));
+  // A message's first copy inserts its ref (the cheap write, and the common one); a further copy adds to it.
+  const refs = [...byMessage.values()];
+  const addTo = async (existing: number[]) => {
+    // bulkWrite is not scoped by the tenant plugin: the organisation is in the key, and in the filter.
+    const ops = existing.map((i) => ({
+      updateOne: { filter: { _id: copyKey(orgId, refs[i].messageId), orgId }, update: { $addToSet: { copyIds: { $each: refs[i].copyIds } } } },
+    }));
+    for (let i = 0; i < ops.length; i += CHUNK) await CopyRef.bulkWrite(ops.slice(i, i + CHUNK), { ordered: false });
+  };
   await Promise.all([
     insertAll(Activity, activity),
-    (async () => { for (let i = 0; i < refs.length; i += CHUNK) await CopyRef.bulkWrite(refs.slice(i, i + CHUNK), { ordered: false }); })(),
+    insertAll(CopyRef, refs.map((r) => ({ _id: copyKey(orgId, r.messageId), orgId, messageId: r.messageId, copyIds: r.copyIds }))).then(addTo),
   ]);
 }
 
