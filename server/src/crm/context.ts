@@ -156,7 +156,8 @@ export interface SidebarContext {
 
 /** `GET /api/context` for already normalised, deduplicated addresses: a fixed number of key reads, whatever the data size. */
 export async function sidebarContext(callerId: Types.ObjectId, emails: readonly string[]): Promise<SidebarContext> {
-  const [directory, policy] = await Promise.all([OrgDirectory.shared(), loadVisibility(callerId)]);
+  const org = await requestOrg();
+  const [directory, policy] = await Promise.all([OrgDirectory.shared(org?.directoryVersion ?? 0), loadVisibility(callerId, org)]);
   const people = await lookupPeople(emails, directory);
   const [deals, recent] = await Promise.all([
     findDeals(people, { openOnly: false }, directory),
@@ -197,13 +198,16 @@ export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
   return [...seen.values()];
 }
 
+/** The organisation as one request needs it: domains, sharing default and directory version, in one read by `_id`. */
+const requestOrg = () => Org.findById(currentOrgId()).select({ domains: 1, 'settings.sharing': 1, directoryVersion: 1 })
+  .lean<Pick<OrgDoc, 'domains' | 'settings'> & { directoryVersion?: number }>();
+
 /** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
-async function whoIsWho(callerId: Types.ObjectId, emails: string[]) {
-  const [me, mailboxes, org, teammates] = await Promise.all([
+async function whoIsWho(callerId: Types.ObjectId, emails: string[], org: Pick<OrgDoc, 'domains'> | null) {
+  const [me, mailboxes, teammates] = await Promise.all([
     User.findById(callerId).select({ email: 1 }).lean<Pick<UserDoc, 'email'>>(),
     // Sealed tokens and cursors stay in the database: the view needs the state only.
     Mailbox.find({ userId: callerId }).select({ tokens: 0, cursor: 0, push: 0 }).sort({ createdAt: 1 }).lean<MailboxDoc[]>(),
-    Org.findById(currentOrgId()).select({ domains: 1 }).lean<Pick<OrgDoc, 'domains'>>(),
     emails.length > 0 ? User.find({ email: trusted({ $in: emails }) }).select({ email: 1 }).lean<Pick<UserDoc, 'email'>[]>() : [],
   ]);
   const own = new Set([me?.email, ...mailboxes.map((m) => m.address)].flatMap((e) => normaliseAddress(e) ?? []));
@@ -313,7 +317,10 @@ function threadsOf(messages: AddonMessage[], to: Links): AddonThread[] {
 export async function addonContext(callerId: Types.ObjectId, input: { provider: AddonProvider; message: AddonMessageInput }, deps: AddonLinks): Promise<AddonContextView> {
   const to = links(deps.publicUrl);
   const everyone = headerPeople(input.message);
-  const [who, policy, directory] = await Promise.all([whoIsWho(callerId, everyone.map((p) => p.email)), loadVisibility(callerId), OrgDirectory.shared()]);
+  const org = await requestOrg();
+  const [who, policy, directory] = await Promise.all([
+    whoIsWho(callerId, everyone.map((p) => p.email), org), loadVisibility(callerId, org), OrgDirectory.shared(org?.directoryVersion ?? 0),
+  ]);
   const others = everyone.filter((p) => !who.own.has(p.email));
   const shown = others.slice(0, MAX_CONTEXT_EMAILS);
   // Mail and deals are about the people outside the organisation; an all-internal email falls back to everyone.

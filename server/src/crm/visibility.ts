@@ -132,10 +132,12 @@ export function buildPolicy(
 }
 
 /** Loads the policy for a request; runs inside the caller's organisation context. */
-export async function loadVisibility(callerId: Types.ObjectId): Promise<VisibilityPolicy> {
-  const org = await Org.findById(currentOrgId()).select({ 'settings.sharing': 1 }).lean<Pick<OrgDoc, 'settings'>>();
+export async function loadVisibility(callerId: Types.ObjectId, loadedOrg?: Pick<OrgDoc, 'settings'> | null): Promise<VisibilityPolicy> {
+  // Two reads at once: the organisation by `_id` (unless the caller read it already), its users by (orgId).
+  const [org, users] = await Promise.all([
+    loadedOrg !== undefined ? loadedOrg : Org.findById(currentOrgId()).select({ 'settings.sharing': 1 }).lean<Pick<OrgDoc, 'settings'>>(),
+    User.find({}).select({ 'settings.visibility': 1 }).lean<{ _id: Types.ObjectId; settings?: { visibility?: VisibilityLevel | null } }[]>(),
+  ]);
   const defaultLevel = org?.settings?.sharing?.defaultVisibility ?? 'full';
-  const users = await User.find({}).select({ 'settings.visibility': 1 })
-    .lean<{ _id: Types.ObjectId; settings?: { visibility?: VisibilityLevel | null } }[]>();
   return buildPolicy(callerId, defaultLevel, users.map((u) => ({ _id: u._id, visibility: u.settings?.visibility ?? null })));
 }

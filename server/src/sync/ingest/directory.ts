@@ -51,13 +51,14 @@ export class OrgDirectory {
    * The same directory without the copy, for readers that never add to it (the sidebar, `why`): copying an
    * organisation's every address per request would cost more than the request's reads.
    */
-  static async shared(): Promise<ReadonlyDirectory> {
-    return OrgDirectory.cached();
+  static async shared(knownVersion?: number): Promise<ReadonlyDirectory> {
+    return OrgDirectory.cached(knownVersion);
   }
 
-  private static async cached(): Promise<OrgDirectory> {
+  /** `knownVersion`: the organisation's directoryVersion when the caller has just read the organisation itself. */
+  private static async cached(knownVersion?: number): Promise<OrgDirectory> {
     const orgKey = String(currentOrgId());
-    const version = await directoryVersion();
+    const version = knownVersion ?? await directoryVersion();
     const cached = recentDirectories.get(orgKey);
     if (cached && cached.version === version) return cached;
     const dir = await OrgDirectory.read(version);
