@@ -83,7 +83,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     apiRouters: [
       mailboxRoutes({ connect, actions: sync }),
       messageReadRoutes({ adapters }),
-      messageChoiceRoutes(),
+      messageChoiceRoutes({ markDue: (mailboxId) => sync.markDue(mailboxId) }),
       messageWriteRoutes({
         adapters,
         // Sent right after the 202; should this process die first, a worker's outbox sweep sends it.

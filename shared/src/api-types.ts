@@ -34,3 +34,16 @@ export interface MessageDetail extends MessageSummary {
    */
   decoding: { where: string; declared: string | null; charset: string; source: string }[];
 }
+
+export type SharingLevel = 'private' | 'metadata' | 'full';
+
+/**
+ * "This email, my choice": what the caller decided for one email (`GET /api/messages/:id/choices`, and the sidebars'
+ * `thisMessage.choices`).
+ */
+export interface MessageChoices {
+  /** The caller's "don't log" choice covering this email (its own, else its thread's); null: logged by the rules. */
+  notLogged: { id: string; scope: 'message' | 'thread'; createdAt: string } | null;
+  /** The caller's holding's sharing; null when none of their mailboxes holds the email (nothing of theirs to share). */
+  sharing: { level: SharingLevel; override: SharingLevel | null; defaultLevel: SharingLevel } | null;
+}

@@ -3,6 +3,7 @@ import { AttachmentCache } from './attachment-cache';
 import { AuditLog, OAuthState, SyncEvent } from './audit';
 import { Company, Contact, Deal } from './crm';
 import { LoginLink } from './login-link';
+import { LogExclusion, LogExclusionKey } from './log-exclusion';
 import { Mailbox } from './mailbox';
 import { MailboxMessage } from './mailbox-message';
 import { Message } from './message';
@@ -15,7 +16,7 @@ import { SyncLock } from './sync-lock';
 import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { Activity, CopyRef, Note, Task, AttachmentCache, AuditLog, Company, Contact, Deal, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SessionRevocation, SyncEvent, SyncLock, Thread, ThreadKey, User };
+export { Activity, CopyRef, Note, Task, AttachmentCache, AuditLog, Company, Contact, Deal, LogExclusion, LogExclusionKey, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SessionRevocation, SyncEvent, SyncLock, Thread, ThreadKey, User };
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task, SessionRevocation, Activity, CopyRef];
+export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task, SessionRevocation, Activity, CopyRef, LogExclusion, LogExclusionKey];

@@ -52,6 +52,11 @@ const mailboxSchema = tenantSchema({
   backoffUntil: { type: Date, default: null },
   lastError: { type: new Schema({ code: String, message: String, at: Date }, { _id: false }), default: null },
   lastSyncedAt: { type: Date, default: null },
+  /**
+   * Provider ids to fetch alone on the next run, as new mail: set by "Log this email again" for the copies the user's
+   * choice had kept out (engine/steps.ts refetchRequested), so they come back without a full reconciliation.
+   */
+  refetchIds: { type: [String], default: [] },
   /** Set by a user's Resync: the next run re-reads the mailbox and repairs what is missing. */
   reconcileRequestedAt: { type: Date, default: null },
   /** Messages the provider could not give us (poison): retried a few times, then skipped and kept here as a record. */
@@ -100,6 +105,7 @@ export interface MailboxDoc {
   tokenRefresh: { owner: string | null; until: Date | null; gen?: number };
   reconciledAt: Date | null;
   reconcileRequestedAt: Date | null;
+  refetchIds?: string[];
 }
 
 export const Mailbox = model<MailboxDoc>('Mailbox', mailboxSchema);

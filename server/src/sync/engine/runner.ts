@@ -13,7 +13,7 @@ import { decide, userMessage, type Action } from './policy';
 import { RunContext, type RunnerDeps } from './run-context';
 import { backoffDelayMs, FAIL_RETRY_MS, mayRunNow, nextRunAfterSuccess } from './schedule';
 import { parseStage, stateForStage, type SyncStage } from './stages';
-import { backfill, incremental, reconcile, retryPoison, upkeepPush } from './steps';
+import { backfill, incremental, reconcile, refetchRequested, retryPoison, upkeepPush } from './steps';
 import type { AccessTokenSource, ChangeSource, MailboxRef, MailboxWriter, ProviderAdapter } from '../providers/port';
 import { createTokenSource } from './tokens';
 
@@ -71,6 +71,7 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
       stage = 'incremental';
     }
     if (stage === 'incremental' && !moreWork) {
+      await refetchRequested(run);
       await retryPoison(run);
       // Channel first: Gmail's watch and Graph's subscription notify only changes made after they exist, so the
       // read below covers everything before it, and push everything after. Only then is the mailbox `live`.

@@ -2,8 +2,8 @@
  * The work of each stage (DESIGN §4.1–4.4). Every step stores what it fetched BEFORE it persists the position that
  * says it was fetched, so a crash at any point replays at most one page, which the idempotent ingest absorbs.
  */
-import { MailboxMessage } from '../../models';
-import { runInOrg } from '../../db/tenant';
+import { Mailbox, MailboxMessage } from '../../models';
+import { runAsSystem, runInOrg } from '../../db/tenant';
 import { applyDeletes, applyStateChanges } from '../ingest/changes';
 import { repairHolders } from '../ingest/holders';
 import { ingestMessages, type IngestResult } from '../ingest/store';
@@ -50,6 +50,32 @@ export async function recordPoison(run: RunContext, failures: Failure[], opts: {
   }
   await run.persist({ poison: list });
   if (skippedNow.length > 0) await run.event('poison_skipped', { providerMessageIds: skippedNow, attempts: MAX_ITEM_ATTEMPTS });
+}
+
+/**
+ * Fetches the messages a user asked back ("Log this email again": sync/message-choices.ts), each alone, and stores
+ * them through the ingest like new mail; then takes exactly those ids off the list (ids added meanwhile stay). One
+ * that cannot be fetched now goes to the poison list, which retries it on later runs.
+ */
+export async function refetchRequested(run: RunContext): Promise<void> {
+  const ids = [...new Set(run.mailbox.refetchIds ?? [])];
+  if (ids.length === 0) return;
+  const fetched: RemoteMessage[] = [];
+  const failures: Failure[] = [];
+  for (const id of ids) {
+    try {
+      const msg = await run.call('resync', () => run.adapter.changeSource.fetchMessage(id));
+      if (msg) fetched.push(msg);
+    } catch (err) {
+      const d = decide(err, 'item');
+      if (d.action !== 'fail_item') throw err;
+      failures.push({ providerMessageId: id, code: d.code, message: d.detail });
+    }
+  }
+  const res = await store(run, fetched);
+  await recordPoison(run, failures);
+  await runAsSystem('sync refetch done', () => Mailbox.updateOne({ _id: run.mailbox._id }, { $pullAll: { refetchIds: ids } }));
+  await run.event('refetched', { asked: ids.length, stored: res.stored, notFound: ids.length - fetched.length - failures.length, failed: failures.length });
 }
 
 /** Retries the poison messages not yet given up on: fetched alone, so one bad message costs one call. */

@@ -43,3 +43,12 @@ export function normaliseForKey(s: string): string {
   // Only the start of a long text matters; bound the work for megabyte bodies.
   return s.slice(0, TEXT_PREFIX_CHARS * 4).normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase();
 }
+
+/**
+ * Sender, date and subject of a copy that shares a Message-ID with a different stored email (ingest/store.ts
+ * separateCollisions keys it `mid:<id>#<fingerprint>`): the same forged copy seen again lands on the same message.
+ */
+export function collisionFingerprint(parsed: Pick<ParsedMessage, 'from' | 'date' | 'subject'>): string {
+  const parts = [parsed.from[0]?.email?.toLowerCase() ?? '', parsed.date ? Math.floor(parsed.date.getTime() / 1000) : '', normaliseForKey(parsed.subject)];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 
-export type StableKind = 'message' | 'copy' | 'thread' | 'threadKey' | 'contact' | 'company' | 'lock';
+export type StableKind = 'message' | 'copy' | 'thread' | 'threadKey' | 'contact' | 'company' | 'lock' | 'logKey';
 
 export function stableId(orgId: Types.ObjectId | string, kind: StableKind, ...parts: string[]): Types.ObjectId {
   // JSON keeps the part boundaries unambiguous whatever the parts contain.

@@ -6,14 +6,13 @@
  * insert where "already there" is an answer, not an error — so a crash at any point is repaired by storing the page
  * again. Per page: one parse pass, two or three batch inserts, and an update only where a document already existed.
  */
-import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
 import { MailboxMessage, Message, Outbox, SyncEvent } from '../../models';
 import { runInOrg } from '../../db/tenant';
 import { registrableDomain } from '../../crm/domains';
 import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
-import { normaliseForKey } from './dedup-key';
+import { collisionFingerprint, normaliseForKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
 import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from './changes';
 import { addHolder, lackingHolder } from './holders';
@@ -24,6 +23,8 @@ import { relinkContact } from './link';
 import type { ParsedMessage } from './parse';
 import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';
 import type { PrivacyRuleKind } from './privacy';
+import { coveredByChoices, noteKeptOut, type ChoiceOwner } from './log-choices';
+import { removeCopies } from './removal';
 import { changeFromSnapshot } from './state';
 import { indexCopies } from '../../store/activity';
 import { resolveThreads, ThreadKeyCache } from './threads';
@@ -38,6 +39,8 @@ export interface IngestResult {
   newMessages: number;
   excluded: number;
   excludedByRule: Partial<Record<PrivacyRuleKind, number>>;
+  /** Kept out by the user's own "don't log this email / thread" (counted in `excluded` too). */
+  excludedByChoice: number;
   /** Kept raw and flagged. */
   malformed: number;
   contactsCreated: number;
@@ -52,7 +55,7 @@ const PIPELINE_CHUNK = 50;
 
 export async function ingestMessages(ctx: IngestContext, remote: RemoteMessage[]): Promise<IngestResult> {
   const result: IngestResult = {
-    received: remote.length, stored: 0, alreadyStored: 0, newMessages: 0, excluded: 0, excludedByRule: {},
+    received: remote.length, stored: 0, alreadyStored: 0, newMessages: 0, excluded: 0, excludedByRule: {}, excludedByChoice: 0,
     malformed: 0, contactsCreated: 0, stateChanged: 0, failed: [],
   };
   if (remote.length === 0) return result;
@@ -79,11 +82,11 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const directory = ctx.directory!;
   const threadKeys = ctx.threadKeys!;
   // 1. Screen: excluded mail stops here, before anything about it is written.
-  const kept: Prepared[] = [];
+  const screened: Prepared[] = [];
   const excluded: Partial<Record<PrivacyRuleKind, number>> = {};
   remote.forEach((r, i) => {
     const s = screen(r, parsed[i], mailbox, ctx.org.domains, rules, (e) => directory.isKnownContact(e));
-    if (s.kind === 'kept') kept.push(s.item);
+    if (s.kind === 'kept') screened.push(s.item);
     else excluded[s.rule.kind] = (excluded[s.rule.kind] ?? 0) + 1;
   });
   const excludedCount = Object.values(excluded).reduce((a, b) => a + b, 0);
@@ -92,6 +95,16 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     for (const [kind, n] of Object.entries(excluded) as [PrivacyRuleKind, number][]) result.excludedByRule[kind] = (result.excludedByRule[kind] ?? 0) + n;
     await SyncEvent.create({ mailboxId: mailbox._id, at: now, kind: 'privacy_excluded', detail: { count: excludedCount, byRule: excluded } });
   }
+
+  // The Sent copy of a message sent from the CRM belongs to the CRM's message, whatever its Message-ID says: Graph
+  // replies (createReply) get a Message-ID from Exchange, not ours. The outbox knows the copy's provider id (the
+  // two-step sender's draft id, recorded before the send; or the id recorded after it), and sync may read the
+  // copy back before the sender wrote it (recordSentCopy): without this look-up that race made a second message.
+  const crmSent = await crmSentMessages(mailbox, screened);
+  // 1b. The user's own "don't log this email / thread" choices, before anything is written too. A send from the CRM
+  // is logged by being sent from it: its Sent copy is never kept out.
+  const owner = { orgId, userId: mailbox.userId, mailboxId: mailbox._id };
+  const kept = await applyChoices(owner, screened, (k) => crmSent.has(k.remote.providerMessageId), result);
   if (kept.length === 0) return;
 
   // 2. Contacts the policy creates, then links from the (now complete) directory.
@@ -104,11 +117,8 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     ...threadRoot(k.parsed), providerThreadId: k.remote.providerThreadId, fallbackKey: `key:${k.dedupKey}`,
     subject: k.parsed.subject, date: k.parsed.date ?? k.remote.receivedAt,
   })), threadKeys, now);
-  // The Sent copy of a message sent from the CRM belongs to the CRM's message, whatever its Message-ID says: Graph
-  // replies (createReply) get a Message-ID from Exchange, not ours. The outbox knows the copy's provider id (the
-  // two-step sender's draft id, recorded before the send; or the id recorded after it), and sync may read the
-  // copy back before the sender wrote it (recordSentCopy): without this look-up that race made a second message.
-  const sentAs = await crmSentMessages(mailbox, kept);
+  // Copies of mail without a Message-ID this mailbox already stored keep their message (storedContentKeyedCopies).
+  const sentAs = new Map(crmSent);
   for (const [providerMessageId, messageId] of await storedContentKeyedCopies(mailbox, kept)) sentAs.set(providerMessageId, messageId);
   const messageIds = kept.map((k) => sentAs.get(k.remote.providerMessageId) ?? messageDocId(orgId, k.dedupKey));
   const firstIndex = new Map<string, number>();
@@ -206,6 +216,36 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     const stored = kept.flatMap((k, i) => failedMessages.has(String(messageIds[i])) ? [] : [{ messageId: messageIds[i], participants: k.participants }]);
     await relinkPage(ctx, stored, ownCompanyDomains);
   }
+
+  // 9. A choice made while this page was being stored (after step 1b read the keys) takes back what it covers, through
+  // the one removal path: the answer to "don't log" never races a sync into keeping the email.
+  const written = copyOutcome.inserted.map((j) => ({ item: kept[copyIdx[j]], copyId: copyDocs[j]._id }))
+    .filter(({ item }) => !crmSent.has(item.remote.providerMessageId));
+  await takeBackLateChoices(owner, written, result);
+}
+
+/** Step 1b: the copies the user's choices cover are kept out (and noted on their choice); the rest go on. */
+async function applyChoices(owner: ChoiceOwner, items: Prepared[], exempt: (item: Prepared) => boolean, result: IngestResult): Promise<Prepared[]> {
+  const candidates = items.filter((k) => !exempt(k));
+  const covered = await coveredByChoices(owner, candidates);
+  if (covered.size === 0) return items;
+  const out = new Set(candidates.filter((_, i) => covered.has(i)));
+  await noteKeptOut(owner, [...covered].map(([i, exclusionId]) => ({ exclusionId, item: candidates[i] })));
+  result.excluded += out.size;
+  result.excludedByChoice += out.size;
+  return items.filter((k) => !out.has(k));
+}
+
+/** Step 9 (exported for its test: the race it closes cannot be timed from outside). */
+export async function takeBackLateChoices(owner: ChoiceOwner, written: { item: Prepared; copyId: mongoose.Types.ObjectId }[], result: IngestResult): Promise<void> {
+  const covered = await coveredByChoices(owner, written.map((w) => w.item));
+  if (covered.size === 0) return;
+  const taken = [...covered.keys()].map((i) => written[i]);
+  const removed = await removeCopies({ _id: mongoose.trusted({ $in: taken.map((t) => t.copyId) }) }, owner.userId);
+  await noteKeptOut(owner, [...covered].map(([i, exclusionId]) => ({ exclusionId, item: written[i].item })));
+  result.stored -= removed.copies;
+  result.excluded += removed.copies;
+  result.excludedByChoice += removed.copies;
 }
 
 /**
@@ -261,11 +301,6 @@ function sameEmail(stored: { from: { email: string } | null; date: Date | null; 
   return normaliseForKey(stored.subject ?? '') === normaliseForKey(parsed.subject);
 }
 
-/** Sender, date and subject of a colliding copy: the same forged copy seen again lands on the same message. */
-function collisionFingerprint(parsed: ParsedMessage): string {
-  const parts = [parsed.from[0]?.email?.toLowerCase() ?? '', parsed.date ? Math.floor(parsed.date.getTime() / 1000) : '', normaliseForKey(parsed.subject)];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
-}
 
 /** Reloads the run's directory and adds the links it gives to the page's messages. */
 async function relinkPage(ctx: IngestContext, stored: { messageId: mongoose.Types.ObjectId; participants: string[] }[], ownCompanyDomains: string[]): Promise<void> {
