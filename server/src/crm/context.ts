@@ -27,7 +27,7 @@ import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
 import { userFix } from '../sync/engine/policy';
 import { OrgDirectory, type ReadonlyDirectory } from '../sync/ingest/directory';
-import { copiesOf, newestWith } from '../store/activity';
+import { addressSources, copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from '../sync/mailbox-view';
 import { isRoleParticipant, suggestContact } from './auto-create';
 import { companyDomainFor, isFreeMailDomain } from './domains';
@@ -115,7 +115,7 @@ export async function findDeals(people: readonly Person[], opts: { openOnly: boo
  */
 export async function recentVisibleMessages(emails: readonly string[], policy: VisibilityPolicy, limit: number): Promise<VisibleMessage[]> {
   if (emails.length === 0) return [];
-  const docs = await newestWith(emails, limit,
+  const docs = await newestWith(addressSources(emails), limit,
     (ids) => byIds<MessageDoc>(Message, ids.map(String), SUMMARY_FIELDS), (doc) => policy.access(doc) !== 'none');
   return docs.flatMap((doc) => {
     const access = policy.access(doc);

@@ -8,10 +8,12 @@ import { z } from 'zod';
 import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
 import { loadVisibility } from '../crm/visibility';
 import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
-import { normaliseAddress } from '../sync/ingest/address';
+import { normaliseAddress, normaliseDomain } from '../sync/ingest/address';
 import { auth } from './context';
 import { badRequest, conflict, notFound } from './errors';
-import { addressPage, messagePage, pageQuery } from './message-listing';
+import { activityPage, pageQuery } from './message-listing';
+import { addressSources, domainSources } from '../store/activity';
+import { OrgDirectory } from '../sync/ingest/directory';
 import { objectId } from './message-read-routes';
 import { companyView, contactView } from './views';
 
@@ -101,7 +103,7 @@ export function contactRoutes(): Router {
     const contact = await Contact.findById(id).select({ emails: 1 }).lean<Pick<ContactDoc, '_id' | 'emails'>>();
     if (!contact) throw notFound('contact');
     const addresses = contact.emails.flatMap((e) => normaliseAddress(e) ?? []);
-    res.json(await addressPage(addresses, await loadVisibility(auth(req).userId), page));
+    res.json(await activityPage(addressSources(addresses), await loadVisibility(auth(req).userId), page));
   });
 
   router.get('/api/companies/:id', async (req, res) => {
@@ -114,9 +116,12 @@ export function contactRoutes(): Router {
   router.get('/api/companies/:id/messages', async (req, res) => {
     const { id } = idParam('company').parse(req.params);
     const page = pageQuery.parse(req.query);
-    const company = await Company.findById(id).select({ _id: 1 }).lean<Pick<CompanyDoc, '_id'>>();
+    const company = await Company.findById(id).select({ domains: 1 }).lean<Pick<CompanyDoc, '_id' | 'domains'>>();
     if (!company) throw notFound('company');
-    res.json(await messagePage({ companyIds: company._id }, await loadVisibility(auth(req).userId), page));
+    // Mail is linked to a company through its domains and through its contacts (whatever their addresses' domains).
+    const directory = await OrgDirectory.shared();
+    const sources = [...domainSources(company.domains.flatMap((d) => normaliseDomain(d) ?? [])), ...addressSources(directory.emailsOfCompany(company._id))];
+    res.json(await activityPage(sources, await loadVisibility(auth(req).userId), page));
   });
 
   return router;

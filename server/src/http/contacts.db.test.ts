@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
+import { markDirectoryChanged } from '../sync/ingest/directory';
 import { runInOrg } from '../db/tenant';
-import { Company } from '../models/crm';
+import { Company, Contact } from '../models/crm';
 import { Message } from '../models/message';
 import { bearer, neighbours, seedMessage, useSignedInService, type SignedIn } from './testing/seed';
 
@@ -52,6 +53,21 @@ describe('POST /api/contacts', () => {
     expect(mail.body.nextCursor).toBeNull();
     const companyMail = await api(ada).get(`/api/companies/${res.body.companyId}/messages`);
     expect(companyMail.body.messages.map((m: { id: string }) => m.id).sort()).toEqual([String(past._id), String(other._id)].sort());
+  });
+
+  it("shows a company's mail with its contacts on free-mail addresses too", async () => {
+    const companyId = await runInOrg(ada.orgId, async () => {
+      const company = await Company.create({ name: 'Corner Bakery', domains: ['corner-bakery.com'] });
+      await Contact.create({ emails: ['baker@gmail.com'], name: 'Baker', companyId: company._id });
+      await markDirectoryChanged();
+      return String(company._id);
+    });
+    const theirs = await seedMessage({ holders: [{ who: ada }], from: 'baker@gmail.com', subject: 'Bread order' });
+    const atDomain = await seedMessage({ holders: [{ who: ada }], from: 'till@corner-bakery.com', subject: 'Invoice' });
+    await seedMessage({ holders: [{ who: ada }], from: 'stranger@gmail.com', subject: 'Not them' });
+    const companyMail = await api(ada).get(`/api/companies/${companyId}/messages`);
+    expect(companyMail.status).toBe(200);
+    expect(companyMail.body.messages.map((m: { id: string }) => m.id).sort()).toEqual([String(theirs._id), String(atDomain._id)].sort());
   });
 
   it.each([

@@ -6,7 +6,7 @@
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
 import type { VisibilityPolicy } from '../crm/visibility';
-import { copiesOf, newestWith } from '../store/activity';
+import { copiesOf, newestWith, type Source } from '../store/activity';
 import { Message, MessageDoc } from '../models/message';
 import { badRequest } from './errors';
 import { copyFor, messageSummary, type MessageSummary } from './views';
@@ -72,18 +72,19 @@ export async function messagePage(
 }
 
 /**
- * One newest-first page of the messages with any of these addresses that the caller may see, from the activity read
- * model (store/activity.ts: `_id` ranges, whatever the size of the organisation). A contact's timeline is its
- * addresses' mail, so an address added to the contact shows its mail at once.
+ * One newest-first page of the messages from these sources (addresses, company domains) that the caller may see,
+ * from the activity read model (store/activity.ts: `_id` ranges, whatever the size of the organisation). A contact's
+ * timeline is its addresses' mail, a company's its domains' and its contacts' mail, so an address added to a
+ * contact or a domain to a company shows its mail at once.
  */
-export async function addressPage(
-  addresses: readonly string[],
+export async function activityPage(
+  sources: readonly Source[],
   policy: VisibilityPolicy,
   page: { limit: number; cursor?: string },
 ): Promise<{ messages: MessageSummary[]; nextCursor: string | null }> {
   const c = page.cursor ? decodeCursor(page.cursor) : null;
   const before = c ? { date: new Date(c.d), messageId: new Types.ObjectId(c.i) } : undefined;
-  const docs = await newestWith(addresses, page.limit + 1,
+  const docs = await newestWith(sources, page.limit + 1,
     (ids) => Message.find({ _id: mongoose.trusted({ $in: ids }) }).select(SUMMARY_FIELDS).lean<MessageDoc[]>(),
     (doc) => policy.access(doc) !== 'none', before);
   const more = docs.length > page.limit;

@@ -9,7 +9,7 @@ import { MailboxMessage } from '../models/mailbox-message';
 import { Message, type MessageDoc } from '../models/message';
 import { Activity, CopyRef } from '../models/read-model';
 import { removeCopies, removeMessages } from '../sync/ingest/removal';
-import { copiesOf, indexCopies, newestWith } from './activity';
+import { addressSources, copiesOf, domainSources, indexCopies, newestWith } from './activity';
 import { key, prefixRange } from './keys';
 import { rebuildReadModels } from './rebuild';
 
@@ -49,27 +49,34 @@ beforeAll(async () => {
 
 describe('newestWith', () => {
   it('merges addresses newest first, once per message', async () => {
-    const docs = await runInOrg(orgId, () => newestWith(['jane@globex.com', 'sam@initech.com'], 5, load, () => true));
+    const docs = await runInOrg(orgId, () => newestWith(addressSources(['jane@globex.com', 'sam@initech.com']), 5, load, () => true));
     expect(subjects(docs)).toEqual(['s125', 's105', 's60', 's59', 's58']);
-    const both = await runInOrg(orgId, () => newestWith(['jane@globex.com', 'sam@initech.com'], 100, load, () => true));
+    const both = await runInOrg(orgId, () => newestWith(addressSources(['jane@globex.com', 'sam@initech.com']), 100, load, () => true));
     expect(both.filter((d) => d.subject === 's15')).toHaveLength(1);
     expect(both).toHaveLength(62);
   });
 
   it('counts only accepted messages: forty newer ones turned down do not crowd out the older', async () => {
-    const docs = await runInOrg(orgId, () => newestWith(['jane@globex.com'], 3, load, visibleToAda));
+    const docs = await runInOrg(orgId, () => newestWith(addressSources(['jane@globex.com']), 3, load, visibleToAda));
     expect(subjects(docs)).toEqual(['s20', 's19', 's18']);
   });
 
   it('pages strictly before a position, ties on the date broken by id', async () => {
-    const first = await runInOrg(orgId, () => newestWith(['jane@globex.com'], 4, load, visibleToAda));
+    const first = await runInOrg(orgId, () => newestWith(addressSources(['jane@globex.com']), 4, load, visibleToAda));
     const last = first[first.length - 1];
-    const next = await runInOrg(orgId, () => newestWith(['jane@globex.com'], 4, load, visibleToAda, { date: last.date, messageId: last._id }));
+    const next = await runInOrg(orgId, () => newestWith(addressSources(['jane@globex.com']), 4, load, visibleToAda, { date: last.date, messageId: last._id }));
     expect(subjects(next)).toEqual(['s16', 's15', 's14', 's13']);
   });
 
+  it('reads a company domain as one source: everyone at globex.com, never a free-mail domain', async () => {
+    await store(400, ['li@globex.com', 'someone@gmail.com'], [ada]);
+    const docs = await runInOrg(orgId, () => newestWith(domainSources(['globex.com']), 2, load, () => true));
+    expect(subjects(docs)).toEqual(['s400', 's60']);
+    expect(await runInOrg(orgId, () => newestWith(domainSources(['gmail.com']), 2, load, () => true))).toEqual([]);
+  });
+
   it('answers nothing for an address nobody wrote to, or one that cannot be a key', async () => {
-    expect(await runInOrg(orgId, () => newestWith(['nobody@x.test', 'a b@x.test'], 5, load, () => true))).toEqual([]);
+    expect(await runInOrg(orgId, () => newestWith(addressSources(['nobody@x.test', 'a b@x.test']), 5, load, () => true))).toEqual([]);
   });
 });
 
@@ -97,7 +104,7 @@ describe('rebuild', () => {
 
     const first = await rebuildReadModels(orgId);
     expect(first).toMatchObject({ staleActivity: 1, staleCopyRefs: 1 });
-    const docs = await runInOrg(orgId, () => newestWith(['lee@soylent.test'], 5, load, () => true));
+    const docs = await runInOrg(orgId, () => newestWith(addressSources(['lee@soylent.test']), 5, load, () => true));
     expect(docs.map((d) => String(d._id))).toEqual([String(unindexed._id)]);
 
     const count = () => runInOrg(orgId, async () => [await Activity.countDocuments({}), await CopyRef.countDocuments({})]);

@@ -2,6 +2,8 @@
  * The mail read model: who a message is with, and which copies it has, as ordered key entries (keys.ts).
  *
  *   activity  "<orgId> a <address> <date> <messageId>"  — the messages with an address, newest last in key order
+ *             "<orgId> d <domain> <date> <messageId>"   — the messages with someone at a company domain (the
+ *                                                         registrable domain of an address, never free-mail)
  *   copy refs "<orgId> c <messageId>"                    — the mailbox copies of a message (an id list)
  *
  * Ingest writes both when it stores a copy (indexCopies), the removal path deletes them with the mail
@@ -18,6 +20,7 @@ import mongoose, { Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
 import { MailboxMessage, type MessageFlags } from '../models/mailbox-message';
 import { Activity, CopyRef } from '../models/read-model';
+import { companyDomainFor } from '../crm/domains';
 import { datePart, isKeyPart, key, prefixRange } from './keys';
 
 const { trusted } = mongoose;
@@ -31,13 +34,20 @@ export interface IndexedCopy {
   participants: readonly string[];
 }
 
-const activityKey = (orgId: Types.ObjectId, address: string, date: Date, messageId: Types.ObjectId) =>
-  key(orgId, 'a', address, datePart(date), messageId);
+/** Where a listing reads from: the mail with an address, or with anyone at a company domain. */
+export interface Source { kind: 'a' | 'd'; value: string }
+export const addressSources = (addresses: readonly string[]): Source[] => addresses.map((value) => ({ kind: 'a', value }));
+export const domainSources = (domains: readonly string[]): Source[] => domains.map((value) => ({ kind: 'd', value }));
+
+const activityKey = (orgId: Types.ObjectId, source: Source, date: Date, messageId: Types.ObjectId) =>
+  key(orgId, source.kind, source.value, datePart(date), messageId);
 const copyKey = (orgId: Types.ObjectId, messageId: Types.ObjectId) => key(orgId, 'c', messageId);
 
 function activityEntries(orgId: Types.ObjectId, m: { messageId: Types.ObjectId; date: Date; participants: readonly string[] }) {
-  return [...new Set(m.participants)].filter(isKeyPart).map((address) => ({
-    _id: activityKey(orgId, address, m.date, m.messageId), orgId, messageId: m.messageId, date: m.date,
+  const addresses = [...new Set(m.participants)].filter(isKeyPart);
+  const domains = [...new Set(addresses.flatMap((a) => companyDomainFor(a) ?? []))].filter(isKeyPart);
+  return [...addressSources(addresses), ...domainSources(domains)].map((source) => ({
+    _id: activityKey(orgId, source, m.date, m.messageId), orgId, messageId: m.messageId, date: m.date,
   }));
 }
 
@@ -164,13 +174,13 @@ export async function countWith<T extends { _id: Types.ObjectId }>(
   }
 }
 
-interface Cursor { address: string; before?: string; oldest: number; done: boolean }
+interface Cursor { source: Source; before?: string; oldest: number; done: boolean }
 
 /** A position in a newest-first listing: entries strictly older than this message (by date, then id). */
 export interface Before { date: Date; messageId: Types.ObjectId }
 
 /**
- * The newest messages with any of these addresses that `accept` keeps, newest first, at most `limit`.
+ * The newest messages from any of these sources (addresses, company domains) that `accept` keeps, newest first, at most `limit`.
  * `load` reads the candidate messages by `_id` (with the fields the caller needs); `accept` decides (visibility).
  * Each address is read newest first in pages through its key range; a candidate is decided once no unread entry
  * of any address can be newer, so the answer is exactly the newest `limit` accepted messages — however many newer
@@ -178,12 +188,13 @@ export interface Before { date: Date; messageId: Types.ObjectId }
  * organisation.
  */
 export async function newestWith<T extends { _id: Types.ObjectId }>(
-  addresses: readonly string[], limit: number,
+  sources: readonly Source[], limit: number,
   load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean, before?: Before,
 ): Promise<T[]> {
   const orgId = currentOrgId();
-  const cursors: Cursor[] = [...new Set(addresses)].filter(isKeyPart).map((address) => ({
-    address, oldest: Infinity, done: false, before: before && activityKey(orgId, address, before.date, before.messageId),
+  const unique = [...new Map(sources.filter((x) => isKeyPart(x.value)).map((x) => [`${x.kind} ${x.value}`, x])).values()];
+  const cursors: Cursor[] = unique.map((source) => ({
+    source, oldest: Infinity, done: false, before: before && activityKey(orgId, source, before.date, before.messageId),
   }));
   const pending = new Map<string, { messageId: Types.ObjectId; date: number }>();
   const decided = new Set<string>();
@@ -191,7 +202,7 @@ export async function newestWith<T extends { _id: Types.ObjectId }>(
   let page = Math.max(limit * 2, 10);
   while (out.length < limit && (cursors.some((c) => !c.done) || pending.size > 0)) {
     await Promise.all(cursors.filter((c) => !c.done).map(async (c) => {
-      const entries = await Activity.find({ _id: trusted(prefixRange(orgId, 'a', [c.address], c.before)) })
+      const entries = await Activity.find({ _id: trusted(prefixRange(orgId, c.source.kind, [c.source.value], c.before)) })
         .sort({ _id: -1 }).limit(page).lean<{ _id: string; messageId: Types.ObjectId; date: Date }[]>();
       if (entries.length < page) c.done = true;
       if (entries.length > 0) {

@@ -39,12 +39,13 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
       if (batch.length === BATCH) await flush();
     }
     if (batch.length > 0) await flush();
-    out.staleActivity = await dropStale(Activity, prefixRange(orgId, 'a', []), async (entries) => {
+    const gone = async (entries: Entry[]) => {
       const ids = [...new Set(entries.map((e) => String(e.messageId)))].map((id) => new Types.ObjectId(id));
       const found = await Message.find({ _id: trusted({ $in: ids }) }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
       const live = new Set(found.map((m) => String(m._id)));
       return entries.filter((e) => !live.has(String(e.messageId)));
-    });
+    };
+    out.staleActivity = await dropStale(Activity, prefixRange(orgId, 'a', []), gone) + await dropStale(Activity, prefixRange(orgId, 'd', []), gone);
     out.staleCopyRefs = await dropStaleCopyRefs(orgId);
     return out;
   });

@@ -25,7 +25,7 @@ export interface Links {
 interface ContactEntry { id: Types.ObjectId; companyId: Types.ObjectId | null }
 
 /** What readers may ask of a shared directory (OrgDirectory.shared): look-ups only. */
-export type ReadonlyDirectory = Pick<OrgDirectory, 'contactFor' | 'companyForDomain' | 'dealsOf' | 'isKnownContact' | 'linksFor'>;
+export type ReadonlyDirectory = Pick<OrgDirectory, 'contactFor' | 'companyForDomain' | 'dealsOf' | 'emailsOfCompany' | 'isKnownContact' | 'linksFor'>;
 
 /** Organisations whose directory this process keeps (the most recently loaded). */
 const RECENT_DIRECTORIES = 32;
@@ -123,6 +123,12 @@ export class OrgDirectory {
   /** The contact with this normalised address, and its company. */
   contactFor(email: string): { id: Types.ObjectId; companyId: Types.ObjectId | null } | null {
     return this.contactsByEmail.get(email) ?? null;
+  }
+
+  /** The addresses of the contacts of a company. */
+  emailsOfCompany(companyId: Types.ObjectId): string[] {
+    const id = String(companyId);
+    return [...this.contactsByEmail].filter(([, c]) => c.companyId !== null && String(c.companyId) === id).map(([email]) => email);
   }
 
   /** The deals of these contacts and companies. */
