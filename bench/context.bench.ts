@@ -1,5 +1,6 @@
 /**
- * Sidebar context latency (DESIGN §8: p99 ≤ 50 ms at 200 req/s with 10,000 contacts and 200,000 messages).
+ * Sidebar, timeline and why latency (docs/PERFORMANCE.md: p99 ≤ 50 ms at 200 req/s for the sidebar, ≤ 100 ms for a
+ * contact's timeline and why, with 10,000 contacts and 200,000 messages).
  * Seeds one organisation through the models, serves the real app on a loopback port and fires
  * `GET /api/context` and `POST /api/addon/context` at it with a fixed concurrency, then prints p50/p95/p99.
  * Uses MONGODB_URI when set (say, a real MongoDB), else the embedded database (FerretDB) in a temporary directory.

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the performance figures of DESIGN.md §8, each printed as a ratio or percentile with its target,
+ * `npm run bench`: the performance figures of docs/PERFORMANCE.md, each printed as a ratio or percentile with its target,
  * MET/MISS, and the command that reproduces it.
  *
  *   npm run bench                                   # every part at the default sizes (≈ 10 minutes on 2 cores)
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     ingest: `N=${sizes['ingest-messages']} messages (the RSS target is at 100,000), emulator quota off`,
     push: `M=${sizes.mailboxes} live mailboxes × 10 messages, ${sizes.deliveries} deliveries one at a time, SYNC_POLL_SECONDS=300`,
     calls: `K=${sizes.new} new messages one at a time into 1 live mailbox`,
-    context: `${sizes.contacts} contacts, ${sizes['context-messages']} messages, ${sizes.requests} requests per route at concurrency ${sizes.concurrency} (DESIGN target: 10,000 contacts / 200,000 messages)`,
+    context: `${sizes.contacts} contacts, ${sizes['context-messages']} messages, ${sizes.requests} requests per route at concurrency ${sizes.concurrency} (target sizes: 10,000 contacts / 200,000 messages)`,
     'graph-backfill': `N=${sizes['backfill-messages']} messages in one Outlook mailbox, Graph throttling ${sizes['graph-rate']} requests/s and 4 in flight per mailbox`,
     'graph-calls': `K=${sizes.new} new messages, then K with an attachment, one at a time into 1 live Outlook mailbox`,
     'graph-push': `M=${sizes.mailboxes} live Outlook mailboxes × 10 messages, ${sizes.deliveries} deliveries one at a time, SYNC_POLL_SECONDS=300`,
