@@ -122,6 +122,31 @@ describe('the action table', () => {
     ]);
   });
 
+  it('dontLog / logAgain / setSharing: one call each, then the sender’s card afresh with the server’s new state', () => {
+    const { p, ctx, requests } = testPlatform(server((r) => {
+      if (r.path === '/api/me/excluded-messages') return json(201, { id: 'x1', scope: (r.body as { scope: string }).scope, created: true, removed: { copies: 1, messages: 1 } });
+      if (r.path.startsWith('/api/me/excluded-messages/')) return json(200, { id: 'x1', reimport: { messages: 1, reconcile: false } });
+      if (r.path.endsWith('/visibility')) return json(200, { messageId: 'm1', sharing: {} });
+      return json(200, { view: {}, card: card('fresh') });
+    }), { messages: [message] });
+    const stale = () => p.userCache.put(contextKey('jane@acme.com'), JSON.stringify({ messageId: 'g1', card: card('stale') }), 60);
+    stale();
+    expect(ACTIONS.dontLog(ctx, event({ internetMessageId: 'pricing-1@acme.com', scope: 'thread' }))).toEqual({ update: card('fresh'), notify: 'This thread is no longer logged for you.' });
+    stale();
+    expect(ACTIONS.logAgain(ctx, event({ exclusionId: 'x1', scope: 'message' }))).toEqual({ update: card('fresh'), notify: 'This email is logged again: it is back in the CRM within a minute or so.' });
+    expect(ACTIONS.setSharing(ctx, event({ messageId: 'm1', level: 'private' }))).toMatchObject({ notify: 'This email is private now: only you see it.' });
+    expect(ACTIONS.setSharing(ctx, event({ messageId: 'm1', level: 'default' }))).toMatchObject({ notify: 'This email follows your default sharing again.' });
+    expect(requests.filter((r) => !['/api/session', '/api/addon/context'].includes(r.path)).map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body ?? null)}`)).toEqual([
+      'post /api/me/excluded-messages {"internetMessageId":"pricing-1@acme.com","scope":"thread"}',
+      'delete /api/me/excluded-messages/x1 null',
+      'put /api/messages/m1/visibility {"level":"private"}',
+      'put /api/messages/m1/visibility {"level":null}',
+    ]);
+    // Every change asked the server for a fresh card, never the cached one.
+    expect(requests.filter((r) => r.path === '/api/addon/context')).toHaveLength(4);
+    expect(() => ACTIONS.dontLog(ctx, event({ scope: 'message' }))).toThrow(/no internetMessageId/);
+  });
+
   it('connectMailbox opens the provider’s consent page', () => {
     const { ctx } = testPlatform(server(() => json(200, { authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth?x=1' })));
     expect(ACTIONS.connectMailbox(ctx, event({}))).toEqual({ openLink: { url: 'https://accounts.google.com/o/oauth2/v2/auth?x=1', openAs: 'OVERLAY', onClose: 'RELOAD' } });

@@ -153,6 +153,36 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     return { back: true, notify: `Task added to ${record.name}${dueDate ? `, due ${dueDate}` : ''}.` };
   },
 
+  /**
+   * "Don't log this email / thread": one call, which removes the user's copies before it answers (a thread's few
+   * messages, not a mailbox); the refreshed card then offers "Log … again". No confirmation: it is one email, undone
+   * by the next click.
+   */
+  dontLog(ctx, event) {
+    const internetMessageId = required(event, 'internetMessageId');
+    const scope = required(event, 'scope') === 'thread' ? 'thread' : 'message';
+    ctx.api.call('post', '/api/me/excluded-messages', { internetMessageId, scope });
+    return refreshAfterChange(ctx, event, [], scope === 'thread' ? 'This thread is no longer logged for you.' : 'This email is no longer logged for you.');
+  },
+
+  /** The server fetches what the choice kept out on the mailbox's next run, which it starts at once. */
+  logAgain(ctx, event) {
+    const id = required(event, 'exclusionId');
+    ctx.api.call('delete', `/api/me/excluded-messages/${encodeURIComponent(id)}`);
+    const what = event.parameters.scope === 'thread' ? 'This thread is' : 'This email is';
+    return refreshAfterChange(ctx, event, [], `${what} logged again: it is back in the CRM within a minute or so.`);
+  },
+
+  /** Private, headers only or in full, for the user's copy of this email; `default` goes back to their own level. */
+  setSharing(ctx, event) {
+    const messageId = required(event, 'messageId');
+    const raw = required(event, 'level');
+    const level = raw === 'default' ? null : raw;
+    ctx.api.call('put', `/api/messages/${encodeURIComponent(messageId)}/visibility`, { level });
+    const words: Record<string, string> = { private: 'This email is private now: only you see it.', metadata: 'Your team sees this email’s headers only now.', full: 'Your team sees this email in full now.' };
+    return refreshAfterChange(ctx, event, [], level === null ? 'This email follows your default sharing again.' : words[level] ?? 'Sharing changed.');
+  },
+
   allowSender(ctx, event) {
     const email = required(event, 'email').toLowerCase();
     allowAgain(ctx, email);

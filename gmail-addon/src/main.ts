@@ -107,3 +107,6 @@ export const addNote = action('addNote');
 export const addTask = action('addTask');
 export const saveNote = action('saveNote');
 export const saveTask = action('saveTask');
+export const dontLog = action('dontLog');
+export const logAgain = action('logAgain');
+export const setSharing = action('setSharing');

@@ -26,6 +26,9 @@ export const ACTION_NAMES = {
   addTask: 'addTask',
   saveNote: 'saveNote',
   saveTask: 'saveTask',
+  dontLog: 'dontLog',
+  logAgain: 'logAgain',
+  setSharing: 'setSharing',
 } as const;
 
 export interface MailboxItem {

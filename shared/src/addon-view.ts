@@ -4,6 +4,7 @@
  * drift apart. Plain JSON types only: this file is bundled into Apps Script and the Outlook task pane, so it
  * must not import anything from the server or from Node.
  */
+import type { MessageChoices } from './api-types';
 import type { Card } from './card';
 
 export type AddonProvider = 'gmail' | 'outlook';
@@ -130,6 +131,12 @@ export interface AddonThisMessage {
   messageId: string | null;
   syncedBy: AddonSyncedBy[];
   openUrl: string | null;
+  /**
+   * "This email, my choice": whether the user chose not to log it (or its thread), and what teammates get of their
+   * copy — computed by the server, so the add-ons only show it and call the routes back. Null when the email has no
+   * Message-ID; absent from older servers.
+   */
+  choices?: MessageChoices | null;
 }
 
 export interface AddonMailboxHealth {
@@ -178,4 +185,7 @@ export const ADDON_ACTIONS = {
   newDeal: 'newDeal',
   addNote: 'addNote',
   addTask: 'addTask',
+  dontLog: 'dontLog',
+  logAgain: 'logAgain',
+  setSharing: 'setSharing',
 } as const;

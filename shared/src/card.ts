@@ -9,6 +9,7 @@
  * by truncation. Pure and dependency-free: this file is bundled into Apps Script.
  */
 import { ADDON_ACTIONS, type AddonContextView, type AddonParticipant } from './addon-view';
+import { choiceWords, sharingChoices } from './choices';
 
 export interface CardAction { function: string; parameters?: Record<string, string> }
 /**
@@ -215,6 +216,8 @@ export function contextCard(view: AddonContextView): Card {
   });
 
   sections.push(thisEmailSection(view));
+  const choice = yourChoiceSection(view);
+  if (choice) sections.push(choice);
   const health = syncHealthWidgets(view);
   if (health.length > 0) sections.push({ header: 'Your mailbox sync', widgets: health });
 
@@ -271,6 +274,31 @@ function thisEmailSection(view: AddonContextView): CardSection {
   });
   if (sender && !sender.teammate) buttons.push({ text: 'Never log this sender', onClick: action(ADDON_ACTIONS.neverLogSender, { email: sender.email }) });
   return { header: 'This email', widgets: [text({ text: escapeCardText(status), startIcon: { knownIcon: 'EMAIL' } }), { buttonList: { buttons } }] };
+}
+
+/**
+ * "This email, my choice": log it or not (this email, or its whole thread), and — when the user holds a copy — how
+ * much of it teammates get. The state is the server's (`thisMessage.choices`); each button is one call back.
+ */
+function yourChoiceSection(view: AddonContextView): CardSection | null {
+  const m = view.thisMessage;
+  const c = m.choices;
+  if (!c || !m.internetMessageId) return null;
+  const words = choiceWords(c);
+  const widgets: Widget[] = [text({ text: escapeCardText(words.logging), startIcon: { knownIcon: 'BOOKMARK' } })];
+  const mid = m.internetMessageId;
+  widgets.push({ buttonList: { buttons: c.notLogged
+    ? [{ text: c.notLogged.scope === 'thread' ? 'Log this thread again' : 'Log this email again', onClick: action(ADDON_ACTIONS.logAgain, { exclusionId: c.notLogged.id, scope: c.notLogged.scope }) }]
+    : [
+      { text: "Don't log this email", onClick: action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: 'message' }) },
+      { text: "Don't log this thread", onClick: action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: 'thread' }) },
+    ] } });
+  if (words.sharing && m.messageId) {
+    widgets.push(text({ text: escapeCardText(words.sharing), startIcon: { knownIcon: 'MEMBERSHIP' } }));
+    const messageId = m.messageId;
+    widgets.push({ buttonList: { buttons: sharingChoices(c).map((s) => ({ text: s.label, onClick: action(ADDON_ACTIONS.setSharing, { messageId, level: s.level ?? 'default' }) })) } });
+  }
+  return { header: 'Your choice for this email', widgets };
 }
 
 function syncHealthWidgets(view: AddonContextView): Widget[] {

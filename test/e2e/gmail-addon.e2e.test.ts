@@ -19,6 +19,7 @@ import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
 import { seedMessage, type SignedIn } from '../../server/src/http/testing/seed';
 import { Mailbox } from '../../server/src/models/mailbox';
+import { Message } from '../../server/src/models/message';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createAppsScriptSandbox, type AppsScriptSandbox, type MessageFixture, type Recorded } from '../fakes/apps-script';
 import { cardToHtml } from '../fakes/apps-script/card-html';
@@ -67,6 +68,8 @@ let server: ServerProcess;
 let built: Built;
 let idToken: string;
 let session: { token: string; user: { id: string }; org: { id: string } };
+let rep: SignedIn;
+const seedOpenEmail = () => seedMessage({ holders: [{ who: rep }], internetMessageId: 'pricing-2@acme-robotics.test', from: SENDER.email, to: [REP], subject: openEmail.subject, text: 'Can we talk about the arms?', date: new Date('2026-02-12T09:00:00Z') });
 
 async function api(method: string, p: string, body?: unknown) {
   const res = await fetch(`${server.url}${p}`, {
@@ -170,8 +173,10 @@ beforeAll(async () => {
   const orgId = new Types.ObjectId(session.org.id);
   const userId = new Types.ObjectId(session.user.id);
   const mailbox = await runInOrg(orgId, () => Mailbox.create({ userId, provider: 'google', address: REP, state: 'live' }));
-  const rep: SignedIn = { token: session.token, userId, orgId, email: REP, mailboxId: mailbox._id as Types.ObjectId };
+  rep = { token: session.token, userId, orgId, email: REP, mailboxId: mailbox._id as Types.ObjectId };
   await seedMessage({ holders: [{ who: rep }], from: SENDER.email, to: [REP], subject: 'Robot arm pricing', text: 'Here are the prices for the arms.', date: new Date('2026-02-10T09:00:00Z') });
+  // The open email itself is in the CRM, from the rep's mailbox: the card says so and offers "your choice" for it.
+  await seedOpenEmail();
 }, 90_000);
 
 afterAll(async () => {
@@ -331,6 +336,67 @@ describe('the Gmail add-on against the real server', () => {
     const [card] = settings.cards as Recorded[];
     expect(texts(card)).toContain(SENDER.email);
     expect(stable(card)).toMatchSnapshot('settings');
+  });
+});
+
+describe('this email, my choice', () => {
+  const choiceSection = (card: Recorded): Recorded => (card.sections as Recorded[]).find((sec) => sec.header === 'Your choice for this email')!;
+  const actionOf = (card: Recorded, text: string): Record<string, string> => {
+    let found: Record<string, string> | undefined;
+    walk(choiceSection(card), (r) => { if (r.type === 'TextButton' && r.text === text) found = (r.onClickAction as Recorded).parameters as Record<string, string>; });
+    if (!found) throw new Error(`no button "${text}" in ${texts(choiceSection(card))}`);
+    return found;
+  };
+  const updated = (res: Recorded) => (res.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard;
+
+  // The tests above end with the sender never logged, which took the open email out of the CRM: log them again and
+  // put the email back, as the next sync would.
+  beforeAll(async () => {
+    expect((await api('DELETE', `/api/me/excluded-senders/${encodeURIComponent(SENDER.email)}`)).status).toBe(200);
+    const orgId = new Types.ObjectId(session.org.id);
+    const stored = () => runInOrg(orgId, () => Message.exists({ dedupKey: 'mid:pricing-2@acme-robotics.test' }));
+    for (let i = 0; i < 100 && (await stored()); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!(await stored())) await seedOpenEmail();
+  });
+
+  it('makes the open email private for the rep alone, then back to their default, answering with the card afresh', async () => {
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    expect(texts(choiceSection(card))).toContain('Shared with your team in full (your default)');
+    expect(actionNames(choiceSection(card))).toEqual(['dontLog', 'dontLog', 'setSharing', 'setSharing']);
+    const made = s.call<Recorded>('setSharing', contextual(actionOf(card, 'Make private')));
+    expect(made.notification).toEqual({ type: 'Notification', text: 'This email is private now: only you see it.' });
+    const after = updated(made);
+    expect(texts(choiceSection(after))).toContain('Private: only you see it (for this email only)');
+    const open = (await api('GET', `/api/messages/${JSON.parse(JSON.stringify(actionOf(card, 'Make private'))).messageId}/choices`)).body;
+    expect(open.sharing).toEqual({ level: 'private', override: 'private', defaultLevel: 'full' });
+    const back = s.call<Recorded>('setSharing', contextual(actionOf(after, 'Use my default')));
+    expect(texts(choiceSection(updated(back)))).toContain('(your default)');
+    expectWithinLimits(updated(back));
+  });
+
+  it('"Don\'t log this email" takes it out of the CRM at once; the card then offers "Log this email again", which brings it back', async () => {
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    const messageId = actionOf(card, 'Make private').messageId;
+    const started = Date.now();
+    const done = s.call<Recorded>('dontLog', contextual(actionOf(card, "Don't log this email")));
+    // Gmail gives a card action about 30 s; this one is a removal of one email.
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(done.notification).toEqual({ type: 'Notification', text: 'This email is no longer logged for you.' });
+    expect((await api('GET', `/api/messages/${messageId}`)).status).toBe(404);
+    const gone = updated(done);
+    expect(texts(gone)).toContain('You chose not to log this email');
+    expect(stable(choiceSection(gone))).toMatchSnapshot('not logged');
+    const { exclusions } = (await api('GET', '/api/me/excluded-messages')).body;
+    expect(exclusions).toEqual([expect.objectContaining({ scope: 'message', copies: 1 })]);
+
+    const again = s.call<Recorded>('logAgain', contextual(actionOf(gone, 'Log this email again')));
+    expect(again.notification).toEqual({ type: 'Notification', text: 'This email is logged again: it is back in the CRM within a minute or so.' });
+    expect((await api('GET', '/api/me/excluded-messages')).body.exclusions).toEqual([]);
+    // The API-only server has no workers here: the copy waits on the mailbox's refetch list for the next run.
+    const mailbox = await runInOrg(new Types.ObjectId(session.org.id), () => Mailbox.findOne({ address: REP }).lean());
+    expect(mailbox!.refetchIds).toHaveLength(1);
   });
 });
 

@@ -29,7 +29,9 @@ import { userFix } from '../sync/engine/policy';
 import { OrgDirectory, type ReadonlyDirectory } from '../sync/ingest/directory';
 import { addressSources, copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from '../sync/mailbox-view';
+import { choiceCovering } from '../sync/message-choices';
 import { isRoleParticipant, suggestContact } from './auto-create';
+import { holdingSharing } from './message-sharing';
 import { companyDomainFor, isFreeMailDomain } from './domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
 
@@ -235,14 +237,20 @@ type Links = ReturnType<typeof links>;
 async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, policy: VisibilityPolicy, to: Links): Promise<AddonThisMessage> {
   const internetMessageId = normaliseMessageId(rawId);
   const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
-  if (internetMessageId === null) return { ...none, status: 'unknown' };
-  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ syncedBy: 1, levelOverrides: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>>();
-  if (!doc) return { ...none, status: 'not_synced' };
-  // That a teammate holds it privately is itself private: answered as if it were not synced (no oracle).
-  if (policy.access(doc) === 'none') return { ...none, status: 'not_synced' };
+  if (internetMessageId === null) return { ...none, status: 'unknown', choices: null };
+  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ dedupKey: 1, syncedBy: 1, levelOverrides: 1 })
+    .lean<Pick<MessageDoc, '_id' | 'dedupKey' | 'syncedBy' | 'levelOverrides'>>();
+  // That a teammate holds it privately is itself private: answered as if it were not synced (no oracle), and the
+  // caller's own choice about it is looked up by its Message-ID alone, as for an email not stored.
+  if (!doc || policy.access(doc) === 'none') {
+    return { ...none, status: 'not_synced', choices: { notLogged: await choiceCovering(callerId, { internetMessageId }), sharing: null } };
+  }
   // Private holders are named only to themselves.
   const shown = doc.syncedBy.filter((id) => policy.shows(id, doc));
-  const holders = await User.find({ _id: trusted({ $in: shown }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
+  const [holders, notLogged] = await Promise.all([
+    User.find({ _id: trusted({ $in: shown }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>(),
+    choiceCovering(callerId, doc),
+  ]);
   const byId = new Map(holders.map((u) => [String(u._id), u]));
   return {
     internetMessageId,
@@ -250,6 +258,7 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
     messageId: String(doc._id),
     syncedBy: shown.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) })),
     openUrl: to.message(doc._id),
+    choices: { notLogged, sharing: holdingSharing(policy, doc) },
   };
 }
 

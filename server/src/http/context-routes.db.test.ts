@@ -122,7 +122,11 @@ describe('the rep opens an email from an unknown sender', () => {
       { text: 'Create contact Pat Smith', onClick: { action: { function: 'createContact', parameters: { email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: '' } } } },
     ]);
     const buttons = all.slice(2);
-    expect(buttons.map((b) => b.text)).toEqual(['Open in CRM', 'Why is this email here?', 'Never log this sender']);
+    expect(buttons.map((b) => b.text)).toEqual([
+      'Open in CRM', 'Why is this email here?', 'Never log this sender',
+      // "Your choice for this email": Ada holds it and shares in full, so the other two levels are offered.
+      "Don't log this email", "Don't log this thread", 'Make private', 'Share headers only',
+    ]);
     expect(buttons[0].onClick).toEqual({ openLink: { url: `http://127.0.0.1:3999/app/messages/${first.view.thisMessage.messageId}` } });
     expect(buttons[2].onClick).toEqual({ action: { function: 'neverLogSender', parameters: { email: 'jane.doe@globex.com' } } });
   });
@@ -186,7 +190,9 @@ describe('the rep opens an email from an unknown sender', () => {
 describe('visibility and tenancy', () => {
   it('never says who holds a private email, nor that it is there: it answers as for an email nobody synced', async () => {
     const res = await addon(ada, 'outlook', { ...janeEmail, internetMessageId: '<private@globex.com>' });
-    expect(res.body.view.thisMessage).toEqual({ internetMessageId: 'private@globex.com', status: 'not_synced', messageId: null, syncedBy: [], openUrl: null });
+    expect(res.body.view.thisMessage).toEqual({
+      internetMessageId: 'private@globex.com', status: 'not_synced', messageId: null, syncedBy: [], openUrl: null, choices: { notLogged: null, sharing: null },
+    });
     expect(res.body.card).toBeUndefined();
     const missing = await addon(ada, 'outlook', { ...janeEmail, internetMessageId: '<never@seen>' });
     expect(missing.body.view.thisMessage.status).toBe('not_synced');
@@ -255,5 +261,31 @@ describe('the card', () => {
       }
     }
     expect(card!.sections.some((s) => s.widgets.some((w) => 'textParagraph' in w && /and 78 more people/.test(w.textParagraph.text)))).toBe(true);
+  });
+});
+
+describe('this email, my choice', () => {
+  it('the view says what the caller chose for the open email, from their own choices only', async () => {
+    const open = { ...janeEmail, internetMessageId: '<Latest@Globex.com>' };
+    const before = (await addon(ada, 'gmail', open)).body as AddonContextResponse;
+    expect(before.view.thisMessage.choices).toEqual({ notLogged: null, sharing: { level: 'full', override: null, defaultLevel: 'full' } });
+    const shared = await request(svc.app).put(`/api/messages/${before.view.thisMessage.messageId}/visibility`).set('Authorization', `Bearer ${ada.token}`).send({ level: 'metadata' });
+    expect(shared.status).toBe(200);
+    const after = (await addon(ada, 'gmail', open)).body as AddonContextResponse;
+    expect(after.view.thisMessage.choices?.sharing).toEqual({ level: 'metadata', override: 'metadata', defaultLevel: 'full' });
+    const texts = JSON.stringify(after.card);
+    expect(texts).toContain('Shared with your team as headers only');
+    expect(texts).toContain('"level":"default"');
+
+    // Not logged by Ada (the only holder): the email is gone for everyone, and Ada's sidebar offers to log it again.
+    const chosen = await request(svc.app).post('/api/me/excluded-messages').set('Authorization', `Bearer ${ada.token}`).send({ internetMessageId: open.internetMessageId, scope: 'thread' });
+    expect(chosen.status).toBe(201);
+    const gone = (await addon(ada, 'gmail', open)).body as AddonContextResponse;
+    expect(gone.view.thisMessage).toMatchObject({ status: 'not_synced', choices: { notLogged: { id: chosen.body.id, scope: 'thread' }, sharing: null } });
+    const again = gone.card!.sections.find((s) => s.header === 'Your choice for this email')!;
+    expect(JSON.stringify(again)).toContain(`"function":"logAgain","parameters":{"exclusionId":"${chosen.body.id}","scope":"thread"}`);
+    // Bob's view of the same email knows nothing of Ada's choice.
+    expect(((await addon(bob, 'gmail', open)).body as AddonContextResponse).view.thisMessage.choices?.notLogged).toBeNull();
+    expect((await request(svc.app).delete(`/api/me/excluded-messages/${chosen.body.id}`).set('Authorization', `Bearer ${ada.token}`)).status).toBe(200);
   });
 });

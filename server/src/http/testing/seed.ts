@@ -43,6 +43,8 @@ export interface SeedMessage {
   contactIds?: Types.ObjectId[];
   companyIds?: Types.ObjectId[];
   direction?: MessageDoc['direction'];
+  /** The Message-ID, without angle brackets (a random one when absent). */
+  internetMessageId?: string;
 }
 
 /** One message with a copy in each holder's mailbox, as ingest would store it. */
@@ -51,7 +53,7 @@ export async function seedMessage(m: SeedMessage): Promise<MessageDoc> {
   const from = m.from ?? 'pat@initech.com';
   const to = m.to ?? [m.holders[0].who.email];
   const cc = m.cc ?? [];
-  const bare = `${randomBytes(6).toString('hex')}@test`;
+  const bare = m.internetMessageId ?? `${randomBytes(6).toString('hex')}@test`;
   const mid = `<${bare}>`;
   return runInOrg(orgId, async () => {
     const doc = await Message.create({
