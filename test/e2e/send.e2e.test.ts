@@ -12,7 +12,7 @@ import request from 'supertest';
 import { createApp } from '../../server/src/app';
 import { createIdentityVerifier } from '../../server/src/auth/identity';
 import { runInOrg } from '../../server/src/db/tenant';
-import { indexCopies } from '../../server/src/store/activity';
+import { addressSources, allWith, indexCopies, newestWith, threadSource } from '../../server/src/store/activity';
 import { messageWriteRoutes } from '../../server/src/http/message-write-routes';
 import { createLogger } from '../../server/src/logger';
 import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../../server/src/models';
@@ -223,7 +223,7 @@ async function storeAsIngested(actor: Actor, provider: { id: string; threadId: s
       mailboxId: actor.mailboxId, userId: actor.userId, messageId: message._id, providerMessageId: provider.id, providerThreadId: provider.threadId,
       labels: ['INBOX', 'UNREAD'], state: { read: false, starred: false, archived: false, deleted: false },
     });
-    await indexCopies([{ copyId: copy._id, messageId: message._id, date: message.date, participants: message.participants }]);
+    await indexCopies([{ copyId: copy._id, messageId: message._id, date: message.date, participants: message.participants, threadId: thread._id }]);
     return { messageId: String(message._id), threadId: thread._id };
   });
 }
@@ -308,6 +308,11 @@ describe.each([
 
     const res = await post(rep, body({ subject: 'ignored for replies', text: 'It costs little.', replyToMessageId: original.messageId }));
     expect(res.status).toBe(202);
+    // Queued, not sent: already in its thread and on its people's timelines (the read model learns of it when recorded).
+    const ids = (docs: { _id: Types.ObjectId }[]) => docs.map((m) => String(m._id));
+    const load = (found: Types.ObjectId[]) => Message.find({ _id: mongoose.trusted({ $in: found }) }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+    expect(ids(await inOrg(() => allWith(threadSource(original.threadId), load, () => true)))).toEqual([original.messageId, res.body.id]);
+    expect(ids(await inOrg(() => newestWith(addressSources([PEER]), 1, load, () => true)))).toEqual([res.body.id]);
     expect(await processDueOutbox(adapters)).toMatchObject({ sent: 1 });
     const sent = (await entryOf(res.body.id))!;
     expect(sent.providerThreadId).toBe(inbound.threadId);

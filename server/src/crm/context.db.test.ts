@@ -7,6 +7,7 @@
 import mongoose, { Types } from 'mongoose';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { servingIndex } from '../../../test/helpers/index-check';
+import { recordQueries, type Recorded } from '../../../test/helpers/query-log';
 import { runInOrg } from '../db/tenant';
 import { Company, Contact, Deal } from '../models/crm';
 import { Mailbox } from '../models/mailbox';
@@ -18,22 +19,6 @@ import { indexCopies } from '../store/activity';
 import { addonContext, sidebarContext } from './context';
 
 useTestDatabase();
-
-interface Recorded { collection: string; method: string; filter: Record<string, unknown>; options: Record<string, unknown> }
-
-/** Runs `fn` and records every operation mongoose sends (its debug hook sees each one). */
-async function recordQueries(fn: () => Promise<unknown>): Promise<Recorded[]> {
-  const seen: Recorded[] = [];
-  mongoose.set('debug', (collection: string, method: string, ...args: unknown[]) => {
-    seen.push({ collection, method, filter: (args[0] ?? {}) as Record<string, unknown>, options: (args[1] ?? {}) as Record<string, unknown> });
-  });
-  try {
-    await fn();
-  } finally {
-    mongoose.set('debug', false);
-  }
-  return seen;
-}
 
 const orgId = new Types.ObjectId();
 let callerId: Types.ObjectId;

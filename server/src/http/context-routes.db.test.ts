@@ -52,7 +52,7 @@ async function mail(holders: Rep[], m: { mid?: string; subject: string; from: [s
     for (const h of holders) {
       const mailbox = await Mailbox.findOne({ userId: h.userId }).lean<{ _id: Types.ObjectId }>();
       const copy = await MailboxMessage.create({ mailboxId: mailbox!._id, userId: h.userId, messageId: doc._id, providerMessageId: `p-${mid}`, labels: ['Deals'] });
-      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants }]);
+      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants, threadId: doc.threadId }]);
     }
     return doc;
   });

@@ -16,7 +16,7 @@ import type { MailboxAdapters } from '../sync/runtime';
 import { auth } from './context';
 import { ApiError, notFound } from './errors';
 import { SUMMARY_FIELDS, summariesFor } from './message-listing';
-import { copiesOf } from '../store/activity';
+import { allWith, copiesOf, threadSource } from '../store/activity';
 import { copyFor, messageDetail } from './views';
 
 export const objectId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`).transform((s) => new Types.ObjectId(s));
@@ -50,8 +50,9 @@ export function messageReadRoutes(deps: MessageReadDeps): Router {
     const policy = await loadVisibility(auth(req).userId);
     const thread = await Thread.findById(id).select({ subject: 1 }).lean<Pick<ThreadDoc, '_id' | 'subject'>>();
     if (!thread) throw notFound('thread');
-    const docs = await Message.find({ $and: [{ threadId: thread._id }, policy.visibleFilter()] })
-      .select(SUMMARY_FIELDS).sort({ date: 1, _id: 1 }).lean<MessageDoc[]>();
+    // The thread's entries of the read model, oldest first; each message read by `_id` and checked to belong to it.
+    const load = (ids: Types.ObjectId[]) => Message.find({ _id: mongoose.trusted({ $in: ids }) }).select(SUMMARY_FIELDS).lean<MessageDoc[]>();
+    const docs = await allWith(threadSource(thread._id), load, (m) => thread._id.equals(m.threadId ?? undefined) && policy.access(m) !== 'none');
     const messages = await summariesFor(docs, policy);
     // A thread the caller sees nothing of does not exist for them.
     if (messages.length === 0) throw notFound('thread');

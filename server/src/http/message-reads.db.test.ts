@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
+import { recordQueries } from '../../../test/helpers/query-log';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testConfig } from '../../../test/helpers/service';
 import { runInOrg } from '../db/tenant';
@@ -11,9 +12,12 @@ import { AttachmentCache } from '../models/attachment-cache';
 import { Contact } from '../models/crm';
 import { Message } from '../models/message';
 import { Org } from '../models/org';
+import { Activity } from '../models/read-model';
 import { Thread } from '../models/thread';
 import { User } from '../models/user';
 import { buildService, type Service } from '../server';
+import { rebuildReadModels } from '../store/rebuild';
+import { removeMessages } from '../sync/ingest/removal';
 import { ProviderError, type ProviderAdapter } from '../sync/providers/port';
 import type { MailboxAdapters } from '../sync/runtime';
 import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
@@ -174,6 +178,36 @@ describe('GET /api/threads/:id', () => {
     expect(res.body.messages.map((x: { id: string }) => x.id)).toEqual([String(first._id), String(second._id)]);
     expect(JSON.stringify(res.body)).not.toContain(String(hidden._id));
     expect((await get(cy, `/api/threads/${thread._id}`)).body.messages).toHaveLength(3);
+  });
+
+  it('reads the thread from the read model by key: entries by _id range, messages by _id, nothing by threadId', async () => {
+    const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'Keyed' }));
+    const t0 = Date.now() - 3600_000;
+    for (let i = 0; i < 3; i++) await seedMessage({ holders: [{ who: bob }], threadId: thread._id, subject: 'Keyed', date: new Date(t0 + i * 60_000) });
+    let res: request.Response | undefined;
+    const queries = await recordQueries(async () => { res = await get(ada, `/api/threads/${thread._id}`); });
+    expect(res!.body.messages).toHaveLength(3);
+    const mail = queries.filter((q) => ['messages', 'mailboxmessages', 'activities', 'copyrefs'].includes(q.collection));
+    expect(mail.length).toBeGreaterThan(1);
+    for (const q of mail) expect({ query: `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`, byId: '_id' in q.filter }).toMatchObject({ byId: true });
+  });
+
+  it('shows a message only in the thread it belongs to, whatever an entry says, and forgets removed mail', async () => {
+    const [one, other] = await runInOrg(ada.orgId, () => Thread.create([{ subject: 'One' }, { subject: 'Other' }]));
+    const kept = await seedMessage({ holders: [{ who: bob }], threadId: one._id, subject: 'One' });
+    const moved = await seedMessage({ holders: [{ who: bob }], threadId: one._id, subject: 'One' });
+    // The message now belongs to another thread; its entry in the first one is stale.
+    await runInOrg(ada.orgId, () => Message.updateOne({ _id: moved._id }, { $set: { threadId: other._id } }));
+    expect((await get(ada, `/api/threads/${one._id}`)).body.messages.map((x: { id: string }) => x.id)).toEqual([String(kept._id)]);
+    // A stale entry is all the other thread has of it: not listed there either until the rebuild indexes it.
+    expect((await get(ada, `/api/threads/${other._id}`)).status).toBe(404);
+    await rebuildReadModels(ada.orgId);
+    expect((await get(ada, `/api/threads/${other._id}`)).body.messages.map((x: { id: string }) => x.id)).toEqual([String(moved._id)]);
+    expect(await runInOrg(ada.orgId, () => Activity.countDocuments({ _id: mongoose.trusted({ $gt: `${ada.orgId} t ${one._id} `, $lt: `${ada.orgId} t ${one._id} \x7f` }) }))).toBe(1);
+
+    await runInOrg(ada.orgId, () => removeMessages([kept._id]));
+    expect((await get(ada, `/api/threads/${one._id}`)).status).toBe(404);
+    expect(await runInOrg(ada.orgId, () => Activity.countDocuments({ _id: mongoose.trusted({ $gt: `${ada.orgId} t ${one._id} `, $lt: `${ada.orgId} t ${one._id} \x7f` }) }))).toBe(0);
   });
 });
 

@@ -4,9 +4,11 @@
  *   activity  "<orgId> a <address> <date> <messageId>"  — the messages with an address, newest last in key order
  *             "<orgId> d <domain> <date> <messageId>"   — the messages with someone at a company domain (the
  *                                                         registrable domain of an address, never free-mail)
+ *             "<orgId> t <threadId> <date> <messageId>" — the messages of a thread, oldest first in key order
  *   copy refs "<orgId> c <messageId>"                    — the mailbox copies of a message (an id list)
  *
- * Ingest writes both when it stores a copy (indexCopies), the removal path deletes them with the mail
+ * Ingest writes both when it stores a copy (indexCopies; a message sent from the CRM is indexed when it is
+ * recorded, before its copy exists: indexMessages), the removal path deletes them with the mail
  * (forgetMessages, forgetCopies), and `npm run rebuild-read-models` rebuilds them from the messages and copies
  * themselves (rebuild.ts). Entries only point at documents, whose own fields (holders, labels, state) are read when
  * an answer is built, so an entry never shows stale content; an entry whose message is gone is skipped (and
@@ -26,27 +28,35 @@ import { datePart, isKeyPart, key, prefixRange } from './keys';
 const { trusted } = mongoose;
 const CHUNK = 500;
 
-export interface IndexedCopy {
-  copyId: Types.ObjectId;
+export interface IndexedMessage {
   messageId: Types.ObjectId;
-  /** The message's date and participants (normalised addresses), as stored on the message. */
+  /** The message's date, participants (normalised addresses) and thread, as stored on the message. */
   date: Date;
   participants: readonly string[];
+  /**
+   * Its thread, when the writer knows the stored message's own. Left out, no thread entry is written: a copy of a
+   * message stored earlier found its thread entry written then. A thread entry is checked against the message's
+   * `threadId` when read, so a wrong one hides nothing and shows nothing.
+   */
+  threadId?: Types.ObjectId | null;
 }
+export interface IndexedCopy extends IndexedMessage { copyId: Types.ObjectId }
 
-/** Where a listing reads from: the mail with an address, or with anyone at a company domain. */
-export interface Source { kind: 'a' | 'd'; value: string }
+/** Where a listing reads from: the mail with an address, with anyone at a company domain, or of a thread. */
+export interface Source { kind: 'a' | 'd' | 't'; value: string }
 export const addressSources = (addresses: readonly string[]): Source[] => addresses.map((value) => ({ kind: 'a', value }));
 export const domainSources = (domains: readonly string[]): Source[] => domains.map((value) => ({ kind: 'd', value }));
+export const threadSource = (threadId: Types.ObjectId): Source => ({ kind: 't', value: threadId.toHexString() });
 
 const activityKey = (orgId: Types.ObjectId, source: Source, date: Date, messageId: Types.ObjectId) =>
   key(orgId, source.kind, source.value, datePart(date), messageId);
 const copyKey = (orgId: Types.ObjectId, messageId: Types.ObjectId) => key(orgId, 'c', messageId);
 
-function activityEntries(orgId: Types.ObjectId, m: { messageId: Types.ObjectId; date: Date; participants: readonly string[] }) {
+function activityEntries(orgId: Types.ObjectId, m: IndexedMessage) {
   const addresses = [...new Set(m.participants)].filter(isKeyPart);
   const domains = [...new Set(addresses.flatMap((a) => companyDomainFor(a) ?? []))].filter(isKeyPart);
-  return [...addressSources(addresses), ...domainSources(domains)].map((source) => ({
+  const thread = m.threadId ? [threadSource(m.threadId)] : [];
+  return [...addressSources(addresses), ...domainSources(domains), ...thread].map((source) => ({
     _id: activityKey(orgId, source, m.date, m.messageId), orgId, messageId: m.messageId, date: m.date,
   }));
 }
@@ -73,16 +83,19 @@ async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknow
 }
 interface WriteError { index?: number; code?: number; err?: { code?: number; index?: number } }
 
+/** Records messages' activity (who they are with, their thread). Inside the organisation's context. */
+export async function indexMessages(messages: readonly IndexedMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const orgId = currentOrgId();
+  const entries = new Map<string, ReturnType<typeof activityEntries>[number]>();
+  for (const m of messages) for (const e of activityEntries(orgId, m)) entries.set(e._id, e);
+  await insertAll(Activity, [...entries.values()]);
+}
+
 /** Records stored copies (and so their messages' activity). Inside the organisation's context. */
 export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void> {
   if (copies.length === 0) return;
   const orgId = currentOrgId();
-  const seen = new Set<string>();
-  const activity = copies.flatMap((c) => {
-    if (seen.has(String(c.messageId))) return [];
-    seen.add(String(c.messageId));
-    return activityEntries(orgId, c);
-  });
   const byMessage = new Map<string, { messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>();
   for (const c of copies) {
     const entry = byMessage.get(String(c.messageId)) ?? { messageId: c.messageId, copyIds: [] };
@@ -99,16 +112,16 @@ export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void>
     for (let i = 0; i < ops.length; i += CHUNK) await CopyRef.bulkWrite(ops.slice(i, i + CHUNK), { ordered: false });
   };
   await Promise.all([
-    insertAll(Activity, activity),
+    indexMessages(copies),
     insertAll(CopyRef, refs.map((r) => ({ _id: copyKey(orgId, r.messageId), orgId, messageId: r.messageId, copyIds: r.copyIds }))).then(addTo),
   ]);
 }
 
-/** Drops the entries of messages about to be (or already) deleted, given their date and participants. */
-export async function forgetMessages(messages: readonly { _id: Types.ObjectId; date: Date; participants?: readonly string[] }[]): Promise<void> {
+/** Drops the entries of messages about to be (or already) deleted, given their date, participants and thread. */
+export async function forgetMessages(messages: readonly { _id: Types.ObjectId; date: Date; participants?: readonly string[]; threadId?: Types.ObjectId | null }[]): Promise<void> {
   if (messages.length === 0) return;
   const orgId = currentOrgId();
-  const keys = messages.flatMap((m) => activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [] }).map((e) => e._id));
+  const keys = messages.flatMap((m) => activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }).map((e) => e._id));
   for (let i = 0; i < keys.length; i += CHUNK) await Activity.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
   const refs = messages.map((m) => copyKey(orgId, m._id));
   for (let i = 0; i < refs.length; i += CHUNK) await CopyRef.deleteMany({ _id: trusted({ $in: refs.slice(i, i + CHUNK) }) });
@@ -156,22 +169,37 @@ export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<M
   return out;
 }
 
-/** How many messages with this address `accept` keeps: every entry of the address, its messages read by `_id`. */
-export async function countWith<T extends { _id: Types.ObjectId }>(
-  address: string, load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean,
-): Promise<number> {
-  if (!isKeyPart(address)) return 0;
-  const orgId = currentOrgId();
-  const range = prefixRange(orgId, 'a', [address]);
-  let count = 0;
+/**
+ * Every message of one source (oldest first, in key order) that `accept` keeps: its entries a page at a time, the
+ * messages of each page read by `_id`. A message listed twice in the range is taken once.
+ */
+export async function allWith<T extends { _id: Types.ObjectId }>(
+  source: Source, load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean,
+): Promise<T[]> {
+  if (!isKeyPart(source.value)) return [];
+  const range = prefixRange(currentOrgId(), source.kind, [source.value]);
+  const out: T[] = [];
+  const seen = new Set<string>();
   let from = range.$gt;
   for (;;) {
     const entries = await Activity.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).select({ messageId: 1 })
       .sort({ _id: 1 }).limit(CHUNK).lean<{ _id: string; messageId: Types.ObjectId }[]>();
-    if (entries.length === 0) return count;
+    if (entries.length === 0) return out;
     from = entries[entries.length - 1]._id;
-    count += (await load(entries.map((e) => e.messageId))).filter(accept).length;
+    const ids = entries.map((e) => e.messageId).filter((id) => !seen.has(String(id)) && seen.add(String(id)));
+    const byId = new Map((await load(ids)).map((d) => [String(d._id), d]));
+    for (const id of ids) {
+      const doc = byId.get(String(id));
+      if (doc && accept(doc)) out.push(doc);
+    }
   }
+}
+
+/** How many messages with this address `accept` keeps (allWith). */
+export async function countWith<T extends { _id: Types.ObjectId }>(
+  address: string, load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean,
+): Promise<number> {
+  return (await allWith(addressSources([address])[0], load, accept)).length;
 }
 
 interface Cursor { source: Source; before?: string; oldest: number; done: boolean }

@@ -1,6 +1,7 @@
 /**
  * Rebuilds the mail read model (activity.ts) of one organisation from its messages and copies: every copy is
- * indexed again (idempotent inserts), then every entry whose message or copy no longer exists is deleted. Nothing
+ * indexed again (idempotent inserts), then every entry whose message or copy no longer exists (or, for a thread
+ * entry, whose message is not of that thread) is deleted. Nothing
  * is emptied first, so the sidebar keeps answering while it runs; running it twice changes nothing.
  * `npm run rebuild-read-models` runs it for every organisation (server/src/main.ts --rebuild-read-models).
  */
@@ -25,11 +26,11 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
     const flush = async () => {
       const ids = [...new Set(batch.map((c) => String(c.messageId)))].map((id) => new Types.ObjectId(id));
       const messages = await Message.find({ _id: trusted({ $in: ids }) })
-        .select({ date: 1, participants: 1 }).lean<{ _id: Types.ObjectId; date: Date; participants?: string[] }[]>();
+        .select({ date: 1, participants: 1, threadId: 1 }).lean<{ _id: Types.ObjectId; date: Date; participants?: string[]; threadId?: Types.ObjectId | null }[]>();
       const byId = new Map(messages.map((m) => [String(m._id), m]));
       await indexCopies(batch.flatMap((c) => {
         const m = byId.get(String(c.messageId));
-        return m ? [{ copyId: c._id, messageId: m._id, date: m.date, participants: m.participants ?? [] }] : [];
+        return m ? [{ copyId: c._id, messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }] : [];
       }));
       out.copies += batch.length;
       batch = [];
@@ -39,13 +40,16 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
       if (batch.length === BATCH) await flush();
     }
     if (batch.length > 0) await flush();
-    const gone = async (entries: Entry[]) => {
+    // An entry is stale when its message is gone; a thread entry also when the message is not of that thread.
+    const gone = (ofThread: boolean) => async (entries: Entry[]) => {
       const ids = [...new Set(entries.map((e) => String(e.messageId)))].map((id) => new Types.ObjectId(id));
-      const found = await Message.find({ _id: trusted({ $in: ids }) }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
-      const live = new Set(found.map((m) => String(m._id)));
-      return entries.filter((e) => !live.has(String(e.messageId)));
+      const found = await Message.find({ _id: trusted({ $in: ids }) }).select({ threadId: 1 }).lean<{ _id: Types.ObjectId; threadId?: Types.ObjectId | null }[]>();
+      const thread = new Map(found.map((m) => [String(m._id), String(m.threadId ?? '')]));
+      return entries.filter((e) => !thread.has(String(e.messageId)) || (ofThread && e._id.split(' ')[2] !== thread.get(String(e.messageId))));
     };
-    out.staleActivity = await dropStale(Activity, prefixRange(orgId, 'a', []), gone) + await dropStale(Activity, prefixRange(orgId, 'd', []), gone);
+    out.staleActivity = await dropStale(Activity, prefixRange(orgId, 'a', []), gone(false))
+      + await dropStale(Activity, prefixRange(orgId, 'd', []), gone(false))
+      + await dropStale(Activity, prefixRange(orgId, 't', []), gone(true));
     out.staleCopyRefs = await dropStaleCopyRefs(orgId);
     return out;
   });

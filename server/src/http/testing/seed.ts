@@ -71,7 +71,7 @@ export async function seedMessage(m: SeedMessage): Promise<MessageDoc> {
         labels: h.labels ?? ['INBOX'], state: { read: false, starred: false, archived: false, deleted: false, ...h.state },
       });
       // As the ingest does when it stores a copy: the read model learns of it.
-      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants }]);
+      await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants, threadId: doc.threadId }]);
     }
     return doc.toObject() as MessageDoc;
   });

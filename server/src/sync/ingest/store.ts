@@ -169,9 +169,13 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     };
   });
   const copyOutcome = await insertIdempotent(MailboxMessage, copyDocs);
+  // The thread this page resolved is the stored message's own unless the message is the CRM's (indexed when it
+  // was recorded, with its thread) or was stored before under another; a thread entry is checked when read.
   await indexCopies(copyOutcome.inserted.map((j) => {
-    const k = kept[copyIdx[j]];
-    return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants };
+    const i = copyIdx[j];
+    const k = kept[i];
+    const threadId = sentAs.has(k.remote.providerMessageId) ? undefined : threads[i];
+    return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants, threadId };
   }));
   result.stored += copyOutcome.inserted.length;
   result.alreadyStored += copyOutcome.existing.length;

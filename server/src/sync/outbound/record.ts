@@ -17,7 +17,7 @@ import { Thread } from '../../models/thread';
 import { normaliseAddress } from '../ingest/address';
 import { OrgDirectory } from '../ingest/directory';
 import { copyDocId, messageDocId } from '../ingest/ids';
-import { forgetMessages, indexCopies } from '../../store/activity';
+import { forgetMessages, indexCopies, indexMessages } from '../../store/activity';
 import { dedupKey } from '../ingest/dedup-key';
 import { classifyDirection } from '../ingest/direction';
 import { normaliseMessageId, type ParsedAddress } from '../ingest/parse';
@@ -134,8 +134,10 @@ export async function recordCrmMessage(
     },
     // No projection: FerretDB does not implement findAndModify's `fields`.
     { upsert: true, new: true, setDefaultsOnInsert: true },
-  ).lean<{ _id: Types.ObjectId; threadId: Types.ObjectId | null }>();
+  ).lean<{ _id: Types.ObjectId; threadId: Types.ObjectId | null; date: Date; participants: string[] }>();
   if (!stored) throw new Error('message upsert returned nothing');
+  // In the read model at once, so queued or scheduled mail shows on its people and in its thread before it is sent.
+  await indexMessages([{ messageId: stored._id, date: stored.date, participants: stored.participants, threadId: stored.threadId }]);
 
   // Upserted by id, so a crash between the two writes is repaired by running this again.
   await Thread.updateOne(
@@ -160,13 +162,13 @@ async function rekeyMessage(messageId: Types.ObjectId, messageKey: string): Prom
   const key = `mid:${messageKey}`;
   const current = await Message.findById(messageId).select({ dedupKey: 1, threadId: 1 }).lean<{ dedupKey: string; threadId: Types.ObjectId | null }>();
   if (!current || current.dedupKey === key || !current.dedupKey.startsWith('mid:')) return;
-  type Folded = { _id: Types.ObjectId; date: Date; participants?: string[]; syncedBy?: Types.ObjectId[]; contactIds?: Types.ObjectId[]; companyIds?: Types.ObjectId[]; dealIds?: Types.ObjectId[] };
-  const other = await Message.findOne({ dedupKey: key }).select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1, date: 1, participants: 1 }).lean<Folded>();
+  type Folded = { _id: Types.ObjectId; date: Date; participants?: string[]; threadId?: Types.ObjectId | null; syncedBy?: Types.ObjectId[]; contactIds?: Types.ObjectId[]; companyIds?: Types.ObjectId[]; dealIds?: Types.ObjectId[] };
+  const other = await Message.findOne({ dedupKey: key }).select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1, date: 1, participants: 1, threadId: 1 }).lean<Folded>();
   if (other && !other._id.equals(messageId)) {
     await MailboxMessage.updateMany({ messageId: other._id }, { $set: { messageId } });
     const moved = await MailboxMessage.find({ messageId }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
-    const ours = await Message.findById(messageId).select({ date: 1, participants: 1 }).lean<{ date: Date; participants: string[] }>();
-    if (ours) await indexCopies(moved.map((c) => ({ copyId: c._id, messageId, date: ours.date, participants: ours.participants })));
+    const ours = await Message.findById(messageId).select({ date: 1, participants: 1, threadId: 1 }).lean<{ date: Date; participants: string[]; threadId: Types.ObjectId | null }>();
+    if (ours) await indexCopies(moved.map((c) => ({ copyId: c._id, messageId, date: ours.date, participants: ours.participants, threadId: ours.threadId })));
     await forgetMessages([other]);
     await Message.updateOne({ _id: messageId }, {
       $addToSet: {
@@ -216,14 +218,12 @@ export async function recordSentCopy(messageId: Types.ObjectId, mailbox: Sending
     },
     { upsert: true },
   );
-  if (written.upsertedCount > 0) {
-    const message = await Message.findById(messageId).select({ date: 1, participants: 1 }).lean<{ _id: Types.ObjectId; date: Date; participants: string[] }>();
-    if (message) await indexCopies([{ copyId, messageId, date: message.date, participants: message.participants }]);
+  const message = await Message.findById(messageId).select({ date: 1, participants: 1, threadId: 1 })
+    .lean<{ _id: Types.ObjectId; date: Date; participants: string[]; threadId: Types.ObjectId | null }>();
+  if (written.upsertedCount > 0 && message) {
+    await indexCopies([{ copyId, messageId, date: message.date, participants: message.participants, threadId: message.threadId }]);
   }
-  if (sent.providerThreadId) {
-    const message = await Message.findById(messageId).select({ threadId: 1 }).lean<{ threadId: Types.ObjectId | null }>();
-    if (message?.threadId) {
-      await Thread.updateOne({ _id: message.threadId }, { $addToSet: { providerThreadKeys: `${mailbox._id.toHexString()}:${sent.providerThreadId}` } });
-    }
+  if (sent.providerThreadId && message?.threadId) {
+    await Thread.updateOne({ _id: message.threadId }, { $addToSet: { providerThreadKeys: `${mailbox._id.toHexString()}:${sent.providerThreadId}` } });
   }
 }
