@@ -13,7 +13,7 @@ import { SyncLock } from '../models/sync-lock';
 import { User, UserDoc } from '../models/user';
 import type { VerifiedIdentity } from './identity';
 import { claimRealm, orgOfRealm } from './realms';
-import { domainOf } from '../sync/ingest/address';
+import { domainOf } from '../mail/address';
 
 export async function signIn(identity: VerifiedIdentity): Promise<{ org: OrgDoc; user: UserDoc }> {
   const org = await organisationOf(identity);

@@ -3,7 +3,7 @@
  * what that contact would be. Policy `none` / `outbound` (people the user wrote to) / `all`; never for excluded,
  * own, internal, role/group, bulk-mail or personal free-mail addresses.
  */
-import { domainOf, localPartOf, normaliseAddress, normaliseDomain, addressInDomains } from '../sync/ingest/address';
+import { domainOf, localPartOf, normaliseAddress, normaliseDomain, addressInDomains } from '../mail/address';
 import type { Direction } from '../sync/ingest/direction';
 import type { MessageHeaders } from '../sync/ingest/parse';
 import { companyNameFromDomain, companyDomainFor, isFreeMailDomain } from './domains';

@@ -23,7 +23,7 @@ import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';
 import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
-import { addressInDomains, normaliseAddress } from '../sync/ingest/address';
+import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
 import { userFix } from '../sync/engine/policy';
 import { OrgDirectory, type ReadonlyDirectory } from '../sync/ingest/directory';

@@ -8,7 +8,7 @@
 import { domainToUnicode } from 'node:url';
 import { parse } from 'tldts';
 import { readFileSync } from 'node:fs';
-import { domainOf, normaliseAddress, normaliseDomain } from '../sync/ingest/address';
+import { domainOf, normaliseAddress, normaliseDomain } from '../mail/address';
 
 /**
  * Consumer providers the list might miss or that exist under many country suffixes. Exact domains are checked

@@ -19,7 +19,7 @@ import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
-import { addressInDomains, domainOf } from '../sync/ingest/address';
+import { addressInDomains, domainOf } from '../mail/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';
 import { countWith } from '../store/activity';

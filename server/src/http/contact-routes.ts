@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
 import { loadVisibility } from '../crm/visibility';
 import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
-import { normaliseAddress, normaliseDomain } from '../sync/ingest/address';
+import { normaliseAddress, normaliseDomain } from '../mail/address';
 import { auth } from './context';
 import { badRequest, conflict, notFound } from './errors';
 import { activityPage, pageQuery } from './message-listing';

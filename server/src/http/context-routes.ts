@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { contextCard } from '../../../shared/src/card';
 import type { AddonContextResponse } from '../../../shared/src/addon-view';
 import { addonContext, MAX_CONTEXT_EMAILS, sidebarContext } from '../crm/context';
-import { normaliseAddress } from '../sync/ingest/address';
+import { normaliseAddress } from '../mail/address';
 import { auth } from './context';
 import { badRequest } from './errors';
 

@@ -6,7 +6,7 @@
 import { Router, type Request } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { normaliseAddress } from '../sync/ingest/address';
+import { normaliseAddress } from '../mail/address';
 import { ComposeError } from '../sync/outbound/compose';
 import { enqueueSend, OutboundError } from '../sync/outbound/outbox';
 import { StateWriteError, trashMessage, writeMessageState } from '../sync/outbound/state';

@@ -9,7 +9,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AuditLog } from '../models/audit';
 import { User } from '../models/user';
-import { normaliseAddress } from '../sync/ingest/address';
+import { normaliseAddress } from '../mail/address';
 import { applyUserRulesChange } from '../sync/settings-apply';
 import { auth } from './context';
 import { badRequest } from './errors';

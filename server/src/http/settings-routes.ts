@@ -13,7 +13,7 @@ import { AuditLog } from '../models/audit';
 import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
-import { normaliseAddress, normaliseDomain } from '../sync/ingest/address';
+import { normaliseAddress, normaliseDomain } from '../mail/address';
 import { applyOrgRulesChange, applyUserRulesChange, previewOrgRulesChange } from '../sync/settings-apply';
 import { auth, requireAdmin } from './context';
 import { notFound } from './errors';

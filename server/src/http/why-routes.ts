@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { eraseAddress, ErasureRefused } from '../crm/erasure';
 import { explainWhy, type WhyQuery } from '../crm/why';
-import { normaliseAddress } from '../sync/ingest/address';
+import { normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../sync/ingest/parse';
 import { auth, requireAdmin } from './context';
 import { badRequest, conflict } from './errors';

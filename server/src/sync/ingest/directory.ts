@@ -14,7 +14,7 @@ import type { Types } from 'mongoose';
 import { currentOrgId } from '../../db/tenant';
 import { Company, Contact, Deal, Org } from '../../models';
 import { companyDomainFor } from '../../crm/domains';
-import { normaliseAddress, normaliseDomain } from './address';
+import { normaliseAddress, normaliseDomain } from '../../mail/address';
 
 export interface Links {
   contactIds: Types.ObjectId[];

@@ -6,7 +6,7 @@ import mongoose, { type Types } from 'mongoose';
 import { Company, Deal, Message } from '../../models';
 import { runInOrg } from '../../db/tenant';
 import { companyDomainFor } from '../../crm/domains';
-import { normaliseAddress } from './address';
+import { normaliseAddress } from '../../mail/address';
 import { markDirectoryChanged } from './directory';
 
 export interface RelinkableContact {

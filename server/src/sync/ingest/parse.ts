@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
-import { normaliseAddress } from './address';
+import { normaliseAddress } from '../../mail/address';
 import libmime from 'libmime';
 import { EML_HEAD_BYTES, isEmbeddedMessage, nameForUnnamed } from './mime/attachment-names';
 import { FidelityMailParser, type DecodingNote } from './mime/mail-parser';
@@ -18,7 +18,7 @@ import type { UuFile } from './mime/uuencode';
 export type { DecodingNote } from './mime/mail-parser';
 
 export interface ParsedAddress {
-  /** Normalised (see address.ts). */
+  /** Normalised (see mail/address.ts). */
   email: string;
   /** Display name, '' when none. */
   name: string;

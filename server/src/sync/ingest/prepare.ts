@@ -3,7 +3,7 @@
  * database, and an excluded message leaves this stage as a rule name only (DESIGN §4.5).
  */
 import type { RemoteMessage } from '../providers/port';
-import { normaliseAddress } from './address';
+import { normaliseAddress } from '../../mail/address';
 import { dedupKey } from './dedup-key';
 import { classifyDirection, type Direction } from './direction';
 import { PARSER_VERSION, parseMessage, type ParsedMessage } from './parse';

@@ -4,7 +4,7 @@
  * product can answer "why isn't this email here?" — but never the participant that matched, so that the answer
  * itself, if logged, keeps the excluded party out of the database.
  */
-import { addressInDomains, normaliseAddress, normaliseDomain } from './address';
+import { addressInDomains, normaliseAddress, normaliseDomain } from '../../mail/address';
 import type { Direction } from './direction';
 
 export interface PrivacyRules {

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
-import { domainOf, normaliseDomain } from '../ingest/address';
+import { domainOf, normaliseDomain } from '../../mail/address';
 
 export interface ComposeAddress { email: string; name?: string }
 

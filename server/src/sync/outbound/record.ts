@@ -14,7 +14,7 @@ import { Message } from '../../models/message';
 import { Org } from '../../models/org';
 import { Outbox } from '../../models/outbox';
 import { Thread } from '../../models/thread';
-import { normaliseAddress } from '../ingest/address';
+import { normaliseAddress } from '../../mail/address';
 import { OrgDirectory } from '../ingest/directory';
 import { copyDocId, messageDocId } from '../ingest/ids';
 import { forgetMessages, indexCopies, indexMessages } from '../../store/activity';

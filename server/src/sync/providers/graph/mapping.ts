@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import sanitizeHtml from 'sanitize-html';
-import { normaliseAddress } from '../../ingest/address';
+import { normaliseAddress } from '../../../mail/address';
 import { normaliseMessageId, type AttachmentMeta, type ParsedAddress, type ParsedMessage } from '../../ingest/parse';
 import type { MessageFlags, RemoteMessage } from '../port';
 import type { FolderKind } from './folders';
