@@ -6,7 +6,7 @@
 import { domainOf, localPartOf, normaliseAddress, normaliseDomain, addressInDomains } from '../mail/address';
 import type { Direction } from '../sync/ingest/direction';
 import type { MessageHeaders } from '../sync/ingest/parse';
-import { companyNameFromDomain, companyDomainFor, isFreeMailDomain } from './domains';
+import { companyNameFromDomain, companyDomainFor, isFreeMailDomain } from '../mail/domains';
 
 export type AutoCreatePolicy = 'none' | 'outbound' | 'all';
 

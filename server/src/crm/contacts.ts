@@ -9,7 +9,7 @@ import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
 import { Message } from '../models/message';
 import { markDirectoryChanged } from '../sync/ingest/directory';
 import { relinkContact } from '../sync/ingest/link';
-import { companyDomainFor, companyNameFromDomain } from './domains';
+import { companyDomainFor, companyNameFromDomain } from '../mail/domains';
 
 export class ContactConflictError extends Error {
   constructor(public readonly email: string, public readonly existingId: Types.ObjectId) {

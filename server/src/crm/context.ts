@@ -32,7 +32,7 @@ import { mailboxView } from '../sync/mailbox-view';
 import { choiceCovering } from '../sync/message-choices';
 import { isRoleParticipant, suggestContact } from './auto-create';
 import { holdingSharing } from './message-sharing';
-import { companyDomainFor, isFreeMailDomain } from './domains';
+import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
 
 /** `GET /api/context` takes at most this many addresses (a large CC list is cut by the add-on route instead). */

@@ -25,7 +25,7 @@ import { userFix } from '../sync/engine/policy';
 import { countWith } from '../store/activity';
 import { OrgDirectory } from '../sync/ingest/directory';
 import { findDeals, lookupPeople } from './context';
-import { companyDomainFor, isFreeMailDomain } from './domains';
+import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
 
 export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';

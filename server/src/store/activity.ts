@@ -22,7 +22,7 @@ import mongoose, { Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
 import { MailboxMessage, type MessageFlags } from '../models/mailbox-message';
 import { Activity, CopyRef } from '../models/read-model';
-import { companyDomainFor } from '../crm/domains';
+import { companyDomainFor } from '../mail/domains';
 import { datePart, isKeyPart, key, prefixRange } from './keys';
 
 const { trusted } = mongoose;

@@ -13,7 +13,7 @@
 import type { Types } from 'mongoose';
 import { currentOrgId } from '../../db/tenant';
 import { Company, Contact, Deal, Org } from '../../models';
-import { companyDomainFor } from '../../crm/domains';
+import { companyDomainFor } from '../../mail/domains';
 import { normaliseAddress, normaliseDomain } from '../../mail/address';
 
 export interface Links {

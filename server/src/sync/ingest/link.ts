@@ -5,7 +5,7 @@
 import mongoose, { type Types } from 'mongoose';
 import { Company, Deal, Message } from '../../models';
 import { runInOrg } from '../../db/tenant';
-import { companyDomainFor } from '../../crm/domains';
+import { companyDomainFor } from '../../mail/domains';
 import { normaliseAddress } from '../../mail/address';
 import { markDirectoryChanged } from './directory';
 

@@ -9,7 +9,7 @@
 import mongoose from 'mongoose';
 import { MailboxMessage, Message, Outbox, SyncEvent } from '../../models';
 import { runInOrg } from '../../db/tenant';
-import { registrableDomain } from '../../crm/domains';
+import { registrableDomain } from '../../mail/domains';
 import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
 import { collisionFingerprint, normaliseForKey } from './dedup-key';

@@ -8,7 +8,7 @@
 import { domainToUnicode } from 'node:url';
 import { parse } from 'tldts';
 import { readFileSync } from 'node:fs';
-import { domainOf, normaliseAddress, normaliseDomain } from '../mail/address';
+import { domainOf, normaliseAddress, normaliseDomain } from './address';
 
 /**
  * Consumer providers the list might miss or that exist under many country suffixes. Exact domains are checked
