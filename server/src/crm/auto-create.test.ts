@@ -1,5 +1,5 @@
 import { isRoleAddress, isRoleParticipant, shouldAutoCreateContact, suggestContact, type AutoCreateMessage } from './auto-create';
-import type { MessageHeaders } from '../sync/ingest/parse';
+import type { MessageHeaders } from '../mail/message';
 
 const noHeaders: MessageHeaders = { listId: null, listUnsubscribe: null, autoSubmitted: null, precedence: null };
 const inbound: AutoCreateMessage = { direction: 'inbound', fromMe: false, headers: noHeaders };

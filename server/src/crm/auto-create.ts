@@ -5,7 +5,7 @@
  */
 import { domainOf, localPartOf, normaliseAddress, normaliseDomain, addressInDomains } from '../mail/address';
 import type { Direction } from '../sync/ingest/direction';
-import type { MessageHeaders } from '../sync/ingest/parse';
+import type { MessageHeaders } from '../mail/message';
 import { companyNameFromDomain, companyDomainFor, isFreeMailDomain } from '../mail/domains';
 
 export type AutoCreatePolicy = 'none' | 'outbound' | 'all';

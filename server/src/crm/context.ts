@@ -24,7 +24,7 @@ import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../mail/address';
-import { normaliseMessageId } from '../sync/ingest/parse';
+import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
 import { OrgDirectory, type ReadonlyDirectory } from '../sync/ingest/directory';
 import { addressSources, copiesOf, newestWith } from '../store/activity';

@@ -12,7 +12,7 @@ import { currentOrgId } from '../db/tenant';
 import { Deal, DealDoc } from '../models/crm';
 import { Message, MessageDoc } from '../models/message';
 import { byInternetMessageId } from '../sync/ingest/ids';
-import { normaliseMessageId } from '../sync/ingest/parse';
+import { normaliseMessageId } from '../mail/message-id';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
 import { objectId } from './message-read-routes';

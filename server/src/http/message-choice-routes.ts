@@ -16,7 +16,7 @@ import { holdingSharing, setHoldingLevel } from '../crm/message-sharing';
 import { loadVisibility, VISIBILITY_LEVELS } from '../crm/visibility';
 import { AuditLog } from '../models/audit';
 import { Message, type MessageDoc } from '../models/message';
-import { normaliseMessageId } from '../sync/ingest/parse';
+import { normaliseMessageId } from '../mail/message-id';
 import { choiceCovering, excludeFromLog, listExclusions, logAgain, type ChoiceTarget } from '../sync/message-choices';
 import { auth } from './context';
 import { badRequest, forbidden, notFound } from './errors';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { eraseAddress, ErasureRefused } from '../crm/erasure';
 import { explainWhy, type WhyQuery } from '../crm/why';
 import { normaliseAddress } from '../mail/address';
-import { normaliseMessageId } from '../sync/ingest/parse';
+import { normaliseMessageId } from '../mail/message-id';
 import { auth, requireAdmin } from './context';
 import { badRequest, conflict } from './errors';
 

@@ -12,7 +12,7 @@
  *   document. Such a copy is then only deduplicated against an identical re-fetch, never merged wrongly.
  */
 import { createHash } from 'node:crypto';
-import type { ParsedMessage } from './parse';
+import type { ParsedMessage } from '../../mail/message';
 
 export type DedupInput = Pick<ParsedMessage, 'messageId' | 'from' | 'date' | 'subject' | 'text' | 'malformed' | 'rawSha256'>;
 

@@ -3,7 +3,7 @@
  * `excludeInternal` privacy rule (DESIGN §4.5) and the `outbound` auto-create policy (§4.6).
  */
 import { addressInDomains, normaliseAddress, normaliseDomain } from '../../mail/address';
-import type { ParsedMessage } from './parse';
+import type { ParsedMessage } from '../../mail/message';
 
 export type Direction = 'inbound' | 'outbound' | 'internal';
 

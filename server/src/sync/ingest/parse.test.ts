@@ -3,31 +3,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
-import { normaliseMessageId, parseMessage } from './parse';
+import { parseMessage } from './parse';
 
 const fixture = (name: string): Buffer => readFileSync(path.join(__dirname, '../../../../test/fixtures/mail', name));
 const compose = (options: Mail.Options): Promise<Buffer> => new MailComposer(options).compile().build();
 const crlf = (lines: string[]): Buffer => Buffer.from(`${lines.join('\r\n')}\r\n`, 'latin1');
-
-describe('normaliseMessageId', () => {
-  it.each([
-    ['<AbC.123@Mail.Example.COM>', 'AbC.123@mail.example.com'],
-    ['  <abc@x.org>  ', 'abc@x.org'],
-    ['abc@X.ORG', 'abc@x.org'],
-    ['<abc@x.org> <def@y.org>', 'abc@x.org'],
-    ['<abc\r\n @x.org>', 'abc@x.org'],
-    ['<no-at-sign-ID>', 'no-at-sign-ID'],
-    ['<a@b@C.COM>', 'a@b@c.com'],
-  ])('%j → %j', (input, expected) => {
-    expect(normaliseMessageId(input)).toBe(expected);
-  });
-  it.each([[''], ['<>'], ['   '], [null], [undefined]])('%j → null', (input) => {
-    expect(normaliseMessageId(input)).toBeNull();
-  });
-  it('refuses an id longer than a header line may be', () => {
-    expect(normaliseMessageId(`<${'a'.repeat(999)}@x.org>`)).toBeNull();
-  });
-});
 
 describe('parseMessage on the seed corpus', () => {
   it('reads a plain message: ids, addresses, date, text and snippet', async () => {

@@ -10,90 +10,12 @@
 import { createHash } from 'node:crypto';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
 import { normaliseAddress } from '../../mail/address';
+import type { AttachmentMeta, DecodingNote, MessageHeaders, ParsedAddress, ParsedMessage, ParseWarning } from '../../mail/message';
+import { messageIdTokens, normaliseMessageId } from '../../mail/message-id';
 import libmime from 'libmime';
 import { EML_HEAD_BYTES, isEmbeddedMessage, nameForUnnamed } from './mime/attachment-names';
-import { FidelityMailParser, type DecodingNote } from './mime/mail-parser';
+import { FidelityMailParser } from './mime/mail-parser';
 import type { UuFile } from './mime/uuencode';
-
-export type { DecodingNote } from './mime/mail-parser';
-
-export interface ParsedAddress {
-  /** Normalised (see mail/address.ts). */
-  email: string;
-  /** Display name, '' when none. */
-  name: string;
-}
-
-export interface AttachmentMeta {
-  /**
-   * IMAP-style part number ("2", "1.2"), null for a single-part message; `uu<N>` for the N-th file uuencoded in the
-   * text (mime/uuencode.ts), which no provider serves as an attachment: its bytes come from the raw message.
-   */
-  partId: string | null;
-  /** sha256 of the decoded content: identifies the same file across copies of a message. */
-  checksum: string;
-  filename: string | null;
-  mimeType: string;
-  /** Decoded size in bytes. */
-  size: number;
-  /** Content-ID without angle brackets, for mapping `cid:` references in the HTML. */
-  contentId: string | null;
-  /** Shown in the body (Content-Disposition inline, or referenced from multipart/related) rather than listed. */
-  inline: boolean;
-}
-
-/** Raw header values the auto-create and privacy rules look at (unfolded, trimmed, capped), null when absent. */
-export interface MessageHeaders {
-  listId: string | null;
-  listUnsubscribe: string | null;
-  autoSubmitted: string | null;
-  precedence: string | null;
-}
-
-export type ParseWarning =
-  | 'date_missing'
-  | 'date_invalid'
-  | 'text_truncated'
-  | 'html_truncated'
-  | 'text_conversion_failed'
-  | 'references_truncated';
-
-export interface ParsedMessage {
-  /** Normalised Message-ID (see normaliseMessageId), null when missing or unusable. */
-  messageId: string | null;
-  inReplyTo: string | null;
-  references: string[];
-  subject: string;
-  from: ParsedAddress[];
-  replyTo: ParsedAddress[];
-  to: ParsedAddress[];
-  cc: ParsedAddress[];
-  bcc: ParsedAddress[];
-  /** The Date header, else the caller's fallback (the provider's internalDate), else null. */
-  date: Date | null;
-  dateSource: 'header' | 'fallback' | 'none';
-  text: string;
-  /** Unsanitised HTML body, null when the message has none. Sanitise with sanitizeEmailHtml before storing. */
-  html: string | null;
-  snippet: string;
-  attachments: AttachmentMeta[];
-  headers: MessageHeaders;
-  /** Size of the raw message in bytes. */
-  sizeBytes: number;
-  /** Over maxBytes: only the header block was parsed; text, html and attachments are empty. */
-  tooLarge: boolean;
-  malformed: boolean;
-  malformedReason: string | null;
-  /** sha256 of the raw bytes; computed only when there is no Message-ID, as the dedup key's last resort. */
-  rawSha256: string | null;
-  warnings: ParseWarning[];
-  /**
-   * Where the bytes did not say (or misstated) their charset and one was assumed (mime/charsets.ts); empty when
-   * everything decoded as declared. A message with notes is one a later, better parser may read differently, so
-   * it should stay re-parsable (mime/mail-parser.ts).
-   */
-  decoding: DecodingNote[];
-}
 
 export interface ParseOptions {
   /** Messages larger than this are not parsed beyond their headers. Default 40 MiB (a 25 MB attachment, base64). */
@@ -125,31 +47,6 @@ const MAX_HEADER_VALUE_CHARS = 2000;
 const MAX_NAME_CHARS = 256;
 const SNIPPET_CHARS = 200;
 const NUL = /\u0000/g;
-
-/**
- * Message-ID normal form. RFC 5322 §3.6.4: `msg-id = "<" id-left "@" id-right ">"`; the id-right is a domain, so it is
- * compared case-insensitively, while the id-left is opaque and case-sensitive (lowercasing it could merge two
- * messages). So: take the first `<…>` (or the bare token when a broken mailer omitted the brackets), remove folding
- * whitespace, lowercase only what follows the last `@`. Null when nothing usable remains.
- */
-export function normaliseMessageId(value: string | null | undefined): string | null {
-  return messageIdTokens(value ?? '')[0] ?? null;
-}
-
-function messageIdTokens(value: string): string[] {
-  const cleaned = value.replace(NUL, '');
-  const bracketed = [...cleaned.matchAll(/<([^<>]*)>/g)].map((m) => m[1]);
-  const raw = bracketed.length > 0 ? bracketed : cleaned.split(/[\s,]+/);
-  const out: string[] = [];
-  for (const token of raw) {
-    const id = token.replace(/\s+/g, '');
-    // 998 is the RFC 5322 line limit: anything longer is not an id anyone will reference.
-    if (id.length === 0 || id.length > 998) continue;
-    const at = id.lastIndexOf('@');
-    out.push(at > 0 ? id.slice(0, at) + id.slice(at).toLowerCase() : id);
-  }
-  return out;
-}
 
 /** Parses a raw message; resolves for every input (see the module comment). */
 export async function parseMessage(raw: Buffer, opts: ParseOptions = {}): Promise<ParsedMessage> {

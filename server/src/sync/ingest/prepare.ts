@@ -6,7 +6,8 @@ import type { RemoteMessage } from '../providers/port';
 import { normaliseAddress } from '../../mail/address';
 import { dedupKey } from './dedup-key';
 import { classifyDirection, type Direction } from './direction';
-import { PARSER_VERSION, parseMessage, type ParsedMessage } from './parse';
+import type { ParsedMessage } from '../../mail/message';
+import { PARSER_VERSION, parseMessage } from './parse';
 import { evaluatePrivacy, type MergedPrivacyRules, type PrivacyRuleKind, type RuleScope } from './privacy';
 import { sanitizeEmailHtml } from './sanitize';
 

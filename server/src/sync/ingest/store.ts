@@ -20,7 +20,7 @@ import { privacyRulesOf, type IngestContext } from './context';
 import { directoryVersion, OrgDirectory } from './directory';
 import { copyDocId, messageDocId } from './ids';
 import { relinkContact } from './link';
-import type { ParsedMessage } from './parse';
+import type { ParsedMessage } from '../../mail/message';
 import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';
 import type { PrivacyRuleKind } from './privacy';
 import { coveredByChoices, noteKeptOut, type ChoiceOwner } from './log-choices';

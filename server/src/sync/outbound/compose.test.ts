@@ -1,5 +1,5 @@
 import { simpleParser } from 'mailparser';
-import { normaliseMessageId } from '../ingest/parse';
+import { normaliseMessageId } from '../../mail/message-id';
 import { ComposeError, composeMessage, decodeAttachments, newMessageId, replySubject, threadingHeaders } from './compose';
 
 const UUID = '3f2b8c1e-9d4a-4e6b-8f0a-1c2d3e4f5a6b';

@@ -28,7 +28,7 @@ import { ProviderError, type SendHooks, type SentResult } from '../providers/por
 import type { MailboxAdapters } from '../runtime';
 import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../ingest/ids';
-import { normaliseMessageId } from '../ingest/parse';
+import { normaliseMessageId } from '../../mail/message-id';
 import { ATTACHMENT_CAP_BYTES, composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
 import { adoptSentMessageId, attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
 

@@ -20,7 +20,8 @@ import { copyDocId, messageDocId } from '../ingest/ids';
 import { forgetMessages, indexCopies, indexMessages } from '../../store/activity';
 import { dedupKey } from '../ingest/dedup-key';
 import { classifyDirection } from '../ingest/direction';
-import { normaliseMessageId, type ParsedAddress } from '../ingest/parse';
+import type { ParsedAddress } from '../../mail/message';
+import { normaliseMessageId } from '../../mail/message-id';
 import { sanitizeEmailHtml } from '../ingest/sanitize';
 import type { ProviderName, SentResult } from '../providers/port';
 

@@ -3,7 +3,7 @@
  * a canonical sync page, a small error-code enum, and three roles — change source, mailbox writer, push
  * channel. Provider quirks (Gmail labels and historyIds, Graph folders and deltaLinks) stay behind them.
  */
-import type { ParsedMessage } from '../ingest/parse';
+import type { ParsedMessage } from '../../mail/message';
 
 export type ProviderName = 'google' | 'microsoft';
 

@@ -20,18 +20,7 @@ import { MailParser, type MailParserOptions } from 'mailparser';
 import { decodeBodyBytes, type DecodeSource } from './charsets';
 import { fixHeaderLine } from './headers';
 import { extractUuencoded, type UuFile } from './uuencode';
-
-/** One place where the bytes did not say what they were and something was assumed. */
-export interface DecodingNote {
-  /** `header:<name>` (e.g. `header:subject`) or `body:<content type>` (e.g. `body:text/plain`). */
-  where: string;
-  /** The declared charset label, null when none was. */
-  declared: string | null;
-  /** The charset used. */
-  charset: string;
-  /** utf-8: undeclared bytes that were valid UTF-8; detected: chardet's guess; windows-1252: the last resort. */
-  source: Exclude<DecodeSource, 'declared'> | 'declared';
-}
+import type { DecodingNote } from '../../../mail/message';
 
 interface SplitterNode {
   root: boolean;

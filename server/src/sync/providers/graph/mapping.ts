@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import sanitizeHtml from 'sanitize-html';
 import { normaliseAddress } from '../../../mail/address';
-import { normaliseMessageId, type AttachmentMeta, type ParsedAddress, type ParsedMessage } from '../../ingest/parse';
+import type { AttachmentMeta, ParsedAddress, ParsedMessage } from '../../../mail/message';
+import { normaliseMessageId } from '../../../mail/message-id';
 import type { MessageFlags, RemoteMessage } from '../port';
 import type { FolderKind } from './folders';
 
