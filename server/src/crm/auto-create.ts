@@ -4,7 +4,7 @@
  * own, internal, role/group, bulk-mail or personal free-mail addresses.
  */
 import { domainOf, localPartOf, normaliseAddress, normaliseDomain, addressInDomains } from '../mail/address';
-import type { Direction } from '../sync/ingest/direction';
+import type { Direction } from '../mail/direction';
 import type { MessageHeaders } from '../mail/message';
 import { companyNameFromDomain, companyDomainFor, isFreeMailDomain } from '../mail/domains';
 

@@ -8,7 +8,7 @@ import { Company, Contact } from '../../models';
 import { shouldAutoCreateContact, suggestContact, type ContactSuggestion } from '../../crm/auto-create';
 import { insertIdempotent } from './bulk';
 import type { IngestContext } from './context';
-import { isFromMailbox } from './direction';
+import { isFromMailbox } from '../../mail/direction';
 import type { OrgDirectory } from './directory';
 import { stableId } from './ids';
 import { isAddressExcluded, type MergedPrivacyRules } from './privacy';

@@ -5,7 +5,7 @@
 import type { RemoteMessage } from '../providers/port';
 import { normaliseAddress } from '../../mail/address';
 import { dedupKey } from './dedup-key';
-import { classifyDirection, type Direction } from './direction';
+import { classifyDirection, type Direction } from '../../mail/direction';
 import type { ParsedMessage } from '../../mail/message';
 import { PARSER_VERSION, parseMessage } from './parse';
 import { evaluatePrivacy, type MergedPrivacyRules, type PrivacyRuleKind, type RuleScope } from './privacy';

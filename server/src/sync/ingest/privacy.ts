@@ -5,7 +5,7 @@
  * itself, if logged, keeps the excluded party out of the database.
  */
 import { addressInDomains, normaliseAddress, normaliseDomain } from '../../mail/address';
-import type { Direction } from './direction';
+import type { Direction } from '../../mail/direction';
 
 export interface PrivacyRules {
   /** Domains whose mail is never synced; subdomains included. `@acme.com` and `*.acme.com` are read as `acme.com`. */

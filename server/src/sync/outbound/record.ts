@@ -19,7 +19,7 @@ import { OrgDirectory } from '../ingest/directory';
 import { copyDocId, messageDocId } from '../ingest/ids';
 import { forgetMessages, indexCopies, indexMessages } from '../../store/activity';
 import { dedupKey } from '../ingest/dedup-key';
-import { classifyDirection } from '../ingest/direction';
+import { classifyDirection } from '../../mail/direction';
 import type { ParsedAddress } from '../../mail/message';
 import { normaliseMessageId } from '../../mail/message-id';
 import { sanitizeEmailHtml } from '../ingest/sanitize';

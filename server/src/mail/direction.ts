@@ -2,8 +2,8 @@
  * Whether a message is inbound, outbound or internal from the point of view of one mailbox. Used for the
  * `excludeInternal` privacy rule (DESIGN §4.5) and the `outbound` auto-create policy (§4.6).
  */
-import { addressInDomains, normaliseAddress, normaliseDomain } from '../../mail/address';
-import type { ParsedMessage } from '../../mail/message';
+import { addressInDomains, normaliseAddress, normaliseDomain } from './address';
+import type { ParsedMessage } from './message';
 
 export type Direction = 'inbound' | 'outbound' | 'internal';
 
