@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/context.bench.ts --contacts 10000 --messages 20000 --requests 400 --concurrency 4
  */
-import { byInternetMessageId } from '../server/src/sync/ingest/ids';
+import { byInternetMessageId } from '../server/src/models/ids';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';

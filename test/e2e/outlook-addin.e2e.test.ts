@@ -17,7 +17,7 @@ import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
 import { indexCopies } from '../../server/src/store/activity';
 import { Mailbox, MailboxMessage, Message } from '../../server/src/models';
-import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
+import { byInternetMessageId } from '../../server/src/models/ids';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { installOfficeStub, officeHost, type ItemFixture } from '../fakes/office/host';
 import { saveReadmeShot, STABLE_CONTEXT, STABLE_SHOT } from '../helpers/readme-shots';

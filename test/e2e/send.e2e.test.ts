@@ -16,7 +16,7 @@ import { addressSources, allWith, indexCopies, newestWith, threadSource } from '
 import { messageWriteRoutes } from '../../server/src/http/message-write-routes';
 import { createLogger } from '../../server/src/logger';
 import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../../server/src/models';
-import { byInternetMessageId } from '../../server/src/sync/ingest/ids';
+import { byInternetMessageId } from '../../server/src/models/ids';
 import { normaliseMessageId } from '../../server/src/mail/message-id';
 import { runOutboxOnce, processDueOutbox } from '../../server/src/sync/outbound/outbox';
 import type { AccessTokenSource, OAuthClient, ProviderAdapter, ProviderName } from '../../server/src/sync/providers/port';

@@ -16,7 +16,7 @@ import type {
   AddonThisMessage, AddonThread,
 } from '../../../shared/src/addon-view';
 import { currentOrgId } from '../db/tenant';
-import { byInternetMessageId } from '../sync/ingest/ids';
+import { byInternetMessageId } from '../models/ids';
 import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from '../http/views';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';

@@ -13,7 +13,7 @@
  */
 import mongoose, { Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
-import { byInternetMessageId } from '../sync/ingest/ids';
+import { byInternetMessageId } from '../models/ids';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { Message, MessageDoc } from '../models/message';

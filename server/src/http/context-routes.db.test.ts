@@ -3,7 +3,7 @@
  * a suggested contact → POST /api/contacts → the context shows the contact, the company and past mail, with the
  * sharing levels of DESIGN §4.7 applied and nothing from another organisation.
  */
-import { byInternetMessageId } from '../sync/ingest/ids';
+import { byInternetMessageId } from '../models/ids';
 import { Types } from 'mongoose';
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';

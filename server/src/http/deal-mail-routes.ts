@@ -11,7 +11,7 @@ import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';
 import { Deal, DealDoc } from '../models/crm';
 import { Message, MessageDoc } from '../models/message';
-import { byInternetMessageId } from '../sync/ingest/ids';
+import { byInternetMessageId } from '../models/ids';
 import { normaliseMessageId } from '../mail/message-id';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';

@@ -7,7 +7,7 @@
 import { model, tenantSchema } from './define';
 
 const syncLockSchema = tenantSchema({
-  /** `<purpose>:<mailboxId>:<generation>`; the `_id` is a hash of orgId and key (sync/ingest/ids.ts). */
+  /** `<purpose>:<mailboxId>:<generation>`; the `_id` is a hash of orgId and key (models/ids.ts). */
   key: { type: String, required: true },
   owner: { type: String, required: true },
   at: { type: Date, required: true },

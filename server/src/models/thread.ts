@@ -22,7 +22,7 @@ threadSchema.index({ orgId: 1, messageKeys: 1 });
 threadSchema.index({ orgId: 1, providerThreadKeys: 1 });
 
 const threadKeySchema = tenantSchema({
-  /** `pt:<mailboxId>:<provider thread id>`. The `_id` is a hash of orgId and key (sync/ingest/ids.ts). */
+  /** `pt:<mailboxId>:<provider thread id>`. The `_id` is a hash of orgId and key (models/ids.ts). */
   key: { type: String, required: true },
   threadId: { type: Schema.Types.ObjectId, required: true },
 }, { timestamps: false });

@@ -18,7 +18,7 @@ import { Message, type MessageDoc } from '../models/message';
 import { LogExclusion, LogExclusionKey, type LogExclusionDoc } from '../models/log-exclusion';
 import { Thread } from '../models/thread';
 import { insertIdempotent } from './ingest/bulk';
-import { byInternetMessageId } from './ingest/ids';
+import { byInternetMessageId } from '../models/ids';
 import { emailKey, logKeyId, providerThreadKey, rememberCopies, threadMemberKey } from './ingest/log-choices';
 import { removeCopies } from './ingest/removal';
 import { signalDue } from './engine/scheduler';

@@ -13,7 +13,7 @@ import { runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { MailboxMessage, MessageFlags } from '../../models/mailbox-message';
 import { Message, MessageDoc } from '../../models/message';
-import { byInternetMessageId } from '../../sync/ingest/ids';
+import { byInternetMessageId } from '../../models/ids';
 
 export interface SignedIn { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string; mailboxId: Types.ObjectId }
 

@@ -3,7 +3,7 @@ import { useTestDatabase } from '../../../../test/helpers/db';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { SyncLock } from '../../models/sync-lock';
-import { stableId } from '../ingest/ids';
+import { stableId } from '../../models/ids';
 import { acquireLease } from './lease';
 
 useTestDatabase();

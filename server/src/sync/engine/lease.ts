@@ -13,7 +13,7 @@ import { Mailbox, type MailboxDoc } from '../../models/mailbox';
 import { SyncLock } from '../../models/sync-lock';
 import { runAsSystem } from '../../db/tenant';
 import { isDuplicateKey } from '../../db/errors';
-import { stableId } from '../ingest/ids';
+import { stableId } from '../../models/ids';
 
 export const DEFAULT_LEASE_SECONDS = 60;
 

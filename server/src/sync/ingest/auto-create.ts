@@ -10,7 +10,7 @@ import { insertIdempotent } from './bulk';
 import type { IngestContext } from './context';
 import { isFromMailbox } from '../../mail/direction';
 import type { OrgDirectory } from './directory';
-import { stableId } from './ids';
+import { stableId } from '../../models/ids';
 import { isAddressExcluded, type MergedPrivacyRules } from './privacy';
 import type { Prepared } from './prepare';
 

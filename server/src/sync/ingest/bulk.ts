@@ -1,4 +1,4 @@
-/** Batched, idempotent inserts: the write primitive of the ingest (see ids.ts for why inserts rather than upserts). */
+/** Batched, idempotent inserts: the write primitive of the ingest (see models/ids.ts for why inserts rather than upserts). */
 import type { Model } from 'mongoose';
 
 export interface InsertOutcome {

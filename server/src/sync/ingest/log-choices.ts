@@ -15,7 +15,7 @@ import mongoose, { type Types } from 'mongoose';
 import { LogExclusion, LogExclusionKey, MAX_REMEMBERED_COPIES } from '../../models/log-exclusion';
 import { insertIdempotent } from './bulk';
 import { collisionFingerprint } from './dedup-key';
-import { stableId } from './ids';
+import { stableId } from '../../models/ids';
 import type { Prepared } from './prepare';
 
 export const emailKey = (dedupKey: string) => `m:${dedupKey}`;

@@ -2,7 +2,7 @@
  * The storing end of the ingest (DESIGN §3, §4.5–4.7, §4.11): a page of provider messages becomes `messages`
  * (one per email per organisation), `mailboxMessages` (one per copy), threads, links and auto-created contacts.
  *
- * Idempotent by construction — ids are derived from the unique keys (ids.ts) and every write is an unordered batch
+ * Idempotent by construction — ids are derived from the unique keys (models/ids.ts) and every write is an unordered batch
  * insert where "already there" is an answer, not an error — so a crash at any point is repaired by storing the page
  * again. Per page: one parse pass, two or three batch inserts, and an update only where a document already existed.
  */
@@ -18,7 +18,7 @@ import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from '.
 import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
 import { directoryVersion, OrgDirectory } from './directory';
-import { copyDocId, messageDocId } from './ids';
+import { copyDocId, messageDocId } from '../../models/ids';
 import { relinkContact } from './link';
 import type { ParsedMessage } from '../../mail/message';
 import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';

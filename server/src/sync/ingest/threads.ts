@@ -11,7 +11,7 @@
 import type { Types } from 'mongoose';
 import { Thread, ThreadKey } from '../../models';
 import { insertIdempotent } from './bulk';
-import { stableId } from './ids';
+import { stableId } from '../../models/ids';
 
 export interface ThreadInput {
   /** Root Message-ID (normalised), or null when the message has none at all. */

@@ -27,7 +27,7 @@ import { User } from '../../models/user';
 import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
 import type { MailboxAdapters } from '../runtime';
 import { claimNextGeneration } from '../engine/lease';
-import { messageDocId, stableId } from '../ingest/ids';
+import { messageDocId, stableId } from '../../models/ids';
 import { normaliseMessageId } from '../../mail/message-id';
 import { ATTACHMENT_CAP_BYTES, composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
 import { adoptSentMessageId, attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
@@ -149,7 +149,7 @@ export async function enqueueSend(
   const messageKey = normaliseMessageId(internetMessageId)!;
   const prepared = await prepare(user.userId, body, mailbox, { orgId: user.orgId, messageKey });
   const entryId = new Types.ObjectId();
-  // The id the ingest gives the message with this Message-ID (ingest/ids.ts): the synced-back copy is the same document.
+  // The id the ingest gives the message with this Message-ID (models/ids.ts): the synced-back copy is the same document.
   const messageId = messageDocId(user.orgId, `mid:${messageKey}`);
   try {
     await Outbox.create({

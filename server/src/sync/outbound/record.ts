@@ -16,7 +16,7 @@ import { Outbox } from '../../models/outbox';
 import { Thread } from '../../models/thread';
 import { normaliseAddress } from '../../mail/address';
 import { OrgDirectory } from '../ingest/directory';
-import { copyDocId, messageDocId } from '../ingest/ids';
+import { copyDocId, messageDocId } from '../../models/ids';
 import { forgetMessages, indexCopies, indexMessages } from '../../store/activity';
 import { dedupKey } from '../ingest/dedup-key';
 import { classifyDirection } from '../../mail/direction';
@@ -206,7 +206,7 @@ export async function recordSentCopy(messageId: Types.ObjectId, mailbox: Sending
     { mailboxId: mailbox._id, providerMessageId: sent.providerMessageId },
     {
       $setOnInsert: {
-        // The id the ingest gives this copy (ingest/ids.ts), so its later updates by id find it.
+        // The id the ingest gives this copy (models/ids.ts), so its later updates by id find it.
         _id: copyId,
         userId: mailbox.userId,
         messageId,
