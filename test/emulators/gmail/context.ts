@@ -16,6 +16,8 @@ export interface GmailContext {
   authenticate(accessToken: string): { email: string; scopes: string[] } | undefined;
   /** This server's own http URL (the batch endpoint calls back into it). */
   baseUrl(): string;
+  /** Off: the batch endpoint answers 404 like any unknown path (an API root without it; control.setBatchEndpoint). */
+  batchEndpoint: boolean;
 }
 
 export type GmailHandler = (req: Request, res: Response, mailbox: Mailbox) => void | Promise<void>;

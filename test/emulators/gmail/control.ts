@@ -115,6 +115,10 @@ export function createGoogleControl(ctx: GmailContext, identity: GoogleIdentity,
     clearFaults: (): void => faults.clear(),
     faultCounters: () => faults.counters(),
     setQuota: (settings: Partial<QuotaSettings>): void => ctx.quota.set(settings),
+    /** Whether POST /batch/gmail/v1 exists (off: 404, as on a root without it). */
+    setBatchEndpoint: (enabled: boolean): void => {
+      ctx.batchEndpoint = enabled;
+    },
     quota: () => ({ settings: ctx.quota.get(), usage: ctx.quota.report() }),
 
     configurePush: (settings: PushSettings): void => ctx.push.configure(settings),

@@ -52,7 +52,7 @@ export function createGoogleEmulator(opts: GoogleEmulatorOptions): GoogleEmulato
     if (retention !== null && retention !== undefined) mailbox.expireHistory(retention);
     push.onHistory(mailbox, record);
   });
-  const ctx: GmailContext = { state, quota: new QuotaMeter(), push, authenticate: identity.authenticate, baseUrl: opts.baseUrl };
+  const ctx: GmailContext = { state, quota: new QuotaMeter(), push, authenticate: identity.authenticate, baseUrl: opts.baseUrl, batchEndpoint: true };
 
   const recorder = requestRecorder({
     name: (req) => (req.res?.locals.op as string | undefined) ?? undefined,

@@ -1,5 +1,5 @@
 /**
- * Gmail ChangeSource: backfill pages (messages.list + messages.get raw), incremental pages (history.list from
+ * Gmail ChangeSource: backfill pages (messages.list + messages.get raw, in batches: batch.ts), incremental pages (history.list from
  * the stored historyId), id listing for reconciliation, and single fetches.
  * Sync guide: https://developers.google.com/gmail/api/guides/sync
  */
@@ -12,7 +12,7 @@ import {
   type SyncCursor,
   type SyncPage,
 } from '../port';
-import type { GmailClient } from './client';
+import type { BatchAnswer, GmailClient } from './client';
 import { planHistory } from './history';
 import type { GmailLabelCatalogue } from './label-catalogue';
 import { isOutOfScope } from './labels';
@@ -27,6 +27,8 @@ const MAX_LIST_PAGE = 500;
 const HISTORY_PAGE = 100;
 /** Extra attempts for one message's get inside a page (see client.ts on why reads may retry in-process). */
 const FETCH_RETRIES = 3;
+/** Batch requests of one page in flight at once (each up to BATCH_MAX calls). */
+const BATCHES_IN_FLIGHT = 2;
 /** Errors about the mailbox rather than one message: continuing the page would only fail the same way. */
 const MAILBOX_LEVEL = new Set(['throttled', 'auth_revoked', 'permission']);
 
@@ -83,6 +85,43 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
     }
   };
 
+  /**
+   * The raw messages of listed ids, in their order: each a message, null (gone since it was listed), or its
+   * ProviderError. Batches of up to BATCH_MAX (batch.ts; GmailClient.batchSize), two in flight, while they pay
+   * (GmailClient.batchPays: not when the quota is the limit); a call the batch answered with an error other
+   * than 404 is fetched again on its own (with the single call's retries), as is a batch that failed for a
+   * passing reason and everything when the API has no batch endpoint. Errors other than the provider's are thrown.
+   */
+  const fetchMany = async (ids: readonly string[]): Promise<(RemoteMessage | null | ProviderError)[]> => {
+    const single = (id: string) => fetchOne(id).catch((err: unknown) => {
+      if (err instanceof ProviderError) return err;
+      throw err;
+    });
+    const size = client.batchSize('messages.get');
+    if (ids.length < 2 || size < 2) return mapBounded(ids, opts.fetchConcurrency, single);
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
+    const answered = await mapBounded(chunks, BATCHES_IN_FLIGHT, async (chunk) => {
+      if (!client.batchPays('messages.get', chunk.length)) return mapBounded(chunk, opts.fetchConcurrency, single);
+      let answers: BatchAnswer[] | null;
+      try {
+        answers = await client.getMany('messages.get', chunk.map((id) => `/gmail/v1/users/${USER}/messages/${encodeURIComponent(id)}?format=raw`));
+      } catch (err) {
+        // A batch that failed as a whole for a passing reason: its calls one by one, each with its own retries.
+        if (!(err instanceof ProviderError) || err.code !== 'transient') throw err;
+        answers = null;
+      }
+      if (answers === null) return mapBounded(chunk, opts.fetchConcurrency, single);
+      return mapBounded(answers, opts.fetchConcurrency, async (answer, i) => {
+        if ('ok' in answer) return named(toRemoteMessage(answer.ok as gmail_v1.Schema$Message));
+        if (answer.error.code === 'not_found') return null;
+        // Any other failure of one call is asked again on its own: its answer (or its retries) decide.
+        return single(chunk[i]);
+      });
+    });
+    return answered.flat();
+  };
+
   const list = (q: string, maxResults: number, pageToken: string | undefined) =>
     client.call(
       'messages.list',
@@ -115,14 +154,11 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
       }
 
       const failed: BackfillPage['failed'] = [];
-      const fetched = await mapBounded(ids, opts.fetchConcurrency, async (id) => {
-        try {
-          return await fetchOne(id);
-        } catch (err) {
-          if (!(err instanceof ProviderError) || MAILBOX_LEVEL.has(err.code)) throw err;
-          failed.push({ providerMessageId: id, error: err });
-          return null;
-        }
+      const fetched = (await fetchMany(ids)).map((m, i) => {
+        if (!(m instanceof ProviderError)) return m;
+        if (MAILBOX_LEVEL.has(m.code)) throw m;
+        failed.push({ providerMessageId: ids[i], error: m });
+        return null;
       });
       // Drafts are listed by messages.list but are not mail yet; a 404 is mail deleted since the list.
       const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
@@ -160,7 +196,10 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
       const plan = planHistory(answer.history ?? []);
       // Any failure other than "gone" throws the page: the cursor stays, and the engine retries it. Skipping a
       // message here would lose it until the next reconciliation.
-      const fetched = await mapBounded(plan.fetch, opts.fetchConcurrency, fetchOne);
+      const fetched = (await fetchMany(plan.fetch)).map((m) => {
+        if (m instanceof ProviderError) throw m;
+        return m;
+      });
       const gone = plan.fetch.filter((_, i) => fetched[i] === null);
       const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
       const last = !answer.nextPageToken;

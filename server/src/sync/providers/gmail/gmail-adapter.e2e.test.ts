@@ -159,6 +159,59 @@ it('backfills newest first within the window, page by page, with exact counts', 
   expect(first.flags.read).toBe(!expected[0].labelIds.includes('UNREAD'));
 });
 
+describe('batch fetches', () => {
+  afterEach(() => {
+    control().setBatchEndpoint(true);
+    control().setFaults({});
+  });
+
+  it('fetches a page\'s messages in batch requests, each call still counted by the quota', async () => {
+    const listed = control().messages(USER).filter((m) => m.internalDate >= SINCE.getTime() && !m.labelIds.some((l) => ['TRASH', 'SPAM', 'DRAFT'].includes(l)));
+    control().resetLogs();
+    // A fresh adapter: one whose quota window other tests just spent would rightly fetch one by one (batchPays).
+    const pages = await backfillAll(build(), 30);
+    const ids = pages.flatMap((p) => p.upserts.map((m) => m.providerMessageId));
+    expect(new Set(ids)).toEqual(new Set(listed.map((m) => m.id)));
+    const batches = control().requests({ name: 'gmail.batch' });
+    // At most 25 calls a batch at this mailbox's 250 units/s (half the budget: GmailClient.batchSize).
+    expect(batches.length).toBe(pages.reduce((n, p) => n + Math.ceil(p.upserts.length / 25), 0));
+    // The inner calls go through the quota and the log like single ones: one messages.get per message.
+    expect(control().requests({ name: 'gmail.users.messages.get' })).toHaveLength(listed.length);
+    expect(control().quota().usage[USER].rejected).toBe(0);
+  });
+
+  it('asks again on its own for a call the batch answered with a 5xx, and for a batch that failed whole', async () => {
+    const listed = control().messages(USER).filter((m) => m.internalDate >= SINCE.getTime() && !m.labelIds.some((l) => ['TRASH', 'SPAM', 'DRAFT'].includes(l)));
+    // Faults strike before routing, so a faulted call is logged by its path. Backfills until both kinds were hit
+    // (a quarter of requests fail: each run is almost sure to fault inner calls, a whole batch less so).
+    const faulted = new Set<string>();
+    for (let run = 0; run < 10 && !(faulted.has('batch') && faulted.has('inner')); run++) {
+      control().setFaults({ errorRate: 0.25, seed: run + 1 });
+      control().resetLogs();
+      const pages = await backfillAll(build(), 8);
+      expect(pages.flatMap((p) => p.failed)).toEqual([]);
+      expect(new Set(pages.flatMap((p) => p.upserts.map((m) => m.providerMessageId)))).toEqual(new Set(listed.map((m) => m.id)));
+      for (const r of control().requests()) {
+        if ((r.status ?? 0) >= 500) faulted.add(r.name.startsWith('POST /batch') ? 'batch' : r.name.startsWith('GET /gmail/v1/users/me/messages/') ? 'inner' : 'other');
+      }
+    }
+    expect([faulted.has('batch'), faulted.has('inner')]).toEqual([true, true]);
+  }, 60_000);
+
+  it('works one by one against an API root without the batch endpoint', async () => {
+    control().setBatchEndpoint(false);
+    // Another spelling of the same root: the product remembers per root that it has no batch endpoint.
+    const noBatch = build({}, { GMAIL_API_URL: adapterConfig.GMAIL_API_URL.replace('127.0.0.1', 'localhost') });
+    control().resetLogs();
+    const pages = await backfillAll(noBatch, 30);
+    const count = pages.flatMap((p) => p.upserts).length;
+    expect(count).toBeGreaterThan(10);
+    expect(pages.flatMap((p) => p.failed)).toEqual([]);
+    expect(control().requests({ name: 'gmail.batch' })).toHaveLength(1);
+    expect(control().requests({ name: 'gmail.users.messages.get' })).toHaveLength(count);
+  });
+});
+
 it('lists all ids in scope for reconciliation', async () => {
   const all: string[] = [];
   for await (const ids of adapter.changeSource.listAllIds({ since: SINCE })) all.push(...ids);

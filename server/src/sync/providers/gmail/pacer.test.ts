@@ -144,3 +144,26 @@ describe('mapBounded', () => {
     expect(started).toEqual([1, 2]);
   });
 });
+
+describe('units held until answered (calls inside a batch)', () => {
+  it('keep their units however long the answer takes, then a window more', async () => {
+    const clock = new ManualClock();
+    const pacer = new QuotaPacer({ unitsPerSecond: 10, clock });
+    const release = await pacer.acquire(10, { untilAnswered: true });
+    let second = false;
+    void pacer.acquire(5).then(() => { second = true; });
+    await clock.advance(5_000);
+    // A single call's units would have come back after window + guard; these wait for the answer.
+    expect(second).toBe(false);
+    expect(pacer.unitsInWindow()).toBe(10);
+    release();
+    await clock.advance(999);
+    expect(second).toBe(false);
+    await clock.advance(1);
+    expect(second).toBe(true);
+  });
+
+  it('say how many units one window holds', () => {
+    expect(new QuotaPacer({ unitsPerSecond: 250 }).budget()).toBe(250);
+  });
+});

@@ -73,7 +73,7 @@ export class QuotaPacer {
   private readonly guardMs: number;
   private readonly clock: PacerClock;
   private charges: Charge[] = [];
-  private queue: Array<{ units: number; grant: (release: ReleaseQuota) => void }> = [];
+  private queue: Array<{ units: number; grant: (release: ReleaseQuota) => void; untilAnswered: boolean }> = [];
   private timer: unknown = null;
 
   constructor(opts: QuotaPacerOptions) {
@@ -88,11 +88,20 @@ export class QuotaPacer {
    * Waits until `units` fit in the budget, first come first served (a 100-unit send is not starved by a
    * stream of 5-unit reads). A call costing more than the whole budget runs alone.
    */
-  acquire(units: number): Promise<ReleaseQuota> {
+  acquire(units: number, opts: { untilAnswered?: boolean } = {}): Promise<ReleaseQuota> {
     return new Promise((grant) => {
-      this.queue.push({ units: Math.min(Math.max(units, 0), this.limit), grant });
+      this.queue.push({ units: Math.min(Math.max(units, 0), this.limit), grant, untilAnswered: opts.untilAnswered ?? false });
       this.pump();
     });
+  }
+
+  /**
+   * The units one window holds. A call inside a batch reaches Google at some moment before the batch's answer,
+   * unknown to us, so its units are held until that answer (`untilAnswered`) and then for a window: a batch must
+   * fit in the budget, with room to spare for the next one to be granted while it runs.
+   */
+  budget(): number {
+    return this.limit;
   }
 
   /** Units currently counted against the window (for tests and metrics). */
@@ -125,14 +134,15 @@ export class QuotaPacer {
     let used = this.charges.reduce((sum, c) => sum + c.units, 0);
     while (this.queue.length > 0 && used + this.queue[0].units <= this.limit) {
       const next = this.queue.shift()!;
-      const charge: Charge = { units: next.units, expiresAt: now + this.windowMs + this.guardMs, settled: false };
+      const charge: Charge = { units: next.units, expiresAt: next.untilAnswered ? Infinity : now + this.windowMs + this.guardMs, settled: false };
       this.charges.push(charge);
       used += charge.units;
       next.grant(() => this.settle(charge));
     }
-    if (this.queue.length > 0) {
-      // Every charge has a known latest expiry, so waiting never depends on an answer arriving.
-      const wakeAt = Math.min(...this.charges.map((c) => c.expiresAt));
+    // A charge of a single call has a known latest expiry, so waiting never depends on its answer arriving; one
+    // held until answered wakes the queue when it is settled.
+    const wakeAt = Math.min(...this.charges.map((c) => c.expiresAt));
+    if (this.queue.length > 0 && Number.isFinite(wakeAt)) {
       this.timer = this.clock.setTimeout(() => {
         this.timer = null;
         this.pump();
@@ -144,6 +154,7 @@ export class QuotaPacer {
     if (charge.settled) return;
     charge.settled = true;
     charge.expiresAt = Math.min(charge.expiresAt, this.clock.now() + this.windowMs);
+    // Always: a settled charge may be the first with a finite expiry, which the queue needs a timer for.
     if (this.queue.length > 0) this.pump();
   }
 }
