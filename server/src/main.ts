@@ -8,7 +8,8 @@
 import http from 'node:http';
 import path from 'node:path';
 import { ConfigError, loadConfig, withDevelopmentSecrets } from './config';
-import { connectDatabase, disconnectDatabase, ensureIndexes } from './db/connection';
+import { connectDatabase, disconnectDatabase } from './db/connection';
+import { ensureIndexes } from './models';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { createLogger } from './logger';
 import { Types } from 'mongoose';

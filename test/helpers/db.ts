@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
-import { connectDatabase, ensureIndexes } from '../../server/src/db/connection';
+import { connectDatabase } from '../../server/src/db/connection';
+import { ensureIndexes } from '../../server/src/models';
 
 export function useTestDatabase(): { dbName: string } {
   const handle = { dbName: `t_${randomBytes(6).toString('hex')}` };

@@ -1,6 +1,5 @@
-/** Connecting mongoose with the settings every query relies on, and creating the indexes at start-up. */
+/** Connecting mongoose with the settings every query relies on (the indexes are the models' own: models/index.ts). */
 import mongoose from 'mongoose';
-import { ALL_MODELS } from '../models';
 
 // Defence against query selector injection: `$`-keyed objects coming from input are wrapped in `$eq`
 // (our own operators are marked with mongoose.trusted()), and unknown paths in filters are dropped.
@@ -12,16 +11,6 @@ mongoose.set('autoCreate', false);
 export async function connectDatabase(uri: string, options: { dbName?: string } = {}): Promise<typeof mongoose> {
   await mongoose.connect(uri, { dbName: options.dbName, serverSelectionTimeoutMS: 10_000 });
   return mongoose;
-}
-
-/** Creates collections and indexes of every model; idempotent, safe to run on every start. */
-export async function ensureIndexes(): Promise<void> {
-  for (const model of ALL_MODELS) {
-    await model.createCollection().catch((err: { codeName?: string }) => {
-      if (err.codeName !== 'NamespaceExists') throw err;
-    });
-    await model.createIndexes();
-  }
 }
 
 export async function databaseAnswers(timeoutMs = 1000): Promise<boolean> {

@@ -20,3 +20,13 @@ export { Activity, CopyRef, Note, Task, AttachmentCache, AuditLog, Company, Cont
 
 /** Every model, for index creation at start-up. */
 export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task, SessionRevocation, Activity, CopyRef, LogExclusion, LogExclusionKey];
+
+/** Creates collections and indexes of every model; idempotent, safe to run on every start. */
+export async function ensureIndexes(): Promise<void> {
+  for (const model of ALL_MODELS) {
+    await model.createCollection().catch((err: { codeName?: string }) => {
+      if (err.codeName !== 'NamespaceExists') throw err;
+    });
+    await model.createIndexes();
+  }
+}
