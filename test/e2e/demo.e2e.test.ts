@@ -164,7 +164,7 @@ describe('npm run demo --small', () => {
   }, 90_000);
 
   // A contact created right after its mail arrived: the message is on it whether the sync run wrote it before or
-  // after the contact's relink (ingest/directory.ts, directoryVersion).
+  // after the contact's relink (server/src/crm/directory.ts, directoryVersion).
   it('delivers live mail that reaches the CRM', async () => {
     const line = /new mail for (?:ada|bob)@acme-robotics\.com[^\n]*? from [^\n]*?<([^>\s]+)> <([^>\s]+)>/g;
     const offset = out.length;

@@ -7,8 +7,8 @@ import mongoose, { Types } from 'mongoose';
 import { isDuplicateKey } from '../db/errors';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
 import { Message } from '../models/message';
-import { markDirectoryChanged } from '../sync/ingest/directory';
-import { relinkContact } from '../sync/ingest/link';
+import { markDirectoryChanged } from './directory';
+import { relinkContact } from './link';
 import { companyDomainFor, companyNameFromDomain } from '../mail/domains';
 
 export class ContactConflictError extends Error {

@@ -26,7 +26,7 @@ import { User, UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
-import { OrgDirectory, type ReadonlyDirectory } from '../sync/ingest/directory';
+import { OrgDirectory, type ReadonlyDirectory } from './directory';
 import { addressSources, copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from '../sync/mailbox-view';
 import { choiceCovering } from '../sync/message-choices';
@@ -57,7 +57,7 @@ const { trusted } = mongoose;
  * contact's company, else the company keyed by their address's registrable domain (never free-mail), so an
  * unknown person at a known company shows that company.
  *
- * Found through the organisation's directory (sync/ingest/directory.ts: every address, domain and deal party, kept
+ * Found through the organisation's directory (crm/directory.ts: every address, domain and deal party, kept
  * per process and reloaded when the organisation's directoryVersion moves — one read by `_id`), then the records
  * themselves by `_id`: no query here grows with the number of contacts.
  */

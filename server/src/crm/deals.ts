@@ -6,7 +6,7 @@
 import mongoose, { Types } from 'mongoose';
 import { Company, Contact, Deal, DealDoc } from '../models/crm';
 import { Message } from '../models/message';
-import { markDirectoryChanged } from '../sync/ingest/directory';
+import { markDirectoryChanged } from './directory';
 
 export class DealReferenceError extends Error {
   constructor(public readonly field: 'contactIds' | 'companyId') {

@@ -23,7 +23,7 @@ import { addressInDomains, domainOf } from '../mail/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';
 import { countWith } from '../store/activity';
-import { OrgDirectory } from '../sync/ingest/directory';
+import { OrgDirectory } from './directory';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';

@@ -13,7 +13,7 @@ import { auth } from './context';
 import { badRequest, conflict, notFound } from './errors';
 import { activityPage, pageQuery } from './message-listing';
 import { addressSources, domainSources } from '../store/activity';
-import { OrgDirectory } from '../sync/ingest/directory';
+import { OrgDirectory } from '../crm/directory';
 import { objectId } from './message-read-routes';
 import { companyView, contactView } from './views';
 

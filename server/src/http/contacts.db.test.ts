@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
-import { markDirectoryChanged } from '../sync/ingest/directory';
+import { markDirectoryChanged } from '../crm/directory';
 import { runInOrg } from '../db/tenant';
 import { Company, Contact } from '../models/crm';
 import { Message } from '../models/message';

@@ -29,7 +29,7 @@ const orgSchema = new Schema({
   settings: { type: settingsSchema, default: () => ({}) },
   /**
    * Moves before every change of the CRM records that decide how mail is linked (contacts, companies, deals), so a
-   * sync run holding an older copy of them (ingest/directory.ts) knows to look again.
+   * sync run holding an older copy of them (crm/directory.ts) knows to look again.
    */
   directoryVersion: { type: Number, default: 0 },
 }, { timestamps: true, strict: 'throw' });

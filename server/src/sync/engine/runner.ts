@@ -6,7 +6,7 @@ import mongoose, { type Types } from 'mongoose';
 import { Mailbox, type MailboxDoc } from '../../models/mailbox';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { loadIngestContext } from '../ingest/context';
-import { OrgDirectory } from '../ingest/directory';
+import { OrgDirectory } from '../../crm/directory';
 import { ThreadKeyCache } from '../ingest/threads';
 import { acquireLease, LeaseLostError, releaseLease } from './lease';
 import { decide, userMessage, type Action } from './policy';

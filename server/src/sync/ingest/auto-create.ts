@@ -9,7 +9,7 @@ import { shouldAutoCreateContact, suggestContact, type ContactSuggestion } from 
 import { insertIdempotent } from './bulk';
 import type { IngestContext } from './context';
 import { isFromMailbox } from '../../mail/direction';
-import type { OrgDirectory } from './directory';
+import type { OrgDirectory } from '../../crm/directory';
 import { stableId } from '../../models/ids';
 import { isAddressExcluded, type MergedPrivacyRules } from './privacy';
 import type { Prepared } from './prepare';

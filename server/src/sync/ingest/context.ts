@@ -7,7 +7,7 @@ import { Org, User } from '../../models';
 import type { OrgDoc } from '../../models/org';
 import { runInOrg } from '../../db/tenant';
 import { mergeRules, type MergedPrivacyRules, type PrivacyRules } from './privacy';
-import type { OrgDirectory } from './directory';
+import type { OrgDirectory } from '../../crm/directory';
 import type { ThreadKeyCache } from './threads';
 
 export interface IngestMailbox {

@@ -6,7 +6,7 @@ import { Company, Contact, Deal, MailboxMessage, Message, Thread } from '../../m
 import { applyDeletes, applyStateChanges } from './changes';
 import { loadIngestContext } from './context';
 import { repairHolders } from './holders';
-import { relinkContact } from './link';
+import { relinkContact } from '../../crm/link';
 import { applyCrmWrite } from './state';
 import { ingestMessages } from './store';
 

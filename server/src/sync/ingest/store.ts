@@ -17,9 +17,9 @@ import { insertIdempotent } from './bulk';
 import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from './changes';
 import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
-import { directoryVersion, OrgDirectory } from './directory';
+import { directoryVersion, OrgDirectory } from '../../crm/directory';
 import { copyDocId, messageDocId } from '../../models/ids';
-import { relinkContact } from './link';
+import { relinkContact } from '../../crm/link';
 import type { ParsedMessage } from '../../mail/message';
 import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';
 import type { PrivacyRuleKind } from './privacy';
@@ -212,7 +212,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   for (const c of created) await relinkContact({ _id: c._id, orgId, emails: c.emails, companyId: c.companyId });
 
   // 8. Contacts, companies or deals changed by someone else since the directory was loaded: reload it and link this
-  // page again (the other side relinks only what was stored before it moved the version; directory.ts).
+  // page again (the other side relinks only what was stored before it moved the version; crm/directory.ts).
   const versionNow = await directoryVersion();
   if (versionBefore === directory.version && versionNow === versionBefore + created.length) {
     directory.version = versionNow; // only this page's own contacts moved it, and they are in the directory already

@@ -15,7 +15,7 @@ import { Org } from '../../models/org';
 import { Outbox } from '../../models/outbox';
 import { Thread } from '../../models/thread';
 import { normaliseAddress } from '../../mail/address';
-import { OrgDirectory } from '../ingest/directory';
+import { OrgDirectory } from '../../crm/directory';
 import { copyDocId, messageDocId } from '../../models/ids';
 import { forgetMessages, indexCopies, indexMessages } from '../../store/activity';
 import { dedupKey } from '../ingest/dedup-key';

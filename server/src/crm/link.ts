@@ -3,10 +3,10 @@
  * once). New mail is linked during the ingest from the run's OrgDirectory; this is the other direction.
  */
 import mongoose, { type Types } from 'mongoose';
-import { Company, Deal, Message } from '../../models';
-import { runInOrg } from '../../db/tenant';
-import { companyDomainFor } from '../../mail/domains';
-import { normaliseAddress } from '../../mail/address';
+import { Company, Deal, Message } from '../models';
+import { runInOrg } from '../db/tenant';
+import { companyDomainFor } from '../mail/domains';
+import { normaliseAddress } from '../mail/address';
 import { markDirectoryChanged } from './directory';
 
 export interface RelinkableContact {

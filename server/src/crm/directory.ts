@@ -11,10 +11,10 @@
  * is left in which a new contact's mail stays unlinked.
  */
 import type { Types } from 'mongoose';
-import { currentOrgId } from '../../db/tenant';
-import { Company, Contact, Deal, Org } from '../../models';
-import { companyDomainFor } from '../../mail/domains';
-import { normaliseAddress, normaliseDomain } from '../../mail/address';
+import { currentOrgId } from '../db/tenant';
+import { Company, Contact, Deal, Org } from '../models';
+import { companyDomainFor } from '../mail/domains';
+import { normaliseAddress, normaliseDomain } from '../mail/address';
 
 export interface Links {
   contactIds: Types.ObjectId[];
