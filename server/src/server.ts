@@ -36,7 +36,7 @@ import { createSyncHost, SyncHost } from './sync/host';
 import { processDueOutbox, sendSoon } from './sync/outbound/outbox';
 import { buildProviders, Providers } from './sync/providers/registry';
 import { storedPushHints } from './sync/engine/push-hints';
-import type { MailboxAdapters } from './sync/runtime';
+import type { MailboxAdapters } from './sync/providers/runtime';
 
 export interface Service {
   app: Express;

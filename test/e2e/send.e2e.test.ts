@@ -20,7 +20,7 @@ import { byInternetMessageId } from '../../server/src/models/ids';
 import { normaliseMessageId } from '../../server/src/mail/message-id';
 import { runOutboxOnce, processDueOutbox } from '../../server/src/sync/outbound/outbox';
 import type { AccessTokenSource, OAuthClient, ProviderAdapter, ProviderName } from '../../server/src/sync/providers/port';
-import type { MailboxAdapters, MailboxForAdapter } from '../../server/src/sync/runtime';
+import type { MailboxAdapters, MailboxForAdapter } from '../../server/src/sync/providers/runtime';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
 import { createNodeFetch } from '../emulators/common/fetch';
 import { useTestDatabase } from '../helpers/db';

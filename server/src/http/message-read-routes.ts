@@ -12,7 +12,7 @@ import { Message, MessageDoc } from '../models/message';
 import { Thread, ThreadDoc } from '../models/thread';
 import { AttachmentUnavailableError, attachmentBytes, type AttachmentCacheLimits } from '../sync/attachment-fetch';
 import { ProviderError } from '../sync/providers/port';
-import type { MailboxAdapters } from '../sync/runtime';
+import type { MailboxAdapters } from '../sync/providers/runtime';
 import { auth } from './context';
 import { ApiError, notFound } from './errors';
 import { SUMMARY_FIELDS, summariesFor } from './message-listing';

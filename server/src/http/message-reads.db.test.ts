@@ -19,7 +19,7 @@ import { buildService, type Service } from '../server';
 import { rebuildReadModels } from '../store/rebuild';
 import { removeMessages } from '../sync/ingest/removal';
 import { ProviderError, type ProviderAdapter } from '../sync/providers/port';
-import type { MailboxAdapters } from '../sync/runtime';
+import type { MailboxAdapters } from '../sync/providers/runtime';
 import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
 
 useTestDatabase();

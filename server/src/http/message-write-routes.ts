@@ -10,7 +10,7 @@ import { normaliseAddress } from '../mail/address';
 import { ComposeError } from '../sync/outbound/compose';
 import { enqueueSend, OutboundError } from '../sync/outbound/outbox';
 import { StateWriteError, trashMessage, writeMessageState } from '../sync/outbound/state';
-import type { MailboxAdapters } from '../sync/runtime';
+import type { MailboxAdapters } from '../sync/providers/runtime';
 import { auth } from './context';
 import { ApiError, badRequest, conflict, notFound } from './errors';
 

@@ -15,7 +15,7 @@ import { Mailbox } from '../models/mailbox';
 import { MailboxMessage } from '../models/mailbox-message';
 import { isUuencodedAttachmentId, uuencodedAttachment } from './ingest/parse';
 import { ProviderError, type ChangeSource } from './providers/port';
-import type { MailboxAdapters, MailboxForAdapter } from './runtime';
+import type { MailboxAdapters, MailboxForAdapter } from './providers/runtime';
 
 export interface AttachmentCacheLimits { itemMaxBytes: number; totalMaxBytes: number }
 export const DEFAULT_CACHE_LIMITS: AttachmentCacheLimits = { itemMaxBytes: 5 * 1024 * 1024, totalMaxBytes: 200 * 1024 * 1024 };

@@ -12,7 +12,7 @@ import { notePushHint } from './engine/push-hints';
 import { markDue, requestResync } from './engine/scheduler';
 import type { ProviderName } from './providers/port';
 import type { Providers } from './providers/registry';
-import type { MailboxAdapters } from './runtime';
+import type { MailboxAdapters } from './providers/runtime';
 
 interface StoredMailbox {
   _id: Types.ObjectId;

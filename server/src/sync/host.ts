@@ -10,7 +10,7 @@ import type { Logger } from '../logger';
 import { startWorkers, type Workers } from './engine/scheduler';
 import { createTokenSource } from './engine/tokens';
 import type { Providers } from './providers/registry';
-import type { MailboxAdapters } from './runtime';
+import type { MailboxAdapters } from './providers/runtime';
 
 export interface SyncHost {
   /** This process in leases (workers, token refreshes, outbox). */

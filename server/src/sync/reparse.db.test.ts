@@ -10,7 +10,7 @@ import { PARSER_VERSION } from './ingest/parse';
 import { ingestMessages } from './ingest/store';
 import { ProviderError, type ProviderAdapter, type RemoteMessage } from './providers/port';
 import { reparseStoredMail } from './reparse';
-import type { MailboxAdapters } from './runtime';
+import type { MailboxAdapters } from './providers/runtime';
 
 useTestDatabase();
 

@@ -27,7 +27,7 @@ import type { ParsedAddress, ParsedMessage } from '../mail/message';
 import { PARSER_VERSION, parseMessage } from './ingest/parse';
 import { sanitizeEmailHtml } from './ingest/sanitize';
 import { ProviderError } from './providers/port';
-import type { MailboxAdapters, MailboxForAdapter } from './runtime';
+import type { MailboxAdapters, MailboxForAdapter } from './providers/runtime';
 
 export interface ReparseOptions {
   adapters: MailboxAdapters;

@@ -25,7 +25,7 @@ import { Message, type MessageDoc } from '../../models/message';
 import { Outbox } from '../../models/outbox';
 import { User } from '../../models/user';
 import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
-import type { MailboxAdapters } from '../runtime';
+import type { MailboxAdapters } from '../providers/runtime';
 import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../../models/ids';
 import { normaliseMessageId } from '../../mail/message-id';

@@ -21,7 +21,7 @@ import { Types } from 'mongoose';
 import { MailboxMessage, type MailboxMessageDoc, type MessageFlags } from '../../models/mailbox-message';
 import { Mailbox } from '../../models/mailbox';
 import { ProviderError } from '../providers/port';
-import type { MailboxAdapters, MailboxForAdapter } from '../runtime';
+import type { MailboxAdapters, MailboxForAdapter } from '../providers/runtime';
 
 export interface StateChange {
   read?: boolean;

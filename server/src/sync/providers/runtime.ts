@@ -4,7 +4,7 @@
  * reauth_required) is the engine's; this seam lets the HTTP layer use it without knowing how it works.
  */
 import type { Types } from 'mongoose';
-import type { AccessTokenSource, ProviderAdapter, ProviderName } from './providers/port';
+import type { AccessTokenSource, ProviderAdapter, ProviderName } from './port';
 
 export interface MailboxForAdapter {
   _id: Types.ObjectId;
