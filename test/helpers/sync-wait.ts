@@ -184,7 +184,7 @@ export function graphExpectedIds(emu: RunningEmulators, address: string): string
     .map((m) => m.internetMessageId);
 }
 
-/** The lease owner prefix of a server process (sync/host.ts: `${hostname}:${pid}:…`). */
+/** The lease owner prefix of a server process (server/src/sync/control/host.ts: `${hostname}:${pid}:…`). */
 export const ownerPrefixOf = (pid: number): string => `${os.hostname()}:${pid}:`;
 
 /**

@@ -5,7 +5,7 @@
  * and is stored hashed.
  *
  * The code is `<orgId>.<secret>`: the redeem route is public, and the org part lets its lookups stay
- * tenant-scoped, as the OAuth state does (sync/connect.ts). Single use is claimed with a `deleteOne` by `_id`:
+ * tenant-scoped, as the OAuth state does (sync/control/connect.ts). Single use is claimed with a `deleteOne` by `_id`:
  * FerretDB runs `findOneAndUpdate` as a read then a write (models/sync-lock.ts), but a delete of one row is
  * atomic, so of two racing redeems exactly one sees `deletedCount === 1`.
  */

@@ -4,7 +4,7 @@ import { Types } from 'mongoose';
 import { z } from 'zod';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
-import { ConnectDeps, ConnectError, startConnect } from '../sync/connect';
+import { ConnectDeps, ConnectError, startConnect } from '../sync/control/connect';
 import { mailboxView } from '../sync/mailbox-view';
 import { auth } from './context';
 import { ApiError, badRequest, notFound } from './errors';

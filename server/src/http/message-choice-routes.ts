@@ -45,7 +45,7 @@ function targetOf(body: z.infer<typeof excludeBody>): ChoiceTarget {
 }
 
 export interface MessageChoiceDeps {
-  /** Wakes a mailbox now (sync/control.ts markDue): "log again" fetches the copies back on its next run. */
+  /** Wakes a mailbox now (sync/control/control.ts markDue): "log again" fetches the copies back on its next run. */
   markDue(mailboxId: Types.ObjectId): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import { runInOrg } from '../db/tenant';
 import { AuditLog } from '../models/audit';
 import { Message } from '../models/message';
 import { User } from '../models/user';
-import { removeMailboxData } from '../sync/disconnect';
+import { removeMailboxData } from '../sync/control/disconnect';
 import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
 
 useTestDatabase();

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { runInOrg } from '../db/tenant';
-import { abandonConnect, completeConnect, ConnectDeps, ConnectError } from '../sync/connect';
+import { abandonConnect, completeConnect, ConnectDeps, ConnectError } from '../sync/control/connect';
 
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

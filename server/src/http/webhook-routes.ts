@@ -10,7 +10,7 @@ import { sameSecret } from '../auth/secrets';
 import { runInOrg } from '../db/tenant';
 import type { Logger } from '../logger';
 import { Mailbox } from '../models/mailbox';
-import type { SyncControl } from '../sync/control';
+import type { SyncControl } from '../sync/control/control';
 import type { Metrics } from '../metrics';
 import { ApiError } from './errors';
 import { PushRouter } from './push-routing';

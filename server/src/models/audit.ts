@@ -11,7 +11,7 @@ const oauthStateSchema = tenantSchema({
   state: { type: String, required: true },
   userId: { type: Schema.Types.ObjectId, required: true },
   provider: { type: String, enum: ['google', 'microsoft'], required: true },
-  /** 'connect': a mailbox (sync/connect.ts); 'realm': an admin proving a Microsoft tenant (auth/realms.ts). */
+  /** 'connect': a mailbox (sync/control/connect.ts); 'realm': an admin proving a Microsoft tenant (auth/realms.ts). */
   purpose: { type: String, enum: ['connect', 'realm'], default: 'connect' },
   codeVerifier: { type: String, required: true },
   expiresAt: { type: Date, required: true },

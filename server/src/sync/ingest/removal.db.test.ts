@@ -4,7 +4,7 @@ import { useTestDatabase } from '../../../../test/helpers/db';
 import { createMailbox, createOrg, remoteOf } from '../../../../test/fakes/engine-fixture';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { AttachmentCache, Message, Outbox, Thread } from '../../models';
-import { removeMailboxData } from '../disconnect';
+import { removeMailboxData } from '../control/disconnect';
 import { purgeSentContent } from '../outbound/outbox';
 import { applyDeletes } from './changes';
 import { loadIngestContext } from './context';

@@ -5,14 +5,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
-import { takeOAuthState } from '../auth/oauth-state';
-import type { Vault } from '../auth/vault';
-import { runInOrg } from '../db/tenant';
-import { Mailbox } from '../models/mailbox';
-import { signalDue } from './engine/scheduler';
-import { OAuthState, OAuthStateDoc } from '../models/audit';
-import { User, type UserDoc } from '../models/user';
-import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from './providers/port';
+import { takeOAuthState } from '../../auth/oauth-state';
+import type { Vault } from '../../auth/vault';
+import { runInOrg } from '../../db/tenant';
+import { Mailbox } from '../../models/mailbox';
+import { signalDue } from '../engine/scheduler';
+import { OAuthState, OAuthStateDoc } from '../../models/audit';
+import { User, type UserDoc } from '../../models/user';
+import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from '../providers/port';
 
 export const STATE_TTL_MS = 10 * 60_000;
 

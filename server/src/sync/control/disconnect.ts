@@ -5,9 +5,9 @@
  * idempotent, so a crash midway is finished by calling it again.
  */
 import type { Types } from 'mongoose';
-import { Mailbox } from '../models/mailbox';
-import { SyncEvent } from '../models/audit';
-import { removeCopies } from './ingest/removal';
+import { Mailbox } from '../../models/mailbox';
+import { SyncEvent } from '../../models/audit';
+import { removeCopies } from '../ingest/removal';
 
 /** Removes what the mailbox held (copies, messages only it held with their cached bytes and empty threads). Runs inside the mailbox's organisation context. */
 export async function removeMailboxData(mailboxId: Types.ObjectId, userId: Types.ObjectId): Promise<{ copies: number; messages: number }> {

@@ -4,15 +4,15 @@
  * workers do the syncing, wherever they run. When workers run in this process, they are woken at once.
  */
 import { Types } from 'mongoose';
-import type { Vault } from '../auth/vault';
-import type { Logger } from '../logger';
-import { Mailbox } from '../models/mailbox';
+import type { Vault } from '../../auth/vault';
+import type { Logger } from '../../logger';
+import { Mailbox } from '../../models/mailbox';
 import { removeMailboxData } from './disconnect';
-import { notePushHint } from './engine/push-hints';
-import { markDue, requestResync } from './engine/scheduler';
-import type { ProviderName } from './providers/port';
-import type { Providers } from './providers/registry';
-import type { MailboxAdapters } from './providers/runtime';
+import { notePushHint } from '../engine/push-hints';
+import { markDue, requestResync } from '../engine/scheduler';
+import type { ProviderName } from '../providers/port';
+import type { Providers } from '../providers/registry';
+import type { MailboxAdapters } from '../providers/runtime';
 
 interface StoredMailbox {
   _id: Types.ObjectId;

@@ -4,13 +4,13 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Vault } from '../auth/vault';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
-import { startWorkers, type Workers } from './engine/scheduler';
-import { createTokenSource } from './engine/tokens';
-import type { Providers } from './providers/registry';
-import type { MailboxAdapters } from './providers/runtime';
+import type { Vault } from '../../auth/vault';
+import type { Config } from '../../config';
+import type { Logger } from '../../logger';
+import { startWorkers, type Workers } from '../engine/scheduler';
+import { createTokenSource } from '../engine/tokens';
+import type { Providers } from '../providers/registry';
+import type { MailboxAdapters } from '../providers/runtime';
 
 export interface SyncHost {
   /** This process in leases (workers, token refreshes, outbox). */
