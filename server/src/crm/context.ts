@@ -29,7 +29,7 @@ import { userFix } from '../sync/engine/policy';
 import { OrgDirectory, type ReadonlyDirectory } from './directory';
 import { addressSources, copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from '../sync/mailbox-view';
-import { choiceCovering } from '../sync/message-choices';
+import { choiceCovering } from '../sync/rules/message-choices';
 import { isRoleParticipant, suggestContact } from './auto-create';
 import { holdingSharing } from './message-sharing';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';

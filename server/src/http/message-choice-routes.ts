@@ -4,7 +4,7 @@
  * - Sharing: `PUT /api/messages/:id/visibility` sets the caller's holding's level (private | metadata | full, or null
  *   for their default); only a holder may, for their own holding (crm/message-sharing.ts).
  * - Logging: `POST /api/me/excluded-messages` ("don't log this email / this thread"), `DELETE …/:id` ("log it
- *   again"), `GET /api/me/excluded-messages` (sync/message-choices.ts).
+ *   again"), `GET /api/me/excluded-messages` (sync/rules/message-choices.ts).
  * - `GET /api/messages/:id/choices`: both, as the sidebars and the console show them.
  * This file validates and answers.
  */
@@ -17,7 +17,7 @@ import { loadVisibility, VISIBILITY_LEVELS } from '../crm/visibility';
 import { AuditLog } from '../models/audit';
 import { Message, type MessageDoc } from '../models/message';
 import { normaliseMessageId } from '../mail/message-id';
-import { choiceCovering, excludeFromLog, listExclusions, logAgain, type ChoiceTarget } from '../sync/message-choices';
+import { choiceCovering, excludeFromLog, listExclusions, logAgain, type ChoiceTarget } from '../sync/rules/message-choices';
 import { auth } from './context';
 import { badRequest, forbidden, notFound } from './errors';
 import { objectId } from './message-read-routes';

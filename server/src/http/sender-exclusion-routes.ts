@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { AuditLog } from '../models/audit';
 import { User } from '../models/user';
 import { normaliseAddress } from '../mail/address';
-import { applyUserRulesChange } from '../sync/settings-apply';
+import { applyUserRulesChange } from '../sync/rules/settings-apply';
 import { auth } from './context';
 import { badRequest } from './errors';
 import { orgSettings, userSettings } from './settings-routes';

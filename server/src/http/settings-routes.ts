@@ -1,8 +1,8 @@
 /**
  * Settings (CONTRACT.md "Settings"): the organisation's sync and sharing rules (admins only) and each user's own
  * exclusions and visibility, which add to the organisation's. A PUT replaces the whole document, validated
- * strictly; rule values are stored normalised. Changes apply retroactively before the answer (sync/settings-apply.ts);
- * `POST /api/settings/preview` answers what a PUT of the same body would remove, through the same code, writing nothing.
+ * strictly; rule values are stored normalised. Changes apply retroactively before the answer
+ * (sync/rules/settings-apply.ts); `POST /api/settings/preview` answers what a PUT of the same body would remove, through the same code, writing nothing.
  */
 import { Router } from 'express';
 import mongoose from 'mongoose';
@@ -14,7 +14,7 @@ import { Message, MessageDoc } from '../models/message';
 import { Org, OrgDoc } from '../models/org';
 import { User, UserDoc } from '../models/user';
 import { normaliseAddress, normaliseDomain } from '../mail/address';
-import { applyOrgRulesChange, applyUserRulesChange, previewOrgRulesChange } from '../sync/settings-apply';
+import { applyOrgRulesChange, applyUserRulesChange, previewOrgRulesChange } from '../sync/rules/settings-apply';
 import { auth, requireAdmin } from './context';
 import { notFound } from './errors';
 

@@ -1,10 +1,11 @@
 /**
  * `GET /api/why` — why an email (by Message-ID) or mail with an address is, or is not, in the CRM — and the admin's
- * `POST /api/erasure` of one address. The work is in crm/why.ts and crm/erasure.ts; this file validates and shapes.
+ * `POST /api/erasure` of one address. The work is in crm/why.ts and sync/rules/erasure.ts; this file validates and
+ * shapes.
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { eraseAddress, ErasureRefused } from '../crm/erasure';
+import { eraseAddress, ErasureRefused } from '../sync/rules/erasure';
 import { explainWhy, type WhyQuery } from '../crm/why';
 import { normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';

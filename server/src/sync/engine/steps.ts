@@ -53,8 +53,8 @@ export async function recordPoison(run: RunContext, failures: Failure[], opts: {
 }
 
 /**
- * Fetches the messages a user asked back ("Log this email again": sync/message-choices.ts), each alone, and stores
- * them through the ingest like new mail; then takes exactly those ids off the list (ids added meanwhile stay). One
+ * Fetches the messages a user asked back ("Log this email again": sync/rules/message-choices.ts), each alone, and
+ * stores them through the ingest like new mail; then takes exactly those ids off the list (ids added meanwhile stay). One
  * that cannot be fetched now goes to the poison list, which retries it on later runs.
  */
 export async function refetchRequested(run: RunContext): Promise<void> {

@@ -9,7 +9,7 @@ import { useTestDatabase } from '../../../../test/helpers/db';
 import { createMailbox, createOrg, remoteOf, type Fixture, type MailSpec } from '../../../../test/fakes/engine-fixture';
 import { runInOrg } from '../../db/tenant';
 import { LogExclusion, MailboxMessage, Message } from '../../models';
-import { excludeFromLog } from '../message-choices';
+import { excludeFromLog } from '../rules/message-choices';
 import { loadIngestContext } from './context';
 import { dedupKey } from './dedup-key';
 import { insertIdempotent } from './bulk';

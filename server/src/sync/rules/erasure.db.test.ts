@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
 import request from 'supertest';
-import { useTestDatabase } from '../../../test/helpers/db';
-import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
-import { testService } from '../../../test/helpers/service';
-import { runInOrg } from '../db/tenant';
-import { bearer, seedMessage, signIn, type SignedIn } from '../http/testing/seed';
-import { AttachmentCache } from '../models/attachment-cache';
-import { Contact, Deal } from '../models/crm';
-import { Message } from '../models/message';
-import { Outbox } from '../models/outbox';
-import { Thread, ThreadKey } from '../models/thread';
+import { useTestDatabase } from '../../../../test/helpers/db';
+import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../../test/helpers/idp';
+import { testService } from '../../../../test/helpers/service';
+import { runInOrg } from '../../db/tenant';
+import { bearer, seedMessage, signIn, type SignedIn } from '../../http/testing/seed';
+import { AttachmentCache } from '../../models/attachment-cache';
+import { Contact, Deal } from '../../models/crm';
+import { Message } from '../../models/message';
+import { Outbox } from '../../models/outbox';
+import { Thread, ThreadKey } from '../../models/thread';
 
 useTestDatabase();
 

@@ -3,12 +3,12 @@
  * new mail in the thread and a full reconciliation (re-import), and "Log again" brings back every copy it kept out
  * on the mailbox's next run, each fetched alone — no re-listing of the mailbox.
  */
-import { useTestDatabase } from '../../../test/helpers/db';
-import { CountingOAuth, createMailbox, createOrg, rawMail, vault, type Fixture, type MailSpec } from '../../../test/fakes/engine-fixture';
-import { FakeMailbox, fakeAdapterFactory } from '../../../test/fakes/fake-provider';
-import { runAsSystem, runInOrg } from '../db/tenant';
-import { LogExclusion, Mailbox, MailboxMessage, Message } from '../models';
-import { runMailboxOnce, type RunnerDeps } from './engine/runner';
+import { useTestDatabase } from '../../../../test/helpers/db';
+import { CountingOAuth, createMailbox, createOrg, rawMail, vault, type Fixture, type MailSpec } from '../../../../test/fakes/engine-fixture';
+import { FakeMailbox, fakeAdapterFactory } from '../../../../test/fakes/fake-provider';
+import { runAsSystem, runInOrg } from '../../db/tenant';
+import { LogExclusion, Mailbox, MailboxMessage, Message } from '../../models';
+import { runMailboxOnce, type RunnerDeps } from '../engine/runner';
 import { excludeFromLog, logAgain } from './message-choices';
 
 useTestDatabase();

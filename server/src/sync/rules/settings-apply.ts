@@ -7,15 +7,15 @@
  * reconciliation, which re-fetches what is missing. Visibility changes need nothing here: reads compute it.
  */
 import mongoose, { Types } from 'mongoose';
-import { Contact } from '../models/crm';
-import { Mailbox } from '../models/mailbox';
-import { MailboxMessage } from '../models/mailbox-message';
-import { Message } from '../models/message';
-import { escapeRegex } from '../crm/contacts';
-import type { Holding } from '../crm/visibility';
-import { signalDue } from './engine/scheduler';
-import { removeCopies, removeMessages } from './ingest/removal';
-import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyDecision, type PrivacyRules } from './ingest/privacy';
+import { Contact } from '../../models/crm';
+import { Mailbox } from '../../models/mailbox';
+import { MailboxMessage } from '../../models/mailbox-message';
+import { Message } from '../../models/message';
+import { escapeRegex } from '../../crm/contacts';
+import type { Holding } from '../../crm/visibility';
+import { signalDue } from '../engine/scheduler';
+import { removeCopies, removeMessages } from '../ingest/removal';
+import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type PrivacyDecision, type PrivacyRules } from '../ingest/privacy';
 
 const BATCH = 500;
 

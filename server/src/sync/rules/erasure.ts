@@ -3,7 +3,7 @@
  *
  * Erasure is "exclude this address, retroactively, and forget the person": the address joins the organisation's
  * `excludedAddresses` first (so a sync running meanwhile stops storing it), then the tightened rule is applied by
- * the same code a settings change uses (sync/settings-apply.ts), which removes every message the address is on with
+ * the same code a settings change uses (settings-apply.ts), which removes every message the address is on with
  * its copies, cached attachment bytes and emptied threads. What that code does not own is done here: the thread
  * keys of the removed threads, the contact holding the address, and finished CRM sends addressed to it.
  *
@@ -13,19 +13,19 @@
  */
 import { createHash } from 'node:crypto';
 import mongoose, { Types } from 'mongoose';
-import { currentOrgId } from '../db/tenant';
-import { AttachmentCache } from '../models/attachment-cache';
-import { AuditLog } from '../models/audit';
-import { Contact, ContactDoc } from '../models/crm';
-import { Mailbox } from '../models/mailbox';
-import { MailboxMessage } from '../models/mailbox-message';
-import { Message, MessageDoc } from '../models/message';
-import { Org, OrgDoc } from '../models/org';
-import { Outbox } from '../models/outbox';
-import { Thread, ThreadKey } from '../models/thread';
-import { User } from '../models/user';
-import { applyOrgRulesChange } from '../sync/settings-apply';
-import { deleteContact, escapeRegex, updateContact } from './contacts';
+import { currentOrgId } from '../../db/tenant';
+import { AttachmentCache } from '../../models/attachment-cache';
+import { AuditLog } from '../../models/audit';
+import { Contact, ContactDoc } from '../../models/crm';
+import { Mailbox } from '../../models/mailbox';
+import { MailboxMessage } from '../../models/mailbox-message';
+import { Message, MessageDoc } from '../../models/message';
+import { Org, OrgDoc } from '../../models/org';
+import { Outbox } from '../../models/outbox';
+import { Thread, ThreadKey } from '../../models/thread';
+import { User } from '../../models/user';
+import { applyOrgRulesChange } from './settings-apply';
+import { deleteContact, escapeRegex, updateContact } from '../../crm/contacts';
 
 const { trusted } = mongoose;
 

@@ -10,18 +10,18 @@
  * organisation.
  */
 import mongoose, { Types } from 'mongoose';
-import { currentOrgId } from '../db/tenant';
-import { loadVisibility } from '../crm/visibility';
-import { Mailbox } from '../models/mailbox';
-import { MailboxMessage } from '../models/mailbox-message';
-import { Message, type MessageDoc } from '../models/message';
-import { LogExclusion, LogExclusionKey, type LogExclusionDoc } from '../models/log-exclusion';
-import { Thread } from '../models/thread';
-import { insertIdempotent } from './ingest/bulk';
-import { byInternetMessageId } from '../models/ids';
-import { emailKey, logKeyId, providerThreadKey, rememberCopies, threadMemberKey } from './ingest/log-choices';
-import { removeCopies } from './ingest/removal';
-import { signalDue } from './engine/scheduler';
+import { currentOrgId } from '../../db/tenant';
+import { loadVisibility } from '../../crm/visibility';
+import { Mailbox } from '../../models/mailbox';
+import { MailboxMessage } from '../../models/mailbox-message';
+import { Message, type MessageDoc } from '../../models/message';
+import { LogExclusion, LogExclusionKey, type LogExclusionDoc } from '../../models/log-exclusion';
+import { Thread } from '../../models/thread';
+import { insertIdempotent } from '../ingest/bulk';
+import { byInternetMessageId } from '../../models/ids';
+import { emailKey, logKeyId, providerThreadKey, rememberCopies, threadMemberKey } from '../ingest/log-choices';
+import { removeCopies } from '../ingest/removal';
+import { signalDue } from '../engine/scheduler';
 
 export type LogScope = 'message' | 'thread';
 /** The email a choice is about: by its CRM id (it is stored and the caller may see it), or by its normalised Message-ID. */
