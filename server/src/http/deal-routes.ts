@@ -1,13 +1,17 @@
 /** Deals (CONTRACT.md "CRM records": GET|POST /api/deals, GET|PATCH /api/deals/:id) and a deal's mail. */
 import { Router } from 'express';
+import mongoose from 'mongoose';
 import { z } from 'zod';
 import { dealView } from '../crm/context';
 import { loadVisibility } from '../crm/visibility';
 import { checkDealReferences, DealReferenceError, findDealOrNull, relinkDeal } from '../crm/deals';
-import { Deal, DealDoc } from '../models/crm';
+import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
-import { messagePage, pageQuery } from './message-listing';
+import { activityPage, pageQuery } from './message-listing';
+import { normaliseDomain } from '../mail/address';
+import { OrgDirectory } from '../crm/directory';
+import { addressSources, domainSources, threadSource } from '../store/activity';
 import { objectId } from './message-read-routes';
 
 const fields = {
@@ -75,9 +79,25 @@ export function dealRoutes(): Router {
 
   router.get('/api/deals/:id/messages', async (req, res) => {
     const { id } = idParam.parse(req.params);
-    if (!(await Deal.exists({ _id: id }))) throw notFound('deal');
+    const deal = await findDealOrNull(id);
+    if (!deal) throw notFound('deal');
     const page = pageQuery.parse(req.query);
-    res.json(await messagePage({ dealIds: id }, await loadVisibility(auth(req).userId), page));
+    // A deal's mail is what `messages.dealIds` links to it (crm/deals.ts keeps that exact). It is found through the
+    // read model by key: the mail of its contacts' addresses, of its company (domains and contacts), of the threads
+    // attached to it, and the messages attached one by one; each then checked for the link.
+    const [contacts, company, directory] = await Promise.all([
+      deal.contactIds.length ? Contact.find({ _id: mongoose.trusted({ $in: deal.contactIds }) }).select({ emails: 1 }).lean<Pick<ContactDoc, '_id' | 'emails'>[]>() : [],
+      deal.companyId ? Company.findById(deal.companyId).select({ domains: 1 }).lean<Pick<CompanyDoc, '_id' | 'domains'>>() : null,
+      OrgDirectory.shared(),
+    ]);
+    const sources = [
+      ...addressSources(contacts.flatMap((c) => c.emails)),
+      ...(company ? [...domainSources(company.domains.flatMap((d) => normaliseDomain(d) ?? [])), ...addressSources(directory.emailsOfCompany(company._id))] : []),
+      ...(deal.threadIds ?? []).map(threadSource),
+    ];
+    res.json(await activityPage(sources, await loadVisibility(auth(req).userId), page, {
+      belongs: (m) => (m.dealIds ?? []).some((d) => deal._id.equals(d)), fields: { dealIds: 1 }, alsoIds: deal.messageIds ?? [],
+    }));
   });
 
   return router;

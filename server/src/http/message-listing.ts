@@ -53,40 +53,38 @@ export function decodeCursor(s: string): Cursor {
 }
 
 /** One newest-first page of the messages matching `filter` that the caller may see. */
-export async function messagePage(
-  filter: Record<string, unknown>,
-  policy: VisibilityPolicy,
-  page: { limit: number; cursor?: string },
-): Promise<{ messages: MessageSummary[]; nextCursor: string | null }> {
-  const and: Record<string, unknown>[] = [filter, policy.visibleFilter()];
-  if (page.cursor) {
-    const c = decodeCursor(page.cursor);
-    const date = new Date(c.d);
-    and.push({ $or: [{ date: mongoose.trusted({ $lt: date }) }, { date, _id: mongoose.trusted({ $lt: new Types.ObjectId(c.i) }) }] });
-  }
-  // One more than asked tells whether a next page exists without a count.
-  const docs = await Message.find({ $and: and }).select(SUMMARY_FIELDS).sort({ date: -1, _id: -1 }).limit(page.limit + 1).lean<MessageDoc[]>();
-  const more = docs.length > page.limit;
-  const shown = more ? docs.slice(0, page.limit) : docs;
-  return { messages: await summariesFor(shown, policy), nextCursor: more ? encodeCursor(shown[shown.length - 1]) : null };
+/** Whether `a` comes before `b` newest first: a later date, or the same date and a greater id (the key order). */
+function newer(a: { date: Date; messageId?: Types.ObjectId; _id?: Types.ObjectId }, b: Pick<MessageDoc, 'date' | '_id'>): boolean {
+  const [ta, tb] = [new Date(a.date).getTime(), new Date(b.date).getTime()];
+  return ta !== tb ? ta > tb : String(a.messageId ?? a._id) > String(b._id);
 }
 
 /**
  * One newest-first page of the messages from these sources (addresses, company domains) that the caller may see,
  * from the activity read model (store/activity.ts: `_id` ranges, whatever the size of the organisation). A contact's
  * timeline is its addresses' mail, a company's its domains' and its contacts' mail, so an address added to a
- * contact or a domain to a company shows its mail at once.
+ * contact or a domain to a company shows its mail at once. `only` narrows the sources' mail to what belongs (a
+ * deal's), reading the `fields` that decides it, and adds messages named by id.
  */
 export async function activityPage(
   sources: readonly Source[],
   policy: VisibilityPolicy,
   page: { limit: number; cursor?: string },
+  only?: { belongs: (doc: MessageDoc) => boolean; fields: Record<string, 1>; alsoIds: readonly Types.ObjectId[] },
 ): Promise<{ messages: MessageSummary[]; nextCursor: string | null }> {
   const c = page.cursor ? decodeCursor(page.cursor) : null;
   const before = c ? { date: new Date(c.d), messageId: new Types.ObjectId(c.i) } : undefined;
-  const docs = await newestWith(sources, page.limit + 1,
-    (ids) => Message.find({ _id: mongoose.trusted({ $in: ids }) }).select(SUMMARY_FIELDS).lean<MessageDoc[]>(),
-    (doc) => policy.access(doc) !== 'none', before);
+  const load = (ids: readonly Types.ObjectId[]) =>
+    Message.find({ _id: mongoose.trusted({ $in: ids }) }).select({ ...SUMMARY_FIELDS, ...only?.fields }).lean<MessageDoc[]>();
+  const accept = (doc: MessageDoc) => policy.access(doc) !== 'none' && (!only || only.belongs(doc));
+  let docs = await newestWith(sources, page.limit + 1, (ids) => load(ids), accept, before);
+  if (only?.alsoIds.length) {
+    // Messages named one by one (attached to a deal, say), merged in order: newest first by date, then id.
+    const older = (m: MessageDoc) => !before || newer(before, m);
+    const named = (await load(only.alsoIds)).filter((m) => accept(m) && older(m));
+    docs = [...new Map([...docs, ...named].map((m) => [String(m._id), m])).values()]
+      .sort((a, b) => (newer(a, b) ? -1 : 1)).slice(0, page.limit + 1);
+  }
   const more = docs.length > page.limit;
   const shown = more ? docs.slice(0, page.limit) : docs;
   return { messages: await summariesFor(shown, policy), nextCursor: more ? encodeCursor(shown[shown.length - 1]) : null };
