@@ -1,13 +1,13 @@
 /**
  * `npm run reparse [-- --unrecorded] [--force] [--limit N] [--org ID]`: stored mail flagged as having needed a
- * fallback, read again by the current MIME reading (sync/reparse.ts; docs/MIME.md). It uses the configuration and
- * database `npm start` uses; with the embedded database (MONGODB_URI unset) stop the server first, since both would
- * open the same files.
+ * fallback, read again by the current MIME reading (sync/refetch/reparse.ts; docs/MIME.md). It uses the
+ * configuration and database `npm start` uses; with the embedded database (MONGODB_URI unset) stop the server
+ * first, since both would open the same files.
  */
 import { Types } from 'mongoose';
 import type { Logger } from './logger';
 import type { Service } from './server';
-import { reparseStoredMail, type ReparseOptions } from './sync/reparse';
+import { reparseStoredMail, type ReparseOptions } from './sync/refetch/reparse';
 
 export const REPARSE_USAGE = 'usage: npm run reparse -- [--unrecorded] [--force] [--limit N] [--org ORG_ID]';
 

@@ -10,7 +10,7 @@ import { loadVisibility } from '../crm/visibility';
 import { Mailbox } from '../models/mailbox';
 import { Message, MessageDoc } from '../models/message';
 import { Thread, ThreadDoc } from '../models/thread';
-import { AttachmentUnavailableError, attachmentBytes, type AttachmentCacheLimits } from '../sync/attachment-fetch';
+import { AttachmentUnavailableError, attachmentBytes, type AttachmentCacheLimits } from '../sync/refetch/attachment-fetch';
 import { ProviderError } from '../sync/providers/port';
 import type { MailboxAdapters } from '../sync/providers/runtime';
 import { auth } from './context';

@@ -1,7 +1,7 @@
 /**
  * Attachment bytes fetched from a provider on demand, kept so the next download does not cost a provider call.
- * Bounded per item and per organisation (see sync/attachment-fetch.ts); removed with the message it belongs to
- * when privacy rules are tightened, so excluded mail leaves no attachment behind either.
+ * Bounded per item and per organisation (see sync/refetch/attachment-fetch.ts); removed with the message it belongs
+ * to when privacy rules are tightened, so excluded mail leaves no attachment behind either.
  */
 import { Schema, Types } from 'mongoose';
 import { model, tenantSchema } from './define';

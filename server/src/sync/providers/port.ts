@@ -126,7 +126,8 @@ export interface ChangeSource {
   fetchAttachment(providerMessageId: string, attachmentId: string): Promise<Buffer>;
   /**
    * The copy's whole RFC 5322 message as the provider keeps it (Gmail `format=raw`, Graph `$value`), for what the
-   * stored fields cannot give: uuencoded files inside the text, and re-parsing stored mail (sync/reparse.ts).
+   * stored fields cannot give: uuencoded files inside the text, and re-parsing stored mail
+   * (sync/refetch/reparse.ts).
    * A copy that is gone throws ProviderError('not_found').
    */
   fetchRaw(providerMessageId: string): Promise<Buffer>;

@@ -19,15 +19,15 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import mongoose, { type Types } from 'mongoose';
-import { runAsSystem, runInOrg } from '../db/tenant';
-import { AttachmentCache, Mailbox, MailboxMessage, Message, Org, Thread } from '../models';
-import type { AddressValue, MessageDoc } from '../models/message';
-import { attachmentDocs, decodingDocs, MAX_RAW_KEPT_BYTES } from './ingest/prepare';
-import type { ParsedAddress, ParsedMessage } from '../mail/message';
-import { PARSER_VERSION, parseMessage } from './ingest/parse';
-import { sanitizeEmailHtml } from './ingest/sanitize';
-import { ProviderError } from './providers/port';
-import type { MailboxAdapters, MailboxForAdapter } from './providers/runtime';
+import { runAsSystem, runInOrg } from '../../db/tenant';
+import { AttachmentCache, Mailbox, MailboxMessage, Message, Org, Thread } from '../../models';
+import type { AddressValue, MessageDoc } from '../../models/message';
+import { attachmentDocs, decodingDocs, MAX_RAW_KEPT_BYTES } from '../ingest/prepare';
+import type { ParsedAddress, ParsedMessage } from '../../mail/message';
+import { PARSER_VERSION, parseMessage } from '../ingest/parse';
+import { sanitizeEmailHtml } from '../ingest/sanitize';
+import { ProviderError } from '../providers/port';
+import type { MailboxAdapters, MailboxForAdapter } from '../providers/runtime';
 
 export interface ReparseOptions {
   adapters: MailboxAdapters;

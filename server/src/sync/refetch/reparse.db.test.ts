@@ -1,20 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Types } from 'mongoose';
-import { useTestDatabase } from '../../../test/helpers/db';
-import { createMailbox, createOrg, type Fixture } from '../../../test/fakes/engine-fixture';
-import { runInOrg } from '../db/tenant';
-import { AttachmentCache, Mailbox, MailboxMessage, Message, Thread } from '../models';
-import { loadIngestContext } from './ingest/context';
-import { PARSER_VERSION } from './ingest/parse';
-import { ingestMessages } from './ingest/store';
-import { ProviderError, type ProviderAdapter, type RemoteMessage } from './providers/port';
+import { useTestDatabase } from '../../../../test/helpers/db';
+import { createMailbox, createOrg, type Fixture } from '../../../../test/fakes/engine-fixture';
+import { runInOrg } from '../../db/tenant';
+import { AttachmentCache, Mailbox, MailboxMessage, Message, Thread } from '../../models';
+import { loadIngestContext } from '../ingest/context';
+import { PARSER_VERSION } from '../ingest/parse';
+import { ingestMessages } from '../ingest/store';
+import { ProviderError, type ProviderAdapter, type RemoteMessage } from '../providers/port';
 import { reparseStoredMail } from './reparse';
-import type { MailboxAdapters } from './providers/runtime';
+import type { MailboxAdapters } from '../providers/runtime';
 
 useTestDatabase();
 
-const mail = (name: string): Buffer => readFileSync(join(__dirname, '../../../test/fixtures/mail', name));
+const mail = (name: string): Buffer => readFileSync(join(__dirname, '../../../../test/fixtures/mail', name));
 const mbOf = (f: Fixture) => ({ _id: f.mailboxId, orgId: f.orgId, userId: f.userId, address: f.address });
 
 /** What each provider id's fetchRaw answers: bytes, or a provider error. */

@@ -10,12 +10,12 @@
  * its bytes are decoded from the copy's raw message (ChangeSource.fetchRaw), then cached like any other.
  */
 import mongoose, { Types } from 'mongoose';
-import { AttachmentCache, AttachmentCacheDoc } from '../models/attachment-cache';
-import { Mailbox } from '../models/mailbox';
-import { MailboxMessage } from '../models/mailbox-message';
-import { isUuencodedAttachmentId, uuencodedAttachment } from './ingest/parse';
-import { ProviderError, type ChangeSource } from './providers/port';
-import type { MailboxAdapters, MailboxForAdapter } from './providers/runtime';
+import { AttachmentCache, AttachmentCacheDoc } from '../../models/attachment-cache';
+import { Mailbox } from '../../models/mailbox';
+import { MailboxMessage } from '../../models/mailbox-message';
+import { isUuencodedAttachmentId, uuencodedAttachment } from '../ingest/parse';
+import { ProviderError, type ChangeSource } from '../providers/port';
+import type { MailboxAdapters, MailboxForAdapter } from '../providers/runtime';
 
 export interface AttachmentCacheLimits { itemMaxBytes: number; totalMaxBytes: number }
 export const DEFAULT_CACHE_LIMITS: AttachmentCacheLimits = { itemMaxBytes: 5 * 1024 * 1024, totalMaxBytes: 200 * 1024 * 1024 };
