@@ -19,6 +19,7 @@ import { buildService } from './server';
 import { rebuildReadModels } from './store/rebuild';
 import type { Workers } from './sync/engine/scheduler';
 
+const KEEP_ALIVE_MS = 65_000;
 const OUTBOX_SWEEP_MS = 5_000;
 
 function roleFromArgs(argv: string[]): string | undefined {
@@ -111,6 +112,11 @@ async function main(): Promise<void> {
 
   if (config.ROLE !== 'worker') {
     server = http.createServer(service.app);
+    // Idle keep-alive connections stay open longer than the clients' and load balancers' own idle timeouts (60 s
+    // is the common one), so a connection is always closed by the client side: a server closing first races a
+    // request sent on it at that moment, which the client sees as "socket closed" (Node's default is 5 s).
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    server.headersTimeout = KEEP_ALIVE_MS + 1000;
     await new Promise<void>((resolve) => server!.listen(config.PORT, resolve));
     const { port } = server.address() as { port: number };
     log.info({ port, role: config.ROLE }, 'listening');
