@@ -15,7 +15,7 @@ import { activityPage, pageQuery } from './message-listing';
 import { addressSources, domainSources } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
 import { objectId } from './message-read-routes';
-import { companyView, contactView } from './views';
+import { companyView, contactView } from '../views/records';
 
 const idParam = (what: string) => z.object({ id: objectId(what) });
 const address = (field: string) => z.string().max(320).transform((s, ctx) => {

@@ -1,13 +1,13 @@
 /**
  * The sidebar's routes: `GET /api/context` (CONTRACT "CRM records") and the add-ons' own
  * `POST /api/addon/context`, which answers a ready view model (and, for Gmail, the card) so both add-ons only
- * render (DESIGN §6). The work is in crm/context.ts; this file validates and shapes.
+ * render (DESIGN §6). The work is in views/context.ts; this file validates and shapes.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import { contextCard } from '../../../shared/src/card';
 import type { AddonContextResponse } from '../../../shared/src/addon-view';
-import { addonContext, MAX_CONTEXT_EMAILS, sidebarContext } from '../crm/context';
+import { addonContext, MAX_CONTEXT_EMAILS, sidebarContext } from '../views/context';
 import { normaliseAddress } from '../mail/address';
 import { auth } from './context';
 import { badRequest } from './errors';

@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { dealView } from '../crm/context';
+import { dealView } from '../views/context';
 import { relinkDeal } from '../crm/deals';
 import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
-import { dealView } from '../crm/context';
+import { dealView } from '../views/context';
 import { loadVisibility } from '../crm/visibility';
 import { checkDealReferences, DealReferenceError, findDealOrNull, relinkDeal } from '../crm/deals';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
 import { ConnectDeps, ConnectError, startConnect } from '../sync/control/connect';
-import { mailboxView } from '../sync/mailbox-view';
+import { mailboxView } from '../views/mailbox-view';
 import { auth } from './context';
 import { ApiError, badRequest, notFound } from './errors';
 

@@ -9,7 +9,7 @@ import type { VisibilityPolicy } from '../crm/visibility';
 import { copiesOf, newestWith, type Source } from '../store/activity';
 import { Message, MessageDoc } from '../models/message';
 import { badRequest } from './errors';
-import { copyFor, messageSummary, type MessageSummary } from './views';
+import { copyFor, messageSummary, type MessageSummary } from '../views/records';
 
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
 export const SUMMARY_FIELDS = {

@@ -17,7 +17,7 @@ import { auth } from './context';
 import { ApiError, notFound } from './errors';
 import { SUMMARY_FIELDS, summariesFor } from './message-listing';
 import { allWith, copiesOf, threadSource } from '../store/activity';
-import { copyFor, messageDetail } from './views';
+import { copyFor, messageDetail } from '../views/records';
 
 export const objectId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`).transform((s) => new Types.ObjectId(s));
 const idParam = z.object({ id: objectId('message') });

@@ -1,12 +1,12 @@
 /**
  * `GET /api/why` — why an email (by Message-ID) or mail with an address is, or is not, in the CRM — and the admin's
- * `POST /api/erasure` of one address. The work is in crm/why.ts and sync/rules/erasure.ts; this file validates and
+ * `POST /api/erasure` of one address. The work is in views/why.ts and sync/rules/erasure.ts; this file validates and
  * shapes.
  */
 import { Router } from 'express';
 import { z } from 'zod';
 import { eraseAddress, ErasureRefused } from '../sync/rules/erasure';
-import { explainWhy, type WhyQuery } from '../crm/why';
+import { explainWhy, type WhyQuery } from '../views/why';
 import { normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { auth, requireAdmin } from './context';

@@ -23,10 +23,10 @@ import { addressInDomains, domainOf } from '../mail/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';
 import { countWith } from '../store/activity';
-import { OrgDirectory } from './directory';
+import { OrgDirectory } from '../crm/directory';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
-import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
+import { loadVisibility, type Access, type VisibilityPolicy } from '../crm/visibility';
 
 export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';
 export interface WhyReason { code: string; message: string; detail?: Record<string, unknown> }

@@ -17,7 +17,7 @@ import type {
 } from '../../../shared/src/addon-view';
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../models/ids';
-import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from '../http/views';
+import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from './records';
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';
 import { Message, MessageDoc } from '../models/message';
@@ -26,14 +26,14 @@ import { User, UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
-import { OrgDirectory, type ReadonlyDirectory } from './directory';
+import { OrgDirectory, type ReadonlyDirectory } from '../crm/directory';
 import { addressSources, copiesOf, newestWith } from '../store/activity';
-import { mailboxView } from '../sync/mailbox-view';
+import { mailboxView } from './mailbox-view';
 import { choiceCovering } from '../sync/rules/message-choices';
-import { isRoleParticipant, suggestContact } from './auto-create';
-import { holdingSharing } from './message-sharing';
+import { isRoleParticipant, suggestContact } from '../crm/auto-create';
+import { holdingSharing } from '../crm/message-sharing';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
-import { loadVisibility, type Access, type VisibilityPolicy } from './visibility';
+import { loadVisibility, type Access, type VisibilityPolicy } from '../crm/visibility';
 
 /** `GET /api/context` takes at most this many addresses (a large CC list is cut by the add-on route instead). */
 export const MAX_CONTEXT_EMAILS = 50;

@@ -1,6 +1,6 @@
 /** A mailbox as the API shows it: state, progress, and the last error in words a user understands, with the fix. */
 import type { MailboxDoc } from '../models/mailbox';
-import { userFix } from './engine/policy';
+import { userFix } from '../sync/engine/policy';
 
 export function mailboxView(m: MailboxDoc) {
   return {
