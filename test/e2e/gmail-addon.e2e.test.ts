@@ -17,7 +17,7 @@ import { chromium } from 'playwright-core';
 import { CARD_LIMITS } from '../../shared/src/card';
 import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
-import { seedMessage, type SignedIn } from '../../server/src/http/testing/seed';
+import { seedMessage, type SignedIn } from '../helpers/seed';
 import { Mailbox } from '../../server/src/models/mailbox';
 import { Message } from '../../server/src/models/message';
 import { startEmulators, type RunningEmulators } from '../emulators/common';

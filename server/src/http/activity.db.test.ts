@@ -3,7 +3,7 @@ import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
-import { bearer, signIn, type SignedIn } from './testing/seed';
+import { bearer, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

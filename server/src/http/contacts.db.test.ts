@@ -4,7 +4,7 @@ import { markDirectoryChanged } from '../crm/directory';
 import { runInOrg } from '../db/tenant';
 import { Company, Contact } from '../models/crm';
 import { Message } from '../models/message';
-import { bearer, neighbours, seedMessage, useSignedInService, type SignedIn } from './testing/seed';
+import { bearer, neighbours, seedMessage, useSignedInService, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

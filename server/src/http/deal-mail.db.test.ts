@@ -4,7 +4,7 @@ import { useTestDatabase } from '../../../test/helpers/db';
 import { recordQueries } from '../../../test/helpers/query-log';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
-import { bearer, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, seedMessage, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

@@ -1,7 +1,7 @@
 import { useTestDatabase } from '../../../test/helpers/db';
 import { runInOrg } from '../db/tenant';
 import { Message } from '../models/message';
-import { neighbours, seedMessage, useSignedInService, type SignedIn } from './testing/seed';
+import { neighbours, seedMessage, useSignedInService, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

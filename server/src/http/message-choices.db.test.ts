@@ -10,7 +10,7 @@ import { runInOrg } from '../db/tenant';
 import { Mailbox } from '../models/mailbox';
 import { Message } from '../models/message';
 import { User } from '../models/user';
-import { bearer, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, seedMessage, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

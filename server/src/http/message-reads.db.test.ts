@@ -20,7 +20,7 @@ import { rebuildReadModels } from '../store/rebuild';
 import { removeMessages } from '../sync/ingest/removal';
 import { ProviderError, type ProviderAdapter } from '../sync/providers/port';
 import type { MailboxAdapters } from '../sync/providers/runtime';
-import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, neighbours, seedMessage, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

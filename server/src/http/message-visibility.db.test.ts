@@ -12,7 +12,7 @@ import { AuditLog } from '../models/audit';
 import { Message } from '../models/message';
 import { User } from '../models/user';
 import { removeMailboxData } from '../sync/control/disconnect';
-import { bearer, neighbours, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, neighbours, seedMessage, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

@@ -6,7 +6,7 @@ import { runInOrg } from '../db/tenant';
 import { AuditLog } from '../models/audit';
 import { MailboxMessage } from '../models/mailbox-message';
 import { UNDO_WINDOW_SECONDS } from './sender-exclusion-routes';
-import { bearer, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, seedMessage, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

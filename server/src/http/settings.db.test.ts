@@ -9,7 +9,7 @@ import { Mailbox } from '../models/mailbox';
 import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
 import { Thread } from '../models/thread';
-import { bearer, seedMessage, signIn, type SignedIn } from './testing/seed';
+import { bearer, seedMessage, signIn, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

@@ -7,7 +7,7 @@ import { runInOrg } from '../db/tenant';
 import { Company, Contact, Deal } from '../models/crm';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
-import { bearer, seedMessage, signIn, type SeedMessage, type SignedIn } from './testing/seed';
+import { bearer, seedMessage, signIn, type SeedMessage, type SignedIn } from '../../../test/helpers/seed';
 
 useTestDatabase();
 

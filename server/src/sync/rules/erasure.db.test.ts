@@ -5,7 +5,7 @@ import { useTestDatabase } from '../../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../../test/helpers/idp';
 import { testService } from '../../../../test/helpers/service';
 import { runInOrg } from '../../db/tenant';
-import { bearer, seedMessage, signIn, type SignedIn } from '../../http/testing/seed';
+import { bearer, seedMessage, signIn, type SignedIn } from '../../../../test/helpers/seed';
 import { AttachmentCache } from '../../models/attachment-cache';
 import { Contact, Deal } from '../../models/crm';
 import { Message } from '../../models/message';

@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import { Types } from 'mongoose';
 import request from 'supertest';
-import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../../test/helpers/idp';
-import { testService } from '../../../../test/helpers/service';
-import { indexCopies } from '../../store/activity';
-import { runInOrg } from '../../db/tenant';
-import { Mailbox } from '../../models/mailbox';
-import { MailboxMessage, MessageFlags } from '../../models/mailbox-message';
-import { Message, MessageDoc } from '../../models/message';
-import { byInternetMessageId } from '../../models/ids';
+import { GOOGLE_AUD, startTestIdp, type TestIdp } from './idp';
+import { testService } from './service';
+import { indexCopies } from '../../server/src/store/activity';
+import { runInOrg } from '../../server/src/db/tenant';
+import { Mailbox } from '../../server/src/models/mailbox';
+import { MailboxMessage, MessageFlags } from '../../server/src/models/mailbox-message';
+import { Message, MessageDoc } from '../../server/src/models/message';
+import { byInternetMessageId } from '../../server/src/models/ids';
 
 export interface SignedIn { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string; mailboxId: Types.ObjectId }
 
