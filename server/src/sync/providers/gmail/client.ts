@@ -158,20 +158,24 @@ export class GmailClient {
     }
   }
 
+  /** The current access token; a refresh failure as the ProviderError the engine decides on. */
+  private async accessToken(): Promise<string> {
+    try {
+      return await this.opts.tokens.accessToken();
+    } catch (err) {
+      throw asProviderError(err);
+    }
+  }
+
   private root(): string {
     return this.opts.apiUrl.replace(/\/+$/, '');
   }
 
   private async batchOnce(method: GmailMethod, paths: readonly string[]): Promise<BatchAnswer[] | null> {
-    const { gate, pacer, tokens } = this.opts;
+    const { gate, pacer } = this.opts;
     return gate.run(
       async () => {
-        let token: string;
-        try {
-          token = await tokens.accessToken();
-        } catch (err) {
-          throw asProviderError(err);
-        }
+        const token = await this.accessToken();
         const releases = await Promise.all(paths.map(() => pacer.acquire(METHOD_COST[method], { untilAnswered: true })));
         try {
           await gate.waitOutBlock(this.maxRetryWaitMs);
@@ -228,15 +232,10 @@ export class GmailClient {
   }
 
   private async once<T>(method: GmailMethod, request: (api: gmail_v1.Gmail) => Promise<{ data: T }>): Promise<T> {
-    const { gate, pacer, tokens } = this.opts;
+    const { gate, pacer } = this.opts;
     return gate.run(
       async () => {
-        let token: string;
-        try {
-          token = await tokens.accessToken();
-        } catch (err) {
-          throw asProviderError(err);
-        }
+        const token = await this.accessToken();
         const release = await pacer.acquire(METHOD_COST[method]);
         try {
           // A Retry-After may have started while this call waited for its units.
