@@ -1,4 +1,4 @@
-import { contextCard } from '../../shared/src/card';
+import { contextCard } from '../../shared/src/context-card';
 import type { AddonContextView } from '../../shared/src/addon-view';
 import { recorded } from '../../test/fakes/apps-script/card-service';
 import type { AddonCard } from './addon-card';

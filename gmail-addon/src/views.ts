@@ -1,6 +1,6 @@
 /**
  * The add-on's own small cards, as pure functions of plain data: sign-in, errors, the homepage, contact search
- * results, personal settings and the "why is (or isn't) this email here?" answer. The sidebar beside an email is the server's card (shared/src/card.ts); these
+ * results, personal settings and the "why is (or isn't) this email here?" answer. The sidebar beside an email is the server's card (shared/src/context-card.ts); these
  * only cover the moments when there is no email or no session. Texts from the server or the user are escaped.
  */
 import { type CardButton, escapeCardText as e, type KnownIcon, truncate } from '../../shared/src/card';

@@ -1,6 +1,7 @@
 /** The sidebar card built from a view model: its shape (snapshot), the footer rule, escaping and the limits. */
 import type { AddonContextView, AddonParticipant } from './addon-view';
-import { CARD_LIMITS, contextCard, limitCard, toHttpCard, truncate, type Card } from './card';
+import { CARD_LIMITS, limitCard, toHttpCard, truncate, type Card } from './card';
+import { contextCard } from './context-card';
 
 const base = 'https://crm.example.com/app';
 const jane: AddonParticipant = {
