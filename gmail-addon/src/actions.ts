@@ -5,6 +5,7 @@
  * for every name here, so a card can only name an action that exists.
  */
 import type { OpenLinkSpec } from '../../shared/src/card';
+import { choiceDoneWords, type SharingLevel } from '../../shared/src/choices';
 import type { AddonCard } from './addon-card';
 import { evictContext } from './context-cache';
 import { ApiError } from './errors';
@@ -162,25 +163,24 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     const internetMessageId = required(event, 'internetMessageId');
     const scope = required(event, 'scope') === 'thread' ? 'thread' : 'message';
     ctx.api.call('post', '/api/me/excluded-messages', { internetMessageId, scope });
-    return refreshAfterChange(ctx, event, [], scope === 'thread' ? 'This thread is no longer logged for you.' : 'This email is no longer logged for you.');
+    return refreshAfterChange(ctx, event, [], choiceDoneWords({ action: 'dontLog', scope }));
   },
 
   /** The server fetches what the choice kept out on the mailbox's next run, which it starts at once. */
   logAgain(ctx, event) {
     const id = required(event, 'exclusionId');
     ctx.api.call('delete', `/api/me/excluded-messages/${encodeURIComponent(id)}`);
-    const what = event.parameters.scope === 'thread' ? 'This thread is' : 'This email is';
-    return refreshAfterChange(ctx, event, [], `${what} logged again: it is back in the CRM within a minute or so.`);
+    return refreshAfterChange(ctx, event, [], choiceDoneWords({ action: 'logAgain', scope: event.parameters.scope === 'thread' ? 'thread' : 'message' }));
   },
 
   /** Private, headers only or in full, for the user's copy of this email; `default` goes back to their own level. */
   setSharing(ctx, event) {
     const messageId = required(event, 'messageId');
     const raw = required(event, 'level');
-    const level = raw === 'default' ? null : raw;
+    // The server checks the level (400 for anything but the three).
+    const level = raw === 'default' ? null : raw as SharingLevel;
     ctx.api.call('put', `/api/messages/${encodeURIComponent(messageId)}/visibility`, { level });
-    const words: Record<string, string> = { private: 'This email is private now: only you see it.', metadata: 'Your team sees this email’s headers only now.', full: 'Your team sees this email in full now.' };
-    return refreshAfterChange(ctx, event, [], level === null ? 'This email follows your default sharing again.' : words[level] ?? 'Sharing changed.');
+    return refreshAfterChange(ctx, event, [], choiceDoneWords({ action: 'setSharing', level }));
   },
 
   allowSender(ctx, event) {

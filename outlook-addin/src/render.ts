@@ -3,6 +3,7 @@
  * view and the action callbacks it is given; all fetching happens in taskpane.ts.
  */
 import type { AddonContextView, AddonParticipant } from '../../shared/src/addon-view';
+import { choiceWords, loggingChoices, sharingChoices, type LogScope, type SharingLevel } from '../../shared/src/choices';
 import { formatAmount, formatDate, h, safeHref } from './dom';
 import { type ActivityActions, activityForms } from './activity';
 import { explainThisEmail } from './explain';
@@ -14,6 +15,11 @@ export interface ViewActions extends ActivityActions {
   attachToDeal(dealId: string, internetMessageId: string): Promise<void>;
   /** A deal with these contacts, and the thread when the email is in the CRM. */
   createDeal(input: { name: string; contactIds: string[]; internetMessageId: string | null }): Promise<void>;
+  /** "This email, my choice": each is one call, after which the pane is redrawn from the server. */
+  dontLog(internetMessageId: string, scope: LogScope): Promise<void>;
+  logAgain(exclusionId: string, scope: LogScope): Promise<void>;
+  /** null: back to the user's own level. */
+  setSharing(messageId: string, level: SharingLevel | null): Promise<void>;
 }
 
 /** What the view model does not carry but the pane knows: the open email's subject, to name a new deal. */
@@ -153,6 +159,8 @@ export function renderView(view: AddonContextView, actions: ViewActions, context
       m.snippet ? h('div', { class: 'snippet' }, m.snippet) : null)))));
 
   root.append(thisEmail(view, actions));
+  const choice = yourChoice(view, actions);
+  if (choice) root.append(choice);
   const health = syncHealth(view);
   if (health) root.append(health);
   root.append(h('footer', { class: 'footer' }, link('Open Threadline', view.links.crm)));
@@ -179,6 +187,31 @@ function thisEmail(view: AddonContextView, actions: ViewActions): HTMLElement {
           'Never log', () => actions.neverLogSender(sender.email), 'Saving…')
         : null),
     why);
+}
+
+/**
+ * "Your choice for this email": the server's state for the open email (`thisMessage.choices`) in the words and
+ * buttons the Gmail card uses (shared/src/choices.ts): log it or not, this email or its thread, and — when the user
+ * holds a copy — how much of it teammates get.
+ */
+function yourChoice(view: AddonContextView, actions: ViewActions): HTMLElement | null {
+  const m = view.thisMessage;
+  const c = m.choices;
+  if (!c || !m.internetMessageId) return null;
+  const mid = m.internetMessageId;
+  const words = choiceWords(c);
+  const logging = loggingChoices(c).map((l) => actionButton(l.label, 'button', () => (l.action === 'logAgain'
+    ? actions.logAgain(l.exclusionId, l.scope)
+    : actions.dontLog(mid, l.scope)), 'Saving…'));
+  const messageId = m.messageId;
+  const sharing = words.sharing && messageId
+    ? [h('p', { class: 'choice', 'data-testid': 'choice-sharing' }, words.sharing),
+      h('div', { class: 'actions' }, sharingChoices(c).map((s) => actionButton(s.label, 'button', () => actions.setSharing(messageId, s.level), 'Saving…')))]
+    : [];
+  return section('Your choice for this email', 'sec-choice',
+    h('p', { class: 'choice', 'data-testid': 'choice-logging' }, words.logging),
+    h('div', { class: 'actions' }, logging),
+    ...sharing);
 }
 
 function syncHealth(view: AddonContextView): HTMLElement | null {

@@ -5,6 +5,7 @@
  * view model; this file only wires Office, sign-in and the DOM together.
  */
 import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/addon-view';
+import { type ChoiceDone, choiceDoneWords } from '../../shared/src/choices';
 import type { RecordRef, TaskInput } from './activity';
 import { ApiError, callApi } from './api';
 import { createAuth, type Session, SignInRequired } from './auth';
@@ -12,12 +13,14 @@ import { readConfig } from './config';
 import { h } from './dom';
 import { createFollower } from './follow';
 import { itemKey, readMessage, type ReadItemLike } from './item';
-import { renderView } from './render';
+import { renderView, type ViewActions } from './render';
 import { type ContactHit, searchPanel } from './search';
 import { emptyState, errorState, loadingState, signInState } from './states';
 
 /** Long enough to skip the emails passed over with arrow keys, short enough to feel immediate. */
 const ITEM_DEBOUNCE_MS = 250;
+/** Long enough to read a sentence saying what a click did. */
+const NOTICE_MS = 8000;
 
 function start(): void {
   const main = document.getElementById('main')!;
@@ -67,7 +70,23 @@ function start(): void {
     },
   });
 
-  const actions = {
+  /**
+   * One "this email, my choice" call; a failure is said in words beside its button (nothing else changes), a success
+   * above the view, which is then drawn afresh from the server.
+   */
+  const choose = async (done: ChoiceDone, call: (s: Session) => Promise<unknown>): Promise<void> => {
+    try {
+      await withSession(call);
+    } catch (err) {
+      // A success said earlier must not stand beside this failure.
+      clearNotice();
+      throw new Error(describe(err));
+    }
+    showNotice(choiceDoneWords(done));
+    follower.refresh();
+  };
+
+  const actions: ViewActions = {
     async createContact(input: { email: string; name: string; companyName: string }) {
       await withSession((s) => callApi('/api/contacts', {
         method: 'POST', token: s.token,
@@ -101,6 +120,12 @@ function start(): void {
       });
       follower.refresh();
     },
+    dontLog: (internetMessageId, scope) => choose({ action: 'dontLog', scope },
+      (s) => callApi('/api/me/excluded-messages', { method: 'POST', token: s.token, body: { internetMessageId, scope } })),
+    logAgain: (exclusionId, scope) => choose({ action: 'logAgain', scope },
+      (s) => callApi(`/api/me/excluded-messages/${encodeURIComponent(exclusionId)}`, { method: 'DELETE', token: s.token })),
+    setSharing: (messageId, level) => choose({ action: 'setSharing', level },
+      (s) => callApi(`/api/messages/${encodeURIComponent(messageId)}/visibility`, { method: 'PUT', token: s.token, body: { level } })),
     // The server answers at once and removes the sender's past mail afterwards; "Undo" stays offered until its deadline.
     async neverLogSender(email: string) {
       const done = await withSession((s) => callApi<{ email: string; undoUntil: string }>('/api/me/excluded-senders', { method: 'POST', token: s.token, body: { email } }));
@@ -122,6 +147,12 @@ function start(): void {
   main.before(notice);
   let noticeTimer: ReturnType<typeof setTimeout> | undefined;
   const clearNotice = () => { clearTimeout(noticeTimer); notice.hidden = true; notice.replaceChildren(); };
+  const showNotice = (text: string) => {
+    clearNotice();
+    notice.append(h('p', {}, text));
+    notice.hidden = false;
+    noticeTimer = setTimeout(clearNotice, NOTICE_MS);
+  };
   const showUndo = (done: { email: string; undoUntil: string }) => {
     clearNotice();
     const undo = h('button', { type: 'button', class: 'button' }, 'Undo');

@@ -5,7 +5,7 @@
  */
 import { ADDON_ACTIONS, type AddonContextView, type AddonParticipant } from './addon-view';
 import { escapeCardText, limitCard, type Card, type CardButton, type CardSection, type DecoratedText, type OnClick, type Widget } from './card';
-import { choiceWords, sharingChoices } from './choices';
+import { choiceWords, loggingChoices, sharingChoices } from './choices';
 
 /** How much of the view the card shows; the CRM (Open in CRM) has the rest. */
 export const CONTEXT_CARD_SHOWS = { people: 5, deals: 5, messages: 5 } as const;
@@ -160,12 +160,12 @@ function yourChoiceSection(view: AddonContextView): CardSection | null {
   const words = choiceWords(c);
   const widgets: Widget[] = [text({ text: escapeCardText(words.logging), startIcon: { knownIcon: 'BOOKMARK' } })];
   const mid = m.internetMessageId;
-  widgets.push({ buttonList: { buttons: c.notLogged
-    ? [{ text: c.notLogged.scope === 'thread' ? 'Log this thread again' : 'Log this email again', onClick: action(ADDON_ACTIONS.logAgain, { exclusionId: c.notLogged.id, scope: c.notLogged.scope }) }]
-    : [
-      { text: "Don't log this email", onClick: action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: 'message' }) },
-      { text: "Don't log this thread", onClick: action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: 'thread' }) },
-    ] } });
+  widgets.push({ buttonList: { buttons: loggingChoices(c).map((l) => ({
+    text: l.label,
+    onClick: l.action === 'logAgain'
+      ? action(ADDON_ACTIONS.logAgain, { exclusionId: l.exclusionId, scope: l.scope })
+      : action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: l.scope }),
+  })) } });
   if (words.sharing && m.messageId) {
     widgets.push(text({ text: escapeCardText(words.sharing), startIcon: { knownIcon: 'MEMBERSHIP' } }));
     const messageId = m.messageId;

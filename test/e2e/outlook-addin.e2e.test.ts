@@ -46,6 +46,7 @@ let context: BrowserContext;
 let page: Page;
 let clientId: string;
 let audience: string;
+let repOrgId: Types.ObjectId;
 /** Script errors in the pane: any is a failure, reported with the test that saw it. */
 const pageErrors: string[] = [];
 
@@ -60,6 +61,7 @@ async function seed(): Promise<void> {
   const session = (await res.json()) as { user: { id: string }; org: { id: string } };
   const userId = new Types.ObjectId(session.user.id);
   const orgId = new Types.ObjectId(session.org.id);
+  repOrgId = orgId;
   await connectDatabase(server.mongodbUri);
   await runInOrg(orgId, async () => {
     const mailbox = await Mailbox.create({ userId, provider: 'microsoft', address: REP.email, state: 'live', lastSyncedAt: new Date() });
@@ -171,7 +173,8 @@ describe('the task pane beside an email', () => {
     await shot('3-contact-created');
     // The README's picture of the pane: down to its last line, not the empty rest of a tall pane.
     const bottom = await page.evaluate(() => Math.ceil(Math.max(...Array.from(document.body.querySelectorAll('*')).map((e) => e.getBoundingClientRect().bottom))));
-    saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, clip: { x: 0, y: 0, width: 320, height: Math.min(900, bottom + 16) } }));
+    // Past the 900 px viewport when need be (the whole page, clipped), so "Your choice for this email" shows whole.
+    saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, fullPage: true, clip: { x: 0, y: 0, width: 320, height: Math.min(1400, bottom + 16) } }));
   });
 
   it('searches the CRM from the pane, as the Gmail homepage does', async () => {
@@ -321,6 +324,11 @@ async function repApi<T>(p: string, init: RequestInit = {}): Promise<T> {
   return (answer.status === 204 ? null : answer.json()) as Promise<T>;
 }
 
+/** Only the status of Rita's call, for answers that are errors on purpose. */
+async function fetchStatus(p: string): Promise<number> {
+  return repApi(p).then(() => 200, (err: Error) => Number(/answered (\d+)/.exec(err.message)?.[1] ?? 0));
+}
+
 describe('never log this sender', () => {
   it('asks inside the pane (no window.confirm, which Office refuses), and Cancel changes nothing', async () => {
     await officeHost(page).selectItem(fastItem);
@@ -350,6 +358,104 @@ describe('never log this sender', () => {
     await notice.getByRole('button', { name: 'Undo' }).click();
     await notice.waitFor({ state: 'hidden' });
     expect((await repApi<{ excludedAddresses: string[] }>('/api/me/settings')).excludedAddresses).not.toContain(fastItem.from[0]);
+  });
+});
+
+describe('this email, my choice', () => {
+  const choice = () => page.locator('section[aria-labelledby="sec-choice"]');
+  const said = (id: 'choice-logging' | 'choice-sharing') => choice().getByTestId(id).innerText();
+  const notice = (text: string) => page.getByRole('status').filter({ hasText: text });
+  let messageId: string;
+  let choicesNow: () => Promise<{ notLogged: { id: string; scope: string } | null; sharing: { level: string; override: string | null; defaultLevel: string } | null }>;
+
+  beforeAll(async () => {
+    await officeHost(page).selectItem(noraEmail);
+    await choice().waitFor();
+    // The open email's CRM id, from the pane's own "Open in CRM" link.
+    const open = await page.locator('section[aria-labelledby="sec-this"]').getByRole('link', { name: 'Open in CRM' }).getAttribute('href');
+    messageId = open!.split('/').pop()!;
+    choicesNow = () => repApi(`/api/messages/${messageId}/choices`);
+  });
+
+  it('makes the open email private, headers only, then back to the default: stored by the server and redrawn from it', async () => {
+    await expect(said('choice-logging')).resolves.toBe('Logged to the CRM from your mailbox.');
+    await expect(said('choice-sharing')).resolves.toBe('Shared with your team in full (your default)');
+    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual(["Don't log this email", "Don't log this thread", 'Make private', 'Share headers only']);
+
+    await choice().getByRole('button', { name: 'Make private' }).click();
+    await notice('This email is private now: only you see it.').waitFor();
+    await choice().getByText('Private: only you see it (for this email only)').waitFor();
+    await expect(choicesNow()).resolves.toMatchObject({ sharing: { level: 'private', override: 'private', defaultLevel: 'full' } });
+    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual(["Don't log this email", "Don't log this thread", 'Share headers only', 'Share in full', 'Use my default']);
+    await shot('8-choice-private');
+
+    await choice().getByRole('button', { name: 'Share headers only' }).click();
+    await choice().getByText('Shared with your team as headers only (who and when, no body) (for this email only)').waitFor();
+    await expect(choicesNow()).resolves.toMatchObject({ sharing: { level: 'metadata', override: 'metadata' } });
+
+    await choice().getByRole('button', { name: 'Share in full' }).click();
+    await choice().getByText('Shared with your team in full (for this email only)').waitFor();
+    await expect(choicesNow()).resolves.toMatchObject({ sharing: { level: 'full', override: 'full' } });
+
+    await choice().getByRole('button', { name: 'Use my default' }).click();
+    await notice('This email follows your default sharing again.').waitFor();
+    await choice().getByText('Shared with your team in full (your default)').waitFor();
+    await expect(choicesNow()).resolves.toMatchObject({ sharing: { level: 'full', override: null } });
+  });
+
+  it('says beside the button why a call failed, and changes nothing', async () => {
+    await page.route('**/api/messages/*/visibility', (route) => route.fulfill({
+      status: 429, headers: { 'retry-after': '30' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests' } }),
+    }));
+    try {
+      await choice().getByRole('button', { name: 'Make private' }).click();
+      await choice().locator('.error-text').filter({ hasText: 'Threadline is busy. Try again in a moment.' }).waitFor();
+      await expect(choice().getByRole('button', { name: 'Make private' }).isEnabled()).resolves.toBe(true);
+      // The success said before it is gone: only the failure stands.
+      await expect(page.locator('.notice').isHidden()).resolves.toBe(true);
+      await expect(said('choice-sharing')).resolves.toBe('Shared with your team in full (your default)');
+      await shot('8a-choice-failed');
+    } finally {
+      await page.unroute('**/api/messages/*/visibility');
+    }
+    await expect(choicesNow()).resolves.toMatchObject({ sharing: { level: 'full', override: null } });
+  });
+
+  it('"Don\'t log this thread" takes the email out of the CRM; "Log this thread again" lifts it and queues the copy for the next sync', async () => {
+    await choice().getByRole('button', { name: "Don't log this thread" }).click();
+    await notice('This thread is no longer logged for you.').waitFor();
+    await choice().getByText('You chose not to log this thread: none of its mail in your mailbox goes to the CRM.').waitFor();
+    await expect(page.getByTestId('this-email-status').innerText()).resolves.toBe('Not in the CRM');
+    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual(['Log this thread again']);
+    const { exclusions } = await repApi<{ exclusions: { id: string; scope: string; copies: number }[] }>('/api/me/excluded-messages');
+    expect(exclusions).toEqual([expect.objectContaining({ scope: 'thread', copies: 1 })]);
+    await expect(fetchStatus(`/api/messages/${messageId}`)).resolves.toBe(404);
+    await shot('8b-choice-not-logged');
+
+    await choice().getByRole('button', { name: 'Log this thread again' }).click();
+    await notice('This thread is logged again: it is back in the CRM within a minute or so.').waitFor();
+    await choice().getByRole('button', { name: "Don't log this email" }).waitFor();
+    await expect(repApi('/api/me/excluded-messages')).resolves.toEqual({ exclusions: [] });
+    // An API-only server has no workers: the copy waits on the mailbox's refetch list for its next run.
+    await connectDatabase(server.mongodbUri);
+    try {
+      const mailbox = await runInOrg(repOrgId, () => Mailbox.findOne({ address: REP.email }).lean<{ refetchIds: string[] }>());
+      expect(mailbox!.refetchIds).toEqual([`AAMk-${OPEN_MID}`]);
+    } finally {
+      await mongoose.disconnect();
+    }
+  });
+
+  it('"Don\'t log this email" holds for an email not in the CRM (by its Message-ID), and "Log this email again" lifts it', async () => {
+    await expect(said('choice-logging')).resolves.toBe('Your sync rules decide whether your copy is logged; you made no choice for this email.');
+    await choice().getByRole('button', { name: "Don't log this email" }).click();
+    await choice().getByText('You chose not to log this email: your copy does not go to the CRM.').waitFor();
+    expect((await repApi<{ exclusions: { scope: string; copies: number }[] }>('/api/me/excluded-messages')).exclusions).toEqual([expect.objectContaining({ scope: 'message', copies: 0 })]);
+    await choice().getByRole('button', { name: 'Log this email again' }).click();
+    await notice('This email is logged again').waitFor();
+    await choice().getByRole('button', { name: "Don't log this thread" }).waitFor();
+    await expect(repApi('/api/me/excluded-messages')).resolves.toEqual({ exclusions: [] });
+    expect(await officeHost(page).refusedModals()).toEqual([]);
   });
 });
 
