@@ -11,7 +11,7 @@ import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
 import { normaliseAddress, normaliseDomain } from '../mail/address';
 import { auth } from './context';
 import { badRequest, conflict, notFound } from './errors';
-import { activityPage, pageQuery } from './message-listing';
+import { activityPage, pageQuery } from '../views/message-listing';
 import { addressSources, domainSources } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
 import { objectId } from './message-read-routes';

@@ -8,7 +8,7 @@ import { checkDealReferences, DealReferenceError, findDealOrNull, relinkDeal } f
 import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
-import { activityPage, pageQuery } from './message-listing';
+import { activityPage, pageQuery } from '../views/message-listing';
 import { normaliseDomain } from '../mail/address';
 import { OrgDirectory } from '../crm/directory';
 import { addressSources, domainSources, threadSource } from '../store/activity';

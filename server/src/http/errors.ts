@@ -7,6 +7,7 @@ import { ZodError } from 'zod';
 import mongoose from 'mongoose';
 import { AuthError } from '../auth/identity';
 import { TenantScopeError } from '../db/tenant';
+import { CursorError } from '../views/message-listing';
 
 export class ApiError extends Error {
   constructor(
@@ -56,6 +57,7 @@ export function errorHandler(log: { error(obj: object, msg: string): void }): Er
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof ZodError) return fromZod(err);
+  if (err instanceof CursorError) return badRequest(err.message);
   if (err instanceof AuthError) return new ApiError(err.status, err.status === 503 ? 'unavailable' : 'unauthorized', err.message);
   const bodyErr = err as BodyParserError;
   if (bodyErr?.type === 'entity.parse.failed') return badRequest('the body is not valid JSON');

@@ -15,7 +15,7 @@ import { ProviderError } from '../sync/providers/port';
 import type { MailboxAdapters } from '../sync/providers/runtime';
 import { auth } from './context';
 import { ApiError, notFound } from './errors';
-import { SUMMARY_FIELDS, summariesFor } from './message-listing';
+import { SUMMARY_FIELDS, summariesFor } from '../views/message-listing';
 import { allWith, copiesOf, threadSource } from '../store/activity';
 import { copyFor, messageDetail } from '../views/records';
 

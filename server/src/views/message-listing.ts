@@ -8,8 +8,7 @@ import { z } from 'zod';
 import type { VisibilityPolicy } from '../crm/visibility';
 import { copiesOf, newestWith, type Source } from '../store/activity';
 import { Message, MessageDoc } from '../models/message';
-import { badRequest } from './errors';
-import { copyFor, messageSummary, type MessageSummary } from '../views/records';
+import { copyFor, messageSummary, type MessageSummary } from './records';
 
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
 export const SUMMARY_FIELDS = {
@@ -37,6 +36,14 @@ export const pageQuery = z.object({
 }).strict();
 
 interface Cursor { d: number; i: string }
+
+/** A cursor this API did not give out; answered as a 400 (http/errors.ts). */
+export class CursorError extends Error {
+  constructor() {
+    super('cursor: not a cursor this API gave out');
+    this.name = 'CursorError';
+  }
+}
 const cursorShape = z.object({ v: z.literal(1), d: z.number().int(), i: z.string().regex(/^[0-9a-f]{24}$/) }).strict();
 
 export function encodeCursor(m: Pick<MessageDoc, 'date' | '_id'>): string {
@@ -48,7 +55,7 @@ export function decodeCursor(s: string): Cursor {
     const parsed = cursorShape.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
     return { d: parsed.d, i: parsed.i };
   } catch {
-    throw badRequest('cursor: not a cursor this API gave out');
+    throw new CursorError();
   }
 }
 
