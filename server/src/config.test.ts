@@ -70,6 +70,16 @@ describe('config', () => {
     });
   });
 
+  it('declares the sync engine knobs in the table, with the values the engine used before they were settings', () => {
+    expect(loadConfig({})).toMatchObject({
+      SYNC_WORKER_CONCURRENCY: 8, SYNC_LEASE_SECONDS: 60, SYNC_RECONCILE_SECONDS: 86_400, SYNC_PUSH_RENEW_BEFORE_SECONDS: 86_400,
+    });
+    expect(loadConfig({ SYNC_LEASE_SECONDS: '120', SYNC_RECONCILE_SECONDS: '3600', SYNC_PUSH_RENEW_BEFORE_SECONDS: '7200' }))
+      .toMatchObject({ SYNC_LEASE_SECONDS: 120, SYNC_RECONCILE_SECONDS: 3600, SYNC_PUSH_RENEW_BEFORE_SECONDS: 7200 });
+    // A lease shorter than a slow provider call would hand a running mailbox to a second worker.
+    expect(() => loadConfig({ SYNC_LEASE_SECONDS: '5' })).toThrow(/SYNC_LEASE_SECONDS/);
+  });
+
   it('says which value is invalid', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ GMAIL_API_URL: 'not a url' })).toThrow(/GMAIL_API_URL/);

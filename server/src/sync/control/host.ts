@@ -19,7 +19,9 @@ export interface SyncHost {
   startWorkers(opts: { concurrency: number }): Workers;
 }
 
-export function createSyncHost(deps: { config: Pick<Config, 'SYNC_POLL_SECONDS'>; vault: Vault; providers: Providers; log: Logger }): SyncHost {
+type SyncSettings = 'SYNC_POLL_SECONDS' | 'SYNC_LEASE_SECONDS' | 'SYNC_RECONCILE_SECONDS' | 'SYNC_PUSH_RENEW_BEFORE_SECONDS';
+
+export function createSyncHost(deps: { config: Pick<Config, SyncSettings>; vault: Vault; providers: Providers; log: Logger }): SyncHost {
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const tokenDeps = { vault: deps.vault, oauth: deps.providers.oauth, owner };
   return {
@@ -36,6 +38,9 @@ export function createSyncHost(deps: { config: Pick<Config, 'SYNC_POLL_SECONDS'>
       adapterFor: deps.providers.adapterFor,
       tokens: { vault: deps.vault, oauth: deps.providers.oauth },
       pollSeconds: deps.config.SYNC_POLL_SECONDS,
+      leaseSeconds: deps.config.SYNC_LEASE_SECONDS,
+      reconcileEveryMs: deps.config.SYNC_RECONCILE_SECONDS * 1000,
+      pushRenewBeforeMs: deps.config.SYNC_PUSH_RENEW_BEFORE_SECONDS * 1000,
       log: deps.log,
     }),
   };
