@@ -23,7 +23,7 @@ const repo = path.resolve(__dirname, '../..');
  */
 const SERVER_LAYERS: readonly (readonly string[])[] = [
   ['config.ts'],
-  ['logger.ts', 'metrics.ts', 'repo-root.ts'],
+  ['logger.ts', 'metrics.ts', 'repo-root.ts', 'async'],
   ['mail'],
   ['db'],
   ['models'],

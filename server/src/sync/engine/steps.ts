@@ -2,6 +2,7 @@
  * The work of each stage (DESIGN §4.1–4.4). Every step stores what it fetched BEFORE it persists the position that
  * says it was fetched, so a crash at any point replays at most one page, which the idempotent ingest absorbs.
  */
+import { mapBounded } from '../../async/bounded';
 import { Mailbox, MailboxMessage } from '../../models';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { applyDeletes, applyStateChanges } from '../ingest/changes';
@@ -214,23 +215,18 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
     const pageSize = run.deps.pageSize ?? DEFAULT_PAGE_SIZE;
     for (let i = 0; i < missing.length; i += pageSize) {
       const chunk = missing.slice(i, i + pageSize);
-      const fetched: RemoteMessage[] = [];
       const failures: Failure[] = [];
-      let next = 0;
-      await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, async () => {
-        while (next < chunk.length) {
-          const id = chunk[next++];
-          try {
-            const msg = await run.call('resync', () => source.fetchMessage(id));
-            if (msg) fetched.push(msg);
-          } catch (err) {
-            const d = decide(err, 'item');
-            if (d.action !== 'fail_item') throw err;
-            failures.push({ providerMessageId: id, code: d.code, message: d.detail });
-          }
+      const fetched = await mapBounded(chunk, FETCH_CONCURRENCY, async (id) => {
+        try {
+          return await run.call('resync', () => source.fetchMessage(id));
+        } catch (err) {
+          const d = decide(err, 'item');
+          if (d.action !== 'fail_item') throw err;
+          failures.push({ providerMessageId: id, code: d.code, message: d.detail });
+          return null;
         }
-      }));
-      repaired += (await store(run, fetched)).stored;
+      });
+      repaired += (await store(run, fetched.filter((m): m is RemoteMessage => m !== null))).stored;
       await recordPoison(run, failures);
       await run.keepLease();
     }

@@ -5,6 +5,7 @@
 import mongoose, { type Types } from 'mongoose';
 import { MailboxMessage, SyncEvent } from '../../models';
 import type { MailboxMessageDoc } from '../../models/mailbox-message';
+import { mapBounded } from '../../async/bounded';
 import { runInOrg } from '../../db/tenant';
 import { removeCopies } from './removal';
 import type { RemoteStateChange } from '../providers/port';
@@ -28,17 +29,10 @@ const COPY_FIELDS = { providerMessageId: 1, state: 1, stateChangedAt: 1, labels:
  */
 export const READ_CONCURRENCY = 4;
 
-export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
-}
-
 /** The copies of these provider ids in the mailbox, by equality reads (see READ_CONCURRENCY). */
 export async function findCopies(mailboxId: Types.ObjectId, providerIds: string[]): Promise<Map<string, CopyRow>> {
   const out = new Map<string, CopyRow>();
-  await forEachLimited([...new Set(providerIds)], READ_CONCURRENCY, async (providerMessageId) => {
+  await mapBounded([...new Set(providerIds)], READ_CONCURRENCY, async (providerMessageId) => {
     const row = await MailboxMessage.findOne({ mailboxId, providerMessageId }, COPY_FIELDS).lean<CopyRow>();
     if (row) out.set(providerMessageId, row);
   });

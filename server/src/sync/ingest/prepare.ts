@@ -2,6 +2,7 @@
  * The pure half of storing a page: parse, classify, apply privacy, and shape the documents. Nothing here touches the
  * database, and an excluded message leaves this stage as a rule name only (DESIGN §4.5).
  */
+import { mapBounded } from '../../async/bounded';
 import type { RemoteMessage } from '../providers/port';
 import { normaliseAddress } from '../../mail/address';
 import { dedupKey } from './dedup-key';
@@ -27,18 +28,10 @@ export type Screened =
   | { kind: 'kept'; item: Prepared }
   | { kind: 'excluded'; providerMessageId: string; rule: { kind: PrivacyRuleKind; scope?: RuleScope } };
 
-export async function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
-  const out: ParsedMessage[] = new Array(remote.length);
-  let next = 0;
-  // parseMessage never rejects (a bad message comes back flagged), so one worker per slot is enough.
-  await Promise.all(Array.from({ length: Math.min(PARSE_CONCURRENCY, remote.length) }, async () => {
-    while (next < remote.length) {
-      const i = next++;
-      const r = remote[i];
-      out[i] = r.content.kind === 'parsed' ? r.content.parsed : await parseMessage(r.content.raw, { fallbackDate: r.receivedAt });
-    }
-  }));
-  return out;
+export function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
+  // parseMessage never rejects (a bad message comes back flagged).
+  return mapBounded(remote, PARSE_CONCURRENCY, async (r) =>
+    r.content.kind === 'parsed' ? r.content.parsed : parseMessage(r.content.raw, { fallbackDate: r.receivedAt }));
 }
 
 export function participantsOf(p: ParsedMessage): string[] {

@@ -14,7 +14,8 @@ import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
 import { collisionFingerprint, normaliseForKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
-import { findCopies, forEachLimited, mergeIntoCopies, READ_CONCURRENCY } from './changes';
+import { mapBounded } from '../../async/bounded';
+import { findCopies, mergeIntoCopies, READ_CONCURRENCY } from './changes';
 import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
 import { directoryVersion, OrgDirectory } from '../../crm/directory';
@@ -330,7 +331,7 @@ async function relinkPage(ctx: IngestContext, stored: { messageId: mongoose.Type
 async function storedContentKeyedCopies(mailbox: IngestContext['mailbox'], kept: Prepared[]): Promise<Map<string, mongoose.Types.ObjectId>> {
   const out = new Map<string, mongoose.Types.ObjectId>();
   const ids = kept.filter((k) => k.dedupKey.startsWith('hash:')).map((k) => k.remote.providerMessageId);
-  await forEachLimited([...new Set(ids)], READ_CONCURRENCY, async (providerMessageId) => {
+  await mapBounded([...new Set(ids)], READ_CONCURRENCY, async (providerMessageId) => {
     const copy = await MailboxMessage.findOne({ _id: copyDocId(mailbox.orgId, mailbox._id, providerMessageId) }, { messageId: 1 })
       .lean<{ messageId: mongoose.Types.ObjectId | null }>();
     if (copy?.messageId) out.set(providerMessageId, copy.messageId);

@@ -17,7 +17,7 @@ import { planHistory } from './history';
 import type { GmailLabelCatalogue } from './label-catalogue';
 import { isOutOfScope } from './labels';
 import { findPayloadPart, gmailCursor, gmailPartIdFromImap, readGmailCursor, toRemoteMessage } from './message';
-import { mapBounded } from './pacer';
+import { mapBounded } from '../../../async/bounded';
 
 const USER = 'me';
 const HISTORY_TYPES = ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'];

@@ -1,4 +1,4 @@
-import { mapBounded, QuotaPacer, type PacerClock } from './pacer';
+import { QuotaPacer, type PacerClock } from './pacer';
 
 /** A manual clock: timers fire only when the test advances time. */
 class ManualClock implements PacerClock {
@@ -114,34 +114,6 @@ describe('QuotaPacer', () => {
     await clock.advance(1);
     expect(done).toBe(true);
     expect(pacer.unitsInWindow()).toBe(50);
-  });
-});
-
-describe('mapBounded', () => {
-  it('never runs more than the limit, and keeps the order of results', async () => {
-    let active = 0;
-    let peak = 0;
-    const results = await mapBounded([1, 2, 3, 4, 5, 6, 7, 8], 3, async (n) => {
-      active += 1;
-      peak = Math.max(peak, active);
-      await new Promise((r) => setTimeout(r, 5 * (9 - n)));
-      active -= 1;
-      return n * 10;
-    });
-    expect(peak).toBe(3);
-    expect(results).toEqual([10, 20, 30, 40, 50, 60, 70, 80]);
-  });
-
-  it('starts no new item after a failure', async () => {
-    const started: number[] = [];
-    await expect(
-      mapBounded([1, 2, 3, 4, 5], 1, async (n) => {
-        started.push(n);
-        if (n === 2) throw new Error('throttled');
-        return n;
-      }),
-    ).rejects.toThrow('throttled');
-    expect(started).toEqual([1, 2]);
   });
 });
 

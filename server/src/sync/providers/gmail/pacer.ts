@@ -158,26 +158,3 @@ export class QuotaPacer {
     if (this.queue.length > 0) this.pump();
   }
 }
-
-/**
- * Maps items with at most `limit` running at once, keeping the input order in the result. After the first
- * failure no new item is started (a throttled mailbox should not be asked for the rest of the page).
- */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failed) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index], index);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
