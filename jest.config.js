@@ -1,6 +1,9 @@
 const { existsSync } = require('node:fs');
 
-/** Test tiers by file name (STYLE.md): *.test.ts pure, *.db.test.ts real embedded database, *.e2e.test.ts across processes. */
+/**
+ * Test tiers by file name (README.md, "Project layout"): *.test.ts pure, *.db.test.ts real embedded database,
+ * *.e2e.test.ts across processes.
+ */
 module.exports = {
   testEnvironment: 'node',
   // Only folders that exist: git keeps no empty folder, so a fresh clone may lack one until its code lands.

@@ -1,6 +1,6 @@
 /**
- * The Gmail figures of DESIGN.md §8, each measured end to end: the real server process (API + workers) against the
- * Gmail emulator, mailboxes connected through the real OAuth flow, results read through the HTTP API.
+ * The Gmail figures of docs/PERFORMANCE.md, each measured end to end: the real server process (API + workers) against
+ * the Gmail emulator, mailboxes connected through the real OAuth flow, results read through the HTTP API.
  *
  *  - backfill under an enforced per-user quota vs the quota floor;
  *  - ingest throughput with the emulator unthrottled, and the server's peak RSS;
@@ -26,7 +26,7 @@ const CUSTOMERS = [
   { domain: 'globex.com', people: [{ email: 'hank@globex.com', name: 'Hank Scorpio' }] },
 ];
 
-/** Documented Gmail costs (DESIGN.md §5). */
+/** Documented Gmail costs (docs/PROVIDERS.md; https://developers.google.com/gmail/api/reference/quota). */
 const COST = { get: 5, list: 5, profile: 1, history: 2, watch: 100 };
 const LIST_PAGE_MAX = 500;
 

@@ -1,8 +1,8 @@
 /**
- * The Graph figures of DESIGN.md §8, each measured end to end: the real server process (API + workers) against the
- * Graph emulator over https, Outlook mailboxes connected through the real OAuth flow, results read through the API.
+ * The Graph figures of docs/PERFORMANCE.md, each measured end to end: the real server process (API + workers) against
+ * the Graph emulator over https, Outlook mailboxes connected through the real OAuth flow, results read through the API.
  *
- *  - backfill under the emulator's per-mailbox throttling vs the throttle floor (DESIGN.md §5: pages ÷ rate);
+ *  - backfill under the emulator's per-mailbox throttling vs the throttle floor (docs/PROVIDERS.md: pages ÷ rate);
  *  - Graph calls per new message (incremental, push), without and with an attachment;
  *  - push (change notification) → visible latency with M live Outlook mailboxes.
  *
@@ -30,7 +30,7 @@ export const GRAPH_RATE_PER_SECOND = 10_000 / 600;
 const GRAPH_WINDOW_SECONDS = 6;
 /** The engine's backfill page (server/src/sync/engine/steps.ts DEFAULT_PAGE_SIZE), asked of Graph with odata.maxpagesize. */
 const ENGINE_PAGE_SIZE = 100;
-/** What Graph sends per page without `Prefer: odata.maxpagesize` (DESIGN.md §5). */
+/** What Graph sends per page without `Prefer: odata.maxpagesize` (docs/PROVIDERS.md). */
 const GRAPH_DEFAULT_PAGE_SIZE = 10;
 const DAY = 86_400_000;
 const CUSTOMERS = [

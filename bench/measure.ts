@@ -231,7 +231,7 @@ export function printDeliveries(print: Print, d: Deliveries, of: { deliveries: n
   print(`  phases (ms, n=${phases[0]!.length}): ${[0, 1, 2, 3].map(phase).join('; ')}`);
 }
 
-/** The p50 and p99 figures of a push bench (targets of DESIGN.md §8: 200 ms and 1 s). */
+/** The p50 and p99 figures of a push bench (targets of docs/PERFORMANCE.md: 200 ms and 1 s). */
 export function latencyFigures(name: string, d: Deliveries, note = ''): Figure[] {
   const { latencies, lost } = d;
   return [

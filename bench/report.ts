@@ -1,4 +1,4 @@
-/** One line per figure: what was measured, the figure, the target of DESIGN.md §8, and whether it is met. */
+/** One line per figure: what was measured, the figure, the target of docs/PERFORMANCE.md, and whether it is met. */
 export interface Figure {
   name: string;
   value: number;

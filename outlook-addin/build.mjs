@@ -18,7 +18,7 @@ const xmlEscape = (s) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt
 // JSON inside <script type="application/json">: `<` escaped so no value can close the element.
 const scriptJson = (value) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-/** The settings the pane and the manifest need, from the same variables the server reads (CONTRACT.md). */
+/** The settings the pane and the manifest need, from the same variables the server reads (server/src/config.ts). */
 export function addinSettings(env, root) {
   const publicUrl = (env.PUBLIC_URL || `http://127.0.0.1:${env.PORT || 3000}`).replace(/\/+$/, '');
   const host = new URL(publicUrl).host;

@@ -1,5 +1,5 @@
 /**
- * The server's router for the built add-in (CONTRACT.md "Add-on artefacts"): outlook-addin/dist at /addin/,
+ * The server's router for the built add-in (README.md "Deployment to the marketplaces"): outlook-addin/dist at /addin/,
  * so the manifest, task pane and icons come from the same origin as the API the pane calls.
  *
  * Helmet's defaults suit the API but not a page Outlook embeds, so these files get their own headers:

@@ -1,5 +1,5 @@
 /**
- * The server's router for the built web console (issue 9): web/dist at /app/, with a history fallback to
+ * The server's router for the built web console: web/dist at /app/, with a history fallback to
  * index.html so a path such as /app/contacts/<id> (the add-ons link there) opens the console, which turns it
  * into its hash route.
  *

@@ -1,8 +1,8 @@
 /**
- * The action table: every function a card button may call back, by name (STYLE habit 11). Each handler does
- * one server call, evicts what the change made stale, and says what the sidebar should do next as plain data
- * (main.ts turns it into a CardService ActionResponse). The build generates a top-level Apps Script function
- * for every name here, so a card can only name an action that exists.
+ * The action table: every function a card button may call back, by name (the add-on is a thin shell: entry points, this
+ * table, pure view builders). Each handler does one server call, evicts what the change made stale, and says what the
+ * sidebar should do next as plain data (main.ts turns it into a CardService ActionResponse). The build generates a
+ * top-level Apps Script function for every name here, so a card can only name an action that exists.
  */
 import type { OpenLinkSpec } from '../../shared/src/card';
 import { choiceDoneWords, type SharingLevel } from '../../shared/src/choices';

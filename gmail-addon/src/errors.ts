@@ -1,6 +1,6 @@
 /**
- * The two failures the add-on tells apart. STYLE habit 11: a typed auth error becomes the platform's sign-in
- * prompt (here a sign-in card), anything else a readable error card; neither ever shows a stack trace.
+ * The two failures the add-on tells apart. As in Google's add-on samples, a typed auth error becomes the platform's
+ * sign-in prompt (here a sign-in card), anything else a readable error card; neither ever shows a stack trace.
  */
 
 /** Threadline would not accept who we are (no identity token, a refused one, or the user signed out). */

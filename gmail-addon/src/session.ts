@@ -1,7 +1,7 @@
 /**
  * Identity: the Google ID token Apps Script mints for the user (`ScriptApp.getIdentityToken()`, needs the
- * `openid` and `userinfo.email` scopes) is exchanged for a Threadline session (`POST /api/session`, CONTRACT
- * "Sessions"). The session token lives in the user's cache, which no other user can read.
+ * `openid` and `userinfo.email` scopes) is exchanged for a Threadline session (`POST /api/session`,
+ * docs/SECURITY.md "Sessions"). The session token lives in the user's cache, which no other user can read.
  */
 import { ApiError, AuthError, apiErrorFrom } from './errors';
 import type { Platform } from './platform';

@@ -1,7 +1,8 @@
 /**
  * The shell between Apps Script and the pure parts: turns results into CardService responses and every
- * failure into a card (STYLE habit 11). An AuthError becomes the sign-in card; anything else a readable error
- * card. The stack goes to the execution log (console.error → Cloud Logging), never onto the user's screen.
+ * failure into a card (a thin shell: entry points, an action table, pure view builders). An AuthError becomes the
+ * sign-in card; anything else a readable error card. The stack goes to the execution log (console.error → Cloud
+ * Logging), never onto the user's screen.
  */
 import type { AddonCard } from './addon-card';
 import type { ActionResult } from './actions';

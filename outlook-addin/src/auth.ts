@@ -1,8 +1,9 @@
 /// <reference types="office-js" />
 /**
- * Sign-in (DESIGN §6): an access token for the add-in's own API scope, exchanged at `POST /api/session` for a
- * Threadline session. Nested app authentication where the host supports it (no popup for a signed-in Outlook
- * user; https://learn.microsoft.com/office/dev/add-ins/develop/enable-nested-app-authentication-in-your-add-in);
+ * Sign-in (docs/sidebars.md "Outlook sign-in"): an access token for the add-in's own API scope, exchanged at
+ * `POST /api/session` for a Threadline session. Nested app authentication where the host supports it (no popup for
+ * a signed-in Outlook user;
+ * https://learn.microsoft.com/office/dev/add-ins/develop/enable-nested-app-authentication-in-your-add-in);
  * elsewhere, or when NAA fails where the host claims it, an Office dialog that runs MSAL on our own page
  * (auth-dialog.ts) and sends the token back.
  */

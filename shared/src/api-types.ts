@@ -1,5 +1,5 @@
 /**
- * Message shapes of the HTTP API (CONTRACT.md; server/openapi.yaml is authoritative), one declaration for the
+ * Message shapes of the HTTP API (server/openapi.yaml is authoritative), one declaration for the
  * server that builds them (server/src/http/views.ts) and the console that reads them (web/src/types.ts).
  */
 export interface Address { email: string; name: string }

@@ -1,7 +1,7 @@
 /**
  * Gmail card descriptions as plain JSON, mirroring the Google Workspace card v1 schema (`header`, `sections` of
  * `widgets`, `fixedFooter`), so the Gmail add-on only maps it onto CardService and the same JSON can later serve
- * a Workspace add-on on HTTP endpoints (DESIGN §6). One deliberate difference: an action's `parameters` are a
+ * a Workspace add-on on HTTP endpoints (docs/sidebars.md). One deliberate difference: an action's `parameters` are a
  * string map, which is what CardService's `Action.setParameters` takes; `toHttpCard` turns them into the HTTP
  * schema's `[{key, value}]` list.
  *

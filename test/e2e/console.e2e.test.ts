@@ -1,5 +1,5 @@
 /**
- * The web console end to end (issue 9): web/dist built by web/build.mjs and served by the real server (API and sync
+ * The web console end to end: web/dist built by web/build.mjs and served by the real server (API and sync
  * workers, as `npm start` runs it) at /app/, in headless Debian Chromium through playwright-core, against the
  * Google and Microsoft emulators. The user signs in through a one-time link (made with a session from an
  * emulator-minted ID token, as an add-on would), connects Gmail through Google's consent page and Outlook through

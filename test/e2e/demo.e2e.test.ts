@@ -1,5 +1,5 @@
 /**
- * `npm run demo` end to end (issue 9), in its small mode: `tsx scripts/demo.ts --small` after the build, as a
+ * `npm run demo` end to end, in its small mode: `tsx scripts/demo.ts --small` after the build, as a
  * newcomer would run it (no network: the emulators stand in for Google and Microsoft). It must print a console link
  * that signs in, the task pane page with the stub Office host, mailboxes that are live through the API, live mail
  * that reaches the CRM, and on Ctrl-C (SIGINT to its process group) leave no process behind.

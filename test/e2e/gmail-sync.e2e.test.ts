@@ -1,5 +1,5 @@
 /**
- * Issue 4's user journey through the real server process (API + workers) against the Gmail emulator over https:
+ * A Gmail user's journey through the real server process (API + workers) against the Gmail emulator over https:
  * connect → the import runs to `live` with exact counts → mail is on the right contact → new mail arrives through
  * a Pub/Sub push → a star in Gmail shows in the CRM → a delete in the CRM lands in Gmail's trash → a teammate's copy
  * of the same message is one message held by both.

@@ -1,5 +1,5 @@
 /**
- * Issue 5's user journey for Outlook / Microsoft 365 through the real server process (API + workers) against the
+ * A user's journey for Outlook / Microsoft 365 through the real server process (API + workers) against the
  * Graph emulator over https (the server trusts the test CA through NODE_EXTRA_CA_CERTS from the emulators' env):
  * connect → import to `live` with exact counts (junk and drafts left out) → a move between folders stays one
  * message with one copy → flag / read in Outlook show in the CRM → a category added in the CRM lands in Outlook →

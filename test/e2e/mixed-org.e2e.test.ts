@@ -1,5 +1,5 @@
 /**
- * A Gmail user and an Outlook user in ONE organisation (issue 5 "Must show"), through the real server process
+ * A Gmail user and an Outlook user in ONE organisation, through the real server process
  * against both emulators over https:
  *
  *   1. the Workspace admin (Google sign-in) adds the company's Microsoft 365 tenant: Threadline sends them to

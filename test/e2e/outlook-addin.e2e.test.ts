@@ -1,9 +1,9 @@
 /**
- * The Outlook task pane end to end (issue 8): the pane built by outlook-addin/build.mjs and served by the real
+ * The Outlook task pane end to end: the pane built by outlook-addin/build.mjs and served by the real
  * server at /addin/, in headless Debian Chromium through playwright-core, with office.js routed to our stub Office
  * host (test/fakes/office). The host reports no NestedAppAuth, so the pane takes the Office dialog fallback; the
  * test plays the sign-in page the dialog would show and answers with an add-in access token minted by the Microsoft
- * identity emulator, which the server checks against the emulator's JWKS as CONTRACT.md "Sessions" says.
+ * identity emulator, which the server checks against the emulator's JWKS as docs/SECURITY.md "Sessions" says.
  * MSAL itself (NAA, the dialog page's redirect) is not exercised here: the emulator issues opaque access tokens
  * from its token endpoint, so it cannot stand behind MSAL for our API scope.
  * Screenshots go to test-results/outlook-addin/.

@@ -1,5 +1,5 @@
 /**
- * Reliability of Gmail sync (DESIGN.md §9, issue 4 "Must show"), through the real server process (API + workers)
+ * Reliability of Gmail sync (docs/PERFORMANCE.md "Reliability checks"), through the real server process (API + workers)
  * against the Gmail emulator over https, each scenario one a user would recognise, each printing its figures:
  *
  *   1. 20% 5xx + connection resets + a quota below ours during the import → live, 0 lost, 0 duplicated, Retry-After kept.
@@ -125,8 +125,9 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     expect(faults.resets).toBeGreaterThan(0);
     expect(quota?.rejected ?? 0).toBeGreaterThan(0);
     expect(f).toMatchObject({ expected: 120, copies: 120, messages: 120, lost: 0, duplicated: 0, extra: 0 });
-    // DESIGN §9: Retry-After never violated. A 503's Retry-After pauses the whole mailbox (gmail/client.ts); the
-    // other requests counted above were dispatched by the client before it could have read that answer.
+    // Retry-After never violated (docs/PERFORMANCE.md "Reliability checks"). A 503's Retry-After pauses the whole
+    // mailbox (gmail/client.ts); the other requests counted above were dispatched by the client before it could have
+    // read that answer.
     expect(sameRequestViolations).toBe(0);
   }, 150_000);
 

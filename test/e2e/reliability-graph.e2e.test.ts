@@ -1,5 +1,5 @@
 /**
- * Reliability of Outlook / Microsoft 365 sync (DESIGN.md §9, issue 5 "Must show"), the Graph counterpart of
+ * Reliability of Outlook / Microsoft 365 sync (docs/PERFORMANCE.md "Reliability checks"), the Graph counterpart of
  * reliability-gmail.e2e.test.ts: the real server process (API + workers) against the Graph emulator over https,
  * each scenario printing its figures:
  *

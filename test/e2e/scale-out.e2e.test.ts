@@ -1,5 +1,5 @@
 /**
- * Scale-out (issue 4 "Must show"): one API process (`--role api`) and two worker processes (`--role worker`) on one
+ * Scale-out: one API process (`--role api`) and two worker processes (`--role worker`) on one
  * database share a set of Gmail mailboxes without double work or double sends, and a worker killed with kill -9
  * mid-import has its mailboxes taken over by the other once its lease expires (a real expiry: the engine's lease is
  * DEFAULT_LEASE_SECONDS = 60 s, not configurable from the environment).

@@ -369,7 +369,8 @@ describe.each([
 
   // Gmail keeps our Message-ID, so a retry finds the sent message by it. Graph (like its emulator) may assign its
   // own internetMessageId to a draft created from JSON — Microsoft's documentation does not say a client-set one is
-  // kept — so there the retry resumes the draft whose immutable id was recorded before sending (DESIGN.md §4.8).
+  // kept — so there the retry resumes the draft whose immutable id was recorded before sending (docs/SYNC.md "Sending
+  // from the CRM").
   it('sends exactly once when the worker dies between the provider accepting and us recording', async () => {
     const before = view.sendCount();
     const res = await post(rep, body({ subject: 'Crash test' }));

@@ -2,9 +2,9 @@
  * The Graph emulator through the real @microsoft/microsoft-graph-client, over https with the test CA.
  *
  * The client calls the global `fetch` (Node's undici) and attaches the token only to https hosts in `customHosts`
- * (DESIGN.md §5). Global fetch cannot take a private CA without the undici package, and NODE_EXTRA_CA_CERTS only
- * works at process start, so this file swaps the global fetch for common/fetch.ts's node:https fetch trusting
- * the test CA while it runs.
+ * (docs/PROVIDERS.md, "The Graph JS client"). Global fetch cannot take a private CA without the undici package, and
+ * NODE_EXTRA_CA_CERTS only works at process start, so this file swaps the global fetch for common/fetch.ts's node:https
+ * fetch trusting the test CA while it runs.
  */
 import { Client, GraphError, ResponseType, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { createNodeFetch } from './common/fetch';

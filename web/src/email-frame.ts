@@ -1,5 +1,5 @@
 /**
- * Email html in a sandboxed iframe (DESIGN §7). The server already sanitised it and moved remote image sources
+ * Email html in a sandboxed iframe (docs/SECURITY.md). The server already sanitised it and moved remote image sources
  * to `data-remote-src`; this is the browser-side half:
  * - `sandbox` without `allow-scripts` or `allow-same-origin`: nothing in the email runs, and the document has an
  *   opaque origin, so it can reach neither the console's storage (the session token) nor its API;

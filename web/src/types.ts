@@ -1,4 +1,4 @@
-/** The API's JSON shapes the console reads (CONTRACT.md "HTTP API"; server/openapi.yaml is authoritative). */
+/** The API's JSON shapes the console reads (server/openapi.yaml is authoritative). */
 export type Provider = 'google' | 'microsoft';
 export type Role = 'admin' | 'member';
 

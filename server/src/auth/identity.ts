@@ -1,5 +1,6 @@
 /**
- * Verifying tokens that providers sign (CONTRACT.md "Sessions" and "Webhooks"):
+ * Verifying tokens that providers sign (`POST /api/session` and the webhooks in server/openapi.yaml;
+ * docs/SECURITY.md "Identities and organisations", "Push and webhooks"):
  * - the Gmail add-on's Google ID token,
  * - the Outlook add-in's Microsoft access token for our own API (nested app authentication),
  * - the OIDC token Pub/Sub puts on Gmail push requests.
@@ -52,7 +53,7 @@ export class AuthError extends Error {
     super(message);
   }
 
-  /** The HTTP status the API answers with (CONTRACT.md: 401 bad token, 403 not allowed). */
+  /** The HTTP status the API answers with (server/openapi.yaml: 401 bad token, 403 not allowed). */
   get status(): 401 | 403 | 503 {
     if (this.code === 'keys_unavailable') return 503;
     return this.code === 'forbidden_account' ? 403 : 401;

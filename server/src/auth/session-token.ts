@@ -1,5 +1,5 @@
 /**
- * Our own session tokens (DESIGN.md §7): short-lived HS256 JWTs signed with `JWT_SECRET`, handed out by
+ * Our own session tokens (docs/SECURITY.md "Sessions"): short-lived HS256 JWTs signed with `JWT_SECRET`, handed out by
  * `POST /api/session` and sent back as `Authorization: Bearer …`.
  *
  * jsonwebtoken is strict only when asked: verification pins `algorithms`, `audience` and `issuer`, and checks that

@@ -1,5 +1,6 @@
 /**
- * The token vault: provider tokens (refresh and access tokens) are stored encrypted with AES-256-GCM (DESIGN.md §7).
+ * The token vault: provider tokens (refresh and access tokens) are stored encrypted with AES-256-GCM (docs/SECURITY.md
+ * "Data at rest").
  *
  * - A random 96-bit IV per seal: the size GCM is specified for (NIST SP 800-38D §8.2); random IVs are safe far below
  *   the 2^32 seals per key that would make a collision likely.
@@ -159,8 +160,8 @@ function decodeKey(value: string, label: string): Buffer {
 }
 
 /**
- * `orgId|mailboxId|field`, as DESIGN.md §7 fixes it. A part containing `|` is refused, otherwise two different
- * contexts ("a|b", "c") and ("a", "b|c") would share associated data.
+ * `orgId|mailboxId|field`, as docs/SECURITY.md "Data at rest" fixes it. A part containing `|` is refused, otherwise two
+ * different contexts ("a|b", "c") and ("a", "b|c") would share associated data.
  */
 function associatedData(ctx: SecretContext): Buffer {
   const parts = [ctx?.orgId, ctx?.mailboxId, ctx?.field];

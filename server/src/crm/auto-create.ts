@@ -1,7 +1,7 @@
 /**
- * The auto-create decision (DESIGN §4.6): whether a participant of a synced message becomes a new CRM contact, and
- * what that contact would be. Policy `none` / `outbound` (people the user wrote to) / `all`; never for excluded,
- * own, internal, role/group, bulk-mail or personal free-mail addresses.
+ * The auto-create decision (docs/SYNC.md "Linking"): whether a participant of a synced message becomes a new CRM
+ * contact, and what that contact would be. Policy `none` / `outbound` (people the user wrote to) / `all`; never for
+ * excluded, own, internal, role/group, bulk-mail or personal free-mail addresses.
  */
 import { domainOf, localPartOf, normaliseAddress, normaliseDomain, addressInDomains } from '../mail/address';
 import type { Direction } from '../mail/direction';

@@ -1,7 +1,7 @@
 /**
- * Contacts and their companies as the CRM routes change them (DESIGN §4.6): one address belongs to one contact in
- * the organisation, the company comes from the registrable domain (never a free-mail one), and every change of a
- * contact's addresses relinks the mail already synced, at once. Everything here runs in the caller's org context.
+ * Contacts and their companies as the CRM routes change them (docs/SYNC.md "Linking"): one address belongs to one
+ * contact in the organisation, the company comes from the registrable domain (never a free-mail one), and every change
+ * of a contact's addresses relinks the mail already synced, at once. Everything here runs in the caller's org context.
  */
 import mongoose, { Types } from 'mongoose';
 import { isDuplicateKey } from '../db/errors';

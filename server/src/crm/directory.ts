@@ -1,6 +1,6 @@
 /**
- * The organisation's CRM records as linking needs them (DESIGN §4.6): contacts by every address, companies by
- * registrable domain, deals by contact and company. Loaded once per sync run with one query per collection, then
+ * The organisation's CRM records as linking needs them (docs/SYNC.md "Linking"): contacts by every address, companies
+ * by registrable domain, deals by contact and company. Loaded once per sync run with one query per collection, then
  * answered from memory: a page of messages asks about hundreds of addresses, and one query per address (or an `$in`,
  * which the embedded FerretDB runs as a scan) would cost more than the whole page's writes.
  *

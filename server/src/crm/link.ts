@@ -1,6 +1,7 @@
 /**
- * Linking past mail to a contact when it is created or edited (DESIGN §4.6, CONTRACT "POST /api/contacts": linked at
- * once). New mail is linked during the ingest from the run's OrgDirectory; this is the other direction.
+ * Linking past mail to a contact when it is created or edited (docs/SYNC.md "Linking"; `POST /api/contacts` in
+ * server/openapi.yaml: linked at once). New mail is linked during the ingest from the run's OrgDirectory; this is the
+ * other direction.
  */
 import mongoose, { type Types } from 'mongoose';
 import { Company, Deal, Message } from '../models';

@@ -1,7 +1,7 @@
 /**
- * Who may see a message (DESIGN §4.7). A message's level is the most permissive sharing level among its holders
- * (the users in `syncedBy`): each holder's level for that message — the override they set for their holding of
- * it ("make this email private / shared", `levelOverrides`), else their own `settings.visibility`, else the
+ * Who may see a message (docs/SYNC.md "Dedup and visibility"). A message's level is the most permissive sharing level
+ * among its holders (the users in `syncedBy`): each holder's level for that message — the override they set for their
+ * holding of it ("make this email private / shared", `levelOverrides`), else their own `settings.visibility`, else the
  * organisation's `sharing.defaultVisibility`. A holder always sees everything.
  *
  * Chosen design: only the per-message overrides are stored on the message. Each request loads the organisation's

@@ -1,5 +1,5 @@
 /**
- * Contacts and companies (CONTRACT.md "CRM records"): search, create (with duplicate detection and at-once
+ * Contacts and companies (server/openapi.yaml): search, create (with duplicate detection and at-once
  * relinking of past mail), read, edit, delete, and the newest-first mail of a contact or a company. Ids of other
  * organisations are simply not found: every query runs in the caller's organisation (db/tenant.ts).
  */

@@ -1,7 +1,7 @@
 /**
  * The rep's journey through the sidebar routes, on the real embedded database: an email from an unknown sender →
  * a suggested contact → POST /api/contacts → the context shows the contact, the company and past mail, with the
- * sharing levels of DESIGN §4.7 applied and nothing from another organisation.
+ * sharing levels of docs/SYNC.md "Dedup and visibility" applied and nothing from another organisation.
  */
 import { byInternetMessageId } from '../models/ids';
 import { Types } from 'mongoose';

@@ -1,7 +1,7 @@
 /**
- * The sidebar's routes: `GET /api/context` (CONTRACT "CRM records") and the add-ons' own
+ * The sidebar's routes: `GET /api/context` and the add-ons' own
  * `POST /api/addon/context`, which answers a ready view model (and, for Gmail, the card) so both add-ons only
- * render (DESIGN §6). The work is in views/context.ts; this file validates and shapes.
+ * render (docs/sidebars.md). The work is in views/context.ts; this file validates and shapes.
  */
 import { Router } from 'express';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-/** Deals (CONTRACT.md "CRM records": GET|POST /api/deals, GET|PATCH /api/deals/:id) and a deal's mail. */
+/** Deals (GET|POST /api/deals, GET|PATCH /api/deals/:id) and a deal's mail. */
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';

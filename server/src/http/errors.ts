@@ -1,6 +1,7 @@
 /**
- * The error shape of CONTRACT.md, everywhere: `{"error": {"code", "message", "details"?}}` with a fitting
- * status. Routes throw `ApiError`s (or zod errors, translated here); anything else is a real fault (500).
+ * The error shape of the API (server/openapi.yaml, `Error`), everywhere: `{"error": {"code", "message", "details"?}}`
+ * with a fitting status. Routes throw `ApiError`s (or zod errors, translated here); anything else is a real fault
+ * (500).
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * One-time sign-in links (issue 9): a signed-in add-on asks for a link (`POST /api/session/link`) and opens it in
+ * One-time sign-in links: a signed-in add-on asks for a link (`POST /api/session/link`) and opens it in
  * the browser; the web console redeems the code from the URL fragment (`POST /api/session/redeem`) for an ordinary
  * session. The fragment never reaches a server log or a Referer header, the code is single-use, lives two minutes,
  * and is stored hashed.

@@ -1,4 +1,4 @@
-/** One-time sign-in links (issue 9): made by a signed-in user, redeemed once for a session, refused when expired. */
+/** One-time sign-in links: made by a signed-in user, redeemed once for a session, refused when expired. */
 import request from 'supertest';
 import { runInOrg } from '../db/tenant';
 import { LoginLink } from '../models/login-link';

@@ -1,4 +1,4 @@
-/** Mailboxes: connect (OAuth), list with sync health, resync, disconnect (CONTRACT.md "Mailboxes"). */
+/** Mailboxes: connect (OAuth), list with sync health, resync, disconnect (server/openapi.yaml). */
 import { Router } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';

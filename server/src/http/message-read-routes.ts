@@ -1,5 +1,5 @@
 /**
- * Message reads (CONTRACT.md "Messages"): one message with its body, a thread, and attachment downloads.
+ * Message reads (server/openapi.yaml): one message with its body, a thread, and attachment downloads.
  * Every answer goes through the visibility policy (crm/visibility.ts); a message the caller may not see at all
  * answers 404, exactly like one of another organisation (the tenant scope gives that).
  */

@@ -1,5 +1,5 @@
 /**
- * Writes on messages (CONTRACT.md "Messages"): send from the CRM (POST /api/messages, idempotent by the
+ * Writes on messages (server/openapi.yaml): send from the CRM (POST /api/messages, idempotent by the
  * Idempotency-Key header), and state write-through (PATCH / DELETE /api/messages/:id) to the caller's mailbox.
  * The work is in sync/outbound; this file validates, and translates outcomes into the contract's answers.
  */

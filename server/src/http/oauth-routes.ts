@@ -1,4 +1,6 @@
-/** The OAuth callbacks the providers redirect the browser to after consent (CONTRACT.md "Mailboxes"). */
+/**
+ * The OAuth callbacks the providers redirect the browser to after consent (docs/SECURITY.md "Connecting a mailbox").
+ */
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { runInOrg } from '../db/tenant';

@@ -1,4 +1,4 @@
-/** POST /api/session: an add-on's identity token in, a Threadline session out (CONTRACT.md "Sessions"). */
+/** POST /api/session: an add-on's identity token in, a Threadline session out (docs/SECURITY.md "Sessions"). */
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { SessionRevocation } from '../models/session-revocation';

@@ -1,5 +1,5 @@
 /**
- * Settings (CONTRACT.md "Settings"): the organisation's sync and sharing rules (admins only) and each user's own
+ * Settings (server/openapi.yaml): the organisation's sync and sharing rules (admins only) and each user's own
  * exclusions and visibility, which add to the organisation's. A PUT replaces the whole document, validated
  * strictly; rule values are stored normalised. Changes apply retroactively before the answer
  * (sync/rules/settings-apply.ts); `POST /api/settings/preview` answers what a PUT of the same body would remove, through the same code, writing nothing.

@@ -2,7 +2,7 @@
  * One normal form for email addresses, used by every ingest and CRM rule so that "the same person" compares equal
  * whether the address came from a MIME header, a provider API, a privacy rule typed by an admin or a contact record.
  *
- * Choices (DESIGN §4.6: participants match contacts case-insensitively):
+ * Choices (docs/SYNC.md "Linking": participants match contacts case-insensitively):
  * - The whole address is lowercased. RFC 5321 §2.4 lets a server treat the local part as case-sensitive, but no
  *   mainstream provider does, and treating `Jane@` and `jane@` as two people splits contacts for no gain.
  * - Plus-addressing is kept as-is: `jane+crm@acme.com` stays distinct from `jane@acme.com`. Sub-addressing is a

@@ -1,6 +1,6 @@
 /**
  * Whether a message is inbound, outbound or internal from the point of view of one mailbox. Used for the
- * `excludeInternal` privacy rule (DESIGN §4.5) and the `outbound` auto-create policy (§4.6).
+ * `excludeInternal` privacy rule and the `outbound` auto-create policy (docs/SYNC.md "Privacy first", "Linking").
  */
 import { addressInDomains, normaliseAddress, normaliseDomain } from './address';
 import type { ParsedMessage } from './message';

@@ -1,6 +1,6 @@
 /**
- * Company identity from email domains (DESIGN §4.6): a company is keyed by its registrable domain, found with the
- * Public Suffix List (tldts), and never by a free-mail domain, found with the maintained
+ * Company identity from email domains (docs/SYNC.md "Linking"): a company is keyed by its registrable domain, found
+ * with the Public Suffix List (tldts), and never by a free-mail domain, found with the maintained
  * `freemail` lists (free and disposable providers). We read its data files into a Set rather than call its
  * `isFree`, which scans an array per call and resolves domains with the unmaintained tldjs.
  * (`free-email-domains` was dropped: its install script downloads its list, which fails offline.)
@@ -23,7 +23,7 @@ const FREE_MAIL_BRANDS = new Set(['hotmail', 'yahoo', 'gmx', 'outlook', 'ymail',
 
 let freeMailSet: Set<string> | undefined;
 
-/** Built on first use rather than at import, so importing this module costs nothing (STYLE: no import-time work). */
+/** Built on first use rather than at import, so importing this module costs nothing. */
 function freeMailDomains(): Set<string> {
   if (!freeMailSet) {
     const list = ['free.txt', 'disposable.txt']

@@ -1,5 +1,5 @@
 /**
- * One-time sign-in links (issue 9): an add-on opens the web console already signed in through
+ * One-time sign-in links: an add-on opens the web console already signed in through
  * `PUBLIC_URL/app/#login=<code>`. Only a hash of the code is stored, so a database read cannot be replayed as a
  * link. FerretDB 1.24 has no TTL indexes, so `expiresAt` is checked on read and expired links are swept when new
  * ones are made (http/login-link-routes.ts).

@@ -269,7 +269,10 @@ const STATE_PROBLEMS: Partial<Record<MailboxState, { code: string; message: stri
   paused: { code: 'paused', message: 'Syncing of this mailbox is paused.', fix: 'Resume it from the mailbox settings in the CRM.' },
 };
 
-/** Sync health in words (DESIGN §4.11): the last error while the mailbox is not healthy, else its state's meaning. */
+/**
+ * Sync health in words (docs/SYNC.md "Failures are visible"): the last error while the mailbox is not healthy, else its
+ * state's meaning.
+ */
 export function mailboxHealth(m: MailboxDoc): AddonMailboxHealth {
   const v = mailboxView(m);
   const known = STATE_PROBLEMS[m.state];

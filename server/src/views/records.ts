@@ -1,5 +1,5 @@
 /**
- * The JSON shapes of CONTRACT.md for messages and CRM records, built from stored documents. Pure: callers load
+ * The JSON shapes of server/openapi.yaml for messages and CRM records, built from stored documents. Pure: callers load
  * the documents and decide the caller's access (crm/visibility.ts); these functions only leave out what that
  * access does not cover.
  */

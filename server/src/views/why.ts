@@ -1,13 +1,14 @@
 /**
- * "Why is (or isn't) this email here?" (issue 6): the answer in words, from stored facts only.
+ * "Why is (or isn't) this email here?": the answer in words, from stored facts only.
  *
- * Privacy first (DESIGN §4.5): excluded mail leaves no trace, so "excluded" is never read from the database. It is
- * the CURRENT org and personal rules, judged by the same evaluator ingest uses (sync/ingest/privacy.ts), applied to
- * the address the caller gives. Nothing is written while answering, and the caller's question is not logged.
+ * Privacy first (docs/SYNC.md "Privacy first"): excluded mail leaves no trace, so "excluded" is never read from the
+ * database. It is the CURRENT org and personal rules, judged by the same evaluator ingest uses
+ * (sync/ingest/privacy.ts), applied to the address the caller gives. Nothing is written while answering, and the
+ * caller's question is not logged.
  *
- * Visibility (DESIGN §4.7): mail the caller may not see is answered for exactly as if it were not stored — the
- * same verdict and reasons as an email nobody synced — so the route is no oracle for a teammate's private mail.
- * Holders who share privately are never named to anyone but themselves.
+ * Visibility (docs/SYNC.md "Dedup and visibility"): mail the caller may not see is answered for exactly as if it were
+ * not stored — the same verdict and reasons as an email nobody synced — so the route is no oracle for a teammate's
+ * private mail. Holders who share privately are never named to anyone but themselves.
  *
  * The wording is built by small pure functions (exported for tests); `explainWhy` only gathers the facts.
  */

@@ -1,5 +1,6 @@
 /**
- * Seeded fault injection for the emulators (DESIGN.md §9: 5xx, connection resets, stalls, slow answers).
+ * Seeded fault injection for the emulators (docs/PERFORMANCE.md "Reliability checks": 5xx, connection resets, stalls,
+ * slow answers).
  *
  * Usage: `const faults = faultInjector(); app.use(faults); faults.set({ errorRate: 0.2, seed: 7 })`.
  * The same seed and the same request order give the same faults, so a failing run can be replayed.

@@ -1,6 +1,6 @@
 /**
  * Starts both provider emulators on loopback, each over http and https (one test CA), and gives the
- * configuration (CONTRACT.md, "Configuration") that points a Threadline server at them.
+ * configuration (README.md, "Configuration") that points a Threadline server at them.
  *
  * Ports: opts.basePort or EMULATOR_PORT → Google http, +1 Google https, +2 Microsoft http, +3 Microsoft https;
  * otherwise free ports. `https: true` makes `env` use the https URLs (as the real providers are).

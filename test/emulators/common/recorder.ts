@@ -1,6 +1,6 @@
 /**
  * Request log for the emulators: what the product asked, what it was answered, and how many calls were in
- * flight at once (DESIGN.md §9 checks "≤ 4 in flight per Graph mailbox" and "API calls per new message").
+ * flight at once (docs/PERFORMANCE.md checks "≤ 4 in flight per Graph mailbox" and "API calls per new message").
  *
  * Usage: `const log = requestRecorder({ name: gmailOperationName }); app.use(log)`, then `log.entries()`,
  * `log.counters()`. Control routes are not recorded, so reading the log does not change it.

@@ -2,7 +2,7 @@
  * A throwaway certificate authority and a loopback server certificate signed by it.
  *
  * The real providers are https-only, and some client libraries behave differently on http (the Graph client only
- * attaches tokens to https URLs, DESIGN.md §5), so the emulators also serve https. Node trusts the CA through
+ * attaches tokens to https URLs, docs/PROVIDERS.md), so the emulators also serve https. Node trusts the CA through
  * `NODE_EXTRA_CA_CERTS=<caFile>` in a child process, or through an `https.Agent({ ca })` in-process.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';

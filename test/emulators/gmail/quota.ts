@@ -1,7 +1,7 @@
 /**
  * Gmail's per-user quota: units per second over a sliding one-second window, with the documented method
  * costs (https://developers.google.com/gmail/api/reference/quota). Over quota answers 429 (or 403, which the
- * Node client does not retry: DESIGN.md §5) with the usageLimits error body. Rejected calls cost nothing.
+ * Node client does not retry: docs/PROVIDERS.md) with the usageLimits error body. Rejected calls cost nothing.
  */
 import { googleErrorBody } from './errors';
 

@@ -5,8 +5,8 @@
  * `{"error":{"code":"ApplicationThrottled","message":"Application is over its MailboxConcurrency limit."}}` —
  * the code and message Graph is seen to send; the docs only promise the status and the header.
  *
- * It also measures what the reliability targets (DESIGN.md §9) need: the most requests ever in flight at once for a
- * mailbox, and requests that arrived before a Retry-After given for that app and mailbox had elapsed.
+ * It also measures what the reliability checks (docs/PERFORMANCE.md) need: the most requests ever in flight at once for
+ * a mailbox, and requests that arrived before a Retry-After given for that app and mailbox had elapsed.
  */
 import type { RequestHandler } from 'express';
 import { graphLocals } from './context';

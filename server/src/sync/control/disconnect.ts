@@ -1,6 +1,6 @@
 /**
- * Disconnecting a mailbox (CONTRACT.md: DELETE /api/mailboxes/:id): stop push, revoke the grant, then remove
- * the mailbox's copies and every message only this mailbox held; messages other mailboxes also hold stay,
+ * Disconnecting a mailbox (DELETE /api/mailboxes/:id; docs/SECURITY.md "Disconnecting"): stop push, revoke the grant,
+ * then remove the mailbox's copies and every message only this mailbox held; messages other mailboxes also hold stay,
  * with this user taken out of `syncedBy` when none of their other mailboxes holds them. Each step is
  * idempotent, so a crash midway is finished by calling it again.
  */

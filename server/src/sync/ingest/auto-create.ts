@@ -1,7 +1,7 @@
 /**
  * Auto-created contacts (and their companies) for a page of kept messages, per the organisation's policy
- * (DESIGN §4.6; the decision itself is crm/auto-create.ts). Ids are stable per address and domain, so two workers
- * creating the same person converge on one record.
+ * (docs/SYNC.md "Linking"; the decision itself is crm/auto-create.ts). Ids are stable per address and domain, so two
+ * workers creating the same person converge on one record.
  */
 import type { Types } from 'mongoose';
 import { Company, Contact } from '../../models';

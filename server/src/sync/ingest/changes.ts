@@ -1,6 +1,7 @@
 /**
  * Provider changes to copies the CRM already holds: state (flags, labels, folder) with echo suppression and
- * later-wins (state.ts), and deletions per the organisation's policy (DESIGN §4.9, §4.10).
+ * later-wins (state.ts), and deletions per the organisation's policy (docs/SYNC.md "State both ways", "Deletion
+ * policy").
  */
 import mongoose, { type Types } from 'mongoose';
 import { MailboxMessage, SyncEvent } from '../../models';

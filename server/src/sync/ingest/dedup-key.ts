@@ -1,6 +1,7 @@
 /**
- * The key that makes one `messages` document per email per organisation (DESIGN §3, §4.7), unique on
- * `(orgId, dedupKey)`. Copies of one email in several mailboxes must produce the same key; two different emails must not.
+ * The key that makes one `messages` document per email per organisation (docs/SYNC.md "Dedup and visibility"), unique
+ * on `(orgId, dedupKey)`. Copies of one email in several mailboxes must produce the same key; two different emails must
+ * not.
  *
  * - `mid:<Message-ID>` whenever the message has one (normalised by normaliseMessageId: brackets and folding removed,
  *   id-right lowercased). This is what Gmail and Graph copies of one email share.

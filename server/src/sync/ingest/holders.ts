@@ -1,6 +1,6 @@
 /**
- * `syncedBy` — the users whose mailboxes hold a message (DESIGN §3, §4.7) — restates the message's copies
- * (`mailboxMessages`, one per mailbox, each written by a unique insert). It lives on the message because every
+ * `syncedBy` — the users whose mailboxes hold a message (docs/SYNC.md "Dedup and visibility") — restates the message's
+ * copies (`mailboxMessages`, one per mailbox, each written by a unique insert). It lives on the message because every
  * visibility filter reads it. Additions rely on single-document updates being atomic, as on MongoDB (the embedded
  * FerretDB is patched for that: server/src/db/ferretdb-binary.ts); the reconciliation sweep still puts the
  * mailbox's user back wherever one of its copies points at a message without it, whatever caused that.

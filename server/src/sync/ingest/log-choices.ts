@@ -1,6 +1,6 @@
 /**
  * A user's "don't log this email / this thread" (models/log-exclusion.ts), honoured by the ingest before anything
- * about the copy is stored, like the privacy rules (DESIGN §4.5) but per user and per email.
+ * about the copy is stored, like the privacy rules (docs/SYNC.md "Privacy first") but per user and per email.
  *
  * Keys, each stored only as a hash (logKeyId):
  * - `m:<dedup key>` — one email: the key its `messages` document is unique on (ingest/dedup-key.ts), and the

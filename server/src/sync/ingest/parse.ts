@@ -1,7 +1,8 @@
 /**
  * Raw RFC 5322 message → the provider-neutral fields the ingest pipeline needs. Never throws for bad input: a message
  * that cannot be parsed comes back flagged `malformed` with what could be salvaged, and an oversize one comes back
- * `tooLarge` with its headers only, so the caller keeps the raw copy and carries on (DESIGN §4.11).
+ * `tooLarge` with its headers only, so the caller keeps the raw copy and carries on (docs/SYNC.md "Failures are
+ * visible").
  *
  * mailparser's streaming MailParser is used rather than simpleParser: simpleParser buffers every attachment in memory,
  * while here attachment streams are drained as they arrive (only size and checksum are kept), which keeps memory flat
@@ -52,7 +53,8 @@ const NUL = /\u0000/g;
 export async function parseMessage(raw: Buffer, opts: ParseOptions = {}): Promise<ParsedMessage> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const tooLarge = raw.length > maxBytes;
-  // Size is checked before any parsing (DESIGN §7): an oversize message costs one bounded scan for its headers.
+  // Size is checked before any parsing (docs/SECURITY.md "Rate limits and body sizes"): an oversize message costs one
+  // bounded scan for its headers.
   const input = tooLarge ? salvageHeaders(raw) : raw;
   let collected = await collect(input);
   const malformedReason = collected.error ? describeError(collected.error) : null;

@@ -1,6 +1,6 @@
 /**
  * The pure half of storing a page: parse, classify, apply privacy, and shape the documents. Nothing here touches the
- * database, and an excluded message leaves this stage as a rule name only (DESIGN §4.5).
+ * database, and an excluded message leaves this stage as a rule name only (docs/SYNC.md "Privacy first").
  */
 import { mapBounded } from '../../async/bounded';
 import type { RemoteMessage } from '../providers/port';
@@ -78,7 +78,8 @@ export function messageContent(item: Prepared): Record<string, unknown> {
     hasAttachments: p.attachments.some((a) => !a.inline),
     attachments: attachmentDocs(p),
     participants: item.participants,
-    // Kept raw and flagged, never dropped (DESIGN §4.11): the raw bytes allow a re-parse by a fixed parser.
+    // Kept raw and flagged, never dropped (docs/SYNC.md "Failures are visible"): the raw bytes allow a re-parse by a
+    // fixed parser.
     malformed: p.malformed && raw !== null
       ? { reason: p.malformedReason ?? 'unparsable', raw: raw.subarray(0, MAX_RAW_KEPT_BYTES) }
       : null,

@@ -1,8 +1,8 @@
 /**
- * Privacy rules (DESIGN §4.5) as a pure evaluator, applied before anything is stored: excluded mail leaves no body,
- * subject or participant behind. The result names the rule that matched (and whose it was, org or user) so that the
- * product can answer "why isn't this email here?" — but never the participant that matched, so that the answer
- * itself, if logged, keeps the excluded party out of the database.
+ * Privacy rules (docs/SYNC.md "Privacy first") as a pure evaluator, applied before anything is stored: excluded mail
+ * leaves no body, subject or participant behind. The result names the rule that matched (and whose it was, org or user)
+ * so that the product can answer "why isn't this email here?" — but never the participant that matched, so that the
+ * answer itself, if logged, keeps the excluded party out of the database.
  */
 import { addressInDomains, normaliseAddress, normaliseDomain } from '../../mail/address';
 import type { Direction } from '../../mail/direction';
@@ -136,7 +136,7 @@ function exclude(kind: PrivacyRuleKind, rule: ScopedValue): PrivacyDecision {
 
 /**
  * True when an address alone is excluded by the address or domain rules: what auto-create and contact suggestion
- * ask (DESIGN §4.6: never auto-create an excluded address).
+ * ask (docs/SYNC.md "Linking": never auto-create an excluded address).
  */
 export function isAddressExcluded(email: string, rules: MergedPrivacyRules): boolean {
   const a = normaliseAddress(email);

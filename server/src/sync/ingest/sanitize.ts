@@ -1,5 +1,5 @@
 /**
- * Email HTML → HTML safe to show in the CRM (DESIGN §7): an allowlist through sanitize-html, with remote content
+ * Email HTML → HTML safe to show in the CRM (docs/SECURITY.md): an allowlist through sanitize-html, with remote content
  * off by default. The UI still renders the result in a sandboxed iframe; this is the server-side half of the defence.
  *
  * - Scripts, event handlers, iframes, objects, forms, SVG/MathML, <base>, <meta>, <link> and <style> blocks are

@@ -1,5 +1,5 @@
 /**
- * State both ways (DESIGN §4.9) as pure functions over one mailbox copy: the provider's changes against the CRM's
+ * State both ways (docs/SYNC.md) as pure functions over one mailbox copy: the provider's changes against the CRM's
  * pending writes, with per-field change times.
  *
  * - A CRM write sets the field at once and leaves a pending entry `{field, value, at}` (`read`, `starred`,

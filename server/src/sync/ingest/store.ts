@@ -1,6 +1,7 @@
 /**
- * The storing end of the ingest (DESIGN §3, §4.5–4.7, §4.11): a page of provider messages becomes `messages`
- * (one per email per organisation), `mailboxMessages` (one per copy), threads, links and auto-created contacts.
+ * The storing end of the ingest (docs/SYNC.md "Privacy first" to "Threads"): a page of provider messages becomes
+ * `messages` (one per email per organisation), `mailboxMessages` (one per copy), threads, links and auto-created
+ * contacts.
  *
  * Idempotent by construction — ids are derived from the unique keys (models/ids.ts) and every write is an unordered batch
  * insert where "already there" is an answer, not an error — so a crash at any point is repaired by storing the page

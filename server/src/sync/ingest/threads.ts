@@ -1,5 +1,5 @@
 /**
- * Joining messages into CRM threads across mailboxes (DESIGN §3, §4.6) with no lookup per message:
+ * Joining messages into CRM threads across mailboxes (docs/SYNC.md "Threads") with no lookup per message:
  *
  * - A thread's id is derived from its root Message-ID: the first References entry (RFC 5322 §3.6.4 keeps the root
  *   first), else In-Reply-To, else the message's own id. Every reply, in any mailbox, computes the same thread.

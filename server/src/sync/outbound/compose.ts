@@ -1,6 +1,6 @@
 /**
- * Builds the RFC 2822 message the CRM sends (DESIGN.md §2, §4.8): nodemailer's MailComposer, never by hand.
- * Pure apart from MailComposer's random MIME boundaries: the caller fixes the Message-ID and the Date, so a
+ * Builds the RFC 2822 message the CRM sends (docs/SYNC.md "Sending from the CRM"): nodemailer's MailComposer, never by
+ * hand. Pure apart from MailComposer's random MIME boundaries: the caller fixes the Message-ID and the Date, so a
  * retried send after a crash carries the same identity (the outbox stores both).
  */
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
- * The outbox (DESIGN.md §4.8): a CRM send is an `outbox` entry written FIRST, under the caller's Idempotency-Key,
- * then sent from the user's mailbox by whoever holds the entry's lease, then recorded.
+ * The outbox (docs/SYNC.md "Sending from the CRM"): a CRM send is an `outbox` entry written FIRST, under the caller's
+ * Idempotency-Key, then sent from the user's mailbox by whoever holds the entry's lease, then recorded.
  *
  * Never twice: the entry is marked `sending` before the provider is called. An adapter that sends in two steps
  * (Graph: draft or createReply, then send) reports the complete draft's immutable id before sending it, and that
@@ -74,7 +74,7 @@ const requestHash = (body: SendRequest): string => createHash('sha256').update(J
 
 function answerFor(entry: Pick<StoredEntry, 'messageId' | 'requestHash'>, hash: string): SendAnswer {
   if (entry.requestHash !== hash) throw new OutboundError('idempotency_conflict', 'this Idempotency-Key was already used with a different request');
-  // The first answer, unchanged (CONTRACT.md): the same key replays it and sends nothing.
+  // The first answer, unchanged (the Idempotency-Key of POST /api/messages): the same key replays it and sends nothing.
   return { id: String(entry.messageId), status: 'queued' };
 }
 

@@ -27,7 +27,7 @@ import type { ProviderName, SentResult } from '../providers/port';
 
 export interface SendAddress { email: string; name?: string }
 
-/** The validated request body of POST /api/messages (CONTRACT.md "Messages"). */
+/** The validated request body of POST /api/messages (server/openapi.yaml). */
 export interface SendRequest {
   mailboxId: string;
   to: SendAddress[];

@@ -1,6 +1,6 @@
 /**
- * State write-through (DESIGN.md §4.9): PATCH /api/messages/:id and DELETE /api/messages/:id change the caller's
- * own copies, then the provider.
+ * State write-through (docs/SYNC.md "State both ways"): PATCH /api/messages/:id and DELETE /api/messages/:id change the
+ * caller's own copies, then the provider.
  *
  * Order: the copy's state, its per-field `stateChangedAt` and a `pending` entry per changed field are written
  * FIRST, then the provider is called — so the echo, which may arrive (by push) before the provider's answer does,

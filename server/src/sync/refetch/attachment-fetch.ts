@@ -1,5 +1,5 @@
 /**
- * Attachment bytes on demand (CONTRACT.md: GET /api/messages/:id/attachments/:attachmentId). Only metadata is
+ * Attachment bytes on demand (GET /api/messages/:id/attachments/:attachmentId). Only metadata is
  * stored at ingest; the bytes come from the provider through a copy of a holder's mailbox, the caller's own copy
  * first. They are cached in the database (models/attachment-cache.ts) rather than on disk so that every server
  * process shares one cache and the privacy removal (sync/rules/settings-apply.ts) can delete them with their message.

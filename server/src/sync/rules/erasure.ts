@@ -1,5 +1,5 @@
 /**
- * Erasure of one email address across the organisation (issue 6, an admin's answer to a data-subject request).
+ * Erasure of one email address across the organisation (an admin's answer to a data-subject request).
  *
  * Erasure is "exclude this address, retroactively, and forget the person": the address joins the organisation's
  * `excludedAddresses` first (so a sync running meanwhile stops storing it), then the tightened rule is applied by

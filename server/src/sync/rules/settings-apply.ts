@@ -1,8 +1,8 @@
 /**
- * Privacy settings applied retroactively (DESIGN §4.5). Tightened rules remove the matching stored mail at once,
- * judged by the same evaluator ingest uses (ingest/privacy.ts), so "would not be stored now" and "is removed now"
- * never disagree: the message documents (body, subject, participants), their copies, cached attachment bytes and
- * threads left empty. A user's rules only reach the copies of that user's mailboxes; the message goes when no
+ * Privacy settings applied retroactively (docs/SYNC.md "Privacy first"). Tightened rules remove the matching stored
+ * mail at once, judged by the same evaluator ingest uses (ingest/privacy.ts), so "would not be stored now" and "is
+ * removed now" never disagree: the message documents (body, subject, participants), their copies, cached attachment
+ * bytes and threads left empty. A user's rules only reach the copies of that user's mailboxes; the message goes when no
  * other copy remains. Loosened rules schedule a re-import instead: the affected mailboxes are marked for a
  * reconciliation, which re-fetches what is missing. Visibility changes need nothing here: reads compute it.
  */

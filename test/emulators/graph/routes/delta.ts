@@ -1,6 +1,7 @@
 /**
  * `GET /me/mailFolders/{id}/messages/delta` (https://learn.microsoft.com/graph/api/message-delta). Page size comes
- * from `Prefer: odata.maxpagesize` (echoed in `Preference-Applied`) or $top, default 10 (DESIGN.md §5).
+ * from `Prefer: odata.maxpagesize` (echoed in `Preference-Applied`) or $top, default 10
+ * (https://learn.microsoft.com/graph/delta-query-messages).
  */
 import { Router } from 'express';
 import { graphLocals, handle, type RouteDeps } from '../context';
