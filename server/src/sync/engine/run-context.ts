@@ -1,5 +1,6 @@
 /** What one run of one mailbox carries between its steps: the leased mailbox, the adapter, and fenced persistence. */
 import { Types } from 'mongoose';
+import { retrying } from '../../async/retry';
 import { Mailbox, type MailboxDoc } from '../../models/mailbox';
 import { SyncEvent } from '../../models';
 import { runAsSystem } from '../../db/tenant';
@@ -75,16 +76,15 @@ export class RunContext {
   }
 
   /** Runs a provider call, retrying in-run what the policy table marks `retry`; anything else is thrown to the runner. */
-  async call<T>(stage: PolicyStage, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (decide(err, stage).action !== 'retry' || attempt >= MAX_RETRIES_IN_RUN) throw err;
-        const waitMs = Math.min(5_000, 250 * 2 ** attempt) * (0.5 + 0.5 * (this.deps.random ?? Math.random)());
-        await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(waitMs);
-      }
-    }
+  call<T>(stage: PolicyStage, fn: () => Promise<T>): Promise<T> {
+    return retrying(fn, {
+      retries: MAX_RETRIES_IN_RUN,
+      retryable: (err) => decide(err, stage).action === 'retry',
+      baseMs: 250,
+      maxBackoffMs: 5_000,
+      random: this.deps.random ?? Math.random,
+      clock: this.deps.sleep ? { sleep: this.deps.sleep } : undefined,
+    });
   }
 }
 

@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { auth as googleAuth, gmail, type gmail_v1 } from '@googleapis/gmail';
+import { retrying } from '../../../async/retry';
 import { ProviderError, type AccessTokenSource } from '../port';
 import { BATCH_MAX, batchRequestBody, parseBatchResponse, type InnerResponse } from './batch';
 import { asProviderError, translateGmailError } from './errors';
@@ -66,14 +67,16 @@ export type BatchAnswer = { ok: unknown } | { error: ProviderError };
 const batchUnsupported = new Set<string>();
 const NO_BATCH_STATUS = new Set([400, 404, 405, 415, 501]);
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const BASE_BACKOFF_MS = 250;
+
+/** A 401 was not processed by Gmail: the call may be made again, even a POST, once with a new token. */
+const unauthorised = (err: unknown): boolean => err instanceof ProviderError && err.code === 'auth_revoked' && err.details.status === 401;
+const passing = (err: unknown): boolean => err instanceof ProviderError && (err.code === 'transient' || err.code === 'throttled');
 
 export class GmailClient {
   private readonly api: gmail_v1.Gmail;
   private readonly auth: OAuth2Client;
   private readonly maxRetryWaitMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly opts: GmailClientOptions) {
     // No client id/secret: this client never refreshes by itself (no refresh token is ever given to it);
@@ -88,7 +91,6 @@ export class GmailClient {
       fetchImplementation: nodeFetch,
     });
     this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 5_000;
-    this.sleep = opts.sleep ?? defaultSleep;
   }
 
   /**
@@ -96,27 +98,30 @@ export class GmailClient {
    * with a current token. Throws ProviderError for provider failures; anything else is rethrown unchanged.
    */
   async call<T>(method: GmailMethod, request: (api: gmail_v1.Gmail) => Promise<{ data: T }>, opts: CallOptions = {}): Promise<T> {
-    const retries = opts.retries ?? 0;
-    let attempt = 0;
-    let refreshedToken = false;
-    for (;;) {
+    const withFreshToken = this.freshTokenOnce();
+    return retrying(() => withFreshToken(() => this.once(method, request)), {
+      retries: opts.retries ?? 0,
+      retryable: passing,
+      retryAfterMs: (err) => (err as ProviderError).details.retryAfterMs,
+      baseMs: BASE_BACKOFF_MS,
+      maxWaitMs: this.maxRetryWaitMs,
+      clock: this.opts.sleep ? { sleep: this.opts.sleep } : undefined,
+    });
+  }
+
+  /** Runs a call; after a 401, invalidates the token and runs it once more — once for all the tries it wraps. */
+  private freshTokenOnce(): <T>(call: () => Promise<T>) => Promise<T> {
+    let refreshed = false;
+    return async (call) => {
       try {
-        return await this.once(method, request);
+        return await call();
       } catch (err) {
-        if (!(err instanceof ProviderError)) throw err;
-        if (err.code === 'auth_revoked' && err.details.status === 401 && !refreshedToken) {
-          // A 401 was not processed by Gmail, so even a POST may be repeated once with a new token.
-          refreshedToken = true;
-          this.opts.tokens.invalidate();
-          continue;
-        }
-        const retryable = err.code === 'transient' || err.code === 'throttled';
-        const waitMs = err.details.retryAfterMs ?? BASE_BACKOFF_MS * 2 ** attempt;
-        if (!retryable || attempt >= retries || waitMs > this.maxRetryWaitMs) throw err;
-        attempt += 1;
-        await this.sleep(waitMs);
+        if (refreshed || !unauthorised(err)) throw err;
+        refreshed = true;
+        this.opts.tokens.invalidate();
+        return call();
       }
-    }
+    };
   }
 
   /**
@@ -148,14 +153,7 @@ export class GmailClient {
    */
   async getMany(method: GmailMethod, paths: readonly string[]): Promise<BatchAnswer[] | null> {
     if (paths.length > BATCH_MAX) throw new Error(`a Gmail batch of ${paths.length} ${method} is over ${BATCH_MAX}`);
-    for (let refreshed = false; ; refreshed = true) {
-      try {
-        return await this.batchOnce(method, paths);
-      } catch (err) {
-        if (!(err instanceof ProviderError) || err.code !== 'auth_revoked' || err.details.status !== 401 || refreshed) throw err;
-        this.opts.tokens.invalidate();
-      }
-    }
+    return this.freshTokenOnce()(() => this.batchOnce(method, paths));
   }
 
   /** The current access token; a refresh failure as the ProviderError the engine decides on. */

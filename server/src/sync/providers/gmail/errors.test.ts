@@ -1,5 +1,5 @@
 import { ProviderError } from '../port';
-import { DAILY_LIMIT_RETRY_MS, DEFAULT_THROTTLE_MS, parseRetryAfter, translateGmailError } from './errors';
+import { DAILY_LIMIT_RETRY_MS, DEFAULT_THROTTLE_MS, translateGmailError } from './errors';
 
 /** A gaxios-shaped HTTP error: status on the error and the response, Headers, the Google JSON error body. */
 function httpError(status: number, reason?: string, headers: Record<string, string> = {}, oauthError?: string) {
@@ -64,15 +64,5 @@ describe('translateGmailError', () => {
     expect(translateGmailError(own)).toBe(own);
     expect(translateGmailError(new TypeError('undefined is not a function'))).toBeNull();
     expect(translateGmailError('weird')).toBeNull();
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads delay-seconds and HTTP dates, ignores garbage', () => {
-    expect(parseRetryAfter('120', NOW)).toBe(120_000);
-    expect(parseRetryAfter(new Date(NOW + 5000).toUTCString(), NOW)).toBe(5000);
-    expect(parseRetryAfter(new Date(NOW - 5000).toUTCString(), NOW)).toBe(0);
-    expect(parseRetryAfter('soon', NOW)).toBeUndefined();
-    expect(parseRetryAfter(undefined, NOW)).toBeUndefined();
   });
 });

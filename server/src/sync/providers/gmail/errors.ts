@@ -7,7 +7,7 @@
  * message text. The objects are read structurally rather than with `instanceof GaxiosError`, because
  * googleapis-common and google-auth-library each bring their own copy of gaxios.
  */
-import { parseRetryAfter } from '../shared/gate';
+import { parseRetryAfter } from '../../../async/retry';
 import { ProviderError, type ProviderErrorCode } from '../port';
 
 /** Gmail's quota is per second: without a Retry-After, a second is the shortest wait that can help. */
@@ -129,6 +129,3 @@ export function translateGmailError(err: unknown, now = Date.now()): ProviderErr
 export function asProviderError(err: unknown): unknown {
   return translateGmailError(err) ?? err;
 }
-
-/** Shared by both adapters; re-exported for the Gmail translator's callers. */
-export { parseRetryAfter };

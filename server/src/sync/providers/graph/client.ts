@@ -24,7 +24,8 @@ import {
   type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { ProviderError, type AccessTokenSource } from '../port';
-import { parseRetryAfter, type RequestGate } from '../shared/gate';
+import { parseRetryAfter, retrying } from '../../../async/retry';
+import type { RequestGate } from '../shared/gate';
 import { asProviderError } from './errors';
 
 export interface GraphClientOptions {
@@ -46,7 +47,6 @@ export interface GraphClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const BASE_BACKOFF_MS = 250;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Outlook ids otherwise change on every move (https://learn.microsoft.com/graph/outlook-immutable-id). */
@@ -113,6 +113,20 @@ function passThrough(inner: unknown): GraphClientError {
   return wrapped;
 }
 
+/** An attempt whose answer may be asked again: it stays the request's answer when no try is left. */
+class RetryableAnswer extends Error {
+  constructor(readonly retryAfterMs: number | undefined) {
+    super('retryable answer');
+  }
+}
+
+/** An attempt that got no answer (network, timeout, token source): `error` translated. */
+class NoAnswer extends Error {
+  constructor(readonly error: unknown) {
+    super('no answer');
+  }
+}
+
 /**
  * The mailbox's gate as a middleware: the Prefer header, the 4-in-flight limit and Retry-After for every attempt,
  * one retry after a 401 with a refreshed token, and bounded retries for 429 (any method: a throttled request was
@@ -130,14 +144,12 @@ class MailboxGate implements Middleware {
     const next = this.next;
     if (!next) throw new Error('MailboxGate needs a next middleware');
     const { gate, tokens } = this.opts;
-    const maxAttempts = this.opts.maxAttempts ?? 4;
     const maxWaitMs = this.opts.maxRetryWaitMs ?? 30_000;
-    const sleep = this.opts.sleep ?? defaultSleep;
     const idempotent = (context.options?.method ?? 'GET').toUpperCase() === 'GET';
     const headers = headerBag(context);
     withImmutableIds(headers);
     let refreshed = false;
-    for (let attempt = 1; ; attempt++) {
+    const attempt = async (failures: number): Promise<void> => {
       // AuthenticationHandler appends to an existing Authorization header: clear it before each attempt.
       for (const key of Object.keys(headers)) if (key.toLowerCase() === 'authorization') delete headers[key];
       let failure: { error: unknown } | null = null;
@@ -161,38 +173,43 @@ class MailboxGate implements Middleware {
             // Recorded before the slot is released, so no queued request is sent inside the window.
             const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
             if (retryAfterMs !== undefined) gate.blockFor(retryAfterMs);
-            else if (res.status === 429) gate.blockFor(BASE_BACKOFF_MS * 2 ** (attempt - 1));
+            else if (res.status === 429) gate.blockFor(BASE_BACKOFF_MS * 2 ** failures);
           }
         }, { maxWaitMs });
       } catch (error) {
         throw passThrough(error);
       }
       const caught = failure as { error: unknown } | null;
-      if (caught) {
-        const translated = asProviderError(caught.error);
-        const transient = translated instanceof ProviderError && translated.code === 'transient';
-        if (!(transient && idempotent && attempt < maxAttempts)) throw passThrough(translated);
-        await sleep(BASE_BACKOFF_MS * 2 ** (attempt - 1));
-        continue;
-      }
+      if (caught) throw new NoAnswer(asProviderError(caught.error));
       const res = context.response;
       if (!res) return;
       if (res.status === 401 && !refreshed) {
-        // A 401 was not processed by Graph, so even a POST may be repeated once with a new token.
+        // A 401 was not processed by Graph, so even a POST may be repeated once with a new token (not a try).
         refreshed = true;
         tokens.invalidate();
         await res.arrayBuffer().catch(() => undefined);
-        attempt -= 1;
-        continue;
+        return attempt(failures);
       }
       const throttled = res.status === 429 || (res.status === 503 && res.headers.has('retry-after'));
-      const retryable = throttled || (idempotent && res.status >= 500);
-      if (!retryable || attempt >= maxAttempts) return;
-      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-      if (retryAfterMs !== undefined && retryAfterMs > maxWaitMs) return;
-      await res.arrayBuffer().catch(() => undefined);
-      // A Retry-After is waited out by the gate (for every request of the mailbox); otherwise back off here.
-      if (retryAfterMs === undefined && !throttled) await sleep(BASE_BACKOFF_MS * 2 ** (attempt - 1));
+      if (throttled || (idempotent && res.status >= 500)) throw new RetryableAnswer(parseRetryAfter(res.headers.get('retry-after')));
+    };
+    try {
+      // A throttled attempt recorded its wait in the gate above (for every request of the mailbox, sent or queued);
+      // the wait here is the same Retry-After or backoff, after which the gate lets this request through.
+      await retrying(attempt, {
+        retries: (this.opts.maxAttempts ?? 4) - 1,
+        retryable: (err) => err instanceof RetryableAnswer || (err instanceof NoAnswer && idempotent && err.error instanceof ProviderError && err.error.code === 'transient'),
+        retryAfterMs: (err) => (err instanceof RetryableAnswer ? err.retryAfterMs : undefined),
+        baseMs: BASE_BACKOFF_MS,
+        maxWaitMs,
+        clock: this.opts.sleep ? { sleep: this.opts.sleep } : undefined,
+        // The answer given up on is read to its end, so its connection goes back to the pool.
+        onRetry: async (err) => { if (err instanceof RetryableAnswer) await context.response?.arrayBuffer().catch(() => undefined); },
+      });
+    } catch (err) {
+      // Out of tries, or a Retry-After too long to wait in process: the answer goes up as it is (errors.ts).
+      if (err instanceof RetryableAnswer) return;
+      throw err instanceof NoAnswer ? passThrough(err.error) : err;
     }
   }
 }

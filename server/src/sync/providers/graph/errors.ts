@@ -6,7 +6,7 @@
  */
 import { GraphClientError, GraphError } from '@microsoft/microsoft-graph-client';
 import { ProviderError, type ProviderErrorCode } from '../port';
-import { parseRetryAfter } from '../shared/gate';
+import { parseRetryAfter } from '../../../async/retry';
 
 /** Graph promises a Retry-After with every 429; when one is missing, a second is the shortest useful wait. */
 export const DEFAULT_THROTTLE_MS = 1000;

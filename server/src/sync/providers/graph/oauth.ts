@@ -13,7 +13,7 @@
  *   documented no-op.
  */
 import { ProviderError, type ConsentingAccount, type OAuthClient, type OAuthTokens } from '../port';
-import { parseRetryAfter } from '../shared/gate';
+import { parseRetryAfter } from '../../../async/retry';
 import { idTokenClaims } from '../shared/id-token';
 
 export const MICROSOFT_SCOPES = ['offline_access', 'Mail.ReadWrite', 'Mail.Send', 'User.Read', 'openid', 'email', 'profile'];

@@ -1,8 +1,9 @@
 import { ProviderError } from '../port';
-import { parseRetryAfter, RequestGate, type GateClock } from './gate';
+import type { Clock } from '../../../async/retry';
+import { RequestGate } from './gate';
 
 /** A manual clock: sleeps resolve when the test advances time past them. */
-function manualClock(): GateClock & { advance(ms: number): Promise<void> } {
+function manualClock(): Clock & { advance(ms: number): Promise<void> } {
   let now = 0;
   const sleepers: { until: number; wake: () => void }[] = [];
   return {
@@ -60,11 +61,4 @@ it('fails fast with throttled when the block is longer than the caller may wait'
   gate.blockFor(60_000);
   await expect(gate.run(async () => 'sent', { maxWaitMs: 30_000 })).rejects.toEqual(expect.objectContaining({ code: 'throttled', details: { retryAfterMs: 60_000 } }));
   await expect(gate.run(async () => 'x', { maxWaitMs: 30_000 })).rejects.toBeInstanceOf(ProviderError);
-});
-
-it('parses Retry-After as seconds or an HTTP date', () => {
-  expect(parseRetryAfter('3')).toBe(3000);
-  expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(5000);
-  expect(parseRetryAfter(null)).toBeUndefined();
-  expect(parseRetryAfter('soon')).toBeUndefined();
 });

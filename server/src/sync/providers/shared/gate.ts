@@ -10,22 +10,12 @@
  * Waiting is capped (`maxWaitMs`): a longer block fails fast with ProviderError('throttled') for the engine,
  * whose policy persists the backoff on the mailbox (STYLE.md, habit 5).
  */
+import { systemClock, type Clock } from '../../../async/retry';
 import { ProviderError } from '../port';
-
-/** Time as the gate sees it; tests pass a manual clock. */
-export interface GateClock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemGateClock: GateClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 export interface RequestGateOptions {
   maxInFlight: number;
-  clock?: GateClock;
+  clock?: Clock;
 }
 
 export class RequestGate {
@@ -33,11 +23,11 @@ export class RequestGate {
   private peak = 0;
   private waiters: Array<() => void> = [];
   private blockedUntilMs = 0;
-  private readonly clock: GateClock;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: RequestGateOptions) {
     if (!(opts.maxInFlight >= 1)) throw new RangeError('maxInFlight must be at least 1');
-    this.clock = opts.clock ?? systemGateClock;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** No request may be sent before `ms` from now (extends, never shortens, a running block). */
@@ -98,13 +88,4 @@ export class RequestGate {
     if (next) next();
     else this.active -= 1;
   }
-}
-
-/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
