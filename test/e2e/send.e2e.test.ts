@@ -19,6 +19,7 @@ import { Mailbox, MailboxMessage, Message, Org, Outbox, Thread, User } from '../
 import { byInternetMessageId } from '../../server/src/models/ids';
 import { normaliseMessageId } from '../../server/src/mail/message-id';
 import { runOutboxOnce, processDueOutbox } from '../../server/src/sync/outbound/outbox';
+import { capabilitiesOf } from '../../server/src/sync/providers/capabilities';
 import type { AccessTokenSource, OAuthClient, ProviderAdapter, ProviderName } from '../../server/src/sync/providers/port';
 import type { MailboxAdapters, MailboxForAdapter } from '../../server/src/sync/providers/runtime';
 import { startEmulators, type RunningEmulators } from '../emulators/common';
@@ -402,7 +403,7 @@ describe.each([
   });
 
   // Only a two-step sender (Graph) has a window between a recorded draft and its send; Gmail sends in one call.
-  const twoStep = provider === 'microsoft' ? it : it.skip;
+  const twoStep = capabilitiesOf(provider).twoStepSend ? it : it.skip;
 
   twoStep('a crash between recording the draft and sending it: the retry sends that draft, once', async () => {
     const before = view.sendCount();

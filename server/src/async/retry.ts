@@ -1,8 +1,8 @@
 /**
  * Trying again after a failure, the one loop for it: the Gmail and Graph clients' in-process retries and the sync
  * run's retries of what the policy table marks `retry` all go through `retrying`. A wait is the other side's
- * Retry-After when it gave one, else an exponential backoff; waits are capped (STYLE.md habit 6: a longer one is
- * not waited in process, the failure goes to a caller that persists its backoff), and time is passed in.
+ * Retry-After when it gave one, else an exponential backoff; waits are capped (a longer one is not waited in
+ * process: the failure goes to a caller that persists its backoff), and time is passed in.
  */
 
 /** Time as a retry loop, a request gate or a pacer sees it; tests pass a manual one. */

@@ -5,6 +5,8 @@ import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { runInOrg } from '../db/tenant';
 import { abandonConnect, completeConnect, ConnectDeps, ConnectError } from '../sync/control/connect';
+import { PROVIDER_NAMES } from '../sync/providers/capabilities';
+import type { ProviderName } from '../sync/providers/port';
 
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -20,8 +22,8 @@ export function page(title: string, body: string): string {
 export function oauthRoutes(deps: { connect: ConnectDeps; onConnected: (mailbox: { mailboxId: Types.ObjectId; orgId: Types.ObjectId }) => Promise<void> }): Router {
   const router = Router();
   router.get('/oauth/:provider/callback', async (req, res) => {
-    const provider = req.params.provider;
-    if (provider !== 'google' && provider !== 'microsoft') return void res.status(404).type('html').send(page('Not found', 'Unknown provider.'));
+    const provider = req.params.provider as ProviderName;
+    if (!PROVIDER_NAMES.includes(provider)) return void res.status(404).type('html').send(page('Not found', 'Unknown provider.'));
     const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
     const state = q('state');
     const code = q('code');

@@ -12,6 +12,7 @@ import { Mailbox } from '../../models/mailbox';
 import { signalDue } from '../engine/scheduler';
 import { OAuthState, OAuthStateDoc } from '../../models/audit';
 import { User, type UserDoc } from '../../models/user';
+import { capabilitiesOf } from '../providers/capabilities';
 import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from '../providers/port';
 
 export const STATE_TTL_MS = 10 * 60_000;
@@ -33,8 +34,8 @@ export const redirectUri = (publicUrl: string, provider: ProviderName) => `${pub
 function client(deps: ConnectDeps, provider: ProviderName): OAuthClient {
   const c = deps.oauth[provider];
   if (!c) {
-    const setting = provider === 'google' ? 'GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET' : 'MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET';
-    throw new ConnectError('not_configured', `${provider === 'google' ? 'Google' : 'Microsoft'} mailboxes cannot be connected: the server has no ${setting}`);
+    const { displayName, oauthSettings } = capabilitiesOf(provider);
+    throw new ConnectError('not_configured', `${displayName} mailboxes cannot be connected: the server has no ${oauthSettings}`);
   }
   return c;
 }

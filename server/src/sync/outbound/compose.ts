@@ -34,14 +34,6 @@ export interface ComposeInput {
   inReplyTo?: ReplyContext | null;
 }
 
-/**
- * Caps on the decoded attachments of one send, per provider. Graph takes a draft with its attachments in one
- * JSON request of at most 4 MB (bigger files need an upload session, https://learn.microsoft.com/graph/outlook-large-attachments),
- * so 3 MiB leaves room for the base64 growth of the rest; Gmail's send takes 35 MB, but our JSON body limit
- * (12 MB of base64) is reached first.
- */
-export const ATTACHMENT_CAP_BYTES = { google: 8 * 1024 * 1024, microsoft: 3 * 1024 * 1024 } as const;
-
 /** RFC 5322 recommends keeping References short enough to fold; the first id and the latest ones matter most. */
 const MAX_REFERENCES = 20;
 

@@ -24,12 +24,13 @@ import { MailboxMessage } from '../../models/mailbox-message';
 import { Message, type MessageDoc } from '../../models/message';
 import { Outbox } from '../../models/outbox';
 import { User } from '../../models/user';
+import { capabilitiesOf } from '../providers/capabilities';
 import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
 import type { MailboxAdapters } from '../providers/runtime';
 import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../../models/ids';
 import { normaliseMessageId } from '../../mail/message-id';
-import { ATTACHMENT_CAP_BYTES, composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
+import { composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
 import { adoptSentMessageId, attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
 
 export type { SendRequest } from './record';
@@ -84,8 +85,8 @@ async function findEntry(userId: Types.ObjectId, idempotencyKey: string): Promis
 
 /** Everything fixed before the entry is written: subject, Date, thread, the message replied to, attachment metadata. */
 async function prepare(userId: Types.ObjectId, body: SendRequest, mailbox: SendingMailbox, ids: { orgId: Types.ObjectId; messageKey: string }): Promise<PreparedSend> {
-  // Decoded here only to refuse a bad or oversize attachment before anything is stored.
-  const files = decodeAttachments(body.attachments ?? [], ATTACHMENT_CAP_BYTES[mailbox.provider]);
+  // Decoded here only to refuse a bad or oversize attachment before anything is stored (the cap is the provider's).
+  const files = decodeAttachments(body.attachments ?? [], capabilitiesOf(mailbox.provider).sendAttachmentCapBytes);
   const user = await User.findById(userId).select({ name: 1 }).lean<{ name?: string }>();
   let reply: PreparedSend['reply'] = null;
   let subject = body.subject;

@@ -23,6 +23,7 @@ import { classifyDirection } from '../../mail/direction';
 import type { ParsedAddress } from '../../mail/message';
 import { normaliseMessageId } from '../../mail/message-id';
 import { sanitizeEmailHtml } from '../ingest/sanitize';
+import { capabilitiesOf } from '../providers/capabilities';
 import type { ProviderName, SentResult } from '../providers/port';
 
 export interface SendAddress { email: string; name?: string }
@@ -211,8 +212,8 @@ export async function recordSentCopy(messageId: Types.ObjectId, mailbox: Sending
         userId: mailbox.userId,
         messageId,
         providerThreadId: sent.providerThreadId,
-        // Gmail files it under SENT; Graph's folder id is only known when sync reads it back.
-        labels: mailbox.provider === 'google' ? ['SENT'] : [],
+        // As the provider files it (Gmail: SENT); a folder (Graph's Sent Items) is only known when sync reads it back.
+        labels: [...capabilitiesOf(mailbox.provider).sentCopyLabels],
         state: { read: true, starred: false, archived: false, deleted: false },
         stateChangedAt: { read: now },
       },

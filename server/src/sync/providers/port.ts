@@ -7,6 +7,31 @@ import type { ParsedMessage } from '../../mail/message';
 
 export type ProviderName = 'google' | 'microsoft';
 
+/**
+ * What a provider does differently, for the code outside its adapter that must know: one object per provider
+ * (gmail/capabilities.ts, graph/capabilities.ts, found by name through capabilities.ts), so no code outside the
+ * adapters asks which provider a mailbox is at.
+ */
+export interface ProviderCapabilities {
+  /** The provider's name as people know it, for messages: "Google", "Microsoft". */
+  displayName: string;
+  /** The settings that let the server connect its mailboxes (its OAuth client), for the message when they are unset. */
+  oauthSettings: string;
+  /** The most decoded attachment bytes one send may carry. */
+  sendAttachmentCapBytes: number;
+  /** The labels the provider gives the copy of a message sent through it, as known before sync reads it back. */
+  sentCopyLabels: readonly string[];
+  /**
+   * Where a copy's content comes from: `mime`, the raw message parsed by us (RemoteMessage content `raw`), or
+   * `structured`, the provider's JSON mapped by the adapter (content `parsed`): no MIME was read, none to read again.
+   */
+  content: 'mime' | 'structured';
+  /** fetchRaw gives the bytes the provider received (true), rather than a copy of them it rebuilt. */
+  rawIsOriginal: boolean;
+  /** MailboxWriter.send works in two steps, a draft then its sending, and reports the draft (SendHooks.prepared). */
+  twoStepSend: boolean;
+}
+
 // ---------- errors ----------
 export const PROVIDER_ERROR_CODES = ['transient', 'throttled', 'cursor_expired', 'auth_revoked', 'permission', 'not_found', 'invalid'] as const;
 export type ProviderErrorCode = (typeof PROVIDER_ERROR_CODES)[number];

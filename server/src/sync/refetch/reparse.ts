@@ -26,7 +26,8 @@ import { attachmentDocs, decodingDocs, MAX_RAW_KEPT_BYTES } from '../ingest/prep
 import type { ParsedAddress, ParsedMessage } from '../../mail/message';
 import { PARSER_VERSION, parseMessage } from '../ingest/parse';
 import { sanitizeEmailHtml } from '../ingest/sanitize';
-import { ProviderError } from '../providers/port';
+import { capabilitiesOf } from '../providers/capabilities';
+import { ProviderError, type ProviderName } from '../providers/port';
 import type { MailboxAdapters, MailboxForAdapter } from '../providers/runtime';
 
 export interface ReparseOptions {
@@ -137,8 +138,9 @@ async function rawOf(adapters: MailboxAdapters, stored: Stored): Promise<{ raw: 
   if (copies.length === 0) return { failure: 'no mailbox holds it any more' };
   const mailboxes = new Map((await Mailbox.find({ _id: mongoose.trusted({ $in: copies.map((c) => c.mailboxId) }) }, { orgId: 1, provider: 1, address: 1, state: 1 })
     .lean<(MailboxForAdapter & { state: string })[]>()).map((m) => [String(m._id), m]));
-  // Mail stored before versions were recorded came from whichever copy was stored first: Graph's JSON is no MIME.
-  if (stored.parserVersion === undefined && mailboxes.get(String(copies[0].mailboxId))?.provider === 'microsoft') return { providerContent: true };
+  // Mail stored before versions were recorded came from whichever copy was stored first: a provider's JSON is no MIME.
+  const first = mailboxes.get(String(copies[0].mailboxId));
+  if (stored.parserVersion === undefined && first && capabilitiesOf(first.provider).content === 'structured') return { providerContent: true };
   const ordered = [...copies].sort((a, b) => rank(mailboxes.get(String(a.mailboxId))) - rank(mailboxes.get(String(b.mailboxId))));
   let lastError = 'no connected mailbox holds it';
   for (const copy of ordered) {
@@ -156,8 +158,8 @@ async function rawOf(adapters: MailboxAdapters, stored: Stored): Promise<{ raw: 
   return { failure: lastError };
 }
 
-/** Gmail's raw is the bytes first parsed; Graph's $value is Exchange's copy of them. */
-const rank = (m: { provider: string } | undefined): number => (m?.provider === 'google' ? 0 : 1);
+/** Copies whose raw is the bytes first parsed (Gmail's) before those whose raw the provider rebuilt (Graph's $value). */
+const rank = (m: { provider: ProviderName } | undefined): number => (m && capabilitiesOf(m.provider).rawIsOriginal ? 0 : 1);
 
 function contentOf(stored: Stored, p: ParsedMessage) {
   return {
