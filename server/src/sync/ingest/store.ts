@@ -103,10 +103,15 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // two-step sender's draft id, recorded before the send; or the id recorded after it), and sync may read the
   // copy back before the sender wrote it (recordSentCopy): without this look-up that race made a second message.
   const crmSent = await crmSentMessages(mailbox, screened);
+  // …unless that message is gone since (its copies were removed: the user's "don't log this thread", then "Log
+  // again"; privacy rules tightened, then loosened): then the copy brings it back under the CRM's id, as new mail.
+  const crmGone = await goneMessages(crmSent);
   // 1b. The user's own "don't log this email / thread" choices, before anything is written too. A send from the CRM
-  // is logged by being sent from it: its Sent copy is never kept out.
+  // is logged by being sent from it: its Sent copy is never kept out — while the CRM holds it; one whose message a
+  // choice removed is mail like any other.
   const owner = { orgId, userId: mailbox.userId, mailboxId: mailbox._id };
-  const kept = await applyChoices(owner, screened, (k) => crmSent.has(k.remote.providerMessageId), result);
+  const heldSend = (providerMessageId: string) => crmSent.has(providerMessageId) && !crmGone.has(providerMessageId);
+  const kept = await applyChoices(owner, screened, (k) => heldSend(k.remote.providerMessageId), result);
   if (kept.length === 0) return;
 
   // 2. Contacts the policy creates, then links from the (now complete) directory.
@@ -126,7 +131,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const firstIndex = new Map<string, number>();
   messageIds.forEach((id, i) => firstIndex.has(String(id)) || firstIndex.set(String(id), i));
   // The CRM's own message already exists (written at enqueue): no `messages` document for those.
-  const docIdx = [...firstIndex.values()].filter((i) => !sentAs.has(kept[i].remote.providerMessageId));
+  const docIdx = [...firstIndex.values()].filter((i) => !sentAs.has(kept[i].remote.providerMessageId) || crmGone.has(kept[i].remote.providerMessageId));
   const messageDocs = docIdx.map((i) => ({
     _id: messageIds[i], orgId, ...messageContent(kept[i]), threadId: threads[i],
     ...directory.linksFor(kept[i].participants, ownCompanyDomains), syncedBy: [mailbox.userId], createdAt: now, updatedAt: now,
@@ -172,11 +177,12 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   });
   const copyOutcome = await insertIdempotent(MailboxMessage, copyDocs);
   // The thread this page resolved is the stored message's own unless the message is the CRM's (indexed when it
-  // was recorded, with its thread) or was stored before under another; a thread entry is checked when read.
+  // was recorded, with its thread; one stored again here is new mail) or was stored before under another; a thread
+  // entry is checked when read.
   await indexCopies(copyOutcome.inserted.map((j) => {
     const i = copyIdx[j];
     const k = kept[i];
-    const threadId = sentAs.has(k.remote.providerMessageId) ? undefined : threads[i];
+    const threadId = sentAs.has(k.remote.providerMessageId) && !crmGone.has(k.remote.providerMessageId) ? undefined : threads[i];
     return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants, threadId };
   }));
   result.stored += copyOutcome.inserted.length;
@@ -226,7 +232,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // 9. A choice made while this page was being stored (after step 1b read the keys) takes back what it covers, through
   // the one removal path: the answer to "don't log" never races a sync into keeping the email.
   const written = copyOutcome.inserted.map((j) => ({ item: kept[copyIdx[j]], copyId: copyDocs[j]._id }))
-    .filter(({ item }) => !crmSent.has(item.remote.providerMessageId));
+    .filter(({ item }) => !heldSend(item.remote.providerMessageId));
   await takeBackLateChoices(owner, written, result);
 }
 
@@ -338,6 +344,14 @@ async function storedContentKeyedCopies(mailbox: IngestContext['mailbox'], kept:
     if (copy?.messageId) out.set(providerMessageId, copy.messageId);
   });
   return out;
+}
+
+/** The provider ids among `sent` whose CRM message is no longer stored. One read by `_id`; none without sends. */
+async function goneMessages(sent: Map<string, mongoose.Types.ObjectId>): Promise<Set<string>> {
+  if (sent.size === 0) return new Set();
+  const found = await Message.find({ _id: mongoose.trusted({ $in: [...sent.values()] }) }, { _id: 1 }).lean<{ _id: mongoose.Types.ObjectId }[]>();
+  const stored = new Set(found.map((m) => String(m._id)));
+  return new Set([...sent].filter(([, id]) => !stored.has(String(id))).map(([providerMessageId]) => providerMessageId));
 }
 
 /**

@@ -7,7 +7,8 @@ import { useTestDatabase } from '../../../../test/helpers/db';
 import { CountingOAuth, createMailbox, createOrg, rawMail, vault, type Fixture, type MailSpec } from '../../../../test/fakes/engine-fixture';
 import { FakeMailbox, fakeAdapterFactory } from '../../../../test/fakes/fake-provider';
 import { runAsSystem, runInOrg } from '../../db/tenant';
-import { LogExclusion, Mailbox, MailboxMessage, Message } from '../../models';
+import { Types } from 'mongoose';
+import { LogExclusion, Mailbox, MailboxMessage, Message, Outbox } from '../../models';
 import { runMailboxOnce, type RunnerDeps } from '../engine/runner';
 import { excludeFromLog, logAgain } from './message-choices';
 
@@ -61,6 +62,46 @@ it('a thread choice outlives new mail and a reconciliation; "Log again" fetches 
   // And the thread is one thread again in the CRM.
   const threads = await runInOrg(f.orgId, async () => new Set((await Message.find({ subject: /Sensitive/ }).lean()).map((m) => String(m.threadId))));
   expect(threads.size).toBe(1);
+});
+
+it('a reply sent from the CRM goes with its thread and comes back with it, under the id the CRM gave it', async () => {
+  const f = await createMailbox(await createOrg(), 'ann@acme.test');
+  const box = new FakeMailbox();
+  boxes.set(String(f.mailboxId), box);
+  await add(box, 'g0', 'T1', { messageId: '<offer@customer.test>', subject: 'Offer' }, 30);
+  await run(f);
+  // A reply from the CRM: its message is written at enqueue, in the thread, under the id the API answered; the outbox
+  // knows its Sent copy.
+  const crmId = new Types.ObjectId();
+  const date = new Date(Date.now() - 20 * 3_600_000);
+  await runInOrg(f.orgId, async () => {
+    const { threadId } = (await Message.findOne({ subject: 'Offer' }).lean())!;
+    await Message.create({ _id: crmId, dedupKey: 'mid:reply@acme.test', subject: 'Re: Offer', date, direction: 'outbound', from: { email: 'ann@acme.test' }, threadId, syncedBy: [f.userId] });
+    await Outbox.create({ userId: f.userId, idempotencyKey: 'k-1', requestHash: 'h', mailboxId: f.mailboxId, request: {}, status: 'sent', internetMessageId: 'reply@acme.test', messageId: crmId, providerMessageId: 'g1' });
+  });
+  box.add({ id: 'g1', threadId: 'T1', raw: await rawMail({ from: 'ann@acme.test', to: ['carla@customer.test'], subject: 'Re: Offer', messageId: '<reply@acme.test>', references: ['<offer@customer.test>'], date }), receivedAt: date });
+  await run(f);
+  const copyOf = (id: string) => runInOrg(f.orgId, async () => (await MailboxMessage.findOne({ mailboxId: f.mailboxId, providerMessageId: id }).lean())?.messageId);
+  expect(String(await copyOf('g1'))).toBe(String(crmId));
+
+  const chosen = await runInOrg(f.orgId, () => excludeFromLog(f.userId, { internetMessageId: 'offer@customer.test' }, 'thread'));
+  expect(chosen).toMatchObject({ ok: true, removed: { copies: 2, messages: 2 } });
+  // A reconciliation keeps the send out too: the CRM no longer holds it, so it is mail like any other.
+  await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { reconcileRequestedAt: new Date() } }));
+  await run(f);
+  expect(await held(f)).toEqual([]);
+  expect(await runInOrg(f.orgId, () => Message.countDocuments({}))).toBe(0);
+
+  if (!chosen.ok) throw new Error('not chosen');
+  await runInOrg(f.orgId, () => logAgain(f.userId, new Types.ObjectId(chosen.exclusion.id), async () => {}));
+  await run(f);
+  expect(await held(f)).toEqual(['g0', 'g1']);
+  expect(String(await copyOf('g1'))).toBe(String(crmId));
+  const back = await runInOrg(f.orgId, () => Message.findById(crmId).lean());
+  expect(back).toMatchObject({ subject: 'Re: Offer', direction: 'outbound' });
+  expect(back!.syncedBy.map(String)).toEqual([String(f.userId)]);
+  const offer = await runInOrg(f.orgId, () => Message.findOne({ subject: 'Offer' }).lean());
+  expect(String(back!.threadId)).toBe(String(offer!.threadId));
 });
 
 it('"Log again" of another user’s choice is refused as unknown', async () => {
