@@ -1,11 +1,13 @@
 /**
  * One message: headers, the body (html sandboxed, remote images off until asked), attachments as downloads, who
- * synced it, the read/star/archive/label/delete actions written through to the caller's mailbox, and reply.
+ * synced it, the read/star/archive/label/delete actions written through to the caller's mailbox, reply, and the
+ * caller's own choice for this email (log it or not, share it or not: ./choices.ts).
  */
 import { api, apiBlob } from '../api';
 import { failure, formatDateTime, formatSize, h, loading, person, show, toast } from '../dom';
 import { countRemoteImages, emailFrame, textBody } from '../email-frame';
 import type { MessageDetail, MessageFlags, MessageSummary } from '../types';
+import { choiceSection } from './choices';
 import { composer } from './compose';
 import { messageItem, syncedByWords } from './timeline';
 import type { View } from './view';
@@ -105,6 +107,10 @@ export const messageView: View = (main, route, signal) => {
           h('div', { class: 'field' }, h('dt', {}, 'Synced'), h('dd', {}, [syncedByWords(m.syncedBy), m.mailboxes.length ? ` (${m.mailboxes.map((b) => b.address).join(', ')})` : ''].join('')))),
         labelLine,
         actions(m, (_s, labels) => setLabels(labels)),
+        choiceSection(m.id, (section) => show(main,
+          h('h1', { id: 'message-subject' }, m.subject || '(no subject)'),
+          h('p', { class: 'notice' }, 'This email is not in the CRM for you now.'),
+          section)),
         h('div', { class: 'actions' }, reply.button,
           m.threadId ? h('a', { class: 'button', href: `#/threads/${m.threadId}` }, 'Whole conversation') : null),
         reply.panel,

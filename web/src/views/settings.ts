@@ -9,6 +9,7 @@ import { failure, formatDateTime, h, loading, show, toast } from '../dom';
 import { currentSession } from '../session';
 import type { Exclusions, OrgSettings, SettingsPreview, UserSettings, Visibility } from '../types';
 import type { View } from './view';
+import { exclusionsPanel } from './choices';
 import { realmsPanel } from './realms';
 
 const lines = (el: HTMLTextAreaElement) => el.value.split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
@@ -176,6 +177,6 @@ export const settingsView: View = (main, _route, signal) => {
     admin ? api<OrgSettings>('GET', '/api/settings', { signal }) : null,
     api<UserSettings>('GET', '/api/me/settings', { signal }),
   ]).then(([org, me]) => {
-    if (!signal.aborted) show(main, h('h1', {}, 'Settings'), org ? orgForm(org) : h('p', { class: 'muted' }, 'Your admin sets the organisation’s policy.'), org ? realmsPanel() : null, userForm(me));
+    if (!signal.aborted) show(main, h('h1', {}, 'Settings'), org ? orgForm(org) : h('p', { class: 'muted' }, 'Your admin sets the organisation’s policy.'), org ? realmsPanel() : null, userForm(me), exclusionsPanel());
   }).catch((err) => { if (!signal.aborted) show(main, failure(err, () => settingsView(main, _route, signal))); });
 };
