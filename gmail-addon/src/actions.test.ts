@@ -1,4 +1,4 @@
-import { ADDON_ACTIONS } from '../../shared/src/addon-view';
+import { ADDON_ACTIONS } from '../../shared/src/addon-actions';
 import type { Card } from '../../shared/src/card';
 import { ACTIONS, type ActionResult } from './actions';
 import type { AddonCard } from './addon-card';

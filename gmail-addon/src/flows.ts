@@ -2,7 +2,7 @@
  * The views behind the entry points: each asks the server, then hands the answer to a pure view builder or,
  * beside an email, takes the server's card as it is.
  */
-import type { AddonContextResponse } from '../../shared/src/addon-view';
+import type { AddonContextResponse } from '../../shared/src/api/addon-view';
 import type { Card } from '../../shared/src/card';
 import type { AddonCard } from './addon-card';
 import type { Api } from './api';

@@ -4,6 +4,7 @@
  * only cover the moments when there is no email or no session. Texts from the server or the user are escaped.
  */
 import { type CardButton, escapeCardText as e, type KnownIcon, truncate } from '../../shared/src/card';
+import type { Contact, Mailbox, UserSettings, WhyAnswer } from '../../shared/src/api';
 import type { AddonCard, AddonSection } from './addon-card';
 
 export const ACTION_NAMES = {
@@ -31,24 +32,11 @@ export const ACTION_NAMES = {
   setSharing: 'setSharing',
 } as const;
 
-export interface MailboxItem {
-  id: string;
-  provider: string;
-  address: string;
-  state: string;
-  progress: { imported: number; total: number };
-  lastError: { code: string; message: string } | null;
-}
-
-export interface ContactItem { id: string; name: string; email: string; title: string }
-
-export interface PersonalSettings { excludedAddresses: string[]; excludedDomains: string[] }
-
-/** The answer of `GET /api/why` (server/src/crm/why.ts): a verdict and its reasons, already in words. */
-export interface WhyAnswer {
-  verdict: 'synced' | 'excluded' | 'not_visible' | 'not_yet_synced';
-  reasons: { code: string; message: string; detail?: Record<string, unknown> }[];
-}
+/** What these cards read of the API's answers: the shared schemas' types (shared/src/api/), narrowed to what is shown. */
+export type MailboxItem = Pick<Mailbox, 'id' | 'provider' | 'address' | 'state' | 'progress' | 'lastError'>;
+export type ContactItem = Pick<Contact, 'id' | 'name' | 'email' | 'title'>;
+export type PersonalSettings = Pick<UserSettings, 'excludedAddresses' | 'excludedDomains'>;
+export type { WhyAnswer };
 
 const STATE_WORDS: Record<string, string> = {
   backfilling: 'Importing past mail',
@@ -151,7 +139,6 @@ export function settingsCard(input: { backendUrl: string; email: string; setting
 const VERDICT_WORDS: Record<WhyAnswer['verdict'], string> = {
   synced: 'In the CRM',
   excluded: 'Not synced: a rule excludes it',
-  not_visible: 'In the CRM, but not visible to you',
   not_yet_synced: 'Not in the CRM yet',
 };
 
@@ -186,7 +173,7 @@ export function whyCard(input: { backendUrl: string; answer: WhyAnswer }): Addon
   }));
   if (reasons.length === 0) reasons.push({ textParagraph: { text: 'Threadline gave no reason.' } });
   return {
-    header: { title: answer.verdict === 'synced' || answer.verdict === 'not_visible' ? 'Why is this email here?' : "Why isn't this email here?", subtitle: VERDICT_WORDS[answer.verdict] ?? answer.verdict },
+    header: { title: answer.verdict === 'synced' ? 'Why is this email here?' : "Why isn't this email here?", subtitle: VERDICT_WORDS[answer.verdict] ?? answer.verdict },
     sections: [{ widgets: reasons }, { widgets: [{ buttonList: { buttons: whyButtons(answer, input.backendUrl) } }] }],
   };
 }

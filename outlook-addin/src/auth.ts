@@ -8,16 +8,13 @@
  * (auth-dialog.ts) and sends the token back.
  */
 import { AuthError, createNestablePublicClientApplication, InteractionRequiredAuthError, type IPublicClientApplication } from '@azure/msal-browser';
+import type { Session } from '../../shared/src/api';
 import { callApi } from './api';
 import type { PaneConfig } from './config';
 import { openAuthDialog } from './dialog-client';
 
-export interface Session {
-  token: string;
-  expiresAt: string;
-  user: { id: string; email: string; name: string; role: string };
-  org: { id: string; name: string };
-}
+/** `POST /api/session`'s answer (shared/src/api/account.ts). */
+export type { Session };
 
 /** No session and none can be had without the user acting (a click starts the popup or dialog). */
 export class SignInRequired extends Error {

@@ -3,7 +3,7 @@
  * (no connected mailbox, a mailbox in trouble or still importing, the email visible only to its holder).
  * The Gmail card asks the server; the pane can answer at once because every fact is in the view.
  */
-import type { AddonContextView } from '../../shared/src/addon-view';
+import type { AddonContextView } from '../../shared/src/api/addon-view';
 
 export function explainThisEmail(view: AddonContextView): string[] {
   const m = view.thisMessage;

@@ -1,8 +1,8 @@
 /**
- * The view model (shared/src/addon-view.ts) as DOM: pure in the sense that it only builds elements from the
+ * The view model (shared/src/api/addon-view.ts) as DOM: pure in the sense that it only builds elements from the
  * view and the action callbacks it is given; all fetching happens in taskpane.ts.
  */
-import type { AddonContextView, AddonParticipant } from '../../shared/src/addon-view';
+import type { AddonContextView, AddonParticipant } from '../../shared/src/api/addon-view';
 import { choiceWords, loggingChoices, sharingChoices, type LogScope, type SharingLevel } from '../../shared/src/choices';
 import { formatAmount, formatDate, h, safeHref } from './dom';
 import { type ActivityActions, activityForms } from './activity';

@@ -3,9 +3,11 @@
  * (`GET /api/contacts?q=`), each result a link into the CRM. Results replace each other; a newer search aborts the
  * one still running, so a slow answer never overwrites a fresher one.
  */
+import type { Contact } from '../../shared/src/api';
 import { h, safeHref } from './dom';
 
-export interface ContactHit { id: string; name: string; email: string; title: string }
+/** What a result shows of a contact (shared/src/api/records.ts). */
+export type ContactHit = Pick<Contact, 'id' | 'name' | 'email' | 'title'>;
 
 export interface SearchDeps {
   search(query: string, signal: AbortSignal): Promise<ContactHit[]>;

@@ -4,7 +4,7 @@
  * renders it; follows ItemChanged while pinned (Mailbox 1.5). Everything about the CRM comes from the server's
  * view model; this file only wires Office, sign-in and the DOM together.
  */
-import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/addon-view';
+import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/api/addon-view';
 import { type ChoiceDone, choiceDoneWords } from '../../shared/src/choices';
 import type { RecordRef, TaskInput } from './activity';
 import { ApiError, callApi } from './api';

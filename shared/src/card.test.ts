@@ -1,5 +1,5 @@
 /** The sidebar card built from a view model: its shape (snapshot), the footer rule, escaping and the limits. */
-import type { AddonContextView, AddonParticipant } from './addon-view';
+import type { AddonContextView, AddonParticipant } from './api/addon-view';
 import { CARD_LIMITS, limitCard, toHttpCard, truncate, type Card } from './card';
 import { contextCard } from './context-card';
 

@@ -3,7 +3,8 @@
  * whether the open email is logged for the user, what teammates get of their copy, which choices are offered, and
  * what each one did. Pure and dependency-free: bundled into Apps Script, the task pane and the console.
  */
-import type { MessageChoices, SharingLevel } from './api-types';
+import type { SharingLevel } from './api/common';
+import type { MessageChoices } from './api/messages';
 
 export type { MessageChoices, SharingLevel };
 export type LogScope = 'message' | 'thread';

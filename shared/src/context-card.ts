@@ -1,9 +1,10 @@
 /**
- * The sidebar's card: the add-on view model (addon-view.ts) as a Gmail card (card.ts), cut to the platform's
+ * The sidebar's card: the add-on view model (api/addon-view.ts) as a Gmail card (card.ts), cut to the platform's
  * limits. The server builds it (`POST /api/addon/context` for Gmail), the Gmail add-on renders it as it is. Pure and
  * dependency-free: this file is bundled into Apps Script.
  */
-import { ADDON_ACTIONS, type AddonContextView, type AddonParticipant } from './addon-view';
+import { ADDON_ACTIONS } from './addon-actions';
+import type { AddonContextView, AddonParticipant } from './api/addon-view';
 import { escapeCardText, limitCard, type Card, type CardButton, type CardSection, type DecoratedText, type OnClick, type Widget } from './card';
 import { choiceWords, loggingChoices, sharingChoices } from './choices';
 

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
-import type { AddonContextResponse, AddonMessageInput } from '../../../shared/src/addon-view';
+import type { AddonContextResponse, AddonMessageInput } from '../../../shared/src/api/addon-view';
 import { CARD_LIMITS, type Card, type Widget } from '../../../shared/src/card';
 import { indexCopies } from '../store/activity';
 import { runInOrg } from '../db/tenant';

@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { contextCard } from '../../../shared/src/context-card';
-import type { AddonContextResponse } from '../../../shared/src/addon-view';
+import type { AddonContextResponse } from '../../../shared/src/api/addon-view';
 import { addonContext, MAX_CONTEXT_EMAILS, sidebarContext } from '../views/context';
 import { normaliseAddress } from '../mail/address';
 import { auth } from './context';

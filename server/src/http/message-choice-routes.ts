@@ -11,7 +11,7 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import type { MessageChoices } from '../../../shared/src/api-types';
+import type { MessageChoices } from '../../../shared/src/api/messages';
 import { holdingSharing, setHoldingLevel } from '../crm/message-sharing';
 import { loadVisibility, VISIBILITY_LEVELS } from '../crm/visibility';
 import { AuditLog } from '../models/audit';

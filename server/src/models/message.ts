@@ -3,6 +3,7 @@
  * is a `MailboxMessage`; `syncedBy` lists the users whose mailboxes hold it.
  */
 import { Schema, Types } from 'mongoose';
+import type { DecodingNote } from '../mail/message';
 import { model, tenantSchema } from './define';
 
 const address = new Schema({ email: { type: String, required: true }, name: { type: String, default: '' } }, { _id: false });
@@ -107,6 +108,6 @@ export interface MessageDoc {
   parserVersion?: number | null;
 }
 
-export interface DecodingNoteValue { where: string; declared: string | null; charset: string; source: string }
+export interface DecodingNoteValue { where: string; declared: string | null; charset: string; source: DecodingNote['source'] }
 
 export const Message = model<MessageDoc>('Message', messageSchema);

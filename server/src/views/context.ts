@@ -14,7 +14,7 @@ import mongoose, { Types } from 'mongoose';
 import type {
   AddonAddress, AddonContextView, AddonMailboxHealth, AddonMessage, AddonMessageInput, AddonParticipant, AddonProvider,
   AddonThisMessage, AddonThread,
-} from '../../../shared/src/addon-view';
+} from '../../../shared/src/api/addon-view';
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../models/ids';
 import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from './records';

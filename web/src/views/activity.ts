@@ -4,9 +4,7 @@
  */
 import { api, q } from '../api';
 import { failure, formatDateTime, h, loading, show, toast } from '../dom';
-
-interface Note { id: string; body: string; createdAt: string }
-interface Task { id: string; title: string; dueDate: string | null; done: boolean; assigneeId: string }
+import type { Note, Task } from '../types';
 
 export function activitySection(kind: 'contact' | 'company' | 'deal', id: string, signal: AbortSignal): HTMLElement {
   const notes = h('div', { 'aria-live': 'polite' });

@@ -6,8 +6,7 @@
  */
 import { api } from '../api';
 import { failure, formatDateTime, h, loading, show } from '../dom';
-
-interface Realm { key: string; provider: 'google' | 'microsoft'; via: 'sign-in' | 'admin'; attachedAt: string; verifiedAs: string | null }
+import type { Realm } from '../types';
 
 const describe = (r: Realm): string => {
   const [, id] = r.key.split(/:(.*)/);

@@ -7,7 +7,6 @@ import type { View } from './view';
 const VERDICT: Record<WhyAnswer['verdict'], string> = {
   synced: 'It is in the CRM.',
   excluded: 'It is excluded by a rule.',
-  not_visible: 'It is there, but you may not see it.',
   not_yet_synced: 'It has not been synced (yet).',
 };
 
