@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
 import { domainOf, normaliseDomain } from '../../mail/address';
+import type { OutgoingAddress, OutgoingAttachment } from '../providers/port';
 
-export interface ComposeAddress { email: string; name?: string }
+export type ComposeAddress = OutgoingAddress;
 
-export interface ComposeAttachment { filename: string; contentType: string; content: Buffer }
+export type ComposeAttachment = OutgoingAttachment;
 
 /** The message being answered: its normalised Message-ID, its References and subject (as stored on `messages`). */
 export interface ReplyContext {
@@ -95,7 +96,7 @@ export function decodeAttachments(
 
 const mailAddress = (a: ComposeAddress): Mail.Address => ({ address: a.email, name: a.name ?? '' });
 
-/** The complete RFC 2822 message, Bcc kept (Gmail reads recipients from the headers; Graph's writer parses them). */
+/** The complete RFC 2822 message, Bcc kept (Gmail reads recipients from the headers; Graph's writer takes the fields). */
 export async function composeMessage(input: ComposeInput): Promise<Buffer> {
   const threading = input.inReplyTo ? threadingHeaders(input.inReplyTo) : null;
   const options: Mail.Options = {

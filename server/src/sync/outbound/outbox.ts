@@ -25,7 +25,7 @@ import { Message, type MessageDoc } from '../../models/message';
 import { Outbox } from '../../models/outbox';
 import { User } from '../../models/user';
 import { capabilitiesOf } from '../providers/capabilities';
-import { ProviderError, type SendHooks, type SentResult } from '../providers/port';
+import { ProviderError, type OutgoingMessage, type SendHooks, type SentResult } from '../providers/port';
 import type { MailboxAdapters } from '../providers/runtime';
 import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../../models/ids';
@@ -176,17 +176,24 @@ async function ensureRecorded(entry: StoredEntry, mailbox: SendingMailbox): Prom
 
 export type RunOutcome = 'sent' | 'recovered' | 'retry' | 'failed' | 'skipped';
 
-async function compose(entry: StoredEntry, mailbox: SendingMailbox): Promise<Buffer> {
+/** The message to send, as MIME and as the fields it was composed from. */
+async function compose(entry: StoredEntry, mailbox: SendingMailbox): Promise<Pick<OutgoingMessage, 'raw' | 'fields'>> {
   const r = entry.request;
-  return composeMessage({
+  const fields: OutgoingMessage['fields'] = {
     from: { email: mailbox.address, name: r.fromName },
-    to: r.to, cc: r.cc, bcc: r.bcc,
-    subject: r.subject, text: r.text, html: r.html,
+    to: r.to, cc: r.cc ?? [], bcc: r.bcc ?? [],
+    subject: r.subject,
+    ...(r.text !== undefined ? { text: r.text } : {}),
+    ...(r.html !== undefined ? { html: r.html } : {}),
     attachments: decodeAttachments(r.attachments ?? [], Number.POSITIVE_INFINITY), // the cap was applied at enqueue
+  };
+  const raw = await composeMessage({
+    ...fields,
     messageId: entry.internetMessageId,
     date: new Date(r.date),
     inReplyTo: r.reply ? { internetMessageId: r.reply.internetMessageId, references: r.reply.references, subject: r.subject } : null,
   });
+  return { raw, fields };
 }
 
 function backoffMs(attempts: number, err: unknown): number {
@@ -261,7 +268,7 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
       await Outbox.updateOne(mine, { $set: { status: 'sending' } });
     }
     if (!sent) {
-      const raw = await compose(entry, mailbox);
+      const composed = await compose(entry, mailbox);
       const reply = entry.request.reply;
       const replyTo = reply?.providerMessageId ? { providerMessageId: reply.providerMessageId, providerThreadId: reply.providerThreadId } : undefined;
       const hooks: SendHooks = {
@@ -273,12 +280,12 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
         },
       };
       try {
-        sent = await writer.send({ raw, internetMessageId: entry.internetMessageId, replyTo }, hooks);
+        sent = await writer.send({ ...composed, internetMessageId: entry.internetMessageId, replyTo }, hooks);
       } catch (err) {
         // The original is gone from the mailbox (Gmail's thread look-up, Graph's createReply fail before any
         // send): send it as a new message; its In-Reply-To/References still thread it for the recipients.
         if (!(replyTo && err instanceof ProviderError && err.code === 'not_found')) throw err;
-        sent = await writer.send({ raw, internetMessageId: entry.internetMessageId }, hooks);
+        sent = await writer.send({ ...composed, internetMessageId: entry.internetMessageId }, hooks);
       }
     }
     // The CRM keeps the Message-ID that actually went out (the provider may have put its own in place of ours).

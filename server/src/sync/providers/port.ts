@@ -158,9 +158,28 @@ export interface ChangeSource {
   fetchRaw(providerMessageId: string): Promise<Buffer>;
 }
 
+export interface OutgoingAddress { email: string; name?: string }
+
+export interface OutgoingAttachment { filename: string; contentType: string; content: Buffer }
+
+/** What a message to send says, as fields: for providers that build it from JSON rather than MIME (Graph drafts). */
+export interface OutgoingFields {
+  from: OutgoingAddress;
+  to: OutgoingAddress[];
+  cc: OutgoingAddress[];
+  bcc: OutgoingAddress[];
+  subject: string;
+  /** At least one of text and html. */
+  text?: string;
+  html?: string;
+  attachments: OutgoingAttachment[];
+}
+
 export interface OutgoingMessage {
-  /** The complete RFC 2822 message built by the outbound stage (nodemailer's composer). */
+  /** The complete RFC 2822 message built by the outbound stage (nodemailer's composer) from `fields`. */
   raw: Buffer;
+  /** The same message as fields, so that no adapter parses our own MIME back; the threading headers are in `raw` only. */
+  fields: OutgoingFields;
   internetMessageId: string;
   /** For replies: the provider ids of the message replied to in this mailbox. */
   replyTo?: { providerMessageId: string; providerThreadId: string | null };

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { OutgoingMessage } from '../../../../server/src/sync/providers/port';
 import { serveBoth, type ServedBoth } from '../../common/serve';
 import { createTestCa, type TestCa } from '../../common/tls';
 import { createMicrosoftEmulator, type MicrosoftControl } from '../index';
@@ -80,8 +81,26 @@ export async function signIn(origin: string, address: string): Promise<Record<st
   return body;
 }
 
-export async function rfc822(fields: { from: string; to: string; subject: string; text?: string; html?: string; messageId?: string; date?: Date; attachments?: { filename: string; content: Buffer }[] }): Promise<Buffer> {
+type MessageFields = {
+  from: string; to: string; subject: string; text?: string; html?: string; messageId?: string; date?: Date;
+  attachments?: { filename: string; content: Buffer; contentType?: string }[];
+};
+
+export async function rfc822(fields: MessageFields): Promise<Buffer> {
   return new MailComposer({ ...fields, text: fields.text ?? `Body of ${fields.subject}` }).compile().build();
+}
+
+/** A message to send as the outbound stage hands it to a writer: the MIME, and the fields it was composed from. */
+export async function outgoing(fields: MessageFields): Promise<Pick<OutgoingMessage, 'raw' | 'fields'>> {
+  return {
+    raw: await rfc822(fields),
+    fields: {
+      from: { email: fields.from }, to: [{ email: fields.to }], cc: [], bcc: [], subject: fields.subject,
+      text: fields.text ?? `Body of ${fields.subject}`,
+      ...(fields.html !== undefined ? { html: fields.html } : {}),
+      attachments: (fields.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content: a.content })),
+    },
+  };
 }
 
 export type ValidationMode = 'echo' | 'wrong' | 'error';

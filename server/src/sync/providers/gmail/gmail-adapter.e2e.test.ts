@@ -315,7 +315,8 @@ it('sends a reply that threads, and finds it again by Message-ID', async () => {
   });
   // A send costs 100 units: what earlier tests used in this second must not make it a quota test (that is below).
   control().setQuota({ unitsPerSecond: 2_000, status: 429 });
-  const sent = await adapter.writer.send({ raw, internetMessageId: messageId, replyTo: { providerMessageId: original.id, providerThreadId: null } }).finally(() => control().setQuota({ unitsPerSecond: 250, status: 429 }));
+  const fields = { from: { email: USER }, to: [{ email: generated.from }], cc: [], bcc: [], subject: `Re: ${original.subject}`, text: 'Thanks, see you Tuesday.', attachments: [] };
+  const sent = await adapter.writer.send({ raw, fields, internetMessageId: messageId, replyTo: { providerMessageId: original.id, providerThreadId: null } }).finally(() => control().setQuota({ unitsPerSecond: 250, status: 429 }));
   expect(sent.providerThreadId).toBe(original.threadId);
   expect(control().sends().at(-1)).toMatchObject({ id: sent.providerMessageId, threadId: original.threadId, requestedThreadId: original.threadId });
 

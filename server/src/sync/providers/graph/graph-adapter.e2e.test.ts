@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodeFetch } from '../../../../../test/emulators/common/fetch';
-import { CLIENT_ID, REDIRECT_URI, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
+import { CLIENT_ID, REDIRECT_URI, outgoing, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
 import { ProviderError, type AccessTokenSource, type ProviderAdapter, type RemoteMessage, type SyncCursor } from '../port';
 import { GraphChangeHints, graphAdapterFactory, microsoftOAuth } from './index';
 
@@ -211,8 +211,8 @@ describe('writer', () => {
   it('sends a reply through createReply in the same conversation, findable by its Internet Message-ID', async () => {
     const original = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Pricing', messageId: '<pricing-1@fabrikam.test>' }));
     const conversationId = h.control.messages(USER).find((m) => m.immutableId === original)?.conversationId;
-    const raw = await rfc822({ from: USER, to: PEER, subject: 'RE: Pricing', text: 'Our offer is attached.', messageId: '<reply-1@contoso.test>', attachments: [{ filename: 'offer.txt', content: Buffer.from('offer') }] });
-    const sent = await adapter.writer.send({ raw, internetMessageId: '<reply-1@contoso.test>', replyTo: { providerMessageId: original, providerThreadId: conversationId ?? null } });
+    const mail = await outgoing({ from: USER, to: PEER, subject: 'RE: Pricing', text: 'Our offer is attached.', messageId: '<reply-1@contoso.test>', attachments: [{ filename: 'offer.txt', contentType: 'text/plain', content: Buffer.from('offer') }] });
+    const sent = await adapter.writer.send({ ...mail, internetMessageId: '<reply-1@contoso.test>', replyTo: { providerMessageId: original, providerThreadId: conversationId ?? null } });
     const copy = h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId);
     expect(copy).toMatchObject({ conversationId, isDraft: false });
     expect(sent.providerThreadId).toBe(conversationId);
@@ -222,19 +222,19 @@ describe('writer', () => {
   });
 
   it('sends a new message as a draft, then send, and returns the Sent copy id', async () => {
-    const raw = await rfc822({ from: USER, to: PEER, subject: 'Hello from the CRM', html: '<p>Hi <b>there</b></p>', messageId: '<new-1@contoso.test>' });
-    const sent = await adapter.writer.send({ raw, internetMessageId: '<new-1@contoso.test>' });
+    const mail = await outgoing({ from: USER, to: PEER, subject: 'Hello from the CRM', html: '<p>Hi <b>there</b></p>', messageId: '<new-1@contoso.test>' });
+    const sent = await adapter.writer.send({ ...mail, internetMessageId: '<new-1@contoso.test>' });
     expect(h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId)?.subject).toBe('Hello from the CRM');
     expect(h.control.messages(PEER, 'inbox').map((m) => m.subject)).toContain('Hello from the CRM');
   });
 
   it('reports the complete draft before sending it, and resumePrepared sends it once, then only reports it', async () => {
-    const raw = await rfc822({ from: USER, to: PEER, subject: 'Prepared', text: 'Hi', messageId: '<prepared-1@contoso.test>' });
+    const mail = await outgoing({ from: USER, to: PEER, subject: 'Prepared', text: 'Hi', messageId: '<prepared-1@contoso.test>' });
     const sends = () => h.control.actions('send', USER).length;
     const before = sends();
     const prepared: string[] = [];
     // A crash right after the draft id was recorded: the draft is complete, nothing sent.
-    await expect(adapter.writer.send({ raw, internetMessageId: '<prepared-1@contoso.test>' }, {
+    await expect(adapter.writer.send({ ...mail, internetMessageId: '<prepared-1@contoso.test>' }, {
       async prepared({ providerMessageId }) {
         prepared.push(providerMessageId);
         expect(h.control.messages(USER, 'drafts').find((m) => m.immutableId === providerMessageId)).toMatchObject({ isDraft: true, subject: 'Prepared' });
@@ -258,9 +258,9 @@ describe('writer', () => {
     const sends = () => h.control.actions('send', USER).length;
     const before = sends();
     const prepare = async (n: number): Promise<string> => {
-      const raw = await rfc822({ from: USER, to: PEER, subject: `Discarded ${n}`, text: 'Hi' });
+      const mail = await outgoing({ from: USER, to: PEER, subject: `Discarded ${n}`, text: 'Hi' });
       let id = '';
-      await adapter.writer.send({ raw, internetMessageId: `<discarded-${n}@contoso.test>` }, {
+      await adapter.writer.send({ ...mail, internetMessageId: `<discarded-${n}@contoso.test>` }, {
         async prepared({ providerMessageId }) {
           id = providerMessageId;
           throw new Error('crash');
@@ -278,9 +278,9 @@ describe('writer', () => {
   });
 
   it('a one-call send still reports the draft once, just before sending', async () => {
-    const raw = await rfc822({ from: USER, to: PEER, subject: 'Hooked', text: 'Hi' });
+    const mail = await outgoing({ from: USER, to: PEER, subject: 'Hooked', text: 'Hi' });
     const seen: string[] = [];
-    const sent = await adapter.writer.send({ raw, internetMessageId: '<hooked-1@contoso.test>' }, {
+    const sent = await adapter.writer.send({ ...mail, internetMessageId: '<hooked-1@contoso.test>' }, {
       async prepared({ providerMessageId }) {
         seen.push(providerMessageId);
       },
@@ -290,10 +290,10 @@ describe('writer', () => {
 
   it('on a retry, discards the draft a crashed attempt left in Drafts (found by our Message-ID property); a moved one stays', async () => {
     const crashed = async (n: number): Promise<string> => {
-      const raw = await rfc822({ from: USER, to: PEER, subject: `Leftover ${n}`, text: 'Hi' });
+      const mail = await outgoing({ from: USER, to: PEER, subject: `Leftover ${n}`, text: 'Hi' });
       let id = '';
       // The process dies before it records the draft id (here: the hook throws before anything is recorded).
-      await adapter.writer.send({ raw, internetMessageId: `<leftover-${n}@contoso.test>` }, {
+      await adapter.writer.send({ ...mail, internetMessageId: `<leftover-${n}@contoso.test>` }, {
         async prepared({ providerMessageId }) {
           id = providerMessageId;
           throw new Error('crash');
@@ -311,8 +311,8 @@ describe('writer', () => {
     expect(await adapter.writer.findByInternetMessageId('<leftover-2@contoso.test>')).toBeNull();
     expect(h.control.messages(USER, 'archive').map((m) => m.immutableId)).toContain(moved);
     // And a send that did go out under another internetMessageId is found by the same property.
-    const raw = await rfc822({ from: USER, to: PEER, subject: 'Went out', text: 'Hi' });
-    const sent = await adapter.writer.send({ raw, internetMessageId: '<went-out@contoso.test>' });
+    const mail = await outgoing({ from: USER, to: PEER, subject: 'Went out', text: 'Hi' });
+    const sent = await adapter.writer.send({ ...mail, internetMessageId: '<went-out@contoso.test>' });
     expect(await adapter.writer.findByInternetMessageId('<went-out@contoso.test>')).toEqual(sent);
     expect(h.control.actions('send', USER).filter((a) => String(a.detail?.subject).startsWith('Leftover'))).toHaveLength(0);
   });

@@ -5,9 +5,9 @@
  * is created as a draft (`POST /me/messages`) and the draft is sent (`POST /me/messages/{id}/send`); a reply is a
  * `createReply` draft on the original (which keeps the conversation and the In-Reply-To/References), patched with
  * our body and recipients, then sent. With immutable ids the draft keeps its id when it moves to Sent Items, so the
- * id returned is the Sent copy's id. The outbound stage hands us RFC 2822 (nodemailer's composer): it is parsed
- * with mailparser into the JSON message, because Graph's MIME upload (`Content-Type: text/plain`, base64) cannot be
- * combined with createReply. The Message-ID we assigned is set as `internetMessageId` on every draft, replies
+ * id returned is the Sent copy's id. The JSON message is made from the fields the outbound stage composed the MIME
+ * from (OutgoingMessage.fields), not from the MIME: Graph's MIME upload (`Content-Type: text/plain`, base64) cannot be
+ * combined with createReply, and our own mail need not be parsed back. The Message-ID we assigned is set as `internetMessageId` on every draft, replies
  * included (writable while the item is a draft: https://learn.microsoft.com/graph/api/message-update), and after
  * sending the Sent copy's own is read back and returned, so the CRM keeps the one that went out even where Exchange
  * assigned another. Since that may happen, a crash between send and record cannot rely on findByInternetMessageId: `send` reports the complete draft's
@@ -19,8 +19,17 @@
  * Deleted Items — never DELETE, which puts the item in Recoverable Items, out of the user's sight
  * (https://learn.microsoft.com/graph/api/message-delete).
  */
-import { simpleParser, type AddressObject, type Attachment } from 'mailparser';
-import { ProviderError, type MailboxWriter, type MessageFlags, type OutgoingMessage, type SendHooks, type SentResult } from '../port';
+import {
+  ProviderError,
+  type MailboxWriter,
+  type MessageFlags,
+  type OutgoingAddress,
+  type OutgoingAttachment,
+  type OutgoingFields,
+  type OutgoingMessage,
+  type SendHooks,
+  type SentResult,
+} from '../port';
 import { messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { GraphMessage, GraphRecipient } from './mapping';
 
@@ -42,43 +51,30 @@ interface FileAttachment {
   contentId?: string;
 }
 
-function recipients(field: AddressObject | AddressObject[] | undefined): GraphRecipient[] {
-  const out: GraphRecipient[] = [];
-  const visit = (list: AddressObject['value']): void => {
-    for (const entry of list) {
-      if (entry.group) visit(entry.group);
-      else if (entry.address) out.push({ emailAddress: { address: entry.address, ...(entry.name ? { name: entry.name } : {}) } });
-    }
-  };
-  for (const object of field === undefined ? [] : Array.isArray(field) ? field : [field]) visit(object.value);
-  return out;
-}
+const recipient = (a: OutgoingAddress): GraphRecipient => ({ emailAddress: { address: a.email, ...(a.name ? { name: a.name } : {}) } });
 
-function fileAttachment(a: Attachment): FileAttachment {
-  return {
-    '@odata.type': '#microsoft.graph.fileAttachment',
-    name: a.filename ?? 'attachment',
-    contentType: a.contentType,
-    contentBytes: a.content.toString('base64'),
-    isInline: a.contentDisposition === 'inline' || a.related === true,
-    ...(a.contentId ? { contentId: a.contentId.replace(/^<|>$/g, '') } : {}),
-  };
-}
+/** Our sends attach files; nothing they send is inline (compose.ts sets no Content-ID). */
+const fileAttachment = (a: OutgoingAttachment): FileAttachment => ({
+  '@odata.type': '#microsoft.graph.fileAttachment',
+  name: a.filename || 'attachment',
+  contentType: a.contentType,
+  contentBytes: a.content.toString('base64'),
+  isInline: false,
+});
 
-/** The RFC 2822 message → Graph draft fields and file attachments. */
-export async function draftFromMime(raw: Buffer): Promise<{ fields: DraftFields; attachments: FileAttachment[] }> {
-  const mail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true });
-  const html = typeof mail.html === 'string' ? mail.html : null;
+/** The message's fields → Graph draft fields and file attachments; the HTML body when there is one (as in the MIME). */
+export function draftFrom(message: OutgoingFields): { fields: DraftFields; attachments: FileAttachment[] } {
   return {
     fields: {
-      subject: mail.subject ?? '',
-      body: html !== null ? { contentType: 'HTML', content: html } : { contentType: 'Text', content: mail.text ?? '' },
-      toRecipients: recipients(mail.to),
-      ccRecipients: recipients(mail.cc),
-      bccRecipients: recipients(mail.bcc),
-      replyTo: recipients(mail.replyTo),
+      subject: message.subject,
+      body: message.html !== undefined ? { contentType: 'HTML', content: message.html } : { contentType: 'Text', content: message.text ?? '' },
+      toRecipients: message.to.map(recipient),
+      ccRecipients: message.cc.map(recipient),
+      bccRecipients: message.bcc.map(recipient),
+      // Empty: on a createReply draft, this replaces the reply-to list Outlook proposed (our mail names none).
+      replyTo: [],
     },
-    attachments: mail.attachments.map(fileAttachment),
+    attachments: message.attachments.map(fileAttachment),
   };
 }
 
@@ -98,7 +94,7 @@ export class GraphWriter implements MailboxWriter {
   constructor(private readonly client: GraphMailboxClient) {}
 
   async send(message: OutgoingMessage, hooks: SendHooks = {}): Promise<SentResult> {
-    const { fields, attachments } = await draftFromMime(message.raw);
+    const { fields, attachments } = draftFrom(message.fields);
     const ourId = bracketed(message.internetMessageId);
     let draft: GraphMessage;
     if (message.replyTo) {
