@@ -27,7 +27,7 @@ import { senderExclusionRoutes } from './http/sender-exclusion-routes';
 import { activityRoutes } from './http/activity-routes';
 import { dealMailRoutes } from './http/deal-mail-routes';
 import { settingsRoutes } from './http/settings-routes';
-import { webhookRoutes } from './http/webhook-routes';
+import { webhookRoutes, type Webhooks } from './http/webhook-routes';
 import { whyRoutes } from './http/why-routes';
 import type { Logger } from './logger';
 import { createMetrics, Metrics } from './metrics';
@@ -46,6 +46,8 @@ export interface Service {
   providers: Providers;
   sync: SyncControl;
   host: SyncHost;
+  /** The push endpoints; `idle()` settles once the work after their answers is done. */
+  webhooks: Pick<Webhooks, 'idle'>;
   /** The outbox sweep for the worker loop: sends what is queued, or was left sending by a dead worker. */
   processDueOutbox: (opts?: { limit?: number }) => ReturnType<typeof processDueOutbox>;
 }
@@ -59,12 +61,13 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     oldKeys: (config.TOKEN_ENCRYPTION_OLD_KEYS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k.trim(), 'base64')),
   });
   const identity = createIdentityVerifier(config);
-  const providers = buildProviders(config, { hints: storedPushHints });
+  const providers = buildProviders(config, { hints: storedPushHints, identity });
   const host = createSyncHost({ config, vault, providers, log });
   // Tests may pass adapters of their own (say, with a token source that never refreshes).
   const adapters = opts.adapters ?? host.adapters;
   const sync = createSyncControl({ vault, providers, adapters, log });
   const connect = { publicUrl: config.PUBLIC_URL, vault, oauth: providers.oauth };
+  const webhooks = webhookRoutes({ receivers: providers.push, sync, log, metrics });
   const loginLinks = loginLinkRoutes({ sessions, publicUrl: config.PUBLIC_URL });
   const realms = {
     publicUrl: config.PUBLIC_URL, identity,
@@ -75,7 +78,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       realmCallbackRoutes(realms),
-      webhookRoutes({ identity, sync, log, metrics }),
+      webhooks.router,
       addinRoutes(),
       loginLinks.redeem,
       consoleRoutes({ devSignIn: config.NODE_ENV !== 'production' }),
@@ -104,5 +107,5 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
     ],
   });
   const outboxSweep = (o: { limit?: number } = {}) => processDueOutbox(adapters, { ...o, retentionSeconds: config.OUTBOX_CONTENT_RETENTION_SECONDS });
-  return { app, sessions, vault, metrics, providers, sync, host, processDueOutbox: outboxSweep };
+  return { app, sessions, vault, metrics, providers, sync, host, webhooks, processDueOutbox: outboxSweep };
 }

@@ -9,6 +9,7 @@
 import type { Types } from 'mongoose';
 import { runAsSystem } from '../db/tenant';
 import { Mailbox } from '../models/mailbox';
+import type { ProviderName } from '../sync/providers/port';
 
 export interface RoutedMailbox {
   _id: Types.ObjectId;
@@ -18,7 +19,8 @@ export interface RoutedMailbox {
   push?: { channelId: string | null; clientState: string | null } | null;
 }
 
-export type PushKey = { provider: 'google'; address: string } | { provider: 'microsoft'; channelId: string };
+/** A push's addressee at its provider: an address (Gmail) or a channel id (Graph's subscription id). */
+export type PushKey = { provider: ProviderName; address: string } | { provider: ProviderName; channelId: string };
 
 const REMEMBER_MS = 60_000;
 const MAX_KEYS = 10_000;
@@ -32,7 +34,7 @@ const MISS_MS = 30_000;
 const FIELDS = { orgId: 1, provider: 1, address: 1, push: 1 } as const;
 
 const carries = (m: RoutedMailbox, key: PushKey): boolean =>
-  m.provider === key.provider && (key.provider === 'google' ? m.address === key.address : m.push?.channelId === key.channelId);
+  m.provider === key.provider && ('address' in key ? m.address === key.address : m.push?.channelId === key.channelId);
 
 export class PushRouter {
   private readonly remembered = new Map<string, { ids: Types.ObjectId[]; at: number }>();
@@ -41,7 +43,7 @@ export class PushRouter {
   constructor(private readonly now: () => number = Date.now) {}
 
   async mailboxesFor(key: PushKey): Promise<RoutedMailbox[]> {
-    const name = key.provider === 'google' ? `google:${key.address}` : `microsoft:${key.channelId}`;
+    const name = 'address' in key ? `${key.provider}:${key.address}` : `${key.provider}:${key.channelId}`;
     const missedAt = this.missed.get(name);
     if (missedAt !== undefined && this.now() - missedAt < MISS_MS) return [];
     const hit = this.remembered.get(name);
@@ -50,11 +52,11 @@ export class PushRouter {
       if (again.every((m) => m !== null && carries(m, key))) return again as RoutedMailbox[];
     }
     const found = await runAsSystem('push routing', () => Mailbox.find(
-      key.provider === 'google' ? { provider: 'google', address: key.address } : { provider: 'microsoft', 'push.channelId': key.channelId },
+      'address' in key ? { provider: key.provider, address: key.address } : { provider: key.provider, 'push.channelId': key.channelId },
     ).select(FIELDS).lean<RoutedMailbox[]>());
     this.remembered.delete(name);
     this.missed.delete(name);
-    if (found.length === 0 && key.provider === 'microsoft') {
+    if (found.length === 0 && 'channelId' in key) {
       this.missed.set(name, this.now());
       if (this.missed.size > MAX_KEYS) this.missed.delete(this.missed.keys().next().value!);
     }

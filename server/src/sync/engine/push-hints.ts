@@ -8,7 +8,7 @@
 import mongoose, { type Types } from 'mongoose';
 import { runAsSystem } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
-import { MAX_HINTED_MESSAGES, type PushHints } from '../providers/graph/hints';
+import { MAX_HINTED_MESSAGES, type PushHints } from '../providers/port';
 
 const EMPTY = { ids: [], count: 0, overflow: false };
 

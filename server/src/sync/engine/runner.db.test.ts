@@ -13,7 +13,7 @@ import { acquireLease } from './lease';
 import { runMailboxOnce, type RunnerDeps } from './runner';
 import { findDue, markDue, startWorkers } from './scheduler';
 import { notePushHint, takePushHints } from './push-hints';
-import { MAX_HINTED_MESSAGES } from '../providers/graph/hints';
+import { MAX_HINTED_MESSAGES } from '../providers/port';
 import { createTokenSource } from './tokens';
 
 useTestDatabase();

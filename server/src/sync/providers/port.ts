@@ -236,6 +236,79 @@ export interface PushChannel {
   stop(current: PushChannelInfo): Promise<void>;
 }
 
+// ---------- receiving push ----------
+/** A request to one of a provider's push endpoints, as much of it as its receiver reads. */
+export interface PushRequest {
+  /** Which of PushReceiver.endpoints it came to. */
+  endpoint: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  query: Readonly<Record<string, unknown>>;
+  body: unknown;
+}
+
+/**
+ * Whom a notification is for. By `address`: the request was authenticated as a whole (Gmail's Pub/Sub OIDC token).
+ * By `channelId`: only the secret the channel was made with vouches for it (Graph's clientState), so it must match
+ * the mailbox's stored one (compared in constant time) before anything is done.
+ */
+export type PushAddressee = { address: string } | { channelId: string; clientState: string | null };
+
+/** What one checked notification asks of its mailbox: a run (always), and perhaps more. */
+export interface PushNotice {
+  to: PushAddressee;
+  /** The channel must be renewed now (Graph's reauthorizationRequired and subscriptionRemoved). */
+  renewChannel?: boolean;
+  /** A message the notification names: a hint for the mailbox's next round (PushHints). */
+  hint?: string;
+}
+
+export type PushReceipt =
+  /** Answered with exactly this, nothing else done (Graph's validation handshake). */
+  | { kind: 'answer'; status: number; contentType: string; body: string }
+  /**
+   * Acknowledged with `status` at once (providers redeliver what is not acknowledged in time, and nothing in a
+   * notification is trusted as data); the notices are acted on after the answer. `dropped`: notices left unread,
+   * by reason, for the metrics.
+   */
+  | { kind: 'notices'; status: number; notices: PushNotice[]; dropped?: Readonly<Record<string, number>> };
+
+/** A push request that is not authentic: answered with `status` (401 no or bad token, 403 not the allowed sender). */
+export class PushRefused extends Error {
+  constructor(
+    public readonly status: 401 | 403,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PushRefused';
+  }
+}
+
+/** How a provider's pushes are received: verified, parsed, and the handshakes answered, by the provider's adapter. */
+export interface PushReceiver {
+  provider: ProviderName;
+  /** The paths under /webhooks/ the provider pushes to. */
+  endpoints: readonly string[];
+  /**
+   * Requests of this provider worked on at once after their answer; beyond it, their notices are counted and dropped
+   * (a notification is only a hint: the poll catches up). Unset: unbounded, for requests authenticated as a whole.
+   */
+  maxInFlight?: number;
+  /** Throws PushRefused for a request that is not authentic. */
+  receive(request: PushRequest): Promise<PushReceipt>;
+}
+
+/** More messages named before a round than this: the round reads everything instead (cheaper than many fetches). */
+export const MAX_HINTED_MESSAGES = 20;
+
+/**
+ * Where a change source takes the messages push notifications named since the mailbox's last round (the server keeps
+ * them in MongoDB with the due-mark: engine/push-hints.ts): the ids, or null for a full round (none, or too many).
+ * A source whose incremental read is cheap anyway ignores them.
+ */
+export interface PushHints {
+  take(mailboxId: string): Promise<string[] | null>;
+}
+
 export interface ProviderAdapter {
   changeSource: ChangeSource;
   writer: MailboxWriter;

@@ -80,3 +80,4 @@ export function gmailAdapterFactory(config: GmailAdapterConfig, options: GmailAd
 
 export { translateGmailError } from './errors';
 export { googleOAuth, GMAIL_SCOPES } from './oauth';
+export { gmailPushReceiver } from './push';

@@ -1,10 +1,11 @@
 /**
- * Gmail PushChannel: users.watch on the Pub/Sub topic, users.stop.
+ * Gmail push: the channel (users.watch on the Pub/Sub topic, users.stop) and its receiver.
  * https://developers.google.com/gmail/api/guides/push — a watch lasts 7 days and must be renewed (Google
  * advises daily); calling watch again replaces the current one, so renewing is watching again. Gmail has no
- * channel id or client secret: the push is authenticated by the Pub/Sub OIDC token, checked in the webhook.
+ * channel id or client secret: a push is authenticated by the Pub/Sub OIDC token, checked by the receiver.
  */
-import { ProviderError, type PushChannel, type PushChannelInfo } from '../port';
+import { z } from 'zod';
+import { ProviderError, PushRefused, type PushChannel, type PushChannelInfo, type PushReceiver, type PushRequest } from '../port';
 import type { GmailClient } from './client';
 
 const USER = 'me';
@@ -28,6 +29,48 @@ export function gmailPushChannel(client: GmailClient, topicName: string): PushCh
     renew: () => start(),
     async stop(): Promise<void> {
       await client.call('users.stop', (api) => api.users.stop({ userId: USER }));
+    },
+  };
+}
+
+/** https://cloud.google.com/pubsub/docs/push: the message's `data` is base64 of the Gmail notification. */
+const pubsubPush = z.object({
+  message: z.object({ data: z.string().max(8192), messageId: z.string().optional(), publishTime: z.string().optional() }).passthrough(),
+  subscription: z.string().optional(),
+}).passthrough();
+/** `{emailAddress, historyId}`; the historyId may be a string or a number (https://developers.google.com/gmail/api/guides/push). */
+const gmailData = z.object({ emailAddress: z.string().email(), historyId: z.union([z.string(), z.number()]) }).passthrough();
+
+/** Checks a Pub/Sub push's OIDC token (auth/identity.ts); throws PushRefused when it is not one of ours. */
+export type PushTokenVerifier = (token: string) => Promise<void>;
+
+/** The path Pub/Sub pushes to, under /webhooks/ (the push subscription's endpoint, GOOGLE_PUSH_AUDIENCE). */
+export const GMAIL_PUSH_ENDPOINT = 'gmail';
+
+/**
+ * Receives Pub/Sub pushes: the bearer token verified first (401/403 otherwise), then the mailbox named by address.
+ * A push that names none (garbled, not JSON) is acknowledged all the same, or Pub/Sub would redeliver it forever.
+ * The historyId is not trusted: the run reads history from its own stored cursor, which never moves backwards.
+ */
+export function gmailPushReceiver(verifyToken?: PushTokenVerifier): PushReceiver {
+  return {
+    provider: 'google',
+    endpoints: [GMAIL_PUSH_ENDPOINT],
+    async receive(request: PushRequest) {
+      const authorization = request.headers.authorization;
+      const bearer = /^Bearer\s+(\S+)$/i.exec(typeof authorization === 'string' ? authorization : '')?.[1];
+      if (!bearer) throw new PushRefused(401, 'missing push token');
+      if (!verifyToken) throw new PushRefused(401, 'push tokens cannot be checked: no verifier configured');
+      await verifyToken(bearer);
+      const parsed = pubsubPush.safeParse(request.body);
+      let address: string | undefined;
+      if (parsed.success) {
+        try {
+          const data = gmailData.safeParse(JSON.parse(Buffer.from(parsed.data.message.data, 'base64').toString('utf8')));
+          if (data.success) address = data.data.emailAddress.toLowerCase();
+        } catch { /* not JSON: acknowledged and ignored */ }
+      }
+      return { kind: 'notices', status: 204, notices: address ? [{ to: { address } }] : [] };
     },
   };
 }

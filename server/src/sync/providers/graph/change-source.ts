@@ -33,10 +33,10 @@ import {
   type RemoteMessage,
   type RemoteStateChange,
   type SyncCursor,
+  type PushHints,
   type SyncPage,
 } from '../port';
 import { GraphBackfill, initialDeltaPath, maxPageSize, sinceFilter, type GraphCursorState } from './backfill';
-import type { PushHints } from './hints';
 import { folderPath, messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { FolderCatalog, FolderKind, FolderMap } from './folders';
 import { completeAttachments } from './attachments';

@@ -9,17 +9,11 @@
  * anything a notification missed (DESIGN.md §4.4: push is a hint). The id is not trusted data: it is only looked up
  * at Graph with the mailbox's own token, after the notification's clientState was checked.
  *
- * The server keeps hints in MongoDB beside the mailbox's due-mark (engine/push-hints.ts), so a webhook received
- * by one process reaches a worker in another; GraphChangeHints below is the same store in memory, for tests.
+ * The push receiver (push.ts) hands the id over with the notification; the server keeps hints in MongoDB beside
+ * the mailbox's due-mark (engine/push-hints.ts), so a webhook received by one process reaches a worker in another.
+ * GraphChangeHints below is the same store in memory, for tests.
  */
-
-/** More notified messages than this before a round: read the folders' deltas instead (cheaper than many GETs). */
-export const MAX_HINTED_MESSAGES = 20;
-
-/** Where a round takes its hints from: the messages noted since the last take, or null for a full round. */
-export interface PushHints {
-  take(mailboxId: string): Promise<string[] | null>;
-}
+import { MAX_HINTED_MESSAGES, type PushHints } from '../port';
 
 /**
  * Only the message ids are kept: whatever the notification's changeType, the round GETs the message and reports

@@ -5,10 +5,9 @@
  * happens at import time.
  */
 import type { Config } from '../../../config';
-import type { AdapterFactory, OAuthClient } from '../port';
+import type { AdapterFactory, OAuthClient, PushHints } from '../port';
 import { RequestGate } from '../shared/gate';
 import { GraphChangeSource } from './change-source';
-import type { PushHints } from './hints';
 import { GraphMailboxClient } from './client';
 import { FolderCatalog } from './folders';
 import { MicrosoftOAuth } from './oauth';
@@ -71,7 +70,8 @@ export function microsoftOAuth(config: MicrosoftOAuthConfig, deps: { fetch?: typ
 }
 
 export { GraphChangeSource } from './change-source';
-export { GraphChangeHints, type PushHints } from './hints';
+export { GraphChangeHints } from './hints';
 export { GraphMailboxClient, graphPathFromLink } from './client';
 export { translateGraphError } from './errors';
+export { graphPushReceiver } from './push';
 export { MicrosoftOAuth, MICROSOFT_SCOPES } from './oauth';
