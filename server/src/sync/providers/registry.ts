@@ -5,8 +5,8 @@
  */
 import { AuthError, type IdentityVerifier } from '../../auth/identity';
 import type { Config } from '../../config';
-import { gmailAdapterFactory, gmailPushReceiver, googleOAuth } from './gmail';
-import { graphAdapterFactory, graphPushReceiver, microsoftOAuth } from './graph';
+import { gmailAdapterFactory, GmailPushReceiver, googleOAuth } from './gmail';
+import { graphAdapterFactory, GraphPushReceiver, microsoftOAuth } from './graph';
 import { PushRefused, type AdapterFactory, type OAuthClient, type ProviderName, type PushHints, type PushReceiver } from './port';
 
 export interface Providers {
@@ -25,7 +25,8 @@ export interface ProvidersOptions {
 
 export function buildProviders(config: Config, opts: ProvidersOptions = {}): Providers {
   const oauth: Partial<Record<ProviderName, OAuthClient>> = {};
-  if (config.GOOGLE_CLIENT_ID && config.GOOGLE_CLIENT_SECRET) oauth.google = googleOAuth(config);
+  const google = googleOAuth(config);
+  if (google) oauth.google = google;
   const microsoft = microsoftOAuth(config);
   if (microsoft) oauth.microsoft = microsoft;
 
@@ -47,5 +48,5 @@ export function buildProviders(config: Config, opts: ProvidersOptions = {}): Pro
       throw err;
     }
   });
-  return { oauth, adapterFor, push: [gmailPushReceiver(verifyPubSubToken), graphPushReceiver()] };
+  return { oauth, adapterFor, push: [new GmailPushReceiver(verifyPubSubToken), new GraphPushReceiver()] };
 }

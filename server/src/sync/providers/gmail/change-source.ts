@@ -64,26 +64,175 @@ function readHistoryPosition(position: unknown): string | undefined {
 /** `after:` in epoch seconds is exact; a date would mean midnight Pacific (Gmail filtering guide). */
 const afterQuery = (afterSeconds: number) => `after:${afterSeconds}`;
 
-export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency: number; labels: GmailLabelCatalogue }): ChangeSource {
+export interface GmailChangeSourceOptions {
+  /** Messages fetched at once within a page. */
+  fetchConcurrency: number;
+  labels: GmailLabelCatalogue;
+}
+
+export class GmailChangeSource implements ChangeSource {
+  constructor(
+    private readonly client: GmailClient,
+    private readonly opts: GmailChangeSourceOptions,
+  ) {}
+
+  async currentCursor(): Promise<SyncCursor> {
+    const profile = await this.client.call('users.getProfile', (api) => api.users.getProfile({ userId: USER }), { retries: FETCH_RETRIES });
+    if (!profile.historyId) throw new ProviderError('invalid', 'Gmail: profile without historyId', { providerCode: 'malformedResponse' });
+    return gmailCursor(String(profile.historyId));
+  }
+
+  async backfillPage({ since, position, pageSize }: { since: Date; position: unknown | null; pageSize?: number }): Promise<BackfillPage> {
+    const resumed = readBackfillPosition(position);
+    const afterSeconds = resumed?.afterSeconds ?? Math.floor(since.getTime() / 1000);
+    const size = Math.min(Math.max(pageSize ?? DEFAULT_BACKFILL_PAGE, 1), MAX_LIST_PAGE);
+    // messages.list answers newest first; spam and trash are left out (includeSpamTrash false).
+    const answer = await this.list(afterQuery(afterSeconds), size, resumed?.pageToken);
+    const ids = (answer.messages ?? []).map((m) => m.id).filter((id): id is string => !!id);
+    let totalEstimate = resumed?.totalEstimate ?? null;
+    if (!resumed) {
+      totalEstimate = typeof answer.resultSizeEstimate === 'number' ? answer.resultSizeEstimate : null;
+      // resultSizeEstimate is only an estimate, and small on a first page of many: never report fewer than known.
+      if (totalEstimate === null || (answer.nextPageToken && totalEstimate <= ids.length)) {
+        const profile = await this.client.call('users.getProfile', (api) => api.users.getProfile({ userId: USER }), { retries: FETCH_RETRIES });
+        totalEstimate = profile.messagesTotal ?? totalEstimate;
+      }
+    }
+
+    const failed: BackfillPage['failed'] = [];
+    const fetched = (await this.fetchMany(ids)).map((m, i) => {
+      if (!(m instanceof ProviderError)) return m;
+      if (MAILBOX_LEVEL.has(m.code)) throw m;
+      failed.push({ providerMessageId: ids[i], error: m });
+      return null;
+    });
+    // Drafts are listed by messages.list but are not mail yet; a 404 is mail deleted since the list.
+    const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
+    return {
+      upserts,
+      nextPosition: answer.nextPageToken ? ({ v: 1, afterSeconds, pageToken: answer.nextPageToken, totalEstimate } satisfies BackfillPosition) : null,
+      totalEstimate,
+      failed,
+    };
+  }
+
+  async changesSince(cursor: SyncCursor, position: unknown | null): Promise<SyncPage & { nextPosition: unknown | null }> {
+    const startHistoryId = readGmailCursor(cursor);
+    let answer: gmail_v1.Schema$ListHistoryResponse;
+    try {
+      answer = await this.client.call(
+        'history.list',
+        (api) =>
+          api.users.history.list({
+            userId: USER,
+            startHistoryId,
+            historyTypes: HISTORY_TYPES,
+            maxResults: HISTORY_PAGE,
+            pageToken: readHistoryPosition(position),
+          }),
+        { retries: FETCH_RETRIES },
+      );
+    } catch (err) {
+      // "A historyId is typically valid for at least a week … you receive an HTTP 404 error response" → full sync.
+      if (err instanceof ProviderError && err.code === 'not_found') {
+        throw new ProviderError('cursor_expired', 'Gmail: history from this historyId is no longer available', { ...err.details });
+      }
+      throw err;
+    }
+    const plan = planHistory(answer.history ?? []);
+    // Any failure other than "gone" throws the page: the cursor stays, and the engine retries it. Skipping a
+    // message here would lose it until the next reconciliation.
+    const fetched = (await this.fetchMany(plan.fetch)).map((m) => {
+      if (m instanceof ProviderError) throw m;
+      return m;
+    });
+    const gone = plan.fetch.filter((_, i) => fetched[i] === null);
+    const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
+    const last = !answer.nextPageToken;
+    if (last && !answer.historyId) throw new ProviderError('invalid', 'Gmail: history answer without historyId', { providerCode: 'malformedResponse' });
+    return {
+      upserts,
+      deletes: [...plan.deletes, ...gone],
+      stateChanges: await Promise.all(plan.stateChanges.map((change) => this.namedChange(change))),
+      // The new historyId is only final once every page of this round is read (history.list docs).
+      nextCursor: last ? gmailCursor(String(answer.historyId)) : null,
+      nextPosition: last ? null : ({ v: 1, pageToken: answer.nextPageToken! } satisfies HistoryPosition),
+      reset: false,
+    };
+  }
+
+  async *listAllIds({ since }: { since: Date }): AsyncIterable<string[]> {
+    const q = afterQuery(Math.floor(since.getTime() / 1000));
+    let pageToken: string | undefined;
+    do {
+      const answer = await this.list(q, MAX_LIST_PAGE, pageToken);
+      const ids = (answer.messages ?? []).map((m) => m.id).filter((id): id is string => !!id);
+      if (ids.length) yield ids;
+      pageToken = answer.nextPageToken ?? undefined;
+    } while (pageToken);
+  }
+
+  async fetchMessage(providerMessageId: string): Promise<RemoteMessage | null> {
+    const message = await this.fetchOne(providerMessageId);
+    return message && !isOutOfScope(message.labels) ? message : null;
+  }
+
+  async fetchRaw(providerMessageId: string): Promise<Buffer> {
+    // messages.get costs 5 units in any format; `raw` is base64url (users.messages#Message).
+    const message = await this.getRaw(providerMessageId);
+    if (typeof message.raw !== 'string') throw new ProviderError('invalid', 'Gmail: message answer without raw content', { providerCode: 'malformedResponse' });
+    return Buffer.from(message.raw, 'base64url');
+  }
+
+  async fetchAttachment(providerMessageId: string, attachmentId: string): Promise<Buffer> {
+    const partId = gmailPartIdFromImap(attachmentId);
+    if (partId === null) throw new ProviderError('invalid', `Gmail: attachment id must be an IMAP part number, got "${attachmentId}"`);
+    // format=full carries the MIME tree with per-part attachmentIds (fresh ones on every read).
+    const full = await this.client.call(
+      'messages.get',
+      (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'full' }),
+      { retries: FETCH_RETRIES },
+    );
+    const part = findPayloadPart(full.payload ?? undefined, partId);
+    if (!part?.body) throw new ProviderError('not_found', `Gmail: no part ${attachmentId} in message`);
+    if (part.body.data) return Buffer.from(part.body.data, 'base64url');
+    const gmailAttachmentId = part.body.attachmentId;
+    if (!gmailAttachmentId) return Buffer.alloc(0);
+    const body = await this.client.call(
+      'messages.attachments.get',
+      (api) => api.users.messages.attachments.get({ userId: USER, messageId: providerMessageId, id: gmailAttachmentId }),
+      { retries: FETCH_RETRIES },
+    );
+    return Buffer.from(body.data ?? '', 'base64url');
+  }
+
   /** Label ids → names (label-catalogue.ts): the engine and the CRM speak the names people see in Gmail. */
-  const named = async (message: RemoteMessage): Promise<RemoteMessage> => ({ ...message, labels: await opts.labels.namesOf(message.labels) });
-  const namedChange = async (change: SyncPage['stateChanges'][number]): Promise<SyncPage['stateChanges'][number]> => ({
-    ...change,
-    ...(change.labelsAdded ? { labelsAdded: await opts.labels.namesOf(change.labelsAdded) } : {}),
-    ...(change.labelsRemoved ? { labelsRemoved: await opts.labels.namesOf(change.labelsRemoved) } : {}),
-  });
-  const getRaw = (id: string, retries = FETCH_RETRIES) =>
-    client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id, format: 'raw' }), { retries });
+  private async named(message: RemoteMessage): Promise<RemoteMessage> {
+    return { ...message, labels: await this.opts.labels.namesOf(message.labels) };
+  }
+
+  private async namedChange(change: SyncPage['stateChanges'][number]): Promise<SyncPage['stateChanges'][number]> {
+    const { labels } = this.opts;
+    return {
+      ...change,
+      ...(change.labelsAdded ? { labelsAdded: await labels.namesOf(change.labelsAdded) } : {}),
+      ...(change.labelsRemoved ? { labelsRemoved: await labels.namesOf(change.labelsRemoved) } : {}),
+    };
+  }
+
+  private getRaw(id: string, retries = FETCH_RETRIES) {
+    return this.client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id, format: 'raw' }), { retries });
+  }
 
   /** Raw fetch of one listed id; a 404 means it went away since it was listed. */
-  const fetchOne = async (id: string): Promise<RemoteMessage | null> => {
+  private async fetchOne(id: string): Promise<RemoteMessage | null> {
     try {
-      return await named(toRemoteMessage(await getRaw(id)));
+      return await this.named(toRemoteMessage(await this.getRaw(id)));
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_found') return null;
       throw err;
     }
-  };
+  }
 
   /**
    * The raw messages of listed ids, in their order: each a message, null (gone since it was listed), or its
@@ -92,17 +241,19 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
    * than 404 is fetched again on its own (with the single call's retries), as is a batch that failed for a
    * passing reason and everything when the API has no batch endpoint. Errors other than the provider's are thrown.
    */
-  const fetchMany = async (ids: readonly string[]): Promise<(RemoteMessage | null | ProviderError)[]> => {
-    const single = (id: string) => fetchOne(id).catch((err: unknown) => {
+  private async fetchMany(ids: readonly string[]): Promise<(RemoteMessage | null | ProviderError)[]> {
+    const { client } = this;
+    const { fetchConcurrency } = this.opts;
+    const single = (id: string) => this.fetchOne(id).catch((err: unknown) => {
       if (err instanceof ProviderError) return err;
       throw err;
     });
     const size = client.batchSize('messages.get');
-    if (ids.length < 2 || size < 2) return mapBounded(ids, opts.fetchConcurrency, single);
+    if (ids.length < 2 || size < 2) return mapBounded(ids, fetchConcurrency, single);
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += size) chunks.push(ids.slice(i, i + size));
     const answered = await mapBounded(chunks, BATCHES_IN_FLIGHT, async (chunk) => {
-      if (!client.batchPays('messages.get', chunk.length)) return mapBounded(chunk, opts.fetchConcurrency, single);
+      if (!client.batchPays('messages.get', chunk.length)) return mapBounded(chunk, fetchConcurrency, single);
       let answers: BatchAnswer[] | null;
       try {
         answers = await client.getMany('messages.get', chunk.map((id) => `/gmail/v1/users/${USER}/messages/${encodeURIComponent(id)}?format=raw`));
@@ -111,153 +262,22 @@ export function gmailChangeSource(client: GmailClient, opts: { fetchConcurrency:
         if (!(err instanceof ProviderError) || err.code !== 'transient') throw err;
         answers = null;
       }
-      if (answers === null) return mapBounded(chunk, opts.fetchConcurrency, single);
-      return mapBounded(answers, opts.fetchConcurrency, async (answer, i) => {
-        if ('ok' in answer) return named(toRemoteMessage(answer.ok as gmail_v1.Schema$Message));
+      if (answers === null) return mapBounded(chunk, fetchConcurrency, single);
+      return mapBounded(answers, fetchConcurrency, async (answer, i) => {
+        if ('ok' in answer) return this.named(toRemoteMessage(answer.ok as gmail_v1.Schema$Message));
         if (answer.error.code === 'not_found') return null;
         // Any other failure of one call is asked again on its own: its answer (or its retries) decide.
         return single(chunk[i]);
       });
     });
     return answered.flat();
-  };
+  }
 
-  const list = (q: string, maxResults: number, pageToken: string | undefined) =>
-    client.call(
+  private list(q: string, maxResults: number, pageToken: string | undefined) {
+    return this.client.call(
       'messages.list',
       (api) => api.users.messages.list({ userId: USER, q, maxResults, pageToken, includeSpamTrash: false }),
       { retries: FETCH_RETRIES },
     );
-
-  return {
-    async currentCursor(): Promise<SyncCursor> {
-      const profile = await client.call('users.getProfile', (api) => api.users.getProfile({ userId: USER }), { retries: FETCH_RETRIES });
-      if (!profile.historyId) throw new ProviderError('invalid', 'Gmail: profile without historyId', { providerCode: 'malformedResponse' });
-      return gmailCursor(String(profile.historyId));
-    },
-
-    async backfillPage({ since, position, pageSize }): Promise<BackfillPage> {
-      const resumed = readBackfillPosition(position);
-      const afterSeconds = resumed?.afterSeconds ?? Math.floor(since.getTime() / 1000);
-      const size = Math.min(Math.max(pageSize ?? DEFAULT_BACKFILL_PAGE, 1), MAX_LIST_PAGE);
-      // messages.list answers newest first; spam and trash are left out (includeSpamTrash false).
-      const answer = await list(afterQuery(afterSeconds), size, resumed?.pageToken);
-      const ids = (answer.messages ?? []).map((m) => m.id).filter((id): id is string => !!id);
-      let totalEstimate = resumed?.totalEstimate ?? null;
-      if (!resumed) {
-        totalEstimate = typeof answer.resultSizeEstimate === 'number' ? answer.resultSizeEstimate : null;
-        // resultSizeEstimate is only an estimate, and small on a first page of many: never report fewer than known.
-        if (totalEstimate === null || (answer.nextPageToken && totalEstimate <= ids.length)) {
-          const profile = await client.call('users.getProfile', (api) => api.users.getProfile({ userId: USER }), { retries: FETCH_RETRIES });
-          totalEstimate = profile.messagesTotal ?? totalEstimate;
-        }
-      }
-
-      const failed: BackfillPage['failed'] = [];
-      const fetched = (await fetchMany(ids)).map((m, i) => {
-        if (!(m instanceof ProviderError)) return m;
-        if (MAILBOX_LEVEL.has(m.code)) throw m;
-        failed.push({ providerMessageId: ids[i], error: m });
-        return null;
-      });
-      // Drafts are listed by messages.list but are not mail yet; a 404 is mail deleted since the list.
-      const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
-      return {
-        upserts,
-        nextPosition: answer.nextPageToken ? ({ v: 1, afterSeconds, pageToken: answer.nextPageToken, totalEstimate } satisfies BackfillPosition) : null,
-        totalEstimate,
-        failed,
-      };
-    },
-
-    async changesSince(cursor, position): Promise<SyncPage & { nextPosition: unknown | null }> {
-      const startHistoryId = readGmailCursor(cursor);
-      let answer: gmail_v1.Schema$ListHistoryResponse;
-      try {
-        answer = await client.call(
-          'history.list',
-          (api) =>
-            api.users.history.list({
-              userId: USER,
-              startHistoryId,
-              historyTypes: HISTORY_TYPES,
-              maxResults: HISTORY_PAGE,
-              pageToken: readHistoryPosition(position),
-            }),
-          { retries: FETCH_RETRIES },
-        );
-      } catch (err) {
-        // "A historyId is typically valid for at least a week … you receive an HTTP 404 error response" → full sync.
-        if (err instanceof ProviderError && err.code === 'not_found') {
-          throw new ProviderError('cursor_expired', 'Gmail: history from this historyId is no longer available', { ...err.details });
-        }
-        throw err;
-      }
-      const plan = planHistory(answer.history ?? []);
-      // Any failure other than "gone" throws the page: the cursor stays, and the engine retries it. Skipping a
-      // message here would lose it until the next reconciliation.
-      const fetched = (await fetchMany(plan.fetch)).map((m) => {
-        if (m instanceof ProviderError) throw m;
-        return m;
-      });
-      const gone = plan.fetch.filter((_, i) => fetched[i] === null);
-      const upserts = fetched.filter((m): m is RemoteMessage => m !== null && !isOutOfScope(m.labels));
-      const last = !answer.nextPageToken;
-      if (last && !answer.historyId) throw new ProviderError('invalid', 'Gmail: history answer without historyId', { providerCode: 'malformedResponse' });
-      return {
-        upserts,
-        deletes: [...plan.deletes, ...gone],
-        stateChanges: await Promise.all(plan.stateChanges.map(namedChange)),
-        // The new historyId is only final once every page of this round is read (history.list docs).
-        nextCursor: last ? gmailCursor(String(answer.historyId)) : null,
-        nextPosition: last ? null : ({ v: 1, pageToken: answer.nextPageToken! } satisfies HistoryPosition),
-        reset: false,
-      };
-    },
-
-    async *listAllIds({ since }) {
-      const q = afterQuery(Math.floor(since.getTime() / 1000));
-      let pageToken: string | undefined;
-      do {
-        const answer = await list(q, MAX_LIST_PAGE, pageToken);
-        const ids = (answer.messages ?? []).map((m) => m.id).filter((id): id is string => !!id);
-        if (ids.length) yield ids;
-        pageToken = answer.nextPageToken ?? undefined;
-      } while (pageToken);
-    },
-
-    async fetchMessage(providerMessageId) {
-      const message = await fetchOne(providerMessageId);
-      return message && !isOutOfScope(message.labels) ? message : null;
-    },
-
-    async fetchRaw(providerMessageId) {
-      // messages.get costs 5 units in any format; `raw` is base64url (users.messages#Message).
-      const message = await getRaw(providerMessageId);
-      if (typeof message.raw !== 'string') throw new ProviderError('invalid', 'Gmail: message answer without raw content', { providerCode: 'malformedResponse' });
-      return Buffer.from(message.raw, 'base64url');
-    },
-
-    async fetchAttachment(providerMessageId, attachmentId) {
-      const partId = gmailPartIdFromImap(attachmentId);
-      if (partId === null) throw new ProviderError('invalid', `Gmail: attachment id must be an IMAP part number, got "${attachmentId}"`);
-      // format=full carries the MIME tree with per-part attachmentIds (fresh ones on every read).
-      const full = await client.call(
-        'messages.get',
-        (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'full' }),
-        { retries: FETCH_RETRIES },
-      );
-      const part = findPayloadPart(full.payload ?? undefined, partId);
-      if (!part?.body) throw new ProviderError('not_found', `Gmail: no part ${attachmentId} in message`);
-      if (part.body.data) return Buffer.from(part.body.data, 'base64url');
-      const gmailAttachmentId = part.body.attachmentId;
-      if (!gmailAttachmentId) return Buffer.alloc(0);
-      const body = await client.call(
-        'messages.attachments.get',
-        (api) => api.users.messages.attachments.get({ userId: USER, messageId: providerMessageId, id: gmailAttachmentId }),
-        { retries: FETCH_RETRIES },
-      );
-      return Buffer.from(body.data ?? '', 'base64url');
-    },
-  };
+  }
 }

@@ -10,7 +10,7 @@ import { googleSubject } from '../../../../../test/emulators/oauth/google-keys';
 import { generateMailbox, generateMessage, type GeneratedMessage } from '../../../../../test/emulators/common/generate';
 import { startEmulators, type RunningEmulators } from '../../../../../test/emulators/common';
 import { parseMessage } from '../../ingest/parse';
-import { ProviderError, type AccessTokenSource, type MailboxRef, type ProviderAdapter, type RemoteMessage, type RemoteStateChange, type SyncCursor } from '../port';
+import { ProviderError, type AccessTokenSource, type MailboxRef, type OAuthTokens, type ProviderAdapter, type RemoteMessage, type RemoteStateChange, type SyncCursor } from '../port';
 import { gmailAdapterFactory, type GmailAdapterConfig, type GmailAdapterOptions } from './index';
 import { googleOAuth, type GoogleOAuthConfig } from './oauth';
 
@@ -30,8 +30,11 @@ let seeded: GeneratedMessage[];
 
 const control = () => emulators.google.control;
 
-async function signIn(): Promise<{ accessToken: string; refreshToken: string; scopes: string[]; idToken?: string }> {
-  const oauth = googleOAuth(oauthConfig);
+/** The OAuth client; the emulators configure both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET. */
+const oauthClient = () => googleOAuth(oauthConfig)!;
+
+async function signIn(): Promise<OAuthTokens & { refreshToken: string }> {
+  const oauth = oauthClient();
   const redirectUri = 'http://127.0.0.1:9/oauth/google/callback';
   const verifier = 'v'.repeat(64);
   const url = oauth.authorizationUrl({
@@ -43,12 +46,13 @@ async function signIn(): Promise<{ accessToken: string; refreshToken: string; sc
   const answer = await fetch(url, { redirect: 'manual' });
   const location = new URL(answer.headers.get('location') ?? '');
   expect(location.searchParams.get('state')).toBe('st4te');
-  return oauth.exchangeCode({ code: location.searchParams.get('code') ?? '', codeVerifier: verifier, redirectUri });
+  const tokens = await oauth.exchangeCode({ code: location.searchParams.get('code') ?? '', codeVerifier: verifier, redirectUri });
+  return { ...tokens, refreshToken: tokens.refreshToken ?? '' };
 }
 
 /** Like the engine's: caches the access token, refreshes once after invalidate(). */
 function tokenSource(initial: string, refreshToken: string): AccessTokenSource & { refreshes: number } {
-  const oauth = googleOAuth(oauthConfig);
+  const oauth = oauthClient();
   let current: Promise<string> | null = Promise.resolve(initial);
   const source = {
     refreshes: 0,
@@ -129,11 +133,11 @@ afterAll(async () => {
 
 it('connects: the consenting account is the mailbox address and the ID token\'s sub and verified email', async () => {
   const granted = await signIn();
-  expect(await googleOAuth(oauthConfig).consentingAccount(granted)).toEqual({
+  expect(await oauthClient().consentingAccount(granted)).toEqual({
     address: USER, identityKeys: [`google:${googleSubject(USER)}`], verifiedEmail: USER,
   });
   // Without an ID token (no `openid` granted) the account has no stable id, only the address.
-  expect(await googleOAuth(oauthConfig).consentingAccount({ accessToken: granted.accessToken })).toEqual({ address: USER, identityKeys: [], verifiedEmail: null });
+  expect(await oauthClient().consentingAccount({ accessToken: granted.accessToken, expiresAt: granted.expiresAt })).toEqual({ address: USER, identityKeys: [], verifiedEmail: null });
 });
 
 it('backfills newest first within the window, page by page, with exact counts', async () => {

@@ -5,12 +5,12 @@
  */
 import type { Config } from '../../../config';
 import type { AdapterFactory, MailboxRef, ProviderAdapter } from '../port';
-import { gmailChangeSource } from './change-source';
+import { GmailChangeSource } from './change-source';
 import { GmailClient } from './client';
 import { RequestGate } from '../shared/gate';
 import { QuotaPacer, systemClock, type PacerClock } from './pacer';
-import { gmailPushChannel } from './push';
-import { gmailWriter } from './writer';
+import { GmailPush } from './push';
+import { GmailWriter } from './writer';
 import { GmailLabelCatalogue } from './label-catalogue';
 
 export type GmailAdapterConfig = Pick<Config, 'GMAIL_API_URL' | 'GMAIL_QUOTA_UNITS_PER_SECOND' | 'GOOGLE_PUBSUB_TOPIC'>;
@@ -71,13 +71,13 @@ export function gmailAdapterFactory(config: GmailAdapterConfig, options: GmailAd
     });
     const labels = new GmailLabelCatalogue(client);
     return {
-      changeSource: gmailChangeSource(client, { fetchConcurrency: options.fetchConcurrency ?? 10, labels }),
-      writer: gmailWriter(client, labels),
-      push: config.GOOGLE_PUBSUB_TOPIC ? gmailPushChannel(client, config.GOOGLE_PUBSUB_TOPIC) : null,
+      changeSource: new GmailChangeSource(client, { fetchConcurrency: options.fetchConcurrency ?? 10, labels }),
+      writer: new GmailWriter(client, labels),
+      push: config.GOOGLE_PUBSUB_TOPIC ? new GmailPush(client, config.GOOGLE_PUBSUB_TOPIC) : null,
     };
   };
 }
 
 export { translateGmailError } from './errors';
-export { googleOAuth, GMAIL_SCOPES } from './oauth';
-export { gmailPushReceiver } from './push';
+export { googleOAuth } from './oauth';
+export { GmailPushReceiver } from './push';

@@ -1,9 +1,9 @@
 import { PushRefused } from '../port';
-import { gmailPushReceiver } from './push';
+import { GmailPushReceiver } from './push';
 
 const push = (data: unknown) => ({ message: { data: Buffer.from(typeof data === 'string' ? data : JSON.stringify(data)).toString('base64'), messageId: '1' }, subscription: 's' });
 const verified: string[] = [];
-const receiver = gmailPushReceiver(async (token) => {
+const receiver = new GmailPushReceiver(async (token) => {
   if (token !== 'good') throw new PushRefused(403, 'not our sender');
   verified.push(token);
 });
@@ -19,7 +19,7 @@ describe('the Gmail push receiver', () => {
     await expect(receive(undefined, push({}))).rejects.toMatchObject({ status: 401 });
     await expect(receive('Basic abc', push({}))).rejects.toMatchObject({ status: 401 });
     await expect(receive('Bearer bad', push({}))).rejects.toMatchObject({ status: 403 });
-    await expect(gmailPushReceiver().receive({ endpoint: 'gmail', headers: { authorization: 'Bearer good' }, query: {}, body: push({}) })).rejects.toBeInstanceOf(PushRefused);
+    await expect(new GmailPushReceiver().receive({ endpoint: 'gmail', headers: { authorization: 'Bearer good' }, query: {}, body: push({}) })).rejects.toBeInstanceOf(PushRefused);
   });
 
   it('acknowledges a garbled push with no notice, so Pub/Sub does not redeliver it forever', async () => {

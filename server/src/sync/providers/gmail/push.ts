@@ -5,32 +5,38 @@
  * channel id or client secret: a push is authenticated by the Pub/Sub OIDC token, checked by the receiver.
  */
 import { z } from 'zod';
-import { ProviderError, PushRefused, type PushChannel, type PushChannelInfo, type PushReceiver, type PushRequest } from '../port';
+import { ProviderError, PushRefused, type PushChannel, type PushChannelInfo, type PushReceipt, type PushReceiver, type PushRequest } from '../port';
 import type { GmailClient } from './client';
 
 const USER = 'me';
 
-export function gmailPushChannel(client: GmailClient, topicName: string): PushChannel {
-  const start = async (): Promise<PushChannelInfo> => {
+export class GmailPush implements PushChannel {
+  constructor(
+    private readonly client: GmailClient,
+    private readonly topicName: string,
+  ) {}
+
+  async start(): Promise<PushChannelInfo> {
     // No labelIds filter: every change matters (state changes on archived mail too), and the engine reads
     // history anyway. labelFilterBehavior is the current name of the deprecated labelFilterAction.
-    const answer = await client.call('users.watch', (api) =>
-      api.users.watch({ userId: USER, requestBody: { topicName, labelFilterBehavior: 'include' } }),
+    const answer = await this.client.call('users.watch', (api) =>
+      api.users.watch({ userId: USER, requestBody: { topicName: this.topicName, labelFilterBehavior: 'include' } }),
     );
     const expiration = Number(answer.expiration); // epoch ms as an int64 string
     if (!Number.isFinite(expiration) || expiration <= 0) {
       throw new ProviderError('invalid', 'Gmail: watch answer without expiration', { providerCode: 'malformedResponse' });
     }
     return { channelId: null, clientState: null, expiresAt: new Date(expiration) };
-  };
+  }
 
-  return {
-    start,
-    renew: () => start(),
-    async stop(): Promise<void> {
-      await client.call('users.stop', (api) => api.users.stop({ userId: USER }));
-    },
-  };
+  /** Watching again replaces the current watch. */
+  renew(): Promise<PushChannelInfo> {
+    return this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.client.call('users.stop', (api) => api.users.stop({ userId: USER }));
+  }
 }
 
 /** https://cloud.google.com/pubsub/docs/push: the message's `data` is base64 of the Gmail notification. */
@@ -52,25 +58,27 @@ export const GMAIL_PUSH_ENDPOINT = 'gmail';
  * A push that names none (garbled, not JSON) is acknowledged all the same, or Pub/Sub would redeliver it forever.
  * The historyId is not trusted: the run reads history from its own stored cursor, which never moves backwards.
  */
-export function gmailPushReceiver(verifyToken?: PushTokenVerifier): PushReceiver {
-  return {
-    provider: 'google',
-    endpoints: [GMAIL_PUSH_ENDPOINT],
-    async receive(request: PushRequest) {
-      const authorization = request.headers.authorization;
-      const bearer = /^Bearer\s+(\S+)$/i.exec(typeof authorization === 'string' ? authorization : '')?.[1];
-      if (!bearer) throw new PushRefused(401, 'missing push token');
-      if (!verifyToken) throw new PushRefused(401, 'push tokens cannot be checked: no verifier configured');
-      await verifyToken(bearer);
-      const parsed = pubsubPush.safeParse(request.body);
-      let address: string | undefined;
-      if (parsed.success) {
-        try {
-          const data = gmailData.safeParse(JSON.parse(Buffer.from(parsed.data.message.data, 'base64').toString('utf8')));
-          if (data.success) address = data.data.emailAddress.toLowerCase();
-        } catch { /* not JSON: acknowledged and ignored */ }
-      }
-      return { kind: 'notices', status: 204, notices: address ? [{ to: { address } }] : [] };
-    },
-  };
+export class GmailPushReceiver implements PushReceiver {
+  readonly provider = 'google';
+  readonly endpoints = [GMAIL_PUSH_ENDPOINT];
+
+  /** Without a verifier, every push is refused. */
+  constructor(private readonly verifyToken?: PushTokenVerifier) {}
+
+  async receive(request: PushRequest): Promise<PushReceipt> {
+    const authorization = request.headers.authorization;
+    const bearer = /^Bearer\s+(\S+)$/i.exec(typeof authorization === 'string' ? authorization : '')?.[1];
+    if (!bearer) throw new PushRefused(401, 'missing push token');
+    if (!this.verifyToken) throw new PushRefused(401, 'push tokens cannot be checked: no verifier configured');
+    await this.verifyToken(bearer);
+    const parsed = pubsubPush.safeParse(request.body);
+    let address: string | undefined;
+    if (parsed.success) {
+      try {
+        const data = gmailData.safeParse(JSON.parse(Buffer.from(parsed.data.message.data, 'base64').toString('utf8')));
+        if (data.success) address = data.data.emailAddress.toLowerCase();
+      } catch { /* not JSON: acknowledged and ignored */ }
+    }
+    return { kind: 'notices', status: 204, notices: address ? [{ to: { address } }] : [] };
+  }
 }

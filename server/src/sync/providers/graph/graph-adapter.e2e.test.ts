@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { createNodeFetch } from '../../../../../test/emulators/common/fetch';
 import { CLIENT_ID, REDIRECT_URI, outgoing, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
 import { ProviderError, type AccessTokenSource, type ProviderAdapter, type RemoteMessage, type SyncCursor } from '../port';
-import { GraphChangeHints, graphAdapterFactory, microsoftOAuth } from './index';
+import { GraphChangeHints } from './hints';
+import { graphAdapterFactory, microsoftOAuth } from './index';
 
 const USER = 'owner@contoso.test';
 const PEER = 'peer@fabrikam.test';

@@ -1,16 +1,15 @@
 /**
- * The Microsoft Graph adapter behind the ports (port.ts): a factory the engine calls per mailbox, and the OAuth
- * client the connect routes use. Per-mailbox state that must outlive one adapter instance — the request gate
+ * The Microsoft Graph adapter behind the ports (port.ts): a factory the engine calls per mailbox; beside it the OAuth
+ * client the connect routes use, the error translator and the push receiver the webhooks use. Per-mailbox state that must outlive one adapter instance — the request gate
  * (4 in flight, Retry-After) and the folder catalog — lives in the factory's closure, keyed by mailbox id; nothing
  * happens at import time.
  */
 import type { Config } from '../../../config';
-import type { AdapterFactory, OAuthClient, PushHints } from '../port';
+import type { AdapterFactory, PushHints } from '../port';
 import { RequestGate } from '../shared/gate';
 import { GraphChangeSource } from './change-source';
 import { GraphMailboxClient } from './client';
 import { FolderCatalog } from './folders';
-import { MicrosoftOAuth } from './oauth';
 import { GraphPush } from './push';
 import { GraphWriter } from './writer';
 
@@ -55,23 +54,6 @@ export function graphAdapterFactory(config: GraphAdapterConfig, options: GraphAd
   };
 }
 
-export type MicrosoftOAuthConfig = Pick<Config, 'MICROSOFT_CLIENT_ID' | 'MICROSOFT_CLIENT_SECRET' | 'MICROSOFT_AUTHORITY' | 'GRAPH_API_URL'>;
-
-/** The OAuth client, or null when MICROSOFT_CLIENT_ID is unset (Microsoft connect disabled). */
-export function microsoftOAuth(config: MicrosoftOAuthConfig, deps: { fetch?: typeof fetch } = {}): OAuthClient | null {
-  if (!config.MICROSOFT_CLIENT_ID) return null;
-  return new MicrosoftOAuth({
-    clientId: config.MICROSOFT_CLIENT_ID,
-    clientSecret: config.MICROSOFT_CLIENT_SECRET,
-    authority: config.MICROSOFT_AUTHORITY,
-    graphApiUrl: config.GRAPH_API_URL,
-    fetch: deps.fetch,
-  });
-}
-
-export { GraphChangeSource } from './change-source';
-export { GraphChangeHints } from './hints';
-export { GraphMailboxClient, graphPathFromLink } from './client';
 export { translateGraphError } from './errors';
-export { graphPushReceiver } from './push';
-export { MicrosoftOAuth, MICROSOFT_SCOPES } from './oauth';
+export { microsoftOAuth } from './oauth';
+export { GraphPushReceiver } from './push';

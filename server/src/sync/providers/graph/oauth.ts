@@ -12,6 +12,7 @@
  *   (My Apps / Enterprise applications), or an admin revokes sessions (`revokeSignInSessions`). So `revoke` is a
  *   documented no-op.
  */
+import type { Config } from '../../../config';
 import { ProviderError, type ConsentingAccount, type OAuthClient, type OAuthTokens } from '../port';
 import { parseRetryAfter } from '../../../async/retry';
 import { idTokenClaims } from '../shared/id-token';
@@ -47,6 +48,20 @@ function httpFailure(service: string, status: number, oauthError: string | undef
   if (status === 403) return new ProviderError('permission', `${service}: forbidden`, details);
   if (status >= 500 || status === 408) return new ProviderError('transient', `${service}: HTTP ${status}`, details);
   return new ProviderError('invalid', `${service}: HTTP ${status}${oauthError ? ` (${oauthError})` : ''}`, details);
+}
+
+export type MicrosoftOAuthConfig = Pick<Config, 'MICROSOFT_CLIENT_ID' | 'MICROSOFT_CLIENT_SECRET' | 'MICROSOFT_AUTHORITY' | 'GRAPH_API_URL'>;
+
+/** The OAuth client, or null when MICROSOFT_CLIENT_ID is unset (Microsoft connect disabled). */
+export function microsoftOAuth(config: MicrosoftOAuthConfig, deps: { fetch?: typeof fetch } = {}): OAuthClient | null {
+  if (!config.MICROSOFT_CLIENT_ID) return null;
+  return new MicrosoftOAuth({
+    clientId: config.MICROSOFT_CLIENT_ID,
+    clientSecret: config.MICROSOFT_CLIENT_SECRET,
+    authority: config.MICROSOFT_AUTHORITY,
+    graphApiUrl: config.GRAPH_API_URL,
+    fetch: deps.fetch,
+  });
 }
 
 export class MicrosoftOAuth implements OAuthClient {

@@ -1,6 +1,6 @@
-import { graphPushReceiver, MAX_NOTIFICATIONS_PER_REQUEST } from './push';
+import { GraphPushReceiver, MAX_NOTIFICATIONS_PER_REQUEST } from './push';
 
-const receiver = graphPushReceiver();
+const receiver = new GraphPushReceiver();
 const receive = (endpoint: string, body: unknown, query: Record<string, unknown> = {}) => receiver.receive({ endpoint, headers: {}, query, body });
 const item = (extra: Record<string, unknown> = {}) => ({ subscriptionId: 'sub-1', clientState: 'secret', ...extra });
 

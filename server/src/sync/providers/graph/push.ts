@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ProviderError, type PushChannel, type PushChannelInfo, type PushNotice, type PushReceiver, type PushRequest } from '../port';
+import { ProviderError, type PushChannel, type PushChannelInfo, type PushNotice, type PushReceipt, type PushReceiver, type PushRequest } from '../port';
 import type { GraphMailboxClient } from './client';
 
 /** The paths under /webhooks/ a subscription names: its notificationUrl and its lifecycleNotificationUrl. */
@@ -106,29 +106,28 @@ const RENEW_EVENTS = new Set(['reauthorizationRequired', 'subscriptionRemoved'])
  * item, each vouched for by its clientState only. Every change, and a `missed` lifecycle event, means a catch-up from
  * the stored delta cursor; a checked change names its message, a hint for the round (hints.ts).
  */
-export function graphPushReceiver(): PushReceiver {
-  return {
-    provider: 'microsoft',
-    endpoints: [GRAPH_PUSH_ENDPOINTS.change, GRAPH_PUSH_ENDPOINTS.lifecycle],
-    maxInFlight: GRAPH_PUSH_MAX_IN_FLIGHT,
-    async receive(request: PushRequest) {
-      const validationToken = request.query.validationToken;
-      if (typeof validationToken === 'string') return { kind: 'answer', status: 200, contentType: 'text/plain', body: validationToken };
-      const lifecycle = request.endpoint === GRAPH_PUSH_ENDPOINTS.lifecycle;
-      // Cut to the cap before validating: the rest is neither parsed nor looked up.
-      const body = request.body as { value?: unknown } | null | undefined;
-      const all: unknown[] = Array.isArray(body?.value) ? body.value : [];
-      const dropped = { over_request_cap: Math.max(0, all.length - MAX_NOTIFICATIONS_PER_REQUEST) };
-      const parsed = graphNotifications.safeParse({ value: all.slice(0, MAX_NOTIFICATIONS_PER_REQUEST) });
-      const notices = (parsed.success ? parsed.data.value : []).map((item): PushNotice => {
-        const messageId = item.resourceData?.id;
-        return {
-          to: { channelId: item.subscriptionId, clientState: item.clientState ?? null },
-          ...(lifecycle && item.lifecycleEvent && RENEW_EVENTS.has(item.lifecycleEvent) ? { renewChannel: true } : {}),
-          ...(!lifecycle && messageId && item.changeType && CHANGE_TYPES.has(item.changeType) ? { hint: messageId } : {}),
-        };
-      });
-      return { kind: 'notices', status: 202, notices, dropped };
-    },
-  };
+export class GraphPushReceiver implements PushReceiver {
+  readonly provider = 'microsoft';
+  readonly endpoints = [GRAPH_PUSH_ENDPOINTS.change, GRAPH_PUSH_ENDPOINTS.lifecycle];
+  readonly maxInFlight = GRAPH_PUSH_MAX_IN_FLIGHT;
+
+  async receive(request: PushRequest): Promise<PushReceipt> {
+    const validationToken = request.query.validationToken;
+    if (typeof validationToken === 'string') return { kind: 'answer', status: 200, contentType: 'text/plain', body: validationToken };
+    const lifecycle = request.endpoint === GRAPH_PUSH_ENDPOINTS.lifecycle;
+    // Cut to the cap before validating: the rest is neither parsed nor looked up.
+    const body = request.body as { value?: unknown } | null | undefined;
+    const all: unknown[] = Array.isArray(body?.value) ? body.value : [];
+    const dropped = { over_request_cap: Math.max(0, all.length - MAX_NOTIFICATIONS_PER_REQUEST) };
+    const parsed = graphNotifications.safeParse({ value: all.slice(0, MAX_NOTIFICATIONS_PER_REQUEST) });
+    const notices = (parsed.success ? parsed.data.value : []).map((item): PushNotice => {
+      const messageId = item.resourceData?.id;
+      return {
+        to: { channelId: item.subscriptionId, clientState: item.clientState ?? null },
+        ...(lifecycle && item.lifecycleEvent && RENEW_EVENTS.has(item.lifecycleEvent) ? { renewChannel: true } : {}),
+        ...(!lifecycle && messageId && item.changeType && CHANGE_TYPES.has(item.changeType) ? { hint: messageId } : {}),
+      };
+    });
+    return { kind: 'notices', status: 202, notices, dropped };
+  }
 }
