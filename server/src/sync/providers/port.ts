@@ -1,5 +1,5 @@
 /**
- * The narrow ports every provider adapter implements (DESIGN.md §2). The engine sees only these types:
+ * The narrow ports every provider adapter implements (docs/ARCHITECTURE.md "Sync"). The engine sees only these types:
  * a canonical sync page, a small error-code enum, and three roles — change source, mailbox writer, push
  * channel. Provider quirks (Gmail labels and historyIds, Graph folders and deltaLinks) stay behind them.
  */

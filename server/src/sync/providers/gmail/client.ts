@@ -4,7 +4,7 @@
  * paced (quota units per second), bounded (calls in flight) and translated (ProviderError).
  *
  * Retries: gaxios' own retry is OFF (`retry: false`). It retries 429/5xx only for GET/PUT/DELETE and not the
- * 403 rate limits Gmail also uses (DESIGN.md §5), it would bypass the quota pacer (a retry costs units too),
+ * 403 rate limits Gmail also uses (docs/PROVIDERS.md "Gmail"), it would bypass the quota pacer (a retry costs units too),
  * and its backoff is invisible to the engine, whose policy table decides retry / back off / fail and persists
  * the backoff on the mailbox. The only retries here are:
  *   - one after a 401, with a fresh token (the cached one expired or was rotated);
@@ -12,7 +12,7 @@
  *     page, so that one 503 among a hundred gets does not throw away the other ninety-nine; their waits honour
  *     Retry-After and are capped (`maxRetryWaitMs`), beyond which the error goes to the engine.
  * POSTs (send, modify, trash, watch) are never retried here: send is not idempotent, and the engine checks
- * findByInternetMessageId before sending again (DESIGN.md §4.8).
+ * findByInternetMessageId before sending again (docs/SYNC.md "Sending from the CRM").
  */
 import { randomBytes } from 'node:crypto';
 import { auth as googleAuth, gmail, type gmail_v1 } from '@googleapis/gmail';

@@ -1,5 +1,5 @@
 /**
- * The Gmail error translator: googleapis / gaxios errors → ProviderError codes (DESIGN.md §2).
+ * The Gmail error translator: googleapis / gaxios errors → ProviderError codes (docs/ARCHITECTURE.md "Sync").
  *
  * Decided from structured fields only — HTTP status, `error.errors[0].reason` of the Google error body
  * (https://developers.google.com/gmail/api/guides/handle-errors), the OAuth `error` field of the token endpoint

@@ -2,7 +2,7 @@
  * One page of users.history.list → what the canonical SyncPage needs: ids to fetch (new mail), ids gone, and
  * state changes of copies the engine already has. Pure; the change source does the fetching.
  *
- * Gmail facts (https://developers.google.com/gmail/api/guides/sync, DESIGN.md §5): records come oldest first;
+ * Gmail facts (https://developers.google.com/gmail/api/guides/sync, docs/PROVIDERS.md "Gmail"): records come oldest first;
  * trash is `labelsAdded: [TRASH]` and stays a state change; `messagesDeleted` is a permanent delete; a message
  * can appear several times in one page (added, then starred, then deleted), so the records are folded per
  * message in order and only the net outcome is reported.

@@ -1,5 +1,5 @@
 /**
- * The Gmail adapter behind the ports (DESIGN.md §2): `gmailAdapterFactory(config)` gives the engine an
+ * The Gmail adapter behind the ports (docs/ARCHITECTURE.md "Sync"): `gmailAdapterFactory(config)` gives the engine an
  * AdapterFactory. Nothing starts at import; the factory keeps one quota pacer and one request gate (calls in
  * flight, Retry-After pause) per mailbox, so every adapter the engine builds for the same mailbox shares the same per-user budget.
  */

@@ -1,5 +1,5 @@
 /**
- * Gmail labels ↔ Threadline flags (DESIGN.md §4.9). Gmail keeps state as system labels on each message
+ * Gmail labels ↔ Threadline flags (docs/SYNC.md "State both ways"). Gmail keeps state as system labels on each message
  * (https://developers.google.com/gmail/api/guides/labels): UNREAD, STARRED, INBOX (archived = removed from
  * the inbox), TRASH. Pure functions, shared by the change source and the writer.
  */
@@ -13,7 +13,7 @@ export const SPAM = 'SPAM';
 export const DRAFT = 'DRAFT';
 export const SENT = 'SENT';
 
-/** Messages outside sync scope: drafts are not mail yet, spam is excluded (DESIGN.md §4.2 for Graph's junk too). */
+/** Messages outside sync scope: drafts are not mail yet, spam is excluded (docs/PROVIDERS.md "Microsoft Graph" for Graph's junk too). */
 export const OUT_OF_SCOPE_LABELS: readonly string[] = [DRAFT, SPAM];
 
 export const isOutOfScope = (labelIds: readonly string[]): boolean => labelIds.some((l) => OUT_OF_SCOPE_LABELS.includes(l));

@@ -2,7 +2,7 @@
  * Per-mailbox pacing for the Gmail API: a quota budget in units per second, charged with the documented method
  * costs before each call, and a bound on calls in flight.
  *
- * Gmail's quota is per user per second (https://developers.google.com/gmail/api/reference/quota; DESIGN.md §5).
+ * Gmail's quota is per user per second (https://developers.google.com/gmail/api/reference/quota; docs/PROVIDERS.md "Gmail").
  * A classic continuous-refill token bucket with capacity = rate lets `capacity + rate` units through in one
  * second (2× the quota), and one with a small capacity can never pass a 100-unit send; so the bucket here is the
  * sliding-window form: units taken from the budget come back exactly one window after the call was counted.

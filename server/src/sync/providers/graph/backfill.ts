@@ -1,5 +1,5 @@
 /**
- * The Graph backfill, which also builds the incremental cursor (DESIGN.md §4.1).
+ * The Graph backfill, which also builds the incremental cursor (docs/SYNC.md "Backfill").
  *
  * Why the backfill and the cursor are one job: a Graph deltaLink only exists at the end of a delta round, and a
  * folder's first round IS its enumeration (https://learn.microsoft.com/graph/delta-query-messages). Taking the

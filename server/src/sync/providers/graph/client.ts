@@ -2,7 +2,7 @@
  * The Microsoft Graph client for one mailbox: `@microsoft/microsoft-graph-client` v3 with a custom middleware
  * chain — MailboxGate → AuthenticationHandler → HTTPMessageHandler — in place of the default one
  * (Auth → Retry → Redirect → Telemetry → HTTP), whose RetryHandler waits out a Retry-After for its own request
- * only, while every other request of the mailbox keeps going (DESIGN.md §5: never send before it elapses).
+ * only, while every other request of the mailbox keeps going (docs/PROVIDERS.md "Microsoft Graph": never send before it elapses).
  *
  * URL composition (GraphRequest.buildFullUrl): urlJoin(baseUrl, defaultVersion, path). So baseUrl is
  * GRAPH_API_URL itself and defaultVersion 'v1.0'; a baseUrl ending in /v1.0/ would give /v1.0/v1.0/.
@@ -54,7 +54,7 @@ export const IMMUTABLE_ID_PREFERENCE = 'IdType="ImmutableId"';
 
 /**
  * nextLink / deltaLink / Location → a path relative to GRAPH_API_URL/v1.0, or ProviderError('invalid') when the
- * link points anywhere else (DESIGN.md §5: a link is data from the network; following it elsewhere would send
+ * link points anywhere else (docs/PROVIDERS.md "Microsoft Graph": a link is data from the network; following it elsewhere would send
  * the mailbox's token there).
  */
 export function graphPathFromLink(link: string, apiUrl: string): string {

@@ -1,6 +1,6 @@
 /**
  * The Graph error translator: GraphError (status + `error.code`), a Retry-After header, or a connection failure
- * → ProviderError codes (DESIGN.md §2). Decided from the status and the error code only, never from message text
+ * → ProviderError codes (docs/ARCHITECTURE.md "Sync"). Decided from the status and the error code only, never from message text
  * (https://learn.microsoft.com/graph/errors; throttling: https://learn.microsoft.com/graph/throttling;
  * delta expiry: https://learn.microsoft.com/graph/delta-query-overview#synchronization-reset).
  */

@@ -1,5 +1,5 @@
 /**
- * Which mail folders are synced (DESIGN.md §4.2): Inbox, Sent Items, Archive, Deleted Items and the user's own
+ * Which mail folders are synced (docs/PROVIDERS.md "Microsoft Graph"): Inbox, Sent Items, Archive, Deleted Items and the user's own
  * folders, with their child folders at any depth; never Junk Email, Drafts, or the other system folders (Outbox,
  * Conversation History, Sync Issues, Scheduled). v1.0 mailFolder has no wellKnownName property, so the well-known
  * folders are resolved by name (`/me/mailFolders/{name}`, https://learn.microsoft.com/graph/api/resources/mailfolder)

@@ -2,11 +2,11 @@
  * Change-notification hints, in process: which messages Graph said changed since the mailbox's last round.
  *
  * Graph has no mailbox-wide message delta, so a catch-up round reads a delta page of every synced folder (Inbox,
- * Sent Items, Archive, Deleted Items, user folders): four or more calls for one new message, where DESIGN.md §8 asks
- * for one. A change notification names the message (`resourceData.id`, an immutable id because the subscription is
+ * Sent Items, Archive, Deleted Items, user folders): four or more calls for one new message, where the push latency
+ * target of docs/PERFORMANCE.md wants one. A change notification names the message (`resourceData.id`, an immutable id because the subscription is
  * created with `Prefer: IdType="ImmutableId"`), so the next round after a notification can GET just the notified
  * messages instead (change-source.ts) — one call per new message — while the poll sweep's full rounds keep catching
- * anything a notification missed (DESIGN.md §4.4: push is a hint). The id is not trusted data: it is only looked up
+ * anything a notification missed (docs/SYNC.md "Push, polling and reconciliation": push is a hint). The id is not trusted data: it is only looked up
  * at Graph with the mailbox's own token, after the notification's clientState was checked.
  *
  * The push receiver (push.ts) hands the id over with the notification; the server keeps hints in MongoDB beside

@@ -1,5 +1,5 @@
 /**
- * Graph's MailboxWriter (DESIGN.md §4.8, §4.9).
+ * Graph's MailboxWriter (docs/SYNC.md "Sending from the CRM", "State both ways").
  *
  * Sending: `sendMail` answers 202 with no id (https://learn.microsoft.com/graph/api/user-sendmail), so a new mail
  * is created as a draft (`POST /me/messages`) and the draft is sent (`POST /me/messages/{id}/send`); a reply is a
@@ -12,7 +12,7 @@
  * sending the Sent copy's own is read back and returned, so the CRM keeps the one that went out even where Exchange
  * assigned another. Since that may happen, a crash between send and record cannot rely on findByInternetMessageId: `send` reports the complete draft's
  * immutable id through `hooks.prepared` before sending it, and `resumePrepared` finishes or recognises that send
- * on a retry (DESIGN.md §4.8, port.ts SendHooks).
+ * on a retry (docs/SYNC.md "Sending from the CRM", port.ts SendHooks).
  *
  * State: isRead, flag and categories by PATCH (categories need the current list: Graph replaces the whole set);
  * archive / unarchive and delete / undelete by moves between Inbox, Archive and Deleted Items. Trash is a move to

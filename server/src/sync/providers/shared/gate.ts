@@ -8,7 +8,7 @@
  * queued while another one got a 429 still sees that block before it is sent. Callers record a block with
  * `blockFor` *before* their slot is released (i.e. inside `run`), so the next waiter cannot slip through.
  * Waiting is capped (`maxWaitMs`): a longer block fails fast with ProviderError('throttled') for the engine,
- * whose policy persists the backoff on the mailbox (STYLE.md, habit 5).
+ * whose policy persists the backoff on the mailbox.
  */
 import { systemClock, type Clock } from '../../../async/retry';
 import { ProviderError } from '../port';
