@@ -3,11 +3,12 @@
  *
  * Graph has no mailbox-wide message delta, so a catch-up round reads a delta page of every synced folder (Inbox,
  * Sent Items, Archive, Deleted Items, user folders): four or more calls for one new message, where the push latency
- * target of docs/PERFORMANCE.md wants one. A change notification names the message (`resourceData.id`, an immutable id because the subscription is
- * created with `Prefer: IdType="ImmutableId"`), so the next round after a notification can GET just the notified
- * messages instead (change-source.ts) — one call per new message — while the poll sweep's full rounds keep catching
- * anything a notification missed (docs/SYNC.md "Push, polling and reconciliation": push is a hint). The id is not trusted data: it is only looked up
- * at Graph with the mailbox's own token, after the notification's clientState was checked.
+ * target of docs/PERFORMANCE.md wants one. A change notification names the message (`resourceData.id`, an immutable
+ * id because the subscription is created with `Prefer: IdType="ImmutableId"`), so the next round after a
+ * notification can GET just the notified messages instead (change-source.ts) — one call per new message — while the
+ * poll sweep's full rounds keep catching anything a notification missed (docs/SYNC.md "Push, polling and
+ * reconciliation": push is a hint). The id is not trusted data: it is only looked up at Graph with the mailbox's own
+ * token, after the notification's clientState was checked.
  *
  * The push receiver (push.ts) hands the id over with the notification; the server keeps hints in MongoDB beside
  * the mailbox's due-mark (engine/push-hints.ts), so a webhook received by one process reaches a worker in another.
