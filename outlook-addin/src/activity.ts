@@ -1,5 +1,5 @@
 /**
- * "Add note" and "Add task" under a contact or a deal in the pane: two small forms behind disclosure triangles, so
+ * "Add note" and "Add task" under a contact, a company or a deal in the pane: two small forms behind disclosure triangles, so
  * the view stays a glance until one is opened. The server stores them on the record (`POST /api/notes`, `/api/tasks`).
  */
 import { h } from './dom';
@@ -32,8 +32,10 @@ function form(label: string, fields: HTMLElement[], save: () => Promise<void>, r
   return h('details', { class: 'edit activity' }, h('summary', {}, label), el);
 }
 
+/** A company's forms say so ("Add company note"): they stand under a person whose own say "Add note". */
 export function activityForms(record: RecordRef, actions: ActivityActions): HTMLElement {
   const n = ++formCount;
+  const what = record.kind === 'company' ? 'company ' : '';
   const id = (what: string) => `act-${what}-${n}`;
   const note = h('textarea', { id: id('note'), class: 'input', rows: 3, maxlength: 10000 });
   const title = h('input', { id: id('title'), class: 'input', type: 'text', maxlength: 500, autocomplete: 'off' });
@@ -41,12 +43,12 @@ export function activityForms(record: RecordRef, actions: ActivityActions): HTML
   const assignee = h('input', { id: id('assignee'), class: 'input', type: 'email', placeholder: 'You', autocomplete: 'off' });
   const labelled = (el: HTMLElement, text: string) => [h('label', { for: el.id, class: 'label' }, text), el];
   return h('div', { class: 'activities', 'data-record': `${record.kind}:${record.id}` },
-    form('Add note', labelled(note, `Note on ${record.name}`), async () => {
+    form(`Add ${what}note`, labelled(note, `Note on ${record.name}`), async () => {
       const body = note.value.trim();
       if (!body) throw new Error('Write the note first.');
       await actions.addNote(record, body);
     }, () => { note.value = ''; }),
-    form('Add task', [...labelled(title, 'Task'), ...labelled(due, 'Due'), ...labelled(assignee, 'Assignee (email)')], async () => {
+    form(`Add ${what}task`, [...labelled(title, 'Task'), ...labelled(due, 'Due'), ...labelled(assignee, 'Assignee (email)')], async () => {
       const t = title.value.trim();
       if (!t) throw new Error('Say what the task is first.');
       await actions.addTask(record, { title: t, dueDate: due.value, assigneeEmail: assignee.value.trim() });

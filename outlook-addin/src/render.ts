@@ -74,7 +74,8 @@ function initials(name: string): string {
   return ((parts[0]?.[0] ?? '?') + (parts.length > 1 ? parts[parts.length - 1]![0] : '')).toUpperCase();
 }
 
-function person(p: AddonParticipant, actions: ViewActions, index: number): HTMLElement {
+/** `companiesShown` holds the companies already given their note and task forms in this view: once each. */
+function person(p: AddonParticipant, actions: ViewActions, index: number, companiesShown: Set<string>): HTMLElement {
   const name = p.contact?.name || p.displayName || p.suggestion?.name || p.email;
   const role = { from: 'From', to: 'To', cc: 'Cc' }[p.role];
   const lines: (Node | null)[] = [
@@ -86,6 +87,10 @@ function person(p: AddonParticipant, actions: ViewActions, index: number): HTMLE
   else if (p.contact) lines.push(h('div', { class: 'badge badge-ok' }, 'Contact'));
   if (p.suggestion) lines.push(createForm(p.suggestion, actions, index));
   if (p.contact) lines.push(activityForms({ kind: 'contact', id: p.contact.id, name }, actions));
+  if (p.company && !companiesShown.has(p.company.id)) {
+    companiesShown.add(p.company.id);
+    lines.push(activityForms({ kind: 'company', id: p.company.id, name: p.company.name }, actions));
+  }
   return h('li', { class: 'person', 'data-email': p.email },
     h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name)),
     h('div', { class: 'person-body' }, h('span', { class: 'role' }, role), ...lines));
@@ -142,10 +147,11 @@ function dealsSection(view: AddonContextView, actions: ViewActions, context: Vie
 export function renderView(view: AddonContextView, actions: ViewActions, context: ViewContext = { subject: '' }): HTMLElement {
   const root = h('div', { class: 'view' });
   const people = view.participants;
+  const companiesShown = new Set<string>();
   root.append(section('People', 'sec-people',
     people.length === 0
       ? h('p', { class: 'muted' }, 'No one else is on this email.')
-      : h('ul', { class: 'people' }, people.map((p, i) => person(p, actions, i))),
+      : h('ul', { class: 'people' }, people.map((p, i) => person(p, actions, i, companiesShown))),
     view.participantsOmitted > 0 ? h('p', { class: 'muted' }, `And ${view.participantsOmitted} more not shown.`) : null));
 
   const deals = dealsSection(view, actions, context);

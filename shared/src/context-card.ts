@@ -21,16 +21,21 @@ function personName(p: AddonParticipant): string {
   return p.contact?.name || p.displayName || p.suggestion?.name || p.email;
 }
 
-/** "Add note" and "Add task" for a record: the add-on asks for the text, the server stores it on the record. */
+/**
+ * "Add note" and "Add task" for a record: the add-on asks for the text, the server stores it on the record. A
+ * company's say so ("Add company note"), since they stand under a person whose own buttons say "Add note".
+ */
 function activityButtons(kind: 'contact' | 'company' | 'deal', id: string, name: string): CardButton[] {
   const parameters = { kind, id, name };
+  const what = kind === 'company' ? 'company ' : '';
   return [
-    { text: 'Add note', onClick: action(ADDON_ACTIONS.addNote, parameters) },
-    { text: 'Add task', onClick: action(ADDON_ACTIONS.addTask, parameters) },
+    { text: `Add ${what}note`, onClick: action(ADDON_ACTIONS.addNote, parameters) },
+    { text: `Add ${what}task`, onClick: action(ADDON_ACTIONS.addTask, parameters) },
   ];
 }
 
-function personWidgets(p: AddonParticipant): Widget[] {
+/** `companiesShown` holds the companies already given their note and task buttons on this card: once each. */
+function personWidgets(p: AddonParticipant, companiesShown: Set<string>): Widget[] {
   const e = escapeCardText;
   const widgets: Widget[] = [];
   if (p.contact) {
@@ -58,6 +63,10 @@ function personWidgets(p: AddonParticipant): Widget[] {
   }
   if (p.company) {
     widgets.push(text({ topLabel: 'Company', text: e(p.company.name), bottomLabel: e(p.company.domains.join(', ')), startIcon: { knownIcon: 'MEMBERSHIP' }, onClick: link(p.company.openUrl) }));
+    if (!companiesShown.has(p.company.id)) {
+      companiesShown.add(p.company.id);
+      widgets.push({ buttonList: { buttons: activityButtons('company', p.company.id, p.company.name) } });
+    }
   }
   return widgets;
 }
@@ -70,7 +79,8 @@ export function contextCard(view: AddonContextView): Card {
   const e = escapeCardText;
   const shown = view.participants.slice(0, CONTEXT_CARD_SHOWS.people);
   const lead = shown.find((p) => p.role === 'from') ?? shown[0];
-  const sections: CardSection[] = shown.map((p) => ({ header: p.role === 'from' ? 'From' : p.role === 'to' ? 'To' : 'Cc', widgets: personWidgets(p) }));
+  const companiesShown = new Set<string>();
+  const sections: CardSection[] = shown.map((p) => ({ header: p.role === 'from' ? 'From' : p.role === 'to' ? 'To' : 'Cc', widgets: personWidgets(p, companiesShown) }));
   const more = view.participants.length - shown.length + view.participantsOmitted;
   if (more > 0) sections.push({ widgets: [{ textParagraph: { text: `and ${more} more ${more === 1 ? 'person' : 'people'} on this email` } }] });
 

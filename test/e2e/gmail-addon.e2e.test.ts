@@ -223,7 +223,6 @@ describe('the Gmail add-on against the real server', () => {
     expect(createButtons(refreshed).map((b) => b.text)).toEqual(['Add as a contact anyway']);
     expect(stable(refreshed)).toMatchSnapshot('after create contact');
     expectWithinLimits(refreshed);
-    await pictureForReadme(refreshed);
     // The cache holds the fresh card now, not the one offering the new contact.
     const [again] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     expect(again).toEqual(refreshed);
@@ -246,6 +245,32 @@ describe('the Gmail add-on against the real server', () => {
     const jane = (await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts[0];
     const deals = (await api('GET', `/api/deals?contactId=${jane.id}`)).body.deals;
     expect(deals).toEqual([expect.objectContaining({ name: 'Robot arms 2026', contactIds: [jane.id] })]);
+    expectWithinLimits(root);
+  });
+
+  it('shows the open deals of the people on the email; "Attach this thread" puts the thread on one, and a note goes on the deal', async () => {
+    const jane = (await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts[0];
+    const deal = (await api('POST', '/api/deals', { name: 'Arm service contract', contactIds: [jane.id] })).body as { id: string };
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    const dealSection = (card.sections as Recorded[]).find((sec) => sec.header === 'Open deals')!;
+    expect(texts(dealSection)).toContain('Arm service contract');
+    const params: Record<string, Record<string, string>> = {};
+    walk(dealSection, (r) => {
+      const p = r.parameters as Record<string, string> | undefined;
+      if (r.type === 'Action' && p && (p.dealId === deal.id || p.id === deal.id)) params[String(r.functionName)] = p;
+    });
+    expect(Object.keys(params).sort()).toEqual(['addNote', 'addTask', 'attachToDeal']);
+    const attached = s.call<Recorded>('attachToDeal', contextual(params.attachToDeal));
+    expect(attached.notification).toEqual({ type: 'Notification', text: 'This thread is now on Arm service contract.' });
+    // Attached by hand, the thread stays on the deal when its people change (their own mail leaves with them).
+    expect((await api('PATCH', `/api/deals/${deal.id}`, { contactIds: [] })).status).toBe(200);
+    const mail = (await api('GET', `/api/deals/${deal.id}/messages`)).body.messages as { subject: string }[];
+    expect(mail.map((m) => m.subject)).toEqual([openEmail.subject]);
+
+    const note = { ...contextual(params.addNote), commonEventObject: { hostApp: 'GMAIL', parameters: params.addNote, formInputs: { noteBody: { stringInputs: { value: ['Service renewal due in June.'] } } } } };
+    expect(s.call<Recorded>('saveNote', note).notification).toEqual({ type: 'Notification', text: 'Note added to Arm service contract.' });
+    expect((await api('GET', `/api/notes?kind=deal&id=${deal.id}`)).body.notes.map((n: { body: string }) => n.body)).toEqual(['Service renewal due in June.']);
   });
 
   it('adds a note and a task to the contact from the card', async () => {
@@ -260,12 +285,44 @@ describe('the Gmail add-on against the real server', () => {
     const asked = s.call<Recorded>('addNote', contextual(params.addNote));
     expect(actionNames((asked.navigation as { steps: { pushCard: Recorded }[] }).steps[0].pushCard)).toEqual(['saveNote', 'goBack']);
     expect(s.call<Recorded>('saveNote', form('saveNote', { noteBody: 'Prefers calls in the morning.' })).notification).toEqual({ type: 'Notification', text: `Note added to ${SENDER.name}.` });
-    expect(s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Send the arm quote', taskDue: '2026-04-01' })).notification)
+    expect(s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Send the arm quote', taskDue: '2026-04-01', taskAssignee: REP })).notification)
       .toEqual({ type: 'Notification', text: `Task added to ${SENDER.name}, due 2026-04-01.` });
     const notes = (await api('GET', `/api/notes?kind=contact&id=${params.addNote.id}`)).body.notes;
     expect(notes.map((n: { body: string }) => n.body)).toEqual(['Prefers calls in the morning.']);
     const tasks = (await api('GET', '/api/tasks?assignee=me')).body.tasks;
-    expect(tasks).toEqual([expect.objectContaining({ title: 'Send the arm quote', dueDate: '2026-04-01T23:59:59.999Z', record: { kind: 'contact', id: params.addNote.id } })]);
+    expect(tasks).toEqual([expect.objectContaining({ title: 'Send the arm quote', dueDate: '2026-04-01T23:59:59.999Z', assigneeId: session.user.id, record: { kind: 'contact', id: params.addNote.id } })]);
+    // An assignee outside the organisation is refused, in the server's words, and nothing is stored.
+    const refused = s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Hand over', taskAssignee: 'someone@elsewhere.test' }));
+    expect(texts((refused.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard)).toMatch(/assignee/i);
+    expect((await api('GET', `/api/tasks?kind=contact&id=${params.addNote.id}`)).body.tasks).toHaveLength(1);
+  });
+
+  it('adds a note and a task to the company of a person on the email, once per company', async () => {
+    // Jane's company, set in the CRM (her .test domain is no registrable domain, so none was made from it).
+    const other = await api('POST', '/api/contacts', { email: 'sales@acme-robotics.test', companyName: 'Acme Robotics' });
+    const jane = (await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts[0];
+    expect((await api('PATCH', `/api/contacts/${jane.id}`, { companyId: other.body.companyId })).status).toBe(200);
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    const companyActions: Record<string, string>[] = [];
+    walk(card, (r) => { if (r.type === 'Action' && (r.parameters as Record<string, string> | undefined)?.kind === 'company') companyActions.push(r.parameters as Record<string, string>); });
+    expect(companyActions).toEqual([
+      { kind: 'company', id: other.body.companyId, name: 'Acme Robotics' }, { kind: 'company', id: other.body.companyId, name: 'Acme Robotics' },
+    ]);
+    const buttons: string[] = [];
+    walk(card, (r) => { if (r.type === 'TextButton') buttons.push(String(r.text)); });
+    expect(buttons).toEqual(expect.arrayContaining(['Add company note', 'Add company task', 'Attach this thread', 'New deal with these people']));
+    expectWithinLimits(card);
+    // The README's picture: the sender a contact with their company, their open deal, and every control beside the email.
+    await pictureForReadme(card);
+    const params = companyActions[0];
+    const form = (values: Record<string, string>) => ({
+      ...contextual(params), commonEventObject: { hostApp: 'GMAIL', parameters: params, formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])) },
+    });
+    expect(s.call<Recorded>('saveNote', form({ noteBody: 'Three plants in Ohio.' })).notification).toEqual({ type: 'Notification', text: 'Note added to Acme Robotics.' });
+    expect(s.call<Recorded>('saveTask', form({ taskTitle: 'Map their buying committee' })).notification).toEqual({ type: 'Notification', text: 'Task added to Acme Robotics.' });
+    expect((await api('GET', `/api/notes?kind=company&id=${params.id}`)).body.notes.map((n: { body: string }) => n.body)).toEqual(['Three plants in Ohio.']);
+    expect((await api('GET', `/api/tasks?kind=company&id=${params.id}`)).body.tasks).toEqual([expect.objectContaining({ title: 'Map their buying committee', assigneeId: session.user.id })]);
   });
 
   it('signs in again silently when the cached session is refused, and sends the session on every call', () => {
@@ -370,7 +427,11 @@ describe('this email, my choice', () => {
     expect(texts(choiceSection(after))).toContain('Private: only you see it (for this email only)');
     const open = (await api('GET', `/api/messages/${JSON.parse(JSON.stringify(actionOf(card, 'Make private'))).messageId}/choices`)).body;
     expect(open.sharing).toEqual({ level: 'private', override: 'private', defaultLevel: 'full' });
-    const back = s.call<Recorded>('setSharing', contextual(actionOf(after, 'Use my default')));
+    const headers = s.call<Recorded>('setSharing', contextual(actionOf(after, 'Share headers only')));
+    expect(headers.notification).toEqual({ type: 'Notification', text: 'Your team sees this email’s headers only now.' });
+    expect(texts(choiceSection(updated(headers)))).toContain('Shared with your team as headers only (who and when, no body) (for this email only)');
+    expect((await api('GET', `/api/messages/${actionOf(card, 'Make private').messageId}/choices`)).body.sharing.override).toBe('metadata');
+    const back = s.call<Recorded>('setSharing', contextual(actionOf(updated(headers), 'Use my default')));
     expect(texts(choiceSection(updated(back)))).toContain('(your default)');
     expectWithinLimits(updated(back));
   });
@@ -397,6 +458,24 @@ describe('this email, my choice', () => {
     // The API-only server has no workers here: the copy waits on the mailbox's refetch list for the next run.
     const mailbox = await runInOrg(new Types.ObjectId(session.org.id), () => Mailbox.findOne({ address: REP }).lean());
     expect(mailbox!.refetchIds).toHaveLength(1);
+  });
+
+  it('"Don\'t log this thread" keeps the whole thread out, said on the card; "Log this thread again" lifts it', async () => {
+    // The copy the last test asked back, as the mailbox's next run would store it.
+    await seedOpenEmail();
+    const s = sandbox();
+    const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
+    const messageId = actionOf(card, 'Make private').messageId;
+    const done = s.call<Recorded>('dontLog', contextual(actionOf(card, "Don't log this thread")));
+    expect(done.notification).toEqual({ type: 'Notification', text: 'This thread is no longer logged for you.' });
+    expect((await api('GET', `/api/messages/${messageId}`)).status).toBe(404);
+    const gone = updated(done);
+    expect(texts(choiceSection(gone))).toContain('You chose not to log this thread: none of its mail in your mailbox goes to the CRM.');
+    expect((await api('GET', '/api/me/excluded-messages')).body.exclusions).toEqual([expect.objectContaining({ scope: 'thread', copies: 1 })]);
+
+    const again = s.call<Recorded>('logAgain', contextual(actionOf(gone, 'Log this thread again')));
+    expect(again.notification).toEqual({ type: 'Notification', text: 'This thread is logged again: it is back in the CRM within a minute or so.' });
+    expect((await api('GET', '/api/me/excluded-messages')).body.exclusions).toEqual([]);
   });
 });
 

@@ -171,10 +171,6 @@ describe('the task pane beside an email', () => {
     expect(recent).toContain('Pilot pricing for Northwind');
     expect(recent).toContain('Here are the numbers we discussed');
     await shot('3-contact-created');
-    // The README's picture of the pane: down to its last line, not the empty rest of a tall pane.
-    const bottom = await page.evaluate(() => Math.ceil(Math.max(...Array.from(document.body.querySelectorAll('*')).map((e) => e.getBoundingClientRect().bottom))));
-    // Past the 900 px viewport when need be (the whole page, clipped), so "Your choice for this email" shows whole.
-    saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, fullPage: true, clip: { x: 0, y: 0, width: 320, height: Math.min(1400, bottom + 16) } }));
   });
 
   it('searches the CRM from the pane, as the Gmail homepage does', async () => {
@@ -214,30 +210,63 @@ describe('the task pane beside an email', () => {
     await page.locator(`section[aria-labelledby="sec-deals"] li.row[data-deal="${deal.id}"]`).waitFor();
     await expect(deals.locator('.error-text').count()).resolves.toBe(0);
     await shot('3c-deals');
+    // The README's picture of the pane, with the sender a contact and their open deal: down to its last line, not the
+    // empty rest of a tall pane, past the 900 px viewport when need be (the whole page, clipped), so "Your choice for
+    // this email" shows whole.
+    const bottom = await page.evaluate(() => Math.ceil(Math.max(...Array.from(document.body.querySelectorAll('*')).map((e) => e.getBoundingClientRect().bottom))));
+    saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, fullPage: true, clip: { x: 0, y: 0, width: 320, height: Math.min(1800, bottom + 16) } }));
   });
 
-  it('adds a note and a task (due date, assignee) to the contact and to the deal', async () => {
+  it('adds a note and a task (due date, assignee) to the contact, its company and the deal', async () => {
     const nora = page.locator(`li.person[data-email="${NORA[0]}"]`);
-    await nora.getByText('Add note').click();
-    await nora.getByLabel('Note on Nora Lind').fill('Prefers a call on Tuesdays.');
-    await nora.getByRole('button', { name: 'Save' }).first().click();
-    await nora.getByText('Saved.').waitFor();
-    await nora.getByText('Add task').click();
-    await nora.getByLabel('Task').fill('Send the pilot contract');
-    await nora.getByLabel('Due').fill('2026-04-15');
-    await nora.locator('details.activity[open] form').last().getByRole('button', { name: 'Save' }).click();
-    await nora.getByText('Saved.').nth(1).waitFor();
+    const onContact = nora.locator('.activities[data-record^="contact:"]');
+    await onContact.getByText('Add note').click();
+    await onContact.getByLabel('Note on Nora Lind').fill('Prefers a call on Tuesdays.');
+    await onContact.getByRole('button', { name: 'Save' }).first().click();
+    await onContact.getByText('Saved.').waitFor();
+    await onContact.getByText('Add task').click();
+    const taskForm = onContact.locator('details.activity').nth(1);
+    await taskForm.getByLabel('Task').fill('Send the pilot contract');
+    await taskForm.getByLabel('Due').fill('2026-04-15');
+    // An assignee outside the organisation: the server's reason beside the button, and the form keeps what was typed.
+    await taskForm.getByLabel('Assignee (email)').fill('someone@elsewhere.test');
+    await taskForm.getByRole('button', { name: 'Save' }).click();
+    await taskForm.locator('.error-text').filter({ hasText: /assignee/i }).waitFor();
+    await expect(taskForm.getByLabel('Task').inputValue()).resolves.toBe('Send the pilot contract');
+    await taskForm.getByLabel('Assignee (email)').fill(REP.email);
+    await taskForm.getByRole('button', { name: 'Save' }).click();
+    await taskForm.getByText('Saved.').waitFor();
     await shot('3d-note-task');
     const contactId = (await nora.getByRole('link', { name: 'Nora Lind' }).getAttribute('href'))!.split('/').pop()!;
     const notes = await repApi<{ notes: { body: string }[] }>(`/api/notes?kind=contact&id=${contactId}`);
     expect(notes.notes.map((n) => n.body)).toEqual(['Prefers a call on Tuesdays.']);
     const tasks = await repApi<{ tasks: { title: string; dueDate: string; record: { kind: string } }[] }>('/api/tasks?assignee=me');
     expect(tasks.tasks).toEqual([expect.objectContaining({ title: 'Send the pilot contract', dueDate: '2026-04-15T23:59:59.999Z', record: { kind: 'contact', id: contactId } })]);
-    // An empty note is refused in the pane, with a reason.
+
+    // Nora's company, Northwind Traders, has forms of its own, named so.
+    const onCompany = nora.locator('.activities[data-record^="company:"]');
+    await onCompany.getByText('Add company note').click();
+    await onCompany.getByLabel('Note on Northwind Traders').fill('Head office moves to Malmö in May.');
+    await onCompany.getByRole('button', { name: 'Save' }).first().click();
+    await onCompany.getByText('Saved.').waitFor();
+    const companyId = (await onCompany.getAttribute('data-record'))!.split(':')[1];
+    const companyNotes = await repApi<{ notes: { body: string }[] }>(`/api/notes?kind=company&id=${companyId}`);
+    expect(companyNotes.notes.map((n) => n.body)).toEqual(['Head office moves to Malmö in May.']);
+
+    // The deal: an empty note is refused in the pane, with a reason; a task is stored on the deal.
     const deal = page.locator('section[aria-labelledby="sec-deals"] li.row', { hasText: 'Northwind pilot' });
     await deal.getByText('Add note').click();
     await deal.getByRole('button', { name: 'Save' }).first().click();
     await deal.getByText('Write the note first.').waitFor();
+    await deal.getByText('Add task').click();
+    const dealTask = deal.locator('details.activity').nth(1);
+    await dealTask.getByLabel('Task').fill('Book the pilot kick-off');
+    await dealTask.getByLabel('Due').fill('2026-04-20');
+    await dealTask.getByRole('button', { name: 'Save' }).click();
+    await dealTask.getByText('Saved.').waitFor();
+    const dealId = await deal.getAttribute('data-deal');
+    const dealTasks = await repApi<{ tasks: { title: string }[] }>(`/api/tasks?kind=deal&id=${dealId}`);
+    expect(dealTasks.tasks).toEqual([expect.objectContaining({ title: 'Book the pilot kick-off', dueDate: '2026-04-20T23:59:59.999Z' })]);
   });
 
   it('offers each unknown person by name, and a group address only when asked', async () => {
