@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import { Types } from 'mongoose';
-import request from 'supertest';
+import { request } from './contract';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from './idp';
 import { testService } from './service';
 import { indexCopies } from '../../server/src/store/activity';

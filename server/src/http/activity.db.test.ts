@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';

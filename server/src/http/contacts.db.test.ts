@@ -1,4 +1,4 @@
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { markDirectoryChanged } from '../crm/directory';
 import { runInOrg } from '../db/tenant';

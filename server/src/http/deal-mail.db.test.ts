@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import request from 'supertest';
+import { request, type Response } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { recordQueries } from '../../../test/helpers/query-log';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
@@ -44,7 +44,7 @@ describe('GET /api/deals/:id/messages', () => {
     let cursor: string | null = null;
     const queries = await recordQueries(async () => {
       do {
-        const res: request.Response = await request(svc.app).get(`/api/deals/${deal.id}/messages?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).set(bearer(ada));
+        const res: Response = await request(svc.app).get(`/api/deals/${deal.id}/messages?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).set(bearer(ada));
         if (!res.body.messages) throw new Error(`${res.status} ${JSON.stringify(res.body)}`);
         pages.push(res.body.messages.map((m: { subject: string }) => m.subject));
         cursor = res.body.nextCursor;

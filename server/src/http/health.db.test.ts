@@ -1,4 +1,4 @@
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { testService } from '../../../test/helpers/service';
 

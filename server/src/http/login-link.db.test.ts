@@ -1,5 +1,5 @@
 /** One-time sign-in links: made by a signed-in user, redeemed once for a session, refused when expired. */
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { runInOrg } from '../db/tenant';
 import { LoginLink } from '../models/login-link';
 import { useTestDatabase } from '../../../test/helpers/db';

@@ -2,7 +2,7 @@
  * "Don't log this email / this thread" and "Log it again" through the API (/api/me/excluded-messages), and the
  * per-email choices as the sidebars and the console read them (GET /api/messages/:id/choices).
  */
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';

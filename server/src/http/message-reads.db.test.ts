@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mongoose, { Types } from 'mongoose';
-import request from 'supertest';
+import { request, type Response } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { recordQueries } from '../../../test/helpers/query-log';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
@@ -184,7 +184,7 @@ describe('GET /api/threads/:id', () => {
     const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'Keyed' }));
     const t0 = Date.now() - 3600_000;
     for (let i = 0; i < 3; i++) await seedMessage({ holders: [{ who: bob }], threadId: thread._id, subject: 'Keyed', date: new Date(t0 + i * 60_000) });
-    let res: request.Response | undefined;
+    let res: Response | undefined;
     const queries = await recordQueries(async () => { res = await get(ada, `/api/threads/${thread._id}`); });
     expect(res!.body.messages).toHaveLength(3);
     const mail = queries.filter((q) => ['messages', 'mailboxmessages', 'activities', 'copyrefs'].includes(q.collection));

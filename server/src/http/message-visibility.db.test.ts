@@ -3,7 +3,7 @@
  * for the caller's own holding only, applied by every read — the message itself, lists, the sidebar's "synced by"
  * and "why" — with no oracle: an email made private is answered to teammates as one that was never synced.
  */
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';

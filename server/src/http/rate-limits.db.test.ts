@@ -1,5 +1,5 @@
 /** Floods are slowed with 429 + Retry-After, normal use is not; large bodies are read only where they belong. */
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';

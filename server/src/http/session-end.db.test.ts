@@ -2,7 +2,7 @@
  * Sessions end: sign-out ends one session (or all of the user's) at once, an admin disabling a user ends theirs and
  * refuses their sign-ins, and login links cannot renew a session past the absolute lifetime.
  */
-import request from 'supertest';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
