@@ -3,6 +3,7 @@ import { useTestDatabase } from '../../../test/helpers/db';
 import { createMailbox, createOrg } from '../../../test/fakes/engine-fixture';
 import { runAsSystem, runInOrg } from '../db/tenant';
 import { Mailbox } from '../models/mailbox';
+import { recordQueries } from '../../../test/helpers/query-log';
 import { PushRouter } from './push-routing';
 
 useTestDatabase();
@@ -32,5 +33,24 @@ describe('PushRouter', () => {
     await runAsSystem('test', () => Mailbox.updateOne({ _id: again.mailboxId }, { $set: { push: { channelId: 'sub-2', clientState: 's2' } } }));
     expect(await router.mailboxesFor(sub1)).toEqual([]);
     expect((await router.mailboxesFor({ provider: 'microsoft', channelId: 'sub-2' }))[0]?.push?.clientState).toBe('s2');
+  });
+
+  it('answers the first pushes of many mailboxes with one read of every mailbox, then reads each by _id', async () => {
+    const orgId = await createOrg();
+    const boxes = await Promise.all([0, 1, 2, 3, 4].map((i) => createMailbox(orgId, `many${i}@acme.test`)));
+    const router = new PushRouter();
+    const scans = (qs: Awaited<ReturnType<typeof recordQueries>>) => qs.filter((q) => q.collection === 'mailboxes' && q.method === 'find' && !('_id' in q.filter));
+    const first = await recordQueries(async () => {
+      const found = await Promise.all(boxes.map((b, i) => router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` })));
+      expect(found.map((f) => ids(f))).toEqual(boxes.map((b) => [String(b.mailboxId)]));
+    });
+    expect(scans(first)).toHaveLength(1);
+    const later = await recordQueries(async () => {
+      for (const [i, b] of boxes.entries()) expect(ids(await router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` }))).toEqual([String(b.mailboxId)]);
+    });
+    expect(scans(later)).toEqual([]);
+    // A mailbox connected after that read is found on its first push.
+    const late = await createMailbox(orgId, 'late@acme.test');
+    expect(ids(await router.mailboxesFor({ provider: 'google', address: 'late@acme.test' }))).toEqual([String(late.mailboxId)]);
   });
 });
