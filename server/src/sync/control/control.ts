@@ -8,7 +8,6 @@ import type { Vault } from '../../auth/vault';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/mailbox';
 import { removeMailboxData } from './disconnect';
-import { notePushHint } from '../engine/push-hints';
 import { markDue, requestResync } from '../engine/scheduler';
 import type { ProviderName } from '../providers/port';
 import type { Providers } from '../providers/registry';
@@ -33,11 +32,11 @@ export interface SyncControl {
    * Workers started in this process register their own markDue here (which also wakes their loop), so a due
    * mailbox does not wait for their next look.
    */
-  onDue(markDueAndWake: (mailboxId: Types.ObjectId) => Promise<void>): void;
+  onDue(markDueAndWake: (mailboxId: Types.ObjectId, hint?: string) => Promise<void>): void;
 }
 
 export function createSyncControl(deps: { vault: Vault; providers: Providers; adapters: MailboxAdapters; log: Logger }): SyncControl {
-  let due: (mailboxId: Types.ObjectId) => Promise<void> = (id) => markDue(id);
+  let due: (mailboxId: Types.ObjectId, hint?: string) => Promise<void> = (id, hint) => markDue(id, new Date(), hint);
   const open = (m: StoredMailbox, field: 'access' | 'refresh'): string | null => {
     const sealed = m.tokens?.[field];
     if (!sealed) return null;
@@ -52,8 +51,7 @@ export function createSyncControl(deps: { vault: Vault; providers: Providers; ad
     onDue(fn) { due = fn; },
 
     async markDue(mailboxId, hint) {
-      if (hint) await notePushHint(mailboxId, hint);
-      await due(mailboxId);
+      await due(mailboxId, hint);
     },
 
     async resync(mailboxId) {

@@ -61,10 +61,15 @@ export async function claimNextGeneration(orgId: Types.ObjectId, purpose: string
   return null;
 }
 
-/** The mailbox, leased to `owner` until now + leaseSeconds, or null when someone else holds a live lease. */
-export async function acquireLease(mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date): Promise<MailboxDoc | null> {
+/**
+ * The mailbox, leased to `owner` until now + leaseSeconds, or null when someone else holds a live lease — or when
+ * `wanted`, given the mailbox as read, says it is not to be run (then nothing is claimed).
+ */
+export async function acquireLease(
+  mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date, wanted?: (current: MailboxDoc) => boolean,
+): Promise<MailboxDoc | null> {
   const current = await runAsSystem('sync lease', () => Mailbox.findById(mailboxId).lean<MailboxDoc>());
-  if (!current || !leaseIsFree(current.lease, owner, now)) return null;
+  if (!current || !leaseIsFree(current.lease, owner, now) || (wanted && !wanted(current))) return null;
   const gen = await claimNextGeneration(current.orgId, 'lease', mailboxId, (current.lease?.gen ?? 0) + 1, owner, now);
   if (gen === null) return null;
   const lease = { owner, until: new Date(now.getTime() + leaseSeconds * 1000), gen };

@@ -12,27 +12,42 @@ import { MAX_HINTED_MESSAGES, type PushHints } from '../providers/port';
 
 const EMPTY = { ids: [], count: 0, overflow: false };
 
-/** Notes a message id for the mailbox's next round; past MAX_HINTED_MESSAGES the round reads everything instead. */
-export async function notePushHint(mailboxId: Types.ObjectId, messageId: string): Promise<void> {
+/** The due-mark written with a hint (scheduler.ts recordDue), in the same update. */
+export interface DueUpdate {
+  $inc: Record<string, number>;
+  $min: Record<string, Date>;
+}
+
+/**
+ * Notes a message id for the mailbox's next round, with its due-mark in the same write; past MAX_HINTED_MESSAGES
+ * the round reads everything instead.
+ */
+export async function notePushHint(mailboxId: Types.ObjectId, messageId: string, due?: DueUpdate): Promise<void> {
   await runAsSystem('note push hint', async () => {
     const added = await Mailbox.updateOne(
       { _id: mailboxId, $or: [{ 'pushHints.count': mongoose.trusted({ $lt: MAX_HINTED_MESSAGES }) }, { 'pushHints.count': null }] },
-      { $addToSet: { 'pushHints.ids': messageId }, $inc: { 'pushHints.count': 1 } },
+      { ...due, $addToSet: { 'pushHints.ids': messageId }, $inc: { ...due?.$inc, 'pushHints.count': 1 } },
     );
-    if (added.matchedCount === 0) await Mailbox.updateOne({ _id: mailboxId }, { $set: { 'pushHints.overflow': true } });
+    if (added.matchedCount === 0) await Mailbox.updateOne({ _id: mailboxId }, { ...due, $set: { 'pushHints.overflow': true } });
   });
 }
 
 /**
- * Takes the mailbox's hints for a round: the ids, or null when there are none or too many (then a full round). A
- * hint noted between the read and the reset is dropped, and its due-mark sends the mailbox round once more.
+ * Takes the mailbox's hints for a round: the ids, or null when there are none or too many (then a full round). One
+ * round trip: the reset answers the hints it replaced, and matches nothing when there were none. On the embedded
+ * FerretDB that is a read then a write, so a hint noted in between is dropped — and its due-mark, which counts a run
+ * request, sends the mailbox round once more, a full round.
  */
 export async function takePushHints(mailboxId: string): Promise<string[] | null> {
   return runAsSystem('take push hints', async () => {
-    const doc = await Mailbox.findById(mailboxId, { pushHints: 1 }).lean<{ pushHints?: { ids?: string[]; overflow?: boolean } }>();
+    // No projection: FerretDB 1.24 does not implement one on findAndModify.
+    const doc = await Mailbox.findOneAndUpdate(
+      { _id: mailboxId, 'pushHints.count': mongoose.trusted({ $gt: 0 }) },
+      { $set: { pushHints: EMPTY } },
+      { new: false },
+    ).lean<{ pushHints?: { ids?: string[]; overflow?: boolean } }>();
     const hints = doc?.pushHints;
     if (!hints || (!hints.overflow && !(hints.ids?.length))) return null;
-    await Mailbox.updateOne({ _id: mailboxId }, { $set: { pushHints: EMPTY } });
     return hints.overflow ? null : hints.ids ?? null;
   });
 }

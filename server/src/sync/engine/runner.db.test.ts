@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { trusted } from 'mongoose';
 import { useTestDatabase } from '../../../../test/helpers/db';
 import { CountingOAuth, createMailbox, createOrg, vault, type Fixture } from '../../../../test/fakes/engine-fixture';
 import { FakeMailbox, fakeAdapterFactory } from '../../../../test/fakes/fake-provider';
@@ -338,6 +339,72 @@ describe('scheduler', () => {
       await markDue(fs[1].mailboxId);
       await until(() => ran.length > before);
       expect(ran[before]).toBe(String(fs[1].mailboxId));
+    } finally {
+      await workers.stop();
+    }
+  });
+
+  it('runs a mailbox again at once for a push that lands right after its run, without a look through every mailbox', async () => {
+    // A look for due mailboxes reads every mailbox document on the embedded FerretDB: with a hundred mailboxes it is
+    // what a push waited for, behind the run before it. A push must start its run without one, however it falls.
+    const orgId = await createOrg();
+    const f = await createMailbox(orgId, 'after@acme-corp.com');
+    const other = await createMailbox(orgId, 'other@acme-corp.com');
+    const box = await seeded(f, 3, 41);
+    await seeded(other, 3, 42);
+    const raw = [...box.messages.values()][0].raw;
+    // Earlier tests' mailboxes of this database are not to run meanwhile: their runs would be looks of their own.
+    await runAsSystem('test', () => Mailbox.updateMany(
+      { _id: trusted({ $nin: [f.mailboxId, other.mailboxId] }) },
+      { $set: { nextRunAt: new Date(Date.now() + 86_400_000), backoffUntil: null } },
+    ));
+    const outcomes: { id: string; ingested: number }[] = [];
+    const looks: boolean[] = [];
+    let onRun: ((id: string) => void) | null = null;
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const workers = startWorkers({
+      ...deps(), concurrency: 2, idleMs: 2, rescanEveryMs: 3_600_000, onLook: (scanned) => looks.push(scanned),
+      onRun: (id, out) => { outcomes.push({ id: String(id), ingested: out.ingested }); onRun?.(String(id)); },
+    });
+    try {
+      await until('both mailboxes live', async () => (await Promise.all([f, other].map(mailbox))).every((m) => m?.state === 'live'));
+      const from = looks.length;
+      await until('a quiet look', () => looks.length > from + 5 && !looks[looks.length - 1]);
+      const quiet = looks.length;
+      const runsOf = () => outcomes.filter((o) => o.id === String(f.mailboxId));
+
+      // A push, whose run ends; the moment it has, the next message arrives and its push lands.
+      const before = runsOf().length;
+      onRun = (id) => {
+        if (id !== String(f.mailboxId) || box.messages.has('after')) return;
+        box.add({ id: 'after', threadId: null, raw, receivedAt: new Date() });
+        void workers.markDue(f.mailboxId);
+      };
+      await workers.markDue(f.mailboxId);
+      await until('the run after the run', () => runsOf().length >= before + 2);
+      expect((await copies(f)).map((c) => c.providerMessageId)).toContain('after');
+
+      // Pushes landing in every round of a run: it stops at its cap, due, and the next run starts as it ends.
+      onRun = null;
+      let pushes = 0;
+      box.onCall = async (op) => {
+        if (op !== 'changesSince' || pushes >= 5) return;
+        pushes += 1;
+        if (pushes === 5) box.add({ id: 'capped', threadId: null, raw, receivedAt: new Date() });
+        await workers.markDue(f.mailboxId);
+      };
+      const mid = runsOf().length;
+      await workers.markDue(f.mailboxId);
+      await until('the message of the capped run', async () => (await copies(f)).some((c) => c.providerMessageId === 'capped'));
+      await until('the run after the capped one', () => runsOf().length >= mid + 2);
+      box.onCall = null;
+      expect(looks.slice(quiet).filter(Boolean)).toEqual([]);
     } finally {
       await workers.stop();
     }

@@ -22,19 +22,28 @@ export type { RunnerDeps };
 export interface RunOutcome {
   ran: boolean;
   /** Why it did not run: leased elsewhere, halted (reauth/paused), backing off, unknown mailbox. */
-  reason?: 'leased' | 'halted' | 'backing_off' | 'missing' | 'lease_lost';
+  reason?: 'leased' | 'halted' | 'backing_off' | 'missing' | 'lease_lost' | 'not_due';
   stage?: SyncStage;
   /** The policy's action when the run ended in an error. */
   action?: Action;
   pages: number;
   ingested: number;
   moreWork: boolean;
+  /** A request for a run (a push) landed after the run's last look: the mailbox is due again now. */
+  again?: boolean;
 }
 
-export async function runMailboxOnce(mailboxId: Types.ObjectId, deps: RunnerDeps): Promise<RunOutcome> {
+/** `onlyIfDue`: run only when the mailbox is due (its nextRunAt has come); otherwise answer `not_due`, having read it once. */
+export async function runMailboxOnce(mailboxId: Types.ObjectId, deps: RunnerDeps, opts: { onlyIfDue?: boolean } = {}): Promise<RunOutcome> {
   const now = deps.now?.() ?? new Date();
   const idle = (reason: RunOutcome['reason']): RunOutcome => ({ ran: false, reason, pages: 0, ingested: 0, moreWork: false });
-  const leased = await acquireLease(mailboxId, deps.owner, deps.leaseSeconds ?? 60, now);
+  let notDue = false;
+  const wanted = (m: MailboxDoc): boolean => {
+    notDue = !!opts.onlyIfDue && !!m.nextRunAt && m.nextRunAt.getTime() > now.getTime();
+    return !notDue;
+  };
+  const leased = await acquireLease(mailboxId, deps.owner, deps.leaseSeconds ?? 60, now, wanted);
+  if (notDue) return idle('not_due');
   if (!leased) {
     const exists = await runAsSystem('sync run', () => Mailbox.exists({ _id: mailboxId }));
     return idle(exists ? 'leased' : 'missing');
@@ -52,7 +61,9 @@ export async function runMailboxOnce(mailboxId: Types.ObjectId, deps: RunnerDeps
 async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcome> {
   const ref = { id: String(mailbox._id), orgId: String(mailbox.orgId), provider: mailbox.provider, address: mailbox.address };
   const tokens = createTokenSource(mailbox, { ...deps.tokens, owner: deps.owner, now: deps.now });
-  const ingest = await loadIngestContext(mailbox);
+  // Both reads at once: they stand between a push and its run's first provider call.
+  const [ingest, directory] = await Promise.all([loadIngestContext(mailbox), runInOrg(mailbox.orgId, () => OrgDirectory.load())]);
+  ingest.directory = directory;
   ingest.threadKeys = deps.threadKeys ?? new ThreadKeyCache();
   ingest.now = deps.now;
   const run = new RunContext(mailbox, buildAdapter(deps, ref, tokens), ingest, deps);
@@ -60,7 +71,6 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
   let seenRequests = mailbox.runRequests ?? 0;
   let stage = parseStage(mailbox.stage);
   try {
-    ingest.directory = await runInOrg(mailbox.orgId, () => OrgDirectory.load());
     let moreWork = false;
     if (stage === 'backfill') {
       moreWork = await backfill(run);
@@ -89,8 +99,8 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
     await run.persist({
       state: stateForStage(stage), failures: 0, backoffUntil: null, lastError: null, lastSyncedAt: now,
     });
-    await scheduleNext(mailbox._id, seenNextRunAt, nextRunAfterSuccess(now, { moreWork, pollSeconds: deps.pollSeconds }), seenRequests);
-    return { ran: true, stage, pages: run.pages, ingested: run.ingested, moreWork };
+    const scheduled = await scheduleNext(mailbox._id, seenNextRunAt, nextRunAfterSuccess(now, { moreWork, pollSeconds: deps.pollSeconds }), seenRequests);
+    return { ran: true, stage, pages: run.pages, ingested: run.ingested, moreWork, again: !scheduled };
   } catch (err) {
     if (err instanceof LeaseLostError) return { ran: true, reason: 'lease_lost', stage, pages: run.pages, ingested: run.ingested, moreWork: true };
     const action = await recordFailure(run, stage, err, seenNextRunAt);
@@ -134,11 +144,12 @@ function reconcileDue(run: RunContext): boolean {
 /**
  * nextRunAt is written only if nobody changed it during the run: a push that arrived meanwhile (markDue sets it to
  * "now", or — when the mailbox was already due — counts a run request) must not be overwritten by "in
- * pollSeconds": the mailbox then stays due and runs again as soon as this run lets go of it.
+ * pollSeconds": the mailbox then stays due and runs again as soon as this run lets go of it. False then.
  */
-async function scheduleNext(mailboxId: Types.ObjectId, seen: Date, next: Date, seenRequests?: number): Promise<void> {
+async function scheduleNext(mailboxId: Types.ObjectId, seen: Date, next: Date, seenRequests?: number): Promise<boolean> {
   const requests = seenRequests === undefined ? {} : { runRequests: seenRequests === 0 ? mongoose.trusted({ $in: [0, null] }) : seenRequests };
-  await runAsSystem('sync schedule', () => Mailbox.updateOne({ _id: mailboxId, nextRunAt: seen, ...requests }, { $set: { nextRunAt: next } }));
+  const res = await runAsSystem('sync schedule', () => Mailbox.updateOne({ _id: mailboxId, nextRunAt: seen, ...requests }, { $set: { nextRunAt: next } }));
+  return res.matchedCount === 1;
 }
 
 async function recordFailure(run: RunContext, stage: SyncStage, err: unknown, seenNextRunAt: Date): Promise<Action> {

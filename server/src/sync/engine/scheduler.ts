@@ -12,6 +12,7 @@ import { ThreadKeyCache } from '../ingest/threads';
 import { resealTokens } from './reseal';
 import { runMailboxOnce, type RunnerDeps, type RunOutcome } from './runner';
 import { HALTED_STATES } from './stages';
+import { notePushHint, type DueUpdate } from './push-hints';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'owner'> {
   concurrency: number;
@@ -34,8 +35,11 @@ export interface WorkerOptions extends Omit<RunnerDeps, 'owner'> {
 
 export interface Workers {
   readonly owner: string;
-  /** Marks a mailbox due now and wakes this process's loop (webhooks, connect). */
-  markDue(mailboxId: Types.ObjectId): Promise<void>;
+  /**
+   * Marks a mailbox due now (with the message a push named, if any) and starts its run in this process when a slot is
+   * free, or after the run of it in flight here; otherwise tells every worker (webhooks, connect).
+   */
+  markDue(mailboxId: Types.ObjectId, hint?: string): Promise<void>;
   /** Runs one pick-and-run round; resolves when the runs it started are done (tests, benchmarks). */
   tick(): Promise<number>;
   stop(): Promise<void>;
@@ -46,12 +50,18 @@ export interface Workers {
  * due query skips mailboxes whose backoffUntil is in the future), so a push storm cannot break Retry-After.
  * `runRequests` counts every request: a run in flight sees it move and goes round again (runner.ts), and its
  * reschedule leaves the mailbox due, so a push that lands mid-run is never deferred to the next poll.
+ * One write, its hint included: a push waits for no more round trips than it must before its run starts.
  */
-export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date()): Promise<void> {
-  await runAsSystem('mark mailbox due', async () => {
-    await Mailbox.updateOne({ _id: mailboxId }, { $inc: { runRequests: 1 } });
-    await Mailbox.updateOne({ _id: mailboxId, nextRunAt: mongoose.trusted({ $gt: now }) }, { $set: { nextRunAt: now } });
-  });
+export async function recordDue(mailboxId: Types.ObjectId, now: Date, hint?: string): Promise<void> {
+  // Sooner, never later: a mailbox already due keeps its place in the queue (oldest due first).
+  const due: DueUpdate = { $inc: { runRequests: 1 }, $min: { nextRunAt: now } };
+  if (hint) return notePushHint(mailboxId, hint, due);
+  await runAsSystem('mark mailbox due', () => Mailbox.updateOne({ _id: mailboxId }, due));
+}
+
+/** A due-mark written and announced to every worker (an `--role api` process, or a worker with no free slot). */
+export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date(), hint?: string): Promise<void> {
+  await recordDue(mailboxId, now, hint);
   await signalDue();
 }
 
@@ -92,8 +102,11 @@ export async function requestResync(mailboxId: Types.ObjectId, now: Date = new D
   await signalDue();
 }
 
-/** Mailboxes due now, not leased, not halted, not backing off; oldest due first. */
-export async function findDue(now: Date, limit: number, exclude: Set<string>): Promise<Types.ObjectId[]> {
+/**
+ * Mailboxes due now, not leased, not halted, not backing off; oldest due first. `excluded`, when given, receives
+ * the ids of `exclude` that were due too.
+ */
+export async function findDue(now: Date, limit: number, exclude: Set<string>, excluded?: Set<string>): Promise<Types.ObjectId[]> {
   const docs = await runAsSystem('sync scheduler sweep', () => Mailbox.find(mongoose.trusted({
     nextRunAt: mongoose.trusted({ $lte: now }),
     state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
@@ -102,6 +115,7 @@ export async function findDue(now: Date, limit: number, exclude: Set<string>): P
       { $or: [{ backoffUntil: null }, { backoffUntil: mongoose.trusted({ $lte: now }) }] },
     ],
   }), { _id: 1 }).sort({ nextRunAt: 1 }).limit(limit + exclude.size).lean());
+  for (const d of docs) if (exclude.has(String(d._id))) excluded?.add(String(d._id));
   return docs.map((d) => d._id).filter((id) => !exclude.has(String(id))).slice(0, limit);
 }
 
@@ -136,16 +150,46 @@ export function startWorkers(opts: WorkerOptions): Workers {
   let wake: (() => void) | null = null;
   let lastSweep = 0;
   // What the last look at the mailboxes knew: the due signal then, when it was, and the earliest next run after it.
-  // `dirty`: something in this process (a run ending, a markDue) may have made a mailbox due.
+  // `dirty`: something in this process (a run ending with work left, a failure) may have made a mailbox due.
   let seen = { seq: -1, at: 0, nextAt: 0 };
   let dirty = true;
+  // The earliest next run scheduled by runs that ended since the current look began (folded into `seen` after it).
+  let settledNextAt = Number.POSITIVE_INFINITY;
+  // Mailboxes running here that became due again while they ran (a push, or a look that found them due): each is
+  // run once more when its run ends, if it is still due then.
+  const dueAgain = new Set<string>();
 
-  const runOne = (id: Types.ObjectId): Promise<void> => {
+  /**
+   * What a run's end tells the loop. A plain success scheduled its mailbox's next poll: that time joins the earliest
+   * next run known, and the loop does not look for due mailboxes because of it — a look reads every mailbox
+   * document on the embedded FerretDB, and would compete with the run of the next push. A push that landed during
+   * the run starts the next run at once, here (RunOutcome.again, or `dueAgain`). Anything else (work left, a
+   * failure, a run that did not happen) may have left a mailbox due: the loop looks.
+   */
+  const settle = (id: Types.ObjectId, outcome: RunOutcome | null): void => {
     const key = String(id);
-    const p = runMailboxOnce(id, deps)
-      .then((outcome) => {
+    const rerun = !stopped && opts.autoStart !== false;
+    const wasDueAgain = dueAgain.delete(key);
+    if (outcome?.again && rerun) return void runOne(id);
+    if (outcome && outcome.reason === 'not_due') return;
+    if (outcome?.ran && !outcome.moreWork && !outcome.action && !outcome.reason && !outcome.again) {
+      const nextAt = now().getTime() + deps.pollSeconds * 1000;
+      seen.nextAt = Math.min(seen.nextAt, nextAt);
+      settledNextAt = Math.min(settledNextAt, nextAt);
+      if (wasDueAgain && rerun) void runOne(id, { onlyIfDue: true });
+      return;
+    }
+    dirty = true;
+  };
+
+  const runOne = (id: Types.ObjectId, runOpts: { onlyIfDue?: boolean } = {}): Promise<void> => {
+    const key = String(id);
+    let outcome: RunOutcome | null = null;
+    const p = runMailboxOnce(id, deps, runOpts)
+      .then((out) => {
         cooling.delete(key);
-        opts.onRun?.(id, outcome);
+        outcome = out;
+        opts.onRun?.(id, out);
       })
       .catch((err: Error) => {
         const crashes = (cooling.get(key)?.crashes ?? 0) + 1;
@@ -155,7 +199,7 @@ export function startWorkers(opts: WorkerOptions): Workers {
       })
       .finally(() => {
         running.delete(key);
-        dirty = true;
+        settle(id, outcome);
       });
     running.set(key, p);
     return p;
@@ -189,11 +233,14 @@ export function startWorkers(opts: WorkerOptions): Workers {
     opts.onLook?.(scan);
     if (!scan) return [];
     dirty = false;
-    const due = await findDue(t, free, busy(t));
+    settledNextAt = Number.POSITIVE_INFINITY;
+    const busyDue = new Set<string>();
+    const due = await findDue(t, free, busy(t), busyDue);
+    for (const key of busyDue) if (running.has(key)) dueAgain.add(key);
     // All slots filled: look again as soon as one frees. Otherwise the earliest next run is when to look again.
     const next = due.length >= free ? t : await nextDueAt(t);
-    seen = { seq, at: t.getTime(), nextAt: next ? next.getTime() : Number.POSITIVE_INFINITY };
-    return due.map(runOne);
+    seen = { seq, at: t.getTime(), nextAt: Math.min(next ? next.getTime() : Number.POSITIVE_INFINITY, settledNextAt) };
+    return due.map((id) => runOne(id));
   };
 
   const loop = async (): Promise<void> => {
@@ -220,13 +267,20 @@ export function startWorkers(opts: WorkerOptions): Workers {
 
   return {
     owner,
-    async markDue(mailboxId) {
-      await markDue(mailboxId, now());
+    async markDue(mailboxId, hint) {
+      await recordDue(mailboxId, now(), hint);
+      const key = String(mailboxId);
+      if (!stopped && opts.autoStart !== false) {
+        // Running here: that run goes round again for it, or is followed at once by another (dueAgain, settle).
+        if (running.has(key)) return void dueAgain.add(key);
+        // A free slot: the run starts now, without a look for due mailboxes first (the run still takes the lease and
+        // respects halts and backoff), and no other worker need be told.
+        if (running.size < opts.concurrency && !busy(now()).has(key)) return void runOne(mailboxId);
+      }
+      // No slot here: every worker is told, and one with a free slot takes it.
       dirty = true;
-      // A push for a mailbox this process can run now starts its run at once, without a due-query first (the run
-      // still takes the lease and respects halts and backoff); otherwise the loop picks it up.
-      if (!stopped && opts.autoStart !== false && running.size < opts.concurrency && !busy(now()).has(String(mailboxId))) void runOne(mailboxId);
       wake?.();
+      await signalDue();
     },
     async tick() {
       const runs = await pick(true);

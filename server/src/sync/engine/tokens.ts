@@ -30,7 +30,14 @@ export interface TokenDeps {
   maxWaitMs?: number;
 }
 
-export interface TokenMailbox { _id: Types.ObjectId; orgId: Types.ObjectId; provider: ProviderName }
+export interface TokenMailbox {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  provider: ProviderName;
+  /** The tokens and state as the caller just read them with the mailbox (the runner's leased mailbox): see MailboxTokenSource. */
+  tokens?: StoredTokens['tokens'] | null;
+  state?: string;
+}
 
 interface StoredTokens {
   state: string;
@@ -45,8 +52,17 @@ export class MailboxTokenSource implements AccessTokenSource {
   private inflight: Promise<string> | null = null;
   /** The ciphertext of a token the provider refused: not to be used again. */
   private refusedCt: string | null = null;
+  /**
+   * The access token read with the mailbox: used for the first call while fresh, which saves a push-triggered run
+   * one more read before its first provider call. A stale one is only an older token: refused, it is invalidated
+   * like any other and the next call reads the stored one.
+   */
+  private given: StoredTokens['tokens'] | null;
 
-  constructor(private readonly mailbox: TokenMailbox, private readonly deps: TokenDeps) {}
+  constructor(private readonly mailbox: TokenMailbox, private readonly deps: TokenDeps) {
+    // Only with the state read alongside: a mailbox that needs reconnecting fails without reaching the provider.
+    this.given = mailbox.state !== undefined && mailbox.state !== 'reauth_required' ? mailbox.tokens ?? null : null;
+  }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
@@ -74,6 +90,13 @@ export class MailboxTokenSource implements AccessTokenSource {
   }
 
   private async obtain(): Promise<string> {
+    const given = this.given;
+    this.given = null;
+    if (given?.access && given.access.ct !== this.refusedCt && this.fresh(given.accessExpiresAt)) {
+      const token = this.deps.vault.open(given.access, this.ctx('access'));
+      this.cached = { token, expiresAt: given.accessExpiresAt!, ct: given.access.ct };
+      return token;
+    }
     const deadline = Date.now() + (this.deps.maxWaitMs ?? 10_000);
     for (;;) {
       const stored = await this.read();

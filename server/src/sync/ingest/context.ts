@@ -45,9 +45,11 @@ export function privacyRulesOf(ctx: IngestContext): MergedPrivacyRules {
 /** Reads the organisation's and the user's settings for a mailbox. */
 export async function loadIngestContext(mailbox: IngestMailbox): Promise<IngestContext> {
   // Org is the tenant root (not tenant-scoped); the user is read inside the organisation's context.
-  const org = await Org.findById(mailbox.orgId, { domains: 1, settings: 1 }).lean();
+  const [org, user] = await Promise.all([
+    Org.findById(mailbox.orgId, { domains: 1, settings: 1 }).lean(),
+    runInOrg(mailbox.orgId, () => User.findById(mailbox.userId, { email: 1, settings: 1 }).lean()),
+  ]);
   if (!org) throw new Error(`organisation ${String(mailbox.orgId)} of mailbox ${String(mailbox._id)} does not exist`);
-  const user = await runInOrg(mailbox.orgId, () => User.findById(mailbox.userId, { email: 1, settings: 1 }).lean());
   return {
     mailbox,
     org: { domains: org.domains ?? [], sync: org.settings.sync },
