@@ -6,6 +6,7 @@
 import { Router } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';
+import { activityInputsOf } from '../../../shared/src/api/records';
 import { Note, NoteDoc, type RecordKind, Task, TaskDoc } from '../models/activity';
 import { Company, Contact, Deal } from '../models/crm';
 import { User, UserDoc } from '../models/user';
@@ -13,30 +14,8 @@ import { auth } from './context';
 import { badRequest, notFound } from './errors';
 import { objectId } from './message-read-routes';
 
-const MAX_LIST = 200;
-const kind = z.enum(['contact', 'company', 'deal']);
-const record = z.object({ kind, id: objectId('record') }).strict();
-/** A day (`2026-03-31`, due at its end in UTC) or an instant with its offset. */
-const due = z.string().trim().transform((s, ctx) => {
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);
-  if (!/^\d{4}-\d{2}-\d{2}($|T)/.test(s) || Number.isNaN(day.getTime())) ctx.addIssue({ code: 'custom', message: 'must be a date such as 2026-03-31' });
-  return day;
-});
-
-const noteBody = z.object({ record, body: z.string().trim().min(1).max(10_000) }).strict();
-const taskBody = z.object({
-  record,
-  title: z.string().trim().min(1).max(500),
-  dueDate: due.nullable().optional(),
-  assigneeEmail: z.string().trim().toLowerCase().max(320).optional(),
-}).strict();
-const taskPatch = z.object({ done: z.boolean(), title: z.string().trim().min(1).max(500), dueDate: due.nullable() }).partial().strict()
-  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
-const byRecord = z.object({ kind, id: objectId('record'), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict();
-const taskList = z.union([
-  byRecord,
-  z.object({ assignee: z.literal('me'), done: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict(),
-]);
+/** The shared schemas, with ids made ObjectIds. */
+const { noteCreate: noteBody, taskCreate: taskBody, taskPatch, byRecord, taskList } = activityInputsOf(objectId);
 const idParam = z.object({ id: objectId('task') });
 
 const RECORD_MODELS: Record<RecordKind, { exists(filter: object): Promise<unknown> }> = { contact: Contact, company: Company, deal: Deal };

@@ -5,6 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
+import { contactCreateOf, contactEmail, contactPatchOf, ContactSearch } from '../../../shared/src/api/records';
 import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
 import { loadVisibility } from '../crm/visibility';
 import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
@@ -18,31 +19,14 @@ import { objectId } from './message-read-routes';
 import { companyView, contactView } from '../views/records';
 
 const idParam = (what: string) => z.object({ id: objectId(what) });
-const address = (field: string) => z.string().max(320).transform((s, ctx) => {
+const address = (field: string) => contactEmail.transform((s, ctx) => {
   const a = normaliseAddress(s);
   if (a === null) ctx.addIssue({ code: 'custom', message: `${field} is not a valid email address` });
   return a ?? '';
 });
-const text = (max: number) => z.string().trim().max(max);
-
-const searchQuery = z.object({ q: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100).default(25) }).strict();
-
-const createBody = z.object({
-  email: address('email'),
-  name: text(200).optional(),
-  companyName: text(200).optional(),
-  title: text(200).optional(),
-  phone: text(50).optional(),
-}).strict();
-
-const patchBody = z.object({
-  emails: z.array(address('emails')).min(1).max(20)
-    .transform((list) => [...new Set(list)]),
-  name: text(200),
-  title: text(200),
-  phone: text(50),
-  companyId: objectId('company').nullable(),
-}).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
+const searchQuery = ContactSearch;
+const createBody = contactCreateOf(address('email'));
+const patchBody = contactPatchOf(address('emails'), objectId('company'));
 
 function conflictFrom(err: unknown): unknown {
   if (err instanceof ContactConflictError) {

@@ -4,9 +4,8 @@
  * render (docs/sidebars.md). The work is in views/context.ts; this file validates and shapes.
  */
 import { Router } from 'express';
-import { z } from 'zod';
 import { contextCard } from '../../../shared/src/context-card';
-import type { AddonContextResponse } from '../../../shared/src/api/addon-view';
+import { AddonContextRequest, type AddonContextResponse } from '../../../shared/src/api/addon-view';
 import { addonContext, MAX_CONTEXT_EMAILS, sidebarContext } from '../views/context';
 import { normaliseAddress } from '../mail/address';
 import { auth } from './context';
@@ -33,22 +32,8 @@ export function parseContextEmails(raw: unknown): string[] {
   return [...out];
 }
 
-// Addresses are checked loosely here (headers carry garbage such as `undisclosed-recipients:;`); the view
-// skips what does not normalise rather than failing the whole sidebar.
-const address = z.object({ email: z.string().max(1000), name: z.string().max(500).default('') });
-/** A mailing-list email may have hundreds of recipients; the view shows the first fifty. */
-const MAX_RECIPIENTS = 1000;
-
-const addonBody = z.object({
-  provider: z.enum(['gmail', 'outlook']),
-  message: z.object({
-    internetMessageId: z.string().max(1000).optional(),
-    subject: z.string().max(2000).optional(),
-    from: address,
-    to: z.array(address).max(MAX_RECIPIENTS).default([]),
-    cc: z.array(address).max(MAX_RECIPIENTS).default([]),
-  }),
-});
+/** Addresses are checked loosely (headers carry garbage): the view skips what does not normalise. */
+const addonBody = AddonContextRequest;
 
 export function contextRoutes(deps: { publicUrl: string }): Router {
   const router = Router();

@@ -5,6 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
+import { DealMailRequest } from '../../../shared/src/api/records';
 import { dealView } from '../views/context';
 import { relinkDeal } from '../crm/deals';
 import { loadVisibility } from '../crm/visibility';
@@ -17,10 +18,7 @@ import { auth } from './context';
 import { badRequest, notFound } from './errors';
 import { objectId } from './message-read-routes';
 
-const body = z.object({
-  internetMessageId: z.string().trim().min(1).max(2000),
-  scope: z.enum(['message', 'thread']).default('thread'),
-}).strict();
+const body = DealMailRequest;
 const idParam = z.object({ id: objectId('deal') });
 
 export function dealMailRoutes(): Router {

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
+import { dealCreateOf, dealFieldsOf, dealListOf, dealPatchOf } from '../../../shared/src/api/records';
 import { dealView } from '../views/context';
 import { loadVisibility } from '../crm/visibility';
 import { checkDealReferences, DealReferenceError, findDealOrNull, relinkDeal } from '../crm/deals';
@@ -14,26 +15,11 @@ import { OrgDirectory } from '../crm/directory';
 import { addressSources, domainSources, threadSource } from '../store/activity';
 import { objectId } from './message-read-routes';
 
-const fields = {
-  name: z.string().trim().min(1).max(200),
-  stage: z.string().trim().min(1).max(100),
-  status: z.enum(['open', 'won', 'lost']),
-  amount: z.number().finite().min(0).max(1e12).nullable(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
-  closeDate: z.string().datetime({ offset: true }).transform((s) => new Date(s)).nullable(),
-  ownerId: objectId('user').nullable(),
-  contactIds: z.array(objectId('contact')).max(200),
-  companyId: objectId('company').nullable(),
-};
-
-const createBody = z.object(fields).partial().required({ name: true }).strict();
-const patchBody = z.object(fields).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
-const listQuery = z.object({
-  contactId: objectId('contact').optional(),
-  companyId: objectId('company').optional(),
-  status: z.enum(['open', 'won', 'lost']).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-}).strict();
+/** The shared schemas, with ids made ObjectIds. */
+const fields = dealFieldsOf(objectId);
+const createBody = dealCreateOf(fields);
+const patchBody = dealPatchOf(fields);
+const listQuery = dealListOf(objectId);
 const idParam = z.object({ id: objectId('deal') });
 
 function referenceError(err: unknown): unknown {

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import mongoose from 'mongoose';
-import { z } from 'zod';
+import { RedeemRequest } from '../../../shared/src/api/account';
 import type { SessionTokens } from '../auth/session-token';
 import { runInOrg } from '../db/tenant';
 import { LoginLink, LoginLinkDoc } from '../models/login-link';
@@ -23,7 +23,7 @@ import { unauthorized } from './errors';
 
 export const LOGIN_LINK_TTL_MS = 2 * 60_000;
 const CODE = /^([0-9a-f]{24})\.([A-Za-z0-9_-]{43})$/;
-const redeemBody = z.object({ code: z.string().max(200) }).strict();
+const redeemBody = RedeemRequest;
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
 

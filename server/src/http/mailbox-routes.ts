@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { Types } from 'mongoose';
 import { z } from 'zod';
+import { MailboxConnect } from '../../../shared/src/api/account';
 import { Mailbox, MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
 import { ConnectDeps, ConnectError, startConnect } from '../sync/control/connect';
@@ -16,7 +17,7 @@ export interface MailboxActions {
   disconnect(mailboxId: Types.ObjectId): Promise<void>;
 }
 
-const connectBody = z.object({ provider: z.enum(['google', 'microsoft']) }).strict();
+const connectBody = MailboxConnect;
 const idParam = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/i, 'must be a mailbox id') });
 
 export function mailboxRoutes(deps: { connect: ConnectDeps; actions: MailboxActions }): Router {

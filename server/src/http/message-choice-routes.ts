@@ -11,9 +11,9 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import type { MessageChoices } from '../../../shared/src/api/messages';
+import { ExcludeMessageRequest, type MessageChoices, VisibilityRequest } from '../../../shared/src/api/messages';
 import { holdingSharing, setHoldingLevel } from '../crm/message-sharing';
-import { loadVisibility, VISIBILITY_LEVELS } from '../crm/visibility';
+import { loadVisibility } from '../crm/visibility';
 import { AuditLog } from '../models/audit';
 import { Message, type MessageDoc } from '../models/message';
 import { normaliseMessageId } from '../mail/message-id';
@@ -24,14 +24,8 @@ import { objectId } from './message-read-routes';
 
 const idParam = z.object({ id: objectId('message') });
 const exclusionParam = z.object({ id: objectId('exclusion') });
-const visibilityBody = z.object({
-  level: z.enum(VISIBILITY_LEVELS, { message: 'must be one of private, metadata, full, or null for your default' }).nullable(),
-}).strict();
-const excludeBody = z.object({
-  messageId: z.string().regex(/^[0-9a-f]{24}$/i, 'must be a message id').optional(),
-  internetMessageId: z.string().min(1).max(1000).optional(),
-  scope: z.enum(['message', 'thread'], { message: 'must be message or thread' }),
-}).strict();
+const visibilityBody = VisibilityRequest;
+const excludeBody = ExcludeMessageRequest;
 
 function targetOf(body: z.infer<typeof excludeBody>): ChoiceTarget {
   if ((body.messageId === undefined) === (body.internetMessageId === undefined)) {

@@ -6,6 +6,7 @@
 import { Router, type Request } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
+import { SendAddress, sendRequestOf, StateChange } from '../../../shared/src/api/messages';
 import { normaliseAddress } from '../mail/address';
 import { ComposeError } from '../sync/outbound/compose';
 import { enqueueSend, OutboundError } from '../sync/outbound/outbox';
@@ -21,42 +22,10 @@ export interface MessageWriteDeps {
 }
 
 const objectId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`);
-/** No CR/LF in anything that becomes a header: nodemailer encodes, but a clear 400 beats a silently altered header. */
-const headerText = (max: number) => z.string().max(max).regex(/^[^\r\n]*$/, 'must be a single line');
-
-const address = z.object({
-  email: z.string().max(254).refine((v) => normaliseAddress(v) !== null, 'must be an email address'),
-  name: headerText(256).optional(),
-}).strict();
-const recipients = z.array(address).max(100);
-
-const sendBody = z.object({
-  mailboxId: objectId('mailbox'),
-  to: recipients.min(1, 'at least one recipient is required'),
-  cc: recipients.optional(),
-  bcc: recipients.optional(),
-  subject: headerText(998),
-  text: z.string().max(1_000_000).optional(),
-  html: z.string().max(2_000_000).optional(),
-  replyToMessageId: objectId('message').optional(),
-  attachments: z.array(z.object({
-    filename: headerText(255).min(1),
-    contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type such as application/pdf'),
-    contentBase64: z.string(),
-  }).strict()).max(20).optional(),
-}).strict().refine((b) => b.text !== undefined || b.html !== undefined, { message: 'text or html is required', path: ['text'] });
-
-/** Gmail system labels are driven by read/starred/archived and DELETE, never by name (labels.ts). */
-const SYSTEM_LABELS = new Set(['INBOX', 'UNREAD', 'STARRED', 'TRASH', 'SPAM', 'SENT', 'DRAFT', 'IMPORTANT']);
-const label = z.string().min(1).max(225).refine((l) => !SYSTEM_LABELS.has(l.toUpperCase()), 'use read, starred, archived or DELETE for system labels');
-const labelList = z.array(label).max(50).default([]);
-
-const patchBody = z.object({
-  read: z.boolean().optional(),
-  starred: z.boolean().optional(),
-  archived: z.boolean().optional(),
-  labels: z.object({ add: labelList, remove: labelList }).strict().optional(),
-}).strict().refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', path: ['read'] });
+/** The shared body, each recipient also an address we can normalise. */
+const address = SendAddress.extend({ email: SendAddress.shape.email.refine((v) => normaliseAddress(v) !== null, 'must be an email address') });
+const sendBody = sendRequestOf(address);
+const patchBody = StateChange;
 
 const idParam = z.object({ id: objectId('message') });
 

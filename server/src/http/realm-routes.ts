@@ -3,7 +3,7 @@
  * starts it here, signs in at Microsoft as an administrator of the tenant, and the callback attaches the tenant.
  */
 import { Router } from 'express';
-import { z } from 'zod';
+import { RealmStart } from '../../../shared/src/api/account';
 import {
   abandonMicrosoftRealm, completeMicrosoftRealm, listRealms, RealmError, startMicrosoftRealm, type RealmFlowDeps,
 } from '../auth/realms';
@@ -11,7 +11,7 @@ import { requireAdmin } from './context';
 import { ApiError } from './errors';
 import { page } from './oauth-routes';
 
-const startBody = z.object({ loginHint: z.string().email().max(320).optional() }).strict();
+const startBody = RealmStart;
 
 const apiError = (err: RealmError) => new ApiError(err.status, err.code, err.message, err.details);
 

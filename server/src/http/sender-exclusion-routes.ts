@@ -6,7 +6,7 @@
  * rule through the same code as a settings change, which schedules a re-import of what was removed.
  */
 import { Router } from 'express';
-import { z } from 'zod';
+import { SenderExclusionRequest } from '../../../shared/src/api/privacy';
 import { AuditLog } from '../models/audit';
 import { User } from '../models/user';
 import { normaliseAddress } from '../mail/address';
@@ -18,7 +18,7 @@ import { orgSettings, userSettings } from './settings-routes';
 /** How long a sidebar offers to undo: long enough to notice a misclick, short enough not to clutter the card. */
 export const UNDO_WINDOW_SECONDS = 600;
 
-const body = z.object({ email: z.string().max(320) }).strict();
+const body = SenderExclusionRequest;
 
 function address(raw: string): string {
   const email = normaliseAddress(raw);

@@ -4,13 +4,13 @@ import mongoose from 'mongoose';
 import { SessionRevocation } from '../models/session-revocation';
 import { User } from '../models/user';
 import { auth } from './context';
-import { z } from 'zod';
+import { SessionRequest } from '../../../shared/src/api/account';
 import type { IdentityVerifier } from '../auth/identity';
 import type { SessionTokens } from '../auth/session-token';
 import { signIn } from '../auth/sign-in';
 import { forbidden } from './errors';
 
-const body = z.object({ provider: z.enum(['google', 'microsoft']), token: z.string().min(1).max(16_384) }).strict();
+const body = SessionRequest;
 
 export function sessionRoutes(deps: { identity: IdentityVerifier; sessions: SessionTokens }): Router {
   const router = Router();

@@ -7,6 +7,7 @@
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
+import { MAX_RULES, orgSettingsOf, ruleList as sharedRuleList, userSettingsOf } from '../../../shared/src/api/privacy';
 import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';
 import { AuditLog } from '../models/audit';
@@ -18,12 +19,12 @@ import { applyOrgRulesChange, applyUserRulesChange, previewOrgRulesChange } from
 import { auth, requireAdmin } from './context';
 import { notFound } from './errors';
 
-const MAX_RULES = 1000;
 /** Examples in a preview: enough to recognise what a rule reaches, few enough to stay a glance. */
 const PREVIEW_SAMPLES = 5;
 
+/** The shared rule list, each value normalised (a value that does not normalise is named) and the list deduplicated. */
 const ruleList = (normalise: (s: string) => string | null, what: string) =>
-  z.array(z.string().max(320).transform((s, ctx) => {
+  z.array(sharedRuleList.element.transform((s, ctx) => {
     const v = normalise(s);
     if (v === null) ctx.addIssue({ code: 'custom', message: `not a valid ${what}` });
     return v ?? '';
@@ -41,21 +42,8 @@ const exclusions = {
   excludedAddresses: ruleList(normaliseAddress, 'email address'),
   excludedLabels: ruleList(label, 'label'),
 };
-const visibility = z.enum(['full', 'metadata', 'private']);
-
-const orgSettingsBody = z.object({
-  sync: z.object({
-    historyDays: z.number().int().min(0).max(3650),
-    deletionPolicy: z.enum(['mirror', 'preserve']),
-    onlyKnownContacts: z.boolean(),
-    autoCreateContacts: z.enum(['none', 'outbound', 'all']),
-    ...exclusions,
-    excludeInternal: z.boolean(),
-  }).strict(),
-  sharing: z.object({ defaultVisibility: visibility }).strict(),
-}).strict();
-
-const userSettingsBody = z.object({ ...exclusions, visibility: visibility.nullable() }).strict();
+const orgSettingsBody = orgSettingsOf(exclusions);
+const userSettingsBody = userSettingsOf(exclusions);
 
 type OrgSettings = OrgDoc['settings'];
 type UserSettings = UserDoc['settings'];

@@ -3,14 +3,14 @@
  * sessions at once (http/context.ts) and refuses their sign-ins until an admin enables them again.
  */
 import { Router } from 'express';
-import { z } from 'zod';
+import { UserPatch } from '../../../shared/src/api/account';
 import { AuditLog } from '../models/audit';
 import { User, type UserDoc } from '../models/user';
 import { requireAdmin } from './context';
 import { badRequest, notFound } from './errors';
 import { isObjectId } from '../auth/sign-in';
 
-const patch = z.object({ disabled: z.boolean() }).strict();
+const patch = UserPatch;
 
 export function userRoutes(): Router {
   const router = Router();

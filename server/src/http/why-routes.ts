@@ -4,7 +4,7 @@
  * shapes.
  */
 import { Router } from 'express';
-import { z } from 'zod';
+import { ErasureRequest } from '../../../shared/src/api/privacy';
 import { eraseAddress, ErasureRefused } from '../sync/rules/erasure';
 import { explainWhy, type WhyQuery } from '../views/why';
 import { normaliseAddress } from '../mail/address';
@@ -39,13 +39,14 @@ export function parseWhyQuery(query: Record<string, unknown>): WhyQuery {
   return { messageId, email, date };
 }
 
-const erasureBody = z.object({
-  email: z.string().max(1000).transform((s, ctx) => {
+/** The shared body, its address normalised. */
+const erasureBody = ErasureRequest.extend({
+  email: ErasureRequest.shape.email.transform((s, ctx) => {
     const email = normaliseAddress(s);
     if (email === null) ctx.addIssue({ code: 'custom', message: 'not a valid email address' });
     return email ?? '';
   }),
-}).strict();
+});
 
 export function whyRoutes(): Router {
   const router = Router();

@@ -5,6 +5,7 @@
  */
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
+import { PageQuery } from '../../../shared/src/api/messages';
 import type { VisibilityPolicy } from '../crm/visibility';
 import { copiesOf, newestWith, type Source } from '../store/activity';
 import { Message, MessageDoc } from '../models/message';
@@ -30,10 +31,7 @@ export async function summariesFor(messages: MessageDoc[], policy: VisibilityPol
 }
 
 // ---------- paging ----------
-export const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
-}).strict();
+export const pageQuery = PageQuery;
 
 interface Cursor { d: number; i: string }
 

@@ -32,7 +32,7 @@ export function contactCreateOf<E extends z.ZodType>(email: E) {
 export const ContactCreate = contactCreateOf(contactEmail);
 export type ContactCreate = z.input<typeof ContactCreate>;
 
-export function contactPatchOf<E extends z.ZodType<string>>(email: E, id: z.ZodType = objectId('company')) {
+export function contactPatchOf<E extends z.ZodType<string>, I extends z.ZodType>(email: E, id: I) {
   return z.object({
     emails: z.array(email).min(1).max(20).transform((list) => [...new Set(list)]),
     name: text(200),
@@ -41,7 +41,7 @@ export function contactPatchOf<E extends z.ZodType<string>>(email: E, id: z.ZodT
     companyId: id.nullable(),
   }).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
 }
-export const ContactPatch = contactPatchOf(contactEmail);
+export const ContactPatch = contactPatchOf(contactEmail, objectId('company'));
 export type ContactPatch = z.input<typeof ContactPatch>;
 
 export const DealStatus = z.enum(['open', 'won', 'lost']);
@@ -62,7 +62,7 @@ export type Deal = z.infer<typeof Deal>;
 export const DealList = z.object({ deals: z.array(Deal) });
 
 /** A deal's fields as POST and PATCH take them, with the id schema given (the server's makes ObjectIds). */
-export function dealFieldsOf(id: (what: string) => z.ZodType) {
+export function dealFieldsOf<I extends z.ZodType>(id: (what: string) => I) {
   return {
     name: z.string().trim().min(1).max(200),
     stage: z.string().trim().min(1).max(100),
@@ -75,15 +75,16 @@ export function dealFieldsOf(id: (what: string) => z.ZodType) {
     companyId: id('company').nullable(),
   };
 }
-export const dealCreateOf = (fields: ReturnType<typeof dealFieldsOf>) => z.object(fields).partial().required({ name: true }).strict();
-export const dealPatchOf = (fields: ReturnType<typeof dealFieldsOf>) =>
+export const dealCreateOf = <I extends z.ZodType>(fields: ReturnType<typeof dealFieldsOf<I>>) =>
+  z.object(fields).partial().required({ name: true }).strict();
+export const dealPatchOf = <I extends z.ZodType>(fields: ReturnType<typeof dealFieldsOf<I>>) =>
   z.object(fields).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export const DealCreate = dealCreateOf(dealFieldsOf(objectId));
 export type DealCreate = z.input<typeof DealCreate>;
 export const DealPatch = dealPatchOf(dealFieldsOf(objectId));
 export type DealPatch = z.input<typeof DealPatch>;
 
-export function dealListOf(id: (what: string) => z.ZodType) {
+export function dealListOf<I extends z.ZodType>(id: (what: string) => I) {
   return z.object({
     contactId: id('contact').optional(),
     companyId: id('company').optional(),
@@ -148,7 +149,7 @@ const due = z.string().trim().transform((s, ctx) => {
 const MAX_LIST = 200;
 
 /** The activity routes' inputs, with the id schema given (the server's makes ObjectIds). */
-export function activityInputsOf(id: (what: string) => z.ZodType) {
+export function activityInputsOf<I extends z.ZodType>(id: (what: string) => I) {
   const record = z.object({ kind: RecordKind, id: id('record') }).strict();
   const byRecord = z.object({ kind: RecordKind, id: id('record'), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict();
   return {
