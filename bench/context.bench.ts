@@ -27,10 +27,16 @@ import { Message } from '../server/src/models/message';
 import { Org } from '../server/src/models/org';
 import { User } from '../server/src/models/user';
 import { buildService } from '../server/src/server';
+import { cpuSnapshot } from './procstat';
 import { indexCopies } from '../server/src/store/activity';
 
 export interface ContextBenchOptions { contacts: number; messages: number; requests: number; concurrency: number; print?: (line: string) => void }
-export interface RouteFigures { route: string; requests: number; errors: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; perSecond: number }
+export interface RouteFigures {
+  route: string; requests: number; errors: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; perSecond: number;
+  /** CPU milliseconds per request of this process (the server and the bench's client) and of the database: what
+   * limits the rate on a busy machine, where wall-clock figures say more about the other processes. */
+  nodeCpuMs: number; databaseCpuMs: number;
+}
 
 const CHUNK = 1000;
 const PEOPLE_PER_COMPANY = 10;
@@ -101,6 +107,7 @@ async function fire(route: string, count: number, concurrency: number, send: (i:
   let errors = 0;
   let next = 0;
   const started = performance.now();
+  const cpuBefore = cpuSnapshot(process.pid);
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < count) {
       const i = next++;
@@ -112,11 +119,13 @@ async function fire(route: string, count: number, concurrency: number, send: (i:
     }
   }));
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSnapshot(process.pid);
   latencies.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
     route, requests: count, errors, p50Ms: round(percentile(latencies, 50)), p95Ms: round(percentile(latencies, 95)),
     p99Ms: round(percentile(latencies, 99)), maxMs: round(latencies[latencies.length - 1]), perSecond: round(count / seconds),
+    nodeCpuMs: round(((cpuAfter.bench - cpuBefore.bench) * 1000) / count), databaseCpuMs: round(((cpuAfter.database - cpuBefore.database) * 1000) / count),
   };
 }
 
@@ -168,7 +177,7 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
       await fire('GET /api/why?email=', o.requests, o.concurrency, getWhy),
     ];
     print(`db=${embedded?.kind ?? 'MONGODB_URI'} contacts=${o.contacts} messages=${o.messages} concurrency=${o.concurrency}`);
-    for (const f of figures) print(`${f.route.padEnd(32)} n=${f.requests} errors=${f.errors} p50=${f.p50Ms}ms p95=${f.p95Ms}ms p99=${f.p99Ms}ms max=${f.maxMs}ms ${f.perSecond} req/s`);
+    for (const f of figures) print(`${f.route.padEnd(32)} n=${f.requests} errors=${f.errors} p50=${f.p50Ms}ms p95=${f.p95Ms}ms p99=${f.p99Ms}ms max=${f.maxMs}ms ${f.perSecond} req/s; CPU per request: server+client ${f.nodeCpuMs} ms, database ${f.databaseCpuMs} ms`);
     return figures;
   } finally {
     server.close();
