@@ -3,10 +3,10 @@
  * view and the action callbacks it is given; all fetching happens in taskpane.ts.
  */
 import type { AddonContextView, AddonParticipant } from '../../shared/src/api/addon-view';
+import type { WhyAnswer } from '../../shared/src/api/privacy';
 import { choiceWords, loggingChoices, sharingChoices, type LogScope, type SharingLevel } from '../../shared/src/choices';
 import { formatAmount, formatDate, h, safeHref } from './dom';
 import { type ActivityActions, activityForms } from './activity';
-import { explainThisEmail } from './explain';
 
 export interface ViewActions extends ActivityActions {
   createContact(input: { email: string; name: string; companyName: string }): Promise<void>;
@@ -20,6 +20,8 @@ export interface ViewActions extends ActivityActions {
   logAgain(exclusionId: string, scope: LogScope): Promise<void>;
   /** null: back to the user's own level. */
   setSharing(messageId: string, level: SharingLevel | null): Promise<void>;
+  /** `GET /api/why` for the open email: the server's verdict and reasons, in its words (as the Gmail card shows them). */
+  why(query: { messageId: string | null; email: string | null }): Promise<WhyAnswer>;
 }
 
 /** What the view model does not carry but the pane knows: the open email's subject, to name a new deal. */
@@ -181,9 +183,8 @@ function thisEmail(view: AddonContextView, actions: ViewActions): HTMLElement {
       : m.status === 'not_synced' ? 'Not in the CRM' : 'Cannot tell: this email has no Message-ID';
   const sender = view.participants.find((p) => p.role === 'from');
   const openUrl = m.openUrl ?? view.participants.find((p) => p.contact)?.contact?.openUrl ?? view.links.crm;
-  const why = h('details', { class: 'why' },
-    h('summary', {}, m.status === 'synced' ? 'Why is this email here?' : "Why isn't this email here?"),
-    h('ul', { class: 'reasons' }, explainThisEmail(view).map((r) => h('li', {}, r))));
+  const why = whyDetails(m.status === 'synced' ? 'Why is this email here?' : "Why isn't this email here?",
+    { messageId: m.internetMessageId, email: sender?.email ?? null }, actions);
   return section('This email', 'sec-this',
     h('p', { class: `status status-${m.status}`, 'data-testid': 'this-email-status' }, status),
     h('div', { class: 'actions' },
@@ -193,6 +194,36 @@ function thisEmail(view: AddonContextView, actions: ViewActions): HTMLElement {
           'Never log', () => actions.neverLogSender(sender.email), 'Saving…')
         : null),
     why);
+}
+
+/**
+ * "Why (isn't) this email here?" asked of the server when opened (`GET /api/why`, from stored facts and the current
+ * rules), its reasons shown in its words; asked again when reopened after a failure.
+ */
+function whyDetails(title: string, query: { messageId: string | null; email: string | null }, actions: ViewActions): HTMLElement {
+  const reasons = h('ul', { class: 'reasons', 'aria-live': 'polite', 'data-testid': 'why-reasons' });
+  const details = h('details', { class: 'why' }, h('summary', {}, title), reasons);
+  let state: 'idle' | 'asking' | 'answered' = 'idle';
+  details.addEventListener('toggle', () => {
+    if (!details.open || state !== 'idle') return;
+    if (!query.messageId && !query.email) {
+      reasons.replaceChildren(h('li', {}, 'This email has no Message-ID or sender Threadline could look up.'));
+      return;
+    }
+    state = 'asking';
+    reasons.replaceChildren(h('li', { class: 'muted' }, 'Asking Threadline…'));
+    actions.why(query).then((answer) => {
+      state = 'answered';
+      reasons.dataset.verdict = answer.verdict;
+      reasons.replaceChildren(...(answer.reasons.length > 0
+        ? answer.reasons.map((r) => h('li', { 'data-code': r.code }, r.message))
+        : [h('li', {}, 'Threadline gave no reason.')]));
+    }, (err: unknown) => {
+      state = 'idle';
+      reasons.replaceChildren(h('li', { class: 'error-text' }, err instanceof Error ? err.message : 'That did not work. Try again.'));
+    });
+  });
+  return details;
 }
 
 /**

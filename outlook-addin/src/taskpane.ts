@@ -6,6 +6,7 @@
  */
 import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/api/addon-view';
 import { type ChoiceDone, choiceDoneWords } from '../../shared/src/choices';
+import type { WhyAnswer } from '../../shared/src/api/privacy';
 import type { RecordRef, TaskInput } from './activity';
 import { ApiError, callApi } from './api';
 import { createAuth, type Session, SignInRequired } from './auth';
@@ -126,6 +127,19 @@ function start(): void {
       (s) => callApi(`/api/me/excluded-messages/${encodeURIComponent(exclusionId)}`, { method: 'DELETE', token: s.token })),
     setSharing: (messageId, level) => choose({ action: 'setSharing', level },
       (s) => callApi(`/api/messages/${encodeURIComponent(messageId)}/visibility`, { method: 'PUT', token: s.token, body: { level } })),
+    // The server explains from stored facts and the current rules, as for the Gmail card; the email's date (when the
+    // host gives it) lets it tell "older than the sync window" from "arriving".
+    async why({ messageId, email }) {
+      const created = (Office.context.mailbox.item as { dateTimeCreated?: Date } | null)?.dateTimeCreated;
+      const date = created instanceof Date && !Number.isNaN(created.getTime()) ? created.toISOString() : '';
+      const query = [['messageId', messageId ?? ''], ['email', email ?? ''], ['date', date]]
+        .filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+      try {
+        return await withSession((s) => callApi<WhyAnswer>(`/api/why?${query}`, { token: s.token }));
+      } catch (err) {
+        throw new Error(describe(err));
+      }
+    },
     // The server answers at once and removes the sender's past mail afterwards; "Undo" stays offered until its deadline.
     async neverLogSender(email: string) {
       const done = await withSession((s) => callApi<{ email: string; undoUntil: string }>('/api/me/excluded-senders', { method: 'POST', token: s.token, body: { email } }));

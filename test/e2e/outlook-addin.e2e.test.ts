@@ -173,6 +173,19 @@ describe('the task pane beside an email', () => {
     await shot('3-contact-created');
   });
 
+  it("asks the server why the email is here, and shows its reasons in the server's words", async () => {
+    const why = page.locator('section[aria-labelledby="sec-this"] details.why');
+    await why.locator('summary').click();
+    const reasons = why.getByTestId('why-reasons');
+    await reasons.locator('li[data-code="synced_by"]').waitFor();
+    const server = await repApi<{ verdict: string; reasons: { code: string; message: string }[] }>(
+      `/api/why?messageId=${encodeURIComponent(OPEN_MID)}&email=${encodeURIComponent(NORA[0])}`);
+    expect(server.verdict).toBe('synced');
+    await expect(reasons.getAttribute('data-verdict')).resolves.toBe('synced');
+    await expect(reasons.locator('li').allInnerTexts()).resolves.toEqual(server.reasons.map((r) => r.message));
+    expect(server.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['synced_by', 'linked_contact']));
+  });
+
   it('searches the CRM from the pane, as the Gmail homepage does', async () => {
     const search = page.getByRole('search');
     await search.getByLabel('Find a contact').fill('nora');
