@@ -9,7 +9,7 @@
  */
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, counterDiff, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes as liveMailboxesWith, printDeliveries, quiesce, seconds, seenThroughApi,
+  busyShare, countBy, counterDiff, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes as liveMailboxesWith, printDeliveries, quiesce, seconds, seenThroughApi,
   shortNames as names, stuckMailboxes, watchImport, withCommand,
   type BenchFigure, type Print, type Seen,
 } from './measure';
@@ -74,7 +74,7 @@ export async function benchBackfill(o: GmailBenchCommon & { messages: number; co
     const rejected = stack.emu.google.control.errors().filter((e) => e.status === o.quotaStatus);
     if (rejected.length) {
       const at = rejected.map((e) => (e.startedAt - r.connectedWall) / 1000);
-      const byName = rejected.reduce<Record<string, number>>((a, e) => ({ ...a, [e.name]: (a[e.name] ?? 0) + 1 }), {});
+      const byName = countBy(rejected, (e) => e.name);
       o.print(`  quota rejections by method ${shortNames(byName)}; at ${at.slice(0, 12).map((t) => t.toFixed(1)).join(', ')}${at.length > 12 ? ', …' : ''} s after connect`);
     }
     o.print(`  a Gmail call was in flight ${r.busy.busyPct.toFixed(0)}% of the time from connect to live (${fmt(r.busy.calls)} calls)`);
@@ -198,7 +198,7 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
     o.print(`  idle, ${boxes.length} live mailboxes, no probes: ${describeCpu(idle0, cpuSnapshot(stack.server.child.pid!), 5)}`);
     const d = await deliverOneByOne(stack, boxes, o.deliveries, (box, i) => deliverAndSee(stack, box, i, 10_000));
     const webhooks = stack.emu.google.control.pushes();
-    const outcomes = webhooks.reduce<Record<string, number>>((acc, p) => ({ ...acc, [`${p.outcome}${p.status ? ` ${p.status}` : ''}`]: (acc[`${p.outcome}${p.status ? ` ${p.status}` : ''}`] ?? 0) + 1 }), {});
+    const outcomes = countBy(webhooks, (p) => `${p.outcome}${p.status ? ` ${p.status}` : ''}`);
     printDeliveries(o.print, d, o, ['deliver → push POSTed (emulator; 1 push/s per user, coalesced)', 'push → history.list arrives (webhook, wake, lease, load)', 'history.list → last messages.get answered', 'get answered → visible (ingest, persist, probe)']);
     o.print(`  pushes: ${JSON.stringify(outcomes)}`);
     o.print(`  ${d.cpu}`);

@@ -16,7 +16,7 @@
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes, printDeliveries, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport,
+  busyShare, countBy, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes, printDeliveries, quiesce, seconds, seenThroughApi, shortNames, stuckMailboxes, watchImport,
   withCommand, type BenchFigure, type LiveMailboxesHooks, type Print, type Seen,
 } from './measure';
 import { cpuSnapshot } from './procstat';
@@ -51,7 +51,7 @@ async function seedOutlook(stack: Stack, email: string, mail: GeneratedMessage[]
 const graphCalls = (stack: Stack, email: string, sinceSeq = 0): RecordedRequest[] =>
   stack.emu.microsoft.control.requests({ sinceSeq }).filter((r) => r.path.startsWith('/v1.0/') && r.group === email);
 
-const byName = (entries: RecordedRequest[]) => entries.reduce<Record<string, number>>((a, e) => ({ ...a, [e.name]: (a[e.name] ?? 0) + 1 }), {});
+const byName = (entries: RecordedRequest[]) => countBy(entries, (e) => e.name);
 
 /** 1. Backfill of N messages under Graph's per-mailbox throttling vs the throttle floor. */
 export async function benchGraphBackfill(o: GraphBenchCommon & { messages: number; ratePerSecond: number }): Promise<BenchFigure[]> {
@@ -61,7 +61,7 @@ export async function benchGraphBackfill(o: GraphBenchCommon & { messages: numbe
   try {
     const mail = await mailFor(owner, o.messages, 1);
     await seedOutlook(stack, owner.email, mail);
-    const perFolder = mail.reduce<Record<string, number>>((a, m) => ({ ...a, [m.folder]: (a[m.folder] ?? 0) + 1 }), {});
+    const perFolder = countBy(mail, (m) => m.folder);
     o.print(`  seeded ${fmt(o.messages)} messages (${shortNames(perFolder)}); emulator throttle ${requestsPerWindow} requests per ${GRAPH_WINDOW_SECONDS} s (${o.ratePerSecond.toFixed(1)}/s) and 4 in flight per mailbox`);
     const cpu0 = cpuSnapshot(stack.server.child.pid!);
     const connected = await connectMailbox(stack, owner.email, undefined, 'microsoft');
@@ -196,7 +196,7 @@ export async function benchGraphPush(o: GraphBenchCommon & { mailboxes: number; 
     const d = await deliverOneByOne(stack, boxes, o.deliveries, (box, i) => deliverAndSee(stack, box, i, 10_000));
     const notes = stack.emu.microsoft.control.notificationDeliveries().filter((d) => d.kind === 'change');
     printDeliveries(o.print, d, o, ['deliver → notification POSTed', 'notification → first Graph request (webhook, wake, lease, load)', 'first → last Graph request answered', 'answered → visible (ingest, persist, probe)']);
-    o.print(`  change notifications: ${notes.length}, answered ${JSON.stringify(notes.reduce<Record<string, number>>((a, d) => ({ ...a, [String(d.status)]: (a[String(d.status)] ?? 0) + 1 }), {}))}, slowest ${Math.max(0, ...notes.map((d) => d.durationMs))} ms`);
+    o.print(`  change notifications: ${notes.length}, answered ${JSON.stringify(countBy(notes, (d) => String(d.status)))}, slowest ${Math.max(0, ...notes.map((d) => d.durationMs))} ms`);
     o.print(`  ${d.cpu}`);
     const after = await deliverRightAfterRuns(stack, boxes, Math.max(10, Math.round(o.deliveries / 4)), (box, i) => deliverAndSee(stack, box, i, 10_000));
     o.print(`  right after a run: ${after.latencies.length} second deliveries measured from their notification, ${after.lost} not seen or without a notification`);

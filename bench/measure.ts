@@ -20,6 +20,13 @@ export const fmt = (n: number) => n.toLocaleString('en-US');
 export const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 /** Counters that grew between two snapshots (by name), with their growth. */
+/** How many of the items fall under each key. */
+export function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
 export function counterDiff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);

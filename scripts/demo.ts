@@ -12,7 +12,7 @@
  * Options: --small (a few dozen messages each, mail every few seconds: the e2e test), --port=N (server port;
  * default 3000, or a free one when 3000 is taken), --data-dir=PATH (default data/demo; wiped at start).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';

@@ -13,7 +13,7 @@ import type { AddonEvent } from './event';
 import { currentView, type Ctx, senderOf, settingsFor } from './flows';
 import { openMessageDate, readOpenMessage } from './message';
 import { sessionToken } from './session';
-import { ACTION_NAMES, confirmNeverLogCard, type ContactItem, newDealCard, noteCard, type RecordParams, searchResultsCard, senderExcludedCard, taskCard, type WhyAnswer, whyCard } from './views';
+import { type ACTION_NAMES, confirmNeverLogCard, type ContactItem, newDealCard, noteCard, type RecordParams, searchResultsCard, senderExcludedCard, taskCard, type WhyAnswer, whyCard } from './views';
 
 export type ActionResult =
   | { update: AddonCard; notify?: string }

@@ -25,5 +25,5 @@ export function apiErrorFrom(status: number, text: string): ApiError {
   } catch {
     // Not JSON: a proxy's HTML page, or a truncated answer. Fall through to the status alone.
   }
-  return new ApiError(status, 'http_' + status, `Threadline answered with HTTP ${status}.`);
+  return new ApiError(status, `http_${status}`, `Threadline answered with HTTP ${status}.`);
 }

@@ -1,4 +1,4 @@
-import { ApiError, AuthError } from './errors';
+import { type ApiError, AuthError } from './errors';
 import { json, sessions, testPlatform } from './testing';
 import { MAX_CACHE_SECONDS, sessionTtlSeconds, signOut } from './session';
 

@@ -3,7 +3,7 @@
  * an app on a test database and main.ts builds the real one.
  */
 import { randomUUID } from 'node:crypto';
-import express, { Express, Router } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { IdentityVerifier } from './auth/identity';

@@ -96,7 +96,7 @@ describe('config', () => {
 
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
-    writeFileSync(path.join(dir, 'jwt'), 'x'.repeat(40) + '\n');
+    writeFileSync(path.join(dir, 'jwt'), `${'x'.repeat(40)}\n`);
     expect(loadConfig({ JWT_SECRET_FILE: path.join(dir, 'jwt') }).JWT_SECRET).toBe('x'.repeat(40));
   });
 

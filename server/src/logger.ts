@@ -1,5 +1,5 @@
 /** Structured JSON logs (pino), with secrets and tokens redacted wherever they may appear. */
-import pino, { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { SECRET_SETTINGS } from './config';
 
 export const REDACT_PATHS = [

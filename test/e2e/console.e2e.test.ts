@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { connectDatabase } from '../../server/src/db/connection';

@@ -4,7 +4,7 @@
  * that signs in, the task pane page with the stub Office host, mailboxes that are live through the API, live mail
  * that reaches the CRM, and on Ctrl-C (SIGINT to its process group) leave no process behind.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -279,7 +279,7 @@ describe('the Gmail add-on against the real server', () => {
     const params: Record<string, Record<string, string>> = {};
     walk(card, (r) => { if (r.type === 'Action' && ['addNote', 'addTask'].includes(String(r.functionName)) && !params[String(r.functionName)]) params[String(r.functionName)] = r.parameters as Record<string, string>; });
     expect(params.addNote).toMatchObject({ kind: 'contact', name: SENDER.name });
-    const form = (name: string, values: Record<string, string>) => ({
+    const form = (_name: string, values: Record<string, string>) => ({
       ...contextual(params.addNote), commonEventObject: { hostApp: 'GMAIL', parameters: params.addNote, formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])) },
     });
     const asked = s.call<Recorded>('addNote', contextual(params.addNote));

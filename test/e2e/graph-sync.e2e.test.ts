@@ -132,7 +132,7 @@ async function park(mailboxId: string): Promise<void> {
     // A worker that picked the mailbox just before may still take the lease and reschedule it: look again.
     await sleep(700);
     const again = await mailboxDoc(mailboxId);
-    return !leased(again) && (again?.nextRunAt as Date).getTime() === parkedUntil.getTime();
+    return !leased(again) && again?.nextRunAt?.getTime() === parkedUntil.getTime();
   }, 20_000);
 }
 

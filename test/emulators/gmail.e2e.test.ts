@@ -328,7 +328,7 @@ test('batch endpoint: multipart/mixed in and out, each call authorised and count
   const [id] = h.emulator.control.seed(USER, [{ raw: await rfc822({ from: 'b@x.test', to: USER, subject: 'batched' }), labelIds: ['INBOX'] }]);
   const boundary = 'batch_foobarbaz';
   const part = (cid: string, line: string) => `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: <${cid}>\r\n\r\n${line}\r\n\r\n`;
-  const body = part('item1', `GET /gmail/v1/users/me/messages/${id}?format=minimal HTTP/1.1`) + part('item2', 'GET /gmail/v1/users/me/messages/0000000000000000') + `--${boundary}--`;
+  const body = `${part('item1', `GET /gmail/v1/users/me/messages/${id}?format=minimal HTTP/1.1`) + part('item2', 'GET /gmail/v1/users/me/messages/0000000000000000')}--${boundary}--`;
   const answer = await h.fetchImpl(`${h.served.httpsUrl}/batch/gmail/v1`, {
     method: 'POST',
     headers: { 'content-type': `multipart/mixed; boundary=${boundary}`, authorization: `Bearer ${accessToken}` },

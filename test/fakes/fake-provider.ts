@@ -185,7 +185,7 @@ export class FakeMailbox {
         async fetchRaw(id) {
           const m = self.messages.get(id);
           const remote = m ? self.remote(m) : null;
-          if (!remote || remote.content.kind !== 'raw') throw new ProviderError('not_found', 'no such message');
+          if (remote?.content.kind !== 'raw') throw new ProviderError('not_found', 'no such message');
           return remote.content.raw;
         },
       },

@@ -11,8 +11,8 @@ import { testService } from './service';
 import { indexCopies } from '../../server/src/store/activity';
 import { runInOrg } from '../../server/src/db/tenant';
 import { Mailbox } from '../../server/src/models/mailbox';
-import { MailboxMessage, MessageFlags } from '../../server/src/models/mailbox-message';
-import { Message, MessageDoc } from '../../server/src/models/message';
+import { MailboxMessage, type MessageFlags } from '../../server/src/models/mailbox-message';
+import { Message, type MessageDoc } from '../../server/src/models/message';
 import { byInternetMessageId } from '../../server/src/models/ids';
 
 export interface SignedIn { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string; mailboxId: Types.ObjectId }

@@ -2,7 +2,7 @@
  * The real server in a child process (`node --import tsx server/src/main.ts`, or the bundle `npm start` runs), on
  * the test run's database server with a database of its own, and a fixed free port so PUBLIC_URL is known.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';

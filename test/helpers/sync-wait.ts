@@ -25,7 +25,7 @@ export async function until<T>(
   }
 }
 
-export interface ApiAnswer { status: number; body: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface ApiAnswer { status: number; body: any }
 
 /** One JSON call to the API at `baseUrl` with a session token. */
 export async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {

@@ -3,7 +3,7 @@
  * claims it), an admin can attach a further one, sign-ins follow the attachment, and a realm already in use —
  * claimed, or the key of an older organisation with users — is refused without changing anything.
  */
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { runAsSystem, runInOrg } from '../db/tenant';
 import { Org, OrgRealm, User } from '../models';

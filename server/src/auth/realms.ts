@@ -15,7 +15,7 @@
  * is refused with 409: merging two organisations' data is not something to do as a side effect of a sign-in.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { isDuplicateKey } from '../db/errors';
 import { runAsSystem, runInOrg } from '../db/tenant';
 import { AuditLog, OAuthState, type OAuthStateDoc } from '../models/audit';

@@ -8,9 +8,9 @@
 import mongoose, { Types } from 'mongoose';
 import { isDuplicateKey } from '../db/errors';
 import { runInOrg } from '../db/tenant';
-import { Org, OrgDoc } from '../models/org';
+import { Org, type OrgDoc } from '../models/org';
 import { SyncLock } from '../models/sync-lock';
-import { User, UserDoc } from '../models/user';
+import { User, type UserDoc } from '../models/user';
 import type { VerifiedIdentity } from './identity';
 import { claimRealm, orgOfRealm } from './realms';
 import { domainOf } from '../mail/address';

@@ -3,9 +3,9 @@
  * contact in the organisation, the company comes from the registrable domain (never a free-mail one), and every change
  * of a contact's addresses relinks the mail already synced, at once. Everything here runs in the caller's org context.
  */
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { isDuplicateKey } from '../db/errors';
-import { Company, CompanyDoc, Contact, ContactDoc, Deal } from '../models/crm';
+import { Company, type CompanyDoc, Contact, type ContactDoc, Deal } from '../models/crm';
 import { Message } from '../models/message';
 import { markDirectoryChanged } from './directory';
 import { relinkContact } from './link';

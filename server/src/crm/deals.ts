@@ -3,8 +3,8 @@
  * or because someone attached it (a thread or one message, from a sidebar), so creating or editing a deal relinks
  * past mail at once, as creating a contact does. Runs in the org's context.
  */
-import mongoose, { Types } from 'mongoose';
-import { Company, Contact, Deal, DealDoc } from '../models/crm';
+import mongoose, { type Types } from 'mongoose';
+import { Company, Contact, Deal, type DealDoc } from '../models/crm';
 import { Message } from '../models/message';
 import { markDirectoryChanged } from './directory';
 

@@ -16,9 +16,9 @@
  * `syncedBy` filter was before overrides existed. Overrides are absent from almost every message, so their branches
  * cost a missing-field test there.
  */
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
-import { Org, OrgDoc } from '../models/org';
+import { Org, type OrgDoc } from '../models/org';
 import { User } from '../models/user';
 
 export const VISIBILITY_LEVELS = ['private', 'metadata', 'full'] as const;

@@ -2,7 +2,7 @@
  * `npm start` without MONGODB_URI: the server starts the embedded database, answers /readyz, and leaves no
  * database process behind after Ctrl-C (SIGINT) or after being killed outright (SIGKILL).
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

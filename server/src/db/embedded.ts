@@ -6,7 +6,7 @@
  * shell guard that holds a pipe from us on stdin and kills FerretDB when that pipe closes (the kernel
  * closes it whatever way we die).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';

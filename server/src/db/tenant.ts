@@ -5,7 +5,8 @@
  * routing by address) says so explicitly with `runAsSystem(reason, fn)`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import mongoose, { Schema, Types } from 'mongoose';
+import type mongoose from 'mongoose';
+import { Schema, Types } from 'mongoose';
 
 export type TenantContext = { kind: 'org'; orgId: Types.ObjectId } | { kind: 'system'; reason: string };
 

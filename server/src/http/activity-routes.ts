@@ -4,12 +4,12 @@
  * organisation, by address; the author when none is given.
  */
 import { Router } from 'express';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { z } from 'zod';
 import { activityInputsOf } from '../../../shared/src/api/records';
-import { Note, NoteDoc, type RecordKind, Task, TaskDoc } from '../models/activity';
+import { Note, type NoteDoc, type RecordKind, Task, type TaskDoc } from '../models/activity';
 import { Company, Contact, Deal } from '../models/crm';
-import { User, UserDoc } from '../models/user';
+import { User, type UserDoc } from '../models/user';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
 import { objectId } from './message-read-routes';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { contactCreateOf, contactEmail, contactPatchOf, ContactSearch } from '../../../shared/src/api/records';
 import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
 import { loadVisibility } from '../crm/visibility';
-import { Company, CompanyDoc, Contact, ContactDoc } from '../models/crm';
+import { Company, type CompanyDoc, Contact, type ContactDoc } from '../models/crm';
 import { normaliseAddress, normaliseDomain } from '../mail/address';
 import { auth } from './context';
 import { badRequest, conflict, notFound } from './errors';

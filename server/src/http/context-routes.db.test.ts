@@ -5,7 +5,7 @@
  */
 import { byInternetMessageId } from '../models/ids';
 import { Types } from 'mongoose';
-import { request, type Response } from '../../../test/helpers/contract';
+import { request, } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';

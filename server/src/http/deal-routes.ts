@@ -6,7 +6,7 @@ import { dealCreateOf, dealFieldsOf, dealListOf, dealPatchOf } from '../../../sh
 import { dealView } from '../views/context';
 import { loadVisibility } from '../crm/visibility';
 import { checkDealReferences, DealReferenceError, findDealOrNull, relinkDeal } from '../crm/deals';
-import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
+import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc } from '../models/crm';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
 import { activityPage, pageQuery } from '../views/message-listing';

@@ -15,9 +15,9 @@ import mongoose from 'mongoose';
 import { RedeemRequest } from '../../../shared/src/api/account';
 import type { SessionTokens } from '../auth/session-token';
 import { runInOrg } from '../db/tenant';
-import { LoginLink, LoginLinkDoc } from '../models/login-link';
-import { Org, OrgDoc } from '../models/org';
-import { User, UserDoc } from '../models/user';
+import { LoginLink, type LoginLinkDoc } from '../models/login-link';
+import { Org, type OrgDoc } from '../models/org';
+import { User, type UserDoc } from '../models/user';
 import { auth } from './context';
 import { unauthorized } from './errors';
 

@@ -1,11 +1,11 @@
 /** Mailboxes: connect (OAuth), list with sync health, resync, disconnect (server/openapi.yaml). */
 import { Router } from 'express';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { z } from 'zod';
 import { MailboxConnect } from '../../../shared/src/api/account';
-import { Mailbox, MailboxDoc } from '../models/mailbox';
+import { Mailbox, type MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
-import { ConnectDeps, ConnectError, startConnect } from '../sync/control/connect';
+import { type ConnectDeps, ConnectError, startConnect } from '../sync/control/connect';
 import { mailboxView } from '../views/mailbox-view';
 import { auth } from './context';
 import { ApiError, badRequest, notFound } from './errors';

@@ -35,7 +35,6 @@ afterAll(() => idp.close());
 const exclude = (who: SignedIn, body: unknown) => request(svc.app).post('/api/me/excluded-messages').set(bearer(who)).send(body as object);
 const get = (who: SignedIn, path: string) => request(svc.app).get(path).set(bearer(who));
 const del = (who: SignedIn, id: string) => request(svc.app).delete(`/api/me/excluded-messages/${id}`).set(bearer(who));
-const bare = (mid: string | null) => mid!.replace(/^<|>$/g, '');
 
 describe('POST /api/me/excluded-messages', () => {
   it('"don\'t log this email": the caller\'s copy goes, the email with it when nobody else holds it; the same choice again is the first', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { request, type Response } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { recordQueries } from '../../../test/helpers/query-log';

@@ -4,7 +4,7 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { runInOrg } from '../db/tenant';
-import { abandonConnect, completeConnect, ConnectDeps, ConnectError } from '../sync/control/connect';
+import { abandonConnect, completeConnect, type ConnectDeps, ConnectError } from '../sync/control/connect';
 import { PROVIDER_NAMES } from '../sync/providers/capabilities';
 import type { ProviderName } from '../sync/providers/port';
 

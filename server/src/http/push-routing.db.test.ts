@@ -41,7 +41,7 @@ describe('PushRouter', () => {
     const router = new PushRouter();
     const scans = (qs: Awaited<ReturnType<typeof recordQueries>>) => qs.filter((q) => q.collection === 'mailboxes' && q.method === 'find' && !('_id' in q.filter));
     const first = await recordQueries(async () => {
-      const found = await Promise.all(boxes.map((b, i) => router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` })));
+      const found = await Promise.all(boxes.map((_b, i) => router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` })));
       expect(found.map((f) => ids(f))).toEqual(boxes.map((b) => [String(b.mailboxId)]));
     });
     expect(scans(first)).toHaveLength(1);

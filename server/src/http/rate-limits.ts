@@ -24,8 +24,8 @@ function limiter(opts: { limit: number; key: (req: Request) => string; failedOnl
     skipSuccessfulRequests: opts.failedOnly ?? false,
     standardHeaders: 'draft-6',
     legacyHeaders: false,
-    handler: (_req, res, next, options) => {
-      const resetTime = (_req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+    handler: (req, _res, next, options) => {
+      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const seconds = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now() + options.windowMs) - Date.now()) / 1000));
       next(new ApiError(429, 'rate_limited', `too many ${opts.what}; try again in ${seconds} s`, undefined, { 'Retry-After': String(seconds) }));
     },

@@ -11,9 +11,9 @@ import { MAX_RULES, orgSettingsOf, ruleList as sharedRuleList, userSettingsOf } 
 import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';
 import { AuditLog } from '../models/audit';
-import { Message, MessageDoc } from '../models/message';
-import { Org, OrgDoc } from '../models/org';
-import { User, UserDoc } from '../models/user';
+import { Message, type MessageDoc } from '../models/message';
+import { Org, type OrgDoc } from '../models/org';
+import { User, type UserDoc } from '../models/user';
 import { normaliseAddress, normaliseDomain } from '../mail/address';
 import { applyOrgRulesChange, applyUserRulesChange, previewOrgRulesChange } from '../sync/rules/settings-apply';
 import { auth, requireAdmin } from './context';

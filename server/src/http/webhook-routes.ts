@@ -4,7 +4,8 @@
  * hint: it marks the mailbox due and is answered at once; the workers do the work. Nothing in a notification is
  * trusted as data.
  */
-import express, { Router } from 'express';
+import type express from 'express';
+import { Router } from 'express';
 import { sameSecret } from '../auth/secrets';
 import { runInOrg } from '../db/tenant';
 import type { Logger } from '../logger';

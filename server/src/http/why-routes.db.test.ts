@@ -1,11 +1,11 @@
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
 import { runInOrg } from '../db/tenant';
 import { Company, Contact, Deal } from '../models/crm';
-import { Mailbox, MailboxDoc } from '../models/mailbox';
+import { Mailbox, type MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
 import { bearer, seedMessage, signIn, type SeedMessage, type SignedIn } from '../../../test/helpers/seed';
 

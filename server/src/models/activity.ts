@@ -2,7 +2,7 @@
  * Notes and tasks on a CRM record (a contact, a company or a deal), added from a sidebar or the API. A task has a
  * due date and an assignee (a user of the organisation; the author by default) and is done or not.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 export type RecordKind = 'contact' | 'company' | 'deal';

@@ -3,7 +3,7 @@
  * Bounded per item and per organisation (see sync/refetch/attachment-fetch.ts); removed with the message it belongs
  * to when privacy rules are tightened, so excluded mail leaves no attachment behind either.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const attachmentCacheSchema = tenantSchema({

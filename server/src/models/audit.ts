@@ -3,7 +3,7 @@
  * FerretDB 1.24 has no TTL indexes ("expireAfterSeconds is not implemented yet"), so expiry is checked on
  * read and expired states are swept by the scheduler rather than left to the database.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const oauthStateSchema = tenantSchema({

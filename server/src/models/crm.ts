@@ -1,5 +1,5 @@
 /** CRM records: contacts (several addresses), companies (several domains), deals. */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const contactSchema = tenantSchema({

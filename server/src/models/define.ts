@@ -1,5 +1,5 @@
 /** The one way tenant-owned models are declared: an `orgId` on every document, scoped by the tenant plugin. */
-import mongoose, { Schema, SchemaDefinition, SchemaOptions } from 'mongoose';
+import mongoose, { Schema, type SchemaDefinition, type SchemaOptions } from 'mongoose';
 import { tenantScopePlugin } from '../db/tenant';
 
 /**
@@ -9,7 +9,7 @@ import { tenantScopePlugin } from '../db/tenant';
  */
 export function tenantSchema(definition: SchemaDefinition, options: SchemaOptions = {}): Schema {
   const fullDefinition: SchemaDefinition = { orgId: { type: Schema.Types.ObjectId, required: true, immutable: true }, ...definition };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+ 
   const schema: Schema = new Schema<any>(fullDefinition, { timestamps: true, strict: 'throw', ...(options as SchemaOptions<any>) });
   schema.plugin(tenantScopePlugin);
   return schema;

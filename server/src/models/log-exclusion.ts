@@ -8,7 +8,7 @@
  * is one read by `_id` per page — the one lookup the embedded FerretDB serves from an index — and the keys keep no
  * Message-ID, subject or address in clear: excluded mail leaves nothing readable behind.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 /** Copies remembered per choice, so "Log again" can fetch them back at once; past this, a reconciliation does it. */

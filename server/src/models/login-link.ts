@@ -4,7 +4,7 @@
  * link. FerretDB 1.24 has no TTL indexes, so `expiresAt` is checked on read and expired links are swept when new
  * ones are made (http/login-link-routes.ts).
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const loginLinkSchema = tenantSchema({

@@ -2,7 +2,7 @@
  * One copy of a message in one mailbox: provider ids, labels or folder, the state flags with the time each
  * last changed, and the CRM's writes not yet echoed by the provider (so the echo is not taken for a change).
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 

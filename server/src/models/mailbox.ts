@@ -2,7 +2,7 @@
  * A connected mailbox and everything its sync needs to resume after any crash: tokens (sealed), state and
  * stage, the provider cursor, backfill position and counts, push channel, lease, schedule and failures.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, sealedSecret, tenantSchema } from './define';
 
 export const MAILBOX_STATES = ['backfilling', 'live', 'throttled', 'error', 'reauth_required', 'paused'] as const;

@@ -2,7 +2,7 @@
  * One email per organisation, however many mailboxes hold it (unique on `dedupKey`). Each mailbox's copy
  * is a `MailboxMessage`; `syncedBy` lists the users whose mailboxes hold it.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import type { DecodingNote } from '../mail/message';
 import { model, tenantSchema } from './define';
 

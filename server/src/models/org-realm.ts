@@ -9,7 +9,7 @@
  * a write). This is the one unique key that does not start with `orgId`: it maps into organisations, like
  * `orgs.key`, and must be unique across them.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const orgRealmSchema = tenantSchema({

@@ -2,7 +2,7 @@
  * Organisations: a Google Workspace domain (`hd`), a Microsoft tenant (`tid`), or a lone user. The org is
  * the tenant root, so it is the one model not scoped by the tenant plugin; reach it through `orgId`.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model } from './define';
 
 const settingsSchema = new Schema({

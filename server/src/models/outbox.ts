@@ -2,7 +2,7 @@
  * CRM sends. The entry is written before anything goes to the provider (unique on the caller's
  * Idempotency-Key), so a retry or a crash never sends twice.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const outboxSchema = tenantSchema({

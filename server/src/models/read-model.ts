@@ -3,7 +3,7 @@
  * written with plain inserts (a duplicate `_id` means "already there"), copy refs with `$addToSet` upserts; both are
  * deleted by `_id` and rebuilt from the mail by `npm run rebuild-read-models`. No secondary index: `_id` serves all.
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 /** `<orgId> a <address> <date> <messageId>`: a message that has this address among its participants. */

@@ -6,7 +6,7 @@
  * the CRM thread it joined first; the mapping never changes once written, so it is inserted, never updated (the
  * embedded FerretDB scans a whole collection for every update, while inserts and `_id` reads stay cheap).
  */
-import { Schema, Types } from 'mongoose';
+import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 const threadSchema = tenantSchema({

@@ -18,7 +18,7 @@
  * with a few addresses cost a few short range reads plus one read of the messages by `_id`, whatever the size of
  * the organisation.
  */
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
 import { MailboxMessage, type MessageFlags } from '../models/mailbox-message';
 import { Activity, CopyRef } from '../models/read-model';
@@ -65,7 +65,7 @@ function activityEntries(orgId: Types.ObjectId, m: IndexedMessage) {
  * Inserts unordered, so one bad entry stops no other; answers the indexes of those that existed already (a
  * duplicate `_id`). Any other refusal is thrown.
  */
-async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknown>[]): Promise<number[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknown>[]): Promise<number[]> {
   const existing: number[] = [];
   for (let i = 0; i < docs.length; i += CHUNK) {
     try {

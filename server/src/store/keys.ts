@@ -39,7 +39,7 @@ export const isKeyPart = (s: string): boolean => PART.test(s);
  */
 export function prefixRange(orgId: KeyPart, kind: string, parts: KeyPart[], before?: string): { $gt: string; $lt: string } {
   const prefix = `${key(orgId, kind, ...parts)} `;
-  return { $gt: prefix, $lt: before !== undefined && before.startsWith(prefix) ? before : `${prefix}${AFTER_ALL}` };
+  return { $gt: prefix, $lt: before?.startsWith(prefix) ? before : `${prefix}${AFTER_ALL}` };
 }
 
 /** Dates as key parts: ISO 8601 in UTC sorts as time does (for years 0000–9999). */

@@ -57,7 +57,7 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
 
 type Entry = { _id: string; messageId: Types.ObjectId };
 
-async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: string }, stale: (entries: Entry[]) => Promise<Entry[]>): Promise<number> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: string }, stale: (entries: Entry[]) => Promise<Entry[]>): Promise<number> {
   let dropped = 0;
   let from = range.$gt;
   for (;;) {

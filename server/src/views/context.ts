@@ -18,11 +18,11 @@ import type {
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../models/ids';
 import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from './records';
-import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
-import { Mailbox, MailboxDoc, MailboxState } from '../models/mailbox';
-import { Message, MessageDoc } from '../models/message';
-import { Org, OrgDoc } from '../models/org';
-import { User, UserDoc } from '../models/user';
+import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc } from '../models/crm';
+import { Mailbox, type MailboxDoc, type MailboxState } from '../models/mailbox';
+import { Message, type MessageDoc } from '../models/message';
+import { Org, type OrgDoc } from '../models/org';
+import { User, type UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -92,7 +92,7 @@ export async function lookupPeople(emails: readonly string[], directory?: Readon
 }
 
 /** Documents by `_id` (the `_id` index on both databases). */
-async function byIds<T>(model: mongoose.Model<any>, ids: readonly string[], fields?: Record<string, 1>): Promise<T[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function byIds<T>(model: mongoose.Model<any>, ids: readonly string[], fields?: Record<string, 1>): Promise<T[]> {
   if (ids.length === 0) return [];
   const q = model.find({ _id: trusted({ $in: ids.map((id) => new Types.ObjectId(id)) }) });
   return (fields ? q.select(fields) : q).lean<T[]>();

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PageQuery } from '../../../shared/src/api/messages';
 import type { VisibilityPolicy } from '../crm/visibility';
 import { copiesOf, newestWith, type Source } from '../store/activity';
-import { Message, MessageDoc } from '../models/message';
+import { Message, type MessageDoc } from '../models/message';
 import { copyFor, messageSummary, type MessageSummary } from './records';
 
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */

@@ -15,11 +15,11 @@
 import mongoose, { Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../models/ids';
-import { Company, CompanyDoc, Contact, ContactDoc, Deal, DealDoc } from '../models/crm';
-import { Mailbox, MailboxDoc } from '../models/mailbox';
-import { Message, MessageDoc } from '../models/message';
-import { Org, OrgDoc } from '../models/org';
-import { User, UserDoc } from '../models/user';
+import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc } from '../models/crm';
+import { Mailbox, type MailboxDoc } from '../models/mailbox';
+import { Message, type MessageDoc } from '../models/message';
+import { Org, type OrgDoc } from '../models/org';
+import { User, type UserDoc } from '../models/user';
 import { addressInDomains, domainOf } from '../mail/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';

@@ -4,8 +4,8 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { sendGoogleError, unauthenticated } from './errors';
-import { PushChannel } from './push';
-import { QuotaMeter, quotaErrorBody } from './quota';
+import type { PushChannel } from './push';
+import { type QuotaMeter, quotaErrorBody } from './quota';
 import type { GmailState } from './state';
 import type { Mailbox } from './store';
 

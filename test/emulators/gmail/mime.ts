@@ -48,7 +48,7 @@ function parseHeaders(head: string): Array<{ name: string; value: string }> {
   const headers: Array<{ name: string; value: string }> = [];
   for (const line of head.split(/\r?\n/)) {
     if (/^[ \t]/.test(line) && headers.length > 0) {
-      headers[headers.length - 1].value += ' ' + line.trim();
+      headers[headers.length - 1].value += ` ${line.trim()}`;
       continue;
     }
     const colon = line.indexOf(':');

@@ -46,7 +46,7 @@ export function createGoogleSigner(): GoogleSigner {
 /** A stable numeric `sub` per address, shaped like Google's 21-digit account ids. */
 export function googleSubject(email: string): string {
   const digest = createHash('sha256').update(email.toLowerCase()).digest();
-  return '1' + (digest.readBigUInt64BE(0) % 10n ** 20n).toString().padStart(20, '0');
+  return `1${(digest.readBigUInt64BE(0) % 10n ** 20n).toString().padStart(20, '0')}`;
 }
 
 /** Consumer domains carry no `hd` claim; any other domain is treated as a Workspace domain. */

@@ -85,7 +85,7 @@ const TENANT_PATTERN = /^(common|organizations|consumers|[0-9a-f-]{36}|[\w.-]+\.
 function aadError(res: Response, status: number, error: string, code: number, description: string): void {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').slice(0, 19) + 'Z';
+  const timestamp = `${new Date().toISOString().replace('T', ' ').slice(0, 19)}Z`;
   res.status(status).json({
     error,
     error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,

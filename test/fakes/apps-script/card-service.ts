@@ -73,7 +73,7 @@ function builder(type: string): unknown {
   const allowed = new Set(METHODS[type]);
   const target = { [RECORD]: record } as Record<string | symbol, unknown>;
   const proxy: unknown = new Proxy(target, {
-    get(t, prop) {
+    get(_t, prop) {
       if (prop === RECORD) return record;
       if (typeof prop !== 'string' || !allowed.has(prop)) {
         if (prop === 'then' || typeof prop === 'symbol') return undefined; // not a thenable; inspection

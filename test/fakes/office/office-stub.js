@@ -11,7 +11,7 @@
  * in a real window whose own stub relays Office.context.ui.messageParent back through postMessage.
  */
 (function () {
-  'use strict';
+  
   var config = window.__officeStubConfig || {};
   var sets = config.sets || { Mailbox: '1.5' };
   var EventType = {
@@ -29,7 +29,7 @@
     var addr = function (pair) { return { emailAddress: pair[0], displayName: pair[1] || '', recipientType: 'externalUser' }; };
     return {
       itemType: 'message',
-      itemId: f.itemId || ('AAMk' + Math.random().toString(36).slice(2)),
+      itemId: f.itemId || (`AAMk${Math.random().toString(36).slice(2)}`),
       from: addr(f.from),
       sender: addr(f.from),
       to: (f.to || []).map(addr),
@@ -95,7 +95,7 @@
     context: {
       requirements: {
         isSetSupported: function (name, minVersion) {
-          return Object.prototype.hasOwnProperty.call(sets, name) && versionAtLeast(sets[name], minVersion);
+          return  Object.hasOwn(sets, name) && versionAtLeast(sets[name], minVersion);
         },
       },
       mailbox: {
@@ -131,7 +131,7 @@
     var naaListeners = [];
     window.nestedAppAuthBridge = {
       addEventListener: function (type, fn) { if (type === 'message') naaListeners.push(fn); },
-      removeEventListener: function (type, fn) { naaListeners = naaListeners.filter(function (l) { return l !== fn; }); },
+      removeEventListener: function (_type, fn) { naaListeners = naaListeners.filter(function (l) { return l !== fn; }); },
       postMessage: function (text) {
         var req = JSON.parse(text);
         naaRequests.push(req.method);
@@ -150,7 +150,7 @@
   ['alert', 'confirm', 'prompt'].forEach(function (name) {
     window[name] = function () {
       refused.push(name);
-      throw new Error('window.' + name + ' is not available in an Office add-in');
+      throw new Error(`window.${name} is not available in an Office add-in`);
     };
   });
 

@@ -130,7 +130,7 @@ export const dealView: View = (main, route, signal) => {
         field('Amount', formatAmount(deal.amount, deal.currency)),
         field('Close date', formatDateTime(deal.closeDate)),
         field('Company', deal.companyId ? h('a', { href: `#/companies/${deal.companyId}` }, 'Open company') : null),
-        field('Contacts', deal.contactIds.length ? h('span', {}, ...deal.contactIds.map((c, i) => [i ? ', ' : '', h('a', { href: `#/contacts/${c}` }, `Contact ${i + 1}`)]).flat()) : null)),
+        field('Contacts', deal.contactIds.length ? h('span', {}, ...deal.contactIds.flatMap((c, i) => [i ? ', ' : '', h('a', { href: `#/contacts/${c}` }, `Contact ${i + 1}`)])) : null)),
       activitySection('deal', id, signal),
       timeline(`/api/deals/${id}/messages`, signal).el);
   });

@@ -10,7 +10,7 @@ import type { Vault } from '../../auth/vault';
 import { runInOrg } from '../../db/tenant';
 import { Mailbox } from '../../models/mailbox';
 import { signalDue } from '../engine/scheduler';
-import { OAuthState, OAuthStateDoc } from '../../models/audit';
+import { OAuthState, type OAuthStateDoc } from '../../models/audit';
 import { User, type UserDoc } from '../../models/user';
 import { capabilitiesOf } from '../providers/capabilities';
 import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from '../providers/port';

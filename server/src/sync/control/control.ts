@@ -3,7 +3,7 @@
  * (resync), and disconnect. It only writes to MongoDB (and, on disconnect, tells the provider); the
  * workers do the syncing, wherever they run. When workers run in this process, they are woken at once.
  */
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import type { Vault } from '../../auth/vault';
 import type { Logger } from '../../logger';
 import { Mailbox } from '../../models/mailbox';

@@ -4,7 +4,7 @@
  * the thread in their mailbox — by the References / In-Reply-To chain and by the provider's thread — and only theirs.
  * Without the ingest check, each of these would store the email again.
  */
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { useTestDatabase } from '../../../../test/helpers/db';
 import { createMailbox, createOrg, remoteOf, type Fixture, type MailSpec } from '../../../../test/fakes/engine-fixture';
 import { runInOrg } from '../../db/tenant';

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines, MessageText } from 'mailparser';
 import { normaliseAddress } from '../../mail/address';
-import type { AttachmentMeta, DecodingNote, MessageHeaders, ParsedAddress, ParsedMessage, ParseWarning } from '../../mail/message';
+import type { AttachmentMeta, DecodingNote, ParsedAddress, ParsedMessage, ParseWarning } from '../../mail/message';
 import { messageIdTokens, normaliseMessageId } from '../../mail/message-id';
 import libmime from 'libmime';
 import { EML_HEAD_BYTES, isEmbeddedMessage, nameForUnnamed } from './mime/attachment-names';

@@ -247,7 +247,7 @@ describe('ingestMessages on the real database', () => {
   it('keeps a malformed message raw and flagged without blocking the page', async () => {
     const orgId = await createOrg();
     const f = await createMailbox(orgId, 'ann@acme.test');
-    const bad = Buffer.from('From: x@broken.test\r\nTo: ann@acme.test\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + '--b\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'.repeat(200));
+    const bad = Buffer.from(`From: x@broken.test\r\nTo: ann@acme.test\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${'--b\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'.repeat(200)}`);
     const good = await remoteOf({ from: 'y@fine.test', to: ['ann@acme.test'], subject: 'fine' });
     const res = await ingest(f, [{ ...good, providerMessageId: 'bad-1', content: { kind: 'raw', raw: bad } }, good]);
     expect(res.stored).toBe(2);

@@ -110,7 +110,7 @@ export async function composeMessage(input: ComposeInput): Promise<Buffer> {
     ...(input.text !== undefined ? { text: input.text } : {}),
     ...(input.html !== undefined ? { html: input.html } : {}),
     ...(threading?.inReplyTo ? { inReplyTo: threading.inReplyTo } : {}),
-    ...(threading && threading.references.length ? { references: threading.references } : {}),
+    ...(threading?.references.length ? { references: threading.references } : {}),
     attachments: (input.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
     // Only the bytes we pass: never let user input make the composer read a file or fetch a URL.
     disableFileAccess: true,

@@ -9,8 +9,8 @@
  * A file that was uuencoded inside the text (id `uu<N>`, ingest/mime/uuencode.ts) is no attachment at the provider:
  * its bytes are decoded from the copy's raw message (ChangeSource.fetchRaw), then cached like any other.
  */
-import mongoose, { Types } from 'mongoose';
-import { AttachmentCache, AttachmentCacheDoc } from '../../models/attachment-cache';
+import mongoose, { type Types } from 'mongoose';
+import { AttachmentCache, type AttachmentCacheDoc } from '../../models/attachment-cache';
 import { Mailbox } from '../../models/mailbox';
 import { MailboxMessage } from '../../models/mailbox-message';
 import { isUuencodedAttachmentId, uuencodedAttachment } from '../ingest/parse';

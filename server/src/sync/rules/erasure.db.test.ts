@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import request from 'supertest';
 import { useTestDatabase } from '../../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../../test/helpers/idp';

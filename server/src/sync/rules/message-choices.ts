@@ -57,7 +57,7 @@ async function resolve(callerId: Types.ObjectId, target: ChoiceTarget): Promise<
 }
 
 /** The keys of a choice, and the caller's copies it removes now. */
-async function keysAndCopies(callerId: Types.ObjectId, scope: LogScope, doc: StoredEmail | null, mid: string | null) {
+async function keysAndCopies(scope: LogScope, doc: StoredEmail | null, mid: string | null) {
   if (scope === 'message') {
     const keys = [emailKey(doc ? doc.dedupKey : `mid:${mid}`)];
     return { keys, messageIds: doc ? [doc._id] : [] };
@@ -89,7 +89,7 @@ export async function excludeFromLog(callerId: Types.ObjectId, target: ChoiceTar
   if (!found) return { ok: false, reason: 'not_found' };
   const { doc, mid } = found;
   const orgId = currentOrgId();
-  const { keys, messageIds } = await keysAndCopies(callerId, scope, doc, mid);
+  const { keys, messageIds } = await keysAndCopies(scope, doc, mid);
   // The caller's copies of these emails: their provider threads join the keys (a thread choice), their ids the list
   // "Log again" fetches back.
   const copies = messageIds.length === 0 ? [] : await MailboxMessage.find({ userId: callerId, messageId: trusted({ $in: messageIds }) })

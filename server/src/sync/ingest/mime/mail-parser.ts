@@ -17,7 +17,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser, type MailParserOptions } from 'mailparser';
-import { decodeBodyBytes, type DecodeSource } from './charsets';
+import { decodeBodyBytes, } from './charsets';
 import { fixHeaderLine } from './headers';
 import { extractUuencoded, type UuFile } from './uuencode';
 import type { DecodingNote } from '../../../mail/message';

@@ -21,7 +21,7 @@ import { ProviderError, type AccessTokenSource } from '../port';
 import { BATCH_MAX, batchRequestBody, parseBatchResponse, type InnerResponse } from './batch';
 import { asProviderError, translateGmailError } from './errors';
 import type { RequestGate } from '../shared/gate';
-import { METHOD_COST, QuotaPacer, type GmailMethod } from './pacer';
+import { METHOD_COST, type QuotaPacer, type GmailMethod } from './pacer';
 
 /**
  * The OAuth2Client class of the google-auth-library copy that googleapis-common depends on (it pins its own,

@@ -56,7 +56,10 @@ function tokenSource(initial: string, refreshToken: string): AccessTokenSource &
   let current: Promise<string> | null = Promise.resolve(initial);
   const source = {
     refreshes: 0,
-    accessToken: () => (current ??= oauth.refresh(refreshToken).then((r) => (source.refreshes++, r.accessToken))),
+    accessToken: () => (current ??= oauth.refresh(refreshToken).then((r) => {
+        source.refreshes++;
+        return r.accessToken;
+      })),
     invalidate: () => {
       current = null;
     },

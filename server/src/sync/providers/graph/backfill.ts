@@ -83,7 +83,7 @@ export const maxPageSize = (n: number): Record<string, string> => ({ Prefer: `od
 
 function parsePosition(value: unknown): BackfillPosition {
   const p = value as Partial<BackfillPosition> | null;
-  if (!p || p.v !== 1 || typeof p.since !== 'string' || !Array.isArray(p.folders)) {
+  if (p?.v !== 1 || typeof p.since !== 'string' || !Array.isArray(p.folders)) {
     throw new ProviderError('invalid', 'Graph: unreadable backfill position');
   }
   return structuredClone(p as BackfillPosition);

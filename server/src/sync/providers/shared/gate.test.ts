@@ -11,7 +11,10 @@ function manualClock(): Clock & { advance(ms: number): Promise<void> } {
     sleep: (ms) => new Promise<void>((wake) => sleepers.push({ until: now + ms, wake })),
     async advance(ms) {
       now += ms;
-      for (const s of sleepers.splice(0).filter((x) => (x.until <= now ? (x.wake(), false) : true))) sleepers.push(s);
+      for (const s of sleepers.splice(0)) {
+        if (s.until <= now) s.wake();
+        else sleepers.push(s);
+      }
       await new Promise((resolve) => setImmediate(resolve));
     },
   };
