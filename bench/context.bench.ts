@@ -30,12 +30,26 @@ import { buildService } from '../server/src/server';
 import { cpuSnapshot } from './procstat';
 import { indexCopies } from '../server/src/store/activity';
 
-export interface ContextBenchOptions { contacts: number; messages: number; requests: number; concurrency: number; print?: (line: string) => void }
+export interface ContextBenchOptions {
+  contacts: number;
+  messages: number;
+  requests: number;
+  concurrency: number;
+  print?: (line: string) => void;
+}
 export interface RouteFigures {
-  route: string; requests: number; errors: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; perSecond: number;
+  route: string;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  perSecond: number;
   /** CPU milliseconds per request of this process (the server and the bench's client) and of the database: what
    * limits the rate on a busy machine, where wall-clock figures say more about the other processes. */
-  nodeCpuMs: number; databaseCpuMs: number;
+  nodeCpuMs: number;
+  databaseCpuMs: number;
 }
 
 const CHUNK = 1000;
@@ -44,7 +58,7 @@ const PEOPLE_PER_COMPANY = 10;
 /** A small deterministic generator, so two runs seed the same data. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const personEmail = (i: number) => `p${i}@c${Math.floor(i / PEOPLE_PER_COMPANY)}.example.com`;
@@ -53,20 +67,33 @@ async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print: (line:
   const started = Date.now();
   await Org.create({ _id: orgId, key: `bench:${orgId}`, name: 'bench', domains: ['acme.test'] });
   return runInOrg(orgId, async () => {
-    const users = await User.insertMany(['full', 'metadata', 'private'].map((visibility, i) => ({
-      email: `rep${i}@acme.test`, name: `Rep ${i}`, role: i === 0 ? 'admin' : 'member', identityKey: `bench:${i}`, settings: { visibility },
-    })));
+    const users = await User.insertMany(
+      ['full', 'metadata', 'private'].map((visibility, i) => ({
+        email: `rep${i}@acme.test`,
+        name: `Rep ${i}`,
+        role: i === 0 ? 'admin' : 'member',
+        identityKey: `bench:${i}`,
+        settings: { visibility },
+      })),
+    );
     const [caller] = users;
     const mailboxes = await Mailbox.insertMany(users.map((u) => ({ userId: u._id, provider: 'google', address: u.email, state: 'live' })));
     const mailboxOf = new Map(mailboxes.map((m) => [String(m.userId), m._id]));
     const companies = Math.ceil(o.contacts / PEOPLE_PER_COMPANY);
     for (let at = 0; at < companies; at += CHUNK) {
-      await Company.insertMany(Array.from({ length: Math.min(CHUNK, companies - at) }, (_, k) => ({ name: `Company ${at + k}`, domains: [`c${at + k}.example.com`] })));
+      await Company.insertMany(
+        Array.from({ length: Math.min(CHUNK, companies - at) }, (_, k) => ({ name: `Company ${at + k}`, domains: [`c${at + k}.example.com`] })),
+      );
     }
     for (let at = 0; at < o.contacts; at += CHUNK) {
-      await Contact.insertMany(Array.from({ length: Math.min(CHUNK, o.contacts - at) }, (_, k) => ({ emails: [personEmail(at + k)], name: `Person ${at + k}` })));
+      await Contact.insertMany(
+        Array.from({ length: Math.min(CHUNK, o.contacts - at) }, (_, k) => ({ emails: [personEmail(at + k)], name: `Person ${at + k}` })),
+      );
     }
-    const someContacts = await Contact.find({}).select({ _id: 1 }).limit(Math.ceil(o.contacts / 20)).lean<{ _id: Types.ObjectId }[]>();
+    const someContacts = await Contact.find({})
+      .select({ _id: 1 })
+      .limit(Math.ceil(o.contacts / 20))
+      .lean<{ _id: Types.ObjectId }[]>();
     await Deal.insertMany(someContacts.map((c, i) => ({ name: `Deal ${i}`, contactIds: [c._id], status: i % 3 === 0 ? 'won' : 'open' })));
     print(`seeded ${o.contacts} contacts, ${companies} companies, ${someContacts.length} deals in ${Date.now() - started} ms`);
 
@@ -77,16 +104,27 @@ async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print: (line:
         const person = personEmail(Math.floor(random() * o.contacts));
         const holder = users[Math.floor(random() * users.length)];
         return {
-          ...byInternetMessageId(orgId, `${at + k}@bench`), internetMessageId: `${at + k}@bench`, subject: `Subject ${at + k}`,
-          from: { email: person, name: 'Someone' }, to: [{ email: holder.email, name: '' }], date: new Date(t0 + (at + k) * 60_000),
-          direction: 'inbound', snippet: 'A short snippet of the body', text: 'body '.repeat(200), participants: [person, holder.email],
+          ...byInternetMessageId(orgId, `${at + k}@bench`),
+          internetMessageId: `${at + k}@bench`,
+          subject: `Subject ${at + k}`,
+          from: { email: person, name: 'Someone' },
+          to: [{ email: holder.email, name: '' }],
+          date: new Date(t0 + (at + k) * 60_000),
+          direction: 'inbound',
+          snippet: 'A short snippet of the body',
+          text: 'body '.repeat(200),
+          participants: [person, holder.email],
           syncedBy: [holder._id],
         };
       });
       await Message.insertMany(batch, { lean: true });
       // Every holder's copy, and the read model as the ingest writes it (store/activity.ts).
       const copies = batch.map((m) => ({
-        _id: new Types.ObjectId(), mailboxId: mailboxOf.get(String(m.syncedBy[0])), userId: m.syncedBy[0], messageId: m._id, providerMessageId: `p${m.dedupKey}`,
+        _id: new Types.ObjectId(),
+        mailboxId: mailboxOf.get(String(m.syncedBy[0])),
+        userId: m.syncedBy[0],
+        messageId: m._id,
+        providerMessageId: `p${m.dedupKey}`,
       }));
       await MailboxMessage.insertMany(copies, { lean: true });
       await indexCopies(copies.map((c, k) => ({ copyId: c._id, messageId: c.messageId, date: batch[k].date, participants: batch[k].participants })));
@@ -108,24 +146,33 @@ async function fire(route: string, count: number, concurrency: number, send: (i:
   let next = 0;
   const started = performance.now();
   const cpuBefore = cpuSnapshot(process.pid);
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      const t = performance.now();
-      const res = await send(i);
-      await res.arrayBuffer();
-      latencies.push(performance.now() - t);
-      if (res.status !== 200) errors += 1;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t = performance.now();
+        const res = await send(i);
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t);
+        if (res.status !== 200) errors += 1;
+      }
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = cpuSnapshot(process.pid);
   latencies.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
-    route, requests: count, errors, p50Ms: round(percentile(latencies, 50)), p95Ms: round(percentile(latencies, 95)),
-    p99Ms: round(percentile(latencies, 99)), maxMs: round(latencies[latencies.length - 1]), perSecond: round(count / seconds),
-    nodeCpuMs: round(((cpuAfter.bench - cpuBefore.bench) * 1000) / count), databaseCpuMs: round(((cpuAfter.database - cpuBefore.database) * 1000) / count),
+    route,
+    requests: count,
+    errors,
+    p50Ms: round(percentile(latencies, 50)),
+    p95Ms: round(percentile(latencies, 95)),
+    p99Ms: round(percentile(latencies, 99)),
+    maxMs: round(latencies[latencies.length - 1]),
+    perSecond: round(count / seconds),
+    nodeCpuMs: round(((cpuAfter.bench - cpuBefore.bench) * 1000) / count),
+    databaseCpuMs: round(((cpuAfter.database - cpuBefore.database) * 1000) / count),
   };
 }
 
@@ -146,8 +193,11 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
     const orgId = new Types.ObjectId();
     const { callerId } = await seed(orgId, o, print);
     const config = loadConfig({
-      NODE_ENV: 'test', PUBLIC_URL: 'http://127.0.0.1:3999', LOG_LEVEL: 'silent',
-      JWT_SECRET: randomBytes(32).toString('hex'), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      NODE_ENV: 'test',
+      PUBLIC_URL: 'http://127.0.0.1:3999',
+      LOG_LEVEL: 'silent',
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       // One bench user stands for a whole team of sidebars: the read path is measured, not the per-user limit.
       RATE_LIMIT_USER_PER_MINUTE: '100000000',
     });
@@ -162,11 +212,23 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
     const someone = () => personEmail(Math.floor(random() * o.contacts));
 
     const getContext = () => fetch(`${base}/api/context?email=${someone()}&email=${someone()}`, { headers });
-    const postAddon = () => fetch(`${base}/api/addon/context`, {
-      method: 'POST', headers,
-      body: JSON.stringify({ provider: 'gmail', message: { internetMessageId: `<${Math.floor(random() * o.messages)}@bench>`, from: { email: someone(), name: 'Someone' }, to: [{ email: 'rep0@acme.test', name: '' }], cc: [{ email: someone(), name: '' }] } }),
-    });
-    const contactIds = (await runInOrg(orgId, () => Contact.find({}).select({ _id: 1 }).limit(2000).lean<{ _id: Types.ObjectId }[]>())).map((c) => String(c._id));
+    const postAddon = () =>
+      fetch(`${base}/api/addon/context`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          provider: 'gmail',
+          message: {
+            internetMessageId: `<${Math.floor(random() * o.messages)}@bench>`,
+            from: { email: someone(), name: 'Someone' },
+            to: [{ email: 'rep0@acme.test', name: '' }],
+            cc: [{ email: someone(), name: '' }],
+          },
+        }),
+      });
+    const contactIds = (await runInOrg(orgId, () => Contact.find({}).select({ _id: 1 }).limit(2000).lean<{ _id: Types.ObjectId }[]>())).map((c) =>
+      String(c._id),
+    );
     const getTimeline = () => fetch(`${base}/api/contacts/${contactIds[Math.floor(random() * contactIds.length)]}/messages`, { headers });
     const getWhy = () => fetch(`${base}/api/why?email=${encodeURIComponent(someone())}`, { headers });
     await fire('warm-up', 20, 2, getContext);
@@ -177,7 +239,10 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
       await fire('GET /api/why?email=', o.requests, o.concurrency, getWhy),
     ];
     print(`db=${embedded?.kind ?? 'MONGODB_URI'} contacts=${o.contacts} messages=${o.messages} concurrency=${o.concurrency}`);
-    for (const f of figures) print(`${f.route.padEnd(32)} n=${f.requests} errors=${f.errors} p50=${f.p50Ms}ms p95=${f.p95Ms}ms p99=${f.p99Ms}ms max=${f.maxMs}ms ${f.perSecond} req/s; CPU per request: server+client ${f.nodeCpuMs} ms, database ${f.databaseCpuMs} ms`);
+    for (const f of figures)
+      print(
+        `${f.route.padEnd(32)} n=${f.requests} errors=${f.errors} p50=${f.p50Ms}ms p95=${f.p95Ms}ms p99=${f.p99Ms}ms max=${f.maxMs}ms ${f.perSecond} req/s; CPU per request: server+client ${f.nodeCpuMs} ms, database ${f.databaseCpuMs} ms`,
+      );
     return figures;
   } finally {
     server.close();
@@ -194,6 +259,16 @@ function arg(name: string, fallback: number): number {
 }
 
 if (require.main === module) {
-  runContextBench({ contacts: arg('contacts', 10_000), messages: arg('messages', 20_000), requests: arg('requests', 400), concurrency: arg('concurrency', 4) })
-    .then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
+  runContextBench({
+    contacts: arg('contacts', 10_000),
+    messages: arg('messages', 20_000),
+    requests: arg('requests', 400),
+    concurrency: arg('concurrency', 4),
+  }).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

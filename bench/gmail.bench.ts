@@ -9,20 +9,47 @@
  */
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  busyShare, countBy, counterDiff, deliverOneByOne, deliverRightAfterRuns, fmt, latencyFigures, liveMailboxes as liveMailboxesWith, printDeliveries, quiesce, seconds, seenThroughApi,
-  shortNames as names, stuckMailboxes, watchImport, withCommand,
-  type BenchFigure, type Print, type Seen,
+  busyShare,
+  countBy,
+  counterDiff,
+  deliverOneByOne,
+  deliverRightAfterRuns,
+  fmt,
+  latencyFigures,
+  liveMailboxes as liveMailboxesWith,
+  printDeliveries,
+  quiesce,
+  seconds,
+  seenThroughApi,
+  shortNames as names,
+  stuckMailboxes,
+  watchImport,
+  withCommand,
+  type BenchFigure,
+  type Print,
+  type Seen,
 } from './measure';
 import { cpuSnapshot, describeCpu } from './procstat';
 import { connectMailbox, memoryOf, signIn, sleep, startStack, type Connected, type Stack } from './stack';
 
 export type { BenchFigure, Print };
 
-export interface GmailBenchCommon { https: boolean; quota: number; quotaStatus: 429 | 403; print: Print }
+export interface GmailBenchCommon {
+  https: boolean;
+  quota: number;
+  quotaStatus: 429 | 403;
+  print: Print;
+}
 
 const DAY = 86_400_000;
 const CUSTOMERS = [
-  { domain: 'initech.com', people: [{ email: 'bill@initech.com', name: 'Bill Lumbergh' }, { email: 'peter@initech.com', name: 'Peter Gibbons' }] },
+  {
+    domain: 'initech.com',
+    people: [
+      { email: 'bill@initech.com', name: 'Bill Lumbergh' },
+      { email: 'peter@initech.com', name: 'Peter Gibbons' },
+    ],
+  },
   { domain: 'globex.com', people: [{ email: 'hank@globex.com', name: 'Hank Scorpio' }] },
 ];
 
@@ -37,21 +64,34 @@ async function mailFor(owner: Identity, count: number, seed: number): Promise<Ge
 }
 
 function seedMailbox(stack: Stack, email: string, mail: GeneratedMessage[]): void {
-  stack.emu.google.control.seed(email, mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })));
+  stack.emu.google.control.seed(
+    email,
+    mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })),
+  );
 }
 
 const shortNames = (counts: Record<string, number>) => names(counts, /^gmail\.users\./);
 
 /** Share of a time span during which at least one Gmail API call was in flight (the rest: the server not fetching). */
 const fetchBusy = (stack: Stack, fromMs: number, toMs: number) =>
-  busyShare(stack.emu.google.control.requests().filter((e) => e.name.startsWith('gmail.')), fromMs, toMs);
+  busyShare(
+    stack.emu.google.control.requests().filter((e) => e.name.startsWith('gmail.')),
+    fromMs,
+    toMs,
+  );
 
 /** Connect → live with imported === total === N, sampling progress and server memory along the way. */
 async function importOne(stack: Stack, owner: Identity, n: number, print: Print, timeoutMs: number) {
   const cpu0 = cpuSnapshot(stack.server.child.pid!);
   const connected = await connectMailbox(stack, owner.email);
   const r = await watchImport(stack, connected, n, print, timeoutMs, cpu0);
-  return { ...r, connected, busy: fetchBusy(stack, r.connectedWall, Date.now()), quota: stack.emu.google.control.quota(), counters: stack.emu.google.control.requestCounters() };
+  return {
+    ...r,
+    connected,
+    busy: fetchBusy(stack, r.connectedWall, Date.now()),
+    quota: stack.emu.google.control.quota(),
+    counters: stack.emu.google.control.requestCounters(),
+  };
 }
 
 /** 1. Gmail backfill of N messages under an enforced per-user quota vs the quota floor. */
@@ -60,7 +100,9 @@ export async function benchBackfill(o: GmailBenchCommon & { messages: number; co
   const stack = await startStack({ quota: o.quota, quotaStatus: o.quotaStatus, https: o.https, push: false });
   try {
     seedMailbox(stack, owner.email, await mailFor(owner, o.messages, 1));
-    o.print(`  seeded ${fmt(o.messages)} messages; quota ${o.quota} units/s per user in the emulator (over quota: ${o.quotaStatus}) and GMAIL_QUOTA_UNITS_PER_SECOND=${o.quota} in the server`);
+    o.print(
+      `  seeded ${fmt(o.messages)} messages; quota ${o.quota} units/s per user in the emulator (over quota: ${o.quotaStatus}) and GMAIL_QUOTA_UNITS_PER_SECOND=${o.quota} in the server`,
+    );
     const r = await importOne(stack, owner, o.messages, o.print, Math.max(120_000, (o.messages * COST.get * 4 * 1000) / o.quota));
     const usage = r.quota.usage[owner.email];
     const floorUnits = o.messages * COST.get + Math.ceil(o.messages / LIST_PAGE_MAX) * COST.list + COST.profile;
@@ -68,36 +110,52 @@ export async function benchBackfill(o: GmailBenchCommon & { messages: number; co
     const engineFloorMs = (usage.unitsUsed / o.quota) * 1000;
     const calls = counterDiff(r.counters.byName, {});
     const escalated = (r.box.lastError ? 1 : 0) + (r.box.state !== 'live' ? 1 : 0);
-    o.print(`  live after ${seconds(r.elapsedMs)} s: imported ${fmt(r.box.progress.imported)} / total ${fmt(r.box.progress.total)} (seeded ${fmt(o.messages)}); lastError ${r.box.lastError ? JSON.stringify(r.box.lastError) : 'none'}`);
+    o.print(
+      `  live after ${seconds(r.elapsedMs)} s: imported ${fmt(r.box.progress.imported)} / total ${fmt(r.box.progress.total)} (seeded ${fmt(o.messages)}); lastError ${r.box.lastError ? JSON.stringify(r.box.lastError) : 'none'}`,
+    );
     o.print(`  Gmail calls to live: ${shortNames(calls)}; statuses ${JSON.stringify(r.counters.byStatus)}`);
-    o.print(`  quota units used ${fmt(usage.unitsUsed)} (floor ${fmt(floorUnits)} = ${fmt(o.messages)}×${COST.get} get + ${Math.ceil(o.messages / LIST_PAGE_MAX)}×${COST.list} list at ${LIST_PAGE_MAX}/page + ${COST.profile} profile), peak ${usage.peakUnitsPerSecond} units in any 1 s, ${usage.rejected} calls rejected over quota`);
+    o.print(
+      `  quota units used ${fmt(usage.unitsUsed)} (floor ${fmt(floorUnits)} = ${fmt(o.messages)}×${COST.get} get + ${Math.ceil(o.messages / LIST_PAGE_MAX)}×${COST.list} list at ${LIST_PAGE_MAX}/page + ${COST.profile} profile), peak ${usage.peakUnitsPerSecond} units in any 1 s, ${usage.rejected} calls rejected over quota`,
+    );
     const rejected = stack.emu.google.control.errors().filter((e) => e.status === o.quotaStatus);
     if (rejected.length) {
       const at = rejected.map((e) => (e.startedAt - r.connectedWall) / 1000);
       const byName = countBy(rejected, (e) => e.name);
-      o.print(`  quota rejections by method ${shortNames(byName)}; at ${at.slice(0, 12).map((t) => t.toFixed(1)).join(', ')}${at.length > 12 ? ', …' : ''} s after connect`);
+      o.print(
+        `  quota rejections by method ${shortNames(byName)}; at ${at
+          .slice(0, 12)
+          .map((t) => t.toFixed(1))
+          .join(', ')}${at.length > 12 ? ', …' : ''} s after connect`,
+      );
     }
     o.print(`  a Gmail call was in flight ${r.busy.busyPct.toFixed(0)}% of the time from connect to live (${fmt(r.busy.calls)} calls)`);
     o.print(`  ${r.cpu}`);
     return withCommand(o.command, [
       {
         name: `Gmail backfill ${fmt(o.messages)} msgs @ ${o.quota} u/s: quota-floor time ÷ measured time`,
-        value: floorMs / r.elapsedMs, unit: 'ratio', target: { op: '>=', value: 0.9 },
+        value: floorMs / r.elapsedMs,
+        unit: 'ratio',
+        target: { op: '>=', value: 0.9 },
         detail: `floor ${seconds(floorMs)} s (${fmt(floorUnits)} units ÷ ${o.quota}/s), measured ${seconds(r.elapsedMs)} s connect → live; ${(o.messages / (r.elapsedMs / 1000)).toFixed(1)} msg/s`,
       },
       {
         name: 'Gmail backfill: pacing (engine’s own units ÷ quota) ÷ measured time',
-        value: engineFloorMs / r.elapsedMs, unit: 'ratio',
+        value: engineFloorMs / r.elapsedMs,
+        unit: 'ratio',
         detail: `engine spent ${fmt(usage.unitsUsed)} units (${((usage.unitsUsed / floorUnits - 1) * 100).toFixed(1)}% over the floor's), i.e. ${seconds(engineFloorMs)} s of quota; peak ${usage.peakUnitsPerSecond}/${o.quota} units in 1 s`,
       },
       {
         name: 'Gmail backfill: quota errors escalated (mailbox error or not live)',
-        value: escalated, unit: 'errors', target: { op: '<=', value: 0 },
+        value: escalated,
+        unit: 'errors',
+        target: { op: '<=', value: 0 },
         detail: `${usage.rejected} quota rejections answered by the emulator (${o.quotaStatus}), retried by the engine; lastError ${r.box.lastError?.code ?? 'none'}`,
       },
       {
         name: 'Gmail backfill: exact counts (|imported − N| + |total − N|)',
-        value: Math.abs(r.box.progress.imported - o.messages) + Math.abs(r.box.progress.total - o.messages), unit: 'messages', target: { op: '<=', value: 0 },
+        value: Math.abs(r.box.progress.imported - o.messages) + Math.abs(r.box.progress.total - o.messages),
+        unit: 'messages',
+        target: { op: '<=', value: 0 },
         detail: `imported ${fmt(r.box.progress.imported)}, total ${fmt(r.box.progress.total)}, N ${fmt(o.messages)}`,
       },
     ]);
@@ -114,7 +172,9 @@ export async function benchIngest(o: GmailBenchCommon & { messages: number; comm
     const generated = performance.now();
     seedMailbox(stack, owner.email, await mailFor(owner, o.messages, 2));
     const mem0 = memoryOf(stack.server.child.pid!);
-    o.print(`  seeded ${fmt(o.messages)} messages in ${seconds(performance.now() - generated)} s; emulator quota off, GMAIL_QUOTA_UNITS_PER_SECOND=1000000; server RSS at start ${mem0?.rssMb.toFixed(0)} MB`);
+    o.print(
+      `  seeded ${fmt(o.messages)} messages in ${seconds(performance.now() - generated)} s; emulator quota off, GMAIL_QUOTA_UNITS_PER_SECOND=1000000; server RSS at start ${mem0?.rssMb.toFixed(0)} MB`,
+    );
     const r = await importOne(stack, owner, o.messages, o.print, Math.max(180_000, o.messages * 20));
     const mem = memoryOf(stack.server.child.pid!);
     const rate = o.messages / (r.elapsedMs / 1000);
@@ -129,22 +189,33 @@ export async function benchIngest(o: GmailBenchCommon & { messages: number; comm
       slope = varx > 0 ? (cov / varx) * 10_000 : NaN;
     }
     const calls = counterDiff(r.counters.byName, {});
-    o.print(`  live after ${seconds(r.elapsedMs)} s: imported ${fmt(r.box.progress.imported)} / total ${fmt(r.box.progress.total)}; Gmail calls ${shortNames(calls)}`);
-    o.print(`  server RSS now ${mem?.rssMb.toFixed(0)} MB, peak (VmHWM) ${mem?.peakMb.toFixed(0)} MB; RSS trend ${Number.isFinite(slope) ? `${slope.toFixed(1)} MB per 10,000 messages` : 'n/a'} over the second half (${s.length} samples)`);
-    o.print(`  a Gmail call was in flight ${r.busy.busyPct.toFixed(0)}% of the time from connect to live (${fmt(r.busy.calls)} calls recorded): the rest is the server not fetching (storing a page, scheduling)`);
+    o.print(
+      `  live after ${seconds(r.elapsedMs)} s: imported ${fmt(r.box.progress.imported)} / total ${fmt(r.box.progress.total)}; Gmail calls ${shortNames(calls)}`,
+    );
+    o.print(
+      `  server RSS now ${mem?.rssMb.toFixed(0)} MB, peak (VmHWM) ${mem?.peakMb.toFixed(0)} MB; RSS trend ${Number.isFinite(slope) ? `${slope.toFixed(1)} MB per 10,000 messages` : 'n/a'} over the second half (${s.length} samples)`,
+    );
+    o.print(
+      `  a Gmail call was in flight ${r.busy.busyPct.toFixed(0)}% of the time from connect to live (${fmt(r.busy.calls)} calls recorded): the rest is the server not fetching (storing a page, scheduling)`,
+    );
     o.print(`  ${r.cpu}`);
     return withCommand(o.command, [
       {
         name: `Ingest throughput, emulator unthrottled, ${fmt(o.messages)} msgs connect → live`,
-        value: rate, unit: 'msg/s', target: { op: '>=', value: 1000 },
+        value: rate,
+        unit: 'msg/s',
+        target: { op: '>=', value: 1000 },
         detail: `${fmt(o.messages)} messages in ${seconds(r.elapsedMs)} s, exact ${r.box.progress.imported === o.messages && r.box.progress.total === o.messages ? 'yes' : 'NO'}`,
       },
       {
         name: `Server peak RSS (VmHWM) at ${fmt(o.messages)} msgs${o.messages < 100_000 ? ' (target is at 100,000)' : ''}`,
-        value: Math.round(mem?.peakMb ?? NaN), unit: 'MB', target: { op: '<=', value: 300 },
-        detail: o.messages < 100_000
-          ? `measured at ${fmt(o.messages)}, not 100,000 (run with --ingest-messages 100000)`
-          : `RSS trend ${slope.toFixed(1)} MB per 10,000 messages`,
+        value: Math.round(mem?.peakMb ?? NaN),
+        unit: 'MB',
+        target: { op: '<=', value: 300 },
+        detail:
+          o.messages < 100_000
+            ? `measured at ${fmt(o.messages)}, not 100,000 (run with --ingest-messages 100000)`
+            : `RSS trend ${slope.toFixed(1)} MB per 10,000 messages`,
       },
     ]);
   } finally {
@@ -163,11 +234,16 @@ function liveMailboxes(stack: Stack, m: number, perMailbox: number, domain: stri
   });
 }
 
-
 /** Delivers one new message and waits until `GET /api/why?messageId=` says it is synced; returns ms or null on timeout. */
 async function deliverAndSee(stack: Stack, box: Connected, seed: number, timeoutMs: number): Promise<Seen | null> {
   const owner = { email: box.email, name: 'Rep' };
-  const msg = await generateMessage({ owner, from: CUSTOMERS[seed % 2].people[0], subject: `Bench ${seed}`, seed: 10_000 + seed, date: new Date(Math.floor(Date.now() / 1000) * 1000) });
+  const msg = await generateMessage({
+    owner,
+    from: CUSTOMERS[seed % 2].people[0],
+    subject: `Bench ${seed}`,
+    seed: 10_000 + seed,
+    date: new Date(Math.floor(Date.now() / 1000) * 1000),
+  });
   const pushesBefore = stack.emu.google.control.pushes().length;
   const seqBefore = stack.emu.google.control.requestCounters().total;
   const wall0 = Date.now();
@@ -176,14 +252,16 @@ async function deliverAndSee(stack: Stack, box: Connected, seed: number, timeout
   const ms = await seenThroughApi(stack, box, msg.messageId, t0, timeoutMs);
   if (ms === null) return null;
   const wallSeen = wall0 + ms;
-  const push = stack.emu.google.control.pushes().slice(pushesBefore).find((p) => p.emailAddress === box.email && p.outcome === 'delivered');
+  const push = stack.emu.google.control
+    .pushes()
+    .slice(pushesBefore)
+    .find((p) => p.emailAddress === box.email && p.outcome === 'delivered');
   const calls = stack.emu.google.control.requests({ sinceSeq: seqBefore }).filter((e) => e.group === box.email);
   const history = calls.find((e) => e.name === 'gmail.users.history.list');
   const gets = calls.filter((e) => e.name === 'gmail.users.messages.get' && e.endedAt !== undefined);
   const lastGet = gets.length ? Math.max(...gets.map((e) => e.endedAt!)) : undefined;
-  const phases: Seen['phases'] = push && history && lastGet !== undefined
-    ? [push.at - wall0, history.startedAt - push.at, lastGet - history.startedAt, wallSeen - lastGet]
-    : null;
+  const phases: Seen['phases'] =
+    push && history && lastGet !== undefined ? [push.at - wall0, history.startedAt - push.at, lastGet - history.startedAt, wallSeen - lastGet] : null;
   return { ms, phases };
 }
 
@@ -199,7 +277,12 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
     const d = await deliverOneByOne(stack, boxes, o.deliveries, (box, i) => deliverAndSee(stack, box, i, 10_000));
     const webhooks = stack.emu.google.control.pushes();
     const outcomes = countBy(webhooks, (p) => `${p.outcome}${p.status ? ` ${p.status}` : ''}`);
-    printDeliveries(o.print, d, o, ['deliver → push POSTed (emulator; 1 push/s per user, coalesced)', 'push → history.list arrives (webhook, wake, lease, load)', 'history.list → last messages.get answered', 'get answered → visible (ingest, persist, probe)']);
+    printDeliveries(o.print, d, o, [
+      'deliver → push POSTed (emulator; 1 push/s per user, coalesced)',
+      'push → history.list arrives (webhook, wake, lease, load)',
+      'history.list → last messages.get answered',
+      'get answered → visible (ingest, persist, probe)',
+    ]);
     o.print(`  pushes: ${JSON.stringify(outcomes)}`);
     o.print(`  ${d.cpu}`);
     const after = await deliverRightAfterRuns(stack, boxes, Math.max(10, Math.round(o.deliveries / 4)), (box, i) => deliverAndSee(stack, box, i, 10_000));
@@ -208,7 +291,13 @@ export async function benchPush(o: GmailBenchCommon & { mailboxes: number; deliv
     return withCommand(o.command, [
       ...latencyFigures('Push → visible through the API', d, note),
       ...latencyFigures('Push right after a run (push received → visible)', after, note),
-      { name: 'Connected mailboxes that never went live (engine)', value: stuck, unit: 'mailboxes', target: { op: '<=', value: 0 }, detail: `of ${o.mailboxes} connected 4 at a time while the workers import` },
+      {
+        name: 'Connected mailboxes that never went live (engine)',
+        value: stuck,
+        unit: 'mailboxes',
+        target: { op: '<=', value: 0 },
+        detail: `of ${o.mailboxes} connected 4 at a time while the workers import`,
+      },
     ]);
   } finally {
     await stack.stop();
@@ -233,14 +322,29 @@ export async function benchCalls(o: GmailBenchCommon & { newMessages: number; co
     }
     await quiesce(() => stack.emu.google.control.requestCounters(), 1_500);
     const diff = counterDiff(control.requestCounters().byName, before);
-    const gmailCalls = Object.entries(diff).filter(([k]) => k.startsWith('gmail.')).reduce((a, [, v]) => a + v, 0);
+    const gmailCalls = Object.entries(diff)
+      .filter(([k]) => k.startsWith('gmail.'))
+      .reduce((a, [, v]) => a + v, 0);
     const otherCalls = Object.entries(diff).filter(([k]) => !k.startsWith('gmail.'));
     const units = (control.quota().usage[box.email]?.unitsUsed ?? 0) - unitsBefore;
     o.print(`  ${o.newMessages} new messages delivered one at a time (each its own push), ${seen} seen through the API`);
-    o.print(`  Gmail calls: ${shortNames(diff)}${otherCalls.length ? ` (non-Gmail-API: ${otherCalls.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; quota units ${units}`);
+    o.print(
+      `  Gmail calls: ${shortNames(diff)}${otherCalls.length ? ` (non-Gmail-API: ${otherCalls.map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; quota units ${units}`,
+    );
     return withCommand(o.command, [
-      { name: 'Gmail API calls per new message (incremental, push)', value: gmailCalls / o.newMessages, unit: 'calls', target: { op: '<=', value: 2 }, detail: `${gmailCalls} calls for ${o.newMessages} messages: ${shortNames(Object.fromEntries(Object.entries(diff).filter(([k]) => k.startsWith('gmail.'))))}` },
-      { name: 'Gmail quota units per new message (floor 7 = history.list 2 + messages.get 5)', value: units / o.newMessages, unit: 'units', detail: `${units} units for ${o.newMessages} messages` },
+      {
+        name: 'Gmail API calls per new message (incremental, push)',
+        value: gmailCalls / o.newMessages,
+        unit: 'calls',
+        target: { op: '<=', value: 2 },
+        detail: `${gmailCalls} calls for ${o.newMessages} messages: ${shortNames(Object.fromEntries(Object.entries(diff).filter(([k]) => k.startsWith('gmail.'))))}`,
+      },
+      {
+        name: 'Gmail quota units per new message (floor 7 = history.list 2 + messages.get 5)',
+        value: units / o.newMessages,
+        unit: 'units',
+        detail: `${units} units for ${o.newMessages} messages`,
+      },
     ]);
   } finally {
     await stack.stop();

@@ -30,10 +30,20 @@ async function main(): Promise<void> {
     const user = await runInOrg(org._id, () => User.create({ email: 'owner@acme-corp.com', role: 'admin', identityKey: 'bench' }));
     const mailbox = { _id: new Types.ObjectId(), orgId: org._id, userId: user._id, address: 'owner@acme-corp.com' };
     const now = Date.now();
-    const mails = await generateMailbox({ owner: { email: mailbox.address, name: 'Owner' }, count, startDate: new Date(now - 60 * 86_400_000), endDate: new Date(now) });
+    const mails = await generateMailbox({
+      owner: { email: mailbox.address, name: 'Owner' },
+      count,
+      startDate: new Date(now - 60 * 86_400_000),
+      endDate: new Date(now),
+    });
     const remote: RemoteMessage[] = mails.map((m, i) => ({
-      providerMessageId: `m${i}`, providerThreadId: m.threadKey, labels: m.labelIds, folderId: null,
-      flags: { read: m.isRead, starred: false, archived: false, deleted: false }, receivedAt: m.date, content: { kind: 'raw', raw: m.raw },
+      providerMessageId: `m${i}`,
+      providerThreadId: m.threadKey,
+      labels: m.labelIds,
+      folderId: null,
+      flags: { read: m.isRead, starred: false, archived: false, deleted: false },
+      receivedAt: m.date,
+      content: { kind: 'raw', raw: m.raw },
     }));
     const ctx = await loadIngestContext(mailbox);
     for (const label of process.argv.includes('--replay') ? ['fresh', 'replay'] : ['fresh']) {
@@ -41,7 +51,9 @@ async function main(): Promise<void> {
       let stored = 0;
       for (let i = 0; i < remote.length; i += pageSize) stored += (await ingestMessages(ctx, remote.slice(i, i + pageSize))).stored;
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      console.log(`${db.kind} ${label}: ${remote.length} messages in ${s.toFixed(2)} s = ${(remote.length / s).toFixed(0)} messages/s (stored ${stored}, page ${pageSize}, rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB)`);
+      console.log(
+        `${db.kind} ${label}: ${remote.length} messages in ${s.toFixed(2)} s = ${(remote.length / s).toFixed(0)} messages/s (stored ${stored}, page ${pageSize}, rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB)`,
+      );
     }
   } finally {
     await disconnectDatabase();

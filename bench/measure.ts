@@ -35,7 +35,10 @@ export function counterDiff(after: Record<string, number>, before: Record<string
 
 /** "name 12, other 3", largest first, with `strip` removed from the names. */
 export const shortNames = (counts: Record<string, number>, strip?: RegExp) =>
-  Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${strip ? k.replace(strip, '') : k} ${fmt(v)}`).join(', ');
+  Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${strip ? k.replace(strip, '') : k} ${fmt(v)}`)
+    .join(', ');
 
 /** Share of a time span during which at least one of `entries` was in flight (the rest: the server not fetching). */
 export function busyShare(entries: RecordedRequest[], fromMs: number, toMs: number): { busyPct: number; calls: number } {
@@ -83,24 +86,41 @@ export interface WatchedImport {
 }
 
 /** After a connect: GET /api/mailboxes until live with imported === total === n, sampling progress and server memory. */
-export async function watchImport(stack: Stack, connected: Connected, n: number, print: Print, timeoutMs: number, cpu0 = cpuSnapshot(stack.server.child.pid!)): Promise<WatchedImport> {
+export async function watchImport(
+  stack: Stack,
+  connected: Connected,
+  n: number,
+  print: Print,
+  timeoutMs: number,
+  cpu0 = cpuSnapshot(stack.server.child.pid!),
+): Promise<WatchedImport> {
   let lastReport = performance.now();
   const samples: Array<{ imported: number; rssMb: number }> = [];
   const boxes = await waitMailboxes(stack, connected.token, (b) => b.some((m) => m.id === connected.mailboxId && isLiveComplete(m, n)), {
-    timeoutMs, everyMs: 200, what: `${connected.email} live with ${n} messages`,
+    timeoutMs,
+    everyMs: 200,
+    what: `${connected.email} live with ${n} messages`,
     onPoll: (b) => {
       const m = b.find((x) => x.id === connected.mailboxId);
       const mem = memoryOf(stack.server.child.pid!);
       if (mem && m) samples.push({ imported: m.progress.imported, rssMb: mem.rssMb });
       if (performance.now() - lastReport > 30_000) {
         lastReport = performance.now();
-        print(`  … ${seconds(performance.now() - connected.connectedAt)} s: ${m?.state} ${fmt(m?.progress.imported ?? 0)}/${fmt(m?.progress.total ?? 0)}${mem ? `, server RSS ${mem.rssMb.toFixed(0)} MB` : ''}`);
+        print(
+          `  … ${seconds(performance.now() - connected.connectedAt)} s: ${m?.state} ${fmt(m?.progress.imported ?? 0)}/${fmt(m?.progress.total ?? 0)}${mem ? `, server RSS ${mem.rssMb.toFixed(0)} MB` : ''}`,
+        );
       }
     },
   });
   const elapsedMs = performance.now() - connected.connectedAt;
   const cpu1 = cpuSnapshot(stack.server.child.pid!);
-  return { box: boxes.find((m) => m.id === connected.mailboxId)!, elapsedMs, connectedWall: Date.now() - elapsedMs, samples, cpu: describeCpu(cpu0, cpu1, elapsedMs / 1000) };
+  return {
+    box: boxes.find((m) => m.id === connected.mailboxId)!,
+    elapsedMs,
+    connectedWall: Date.now() - elapsedMs,
+    samples,
+    cpu: describeCpu(cpu0, cpu1, elapsedMs / 1000),
+  };
 }
 
 export interface LiveMailboxesHooks {
@@ -115,7 +135,14 @@ export interface LiveMailboxesHooks {
 }
 
 /** M live mailboxes with push set up: each seeded, connected through OAuth (4 at a time), live, and watched. */
-export async function liveMailboxes(stack: Stack, m: number, perMailbox: number, domain: string, print: Print, hooks: LiveMailboxesHooks): Promise<{ boxes: Connected[]; admin: string; stuck: number }> {
+export async function liveMailboxes(
+  stack: Stack,
+  m: number,
+  perMailbox: number,
+  domain: string,
+  print: Print,
+  hooks: LiveMailboxesHooks,
+): Promise<{ boxes: Connected[]; admin: string; stuck: number }> {
   const owners = Array.from({ length: m }, (_, i) => ({ email: `rep${i}@${domain}`, name: `Rep ${i}` }));
   for (const [i, owner] of owners.entries()) await hooks.seed(owner, i);
   const started = performance.now();
@@ -123,23 +150,32 @@ export async function liveMailboxes(stack: Stack, m: number, perMailbox: number,
   const admin = await hooks.signIn(owners[0].email);
   let boxes: Connected[] = [await hooks.connect(owners[0].email, admin)];
   let next = 1;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (next < owners.length) boxes.push(await hooks.connect(owners[next++].email));
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < owners.length) boxes.push(await hooks.connect(owners[next++].email));
+    }),
+  );
   print(`  connected ${m} mailboxes through OAuth in ${seconds(performance.now() - started)} s`);
   // All live, or no more going live for 30 s: a mailbox that never starts is reported, and the rest are measured.
   let liveCount = 0;
   let changedAt = Date.now();
-  const final = await waitMailboxes(stack, admin, (b) => {
-    const live = b.filter((x) => isLiveComplete(x, perMailbox)).length;
-    if (live !== liveCount) [liveCount, changedAt] = [live, Date.now()];
-    return (b.length === m && live === m) || Date.now() - changedAt > 30_000;
-  }, { timeoutMs: 120_000 + m * 3_000, everyMs: 500, what: `${m} mailboxes live` });
+  const final = await waitMailboxes(
+    stack,
+    admin,
+    (b) => {
+      const live = b.filter((x) => isLiveComplete(x, perMailbox)).length;
+      if (live !== liveCount) [liveCount, changedAt] = [live, Date.now()];
+      return (b.length === m && live === m) || Date.now() - changedAt > 30_000;
+    },
+    { timeoutMs: 120_000 + m * 3_000, everyMs: 500, what: `${m} mailboxes live` },
+  );
   const liveAddresses = new Set(final.filter((x) => isLiveComplete(x, perMailbox)).map((x) => x.address));
   const stuck = m - liveAddresses.size;
   if (stuck > 0) {
     const seen = final.filter((x) => !isLiveComplete(x, perMailbox)).map((x) => `${x.address} ${x.state} ${x.progress.imported}/${x.progress.total}`);
-    print(`  ENGINE: ${stuck} of ${m} mailboxes never went live (no change for 30 s); the API lists ${final.length}${seen.length ? `, not live: ${seen.join('; ')}` : ''}; as stored: ${await hooks.describeStuck()}`);
+    print(
+      `  ENGINE: ${stuck} of ${m} mailboxes never went live (no change for 30 s); the API lists ${final.length}${seen.length ? `, not live: ${seen.join('; ')}` : ''}; as stored: ${await hooks.describeStuck()}`,
+    );
   }
   boxes = boxes.filter((b) => liveAddresses.has(b.email));
   const pushDeadline = Date.now() + 60_000 + m * 1_000;
@@ -167,10 +203,35 @@ export async function stuckMailboxes(stack: Stack): Promise<string> {
   const client = new mongoose.mongo.MongoClient(stack.server.mongodbUri);
   try {
     await client.connect();
-    const docs = await client.db().collection('mailboxes')
-      .find({ state: { $ne: 'live' } }, { projection: { address: 1, state: 1, stage: 1, nextRunAt: 1, lease: 1, backoffUntil: 1, failures: 1, lastError: 1, createdAt: 1, updatedAt: 1, backfill: 1, 'cursor.v': 1 } })
+    const docs = await client
+      .db()
+      .collection('mailboxes')
+      .find(
+        { state: { $ne: 'live' } },
+        {
+          projection: {
+            address: 1,
+            state: 1,
+            stage: 1,
+            nextRunAt: 1,
+            lease: 1,
+            backoffUntil: 1,
+            failures: 1,
+            lastError: 1,
+            createdAt: 1,
+            updatedAt: 1,
+            backfill: 1,
+            'cursor.v': 1,
+          },
+        },
+      )
       .toArray();
-    const locks = await client.db().collection('synclocks').find({ key: { $in: docs.flatMap((d) => [1, 2, 3].map((g) => `lease:${String(d._id)}:${g}`)) } }, { projection: { key: 1, owner: 1, at: 1 } }).toArray().catch(() => []);
+    const locks = await client
+      .db()
+      .collection('synclocks')
+      .find({ key: { $in: docs.flatMap((d) => [1, 2, 3].map((g) => `lease:${String(d._id)}:${g}`)) } }, { projection: { key: 1, owner: 1, at: 1 } })
+      .toArray()
+      .catch(() => []);
     return `now ${new Date().toISOString()}; ${JSON.stringify(docs)}; lease locks ${JSON.stringify(locks)}`;
   } finally {
     await client.close();
@@ -178,9 +239,17 @@ export async function stuckMailboxes(stack: Stack): Promise<string> {
 }
 
 /** One delivery seen through the API: its latency, and its four phases (the provider's own split) when known. */
-export interface Seen { ms: number; phases: [number, number, number, number] | null }
+export interface Seen {
+  ms: number;
+  phases: [number, number, number, number] | null;
+}
 
-export interface Deliveries { latencies: number[]; phases: number[][]; lost: number; cpu: string }
+export interface Deliveries {
+  latencies: number[];
+  phases: number[][];
+  lost: number;
+  cpu: string;
+}
 
 /**
  * `n` new messages, one at a time, each to a mailbox picked by a seeded generator and waited for until the API shows
@@ -197,7 +266,12 @@ export async function deliverOneByOne<B>(stack: Stack, boxes: B[], n: number, de
  * the server (phase 0 of `deliverAndSee` is the provider's own push delay, e.g. Gmail's one per second per user), so
  * what is measured is the server's: a push that lands as the previous run finishes must start a round at once.
  */
-export async function deliverRightAfterRuns<B>(stack: Stack, boxes: B[], n: number, deliverAndSee: (box: B, i: number) => Promise<Seen | null>): Promise<Deliveries> {
+export async function deliverRightAfterRuns<B>(
+  stack: Stack,
+  boxes: B[],
+  n: number,
+  deliverAndSee: (box: B, i: number) => Promise<Seen | null>,
+): Promise<Deliveries> {
   const random = createRng(7);
   return collectDeliveries(stack, n, async (i) => {
     const box = boxes[Math.floor(random() * boxes.length)]!;
@@ -234,7 +308,9 @@ export function printDeliveries(print: Print, d: Deliveries, of: { deliveries: n
   const { latencies, phases, lost } = d;
   const phase = (k: number) => `${labels[k]} p50 ${percentile(phases[k]!, 50).toFixed(0)} / p99 ${percentile(phases[k]!, 99).toFixed(0)}`;
   print(`  ${of.deliveries} deliveries, one at a time to random mailboxes of ${of.mailboxes}: seen ${latencies.length}, not seen within 10 s ${lost}`);
-  print(`  latency ms: min ${latencies[0]?.toFixed(0)} p50 ${percentile(latencies, 50).toFixed(0)} p90 ${percentile(latencies, 90).toFixed(0)} p99 ${percentile(latencies, 99).toFixed(0)} max ${latencies[latencies.length - 1]?.toFixed(0)}`);
+  print(
+    `  latency ms: min ${latencies[0]?.toFixed(0)} p50 ${percentile(latencies, 50).toFixed(0)} p90 ${percentile(latencies, 90).toFixed(0)} p99 ${percentile(latencies, 99).toFixed(0)} max ${latencies[latencies.length - 1]?.toFixed(0)}`,
+  );
   print(`  phases (ms, n=${phases[0]!.length}): ${[0, 1, 2, 3].map(phase).join('; ')}`);
 }
 
@@ -242,7 +318,19 @@ export function printDeliveries(print: Print, d: Deliveries, of: { deliveries: n
 export function latencyFigures(name: string, d: Deliveries, note = ''): Figure[] {
   const { latencies, lost } = d;
   return [
-    { name: `${name}, p50${note}`, value: Math.round(percentile(latencies, 50)), unit: 'ms', target: { op: '<=', value: 200 }, detail: `n=${latencies.length}, probe GET /api/why?messageId= every ~20 ms` },
-    { name: `${name}, p99${note}`, value: Math.round(percentile(latencies, 99)), unit: 'ms', target: { op: '<=', value: 1000 }, detail: `max ${latencies[latencies.length - 1]?.toFixed(0)} ms, ${lost} not seen within 10 s` },
+    {
+      name: `${name}, p50${note}`,
+      value: Math.round(percentile(latencies, 50)),
+      unit: 'ms',
+      target: { op: '<=', value: 200 },
+      detail: `n=${latencies.length}, probe GET /api/why?messageId= every ~20 ms`,
+    },
+    {
+      name: `${name}, p99${note}`,
+      value: Math.round(percentile(latencies, 99)),
+      unit: 'ms',
+      target: { op: '<=', value: 1000 },
+      detail: `max ${latencies[latencies.length - 1]?.toFixed(0)} ms, ${lost} not seen within 10 s`,
+    },
   ];
 }

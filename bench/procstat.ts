@@ -6,7 +6,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
-interface Stat { pid: number; ppid: number; comm: string; cpuSeconds: number }
+interface Stat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cpuSeconds: number;
+}
 
 function statOf(pid: number): Stat | null {
   try {
@@ -23,7 +28,10 @@ function statOf(pid: number): Stat | null {
 
 /** Every process whose ancestry leads to `root` (not `root` itself). */
 export function descendants(root: number): Stat[] {
-  const all = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map((n) => statOf(Number(n))).filter((s): s is Stat => s !== null);
+  const all = readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map((n) => statOf(Number(n)))
+    .filter((s): s is Stat => s !== null);
   const byParent = new Map<number, Stat[]>();
   for (const s of all) byParent.set(s.ppid, [...(byParent.get(s.ppid) ?? []), s]);
   const out: Stat[] = [];
@@ -37,7 +45,13 @@ export function descendants(root: number): Stat[] {
   return out;
 }
 
-export interface CpuSnapshot { server: number; bench: number; database: number; machineBusy: number; machineTotal: number }
+export interface CpuSnapshot {
+  server: number;
+  bench: number;
+  database: number;
+  machineBusy: number;
+  machineTotal: number;
+}
 
 function machineTicks(): { busy: number; total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -47,7 +61,9 @@ function machineTicks(): { busy: number; total: number } {
 }
 
 export function cpuSnapshot(serverPid: number): CpuSnapshot {
-  const database = descendants(process.pid).filter((s) => /ferretdb|mongod/.test(s.comm)).reduce((sum, s) => sum + s.cpuSeconds, 0);
+  const database = descendants(process.pid)
+    .filter((s) => /ferretdb|mongod/.test(s.comm))
+    .reduce((sum, s) => sum + s.cpuSeconds, 0);
   const u = process.cpuUsage();
   const m = machineTicks();
   return { server: statOf(serverPid)?.cpuSeconds ?? NaN, bench: (u.user + u.system) / 1e6, database, machineBusy: m.busy, machineTotal: m.total };

@@ -6,8 +6,18 @@
  */
 import { readFileSync } from 'node:fs';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 /** node_modules/<pkg> (or @scope/pkg), server source folder, node: internals, or the special V8 entries. */
 export function bucketOf(url: string, functionName: string): string {
@@ -17,7 +27,11 @@ export function bucketOf(url: string, functionName: string): string {
   if (url.startsWith('node:')) return url.split('/')[0];
   const src = /server\/(?:src|dist)\/(.*)/.exec(url);
   if (src) return `server/${src[1].split('/').slice(0, -1).join('/') || src[1]}`;
-  return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
+  return url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/');
 }
 
 export function summarise(profile: CpuProfile, top = 25): string {
@@ -36,11 +50,17 @@ export function summarise(profile: CpuProfile, top = 25): string {
     bucket.set(b, (bucket.get(b) ?? 0) + us);
   }
   const pct = (us: number) => `${((us / totalUs) * 100).toFixed(1).padStart(5)}%`;
-  const rows = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, us]) => `  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+  const rows = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => `  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
   return [
     `profile ${(totalUs / 1e6).toFixed(1)} s, ${profile.samples.length} samples`,
-    'self time by package / source folder:', ...rows(bucket),
-    'self time by function:', ...rows(fn),
+    'self time by package / source folder:',
+    ...rows(bucket),
+    'self time by function:',
+    ...rows(fn),
   ].join('\n');
 }
 

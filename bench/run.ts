@@ -50,7 +50,13 @@ type Sizes = typeof DEFAULTS;
 
 /** `--quick`: sizes for development (a few minutes in all); the figures then say they are not at the targets' sizes. */
 const QUICK: Partial<Sizes> = {
-  'backfill-messages': 1_000, 'ingest-messages': 1_000, mailboxes: 20, deliveries: 20, contacts: 2_000, 'context-messages': 20_000, requests: 200,
+  'backfill-messages': 1_000,
+  'ingest-messages': 1_000,
+  mailboxes: 20,
+  deliveries: 20,
+  contacts: 2_000,
+  'context-messages': 20_000,
+  requests: 200,
 };
 
 function parseArgs(argv: string[]): { parts: Part[]; sizes: Sizes; explicit: Set<string>; quotaStatus: 429 | 403; https: boolean } {
@@ -65,7 +71,9 @@ function parseArgs(argv: string[]): { parts: Part[]; sizes: Sizes; explicit: Set
     else if (a === '--http') https = false;
     else if (a === '--https') https = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [gmail-backfill|ingest|push|calls|context ...] [--quick] [--messages N] [--backfill-messages N] [--ingest-messages N] [--mailboxes M] [--deliveries P] [--new K] [--contacts C] [--context-messages N] [--requests R] [--concurrency C] [--quota U] [--quota-status 429|403] [--graph-rate R] [--http]');
+      console.log(
+        'usage: npm run bench -- [gmail-backfill|ingest|push|calls|context ...] [--quick] [--messages N] [--backfill-messages N] [--ingest-messages N] [--mailboxes M] [--deliveries P] [--new K] [--contacts C] [--context-messages N] [--requests R] [--concurrency C] [--quota U] [--quota-status 429|403] [--graph-rate R] [--http]',
+      );
       process.exit(0);
     } else if (a.startsWith('--')) {
       const [flag, inline] = a.slice(2).split('=');
@@ -114,8 +122,15 @@ async function main(): Promise<void> {
     'graph-push': `M=${sizes.mailboxes} live Outlook mailboxes × 10 messages, ${sizes.deliveries} deliveries one at a time, SYNC_POLL_SECONDS=300`,
   };
 
-  print(`Threadline bench — ${new Date().toISOString()} — ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, Node ${process.version}`);
-  print(`emulators over ${https ? 'https (test CA)' : 'http'} on loopback; the server is \`node --import tsx server/src/main.ts\` (API + workers) in a child process`);
+  print(
+    `Threadline bench — ${new Date().toISOString()} — ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, Node ${process.version}`,
+  );
+  print(
+    `emulators over ${https ? 'https (test CA)' : 'http'} on loopback; the server is \`node --import tsx server/src/main.ts\` (API + workers) in a child process`,
+  );
   print('sizes:');
   for (const p of parts) print(`  ${p.padEnd(15)} ${sizeLine[p]}`);
 
@@ -142,19 +157,36 @@ async function main(): Promise<void> {
         else if (part === 'ingest') figures = await benchIngest({ ...base, messages: sizes['ingest-messages'] });
         else if (part === 'push') figures = await benchPush({ ...base, mailboxes: sizes.mailboxes, deliveries: sizes.deliveries });
         else if (part === 'calls') figures = await benchCalls({ ...base, newMessages: sizes.new });
-        else if (part === 'graph-backfill') figures = await benchGraphBackfill({ https, print, command: commands[part], messages: sizes['backfill-messages'], ratePerSecond: sizes['graph-rate'] });
+        else if (part === 'graph-backfill')
+          figures = await benchGraphBackfill({
+            https,
+            print,
+            command: commands[part],
+            messages: sizes['backfill-messages'],
+            ratePerSecond: sizes['graph-rate'],
+          });
         else if (part === 'graph-calls') figures = await benchGraphCalls({ https, print, command: commands[part], newMessages: sizes.new });
-        else if (part === 'graph-push') figures = await benchGraphPush({ https, print, command: commands[part], mailboxes: sizes.mailboxes, deliveries: sizes.deliveries });
+        else if (part === 'graph-push')
+          figures = await benchGraphPush({ https, print, command: commands[part], mailboxes: sizes.mailboxes, deliveries: sizes.deliveries });
         else {
           const routes = await runContextBench({
-            contacts: sizes.contacts, messages: sizes['context-messages'], requests: sizes.requests, concurrency: sizes.concurrency,
+            contacts: sizes.contacts,
+            messages: sizes['context-messages'],
+            requests: sizes.requests,
+            concurrency: sizes.concurrency,
             print: (line) => print(`  ${line}`),
           });
-          const note = sizes.contacts < 10_000 || sizes['context-messages'] < 200_000 ? ` at ${sizes.contacts.toLocaleString('en-US')} contacts / ${sizes['context-messages'].toLocaleString('en-US')} messages (target: 10,000 / 200,000)` : '';
+          const note =
+            sizes.contacts < 10_000 || sizes['context-messages'] < 200_000
+              ? ` at ${sizes.contacts.toLocaleString('en-US')} contacts / ${sizes['context-messages'].toLocaleString('en-US')} messages (target: 10,000 / 200,000)`
+              : '';
           // The sidebar's two routes: p99 <= 50 ms; a contact's timeline and `why`: p99 <= 100 ms.
           const targetMs = (route: string) => (route.includes('context') ? 50 : 100);
           figures = routes.map((r) => ({
-            name: `${r.route} p99${note}`, value: r.p99Ms, unit: 'ms', target: { op: '<=' as const, value: targetMs(r.route) },
+            name: `${r.route} p99${note}`,
+            value: r.p99Ms,
+            unit: 'ms',
+            target: { op: '<=' as const, value: targetMs(r.route) },
             detail: `p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, max ${r.maxMs} ms, ${r.errors} errors, ${r.perSecond} req/s achieved at concurrency ${sizes.concurrency} (target load 200 req/s)`,
             command: commands.context,
           }));
@@ -175,7 +207,9 @@ async function main(): Promise<void> {
   print(`\n== Summary (${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
   for (const f of all) print(`${formatFigure(f)}\n        ← ${f.command}`);
   const missed = all.filter((f) => met(f) === false);
-  print(`\n${all.filter((f) => met(f) === true).length} MET, ${missed.length} MISS${failures.length ? `, ${failures.length} part(s) failed: ${failures.join('; ')}` : ''}`);
+  print(
+    `\n${all.filter((f) => met(f) === true).length} MET, ${missed.length} MISS${failures.length ? `, ${failures.length} part(s) failed: ${failures.join('; ')}` : ''}`,
+  );
   process.exit(failures.length ? 1 : 0);
 }
 

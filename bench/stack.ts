@@ -59,21 +59,35 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   try {
     emu.google.control.setQuota({ unitsPerSecond: o.quota, status: o.quotaStatus ?? 429 });
     if (o.graphThrottle) emu.microsoft.control.setThrottling(o.graphThrottle);
-    const server = await startServerProcess({
-      ...emu.env,
-      GMAIL_QUOTA_UNITS_PER_SECOND: String(o.quota ?? UNLIMITED_SERVER_QUOTA),
-      SYNC_POLL_SECONDS: String(o.pollSeconds ?? 300),
-      LOG_LEVEL: 'warn',
-      // A few bench users stand for many: the sync is measured, not the per-user and per-address limits.
-      RATE_LIMIT_USER_PER_MINUTE: '100000000', RATE_LIMIT_ADDRESS_PER_MINUTE: '100000000',
-      ...o.env,
-    }, [], { bundled: true, nodeArgs: serverNodeArgs() });
-    emu.google.control.configurePush(o.push
-      ? { url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT, rateLimit: 'coalesce' }
-      : { url: undefined });
+    const server = await startServerProcess(
+      {
+        ...emu.env,
+        GMAIL_QUOTA_UNITS_PER_SECOND: String(o.quota ?? UNLIMITED_SERVER_QUOTA),
+        SYNC_POLL_SECONDS: String(o.pollSeconds ?? 300),
+        LOG_LEVEL: 'warn',
+        // A few bench users stand for many: the sync is measured, not the per-user and per-address limits.
+        RATE_LIMIT_USER_PER_MINUTE: '100000000',
+        RATE_LIMIT_ADDRESS_PER_MINUTE: '100000000',
+        ...o.env,
+      },
+      [],
+      { bundled: true, nodeArgs: serverNodeArgs() },
+    );
+    emu.google.control.configurePush(
+      o.push
+        ? {
+            url: `${server.url}/webhooks/gmail`,
+            audience: emu.env.GOOGLE_PUSH_AUDIENCE,
+            serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT,
+            rateLimit: 'coalesce',
+          }
+        : { url: undefined },
+    );
     const browser = o.https ? createNodeFetch({ ca: readFileSync(emu.caFile, 'utf8') }) : fetch;
     return {
-      emu, server, browser,
+      emu,
+      server,
+      browser,
       async stop() {
         await server.stop();
         await emu.stop();
@@ -87,7 +101,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
 export async function api<T = any>(stack: Stack, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${stack.server.url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
@@ -97,21 +113,26 @@ export type Provider = 'google' | 'microsoft';
 
 /** A session from the provider's add-on token: a Google ID token, or a Microsoft add-in token of the emulator's tenant. */
 export async function signIn(stack: Stack, email: string, provider: Provider = 'google'): Promise<string> {
-  const token = provider === 'google'
-    ? await stack.emu.google.control.mintIdToken({ email })
-    : await microsoftAddinToken(stack.emu, email);
+  const token = provider === 'google' ? await stack.emu.google.control.mintIdToken({ email }) : await microsoftAddinToken(stack.emu, email);
   const res = await fetch(`${stack.server.url}/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider, token }),
   });
   if (res.status !== 200) throw new Error(`sign-in of ${email}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
 
-export interface Connected { email: string; token: string; mailboxId: string; /** performance.now() when the OAuth callback was called. */ connectedAt: number }
+export interface Connected {
+  email: string;
+  token: string;
+  mailboxId: string /** performance.now() when the OAuth callback was called. */;
+  connectedAt: number;
+}
 
 /** The real flow: connect → the provider's consent (emulator) → the server's OAuth callback, which creates the mailbox. */
 export async function connectMailbox(stack: Stack, email: string, token?: string, provider: Provider = 'google'): Promise<Connected> {
-  const session = token ?? await signIn(stack, email, provider);
+  const session = token ?? (await signIn(stack, email, provider));
   const started = await api<{ authorizationUrl: string }>(stack, session, 'POST', '/api/mailboxes/connect', { provider });
   if (started.status !== 200) throw new Error(`connect ${email}: ${started.status} ${JSON.stringify(started.body)}`);
   const consent = await stack.browser(started.body.authorizationUrl, { redirect: 'manual' });
@@ -139,24 +160,35 @@ export interface MailboxView {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls GET /api/mailboxes until `done` holds; `onPoll` sees every answer (progress, memory samples). */
-export async function waitMailboxes(stack: Stack, token: string, done: (boxes: MailboxView[]) => boolean, opts: { timeoutMs: number; everyMs?: number; what: string; onPoll?: (boxes: MailboxView[]) => void }): Promise<MailboxView[]> {
+export async function waitMailboxes(
+  stack: Stack,
+  token: string,
+  done: (boxes: MailboxView[]) => boolean,
+  opts: { timeoutMs: number; everyMs?: number; what: string; onPoll?: (boxes: MailboxView[]) => void },
+): Promise<MailboxView[]> {
   const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const { status, body } = await api<{ mailboxes: MailboxView[] }>(stack, token, 'GET', '/api/mailboxes').catch(() => ({ status: 0, body: { mailboxes: [] } }));
+    const { status, body } = await api<{ mailboxes: MailboxView[] }>(stack, token, 'GET', '/api/mailboxes').catch(() => ({
+      status: 0,
+      body: { mailboxes: [] },
+    }));
     if (status === 200) {
       opts.onPoll?.(body.mailboxes);
       if (done(body.mailboxes)) return body.mailboxes;
     }
     if (Date.now() > deadline) {
-      const states = body.mailboxes.map((m) => `${m.address} ${m.state} ${m.progress.imported}/${m.progress.total}${m.lastError ? ` ${m.lastError.code}: ${m.lastError.message}` : ''}`);
-      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}: ${body.mailboxes.length} mailboxes: ${states.slice(0, 10).join('; ')}\n${stack.server.output().slice(-3000)}`);
+      const states = body.mailboxes.map(
+        (m) => `${m.address} ${m.state} ${m.progress.imported}/${m.progress.total}${m.lastError ? ` ${m.lastError.code}: ${m.lastError.message}` : ''}`,
+      );
+      throw new Error(
+        `timed out after ${opts.timeoutMs} ms waiting for ${opts.what}: ${body.mailboxes.length} mailboxes: ${states.slice(0, 10).join('; ')}\n${stack.server.output().slice(-3000)}`,
+      );
     }
     await sleep(opts.everyMs ?? 200);
   }
 }
 
-export const isLiveComplete = (m: MailboxView, expected: number) =>
-  m.state === 'live' && m.progress.imported === expected && m.progress.total === expected;
+export const isLiveComplete = (m: MailboxView, expected: number) => m.state === 'live' && m.progress.imported === expected && m.progress.total === expected;
 
 /** VmHWM (peak resident) and VmRSS of a process, in MB, from /proc. */
 export function memoryOf(pid: number): { peakMb: number; rssMb: number } | null {

@@ -46,7 +46,9 @@ function fill(value, vars) {
 /** The exported functions of the IIFE, read by evaluating it with no globals at all: it must have no load-time side effects. */
 function exportedFunctions(code) {
   const api = vm.runInNewContext(`${code}\n;${GLOBAL_NAME}`, {}, { timeout: 5000 });
-  return Object.keys(api).filter((k) => typeof api[k] === 'function').sort();
+  return Object.keys(api)
+    .filter((k) => typeof api[k] === 'function')
+    .sort();
 }
 
 /**
@@ -90,8 +92,10 @@ export default async function buildGmailAddon({ root, publicUrl, outDir, googleA
 
   const insecure = [backend, authUrl].filter((u) => !u.startsWith('https://'));
   if (insecure.length > 0) {
-    log(`gmail-addon: WARNING ${insecure.join(', ')} is not https. The manifest was written, but Apps Script accepts only https `
-      + 'URLs in urlFetchWhitelist and openLinkUrlPrefixes: set PUBLIC_URL to the https address of your server before `clasp push`.');
+    log(
+      `gmail-addon: WARNING ${insecure.join(', ')} is not https. The manifest was written, but Apps Script accepts only https ` +
+        'URLs in urlFetchWhitelist and openLinkUrlPrefixes: set PUBLIC_URL to the https address of your server before `clasp push`.',
+    );
   }
   log(`gmail-addon: built ${path.relative(root, dist) || dist} (${exported.length} entry functions, backend ${backend})`);
   return { dist, backend, functions: exported, manifest };

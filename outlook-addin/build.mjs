@@ -46,10 +46,21 @@ export function addinDescriptor(root) {
 
 export function renderManifest(template, s, a) {
   const values = {
-    PUBLIC_URL: s.publicUrl, CLIENT_ID: s.clientId, API_RESOURCE: s.apiResource, VERSION: s.version, ADDIN_ID: s.addinId,
-    PROVIDER: a.provider, NAME: a.name, DESCRIPTION: a.description, GROUP_LABEL: a.groupLabel, BUTTON_LABEL: a.buttonLabel,
-    BUTTON_TOOLTIP: a.buttonTooltip, PERMISSION: a.permission, INSTALL_MAILBOX_VERSION: a.installMailboxVersion,
-    COMMANDS_MAILBOX_VERSION: a.commandsMailboxVersion, PANE_HEIGHT: a.paneHeight,
+    PUBLIC_URL: s.publicUrl,
+    CLIENT_ID: s.clientId,
+    API_RESOURCE: s.apiResource,
+    VERSION: s.version,
+    ADDIN_ID: s.addinId,
+    PROVIDER: a.provider,
+    NAME: a.name,
+    DESCRIPTION: a.description,
+    GROUP_LABEL: a.groupLabel,
+    BUTTON_LABEL: a.buttonLabel,
+    BUTTON_TOOLTIP: a.buttonTooltip,
+    PERMISSION: a.permission,
+    INSTALL_MAILBOX_VERSION: a.installMailboxVersion,
+    COMMANDS_MAILBOX_VERSION: a.commandsMailboxVersion,
+    PANE_HEIGHT: a.paneHeight,
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, name) => {
     if (!(name in values)) throw new Error(`manifest template: unknown placeholder ${whole}`);
@@ -81,7 +92,10 @@ export default async function buildOutlookAddin({ root, env = process.env, quiet
 
   const config = scriptJson({ clientId: s.clientId, authority: s.authority, apiScope: s.apiScope });
   for (const page of ['taskpane.html', 'auth-dialog.html']) {
-    writeFileSync(path.join(dist, page), readFileSync(path.join(src, page), 'utf8').replace('{{CONFIG}}', () => config));
+    writeFileSync(
+      path.join(dist, page),
+      readFileSync(path.join(src, page), 'utf8').replace('{{CONFIG}}', () => config),
+    );
   }
   copyFileSync(path.join(src, 'taskpane.css'), path.join(dist, 'taskpane.css'));
   copyFileSync(path.join(src, 'support.html'), path.join(dist, 'support.html'));

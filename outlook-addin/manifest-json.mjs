@@ -52,35 +52,47 @@ export function unifiedManifest(s, a) {
     validDomains: [new URL(s.publicUrl).host],
     // The add-in's own API for nested app authentication, as WebApplicationInfo in the XML.
     webApplicationInfo: { id: s.clientId, resource: s.apiResource },
-    extensions: [{
-      requirements: { scopes: ['mail'], capabilities: mailbox },
-      runtimes: [{
-        requirements: { capabilities: mailbox },
-        id: 'TaskPaneRuntime',
-        type: 'general',
-        code: { page: `${s.publicUrl}/addin/taskpane.html` },
-        lifetime: 'short',
-        actions: [{ id: 'openThreadlinePane', type: 'openPage', pinnable: true }],
-      }],
-      ribbons: [{
-        contexts: ['mailRead'],
-        tabs: [{
-          builtInTabId: 'TabDefault',
-          groups: [{
-            id: 'threadlineReadGroup',
-            label: a.groupLabel,
-            icons,
-            controls: [{
-              id: 'threadlineOpenPane',
-              type: 'button',
-              label: a.buttonLabel,
-              icons,
-              supertip: { title: a.buttonLabel, description: a.buttonTooltip },
-              actionId: 'openThreadlinePane',
-            }],
-          }],
-        }],
-      }],
-    }],
+    extensions: [
+      {
+        requirements: { scopes: ['mail'], capabilities: mailbox },
+        runtimes: [
+          {
+            requirements: { capabilities: mailbox },
+            id: 'TaskPaneRuntime',
+            type: 'general',
+            code: { page: `${s.publicUrl}/addin/taskpane.html` },
+            lifetime: 'short',
+            actions: [{ id: 'openThreadlinePane', type: 'openPage', pinnable: true }],
+          },
+        ],
+        ribbons: [
+          {
+            contexts: ['mailRead'],
+            tabs: [
+              {
+                builtInTabId: 'TabDefault',
+                groups: [
+                  {
+                    id: 'threadlineReadGroup',
+                    label: a.groupLabel,
+                    icons,
+                    controls: [
+                      {
+                        id: 'threadlineOpenPane',
+                        type: 'button',
+                        label: a.buttonLabel,
+                        icons,
+                        supertip: { title: a.buttonLabel, description: a.buttonTooltip },
+                        actionId: 'openThreadlinePane',
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
   };
 }

@@ -15,7 +15,14 @@ import path from 'node:path';
 
 const OFFICE_CDN = 'https://appsforoffice.microsoft.com';
 /** Where Outlook on the web and new Outlook frame add-ins (desktop hosts use a webview, not a frame). */
-const OUTLOOK_FRAMES = ['https://*.office.com', 'https://*.office365.com', 'https://*.outlook.com', 'https://*.live.com', 'https://*.microsoft.com', 'https://*.cloud.microsoft'];
+const OUTLOOK_FRAMES = [
+  'https://*.office.com',
+  'https://*.office365.com',
+  'https://*.outlook.com',
+  'https://*.live.com',
+  'https://*.microsoft.com',
+  'https://*.cloud.microsoft',
+];
 
 const CSP = [
   "default-src 'self'",
@@ -42,15 +49,18 @@ export function addinRoutes(opts: { dist?: string } = {}): Router {
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     next();
   });
-  router.use('/addin', express.static(dist, {
-    index: false,
-    dotfiles: 'ignore',
-    // The html and manifest name the current bundle; a stale cached pane would call a changed API.
-    setHeaders: (res, file) => {
-      if (/\.(html|xml|json)$/.test(file)) res.setHeader('Cache-Control', 'no-cache');
-      if (file.endsWith('.xml')) res.setHeader('Content-Type', 'application/xml; charset=utf-8');
-    },
-  }));
+  router.use(
+    '/addin',
+    express.static(dist, {
+      index: false,
+      dotfiles: 'ignore',
+      // The html and manifest name the current bundle; a stale cached pane would call a changed API.
+      setHeaders: (res, file) => {
+        if (/\.(html|xml|json)$/.test(file)) res.setHeader('Cache-Control', 'no-cache');
+        if (file.endsWith('.xml')) res.setHeader('Content-Type', 'application/xml; charset=utf-8');
+      },
+    }),
+  );
   router.use('/addin', (_req, res) => {
     const built = existsSync(path.join(dist, 'taskpane.html'));
     res.status(404).json({

@@ -20,8 +20,20 @@ import { startEmulators, type RunningEmulators } from '../test/emulators/common/
 import { createNodeFetch } from '../test/emulators/common/fetch';
 import { generateMailbox, generateMessage, type GeneratedMessage, type Identity } from '../test/emulators/common/generate';
 import {
-  ACME_CONTACTS, ACME_DEALS, ADA, BOB, CUSTOMER_PEOPLE, CUSTOMERS, KITE_CONTACTS, KITE_DEALS, KITE_TENANT, nameOf, OLIVIA,
-  OLIVIA_OID, USERS, type DemoUser,
+  ACME_CONTACTS,
+  ACME_DEALS,
+  ADA,
+  BOB,
+  CUSTOMER_PEOPLE,
+  CUSTOMERS,
+  KITE_CONTACTS,
+  KITE_DEALS,
+  KITE_TENANT,
+  nameOf,
+  OLIVIA,
+  OLIVIA_OID,
+  USERS,
+  type DemoUser,
 } from './demo/cast';
 import { startDemoHost, type DemoHost, type PaneItem } from './demo/host';
 
@@ -31,7 +43,11 @@ const DAY_MS = 86_400_000;
 // ---------------------------------------------------------------------------------------------------------------
 // Options and small helpers
 
-interface Options { small: boolean; port: number | null; dataDir: string }
+interface Options {
+  small: boolean;
+  port: number | null;
+  dataDir: string;
+}
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = { small: false, port: null, dataDir: path.join(root, 'data/demo') };
@@ -62,7 +78,9 @@ function portFrom(preferred: number): Promise<number> {
 }
 
 const stamp = (): string => new Date().toTimeString().slice(0, 8);
-const say = (line: string): void => { process.stdout.write(`${line}\n`); };
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const display = (who: Identity): string => (who.name ? `${who.name} <${who.email}>` : who.email);
 /** A path as the user would type it from the repository, when it is inside it. */
@@ -162,8 +180,19 @@ async function shutdown(code: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // The API, as a user's browser would call it
 
-interface Session { token: string; user: { id: string; email: string; role: string }; org: { id: string; name: string } }
-interface MailboxView { id: string; provider: string; address: string; state: string; progress: { imported: number; total: number }; lastError: { message: string; fix: string } | null }
+interface Session {
+  token: string;
+  user: { id: string; email: string; role: string };
+  org: { id: string; name: string };
+}
+interface MailboxView {
+  id: string;
+  provider: string;
+  address: string;
+  state: string;
+  progress: { imported: number; total: number };
+  lastError: { message: string; fix: string } | null;
+}
 
 async function api<T>(serverUrl: string, token: string | null, method: string, route: string, body?: unknown): Promise<T> {
   const res = await fetch(`${serverUrl}${route}`, {
@@ -178,7 +207,13 @@ async function api<T>(serverUrl: string, token: string | null, method: string, r
 
 async function identityToken(user: DemoUser): Promise<string> {
   if (user.provider === 'google') return emu!.google.control.mintIdToken({ email: user.email, name: user.name });
-  return emu!.microsoft.control.mintAddinToken({ aud: emu!.microsoft.clientId, tid: KITE_TENANT, oid: OLIVIA_OID, preferred_username: user.email, name: user.name });
+  return emu!.microsoft.control.mintAddinToken({
+    aud: emu!.microsoft.clientId,
+    tid: KITE_TENANT,
+    oid: OLIVIA_OID,
+    preferred_username: user.email,
+    name: user.name,
+  });
 }
 
 async function signIn(serverUrl: string, user: DemoUser): Promise<Session> {
@@ -206,8 +241,15 @@ async function createRecords(
   for (const d of deals) {
     const contact = byEmail.get(d.contact)!;
     await api(serverUrl, session.token, 'POST', '/api/deals', {
-      name: d.name, stage: d.stage, status: 'open', amount: d.amount, currency: d.currency,
-      closeDate: new Date(Date.now() + 30 * DAY_MS).toISOString(), ownerId: session.user.id, contactIds: [contact.id], companyId: contact.companyId,
+      name: d.name,
+      stage: d.stage,
+      status: 'open',
+      amount: d.amount,
+      currency: d.currency,
+      closeDate: new Date(Date.now() + 30 * DAY_MS).toISOString(),
+      ownerId: session.user.id,
+      contactIds: [contact.id],
+      companyId: contact.companyId,
     });
   }
 }
@@ -215,13 +257,25 @@ async function createRecords(
 // ---------------------------------------------------------------------------------------------------------------
 // Mail
 
-const SHARED_SUBJECTS = ['Pilot results and next phase', 'Quote for the second site', 'Service visit next week', 'Renewal terms', 'Training dates for the operators', 'Spare parts order'];
+const SHARED_SUBJECTS = [
+  'Pilot results and next phase',
+  'Quote for the second site',
+  'Service visit next week',
+  'Renewal terms',
+  'Training dates for the operators',
+  'Spare parts order',
+];
 
 /** Seeds all three mailboxes; Ada and Bob also both hold a few customer threads written to the two of them. */
 async function seedMail(small: boolean): Promise<Record<DemoUser['key'], number>> {
   const now = Date.now();
   const range = { startDate: new Date(now - 120 * DAY_MS), endDate: new Date(now - 2 * 3_600_000) };
-  const acmeColleagues: Identity[] = [ADA, BOB, { email: 'grace@acme-robotics.com', name: 'Grace Hopper' }, { email: 'linus@acme-robotics.com', name: 'Linus Field' }];
+  const acmeColleagues: Identity[] = [
+    ADA,
+    BOB,
+    { email: 'grace@acme-robotics.com', name: 'Grace Hopper' },
+    { email: 'linus@acme-robotics.com', name: 'Linus Field' },
+  ];
   const count = (u: DemoUser): number => (small ? u.count.small : u.count.full);
   const [ada, bob, olivia] = await Promise.all([
     generateMailbox({ owner: ADA, count: count(ADA), seed: 11, colleagues: acmeColleagues, customers: CUSTOMERS, ...range }),
@@ -237,13 +291,36 @@ async function seedMail(small: boolean): Promise<Record<DemoUser['key'], number>
   for (let i = 0; i < threads; i++) {
     const customer = CUSTOMER_PEOPLE[i % CUSTOMER_PEOPLE.length];
     const start = new Date(now - (3 + i * 7) * DAY_MS);
-    const first = await generateMessage({ owner: ADA, from: customer, to: [ADA, BOB], subject: SHARED_SUBJECTS[i % SHARED_SUBJECTS.length], date: start, seed: 1000 + i });
-    const answer = await generateMessage({ owner: ADA, from: ADA, to: [customer], cc: [BOB], inReplyTo: first, date: new Date(start.getTime() + 3 * 3_600_000), seed: 2000 + i });
+    const first = await generateMessage({
+      owner: ADA,
+      from: customer,
+      to: [ADA, BOB],
+      subject: SHARED_SUBJECTS[i % SHARED_SUBJECTS.length],
+      date: start,
+      seed: 1000 + i,
+    });
+    const answer = await generateMessage({
+      owner: ADA,
+      from: ADA,
+      to: [customer],
+      cc: [BOB],
+      inReplyTo: first,
+      date: new Date(start.getTime() + 3 * 3_600_000),
+      seed: 2000 + i,
+    });
     sharedLabels.set(first, { ada: ['INBOX', 'CATEGORY_PERSONAL', 'IMPORTANT'], bob: ['INBOX', 'CATEGORY_PERSONAL'] });
     sharedLabels.set(answer, { ada: ['SENT'], bob: ['INBOX', 'CATEGORY_PERSONAL'] });
     const thread = [first, answer];
     if (i % 2 === 0) {
-      const thanks = await generateMessage({ owner: ADA, from: customer, to: [ADA], cc: [BOB], inReplyTo: answer, date: new Date(start.getTime() + DAY_MS), seed: 3000 + i });
+      const thanks = await generateMessage({
+        owner: ADA,
+        from: customer,
+        to: [ADA],
+        cc: [BOB],
+        inReplyTo: answer,
+        date: new Date(start.getTime() + DAY_MS),
+        seed: 3000 + i,
+      });
       sharedLabels.set(thanks, { ada: ['INBOX', 'CATEGORY_PERSONAL'], bob: ['CATEGORY_PERSONAL'] });
       thread.push(thanks);
     }
@@ -258,7 +335,10 @@ async function seedMail(small: boolean): Promise<Record<DemoUser['key'], number>
   emu!.google.control.seed(ADA.email, gmailItems(ada, sharedAda, 'ada'));
   emu!.google.control.seed(BOB.email, gmailItems(bob, sharedBob, 'bob'));
   emu!.microsoft.control.addUser(OLIVIA.email, { id: OLIVIA_OID, displayName: OLIVIA.name, tenantId: KITE_TENANT });
-  await emu!.microsoft.control.seedMailbox(OLIVIA.email, olivia.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })));
+  await emu!.microsoft.control.seedMailbox(
+    OLIVIA.email,
+    olivia.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })),
+  );
 
   const customers = new Set(CUSTOMER_PEOPLE.map((p) => p.email));
   const fromCustomer = (list: GeneratedMessage[]) => list.filter((m) => m.kind === 'customer' && customers.has(m.from)).slice(-40);
@@ -270,10 +350,22 @@ async function seedMail(small: boolean): Promise<Record<DemoUser['key'], number>
 }
 
 let liveSeq = 0;
-const LIVE_SUBJECTS = ['Question about the {C} quote', 'Can we move our call?', 'Delivery date for {C}', 'Invoice question', 'Feedback from the {C} team',
-  'Purchase order attached', 'Meeting notes', 'One more thing about the pilot'];
-const companyOf = (email: string): string => CUSTOMERS.find((c) => email.endsWith(`@${c.domain}`))?.domain.split('.')[0].split('-')
-  .map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ') ?? 'our';
+const LIVE_SUBJECTS = [
+  'Question about the {C} quote',
+  'Can we move our call?',
+  'Delivery date for {C}',
+  'Invoice question',
+  'Feedback from the {C} team',
+  'Purchase order attached',
+  'Meeting notes',
+  'One more thing about the pilot',
+];
+const companyOf = (email: string): string =>
+  CUSTOMERS.find((c) => email.endsWith(`@${c.domain}`))
+    ?.domain.split('.')[0]
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ') ?? 'our';
 
 /** One new message for a random demo user: a customer writing, now and then a reply in one of their threads. */
 async function deliverLiveMail(): Promise<void> {
@@ -300,9 +392,11 @@ async function deliverLiveMail(): Promise<void> {
 function scheduleLiveMail(small: boolean): void {
   const next = small ? 2_000 + Math.random() * 1_000 : 15_000 + Math.random() * 10_000;
   liveTimer = setTimeout(() => {
-    deliverLiveMail().catch((err: Error) => console.error(`[${stamp()}] live mail failed: ${err.message}`)).finally(() => {
-      if (!stopping) scheduleLiveMail(small);
-    });
+    deliverLiveMail()
+      .catch((err: Error) => console.error(`[${stamp()}] live mail failed: ${err.message}`))
+      .finally(() => {
+        if (!stopping) scheduleLiveMail(small);
+      });
   }, next);
 }
 
@@ -349,7 +443,12 @@ async function main(): Promise<void> {
   const serverUrl = `http://127.0.0.1:${port}`;
   say(`Threadline demo${opts.small ? ' (small)' : ''}: starting the Google and Microsoft emulators…`);
   emu = await startEmulators({ https: true, quiet: true, publicUrl: serverUrl });
-  emu.google.control.configurePush({ url: `${serverUrl}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT, rateLimit: 'coalesce' });
+  emu.google.control.configurePush({
+    url: `${serverUrl}/webhooks/gmail`,
+    audience: emu.env.GOOGLE_PUSH_AUDIENCE,
+    serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT,
+    rateLimit: 'coalesce',
+  });
   const browser = createNodeFetch({ ca: readFileSync(emu.caFile, 'utf8') });
 
   say('Generating mailboxes…');
@@ -357,15 +456,18 @@ async function main(): Promise<void> {
   say(`  ${USERS.map((u) => `${u.email} (${u.provider === 'google' ? 'Gmail' : 'Outlook'}): ${counts[u.key]} messages`).join(', ')}`);
 
   say(`Starting the server on ${serverUrl} (embedded database in ${shown(opts.dataDir)})…`);
-  await startServer({
-    ...emu.env,
-    PORT: String(port),
-    PUBLIC_URL: serverUrl,
-    DATA_DIR: opts.dataDir,
-    SYNC_POLL_SECONDS: opts.small ? '2' : '10',
-    LOG_LEVEL: 'info',
-    NODE_ENV: 'development',
-  }, logFile);
+  await startServer(
+    {
+      ...emu.env,
+      PORT: String(port),
+      PUBLIC_URL: serverUrl,
+      DATA_DIR: opts.dataDir,
+      SYNC_POLL_SECONDS: opts.small ? '2' : '10',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'development',
+    },
+    logFile,
+  );
 
   say('Signing in and connecting the mailboxes through the OAuth flows…');
   const sessions = new Map<DemoUser['key'], Session>();
@@ -379,7 +481,9 @@ async function main(): Promise<void> {
   const olivia = sessions.get('olivia')!;
   await createRecords(serverUrl, ada, ACME_CONTACTS, ACME_DEALS);
   await createRecords(serverUrl, olivia, KITE_CONTACTS, KITE_DEALS);
-  say(`  CRM: ${ACME_CONTACTS.length} contacts and ${ACME_DEALS.length} deals at Acme Robotics, ${KITE_CONTACTS.length} contacts and ${KITE_DEALS.length} deal at Kite Resellers`);
+  say(
+    `  CRM: ${ACME_CONTACTS.length} contacts and ${ACME_DEALS.length} deals at Acme Robotics, ${KITE_CONTACTS.length} contacts and ${KITE_DEALS.length} deal at Kite Resellers`,
+  );
 
   const hostPort = await portFrom(port === 3000 ? 3001 : 0);
   host = await startDemoHost({

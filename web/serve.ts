@@ -55,12 +55,15 @@ export function consoleRoutes(settings: ConsoleSettings, opts: { dist?: string }
   // The page carries settings the server alone knows, so index.html is never served as the raw file.
   // (Middleware rather than routes: these are files, not API, and stay out of the OpenAPI golden check.)
   router.use('/app', (req, res, next) => (req.method === 'GET' && (req.path === '/' || req.path === '/index.html') ? page(req, res, next) : next()));
-  router.use('/app', express.static(dist, {
-    index: false,
-    dotfiles: 'ignore',
-    // Bundle names carry no content hash yet: revalidate everything.
-    setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
-  }));
+  router.use(
+    '/app',
+    express.static(dist, {
+      index: false,
+      dotfiles: 'ignore',
+      // Bundle names carry no content hash yet: revalidate everything.
+      setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
+    }),
+  );
   // Every other GET under /app that is not a file is a console route (history fallback).
   router.use('/app', (req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || path.extname(req.path)) return next();

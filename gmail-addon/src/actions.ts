@@ -13,7 +13,19 @@ import type { AddonEvent } from './event';
 import { currentView, type Ctx, senderOf, settingsFor } from './flows';
 import { openMessageDate, readOpenMessage } from './message';
 import { sessionToken } from './session';
-import { type ACTION_NAMES, confirmNeverLogCard, type ContactItem, newDealCard, noteCard, type RecordParams, searchResultsCard, senderExcludedCard, taskCard, type WhyAnswer, whyCard } from './views';
+import {
+  type ACTION_NAMES,
+  confirmNeverLogCard,
+  type ContactItem,
+  newDealCard,
+  noteCard,
+  type RecordParams,
+  searchResultsCard,
+  senderExcludedCard,
+  taskCard,
+  type WhyAnswer,
+  whyCard,
+} from './views';
 
 export type ActionResult =
   | { update: AddonCard; notify?: string }
@@ -109,7 +121,7 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
 
   /** The name first: a card with the email's subject filled in. */
   newDeal(ctx, event) {
-    const subject = event.gmail ? readOpenMessage(ctx.p, event.gmail).subject ?? '' : '';
+    const subject = event.gmail ? (readOpenMessage(ctx.p, event.gmail).subject ?? '') : '';
     const { contactIds = '', internetMessageId = '' } = event.parameters;
     return { push: newDealCard({ subject, contactIds, internetMessageId }) };
   },
@@ -117,7 +129,10 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
   createDeal(ctx, event) {
     const name = (event.formInputs.dealName ?? '').trim();
     if (!name) return { notify: 'Give the deal a name.' };
-    const contactIds = (event.parameters.contactIds ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const contactIds = (event.parameters.contactIds ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const deal = ctx.api.call<{ id: string; name: string }>('post', '/api/deals', { name, contactIds });
     const mid = (event.parameters.internetMessageId ?? '').trim();
     if (mid) ctx.api.call('post', `/api/deals/${encodeURIComponent(deal.id)}/mail`, { internetMessageId: mid, scope: 'thread' });
@@ -149,7 +164,10 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     const dueDate = (event.formInputs.taskDue ?? '').trim();
     const assigneeEmail = (event.formInputs.taskAssignee ?? '').trim();
     ctx.api.call('post', '/api/tasks', {
-      record: { kind: record.kind, id: record.id }, title, ...(dueDate ? { dueDate } : {}), ...(assigneeEmail ? { assigneeEmail } : {}),
+      record: { kind: record.kind, id: record.id },
+      title,
+      ...(dueDate ? { dueDate } : {}),
+      ...(assigneeEmail ? { assigneeEmail } : {}),
     });
     return { back: true, notify: `Task added to ${record.name}${dueDate ? `, due ${dueDate}` : ''}.` };
   },
@@ -178,7 +196,7 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     const messageId = required(event, 'messageId');
     const raw = required(event, 'level');
     // The server checks the level (400 for anything but the three).
-    const level = raw === 'default' ? null : raw as SharingLevel;
+    const level = raw === 'default' ? null : (raw as SharingLevel);
     ctx.api.call('put', `/api/messages/${encodeURIComponent(messageId)}/visibility`, { level });
     return refreshAfterChange(ctx, event, [], choiceDoneWords({ action: 'setSharing', level }));
   },
@@ -198,8 +216,14 @@ export const ACTIONS: Record<ActionName, ActionHandler> = {
     const email = (event.parameters.email ?? '').trim();
     if (!messageId && !email) return { notify: 'This email has no Message-ID or sender Threadline could look up.' };
     const date = event.gmail ? openMessageDate(ctx.p, event.gmail) : '';
-    const query = [['messageId', messageId], ['email', email], ['date', date]]
-      .filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+    const query = [
+      ['messageId', messageId],
+      ['email', email],
+      ['date', date],
+    ]
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+      .join('&');
     const answer = ctx.api.call<WhyAnswer>('get', `/api/why?${query}`);
     return { push: whyCard({ backendUrl: ctx.p.backendUrl, answer }) };
   },

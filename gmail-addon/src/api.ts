@@ -13,11 +13,12 @@ export interface Api {
 }
 
 export function createApi(p: Platform): Api {
-  const send = (token: string, method: Method, path: string, body: unknown) => p.fetch(`${p.backendUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
+  const send = (token: string, method: Method, path: string, body: unknown) =>
+    p.fetch(`${p.backendUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
   return {
     call<T>(method: Method, path: string, body?: unknown): T {
       let res = send(sessionToken(p), method, path, body);

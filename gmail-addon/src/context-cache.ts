@@ -29,7 +29,10 @@ export function contextKey(senderEmail: string): string {
   return key.length <= MAX_KEY ? key : `${PREFIX}#${fnv1a(email)}`;
 }
 
-interface Entry { messageId: string; card: Card }
+interface Entry {
+  messageId: string;
+  card: Card;
+}
 
 /** The cached card, only for the same open email (the card says whether that very email is synced). */
 export function cachedCard(cache: KeyValueCache, senderEmail: string, messageId: string): Card | null {

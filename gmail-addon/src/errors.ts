@@ -11,7 +11,12 @@ export class AuthError extends Error {
 /** The server answered with a contract error (`{"error":{"code","message","details"}}`) or something unreadable. */
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
 }

@@ -13,7 +13,11 @@ import { readOpenMessage } from './message';
 import type { Platform } from './platform';
 import { homepageCard, type MailboxItem, type PersonalSettings, settingsCard } from './views';
 
-export interface Ctx { p: Platform; api: Api; userEmail: () => string }
+export interface Ctx {
+  p: Platform;
+  api: Api;
+  userEmail: () => string;
+}
 
 /** The sender whose context an open email shows: the key of the per-sender cache. */
 export function senderOf(ctx: Ctx, gmail: NonNullable<AddonEvent['gmail']>): string {

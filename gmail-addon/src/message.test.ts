@@ -7,7 +7,10 @@ describe('parseAddressList', () => {
       { email: 'bob@x.io', name: 'Smith, Bob' },
       { email: 'pat@initech.com', name: '' },
     ]);
-    expect(parseAddressList('team: a@x.com, b@y.com;')).toEqual([{ email: 'a@x.com', name: '' }, { email: 'b@y.com', name: '' }]);
+    expect(parseAddressList('team: a@x.com, b@y.com;')).toEqual([
+      { email: 'a@x.com', name: '' },
+      { email: 'b@y.com', name: '' },
+    ]);
     expect(parseAddressList('"A \\"Q\\" B" <q@x.com>')).toEqual([{ email: 'q@x.com', name: 'A "Q" B' }]);
   });
 

@@ -21,11 +21,19 @@ export function parseAddressList(header: string): AddonAddress[] {
   let angle = 0;
   for (let i = 0; i < header.length; i++) {
     const c = header[i];
-    if (c === '\\' && quoted) { current += c + (header[i + 1] ?? ''); i++; continue; }
+    if (c === '\\' && quoted) {
+      current += c + (header[i + 1] ?? '');
+      i++;
+      continue;
+    }
     if (c === '"') quoted = !quoted;
     else if (!quoted && c === '<') angle++;
     else if (!quoted && c === '>') angle = Math.max(0, angle - 1);
-    if (!quoted && angle === 0 && (c === ',' || c === ';')) { parts.push(current); current = ''; continue; }
+    if (!quoted && angle === 0 && (c === ',' || c === ';')) {
+      parts.push(current);
+      current = '';
+      continue;
+    }
     current += c;
   }
   parts.push(current);
@@ -39,7 +47,13 @@ function parseAddress(raw: string): AddonAddress | null {
   const angled = /^(.*)<([^<>]*)>\s*$/.exec(text);
   const email = (angled ? angled[2] : text).trim();
   if (!email.includes('@')) return null;
-  const name = angled ? angled[1].trim().replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1').trim() : '';
+  const name = angled
+    ? angled[1]
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .replace(/\\(.)/g, '$1')
+        .trim()
+    : '';
   return { email, name };
 }
 

@@ -28,7 +28,12 @@ describe('sessions', () => {
       return r.headers.authorization === 'Bearer s1' ? json(401, { error: { code: 'unauthorized', message: 'expired' } }) : json(200, { ok: true });
     });
     expect(ctx.api.call('get', '/api/x')).toEqual({ ok: true });
-    expect(requests.map((r) => `${r.path} ${r.headers.authorization ?? ''}`.trim())).toEqual(['/api/session', '/api/x Bearer s1', '/api/session', '/api/x Bearer s2']);
+    expect(requests.map((r) => `${r.path} ${r.headers.authorization ?? ''}`.trim())).toEqual([
+      '/api/session',
+      '/api/x Bearer s1',
+      '/api/session',
+      '/api/x Bearer s2',
+    ]);
   });
 
   it('gives up with an AuthError after the second refusal, and on a refused identity', () => {
@@ -41,7 +46,9 @@ describe('sessions', () => {
 
   it('turns contract errors into ApiError with the server’s message', () => {
     const signIns = sessions();
-    const { ctx } = testPlatform((r) => (r.path === '/api/session' ? signIns(r) : json(409, { error: { code: 'conflict', message: 'taken', details: { existingId: 'c1' } } })));
+    const { ctx } = testPlatform((r) =>
+      r.path === '/api/session' ? signIns(r) : json(409, { error: { code: 'conflict', message: 'taken', details: { existingId: 'c1' } } }),
+    );
     expect(() => ctx.api.call('post', '/api/contacts', {})).toThrow(expect.objectContaining({ status: 409, code: 'conflict', message: 'taken' }) as ApiError);
   });
 

@@ -25,7 +25,7 @@ export function failureCard(err: unknown): AddonCard {
 
 export function logFailure(err: unknown): void {
   // AuthError and ApiError are expected outcomes; only the unexpected deserve a stack in the log.
-  if (!(err instanceof AuthError) && !(err instanceof ApiError)) console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  if (!(err instanceof AuthError) && !(err instanceof ApiError)) console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
 }
 
 /** For triggers, which answer with cards. */
@@ -42,7 +42,8 @@ export function toActionResponse(cs: CS, result: ActionResult): GoogleAppsScript
   const builder = cs.newActionResponseBuilder();
   if ('openLink' in result) return builder.setOpenLink(renderOpenLink(cs, result.openLink)).build();
   if ('update' in result || 'root' in result) {
-    const nav = 'root' in result ? cs.newNavigation().popToRoot().updateCard(renderCard(cs, result.root)) : cs.newNavigation().updateCard(renderCard(cs, result.update));
+    const nav =
+      'root' in result ? cs.newNavigation().popToRoot().updateCard(renderCard(cs, result.root)) : cs.newNavigation().updateCard(renderCard(cs, result.update));
     builder.setNavigation(nav).setStateChanged(true);
     if (result.notify) builder.setNotification(cs.newNotification().setText(result.notify));
     return builder.build();

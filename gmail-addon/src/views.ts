@@ -52,12 +52,14 @@ const crmLink = (base: string, path = '') => ({ openLink: { url: `${base}/app${p
 export function signInCard(reason: string): AddonCard {
   return {
     header: { title: 'Threadline', subtitle: 'Not signed in' },
-    sections: [{
-      widgets: [
-        { textParagraph: { text: `Sign in to see who the people on an email are in the CRM. ${e(reason)}` } },
-        { buttonList: { buttons: [{ text: 'Sign in', onClick: { action: { function: ACTION_NAMES.signIn } } }] } },
-      ],
-    }],
+    sections: [
+      {
+        widgets: [
+          { textParagraph: { text: `Sign in to see who the people on an email are in the CRM. ${e(reason)}` } },
+          { buttonList: { buttons: [{ text: 'Sign in', onClick: { action: { function: ACTION_NAMES.signIn } } }] } },
+        ],
+      },
+    ],
   };
 }
 
@@ -79,7 +81,10 @@ function mailboxWidgets(mailboxes: MailboxItem[]): AddonSection['widgets'] {
     const progress = m.state === 'backfilling' && m.progress.total > 0 ? `${m.progress.imported} of ${m.progress.total} imported` : '';
     return {
       decoratedText: {
-        topLabel: e(m.address), text: e(STATE_WORDS[m.state] ?? m.state), wrapText: true, startIcon: { knownIcon: 'EMAIL' as const },
+        topLabel: e(m.address),
+        text: e(STATE_WORDS[m.state] ?? m.state),
+        wrapText: true,
+        startIcon: { knownIcon: 'EMAIL' as const },
         ...(m.lastError || progress ? { bottomLabel: e(m.lastError ? m.lastError.message : progress) } : {}),
       },
     };
@@ -102,31 +107,37 @@ export function homepageCard(input: { backendUrl: string; email: string; mailbox
 }
 
 export function searchResultsCard(input: { backendUrl: string; query: string; contacts: ContactItem[] }): AddonCard {
-  const widgets: AddonSection['widgets'] = input.contacts.length === 0
-    ? [{ textParagraph: { text: `No contact matches “${e(truncate(input.query, 100))}”.` } }]
-    : input.contacts.slice(0, 20).map((c) => ({
-      decoratedText: {
-        text: e(c.name || c.email), bottomLabel: e([c.email, c.title].filter(Boolean).join(' · ')), wrapText: true,
-        startIcon: { knownIcon: 'PERSON' as const }, onClick: crmLink(input.backendUrl, `/contacts/${encodeURIComponent(c.id)}`),
-      },
-    }));
+  const widgets: AddonSection['widgets'] =
+    input.contacts.length === 0
+      ? [{ textParagraph: { text: `No contact matches “${e(truncate(input.query, 100))}”.` } }]
+      : input.contacts.slice(0, 20).map((c) => ({
+          decoratedText: {
+            text: e(c.name || c.email),
+            bottomLabel: e([c.email, c.title].filter(Boolean).join(' · ')),
+            wrapText: true,
+            startIcon: { knownIcon: 'PERSON' as const },
+            onClick: crmLink(input.backendUrl, `/contacts/${encodeURIComponent(c.id)}`),
+          },
+        }));
   return { header: { title: 'Contacts', subtitle: truncate(`Matching “${input.query}”`, 120) }, sections: [{ widgets }] };
 }
 
 export function settingsCard(input: { backendUrl: string; email: string; settings: PersonalSettings }): AddonCard {
   const { excludedAddresses, excludedDomains } = input.settings;
-  const never: AddonSection['widgets'] = excludedAddresses.length === 0 && excludedDomains.length === 0
-    ? [{ textParagraph: { text: 'None: Threadline logs your mail by your organisation’s rules.' } }]
-    : [
-      ...excludedAddresses.slice(0, 40).map((a) => ({
-        decoratedText: {
-          text: e(a), startIcon: { knownIcon: 'EMAIL' as const },
-          onClick: { action: { function: ACTION_NAMES.allowSender, parameters: { email: a } } },
-          bottomLabel: 'Click to log this sender again',
-        },
-      })),
-      ...excludedDomains.slice(0, 40).map((d) => ({ decoratedText: { text: e(`Anyone at ${d}`), startIcon: { knownIcon: 'MEMBERSHIP' as const } } })),
-    ];
+  const never: AddonSection['widgets'] =
+    excludedAddresses.length === 0 && excludedDomains.length === 0
+      ? [{ textParagraph: { text: 'None: Threadline logs your mail by your organisation’s rules.' } }]
+      : [
+          ...excludedAddresses.slice(0, 40).map((a) => ({
+            decoratedText: {
+              text: e(a),
+              startIcon: { knownIcon: 'EMAIL' as const },
+              onClick: { action: { function: ACTION_NAMES.allowSender, parameters: { email: a } } },
+              bottomLabel: 'Click to log this sender again',
+            },
+          })),
+          ...excludedDomains.slice(0, 40).map((d) => ({ decoratedText: { text: e(`Anyone at ${d}`), startIcon: { knownIcon: 'MEMBERSHIP' as const } } })),
+        ];
   return {
     header: { title: 'Threadline settings', subtitle: input.email ? `Signed in as ${input.email}` : 'Signed in' },
     sections: [
@@ -143,8 +154,15 @@ const VERDICT_WORDS: Record<WhyAnswer['verdict'], string> = {
 };
 
 const REASON_ICONS: Record<string, KnownIcon> = {
-  synced_by: 'EMAIL', linked_contact: 'PERSON', linked_company: 'MEMBERSHIP', linked_deal: 'DOLLAR', no_contact: 'PERSON',
-  backfilling: 'CLOCK', throttled: 'CLOCK', arriving_shortly: 'CLOCK', older_than_history: 'CLOCK',
+  synced_by: 'EMAIL',
+  linked_contact: 'PERSON',
+  linked_company: 'MEMBERSHIP',
+  linked_deal: 'DOLLAR',
+  no_contact: 'PERSON',
+  backfilling: 'CLOCK',
+  throttled: 'CLOCK',
+  arriving_shortly: 'CLOCK',
+  older_than_history: 'CLOCK',
 };
 
 /** The one thing to do next that the add-on can offer itself, read from the reasons' codes and facts. */
@@ -173,7 +191,10 @@ export function whyCard(input: { backendUrl: string; answer: WhyAnswer }): Addon
   }));
   if (reasons.length === 0) reasons.push({ textParagraph: { text: 'Threadline gave no reason.' } });
   return {
-    header: { title: answer.verdict === 'synced' ? 'Why is this email here?' : "Why isn't this email here?", subtitle: VERDICT_WORDS[answer.verdict] ?? answer.verdict },
+    header: {
+      title: answer.verdict === 'synced' ? 'Why is this email here?' : "Why isn't this email here?",
+      subtitle: VERDICT_WORDS[answer.verdict] ?? answer.verdict,
+    },
     sections: [{ widgets: reasons }, { widgets: [{ buttonList: { buttons: whyButtons(answer, input.backendUrl) } }] }],
   };
 }
@@ -186,15 +207,25 @@ export function signedOutCard(): AddonCard {
 export function confirmNeverLogCard(email: string): AddonCard {
   return {
     header: { title: 'Never log this sender?', subtitle: truncate(email, 120) },
-    sections: [{
-      widgets: [
-        { textParagraph: { text: `Mail from <b>${e(email)}</b> will no longer be logged to the CRM for you, and their past mail in your mailbox leaves the CRM. You can undo this right after, or later in Settings.` } },
-        { buttonList: { buttons: [
-          { text: 'Never log', onClick: { action: { function: ACTION_NAMES.excludeSender, parameters: { email } } } },
-          { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
-        ] } },
-      ],
-    }],
+    sections: [
+      {
+        widgets: [
+          {
+            textParagraph: {
+              text: `Mail from <b>${e(email)}</b> will no longer be logged to the CRM for you, and their past mail in your mailbox leaves the CRM. You can undo this right after, or later in Settings.`,
+            },
+          },
+          {
+            buttonList: {
+              buttons: [
+                { text: 'Never log', onClick: { action: { function: ACTION_NAMES.excludeSender, parameters: { email } } } },
+                { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -203,16 +234,25 @@ export function senderExcludedCard(input: { email: string; undoUntil: string }):
   const until = input.undoUntil.slice(11, 16);
   return {
     header: { title: 'Sender not logged any more', subtitle: truncate(input.email, 120) },
-    sections: [{
-      widgets: [
-        { textParagraph: { text: `New mail from <b>${e(input.email)}</b> is not logged for you. Their past mail is being removed from the CRM.` } },
-        { buttonList: { buttons: [
-          { text: 'Undo', onClick: { action: { function: ACTION_NAMES.undoExcludeSender, parameters: { email: input.email, undoUntil: input.undoUntil } } } },
-          { text: 'Back to the email', onClick: { action: { function: ACTION_NAMES.backToEmail, parameters: { email: input.email } } } },
-        ] } },
-        { textParagraph: { text: `Undo is offered here until ${until} UTC; after that, Settings can log this sender again.` } },
-      ],
-    }],
+    sections: [
+      {
+        widgets: [
+          { textParagraph: { text: `New mail from <b>${e(input.email)}</b> is not logged for you. Their past mail is being removed from the CRM.` } },
+          {
+            buttonList: {
+              buttons: [
+                {
+                  text: 'Undo',
+                  onClick: { action: { function: ACTION_NAMES.undoExcludeSender, parameters: { email: input.email, undoUntil: input.undoUntil } } },
+                },
+                { text: 'Back to the email', onClick: { action: { function: ACTION_NAMES.backToEmail, parameters: { email: input.email } } } },
+              ],
+            },
+          },
+          { textParagraph: { text: `Undo is offered here until ${until} UTC; after that, Settings can log this sender again.` } },
+        ],
+      },
+    ],
   };
 }
 
@@ -221,35 +261,62 @@ export function newDealCard(input: { subject: string; contactIds: string; intern
   const count = input.contactIds.split(',').filter(Boolean).length;
   return {
     header: { title: 'New deal', subtitle: `With ${count} ${count === 1 ? 'contact' : 'contacts'} on this email` },
-    sections: [{
-      widgets: [
-        { textInput: { name: 'dealName', label: 'Deal name', value: truncate(input.subject, 200) } },
-        { textParagraph: { text: input.internetMessageId ? 'This email’s thread is attached to the new deal.' : 'This email is not in the CRM yet, so only its people are on the deal.' } },
-        { buttonList: { buttons: [
-          { text: 'Create deal', onClick: { action: { function: ACTION_NAMES.createDeal, parameters: { contactIds: input.contactIds, internetMessageId: input.internetMessageId } } } },
-          { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
-        ] } },
-      ],
-    }],
+    sections: [
+      {
+        widgets: [
+          { textInput: { name: 'dealName', label: 'Deal name', value: truncate(input.subject, 200) } },
+          {
+            textParagraph: {
+              text: input.internetMessageId
+                ? 'This email’s thread is attached to the new deal.'
+                : 'This email is not in the CRM yet, so only its people are on the deal.',
+            },
+          },
+          {
+            buttonList: {
+              buttons: [
+                {
+                  text: 'Create deal',
+                  onClick: {
+                    action: { function: ACTION_NAMES.createDeal, parameters: { contactIds: input.contactIds, internetMessageId: input.internetMessageId } },
+                  },
+                },
+                { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
-export interface RecordParams { kind: string; id: string; name: string }
+export interface RecordParams {
+  kind: string;
+  id: string;
+  name: string;
+}
 
 const KIND_WORDS: Record<string, string> = { contact: 'contact', company: 'company', deal: 'deal' };
 
 function activityCard(title: string, record: RecordParams, inputs: AddonSection['widgets'], save: string): AddonCard {
   return {
     header: { title, subtitle: truncate(`On ${KIND_WORDS[record.kind] ?? 'record'} ${record.name}`, 120) },
-    sections: [{
-      widgets: [
-        ...inputs,
-        { buttonList: { buttons: [
-          { text: 'Save', onClick: { action: { function: save, parameters: { kind: record.kind, id: record.id, name: record.name } } } },
-          { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
-        ] } },
-      ],
-    }],
+    sections: [
+      {
+        widgets: [
+          ...inputs,
+          {
+            buttonList: {
+              buttons: [
+                { text: 'Save', onClick: { action: { function: save, parameters: { kind: record.kind, id: record.id, name: record.name } } } },
+                { text: 'Cancel', onClick: { action: { function: ACTION_NAMES.goBack } } },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -258,9 +325,14 @@ export function noteCard(record: RecordParams): AddonCard {
 }
 
 export function taskCard(record: RecordParams): AddonCard {
-  return activityCard('Add a task', record, [
-    { textInput: { name: 'taskTitle', label: 'Task' } },
-    { textInput: { name: 'taskDue', label: 'Due (YYYY-MM-DD)', hint: 'Optional' } },
-    { textInput: { name: 'taskAssignee', label: 'Assignee (email)', hint: 'Empty: you' } },
-  ], ACTION_NAMES.saveTask);
+  return activityCard(
+    'Add a task',
+    record,
+    [
+      { textInput: { name: 'taskTitle', label: 'Task' } },
+      { textInput: { name: 'taskDue', label: 'Due (YYYY-MM-DD)', hint: 'Optional' } },
+      { textInput: { name: 'taskAssignee', label: 'Assignee (email)', hint: 'Empty: you' } },
+    ],
+    ACTION_NAMES.saveTask,
+  );
 }

@@ -4,8 +4,16 @@
  */
 import { h } from './dom';
 
-export interface RecordRef { kind: 'contact' | 'company' | 'deal'; id: string; name: string }
-export interface TaskInput { title: string; dueDate: string; assigneeEmail: string }
+export interface RecordRef {
+  kind: 'contact' | 'company' | 'deal';
+  id: string;
+  name: string;
+}
+export interface TaskInput {
+  title: string;
+  dueDate: string;
+  assigneeEmail: string;
+}
 
 export interface ActivityActions {
   addNote(record: RecordRef, body: string): Promise<void>;
@@ -24,10 +32,20 @@ function form(label: string, fields: HTMLElement[], save: () => Promise<void>, r
     button.disabled = true;
     status.classList.remove('error-text');
     status.textContent = 'Saving…';
-    save().then(() => { reset(); status.textContent = 'Saved.'; }, (err: unknown) => {
-      status.textContent = err instanceof Error ? err.message : 'That did not work. Try again.';
-      status.classList.add('error-text');
-    }).finally(() => { button.disabled = false; });
+    save()
+      .then(
+        () => {
+          reset();
+          status.textContent = 'Saved.';
+        },
+        (err: unknown) => {
+          status.textContent = err instanceof Error ? err.message : 'That did not work. Try again.';
+          status.classList.add('error-text');
+        },
+      )
+      .finally(() => {
+        button.disabled = false;
+      });
   });
   return h('details', { class: 'edit activity' }, h('summary', {}, label), el);
 }
@@ -42,15 +60,34 @@ export function activityForms(record: RecordRef, actions: ActivityActions): HTML
   const due = h('input', { id: id('due'), class: 'input', type: 'date' });
   const assignee = h('input', { id: id('assignee'), class: 'input', type: 'email', placeholder: 'You', autocomplete: 'off' });
   const labelled = (el: HTMLElement, text: string) => [h('label', { for: el.id, class: 'label' }, text), el];
-  return h('div', { class: 'activities', 'data-record': `${record.kind}:${record.id}` },
-    form(`Add ${what}note`, labelled(note, `Note on ${record.name}`), async () => {
-      const body = note.value.trim();
-      if (!body) throw new Error('Write the note first.');
-      await actions.addNote(record, body);
-    }, () => { note.value = ''; }),
-    form(`Add ${what}task`, [...labelled(title, 'Task'), ...labelled(due, 'Due'), ...labelled(assignee, 'Assignee (email)')], async () => {
-      const t = title.value.trim();
-      if (!t) throw new Error('Say what the task is first.');
-      await actions.addTask(record, { title: t, dueDate: due.value, assigneeEmail: assignee.value.trim() });
-    }, () => { title.value = ''; due.value = ''; assignee.value = ''; }));
+  return h(
+    'div',
+    { class: 'activities', 'data-record': `${record.kind}:${record.id}` },
+    form(
+      `Add ${what}note`,
+      labelled(note, `Note on ${record.name}`),
+      async () => {
+        const body = note.value.trim();
+        if (!body) throw new Error('Write the note first.');
+        await actions.addNote(record, body);
+      },
+      () => {
+        note.value = '';
+      },
+    ),
+    form(
+      `Add ${what}task`,
+      [...labelled(title, 'Task'), ...labelled(due, 'Due'), ...labelled(assignee, 'Assignee (email)')],
+      async () => {
+        const t = title.value.trim();
+        if (!t) throw new Error('Say what the task is first.');
+        await actions.addTask(record, { title: t, dueDate: due.value, assigneeEmail: assignee.value.trim() });
+      },
+      () => {
+        title.value = '';
+        due.value = '';
+        assignee.value = '';
+      },
+    ),
+  );
 }

@@ -3,7 +3,12 @@
  * session token from auth.ts. Errors keep the API's `{error:{code,message}}` so the pane can say what went wrong.
  */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = 'ApiError';
   }

@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   await pca.loginRedirect({ scopes: [config.apiScope], prompt: 'select_account' });
 }
 
-void Office.onReady(() => main().catch((err: unknown) => {
-  send({ status: 'error', message: err instanceof Error ? err.message : 'Sign-in failed.' });
-}));
+void Office.onReady(() =>
+  main().catch((err: unknown) => {
+    send({ status: 'error', message: err instanceof Error ? err.message : 'Sign-in failed.' });
+  }),
+);

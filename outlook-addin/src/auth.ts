@@ -87,11 +87,15 @@ export function createAuth(config: PaneConfig, origin: string): Auth {
           naaSupported = false;
         }
       }
-      return exchange(accessToken ?? await openAuthDialog(`${origin}/addin/auth-dialog.html`));
+      return exchange(accessToken ?? (await openAuthDialog(`${origin}/addin/auth-dialog.html`)));
     },
     forget() {
       current = null;
-      try { sessionStorage.removeItem(STORAGE_KEY); } catch { /* storage disabled: memory only */ }
+      try {
+        sessionStorage.removeItem(STORAGE_KEY);
+      } catch {
+        /* storage disabled: memory only */
+      }
     },
   };
 }
@@ -106,5 +110,9 @@ function load(): Session | null {
 }
 
 function save(session: Session): void {
-  try { sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session)); } catch { /* storage disabled: memory only */ }
+  try {
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+  } catch {
+    /* storage disabled: memory only */
+  }
 }

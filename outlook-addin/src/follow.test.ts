@@ -9,7 +9,10 @@ function setup() {
   const follower = createFollower<string, string>({
     debounceMs: 250,
     read: () => selected,
-    load: (item, signal) => new Promise((resolve, reject) => { pending.set(item, { resolve, reject, signal }); }),
+    load: (item, signal) =>
+      new Promise((resolve, reject) => {
+        pending.set(item, { resolve, reject, signal });
+      }),
     view: {
       loading: () => events.push('loading'),
       empty: () => events.push('empty'),
@@ -17,11 +20,25 @@ function setup() {
       failed: (_e, item) => events.push(`failed:${item}`),
     },
     setTimer: (fn) => timers.push(fn),
-    clearTimer: () => { timers.length = 0; },
+    clearTimer: () => {
+      timers.length = 0;
+    },
   });
-  const tick = async () => { timers.splice(0).forEach((fn) => fn()); await Promise.resolve(); };
+  const tick = async () => {
+    timers.splice(0).forEach((fn) => fn());
+    await Promise.resolve();
+  };
   const flush = () => new Promise((r) => setTimeout(r, 0));
-  return { follower, events, pending, tick, flush, select: (i: string | null) => { selected = i; } };
+  return {
+    follower,
+    events,
+    pending,
+    tick,
+    flush,
+    select: (i: string | null) => {
+      selected = i;
+    },
+  };
 }
 
 it('clears the screen at once on a change, and loads only after the debounce', async () => {
@@ -52,7 +69,10 @@ it('aborts the previous load and never renders its late answer', async () => {
 
 it('debounces a burst of changes into one load of the last item', async () => {
   const t = setup();
-  for (const item of ['b', 'c', 'd']) { t.select(item); t.follower.changed(); }
+  for (const item of ['b', 'c', 'd']) {
+    t.select(item);
+    t.follower.changed();
+  }
   await t.tick();
   expect([...t.pending.keys()]).toEqual(['d']);
 });

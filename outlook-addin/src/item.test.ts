@@ -3,10 +3,17 @@ import { itemKey, readMessage } from './item';
 const who = (emailAddress: string, displayName = '') => ({ emailAddress, displayName });
 
 it('reads the headers of a received message, never more', () => {
-  expect(readMessage({
-    itemType: 'message', from: who('nora@northwind.com', 'Nora Lind'), sender: who('assistant@northwind.com'),
-    to: [who('rita@contoso.com', 'Rita')], cc: [who(' cc@x.com '), who('')], subject: 'Hi', internetMessageId: ' <a@b> ',
-  })).toEqual({
+  expect(
+    readMessage({
+      itemType: 'message',
+      from: who('nora@northwind.com', 'Nora Lind'),
+      sender: who('assistant@northwind.com'),
+      to: [who('rita@contoso.com', 'Rita')],
+      cc: [who(' cc@x.com '), who('')],
+      subject: 'Hi',
+      internetMessageId: ' <a@b> ',
+    }),
+  ).toEqual({
     from: { email: 'nora@northwind.com', name: 'Nora Lind' },
     to: [{ email: 'rita@contoso.com', name: 'Rita' }],
     cc: [{ email: 'cc@x.com', name: '' }],

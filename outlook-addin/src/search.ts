@@ -30,21 +30,49 @@ export function searchPanel(deps: SearchDeps): HTMLElement {
     try {
       const hits = await deps.search(query, controller.signal);
       if (controller.signal.aborted) return;
-      results.replaceChildren(hits.length === 0
-        ? h('p', { class: 'muted' }, `No contact matches “${query}”.`)
-        : h('ul', { class: 'list', 'aria-label': 'Contacts found' }, hits.map((c) => h('li', { class: 'row' },
-          h('a', { class: 'link strong', href: safeHref(deps.contactUrl(c.id)), target: '_blank', rel: 'noopener noreferrer' }, c.name || c.email),
-          h('div', { class: 'person-sub' }, [c.email, c.title].filter(Boolean).join(' · '))))),
-        h('button', { type: 'button', class: 'button subtle', onclick: () => { input.value = ''; void run(''); } }, 'Clear'));
+      results.replaceChildren(
+        hits.length === 0
+          ? h('p', { class: 'muted' }, `No contact matches “${query}”.`)
+          : h(
+              'ul',
+              { class: 'list', 'aria-label': 'Contacts found' },
+              hits.map((c) =>
+                h(
+                  'li',
+                  { class: 'row' },
+                  h('a', { class: 'link strong', href: safeHref(deps.contactUrl(c.id)), target: '_blank', rel: 'noopener noreferrer' }, c.name || c.email),
+                  h('div', { class: 'person-sub' }, [c.email, c.title].filter(Boolean).join(' · ')),
+                ),
+              ),
+            ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'button subtle',
+            onclick: () => {
+              input.value = '';
+              void run('');
+            },
+          },
+          'Clear',
+        ),
+      );
     } catch (err) {
       if (controller.signal.aborted) return;
       results.replaceChildren(h('p', { class: 'error-text' }, deps.describe(err)));
     }
   };
 
-  const form = h('form', { class: 'search', role: 'search' },
+  const form = h(
+    'form',
+    { class: 'search', role: 'search' },
     h('label', { for: 'crm-search', class: 'label' }, 'Find a contact'),
-    h('div', { class: 'search-row' }, input, h('button', { type: 'submit', class: 'button' }, 'Search')));
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); void run(input.value.trim()); });
+    h('div', { class: 'search-row' }, input, h('button', { type: 'submit', class: 'button' }, 'Search')),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void run(input.value.trim());
+  });
   return h('div', { class: 'search-panel' }, form, results);
 }

@@ -51,12 +51,24 @@ function start(): void {
   const follower = createFollower<AddonMessageInput, AddonContextResponse>({
     debounceMs: ITEM_DEBOUNCE_MS,
     read: current,
-    load: (message, signal) => withSession((s) => callApi<AddonContextResponse>('/api/addon/context', {
-      method: 'POST', token: s.token, signal, body: { provider: 'outlook', message },
-    })),
+    load: (message, signal) =>
+      withSession((s) =>
+        callApi<AddonContextResponse>('/api/addon/context', {
+          method: 'POST',
+          token: s.token,
+          signal,
+          body: { provider: 'outlook', message },
+        }),
+      ),
     view: {
-      loading: () => { shownKey = ''; show(loadingState()); },
-      empty: () => { shownKey = ''; show(emptyState()); },
+      loading: () => {
+        shownKey = '';
+        show(loadingState());
+      },
+      empty: () => {
+        shownKey = '';
+        show(emptyState());
+      },
       ready: (answer, message) => {
         shownKey = itemKey(message);
         const view = renderView(answer.view, actions, { subject: message.subject ?? '' });
@@ -89,51 +101,78 @@ function start(): void {
 
   const actions: ViewActions = {
     async createContact(input: { email: string; name: string; companyName: string }) {
-      await withSession((s) => callApi('/api/contacts', {
-        method: 'POST', token: s.token,
-        body: { email: input.email, ...(input.name ? { name: input.name } : {}), ...(input.companyName ? { companyName: input.companyName } : {}) },
-      }).catch((err: unknown) => {
-        // Someone created them meanwhile (another teammate, another window): the refresh will show them.
-        if (err instanceof ApiError && err.status === 409) return;
-        throw err;
-      }));
+      await withSession((s) =>
+        callApi('/api/contacts', {
+          method: 'POST',
+          token: s.token,
+          body: { email: input.email, ...(input.name ? { name: input.name } : {}), ...(input.companyName ? { companyName: input.companyName } : {}) },
+        }).catch((err: unknown) => {
+          // Someone created them meanwhile (another teammate, another window): the refresh will show them.
+          if (err instanceof ApiError && err.status === 409) return;
+          throw err;
+        }),
+      );
       follower.refresh();
     },
     async addNote(record: RecordRef, body: string) {
       await withSession((s) => callApi('/api/notes', { method: 'POST', token: s.token, body: { record: { kind: record.kind, id: record.id }, body } }));
     },
     async addTask(record: RecordRef, task: TaskInput) {
-      await withSession((s) => callApi('/api/tasks', {
-        method: 'POST', token: s.token,
-        body: { record: { kind: record.kind, id: record.id }, title: task.title, ...(task.dueDate ? { dueDate: task.dueDate } : {}), ...(task.assigneeEmail ? { assigneeEmail: task.assigneeEmail } : {}) },
-      }));
+      await withSession((s) =>
+        callApi('/api/tasks', {
+          method: 'POST',
+          token: s.token,
+          body: {
+            record: { kind: record.kind, id: record.id },
+            title: task.title,
+            ...(task.dueDate ? { dueDate: task.dueDate } : {}),
+            ...(task.assigneeEmail ? { assigneeEmail: task.assigneeEmail } : {}),
+          },
+        }),
+      );
     },
     async attachToDeal(dealId: string, internetMessageId: string) {
-      await withSession((s) => callApi(`/api/deals/${encodeURIComponent(dealId)}/mail`, { method: 'POST', token: s.token, body: { internetMessageId, scope: 'thread' } }));
+      await withSession((s) =>
+        callApi(`/api/deals/${encodeURIComponent(dealId)}/mail`, { method: 'POST', token: s.token, body: { internetMessageId, scope: 'thread' } }),
+      );
       follower.refresh();
     },
     async createDeal(input: { name: string; contactIds: string[]; internetMessageId: string | null }) {
       await withSession(async (s) => {
         const deal = await callApi<{ id: string }>('/api/deals', { method: 'POST', token: s.token, body: { name: input.name, contactIds: input.contactIds } });
         if (input.internetMessageId) {
-          await callApi(`/api/deals/${encodeURIComponent(deal.id)}/mail`, { method: 'POST', token: s.token, body: { internetMessageId: input.internetMessageId, scope: 'thread' } });
+          await callApi(`/api/deals/${encodeURIComponent(deal.id)}/mail`, {
+            method: 'POST',
+            token: s.token,
+            body: { internetMessageId: input.internetMessageId, scope: 'thread' },
+          });
         }
       });
       follower.refresh();
     },
-    dontLog: (internetMessageId, scope) => choose({ action: 'dontLog', scope },
-      (s) => callApi('/api/me/excluded-messages', { method: 'POST', token: s.token, body: { internetMessageId, scope } })),
-    logAgain: (exclusionId, scope) => choose({ action: 'logAgain', scope },
-      (s) => callApi(`/api/me/excluded-messages/${encodeURIComponent(exclusionId)}`, { method: 'DELETE', token: s.token })),
-    setSharing: (messageId, level) => choose({ action: 'setSharing', level },
-      (s) => callApi(`/api/messages/${encodeURIComponent(messageId)}/visibility`, { method: 'PUT', token: s.token, body: { level } })),
+    dontLog: (internetMessageId, scope) =>
+      choose({ action: 'dontLog', scope }, (s) => callApi('/api/me/excluded-messages', { method: 'POST', token: s.token, body: { internetMessageId, scope } })),
+    logAgain: (exclusionId, scope) =>
+      choose({ action: 'logAgain', scope }, (s) =>
+        callApi(`/api/me/excluded-messages/${encodeURIComponent(exclusionId)}`, { method: 'DELETE', token: s.token }),
+      ),
+    setSharing: (messageId, level) =>
+      choose({ action: 'setSharing', level }, (s) =>
+        callApi(`/api/messages/${encodeURIComponent(messageId)}/visibility`, { method: 'PUT', token: s.token, body: { level } }),
+      ),
     // The server explains from stored facts and the current rules, as for the Gmail card; the email's date (when the
     // host gives it) lets it tell "older than the sync window" from "arriving".
     async why({ messageId, email }) {
       const created = (Office.context.mailbox.item as { dateTimeCreated?: Date } | null)?.dateTimeCreated;
       const date = created instanceof Date && !Number.isNaN(created.getTime()) ? created.toISOString() : '';
-      const query = [['messageId', messageId ?? ''], ['email', email ?? ''], ['date', date]]
-        .filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+      const query = [
+        ['messageId', messageId ?? ''],
+        ['email', email ?? ''],
+        ['date', date],
+      ]
+        .filter(([, v]) => v)
+        .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+        .join('&');
       try {
         return await withSession((s) => callApi<WhyAnswer>(`/api/why?${query}`, { token: s.token }));
       } catch (err) {
@@ -142,25 +181,35 @@ function start(): void {
     },
     // The server answers at once and removes the sender's past mail afterwards; "Undo" stays offered until its deadline.
     async neverLogSender(email: string) {
-      const done = await withSession((s) => callApi<{ email: string; undoUntil: string }>('/api/me/excluded-senders', { method: 'POST', token: s.token, body: { email } }));
+      const done = await withSession((s) =>
+        callApi<{ email: string; undoUntil: string }>('/api/me/excluded-senders', { method: 'POST', token: s.token, body: { email } }),
+      );
       showUndo(done);
       follower.refresh();
     },
   };
 
-  main.before(searchPanel({
-    search: (q, signal) => withSession((s) => callApi<{ contacts: ContactHit[] }>(`/api/contacts?q=${encodeURIComponent(q)}&limit=20`, { token: s.token, signal }))
-      .then((r) => r.contacts),
-    // The server serves the pane and the CRM on one origin.
-    contactUrl: (id) => `${location.origin}/app/contacts/${encodeURIComponent(id)}`,
-    describe,
-  }));
+  main.before(
+    searchPanel({
+      search: (q, signal) =>
+        withSession((s) => callApi<{ contacts: ContactHit[] }>(`/api/contacts?q=${encodeURIComponent(q)}&limit=20`, { token: s.token, signal })).then(
+          (r) => r.contacts,
+        ),
+      // The server serves the pane and the CRM on one origin.
+      contactUrl: (id) => `${location.origin}/app/contacts/${encodeURIComponent(id)}`,
+      describe,
+    }),
+  );
 
   // Above the view, so redrawing the email's view (or moving to another email) keeps the offer in sight.
   const notice = h('div', { class: 'notice', role: 'status', hidden: true });
   main.before(notice);
   let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-  const clearNotice = () => { clearTimeout(noticeTimer); notice.hidden = true; notice.replaceChildren(); };
+  const clearNotice = () => {
+    clearTimeout(noticeTimer);
+    notice.hidden = true;
+    notice.replaceChildren();
+  };
   const showNotice = (text: string) => {
     clearNotice();
     notice.append(h('p', {}, text));
@@ -173,8 +222,14 @@ function start(): void {
     undo.addEventListener('click', () => {
       undo.disabled = true;
       withSession((s) => callApi(`/api/me/excluded-senders/${encodeURIComponent(done.email)}`, { method: 'DELETE', token: s.token }))
-        .then(() => { clearNotice(); follower.refresh(); })
-        .catch((err: unknown) => { undo.disabled = false; notice.append(h('p', { class: 'error-text' }, describe(err))); });
+        .then(() => {
+          clearNotice();
+          follower.refresh();
+        })
+        .catch((err: unknown) => {
+          undo.disabled = false;
+          notice.append(h('p', { class: 'error-text' }, describe(err)));
+        });
     });
     notice.append(h('p', {}, `Mail from ${done.email} is no longer logged; their past mail is being removed from the CRM.`), undo);
     notice.hidden = false;

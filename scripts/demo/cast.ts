@@ -19,7 +19,13 @@ export interface DemoUser extends Identity {
 
 export const ADA: DemoUser = { key: 'ada', email: 'ada@acme-robotics.com', name: 'Ada Lovelace', provider: 'google', count: { full: 300, small: 30 } };
 export const BOB: DemoUser = { key: 'bob', email: 'bob@acme-robotics.com', name: 'Bob Builder', provider: 'google', count: { full: 240, small: 25 } };
-export const OLIVIA: DemoUser = { key: 'olivia', email: 'olivia@kite-resellers.com', name: 'Olivia Kite', provider: 'microsoft', count: { full: 200, small: 25 } };
+export const OLIVIA: DemoUser = {
+  key: 'olivia',
+  email: 'olivia@kite-resellers.com',
+  name: 'Olivia Kite',
+  provider: 'microsoft',
+  count: { full: 200, small: 25 },
+};
 export const USERS: readonly DemoUser[] = [ADA, BOB, OLIVIA];
 
 /** Kite Resellers' Microsoft 365 tenant and Olivia's object id there (any fixed GUIDs do). */
@@ -28,8 +34,20 @@ export const OLIVIA_OID = '9e8d7c6b-5a49-4838-a727-161514131211';
 
 /** The customers all three write with; the CRM records below are made for some of them. */
 export const CUSTOMERS: CustomerOrg[] = [
-  { domain: 'initech.com', people: [{ email: 'bill@initech.com', name: 'Bill Lumbergh' }, { email: 'peter@initech.com', name: 'Peter Gibbons' }] },
-  { domain: 'globex-logistics.com', people: [{ email: 'hank@globex-logistics.com', name: 'Hank Scorpio' }, { email: 'mindy@globex-logistics.com', name: 'Mindy Simmons' }] },
+  {
+    domain: 'initech.com',
+    people: [
+      { email: 'bill@initech.com', name: 'Bill Lumbergh' },
+      { email: 'peter@initech.com', name: 'Peter Gibbons' },
+    ],
+  },
+  {
+    domain: 'globex-logistics.com',
+    people: [
+      { email: 'hank@globex-logistics.com', name: 'Hank Scorpio' },
+      { email: 'mindy@globex-logistics.com', name: 'Mindy Simmons' },
+    ],
+  },
   { domain: 'brightlane-health.org', people: [{ email: 'nia.okafor@brightlane-health.org', name: 'Nia Okafor' }] },
   { domain: 'nordlicht-maschinenbau.de', people: [{ email: 'juergen.weiss@nordlicht-maschinenbau.de', name: 'Jürgen Weiß' }] },
   { domain: 'vinterbyte.se', people: [{ email: 'soren@vinterbyte.se', name: 'Søren Andersen' }] },
@@ -52,9 +70,7 @@ export const KITE_CONTACTS = [
   { email: 'bill@initech.com', name: 'Bill Lumbergh', companyName: 'Initech', title: 'VP Operations' },
   { email: 'soren@vinterbyte.se', name: 'Søren Andersen', companyName: 'Vinterbyte', title: 'CTO' },
 ];
-export const KITE_DEALS = [
-  { name: 'Vinterbyte – resale, 10 units', contact: 'soren@vinterbyte.se', stage: 'Proposal', amount: 22_000, currency: 'EUR' },
-];
+export const KITE_DEALS = [{ name: 'Vinterbyte – resale, 10 units', contact: 'soren@vinterbyte.se', stage: 'Proposal', amount: 22_000, currency: 'EUR' }];
 
 const NAMES = new Map<string, string>([...USERS, ...CUSTOMER_PEOPLE].map((p) => [p.email.toLowerCase(), p.name]));
 export function nameOf(email: string): string {

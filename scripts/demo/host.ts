@@ -169,7 +169,10 @@ export function startDemoHost(opts: DemoHostOptions): Promise<DemoHost> {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://demo.invalid');
     if (req.method === 'GET' && url.pathname === '/') {
-      const rows = opts.links().map(([label, href]) => `<li>${esc(label)}: <a href="${esc(href)}">${esc(href)}</a></li>`).join('\n');
+      const rows = opts
+        .links()
+        .map(([label, href]) => `<li>${esc(label)}: <a href="${esc(href)}">${esc(href)}</a></li>`)
+        .join('\n');
       return send(res, 200, 'text/html', `<!doctype html><meta charset="utf-8"><title>Threadline demo</title><h1>Threadline demo</h1><ul>${rows}</ul>`);
     }
     if (req.method === 'GET' && url.pathname === '/console') {
@@ -203,7 +206,12 @@ export function startDemoHost(opts: DemoHostOptions): Promise<DemoHost> {
         return send(res, 503, 'text/plain', 'The Outlook add-in is not built: run `npm run build`.');
       }
       if (!OFFICE_JS_TAG.test(html)) return send(res, 500, 'text/plain', 'taskpane.html no longer loads office.js the way this demo expects.');
-      return send(res, 200, 'text/html', html.replace(OFFICE_JS_TAG, '<script src="/demo/office-config.js"></script>\n  <script src="/demo/office-stub.js"></script>'));
+      return send(
+        res,
+        200,
+        'text/html',
+        html.replace(OFFICE_JS_TAG, '<script src="/demo/office-config.js"></script>\n  <script src="/demo/office-stub.js"></script>'),
+      );
     }
     proxy(req, res, target);
   };
@@ -220,10 +228,11 @@ export function startDemoHost(opts: DemoHostOptions): Promise<DemoHost> {
       const { port } = server.address() as { port: number };
       resolve({
         url: `http://127.0.0.1:${port}`,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       });
     });
   });

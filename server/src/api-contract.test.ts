@@ -59,23 +59,27 @@ function shapeOf(raw: Json | boolean | undefined, root: Json): Shape {
   if (s.const !== undefined) return shapeOf({ ...s, const: undefined, enum: [s.const] }, root);
   const types = Array.isArray(s.type) ? (s.type as string[]) : typeof s.type === 'string' ? [s.type] : [];
   if (types.length === 0) return s.properties ? shapeOf({ ...s, type: 'object' }, root) : { any: true };
-  return union(types.map((t): Shape => {
-    if (t === 'object') {
-      const props = (s.properties ?? {}) as Record<string, Json>;
-      const properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, shapeOf(v, root)]));
-      return { type: 'object', properties, required: [...((s.required as string[]) ?? [])].sort() };
-    }
-    if (t === 'array') return { type: 'array', items: shapeOf(s.items as Json, root) };
-    if (t === 'null') return { type: 'null' };
-    const values = (s.enum as unknown[] | undefined)?.filter((v) => v !== null);
-    return values ? { type: t, enum: [...values].sort() } : { type: t };
-  }));
+  return union(
+    types.map((t): Shape => {
+      if (t === 'object') {
+        const props = (s.properties ?? {}) as Record<string, Json>;
+        const properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, shapeOf(v, root)]));
+        return { type: 'object', properties, required: [...((s.required as string[]) ?? [])].sort() };
+      }
+      if (t === 'array') return { type: 'array', items: shapeOf(s.items as Json, root) };
+      if (t === 'null') return { type: 'null' };
+      const values = (s.enum as unknown[] | undefined)?.filter((v) => v !== null);
+      return values ? { type: t, enum: [...values].sort() } : { type: t };
+    }),
+  );
 }
 
 /** Where two shapes disagree, as `path: what`. */
 function differences(documented: Shape, declared: Shape, at = ''): string[] {
   if ('any' in documented || 'any' in declared) {
-    return 'any' in documented && 'any' in declared ? [] : [`${at || '(root)'}: ${JSON.stringify(documented)} documented, ${JSON.stringify(declared)} in the schema`];
+    return 'any' in documented && 'any' in declared
+      ? []
+      : [`${at || '(root)'}: ${JSON.stringify(documented)} documented, ${JSON.stringify(declared)} in the schema`];
   }
   if ('union' in documented || 'union' in declared) {
     const a = 'union' in documented ? documented.union : [documented];
@@ -125,7 +129,10 @@ function documentedAnswer(response: Json): { kind: 'json'; schema: Json } | { ki
 }
 
 const operations = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([p, item]) =>
-  Object.entries(item).filter(([m]) => METHODS.includes(m)).map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })));
+  Object.entries(item)
+    .filter(([m]) => METHODS.includes(m))
+    .map(([m, op]) => ({ key: `${m.toUpperCase()} ${p}`, op })),
+);
 const routes = API_ROUTES as Record<string, RouteContract>;
 
 describe('server/openapi.yaml and the shared schemas', () => {
@@ -140,21 +147,30 @@ describe('server/openapi.yaml and the shared schemas', () => {
     const bodySchema = (op.requestBody as Json | undefined)?.content as Record<string, Json> | undefined;
     const documentedBody = bodySchema?.['application/json']?.schema as Json | undefined;
     if (Boolean(documentedBody) !== Boolean(contract.body)) problems.push(`request body: ${documentedBody ? 'documented' : 'in the schema'} only`);
-    else if (documentedBody && contract.body) problems.push(...differences(shapeOf(documentedBody, doc), fromZod(contract.body, 'input')).map((d) => `body ${d}`));
+    else if (documentedBody && contract.body)
+      problems.push(...differences(shapeOf(documentedBody, doc), fromZod(contract.body, 'input')).map((d) => `body ${d}`));
 
-    const documentedQuery = ((op.parameters ?? []) as Json[]).map((p) => resolve(p, doc)).filter((p) => p.in === 'query').map((p) => String(p.name)).sort();
+    const documentedQuery = ((op.parameters ?? []) as Json[])
+      .map((p) => resolve(p, doc))
+      .filter((p) => p.in === 'query')
+      .map((p) => String(p.name))
+      .sort();
     const declaredQuery = (() => {
       if (!contract.query) return [];
       const s = fromZod(contract.query, 'input');
       const objects = 'union' in s ? s.union : [s];
       return [...new Set(objects.flatMap((o) => ('properties' in o ? Object.keys(o.properties) : [])))].sort();
     })();
-    if (JSON.stringify(documentedQuery) !== JSON.stringify(declaredQuery)) problems.push(`query: ${documentedQuery.join(',')} documented, ${declaredQuery.join(',')} in the schema`);
+    if (JSON.stringify(documentedQuery) !== JSON.stringify(declaredQuery))
+      problems.push(`query: ${documentedQuery.join(',')} documented, ${declaredQuery.join(',')} in the schema`);
 
     const responses = op.responses as Record<string, Json>;
-    const successes = Object.keys(responses).filter((s) => Number(s) < 400).sort();
+    const successes = Object.keys(responses)
+      .filter((s) => Number(s) < 400)
+      .sort();
     const declared = Object.keys(contract.answers).sort();
-    if (JSON.stringify(successes) !== JSON.stringify(declared)) problems.push(`answers: ${successes.join(',')} documented, ${declared.join(',')} in the schema`);
+    if (JSON.stringify(successes) !== JSON.stringify(declared))
+      problems.push(`answers: ${successes.join(',')} documented, ${declared.join(',')} in the schema`);
     for (const status of successes) {
       const answer = contract.answers[Number(status)];
       if (answer === undefined) continue;

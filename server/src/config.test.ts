@@ -26,8 +26,12 @@ describe('config', () => {
 
   describe('production on a public address', () => {
     const base = {
-      NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-      PUBLIC_URL: 'https://crm.example.com', MONGODB_URI: 'mongodb://db.internal:27017/threadline', METRICS_TOKEN: 'm'.repeat(24),
+      NODE_ENV: 'production',
+      JWT_SECRET: 'j'.repeat(40),
+      TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      PUBLIC_URL: 'https://crm.example.com',
+      MONGODB_URI: 'mongodb://db.internal:27017/threadline',
+      METRICS_TOKEN: 'm'.repeat(24),
     };
     const problems = (env: Record<string, string>) => {
       try {
@@ -62,7 +66,15 @@ describe('config', () => {
     });
 
     it('keeps only the required secrets on a loopback address (staging box, end-to-end tests)', () => {
-      expect(problems({ NODE_ENV: 'production', JWT_SECRET: base.JWT_SECRET, TOKEN_ENCRYPTION_KEY: base.TOKEN_ENCRYPTION_KEY, PUBLIC_URL: 'http://127.0.0.1:8080', GMAIL_API_URL: 'http://127.0.0.1:9000' })).toEqual([]);
+      expect(
+        problems({
+          NODE_ENV: 'production',
+          JWT_SECRET: base.JWT_SECRET,
+          TOKEN_ENCRYPTION_KEY: base.TOKEN_ENCRYPTION_KEY,
+          PUBLIC_URL: 'http://127.0.0.1:8080',
+          GMAIL_API_URL: 'http://127.0.0.1:9000',
+        }),
+      ).toEqual([]);
     });
 
     it('caps the session lifetime', () => {
@@ -72,10 +84,16 @@ describe('config', () => {
 
   it('declares the sync engine knobs in the table, with the values the engine used before they were settings', () => {
     expect(loadConfig({})).toMatchObject({
-      SYNC_WORKER_CONCURRENCY: 8, SYNC_LEASE_SECONDS: 60, SYNC_RECONCILE_SECONDS: 86_400, SYNC_PUSH_RENEW_BEFORE_SECONDS: 86_400,
+      SYNC_WORKER_CONCURRENCY: 8,
+      SYNC_LEASE_SECONDS: 60,
+      SYNC_RECONCILE_SECONDS: 86_400,
+      SYNC_PUSH_RENEW_BEFORE_SECONDS: 86_400,
     });
-    expect(loadConfig({ SYNC_LEASE_SECONDS: '120', SYNC_RECONCILE_SECONDS: '3600', SYNC_PUSH_RENEW_BEFORE_SECONDS: '7200' }))
-      .toMatchObject({ SYNC_LEASE_SECONDS: 120, SYNC_RECONCILE_SECONDS: 3600, SYNC_PUSH_RENEW_BEFORE_SECONDS: 7200 });
+    expect(loadConfig({ SYNC_LEASE_SECONDS: '120', SYNC_RECONCILE_SECONDS: '3600', SYNC_PUSH_RENEW_BEFORE_SECONDS: '7200' })).toMatchObject({
+      SYNC_LEASE_SECONDS: 120,
+      SYNC_RECONCILE_SECONDS: 3600,
+      SYNC_PUSH_RENEW_BEFORE_SECONDS: 7200,
+    });
     // A lease shorter than a slow provider call would hand a running mailbox to a second worker.
     expect(() => loadConfig({ SYNC_LEASE_SECONDS: '5' })).toThrow(/SYNC_LEASE_SECONDS/);
   });

@@ -85,7 +85,9 @@ async function main(): Promise<void> {
     for (const org of orgs) {
       const started = Date.now();
       const outcome = await rebuildReadModels(org._id);
-      console.log(`read models of ${String(org._id)} (${org.name ?? ''}): ${outcome.copies} copies indexed, ${outcome.staleActivity + outcome.staleCopyRefs} stale entries dropped in ${Date.now() - started} ms`);
+      console.log(
+        `read models of ${String(org._id)} (${org.name ?? ''}): ${outcome.copies} copies indexed, ${outcome.staleActivity + outcome.staleCopyRefs} stale entries dropped in ${Date.now() - started} ms`,
+      );
     }
     await disconnectDatabase();
     await embedded?.stop();

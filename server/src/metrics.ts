@@ -14,11 +14,24 @@ export function createMetrics(): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    httpRequests: new Counter({ name: 'threadline_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] }),
-    httpDuration: new Histogram({
-      name: 'threadline_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    httpRequests: new Counter({
+      name: 'threadline_http_requests_total',
+      help: 'HTTP requests',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
     }),
-    pushDropped: new Counter({ name: 'threadline_push_notifications_dropped_total', help: 'push notifications dropped', labelNames: ['provider', 'reason'], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'threadline_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    pushDropped: new Counter({
+      name: 'threadline_push_notifications_dropped_total',
+      help: 'push notifications dropped',
+      labelNames: ['provider', 'reason'],
+      registers: [registry],
+    }),
   };
 }

@@ -19,7 +19,10 @@ function documented(): string[] {
 
 function registered(): string[] {
   const { app } = testService();
-  return listRoutes(app).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).filter((r) => !r.startsWith('HEAD ')).sort();
+  return listRoutes(app)
+    .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+    .filter((r) => !r.startsWith('HEAD '))
+    .sort();
 }
 
 describe('openapi.yaml', () => {

@@ -32,8 +32,10 @@ export async function runReparse(service: Pick<Service, 'host'>, options: Omit<R
     adapters: service.host.adapters,
     onMessage: (o) => log.info(o, 'reparse'),
   });
-  console.log(`reparse: ${summary.examined} examined, ${summary.updated} updated, ${summary.unchanged} unchanged, `
-    + `${summary.providerContent} with the provider's own content, ${summary.kept.length} kept as stored`);
+  console.log(
+    `reparse: ${summary.examined} examined, ${summary.updated} updated, ${summary.unchanged} unchanged, ` +
+      `${summary.providerContent} with the provider's own content, ${summary.kept.length} kept as stored`,
+  );
   for (const k of summary.kept) console.log(`  kept ${k.messageId}: ${k.reason}`);
   // Kept messages are not an error: they are tried again by the next run.
   return 0;

@@ -55,10 +55,18 @@ export interface Service {
 export function buildService(config: Config, log: Logger, opts: { adapters?: MailboxAdapters } = {}): Service {
   if (!config.JWT_SECRET || !config.TOKEN_ENCRYPTION_KEY) throw new Error('JWT_SECRET and TOKEN_ENCRYPTION_KEY must be resolved before building the service');
   const metrics = createMetrics();
-  const sessions = createSessionTokens({ secret: config.JWT_SECRET, issuer: config.PUBLIC_URL, ttlSeconds: config.SESSION_TTL_SECONDS, maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS });
+  const sessions = createSessionTokens({
+    secret: config.JWT_SECRET,
+    issuer: config.PUBLIC_URL,
+    ttlSeconds: config.SESSION_TTL_SECONDS,
+    maxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
+  });
   const vault = createVault({
     currentKey: Buffer.from(config.TOKEN_ENCRYPTION_KEY, 'base64'),
-    oldKeys: (config.TOKEN_ENCRYPTION_OLD_KEYS ?? '').split(',').filter(Boolean).map((k) => Buffer.from(k.trim(), 'base64')),
+    oldKeys: (config.TOKEN_ENCRYPTION_OLD_KEYS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((k) => Buffer.from(k.trim(), 'base64')),
   });
   const identity = createIdentityVerifier(config);
   const providers = buildProviders(config, { hints: storedPushHints, identity });
@@ -70,11 +78,17 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
   const webhooks = webhookRoutes({ receivers: providers.push, sync, log, metrics });
   const loginLinks = loginLinkRoutes({ sessions, publicUrl: config.PUBLIC_URL });
   const realms = {
-    publicUrl: config.PUBLIC_URL, identity,
+    publicUrl: config.PUBLIC_URL,
+    identity,
     microsoft: { clientId: config.MICROSOFT_CLIENT_ID, clientSecret: config.MICROSOFT_CLIENT_SECRET, authority: config.MICROSOFT_AUTHORITY },
   };
   const app = createApp({
-    config, log, metrics, identity, sessions, databaseAnswers: () => databaseAnswers(),
+    config,
+    log,
+    metrics,
+    identity,
+    sessions,
+    databaseAnswers: () => databaseAnswers(),
     publicRouters: [
       oauthRoutes({ connect, onConnected: ({ mailboxId }) => sync.markDue(mailboxId) }),
       realmCallbackRoutes(realms),
@@ -98,7 +112,7 @@ export function buildService(config: Config, log: Logger, opts: { adapters?: Mai
       activityRoutes(),
       contextRoutes({ publicUrl: config.PUBLIC_URL }),
       settingsRoutes(),
-      senderExclusionRoutes({ onBackgroundError: (err) => log.error({ err }, 'removing an excluded sender\'s past mail failed') }),
+      senderExclusionRoutes({ onBackgroundError: (err) => log.error({ err }, "removing an excluded sender's past mail failed") }),
       realmApiRoutes(realms),
       whyRoutes(),
       loginLinks.create,

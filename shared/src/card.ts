@@ -9,15 +9,25 @@
  * context-card.ts. Pure and dependency-free: this file is bundled into Apps Script.
  */
 
-export interface CardAction { function: string; parameters?: Record<string, string> }
+export interface CardAction {
+  function: string;
+  parameters?: Record<string, string>;
+}
 /**
  * card v1 `OpenLink`: `onClose: 'RELOAD'` reloads the add-on when the opened window closes (with `openAs: 'OVERLAY'`
  * the card waits for it), which a page that changes what the card shows — a mailbox connect — needs
  * (https://developers.google.com/apps-script/reference/card-service/on-close).
  */
-export interface OpenLinkSpec { url: string; openAs?: 'FULL_SIZE' | 'OVERLAY'; onClose?: 'NOTHING' | 'RELOAD' }
+export interface OpenLinkSpec {
+  url: string;
+  openAs?: 'FULL_SIZE' | 'OVERLAY';
+  onClose?: 'NOTHING' | 'RELOAD';
+}
 export type OnClick = { openLink: OpenLinkSpec } | { action: CardAction };
-export interface CardButton { text: string; onClick: OnClick }
+export interface CardButton {
+  text: string;
+  onClick: OnClick;
+}
 export type KnownIcon = 'PERSON' | 'EMAIL' | 'DOLLAR' | 'CLOCK' | 'DESCRIPTION' | 'MEMBERSHIP' | 'BOOKMARK' | 'STAR';
 export interface DecoratedText {
   topLabel?: string;
@@ -32,7 +42,12 @@ export type Widget =
   | { textParagraph: { text: string } }
   | { buttonList: { buttons: CardButton[] } }
   | { divider: Record<string, never> };
-export interface CardSection { header?: string; collapsible?: boolean; uncollapsibleWidgetsCount?: number; widgets: Widget[] }
+export interface CardSection {
+  header?: string;
+  collapsible?: boolean;
+  uncollapsibleWidgetsCount?: number;
+  widgets: Widget[];
+}
 export interface Card {
   header: { title: string; subtitle?: string };
   sections: CardSection[];
@@ -62,7 +77,10 @@ export const CARD_LIMITS = {
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text);
   if (chars.length <= max) return text;
-  const cut = chars.slice(0, Math.max(0, max - 1)).join('').replace(/&[#a-zA-Z0-9]*$/, '');
+  const cut = chars
+    .slice(0, Math.max(0, max - 1))
+    .join('')
+    .replace(/&[#a-zA-Z0-9]*$/, '');
   return `${cut}…`;
 }
 
@@ -124,8 +142,11 @@ export function limitCard(card: Card): Card {
 
 /** The HTTP add-on form of a card: action parameters as `[{key, value}]` (card v1 `Action.parameters`). */
 export function toHttpCard(card: Card): unknown {
-  return JSON.parse(JSON.stringify(card, (key, value: unknown) =>
-    key === 'parameters' && value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.entries(value as Record<string, string>).map(([k, v]) => ({ key: k, value: v }))
-      : value));
+  return JSON.parse(
+    JSON.stringify(card, (key, value: unknown) =>
+      key === 'parameters' && value && typeof value === 'object' && !Array.isArray(value)
+        ? Object.entries(value as Record<string, string>).map(([k, v]) => ({ key: k, value: v }))
+        : value,
+    ),
+  );
 }

@@ -9,7 +9,10 @@ describe('this email, my choice, in words', () => {
       { label: "Don't log this email", action: 'dontLog', scope: 'message' },
       { label: "Don't log this thread", action: 'dontLog', scope: 'thread' },
     ]);
-    expect(sharingChoices(held)).toEqual([{ label: 'Make private', level: 'private' }, { label: 'Share headers only', level: 'metadata' }]);
+    expect(sharingChoices(held)).toEqual([
+      { label: 'Make private', level: 'private' },
+      { label: 'Share headers only', level: 'metadata' },
+    ]);
   });
 
   it('an override says it is for this email only and offers the way back to the default', () => {
@@ -25,7 +28,7 @@ describe('this email, my choice, in words', () => {
     expect(sharingChoices(c)).toEqual([]);
   });
 
-  it('an email with no copy of the user\'s is not said to be logged', () => {
+  it("an email with no copy of the user's is not said to be logged", () => {
     expect(choiceWords({ notLogged: null, sharing: null }).logging).not.toMatch(/^Logged/);
   });
 

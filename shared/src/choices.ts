@@ -29,17 +29,17 @@ export function choiceWords(c: MessageChoices): { logging: string; sharing: stri
     ? c.notLogged.scope === 'thread'
       ? 'You chose not to log this thread: none of its mail in your mailbox goes to the CRM.'
       : 'You chose not to log this email: your copy does not go to the CRM.'
-    // No copy of theirs is stored: nothing says it is logged, only that no choice of theirs keeps it out.
-    : c.sharing ? 'Logged to the CRM from your mailbox.' : 'Your sync rules decide whether your copy is logged; you made no choice for this email.';
+    : // No copy of theirs is stored: nothing says it is logged, only that no choice of theirs keeps it out.
+      c.sharing
+      ? 'Logged to the CRM from your mailbox.'
+      : 'Your sync rules decide whether your copy is logged; you made no choice for this email.';
   if (!c.sharing) return { logging, sharing: null };
   const whose = c.sharing.override === null ? ' (your default)' : ' (for this email only)';
   return { logging, sharing: `${SHARING_WORDS[c.sharing.level]}${whose}` };
 }
 
 /** A logging button: "Don't log" this email or its thread (by Message-ID), or "Log … again" (by the choice's id). */
-export type LoggingChoice =
-  | { label: string; action: 'dontLog'; scope: LogScope }
-  | { label: string; action: 'logAgain'; scope: LogScope; exclusionId: string };
+export type LoggingChoice = { label: string; action: 'dontLog'; scope: LogScope } | { label: string; action: 'logAgain'; scope: LogScope; exclusionId: string };
 
 /** The logging buttons for this email: the two "don't log" ones, or the one that lifts the choice made. */
 export function loggingChoices(c: MessageChoices): LoggingChoice[] {
@@ -58,15 +58,14 @@ export function sharingChoices(c: MessageChoices): { label: string; level: Shari
   if (!c.sharing) return [];
   const current = c.sharing.level;
   const out: { label: string; level: SharingLevel | null }[] = (['private', 'metadata', 'full'] as const)
-    .filter((l) => l !== current).map((l) => ({ label: SHARING_ACTIONS[l], level: l }));
+    .filter((l) => l !== current)
+    .map((l) => ({ label: SHARING_ACTIONS[l], level: l }));
   if (c.sharing.override !== null) out.push({ label: 'Use my default', level: null });
   return out;
 }
 
 /** What a choice did, said once it is done (a notification, a status line). */
-export type ChoiceDone =
-  | { action: 'dontLog' | 'logAgain'; scope: LogScope }
-  | { action: 'setSharing'; level: SharingLevel | null };
+export type ChoiceDone = { action: 'dontLog' | 'logAgain'; scope: LogScope } | { action: 'setSharing'; level: SharingLevel | null };
 
 const SHARING_DONE: Record<SharingLevel, string> = {
   private: 'This email is private now: only you see it.',

@@ -39,20 +39,29 @@ function personWidgets(p: AddonParticipant, companiesShown: Set<string>): Widget
   const e = escapeCardText;
   const widgets: Widget[] = [];
   if (p.contact) {
-    widgets.push(text({
-      topLabel: 'Contact', text: e(personName(p)), startIcon: { knownIcon: 'PERSON' },
-      bottomLabel: e([p.email, p.contact.title].filter(Boolean).join(' · ')), onClick: link(p.contact.openUrl),
-    }));
+    widgets.push(
+      text({
+        topLabel: 'Contact',
+        text: e(personName(p)),
+        startIcon: { knownIcon: 'PERSON' },
+        bottomLabel: e([p.email, p.contact.title].filter(Boolean).join(' · ')),
+        onClick: link(p.contact.openUrl),
+      }),
+    );
     widgets.push({ buttonList: { buttons: activityButtons('contact', p.contact.id, personName(p)) } });
   } else if (p.teammate) {
     widgets.push(text({ topLabel: 'Teammate', text: e(personName(p)), bottomLabel: e(p.email), startIcon: { knownIcon: 'PERSON' } }));
   } else {
     const s = p.suggestion;
     const suggested = s?.companyName ? ` · ${s.companyName}` : '';
-    widgets.push(text({
-      topLabel: s?.roleAddress ? 'Shared address, not a person' : 'Not in the CRM yet', text: e(personName(p)),
-      bottomLabel: e(`${p.email}${suggested}`), startIcon: { knownIcon: 'EMAIL' },
-    }));
+    widgets.push(
+      text({
+        topLabel: s?.roleAddress ? 'Shared address, not a person' : 'Not in the CRM yet',
+        text: e(personName(p)),
+        bottomLabel: e(`${p.email}${suggested}`),
+        startIcon: { knownIcon: 'EMAIL' },
+      }),
+    );
     // Each unknown person gets their own button, named; a role or group address only on request ("Add anyway").
     if (s) {
       const create = action(ADDON_ACTIONS.createContact, { email: s.email, name: s.name, companyName: s.companyName ?? '' });
@@ -62,7 +71,15 @@ function personWidgets(p: AddonParticipant, companiesShown: Set<string>): Widget
     }
   }
   if (p.company) {
-    widgets.push(text({ topLabel: 'Company', text: e(p.company.name), bottomLabel: e(p.company.domains.join(', ')), startIcon: { knownIcon: 'MEMBERSHIP' }, onClick: link(p.company.openUrl) }));
+    widgets.push(
+      text({
+        topLabel: 'Company',
+        text: e(p.company.name),
+        bottomLabel: e(p.company.domains.join(', ')),
+        startIcon: { knownIcon: 'MEMBERSHIP' },
+        onClick: link(p.company.openUrl),
+      }),
+    );
     if (!companiesShown.has(p.company.id)) {
       companiesShown.add(p.company.id);
       widgets.push({ buttonList: { buttons: activityButtons('company', p.company.id, p.company.name) } });
@@ -80,7 +97,10 @@ export function contextCard(view: AddonContextView): Card {
   const shown = view.participants.slice(0, CONTEXT_CARD_SHOWS.people);
   const lead = shown.find((p) => p.role === 'from') ?? shown[0];
   const companiesShown = new Set<string>();
-  const sections: CardSection[] = shown.map((p) => ({ header: p.role === 'from' ? 'From' : p.role === 'to' ? 'To' : 'Cc', widgets: personWidgets(p, companiesShown) }));
+  const sections: CardSection[] = shown.map((p) => ({
+    header: p.role === 'from' ? 'From' : p.role === 'to' ? 'To' : 'Cc',
+    widgets: personWidgets(p, companiesShown),
+  }));
   const more = view.participants.length - shown.length + view.participantsOmitted;
   if (more > 0) sections.push({ widgets: [{ textParagraph: { text: `and ${more} more ${more === 1 ? 'person' : 'people'} on this email` } }] });
 
@@ -91,12 +111,18 @@ export function contextCard(view: AddonContextView): Card {
     header: 'Recent conversation',
     collapsible: view.recentMessages.length > 2,
     uncollapsibleWidgetsCount: 2,
-    widgets: view.recentMessages.length === 0
-      ? [{ textParagraph: { text: 'No earlier mail with these people that you may see.' } }]
-      : view.recentMessages.slice(0, CONTEXT_CARD_SHOWS.messages).map((m) => text({
-        topLabel: e(`${m.date.slice(0, 10)} · ${m.from.name || m.from.email}`), text: e(m.subject || '(no subject)'),
-        ...(m.snippet ? { bottomLabel: e(m.snippet) } : {}), startIcon: { knownIcon: 'DESCRIPTION' }, onClick: link(m.openUrl),
-      })),
+    widgets:
+      view.recentMessages.length === 0
+        ? [{ textParagraph: { text: 'No earlier mail with these people that you may see.' } }]
+        : view.recentMessages.slice(0, CONTEXT_CARD_SHOWS.messages).map((m) =>
+            text({
+              topLabel: e(`${m.date.slice(0, 10)} · ${m.from.name || m.from.email}`),
+              text: e(m.subject || '(no subject)'),
+              ...(m.snippet ? { bottomLabel: e(m.snippet) } : {}),
+              startIcon: { knownIcon: 'DESCRIPTION' },
+              onClick: link(m.openUrl),
+            }),
+          ),
   });
 
   sections.push(thisEmailSection(view));
@@ -128,17 +154,32 @@ function dealWidgets(view: AddonContextView): Widget[] {
   const mid = view.thisMessage.status === 'synced' ? view.thisMessage.internetMessageId : null;
   const widgets: Widget[] = view.deals.slice(0, CONTEXT_CARD_SHOWS.deals).flatMap((d): Widget[] => [
     text({
-      text: e(d.name), topLabel: e(d.stage), startIcon: { knownIcon: 'DOLLAR' }, onClick: link(d.openUrl),
+      text: e(d.name),
+      topLabel: e(d.stage),
+      startIcon: { knownIcon: 'DOLLAR' },
+      onClick: link(d.openUrl),
       bottomLabel: e([formatAmount(d.amount, d.currency), d.closeDate ? `closes ${d.closeDate.slice(0, 10)}` : ''].filter(Boolean).join(' · ')),
     }),
-    { buttonList: { buttons: [
-      ...(mid ? [{ text: 'Attach this thread', onClick: action(ADDON_ACTIONS.attachToDeal, { dealId: d.id, dealName: d.name, internetMessageId: mid }) }] : []),
-      ...activityButtons('deal', d.id, d.name),
-    ] } },
+    {
+      buttonList: {
+        buttons: [
+          ...(mid
+            ? [{ text: 'Attach this thread', onClick: action(ADDON_ACTIONS.attachToDeal, { dealId: d.id, dealName: d.name, internetMessageId: mid }) }]
+            : []),
+          ...activityButtons('deal', d.id, d.name),
+        ],
+      },
+    },
   ]);
   const contactIds = contactIdsOf(view);
   if (contactIds.length > 0) {
-    widgets.push({ buttonList: { buttons: [{ text: 'New deal with these people', onClick: action(ADDON_ACTIONS.newDeal, { contactIds: contactIds.join(','), internetMessageId: mid ?? '' }) }] } });
+    widgets.push({
+      buttonList: {
+        buttons: [
+          { text: 'New deal with these people', onClick: action(ADDON_ACTIONS.newDeal, { contactIds: contactIds.join(','), internetMessageId: mid ?? '' }) },
+        ],
+      },
+    });
   }
   return widgets;
 }
@@ -146,10 +187,14 @@ function dealWidgets(view: AddonContextView): Widget[] {
 function thisEmailSection(view: AddonContextView): CardSection {
   const m = view.thisMessage;
   const sender = view.participants.find((p) => p.role === 'from');
-  const status = m.status === 'synced'
-    ? `Synced by ${m.syncedBy.map((u) => (u.isYou ? 'you' : u.name || u.email)).join(', ')}`
-    : m.status === 'not_visible' ? 'In the CRM, but shared privately by its holder'
-      : m.status === 'not_synced' ? 'Not in the CRM' : 'Cannot tell: the email has no Message-ID';
+  const status =
+    m.status === 'synced'
+      ? `Synced by ${m.syncedBy.map((u) => (u.isYou ? 'you' : u.name || u.email)).join(', ')}`
+      : m.status === 'not_visible'
+        ? 'In the CRM, but shared privately by its holder'
+        : m.status === 'not_synced'
+          ? 'Not in the CRM'
+          : 'Cannot tell: the email has no Message-ID';
   const openUrl = m.openUrl ?? view.participants.find((p) => p.contact)?.contact?.openUrl ?? view.links.crm;
   const buttons: CardButton[] = [{ text: 'Open in CRM', onClick: link(openUrl) }];
   buttons.push({
@@ -171,16 +216,25 @@ function yourChoiceSection(view: AddonContextView): CardSection | null {
   const words = choiceWords(c);
   const widgets: Widget[] = [text({ text: escapeCardText(words.logging), startIcon: { knownIcon: 'BOOKMARK' } })];
   const mid = m.internetMessageId;
-  widgets.push({ buttonList: { buttons: loggingChoices(c).map((l) => ({
-    text: l.label,
-    onClick: l.action === 'logAgain'
-      ? action(ADDON_ACTIONS.logAgain, { exclusionId: l.exclusionId, scope: l.scope })
-      : action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: l.scope }),
-  })) } });
+  widgets.push({
+    buttonList: {
+      buttons: loggingChoices(c).map((l) => ({
+        text: l.label,
+        onClick:
+          l.action === 'logAgain'
+            ? action(ADDON_ACTIONS.logAgain, { exclusionId: l.exclusionId, scope: l.scope })
+            : action(ADDON_ACTIONS.dontLog, { internetMessageId: mid, scope: l.scope }),
+      })),
+    },
+  });
   if (words.sharing && m.messageId) {
     widgets.push(text({ text: escapeCardText(words.sharing), startIcon: { knownIcon: 'MEMBERSHIP' } }));
     const messageId = m.messageId;
-    widgets.push({ buttonList: { buttons: sharingChoices(c).map((s) => ({ text: s.label, onClick: action(ADDON_ACTIONS.setSharing, { messageId, level: s.level ?? 'default' }) })) } });
+    widgets.push({
+      buttonList: {
+        buttons: sharingChoices(c).map((s) => ({ text: s.label, onClick: action(ADDON_ACTIONS.setSharing, { messageId, level: s.level ?? 'default' }) })),
+      },
+    });
   }
   return { header: 'Your choice for this email', widgets };
 }
@@ -194,7 +248,16 @@ function syncHealthWidgets(view: AddonContextView): Widget[] {
     ];
   }
   const e = escapeCardText;
-  return view.sync.mailboxes.flatMap((m) => (m.problem
-    ? [text({ topLabel: e(`${m.address} · ${m.state.replace('_', ' ')}`), text: e(m.problem.message), bottomLabel: e(m.problem.fix), startIcon: { knownIcon: 'CLOCK' } })]
-    : []));
+  return view.sync.mailboxes.flatMap((m) =>
+    m.problem
+      ? [
+          text({
+            topLabel: e(`${m.address} · ${m.state.replace('_', ' ')}`),
+            text: e(m.problem.message),
+            bottomLabel: e(m.problem.fix),
+            startIcon: { knownIcon: 'CLOCK' },
+          }),
+        ]
+      : [],
+  );
 }

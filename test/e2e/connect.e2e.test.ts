@@ -26,16 +26,21 @@ afterAll(async () => {
 
 async function api(token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${server.url}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
 }
 
 async function signIn(provider: 'google' | 'microsoft', email: string): Promise<string> {
-  const token = provider === 'google'
-    ? await emu.google.control.mintIdToken({ email })
-    : await microsoftAddinToken(emu, email, '0b9d3a6e-1111-4c2b-9d7e-2a1b3c4d5e6f');
-  const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }) });
+  const token =
+    provider === 'google' ? await emu.google.control.mintIdToken({ email }) : await microsoftAddinToken(emu, email, '0b9d3a6e-1111-4c2b-9d7e-2a1b3c4d5e6f');
+  const res = await fetch(`${server.url}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider, token }),
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { token: string }).token;
 }
@@ -62,7 +67,9 @@ describe.each([
   ['microsoft', 'grace@contoso-labs.com'],
 ] as const)('connecting a %s mailbox', (provider, email) => {
   let session: string;
-  beforeAll(async () => { session = await signIn(provider, email); });
+  beforeAll(async () => {
+    session = await signIn(provider, email);
+  });
 
   it('completes the OAuth flow, stores the mailbox, and refuses a replay', async () => {
     const callback = await consent(session, provider);
@@ -82,7 +89,8 @@ describe.each([
   });
 
   it('stores nothing when the user declines', async () => {
-    if (provider === 'google') emu.google.control.setConsent('deny'); else emu.microsoft.control.setConsentMode('deny');
+    if (provider === 'google') emu.google.control.setConsent('deny');
+    else emu.microsoft.control.setConsentMode('deny');
     try {
       const callback = await consent(session, provider);
       expect(callback.searchParams.get('error')).toBe('access_denied');
@@ -90,7 +98,8 @@ describe.each([
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('declined');
     } finally {
-      if (provider === 'google') emu.google.control.setConsent('auto'); else emu.microsoft.control.setConsentMode('auto');
+      if (provider === 'google') emu.google.control.setConsent('auto');
+      else emu.microsoft.control.setConsentMode('auto');
     }
     expect((await api(session, 'GET', '/api/mailboxes')).body.mailboxes).toHaveLength(1);
   });
@@ -125,7 +134,12 @@ describe.each([
     expect(del.status).toBe(204);
     expect((await api(session, 'GET', '/api/mailboxes')).body.mailboxes).toEqual([]);
     if (provider === 'google') {
-      expect(emu.google.control.grants().filter((g: { email: string; revoked: boolean }) => g.email === email).every((g: { revoked: boolean }) => g.revoked)).toBe(true);
+      expect(
+        emu.google.control
+          .grants()
+          .filter((g: { email: string; revoked: boolean }) => g.email === email)
+          .every((g: { revoked: boolean }) => g.revoked),
+      ).toBe(true);
     }
   });
 });

@@ -50,7 +50,9 @@ const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}
 
 async function api(method: string, url: string, body?: unknown) {
   const res = await fetch(`${server.url}${url}`, {
-    method, headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+    method,
+    headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
 }
@@ -60,29 +62,56 @@ const inOrg = <T>(fn: () => Promise<T>) => runInOrg(session.org.id, fn);
 /** Past mail with Nora in Ada's Gmail (at the emulator): the Gmail import brings it in as it would any mail. */
 const PAST_MAIL = [
   {
-    mid: 'pilot-1@northwind-traders.com', subject: 'Pilot pricing for Northwind', date: '2025-03-02T09:30:00Z', cc: [] as string[],
+    mid: 'pilot-1@northwind-traders.com',
+    subject: 'Pilot pricing for Northwind',
+    date: '2025-03-02T09:30:00Z',
+    cc: [] as string[],
     text: 'Here are the numbers we discussed for the pilot.',
     html: `<p>Here are the numbers we discussed for the pilot.</p><p><img src="${REMOTE_IMAGE}" alt="Northwind logo" width="120" height="40"></p>`,
   },
   {
-    mid: 'counsel-1@northwind-traders.com', subject: 'Contract review with counsel', date: '2025-03-05T11:00:00Z', cc: [COUNSEL],
-    text: 'Our lawyers have comments on clause 7.', html: '<p>Our lawyers have comments on clause 7.</p>',
+    mid: 'counsel-1@northwind-traders.com',
+    subject: 'Contract review with counsel',
+    date: '2025-03-05T11:00:00Z',
+    cc: [COUNSEL],
+    text: 'Our lawyers have comments on clause 7.',
+    html: '<p>Our lawyers have comments on clause 7.</p>',
   },
 ];
 
 async function seedMailboxes(): Promise<void> {
-  const gmail = await Promise.all(PAST_MAIL.map(async (m) => ({
-    raw: await new MailComposer({
-      from: { name: NORA.name, address: NORA.email }, to: { name: ADA.name, address: ADA.email }, cc: m.cc, subject: m.subject,
-      date: new Date(m.date), messageId: `<${m.mid}>`, text: m.text, html: m.html,
-    }).compile().build(),
-    labelIds: ['INBOX'], date: new Date(m.date),
-  })));
+  const gmail = await Promise.all(
+    PAST_MAIL.map(async (m) => ({
+      raw: await new MailComposer({
+        from: { name: NORA.name, address: NORA.email },
+        to: { name: ADA.name, address: ADA.email },
+        cc: m.cc,
+        subject: m.subject,
+        date: new Date(m.date),
+        messageId: `<${m.mid}>`,
+        text: m.text,
+        html: m.html,
+      })
+        .compile()
+        .build(),
+      labelIds: ['INBOX'],
+      date: new Date(m.date),
+    })),
+  );
   emu.google.control.seed(ADA.email, gmail);
   // Ada's Outlook mailbox (the address she signs in with, which the consent page is asked for): other customers.
   const now = Date.now();
-  const outlook = await generateMailbox({ owner: ADA, count: OUTLOOK_MESSAGES, seed: 9, startDate: new Date(now - 30 * 86_400_000), endDate: new Date(now - 3_600_000) });
-  await emu.microsoft.control.seedMailbox(ADA.email, outlook.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })));
+  const outlook = await generateMailbox({
+    owner: ADA,
+    count: OUTLOOK_MESSAGES,
+    seed: 9,
+    startDate: new Date(now - 30 * 86_400_000),
+    endDate: new Date(now - 3_600_000),
+  });
+  await emu.microsoft.control.seedMailbox(
+    ADA.email,
+    outlook.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })),
+  );
 }
 
 async function createNora(): Promise<void> {
@@ -93,7 +122,10 @@ async function createNora(): Promise<void> {
 }
 
 /** Follows an in-console link the way a user would reach it again (the menu, or a bookmark). */
-const openHash = (hash: string) => page.evaluate((h) => { location.hash = h; }, hash);
+const openHash = (hash: string) =>
+  page.evaluate((h) => {
+    location.hash = h;
+  }, hash);
 
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -143,11 +175,15 @@ beforeAll(async () => {
   emu = await startEmulators({ https: true, quiet: true });
   await seedMailboxes();
   // Built as `npm run build` builds it (web/build.mjs is ESM, so in a child process).
-  execFileSync(process.execPath, ['--input-type=module', '-e', "import b from './web/build.mjs'; await b({ root: process.cwd(), quiet: true });"], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, ['--input-type=module', '-e', "import b from './web/build.mjs'; await b({ root: process.cwd(), quiet: true });"], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   // Polling every 2 s stands in for push (no Pub/Sub here): a reply's Sent copy comes back within seconds.
   server = await startServerProcess({ ...emu.env, SYNC_POLL_SECONDS: '2' });
   const res = await fetch(`${server.url}/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ provider: 'google', token: await emu.google.control.mintIdToken({ email: ADA.email, name: ADA.name }) }),
   });
   if (res.status !== 200) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
@@ -158,7 +194,16 @@ beforeAll(async () => {
   await connectDatabase(server.mongodbUri);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const context = await browser.newContext({ ...STABLE_CONTEXT, viewport: { width: 1100, height: 800 }, ignoreHTTPSErrors: true });
   // The remote image host of the seeded email: answered here, and every request to it recorded.
@@ -170,8 +215,12 @@ beforeAll(async () => {
   // Fail a step with its own message well before jest's test timeout would hide which one hung.
   page.setDefaultTimeout(8000);
   page.on('dialog', (d) => void d.dismiss());
-  page.on('pageerror', (err) => { pageErrors.push(err.message); });
-  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  page.on('pageerror', (err) => {
+    pageErrors.push(err.message);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
 }, 120_000);
 
 afterEach(() => {
@@ -203,11 +252,15 @@ describe('the web console', () => {
     await shot('1-signed-in');
 
     // A link someone else made, opened in this signed-in tab: it says so, and Cancel keeps Ada signed in.
-    const stranger = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: await emu.google.control.mintIdToken({ email: 'mallory@acme-robotics.com' }) }) });
+    const stranger = await fetch(`${server.url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'google', token: await emu.google.control.mintIdToken({ email: 'mallory@acme-robotics.com' }) }),
+    });
     const mallory = (await stranger.json()) as { token: string };
     const trap = await fetch(`${server.url}/api/session/link`, { method: 'POST', headers: { authorization: `Bearer ${mallory.token}` } });
     await page.goto('about:blank'); // a link opens a fresh load of the console, not a hash change in it
-    await page.goto((await trap.json() as { url: string }).url);
+    await page.goto(((await trap.json()) as { url: string }).url);
     await page.getByRole('heading', { name: 'Open Threadline with this sign-in link?' }).waitFor();
     await seeText(page.locator('main'), `This tab is signed in as ${ADA.email}`);
     await page.getByRole('button', { name: 'Cancel' }).click();
@@ -215,7 +268,11 @@ describe('the web console', () => {
     await seeText(page.locator('#who'), `${ADA.email} · admin`);
 
     const code = new URL(link.body.url).hash.slice('#login='.length);
-    const again = await fetch(`${server.url}/api/session/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    const again = await fetch(`${server.url}/api/session/redeem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
     expect(again.status).toBe(401);
   });
 
@@ -241,7 +298,7 @@ describe('the web console', () => {
     await shot('4-mailboxes');
   });
 
-  it('connects Outlook through Microsoft\'s consent page, and the sync-health page shows the import progressing to live', async () => {
+  it("connects Outlook through Microsoft's consent page, and the sync-health page shows the import progressing to live", async () => {
     const card = mailboxCard('Outlook');
     emu.microsoft.control.setConsentMode('page');
     // Every Graph call answers a second late from now on: the import takes several seconds, one page at a time.
@@ -266,8 +323,11 @@ describe('the web console', () => {
           if (!card) return;
           const bar = card.querySelector('progress')!;
           const entry = {
-            state: (card.querySelector('.badge') as HTMLElement).dataset.state ?? '', value: bar.value, max: bar.max,
-            text: card.querySelector('.progress .muted')?.textContent ?? '', barShown: !(card.querySelector('.progress') as HTMLElement).hidden,
+            state: (card.querySelector('.badge') as HTMLElement).dataset.state ?? '',
+            value: bar.value,
+            max: bar.max,
+            text: card.querySelector('.progress .muted')?.textContent ?? '',
+            barShown: !(card.querySelector('.progress') as HTMLElement).hidden,
           };
           const last = seen[seen.length - 1];
           if (!last || JSON.stringify(last) !== JSON.stringify(entry)) seen.push(entry);
@@ -289,7 +349,9 @@ describe('the web console', () => {
       emu.microsoft.control.clearFaults();
       emu.microsoft.control.setConsentMode('auto');
     }
-    const seen = await page.evaluate(() => (window as unknown as { __progress: { state: string; value: number; max: number; text: string; barShown: boolean }[] }).__progress);
+    const seen = await page.evaluate(
+      () => (window as unknown as { __progress: { state: string; value: number; max: number; text: string; barShown: boolean }[] }).__progress,
+    );
     const importing = seen.filter((e) => e.state === 'backfilling');
     // The bar moved: it was seen at more than one fill level below full, never going back.
     const partial = [...new Set(importing.filter((e) => e.value > 0 && e.value < e.max).map((e) => e.value))];
@@ -300,8 +362,15 @@ describe('the web console', () => {
     // Live: the badge says so, the finished bar is put away, and every message is counted in.
     expect(seen[seen.length - 1]).toMatchObject({ state: 'live', barShown: false });
     await seeText(card, 'Live');
-    const mailboxes = (await api('GET', '/api/mailboxes')).body.mailboxes as { provider: string; state: string; progress: { imported: number; total: number } }[];
-    expect(mailboxes.find((m) => m.provider === 'microsoft')).toMatchObject({ state: 'live', progress: { imported: OUTLOOK_MESSAGES, total: OUTLOOK_MESSAGES } });
+    const mailboxes = (await api('GET', '/api/mailboxes')).body.mailboxes as {
+      provider: string;
+      state: string;
+      progress: { imported: number; total: number };
+    }[];
+    expect(mailboxes.find((m) => m.provider === 'microsoft')).toMatchObject({
+      state: 'live',
+      progress: { imported: OUTLOOK_MESSAGES, total: OUTLOOK_MESSAGES },
+    });
     await shot('7-both-live');
   }, 150_000);
 
@@ -330,7 +399,7 @@ describe('the web console', () => {
     saveReadmeShot('console-contact', await page.screenshot({ ...STABLE_SHOT, fullPage: true }));
   });
 
-  it('shows the contact\'s notes and tasks, adds them, and marks a task done', async () => {
+  it("shows the contact's notes and tasks, adds them, and marks a task done", async () => {
     // On its own feet: the contact may come from the test before, or be created here.
     if (!contactId) await createNora();
     await openHash(`#/contacts/${contactId}`);
@@ -355,7 +424,7 @@ describe('the web console', () => {
     await frame.waitFor();
     expect(await frame.getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
     const srcdoc = (await frame.getAttribute('srcdoc')) ?? '';
-    expect(srcdoc).toContain('content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:;');
+    expect(srcdoc).toContain("content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:;");
     const body = page.frameLocator('iframe.email-frame');
     await expect(body.locator('p').first().innerText()).resolves.toBe('Here are the numbers we discussed for the pilot.');
     await expect(body.locator('img').getAttribute('src')).resolves.toBeNull();
@@ -370,7 +439,7 @@ describe('the web console', () => {
     expect(imageRequests).toEqual([REMOTE_IMAGE]);
   });
 
-  it('replies from the contact\'s message: sent from Ada\'s Gmail, in its Sent folder and thread, and once in the timeline', async () => {
+  it("replies from the contact's message: sent from Ada's Gmail, in its Sent folder and thread, and once in the timeline", async () => {
     await page.getByRole('button', { name: 'Reply' }).click();
     const form = page.getByRole('form', { name: 'Reply' });
     // Only the caller's own mailboxes (one sends from one's own, even as an admin who sees the org's); the one
@@ -407,7 +476,7 @@ describe('the web console', () => {
     expect(emu.microsoft.control.messages(ADA.email, 'sentitems').filter((m) => m.subject.includes('Pilot pricing'))).toEqual([]);
 
     // In the CRM: the synced-back Sent copy is the same message, which joins Nora's timeline, once.
-    await eventually('the reply on Nora\'s timeline', async () => {
+    await eventually("the reply on Nora's timeline", async () => {
       await openHash(`#/contacts/${contactId}`);
       await page.getByRole('heading', { name: NORA.name }).waitFor();
       const subjects = await timelineSubjects();
@@ -473,7 +542,10 @@ describe('the web console', () => {
     const choice = () => page.locator('section[aria-labelledby="choice-title"]');
     const said = (id: 'choice-logging' | 'choice-sharing') => choice().getByTestId(id).innerText();
     /** Nora's messages by subject, as the API lists them now. */
-    const noraMail = async () => new Map(((await api('GET', `/api/contacts/${contactId}/messages?limit=50`)).body.messages as { id: string; subject: string }[]).map((m) => [m.subject, m.id]));
+    const noraMail = async () =>
+      new Map(
+        ((await api('GET', `/api/contacts/${contactId}/messages?limit=50`)).body.messages as { id: string; subject: string }[]).map((m) => [m.subject, m.id]),
+      );
     /** Opens the pilot email from Nora's timeline, as a user reaches it (its page may be the one showing already). */
     const openPilot = async () => {
       const id = await eventually(`${PILOT} in the CRM`, async () => (await noraMail()).get(PILOT));
@@ -494,9 +566,13 @@ describe('the web console', () => {
       expect((await api('GET', `/api/messages/${id}/choices`)).body.sharing).toEqual({ level: 'private', override: 'private', defaultLevel: 'full' });
       await shot('16-choice-private');
 
-      await page.route('**/api/messages/*/visibility', (route) => route.fulfill({
-        status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'forbidden', message: 'only a holder of this email can set its sharing' } }),
-      }));
+      await page.route('**/api/messages/*/visibility', (route) =>
+        route.fulfill({
+          status: 403,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'forbidden', message: 'only a holder of this email can set its sharing' } }),
+        }),
+      );
       try {
         await choice().getByRole('button', { name: 'Share headers only' }).click();
         // Said beside the button that failed, not somewhere else on the page.
@@ -591,7 +667,11 @@ describe('the served console', () => {
 
   it('refuses a malformed or unknown one-time code alike', async () => {
     for (const code of ['nonsense', `${session.org.id}.${'x'.repeat(43)}`]) {
-      const res = await fetch(`${server.url}/api/session/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+      const res = await fetch(`${server.url}/api/session/redeem`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      });
       expect(res.status).toBe(401);
     }
   });

@@ -17,14 +17,25 @@ let demo: ChildProcess;
 let out = '';
 let exited: Promise<number | null>;
 
-interface Printed { link: string; code: string; serverUrl: string; outlookUrl: string; hostUrl: string }
+interface Printed {
+  link: string;
+  code: string;
+  serverUrl: string;
+  outlookUrl: string;
+  hostUrl: string;
+}
 let printed: Printed;
 
 async function until<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    const v = await Promise.resolve().then(probe).catch((err) => { last = err; return null; });
+    const v = await Promise.resolve()
+      .then(probe)
+      .catch((err) => {
+        last = err;
+        return null;
+      });
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\n--- demo output ---\n${out.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -32,7 +43,11 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 }
 
 async function api(token: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -45,7 +60,9 @@ function leftovers(): string[] {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
       if (cmd.includes(dataDir) || env.split('\0').includes(`DATA_DIR=${dataDir}`)) found.push(`${pid} ${cmd.replace(/\0/g, ' ')}`);
-    } catch { /* gone, or not ours to read */ }
+    } catch {
+      /* gone, or not ours to read */
+    }
   }
   return found;
 }
@@ -58,14 +75,24 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.MONGODB_URI;
   demo = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/demo.ts', '--small', '--port=0', `--data-dir=${dataDir}`], {
-    cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so SIGINT can go to the whole group as a terminal's Ctrl-C does.
     detached: true,
   });
-  demo.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  demo.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  demo.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  demo.stderr!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   exited = new Promise((resolve) => demo.once('exit', (code) => resolve(code)));
-  await until('the demo to be ready', () => out.includes('Threadline demo is running') || (demo.exitCode !== null && Promise.reject(new Error('the demo exited'))), 75_000);
+  await until(
+    'the demo to be ready',
+    () => out.includes('Threadline demo is running') || (demo.exitCode !== null && Promise.reject(new Error('the demo exited'))),
+    75_000,
+  );
   const link = /(http:\/\/127\.0\.0\.1:\d+)\/app\/#login=(\S+)/.exec(out)!;
   const outlook = /(http:\/\/127\.0\.0\.1:\d+)\/outlook/.exec(out)!;
   printed = { link: link[0], serverUrl: link[1], code: link[2], outlookUrl: outlook[0], hostUrl: outlook[1] };
@@ -73,7 +100,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (demo && demo.exitCode === null && demo.signalCode === null) {
-    try { process.kill(-demo.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-demo.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -85,9 +116,13 @@ describe('npm run demo --small', () => {
     expect(out).toMatch(/Google \(Gmail \+ identity\):\s+http:\/\/127\.0\.0\.1:\d+\/__control\/state/);
     expect(out).toMatch(/Microsoft \(Graph \+ identity\):\s+http:\/\/127\.0\.0\.1:\d+\/__control\//);
     expect((await fetch(`${printed.serverUrl}/app/`)).status).toBe(200);
-    const res = await fetch(`${printed.serverUrl}/api/session/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: printed.code }) });
+    const res = await fetch(`${printed.serverUrl}/api/session/redeem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: printed.code }),
+    });
     expect(res.status).toBe(200);
-    const session = await res.json() as { token: string; user: { email: string; role: string } };
+    const session = (await res.json()) as { token: string; user: { email: string; role: string } };
     expect(session.user).toMatchObject({ email: 'ada@acme-robotics.com', role: 'admin' });
     ada = session.token;
   });
@@ -106,10 +141,14 @@ describe('npm run demo --small', () => {
   it('holds the mail Bill wrote to Ada and Bob once, synced by both', async () => {
     const bill = (await api(ada, 'GET', `${printed.serverUrl}/api/contacts?q=bill`)).body.contacts[0];
     // The thread Bill wrote to both of them: one message each in the CRM, synced by Ada and by Bob.
-    await until('a message on Bill synced by both', async () => {
-      const page = await api(ada, 'GET', `${printed.serverUrl}/api/contacts/${bill.id}/messages?limit=100`);
-      return page.body.messages.some((m: { syncedBy: string[]; to: { email: string }[] }) => m.syncedBy.length === 2 && m.to.length === 2);
-    }, 15_000);
+    await until(
+      'a message on Bill synced by both',
+      async () => {
+        const page = await api(ada, 'GET', `${printed.serverUrl}/api/contacts/${bill.id}/messages?limit=100`);
+        return page.body.messages.some((m: { syncedBy: string[]; to: { email: string }[] }) => m.syncedBy.length === 2 && m.to.length === 2);
+      },
+      15_000,
+    );
   }, 30_000);
 
   it('serves the real task pane with the stub Office host, and its sign-in reaches Olivia’s live Outlook mailbox', async () => {
@@ -118,14 +157,18 @@ describe('npm run demo --small', () => {
     expect(pane).toContain('/demo/office-stub.js');
     expect(pane).not.toContain('appsforoffice.microsoft.com');
     expect((await fetch(`${printed.hostUrl}/addin/taskpane.js`)).status).toBe(200);
-    const items = await (await fetch(`${printed.hostUrl}/demo/items.json`)).json() as unknown[];
+    const items = (await (await fetch(`${printed.hostUrl}/demo/items.json`)).json()) as unknown[];
     expect(items.length).toBeGreaterThan(0);
-    const answer = await (await fetch(`${printed.hostUrl}/demo/addin-token`, { method: 'POST' })).json() as { status: string; accessToken: string };
+    const answer = (await (await fetch(`${printed.hostUrl}/demo/addin-token`, { method: 'POST' })).json()) as { status: string; accessToken: string };
     expect(answer.status).toBe('ok');
     // What the pane does with that token, through the demo host as the pane calls it.
-    const signedIn = await fetch(`${printed.hostUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token: answer.accessToken }) });
+    const signedIn = await fetch(`${printed.hostUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'microsoft', token: answer.accessToken }),
+    });
     expect(signedIn.status).toBe(200);
-    const olivia = (await signedIn.json() as { token: string }).token;
+    const olivia = ((await signedIn.json()) as { token: string }).token;
     const { body } = await api(olivia, 'GET', `${printed.serverUrl}/api/mailboxes`);
     expect(body.mailboxes).toEqual([expect.objectContaining({ provider: 'microsoft', address: 'olivia@kite-resellers.com', state: 'live' })]);
   });
@@ -168,17 +211,25 @@ describe('npm run demo --small', () => {
   it('delivers live mail that reaches the CRM', async () => {
     const line = /new mail for (?:ada|bob)@acme-robotics\.com[^\n]*? from [^\n]*?<([^>\s]+)> <([^>\s]+)>/g;
     const offset = out.length;
-    const [, sender, messageId] = await until('a live message for Ada or Bob', () => {
-      line.lastIndex = offset;
-      return line.exec(out);
-    }, 30_000);
+    const [, sender, messageId] = await until(
+      'a live message for Ada or Bob',
+      () => {
+        line.lastIndex = offset;
+        return line.exec(out);
+      },
+      30_000,
+    );
     let contact = await api(ada, 'POST', `${printed.serverUrl}/api/contacts`, { email: sender });
     const contactId = contact.status === 409 ? contact.body.error.details.existingId : contact.body.id;
     expect(contactId).toBeTruthy();
-    await until(`message ${messageId} on ${sender}`, async () => {
-      contact = await api(ada, 'GET', `${printed.serverUrl}/api/contacts/${contactId}/messages?limit=25`);
-      return contact.body.messages.some((m: { internetMessageId: string }) => m.internetMessageId.replace(/^<|>$/g, '') === messageId);
-    }, 25_000);
+    await until(
+      `message ${messageId} on ${sender}`,
+      async () => {
+        contact = await api(ada, 'GET', `${printed.serverUrl}/api/contacts/${contactId}/messages?limit=25`);
+        return contact.body.messages.some((m: { internetMessageId: string }) => m.internetMessageId.replace(/^<|>$/g, '') === messageId);
+      },
+      25_000,
+    );
   }, 60_000);
 
   it('stops everything on Ctrl-C', async () => {
@@ -189,7 +240,11 @@ describe('npm run demo --small', () => {
     expect(out).toContain('Stopped: server, embedded database and emulators.');
     await until('no process left', () => leftovers().length === 0 || null, 5_000);
     let pgrep = '';
-    try { pgrep = execFileSync('pgrep', ['-af', dataDir], { encoding: 'utf8' }); } catch { /* exit 1: nothing matched */ }
+    try {
+      pgrep = execFileSync('pgrep', ['-af', dataDir], { encoding: 'utf8' });
+    } catch {
+      /* exit 1: nothing matched */
+    }
     expect(pgrep.split('\n').filter((l) => l && !l.includes('pgrep'))).toEqual([]);
   }, 40_000);
 });

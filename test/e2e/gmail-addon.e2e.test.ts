@@ -50,10 +50,17 @@ const openEmail: MessageFixture = {
 };
 const gmailEvent = { gmail: { messageId: openEmail.id, accessToken: openEmail.accessToken, threadId: 't-1' } };
 const contextual = (parameters: Record<string, string> = {}) => ({
-  commonEventObject: { hostApp: 'GMAIL', platform: 'WEB', parameters }, parameters, ...gmailEvent,
+  commonEventObject: { hostApp: 'GMAIL', platform: 'WEB', parameters },
+  parameters,
+  ...gmailEvent,
 });
 
-interface Built { dir: string; output: string; manifest: Record<string, any>; code: string }
+interface Built {
+  dir: string;
+  output: string;
+  manifest: Record<string, any>;
+  code: string;
+}
 
 /** Runs gmail-addon/build.mjs in its own process (jest's CommonJS runtime cannot import an .mjs). */
 function buildAddon(publicUrl: string, googleAuthUrl: string): Built {
@@ -69,18 +76,32 @@ let built: Built;
 let idToken: string;
 let session: { token: string; user: { id: string }; org: { id: string } };
 let rep: SignedIn;
-const seedOpenEmail = () => seedMessage({ holders: [{ who: rep }], internetMessageId: 'pricing-2@acme-robotics.test', from: SENDER.email, to: [REP], subject: openEmail.subject, text: 'Can we talk about the arms?', date: new Date('2026-02-12T09:00:00Z') });
+const seedOpenEmail = () =>
+  seedMessage({
+    holders: [{ who: rep }],
+    internetMessageId: 'pricing-2@acme-robotics.test',
+    from: SENDER.email,
+    to: [REP],
+    subject: openEmail.subject,
+    text: 'Can we talk about the arms?',
+    date: new Date('2026-02-12T09:00:00Z'),
+  });
 
 async function api(method: string, p: string, body?: unknown) {
   const res = await fetch(`${server.url}${p}`, {
-    method, headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+    method,
+    headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
 }
 
 function sandbox(token = () => idToken): AppsScriptSandbox {
   const s = createAppsScriptSandbox({
-    userEmail: REP, messages: [openEmail], identityToken: token, urlFetchWhitelist: built.manifest.urlFetchWhitelist,
+    userEmail: REP,
+    messages: [openEmail],
+    identityToken: token,
+    urlFetchWhitelist: built.manifest.urlFetchWhitelist,
     // GmailApp allows exactly what the manifest's scopes allow: the open message's metadata, never its content.
     oauthScopes: built.manifest.oauthScopes,
   });
@@ -90,10 +111,13 @@ function sandbox(token = () => idToken): AppsScriptSandbox {
 
 /** Run-specific values out of a card, so its snapshot is stable: the server URL, ids, dates. */
 function stable(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value)
-    .split(server.url).join('https://threadline.example')
-    .replace(/\b[0-9a-f]{24}\b/g, '<id>')
-    .replace(/\d{4}-\d{2}-\d{2}/g, '<date>'));
+  return JSON.parse(
+    JSON.stringify(value)
+      .split(server.url)
+      .join('https://threadline.example')
+      .replace(/\b[0-9a-f]{24}\b/g, '<id>')
+      .replace(/\d{4}-\d{2}-\d{2}/g, '<date>'),
+  );
 }
 
 function walk(node: unknown, visit: (r: Recorded) => void): void {
@@ -124,7 +148,9 @@ function expectWithinLimits(card: Recorded): void {
 
 const actionNames = (node: unknown): string[] => {
   const names: string[] = [];
-  walk(node, (r) => { if (r.type === 'Action') names.push(String(r.functionName)); });
+  walk(node, (r) => {
+    if (r.type === 'Action') names.push(String(r.functionName));
+  });
   return names;
 };
 
@@ -145,16 +171,23 @@ async function pictureForReadme(card: Recorded): Promise<void> {
   }
 }
 
-interface CreateButton { text: string; onClickAction: { functionName: string; parameters: Record<string, string> } }
+interface CreateButton {
+  text: string;
+  onClickAction: { functionName: string; parameters: Record<string, string> };
+}
 const createButtons = (card: Recorded): CreateButton[] => {
   const out: CreateButton[] = [];
-  walk(card, (r) => { if (r.type === 'TextButton' && (r.onClickAction as Recorded | undefined)?.functionName === 'createContact') out.push(r as unknown as CreateButton); });
+  walk(card, (r) => {
+    if (r.type === 'TextButton' && (r.onClickAction as Recorded | undefined)?.functionName === 'createContact') out.push(r as unknown as CreateButton);
+  });
   return out;
 };
 
 const texts = (card: Recorded): string => {
   const out: string[] = [];
-  walk(card, (r) => { for (const k of ['title', 'text', 'topLabel', 'bottomLabel', 'header']) if (typeof r[k] === 'string') out.push(r[k] as string); });
+  walk(card, (r) => {
+    for (const k of ['title', 'text', 'topLabel', 'bottomLabel', 'header']) if (typeof r[k] === 'string') out.push(r[k] as string);
+  });
   return out.join('\n');
 };
 
@@ -166,7 +199,11 @@ beforeAll(async () => {
   idToken = await emu.google.control.mintIdToken({ email: REP, aud: ADDON_AUDIENCE, name: 'Rita Rep' });
 
   // The rep signs in (as the add-on will, same identity) and has a mailbox that already holds mail with the sender.
-  const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }) });
+  const res = await fetch(`${server.url}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'google', token: idToken }),
+  });
   expect(res.status).toBe(200);
   session = await res.json();
   await connectDatabase(server.mongodbUri);
@@ -174,7 +211,14 @@ beforeAll(async () => {
   const userId = new Types.ObjectId(session.user.id);
   const mailbox = await runInOrg(orgId, () => Mailbox.create({ userId, provider: 'google', address: REP, state: 'live' }));
   rep = { token: session.token, userId, orgId, email: REP, mailboxId: mailbox._id as Types.ObjectId };
-  await seedMessage({ holders: [{ who: rep }], from: SENDER.email, to: [REP], subject: 'Robot arm pricing', text: 'Here are the prices for the arms.', date: new Date('2026-02-10T09:00:00Z') });
+  await seedMessage({
+    holders: [{ who: rep }],
+    from: SENDER.email,
+    to: [REP],
+    subject: 'Robot arm pricing',
+    text: 'Here are the prices for the arms.',
+    date: new Date('2026-02-10T09:00:00Z'),
+  });
   // The open email itself is in the CRM, from the rep's mailbox: the card says so and offers "your choice" for it.
   await seedOpenEmail();
 }, 90_000);
@@ -199,7 +243,11 @@ describe('the Gmail add-on against the real server', () => {
       ['Add as a contact anyway', 'ops@acme-robotics.test'],
     ]);
     const create = creates[0];
-    expect(create.onClickAction).toEqual({ type: 'Action', functionName: 'createContact', parameters: { email: SENDER.email, name: SENDER.name, companyName: expect.any(String) } });
+    expect(create.onClickAction).toEqual({
+      type: 'Action',
+      functionName: 'createContact',
+      parameters: { email: SENDER.email, name: SENDER.name, companyName: expect.any(String) },
+    });
     expect(texts(card)).toContain('Shared address, not a person');
     expect((await api('GET', `/api/contacts?q=${encodeURIComponent(SENDER.email)}`)).body.contacts).toEqual([]);
 
@@ -232,12 +280,17 @@ describe('the Gmail add-on against the real server', () => {
     const s = sandbox();
     const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     let newDeal: { parameters: Record<string, string> } | undefined;
-    walk(card, (r) => { if (r.type === 'Action' && r.functionName === 'newDeal') newDeal = r as unknown as { parameters: Record<string, string> }; });
+    walk(card, (r) => {
+      if (r.type === 'Action' && r.functionName === 'newDeal') newDeal = r as unknown as { parameters: Record<string, string> };
+    });
     expect(newDeal).toBeDefined();
     const asked = s.call<Recorded>('newDeal', contextual(newDeal!.parameters));
     const form = (asked.navigation as { steps: { pushCard: Recorded }[] }).steps[0].pushCard;
     expect(JSON.stringify(form)).toContain('"value":"Re: Robot arm pricing"');
-    const create = { ...contextual(newDeal!.parameters), commonEventObject: { hostApp: 'GMAIL', parameters: newDeal!.parameters, formInputs: { dealName: { stringInputs: { value: ['Robot arms 2026'] } } } } };
+    const create = {
+      ...contextual(newDeal!.parameters),
+      commonEventObject: { hostApp: 'GMAIL', parameters: newDeal!.parameters, formInputs: { dealName: { stringInputs: { value: ['Robot arms 2026'] } } } },
+    };
     const done = s.call<Recorded>('createDeal', create);
     expect(done.notification).toEqual({ type: 'Notification', text: 'Deal “Robot arms 2026” created.' });
     const root = (done.navigation as { steps: { updateCard?: Recorded }[] }).steps.find((st) => st.updateCard)!.updateCard!;
@@ -268,7 +321,14 @@ describe('the Gmail add-on against the real server', () => {
     const mail = (await api('GET', `/api/deals/${deal.id}/messages`)).body.messages as { subject: string }[];
     expect(mail.map((m) => m.subject)).toEqual([openEmail.subject]);
 
-    const note = { ...contextual(params.addNote), commonEventObject: { hostApp: 'GMAIL', parameters: params.addNote, formInputs: { noteBody: { stringInputs: { value: ['Service renewal due in June.'] } } } } };
+    const note = {
+      ...contextual(params.addNote),
+      commonEventObject: {
+        hostApp: 'GMAIL',
+        parameters: params.addNote,
+        formInputs: { noteBody: { stringInputs: { value: ['Service renewal due in June.'] } } },
+      },
+    };
     expect(s.call<Recorded>('saveNote', note).notification).toEqual({ type: 'Notification', text: 'Note added to Arm service contract.' });
     expect((await api('GET', `/api/notes?kind=deal&id=${deal.id}`)).body.notes.map((n: { body: string }) => n.body)).toEqual(['Service renewal due in June.']);
   });
@@ -277,20 +337,40 @@ describe('the Gmail add-on against the real server', () => {
     const s = sandbox();
     const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     const params: Record<string, Record<string, string>> = {};
-    walk(card, (r) => { if (r.type === 'Action' && ['addNote', 'addTask'].includes(String(r.functionName)) && !params[String(r.functionName)]) params[String(r.functionName)] = r.parameters as Record<string, string>; });
+    walk(card, (r) => {
+      if (r.type === 'Action' && ['addNote', 'addTask'].includes(String(r.functionName)) && !params[String(r.functionName)])
+        params[String(r.functionName)] = r.parameters as Record<string, string>;
+    });
     expect(params.addNote).toMatchObject({ kind: 'contact', name: SENDER.name });
     const form = (_name: string, values: Record<string, string>) => ({
-      ...contextual(params.addNote), commonEventObject: { hostApp: 'GMAIL', parameters: params.addNote, formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])) },
+      ...contextual(params.addNote),
+      commonEventObject: {
+        hostApp: 'GMAIL',
+        parameters: params.addNote,
+        formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])),
+      },
     });
     const asked = s.call<Recorded>('addNote', contextual(params.addNote));
     expect(actionNames((asked.navigation as { steps: { pushCard: Recorded }[] }).steps[0].pushCard)).toEqual(['saveNote', 'goBack']);
-    expect(s.call<Recorded>('saveNote', form('saveNote', { noteBody: 'Prefers calls in the morning.' })).notification).toEqual({ type: 'Notification', text: `Note added to ${SENDER.name}.` });
-    expect(s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Send the arm quote', taskDue: '2026-04-01', taskAssignee: REP })).notification)
-      .toEqual({ type: 'Notification', text: `Task added to ${SENDER.name}, due 2026-04-01.` });
+    expect(s.call<Recorded>('saveNote', form('saveNote', { noteBody: 'Prefers calls in the morning.' })).notification).toEqual({
+      type: 'Notification',
+      text: `Note added to ${SENDER.name}.`,
+    });
+    expect(s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Send the arm quote', taskDue: '2026-04-01', taskAssignee: REP })).notification).toEqual({
+      type: 'Notification',
+      text: `Task added to ${SENDER.name}, due 2026-04-01.`,
+    });
     const notes = (await api('GET', `/api/notes?kind=contact&id=${params.addNote.id}`)).body.notes;
     expect(notes.map((n: { body: string }) => n.body)).toEqual(['Prefers calls in the morning.']);
     const tasks = (await api('GET', '/api/tasks?assignee=me')).body.tasks;
-    expect(tasks).toEqual([expect.objectContaining({ title: 'Send the arm quote', dueDate: '2026-04-01T23:59:59.999Z', assigneeId: session.user.id, record: { kind: 'contact', id: params.addNote.id } })]);
+    expect(tasks).toEqual([
+      expect.objectContaining({
+        title: 'Send the arm quote',
+        dueDate: '2026-04-01T23:59:59.999Z',
+        assigneeId: session.user.id,
+        record: { kind: 'contact', id: params.addNote.id },
+      }),
+    ]);
     // An assignee outside the organisation is refused, in the server's words, and nothing is stored.
     const refused = s.call<Recorded>('saveTask', form('saveTask', { taskTitle: 'Hand over', taskAssignee: 'someone@elsewhere.test' }));
     expect(texts((refused.navigation as { steps: { updateCard: Recorded }[] }).steps[0].updateCard)).toMatch(/assignee/i);
@@ -305,24 +385,43 @@ describe('the Gmail add-on against the real server', () => {
     const s = sandbox();
     const [card] = s.call<Recorded[]>('onGmailMessageOpen', contextual());
     const companyActions: Record<string, string>[] = [];
-    walk(card, (r) => { if (r.type === 'Action' && (r.parameters as Record<string, string> | undefined)?.kind === 'company') companyActions.push(r.parameters as Record<string, string>); });
+    walk(card, (r) => {
+      if (r.type === 'Action' && (r.parameters as Record<string, string> | undefined)?.kind === 'company')
+        companyActions.push(r.parameters as Record<string, string>);
+    });
     expect(companyActions).toEqual([
-      { kind: 'company', id: other.body.companyId, name: 'Acme Robotics' }, { kind: 'company', id: other.body.companyId, name: 'Acme Robotics' },
+      { kind: 'company', id: other.body.companyId, name: 'Acme Robotics' },
+      { kind: 'company', id: other.body.companyId, name: 'Acme Robotics' },
     ]);
     const buttons: string[] = [];
-    walk(card, (r) => { if (r.type === 'TextButton') buttons.push(String(r.text)); });
+    walk(card, (r) => {
+      if (r.type === 'TextButton') buttons.push(String(r.text));
+    });
     expect(buttons).toEqual(expect.arrayContaining(['Add company note', 'Add company task', 'Attach this thread', 'New deal with these people']));
     expectWithinLimits(card);
     // The README's picture: the sender a contact with their company, their open deal, and every control beside the email.
     await pictureForReadme(card);
     const params = companyActions[0];
     const form = (values: Record<string, string>) => ({
-      ...contextual(params), commonEventObject: { hostApp: 'GMAIL', parameters: params, formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])) },
+      ...contextual(params),
+      commonEventObject: {
+        hostApp: 'GMAIL',
+        parameters: params,
+        formInputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { stringInputs: { value: [v] } }])),
+      },
     });
-    expect(s.call<Recorded>('saveNote', form({ noteBody: 'Three plants in Ohio.' })).notification).toEqual({ type: 'Notification', text: 'Note added to Acme Robotics.' });
-    expect(s.call<Recorded>('saveTask', form({ taskTitle: 'Map their buying committee' })).notification).toEqual({ type: 'Notification', text: 'Task added to Acme Robotics.' });
+    expect(s.call<Recorded>('saveNote', form({ noteBody: 'Three plants in Ohio.' })).notification).toEqual({
+      type: 'Notification',
+      text: 'Note added to Acme Robotics.',
+    });
+    expect(s.call<Recorded>('saveTask', form({ taskTitle: 'Map their buying committee' })).notification).toEqual({
+      type: 'Notification',
+      text: 'Task added to Acme Robotics.',
+    });
     expect((await api('GET', `/api/notes?kind=company&id=${params.id}`)).body.notes.map((n: { body: string }) => n.body)).toEqual(['Three plants in Ohio.']);
-    expect((await api('GET', `/api/tasks?kind=company&id=${params.id}`)).body.tasks).toEqual([expect.objectContaining({ title: 'Map their buying committee', assigneeId: session.user.id })]);
+    expect((await api('GET', `/api/tasks?kind=company&id=${params.id}`)).body.tasks).toEqual([
+      expect.objectContaining({ title: 'Map their buying committee', assigneeId: session.user.id }),
+    ]);
   });
 
   it('signs in again silently when the cached session is refused, and sends the session on every call', () => {
@@ -331,7 +430,9 @@ describe('the Gmail add-on against the real server', () => {
     const [card] = s.call<Recorded[]>('onHomepage', {});
     expect(card.header).toMatchObject({ title: 'Threadline', subtitle: `Signed in as ${REP}` });
     expect(s.fetchCalls.map((c) => `${c.method} ${c.url.slice(server.url.length)} ${c.status}`)).toEqual([
-      'GET /api/mailboxes 401', 'POST /api/session 200', 'GET /api/mailboxes 200',
+      'GET /api/mailboxes 401',
+      'POST /api/session 200',
+      'GET /api/mailboxes 200',
     ]);
     expect(stable(card)).toMatchSnapshot('homepage');
     expectWithinLimits(card);
@@ -400,7 +501,9 @@ describe('this email, my choice', () => {
   const choiceSection = (card: Recorded): Recorded => (card.sections as Recorded[]).find((sec) => sec.header === 'Your choice for this email')!;
   const actionOf = (card: Recorded, text: string): Record<string, string> => {
     let found: Record<string, string> | undefined;
-    walk(choiceSection(card), (r) => { if (r.type === 'TextButton' && r.text === text) found = (r.onClickAction as Recorded).parameters as Record<string, string>; });
+    walk(choiceSection(card), (r) => {
+      if (r.type === 'TextButton' && r.text === text) found = (r.onClickAction as Recorded).parameters as Record<string, string>;
+    });
     if (!found) throw new Error(`no button "${text}" in ${texts(choiceSection(card))}`);
     return found;
   };
@@ -487,11 +590,27 @@ describe('the metadata scope', () => {
     s.call('refresh', contextual());
     const used = [...new Set(s.gmailCalls)].sort();
     expect(used.length).toBeGreaterThan(3);
-    expect(used.filter((c) => !/^GmailApp\.(setCurrentMessageAccessToken|getMessageById)$|^GmailMessage\.(getId|getFrom|getTo|getCc|getBcc|getReplyTo|getSubject|getDate|getHeader)$/.test(c))).toEqual([]);
+    expect(
+      used.filter(
+        (c) =>
+          !/^GmailApp\.(setCurrentMessageAccessToken|getMessageById)$|^GmailMessage\.(getId|getFrom|getTo|getCc|getBcc|getReplyTo|getSubject|getDate|getHeader)$/.test(
+            c,
+          ),
+      ),
+    ).toEqual([]);
     // The fake is not lenient: with this manifest a body, the thread or a search is refused.
-    const probe = createAppsScriptSandbox({ userEmail: REP, messages: [{ ...openEmail, body: 'secret' }], identityToken: () => idToken, oauthScopes: built.manifest.oauthScopes });
+    const probe = createAppsScriptSandbox({
+      userEmail: REP,
+      messages: [{ ...openEmail, body: 'secret' }],
+      identityToken: () => idToken,
+      oauthScopes: built.manifest.oauthScopes,
+    });
     probe.load(path.join(built.dir, 'Code.js'));
-    const gmail = probe.globals.GmailApp as unknown as { setCurrentMessageAccessToken(t: string): void; getMessageById(id: string): Record<string, () => unknown>; search: unknown };
+    const gmail = probe.globals.GmailApp as unknown as {
+      setCurrentMessageAccessToken(t: string): void;
+      getMessageById(id: string): Record<string, () => unknown>;
+      search: unknown;
+    };
     gmail.setCurrentMessageAccessToken(openEmail.accessToken);
     const m = gmail.getMessageById(openEmail.id);
     expect(m.getSubject()).toBe(openEmail.subject);
@@ -513,12 +632,15 @@ describe('the built artefacts', () => {
       ...actionNames(s.call('onGmailMessageOpen', contextual())),
       ...actionNames(s.call('onHomepage', {})),
       ...actionNames(s.call('onSettings', {})),
-      'createContact', 'whyNotHere', 'neverLogSender',
+      'createContact',
+      'whyNotHere',
+      'neverLogSender',
     ];
     expect(named.length).toBeGreaterThan(8);
     for (const name of new Set(named)) expect(top).toContain(name);
     // Generated as plain top-level declarations, which is what Apps Script lists and calls.
-    for (const name of top) if (name !== 'Threadline') expect(built.code).toMatch(new RegExp(`^function ${name}\\(e\\) \\{ return Threadline\\.${name}\\(e\\); \\}$`, 'm'));
+    for (const name of top)
+      if (name !== 'Threadline') expect(built.code).toMatch(new RegExp(`^function ${name}\\(e\\) \\{ return Threadline\\.${name}\\(e\\); \\}$`, 'm'));
   });
 
   it('an https PUBLIC_URL gives a deployable manifest: exactly the approved scopes, https URLs with a path', () => {

@@ -25,12 +25,25 @@ beforeAll(async () => {
   browser = createNodeFetch({ ca: readFileSync(emu.caFile, 'utf8') });
   const now = Date.now();
   const mail = await generateMailbox({
-    owner: ADA, count: SEEDED, seed: 7, colleagues: [BOB], customers: [CUSTOMER],
-    startDate: new Date(now - 20 * 86_400_000), endDate: new Date(now - 60_000),
+    owner: ADA,
+    count: SEEDED,
+    seed: 7,
+    colleagues: [BOB],
+    customers: [CUSTOMER],
+    startDate: new Date(now - 20 * 86_400_000),
+    endDate: new Date(now - 60_000),
   });
-  emu.google.control.seed(ADA.email, mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })));
+  emu.google.control.seed(
+    ADA.email,
+    mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })),
+  );
   server = await startServerProcess({ ...emu.env, SYNC_POLL_SECONDS: '2' });
-  emu.google.control.configurePush({ url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT, rateLimit: 'coalesce' });
+  emu.google.control.configurePush({
+    url: `${server.url}/webhooks/gmail`,
+    audience: emu.env.GOOGLE_PUSH_AUDIENCE,
+    serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT,
+    rateLimit: 'coalesce',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -49,11 +62,15 @@ describe('a Gmail mailbox in two-way sync', () => {
 
   it('imports the mailbox to live with exact counts', async () => {
     ada = await signInAndConnect(ADA);
-    const box = await until('the import to finish', async () => {
-      const { body } = await api(ada.token, 'GET', '/api/mailboxes');
-      const m = body.mailboxes[0];
-      return m.state === 'live' && m.progress.imported === m.progress.total ? m : null;
-    }, 60_000);
+    const box = await until(
+      'the import to finish',
+      async () => {
+        const { body } = await api(ada.token, 'GET', '/api/mailboxes');
+        const m = body.mailboxes[0];
+        return m.state === 'live' && m.progress.imported === m.progress.total ? m : null;
+      },
+      60_000,
+    );
     expect(box.progress.total).toBe(SEEDED);
     expect(box.lastError).toBeNull();
   }, 90_000);
@@ -73,17 +90,25 @@ describe('a Gmail mailbox in two-way sync', () => {
     const delivered = emu.google.control.deliver(ADA.email, fresh.raw);
     const contacts = await api(ada.token, 'GET', '/api/contacts?q=bill');
     const contactId = contacts.body.contacts[0].id;
-    const arrived = await until('the pushed message', async () => {
-      const page = await api(ada.token, 'GET', `/api/contacts/${contactId}/messages?limit=5`);
-      return page.body.messages.find((m: { subject: string }) => m.subject === 'Signed order form');
-    }, 20_000);
+    const arrived = await until(
+      'the pushed message',
+      async () => {
+        const page = await api(ada.token, 'GET', `/api/contacts/${contactId}/messages?limit=5`);
+        return page.body.messages.find((m: { subject: string }) => m.subject === 'Signed order form');
+      },
+      20_000,
+    );
     expect(arrived.state).toMatchObject({ read: false, starred: false });
 
     emu.google.control.act(ADA.email, delivered.id, 'star');
     await until('the star', async () => (await api(ada.token, 'GET', `/api/messages/${arrived.id}`)).body.state.starred === true, 20_000);
     // The watch is in place by now, so that change was pushed, verified (OIDC) and acknowledged by the server.
     expect(emu.google.control.watchOf(ADA.email)).toBeDefined();
-    await until('an acknowledged push', async () => emu.google.control.pushes().some((p: { outcome: string; status?: number }) => p.outcome === 'delivered' && p.status === 204), 10_000);
+    await until(
+      'an acknowledged push',
+      async () => emu.google.control.pushes().some((p: { outcome: string; status?: number }) => p.outcome === 'delivered' && p.status === 204),
+      10_000,
+    );
   }, 60_000);
 
   it('leaves out mail under a label an admin excluded by the name Gmail shows (Gmail itself names it Label_N)', async () => {
@@ -97,11 +122,15 @@ describe('a Gmail mailbox in two-way sync', () => {
     emu.google.control.deliver(ADA.email, personal.raw, ['INBOX', 'UNREAD', labelId]);
     emu.google.control.deliver(ADA.email, business.raw);
     const contactId = (await api(ada.token, 'GET', '/api/contacts?q=bill')).body.contacts[0].id;
-    const subjects = await until('the unlabelled message', async () => {
-      const page = await api(ada.token, 'GET', `/api/contacts/${contactId}/messages?limit=20`);
-      const all = page.body.messages.map((m: { subject: string }) => m.subject);
-      return all.includes('Purchase order 7') ? all : null;
-    }, 20_000);
+    const subjects = await until(
+      'the unlabelled message',
+      async () => {
+        const page = await api(ada.token, 'GET', `/api/contacts/${contactId}/messages?limit=20`);
+        const all = page.body.messages.map((m: { subject: string }) => m.subject);
+        return all.includes('Purchase order 7') ? all : null;
+      },
+      20_000,
+    );
     expect(subjects).not.toContain('Family barbecue');
     await api(ada.token, 'PUT', '/api/settings', current);
   }, 60_000);
@@ -116,14 +145,24 @@ describe('a Gmail mailbox in two-way sync', () => {
   });
 
   it('sends from the CRM: one message in Gmail’s Sent folder and one in the CRM once sync reads it back', async () => {
-    const res = await api(ada.token, 'POST', '/api/messages', { mailboxId: ada.mailboxId, to: [{ email: 'bill@initech.com' }], subject: 'Contract attached', text: 'Here it is.' }, { 'idempotency-key': 'contract-1' });
+    const res = await api(
+      ada.token,
+      'POST',
+      '/api/messages',
+      { mailboxId: ada.mailboxId, to: [{ email: 'bill@initech.com' }], subject: 'Contract attached', text: 'Here it is.' },
+      { 'idempotency-key': 'contract-1' },
+    );
     expect(res.status).toBe(202);
     await until('the send', async () => emu.google.control.sends().some((x: { mailbox: string }) => x.mailbox === ADA.email));
     // The Sent copy comes back through history; it must land on the same CRM message, never a second one.
-    await until('the Sent copy synced back', async () => {
-      const m = await api(ada.token, 'GET', `/api/messages/${res.body.id}`);
-      return m.body.labels?.includes('SENT') ? m : null;
-    }, 20_000);
+    await until(
+      'the Sent copy synced back',
+      async () => {
+        const m = await api(ada.token, 'GET', `/api/messages/${res.body.id}`);
+        return m.body.labels?.includes('SENT') ? m : null;
+      },
+      20_000,
+    );
     const contacts = await api(ada.token, 'GET', '/api/contacts?q=bill');
     const page = await api(ada.token, 'GET', `/api/contacts/${contacts.body.contacts[0].id}/messages?limit=20`);
     expect(page.body.messages.filter((m: { subject: string }) => m.subject === 'Contract attached')).toHaveLength(1);
@@ -136,11 +175,15 @@ describe('a Gmail mailbox in two-way sync', () => {
     emu.google.control.deliver(BOB.email, shared.raw);
     const bob = await signInAndConnect(BOB);
     const contacts = await api(ada.token, 'GET', '/api/contacts?q=bill');
-    const both = await until('both copies', async () => {
-      const page = await api(ada.token, 'GET', `/api/contacts/${contacts.body.contacts[0].id}/messages?limit=10`);
-      const hits = page.body.messages.filter((m: { subject: string }) => m.subject === 'To both of you');
-      return hits.length === 1 && hits[0].syncedBy.length === 2 ? hits : null;
-    }, 60_000);
+    const both = await until(
+      'both copies',
+      async () => {
+        const page = await api(ada.token, 'GET', `/api/contacts/${contacts.body.contacts[0].id}/messages?limit=10`);
+        const hits = page.body.messages.filter((m: { subject: string }) => m.subject === 'To both of you');
+        return hits.length === 1 && hits[0].syncedBy.length === 2 ? hits : null;
+      },
+      60_000,
+    );
     expect(both).toHaveLength(1);
     expect(bob.mailboxId).toBeTruthy();
   }, 90_000);

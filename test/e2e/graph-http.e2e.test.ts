@@ -22,10 +22,17 @@ beforeAll(async () => {
   expect(emu.env.GRAPH_API_URL).toMatch(/^http:\/\//);
   const now = Date.now();
   const mail = await generateMailbox({
-    owner: GRACE, count: 12, seed: 7, customers: [{ domain: 'initech.com', people: [BILL] }],
-    startDate: new Date(now - 10 * 86_400_000), endDate: new Date(now - 3_600_000),
+    owner: GRACE,
+    count: 12,
+    seed: 7,
+    customers: [{ domain: 'initech.com', people: [BILL] }],
+    startDate: new Date(now - 10 * 86_400_000),
+    endDate: new Date(now - 3_600_000),
   });
-  await emu.microsoft.control.seedMailbox(GRACE.email, mail.map((m) => ({ raw: m.raw, folder: m.folder, receivedDateTime: m.date.toISOString() })));
+  await emu.microsoft.control.seedMailbox(
+    GRACE.email,
+    mail.map((m) => ({ raw: m.raw, folder: m.folder, receivedDateTime: m.date.toISOString() })),
+  );
   server = await startServerProcess({ ...emu.env, SYNC_POLL_SECONDS: '2' });
   db = await openDatabase(server.mongodbUri);
 }, 120_000);

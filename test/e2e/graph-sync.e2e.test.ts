@@ -47,8 +47,13 @@ beforeAll(async () => {
   tenantId = graph().tenantId;
   const now = Date.now();
   mail = await generateMailbox({
-    owner: GRACE, count: SEEDED, seed: 11, colleagues: [HENRY], customers: [CUSTOMER],
-    startDate: new Date(now - 20 * 86_400_000), endDate: new Date(now - 3_600_000),
+    owner: GRACE,
+    count: SEEDED,
+    seed: 11,
+    colleagues: [HENRY],
+    customers: [CUSTOMER],
+    startDate: new Date(now - 20 * 86_400_000),
+    endDate: new Date(now - 3_600_000),
   });
   // A user folder with a child folder: some inbox mail is filed there.
   const projects = graph().createFolder(GRACE.email, 'Projects');
@@ -61,13 +66,28 @@ beforeAll(async () => {
     inboxSeen += 1;
     return inboxSeen % 4 === 1 ? projects : inboxSeen % 4 === 2 ? initech : 'inbox';
   };
-  await graph().seedMailbox(GRACE.email, mail.map((m) => ({ raw: m.raw, folder: folderOf(m), isRead: m.isRead, receivedDateTime: m.date.toISOString() })));
-  const extra = async (folder: string, n: number, subject: string, from: { email: string; name: string }) => graph().seedMailbox(GRACE.email, await Promise.all(
-    Array.from({ length: n }, async (_, i) => {
-      const date = new Date(now - (i + 2) * 86_400_000);
-      const m = await generateMessage({ owner: GRACE, from, to: [BILL], subject: `${subject} ${i}`, seed: 500 + i, date: new Date(Math.floor(date.getTime() / 1000) * 1000) });
-      return { raw: m.raw, folder, receivedDateTime: date.toISOString() };
-    })));
+  await graph().seedMailbox(
+    GRACE.email,
+    mail.map((m) => ({ raw: m.raw, folder: folderOf(m), isRead: m.isRead, receivedDateTime: m.date.toISOString() })),
+  );
+  const extra = async (folder: string, n: number, subject: string, from: { email: string; name: string }) =>
+    graph().seedMailbox(
+      GRACE.email,
+      await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const date = new Date(now - (i + 2) * 86_400_000);
+          const m = await generateMessage({
+            owner: GRACE,
+            from,
+            to: [BILL],
+            subject: `${subject} ${i}`,
+            seed: 500 + i,
+            date: new Date(Math.floor(date.getTime() / 1000) * 1000),
+          });
+          return { raw: m.raw, folder, receivedDateTime: date.toISOString() };
+        }),
+      ),
+    );
   await extra('junkemail', JUNK, 'Junk offer', { email: 'winner@prizes.example', name: 'Prize Desk' });
   await extra('drafts', DRAFTS, 'Unsent draft', GRACE);
   server = await startServerProcess({ ...emu.env, SYNC_POLL_SECONDS: '2' });
@@ -81,12 +101,15 @@ afterAll(async () => {
 });
 
 // The shared helpers (test/helpers/sync-wait.ts), bound to this suite's server.
-const api = (token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) => apiAt(server.url, token, method, path, body, headers);
+const api = (token: string, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  apiAt(server.url, token, method, path, body, headers);
 const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> =>
   untilDone(what, probe, { timeoutMs, context: () => server.output().slice(-3000) });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Session { token: string }
+interface Session {
+  token: string;
+}
 const signInMicrosoft = async (who: { email: string }): Promise<Session> => ({ token: await signInAtMicrosoft(emu, server.url, who.email, tenantId) });
 
 /** The connect flow as the user's browser runs it: consent at the provider, then the callback. */
@@ -99,23 +122,41 @@ async function mailboxView(session: Session, id: string) {
 }
 
 async function waitLive(session: Session, id: string, timeoutMs = 60_000) {
-  return until('the import to finish', async () => {
-    const m = await mailboxView(session, id);
-    return m?.state === 'live' && m.progress.imported === m.progress.total ? m : null;
-  }, timeoutMs);
+  return until(
+    'the import to finish',
+    async () => {
+      const m = await mailboxView(session, id);
+      return m?.state === 'live' && m.progress.imported === m.progress.total ? m : null;
+    },
+    timeoutMs,
+  );
 }
 
-interface Copy { _id: Types.ObjectId; messageId: Types.ObjectId; mailboxId: Types.ObjectId; providerMessageId: string; labels: string[]; state: Record<string, boolean> }
-const copiesIn = (mailboxId: string) => col('mailboxmessages').find({ mailboxId: new Types.ObjectId(mailboxId) }).toArray() as unknown as Promise<Copy[]>;
+interface Copy {
+  _id: Types.ObjectId;
+  messageId: Types.ObjectId;
+  mailboxId: Types.ObjectId;
+  providerMessageId: string;
+  labels: string[];
+  state: Record<string, boolean>;
+}
+const copiesIn = (mailboxId: string) =>
+  col('mailboxmessages')
+    .find({ mailboxId: new Types.ObjectId(mailboxId) })
+    .toArray() as unknown as Promise<Copy[]>;
 const copyOf = (mailboxId: string, providerMessageId: string) =>
   col('mailboxmessages').findOne({ mailboxId: new Types.ObjectId(mailboxId), providerMessageId }) as unknown as Promise<Copy | null>;
 const messagesWithId = (internetMessageId: string) =>
-  col('messages').find({ internetMessageId: { $in: [internetMessageId, internetMessageId.replace(/^<|>$/g, '')] } }).toArray();
+  col('messages')
+    .find({ internetMessageId: { $in: [internetMessageId, internetMessageId.replace(/^<|>$/g, '')] } })
+    .toArray();
 const mailboxDoc = (id: string) => col('mailboxes').findOne({ _id: new Types.ObjectId(id) });
 
 /** Graph's synced view of a mailbox: every message outside Junk Email and Drafts. */
 function syncedInGraph(address: string) {
-  return graph().messages(address).filter((m) => m.folder !== 'junkemail' && m.folder !== 'drafts');
+  return graph()
+    .messages(address)
+    .filter((m) => m.folder !== 'junkemail' && m.folder !== 'drafts');
 }
 
 /**
@@ -124,23 +165,30 @@ function syncedInGraph(address: string) {
  */
 async function park(mailboxId: string): Promise<void> {
   const leased = (m: Awaited<ReturnType<typeof mailboxDoc>>) => Boolean(m?.lease?.owner && m.lease.until && new Date(m.lease.until).getTime() > Date.now());
-  await until('no run in flight', async () => {
-    await graph().notificationsIdle();
-    if (leased(await mailboxDoc(mailboxId))) return false;
-    const parkedUntil = new Date(Date.now() + 3_600_000);
-    await col('mailboxes').updateOne({ _id: new Types.ObjectId(mailboxId) }, { $set: { nextRunAt: parkedUntil } });
-    // A worker that picked the mailbox just before may still take the lease and reschedule it: look again.
-    await sleep(700);
-    const again = await mailboxDoc(mailboxId);
-    return !leased(again) && again?.nextRunAt?.getTime() === parkedUntil.getTime();
-  }, 20_000);
+  await until(
+    'no run in flight',
+    async () => {
+      await graph().notificationsIdle();
+      if (leased(await mailboxDoc(mailboxId))) return false;
+      const parkedUntil = new Date(Date.now() + 3_600_000);
+      await col('mailboxes').updateOne({ _id: new Types.ObjectId(mailboxId) }, { $set: { nextRunAt: parkedUntil } });
+      // A worker that picked the mailbox just before may still take the lease and reschedule it: look again.
+      await sleep(700);
+      const again = await mailboxDoc(mailboxId);
+      return !leased(again) && again?.nextRunAt?.getTime() === parkedUntil.getTime();
+    },
+    20_000,
+  );
 }
 
 describe('an Outlook mailbox in two-way sync', () => {
   let grace: Session;
   let mailboxId: string;
   const fromBill = () => mail.filter((m) => m.from === BILL.email && m.folder === 'inbox');
-  const graphOf = (m: GeneratedMessage) => graph().messages(GRACE.email).find((s) => s.internetMessageId === m.messageId)!;
+  const graphOf = (m: GeneratedMessage) =>
+    graph()
+      .messages(GRACE.email)
+      .find((s) => s.internetMessageId === m.messageId)!;
   const crmIdOf = async (m: GeneratedMessage): Promise<string> => String((await copyOf(mailboxId, graphOf(m).immutableId))!.messageId);
 
   it('imports inbox, sent items, archive and user folders to live with exact counts, and not junk or drafts', async () => {
@@ -170,13 +218,17 @@ describe('an Outlook mailbox in two-way sync', () => {
     const crmId = await crmIdOf(target);
     graph().move(GRACE.email, before.immutableId, 'archive');
     await until('the move to Archive', async () => (await api(grace.token, 'GET', `/api/messages/${crmId}`)).body.state.archived === true, 20_000);
-    const projects = graph().messages(GRACE.email).find((m) => m.folder === 'Projects')!.folderId;
+    const projects = graph()
+      .messages(GRACE.email)
+      .find((m) => m.folder === 'Projects')!.folderId;
     graph().move(GRACE.email, before.immutableId, projects);
     await until('the move to Projects', async () => (await api(grace.token, 'GET', `/api/messages/${crmId}`)).body.state.archived === false, 20_000);
     await graph().notificationsIdle();
     await sleep(2500); // one more poll round: nothing else comes of the moves
     expect(await messagesWithId(target.messageId)).toHaveLength(1);
-    const copies = await col('mailboxmessages').find({ messageId: new Types.ObjectId(crmId) }).toArray();
+    const copies = await col('mailboxmessages')
+      .find({ messageId: new Types.ObjectId(crmId) })
+      .toArray();
     expect(copies).toHaveLength(1);
     expect(copies[0]!.providerMessageId).toBe(before.immutableId);
     expect(await col('mailboxmessages').countDocuments({ mailboxId: new Types.ObjectId(mailboxId) })).toBe(SEEDED);
@@ -191,10 +243,14 @@ describe('an Outlook mailbox in two-way sync', () => {
     graph().flag(GRACE.email, g.immutableId, 'flagged');
     await until('the star', async () => (await api(grace.token, 'GET', `/api/messages/${crmId}`)).body.state.starred === true, 20_000);
     graph().markRead(GRACE.email, g.immutableId, true);
-    const seen = await until('read', async () => {
-      const { body } = await api(grace.token, 'GET', `/api/messages/${crmId}`);
-      return body.state.read === true ? body : null;
-    }, 20_000);
+    const seen = await until(
+      'read',
+      async () => {
+        const { body } = await api(grace.token, 'GET', `/api/messages/${crmId}`);
+        return body.state.read === true ? body : null;
+      },
+      20_000,
+    );
     expect(seen.state).toMatchObject({ read: true, starred: true });
   }, 60_000);
 
@@ -216,23 +272,47 @@ describe('an Outlook mailbox in two-way sync', () => {
     const g = graphOf(original);
     const crmId = await crmIdOf(original);
     const startedAt = Date.now();
-    const sentBefore = new Set(graph().messages(GRACE.email, 'sentitems').map((m) => m.immutableId));
+    const sentBefore = new Set(
+      graph()
+        .messages(GRACE.email, 'sentitems')
+        .map((m) => m.immutableId),
+    );
     const key = randomUUID();
-    const body = { mailboxId, to: [{ email: BILL.email, name: BILL.name }], subject: `Re: ${original.subject}`, text: 'Thanks Bill — the revised quote is attached to our deal.', replyToMessageId: crmId };
+    const body = {
+      mailboxId,
+      to: [{ email: BILL.email, name: BILL.name }],
+      subject: `Re: ${original.subject}`,
+      text: 'Thanks Bill — the revised quote is attached to our deal.',
+      replyToMessageId: crmId,
+    };
     const sent = await api(grace.token, 'POST', '/api/messages', body, { 'idempotency-key': key });
     expect(sent.status).toBe(202);
     const again = await api(grace.token, 'POST', '/api/messages', body, { 'idempotency-key': key });
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(sent.body.id);
 
-    const reply = await until('the reply in Sent Items', async () =>
-      graph().messages(GRACE.email, 'sentitems').find((m) => !sentBefore.has(m.immutableId) && !m.isDraft), 20_000);
+    const reply = await until(
+      'the reply in Sent Items',
+      async () =>
+        graph()
+          .messages(GRACE.email, 'sentitems')
+          .find((m) => !sentBefore.has(m.immutableId) && !m.isDraft),
+      20_000,
+    );
     expect(reply.conversationId).toBe(g.conversationId);
     expect(reply.subject).toBe(body.subject.replace(/^(Re: )+/i, 'Re: '));
     // Sent once, although POSTed twice with the same Idempotency-Key; no draft left behind.
     await sleep(1000);
-    expect(graph().messages(GRACE.email).filter((m) => !sentBefore.has(m.immutableId) && m.internetMessageId === reply.internetMessageId)).toHaveLength(1);
-    expect(graph().messages(GRACE.email, 'drafts').filter((m) => m.subject === reply.subject)).toHaveLength(0);
+    expect(
+      graph()
+        .messages(GRACE.email)
+        .filter((m) => !sentBefore.has(m.immutableId) && m.internetMessageId === reply.internetMessageId),
+    ).toHaveLength(1);
+    expect(
+      graph()
+        .messages(GRACE.email, 'drafts')
+        .filter((m) => m.subject === reply.subject),
+    ).toHaveLength(0);
 
     // The Sent copy that sync brings back is matched to the message the CRM sent.
     const copy = await until('the synced-back Sent copy', () => copyOf(mailboxId, reply.immutableId), 20_000);
@@ -245,24 +325,37 @@ describe('an Outlook mailbox in two-way sync', () => {
     // One message, not two: the reply went out under the CRM's Message-ID (set while it was a draft), which the CRM
     // message keeps, so the copy Outlook holds and the CRM's are the same message.
     expect((await messagesWithId(reply.internetMessageId)).map((m) => String(m._id))).toEqual([sent.body.id]);
-    expect(await col('messages').countDocuments({ threadId: crmOriginal!.threadId, 'from.email': GRACE.email, date: { $gte: new Date(startedAt - 60_000) } })).toBe(1);
+    expect(
+      await col('messages').countDocuments({ threadId: crmOriginal!.threadId, 'from.email': GRACE.email, date: { $gte: new Date(startedAt - 60_000) } }),
+    ).toBe(1);
   }, 60_000);
 
   it('ignores a notification with a wrong clientState and acts on the right one', async () => {
-    const stored = await until('the subscription', async () => {
-      const m = await mailboxDoc(mailboxId);
-      return m?.push?.channelId ? m.push : null;
-    }, 20_000);
+    const stored = await until(
+      'the subscription',
+      async () => {
+        const m = await mailboxDoc(mailboxId);
+        return m?.push?.channelId ? m.push : null;
+      },
+      20_000,
+    );
     const [sub] = graph().subscriptions(GRACE.email);
     expect(sub!.id).toBe(stored.channelId);
     expect(sub!.clientState).toBe(stored.clientState);
     expect(sub!.notificationUrl).toBe(`${server.url}/webhooks/graph`);
-    expect(graph().notificationDeliveries().filter((d) => d.kind === 'validation').every((d) => d.status === 200)).toBe(true);
+    expect(
+      graph()
+        .notificationDeliveries()
+        .filter((d) => d.kind === 'validation')
+        .every((d) => d.status === 200),
+    ).toBe(true);
 
-    const notify = (clientState: string) => fetch(`${server.url}/webhooks/graph`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ value: [{ subscriptionId: sub!.id, clientState, changeType: 'created', resource: 'Users/x/Messages/y', tenantId }] }),
-    });
+    const notify = (clientState: string) =>
+      fetch(`${server.url}/webhooks/graph`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value: [{ subscriptionId: sub!.id, clientState, changeType: 'created', resource: 'Users/x/Messages/y', tenantId }] }),
+      });
     await park(mailboxId);
     const parked = (await mailboxDoc(mailboxId))!.nextRunAt as Date;
     const wrong = await notify(`${stored.clientState}x`);
@@ -292,7 +385,9 @@ describe('an Outlook mailbox in two-way sync', () => {
     }
     graph().fireLifecycle(sub!.id, 'missed');
     await until('the missed mail', () => copyOf(mailboxId, id), 20_000);
-    const lifecycle = graph().notificationDeliveries().filter((d) => d.kind === 'lifecycle');
+    const lifecycle = graph()
+      .notificationDeliveries()
+      .filter((d) => d.kind === 'lifecycle');
     expect(lifecycle.at(-1)?.status).toBe(202);
   }, 40_000);
 
@@ -304,10 +399,21 @@ describe('an Outlook mailbox in two-way sync', () => {
     const newId = await graph().deliver(GRACE.email, fresh.raw);
     const victim = graphOf(fromBill()[4]!);
     graph().permanentlyDelete(GRACE.email, victim.immutableId);
-    await until('the recovery', async () => {
-      const events = await col('syncevents').find({ mailboxId: new Types.ObjectId(mailboxId), kind: { $in: ['cursor_expired', 'resynced'] } }).toArray();
-      return events.some((e) => e.kind === 'cursor_expired') && events.some((e) => e.kind === 'resynced') && (await copyOf(mailboxId, newId)) && !(await copyOf(mailboxId, victim.immutableId));
-    }, 40_000);
+    await until(
+      'the recovery',
+      async () => {
+        const events = await col('syncevents')
+          .find({ mailboxId: new Types.ObjectId(mailboxId), kind: { $in: ['cursor_expired', 'resynced'] } })
+          .toArray();
+        return (
+          events.some((e) => e.kind === 'cursor_expired') &&
+          events.some((e) => e.kind === 'resynced') &&
+          (await copyOf(mailboxId, newId)) &&
+          !(await copyOf(mailboxId, victim.immutableId))
+        );
+      },
+      40_000,
+    );
     await until('live again', async () => (await mailboxView(grace, mailboxId))?.state === 'live', 20_000);
     const after = await copiesIn(mailboxId);
     const expected = syncedInGraph(GRACE.email).map((m) => m.immutableId);
@@ -330,10 +436,18 @@ describe('an Outlook mailbox in two-way sync', () => {
 
     it('imports a second mailbox of the tenant under a forced request budget: at most 4 in flight, Retry-After never violated', async () => {
       const henryMail = await generateMailbox({
-        owner: HENRY, count: HENRY_SEEDED, seed: 12, colleagues: [GRACE], customers: [CUSTOMER],
-        startDate: new Date(Date.now() - 15 * 86_400_000), endDate: new Date(Date.now() - 3_600_000),
+        owner: HENRY,
+        count: HENRY_SEEDED,
+        seed: 12,
+        colleagues: [GRACE],
+        customers: [CUSTOMER],
+        startDate: new Date(Date.now() - 15 * 86_400_000),
+        endDate: new Date(Date.now() - 3_600_000),
       });
-      await graph().seedMailbox(HENRY.email, henryMail.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })));
+      await graph().seedMailbox(
+        HENRY.email,
+        henryMail.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })),
+      );
       // The mail both received: one CRM message held by both.
       const shared = await generateMessage({ owner: GRACE, from: BILL, to: [GRACE, HENRY], subject: 'To both of you', seed: 903 });
       await graph().deliver(GRACE.email, shared.raw);
@@ -359,10 +473,14 @@ describe('an Outlook mailbox in two-way sync', () => {
       expect(await copiesIn(henryMailbox)).toHaveLength(HENRY_SEEDED + 1);
 
       // Same tenant, same organisation: the shared message is one message with both users in syncedBy.
-      const sharedDocs = await until('both copies of the shared message', async () => {
-        const docs = await messagesWithId(shared.messageId);
-        return docs.length === 1 && docs[0]!.syncedBy.length === 2 ? docs : null;
-      }, 20_000);
+      const sharedDocs = await until(
+        'both copies of the shared message',
+        async () => {
+          const docs = await messagesWithId(shared.messageId);
+          return docs.length === 1 && docs[0]!.syncedBy.length === 2 ? docs : null;
+        },
+        20_000,
+      );
       expect(await col('mailboxmessages').countDocuments({ messageId: sharedDocs[0]!._id })).toBe(2);
       const { body } = await api(henry.token, 'GET', `/api/messages/${String(sharedDocs[0]!._id)}`);
       expect(body.syncedBy).toHaveLength(2);
@@ -376,16 +494,22 @@ describe('an Outlook mailbox in two-way sync', () => {
       emu.google.control.deliver(GRACE.email, first.raw);
       const answer = await generateMessage({ owner: GRACE, from: BILL, subject: 'Pilot in Q3', seed: 905, inReplyTo: first });
       const outlookId = await graph().deliver(GRACE.email, answer.raw);
-      const [a, b] = await until('both messages in the CRM', async () => {
-        const x = await messagesWithId(first.messageId);
-        const y = await messagesWithId(answer.messageId);
-        return x.length && y.length ? [x, y] : null;
-      }, 30_000);
+      const [a, b] = await until(
+        'both messages in the CRM',
+        async () => {
+          const x = await messagesWithId(first.messageId);
+          const y = await messagesWithId(answer.messageId);
+          return x.length && y.length ? [x, y] : null;
+        },
+        30_000,
+      );
       expect(a).toHaveLength(1);
       expect(b).toHaveLength(1);
       expect(String(a[0]!.threadId)).toBe(String(b[0]!.threadId));
       expect(await col('mailboxmessages').countDocuments({ messageId: a[0]!._id })).toBe(1);
-      expect(await col('mailboxmessages').countDocuments({ messageId: b[0]!._id, mailboxId: new Types.ObjectId(mailboxId), providerMessageId: outlookId })).toBe(1);
+      expect(
+        await col('mailboxmessages').countDocuments({ messageId: b[0]!._id, mailboxId: new Types.ObjectId(mailboxId), providerMessageId: outlookId }),
+      ).toBe(1);
       const thread = await api(grace.token, 'GET', `/api/threads/${String(a[0]!.threadId)}`);
       expect(thread.status).toBe(200);
       expect(thread.body.messages.map((m: { subject: string }) => m.subject)).toHaveLength(2);

@@ -41,7 +41,11 @@ beforeAll(async () => {
   graph().addUser(IT_ADMIN, { directoryRoles: [GLOBAL_ADMINISTRATOR] });
   graph().addUser(HENRY.email, { displayName: HENRY.name });
   server = await startServerProcess({ ...emu.env, SYNC_POLL_SECONDS: '2' });
-  emu.google.control.configurePush({ url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT });
+  emu.google.control.configurePush({
+    url: `${server.url}/webhooks/gmail`,
+    audience: emu.env.GOOGLE_PUSH_AUDIENCE,
+    serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT,
+  });
   db = await openDatabase(server.mongodbUri);
 }, 120_000);
 
@@ -68,10 +72,12 @@ async function addTenant(adminSession: string, who: string): Promise<{ status: n
 }
 
 async function sessionInfo(provider: 'google' | 'microsoft', email: string, tid?: string) {
-  const token = provider === 'google'
-    ? await emu.google.control.mintIdToken({ email })
-    : await microsoftAddinToken(emu, email, tid);
-  const res = await fetch(`${server.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider, token }) });
+  const token = provider === 'google' ? await emu.google.control.mintIdToken({ email }) : await microsoftAddinToken(emu, email, tid);
+  const res = await fetch(`${server.url}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider, token }),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as { token: string; user: { id: string; role: string }; org: { id: string } };
 }
@@ -114,7 +120,7 @@ describe('a Gmail user and an Outlook user in one organisation', () => {
     expect((await api(server.url, henry.token, 'GET', '/api/org/realms')).status).toBe(403);
   }, 60_000);
 
-  it('refuses a link opened by another company\'s tenant administrator: their tenant does not join (403)', async () => {
+  it("refuses a link opened by another company's tenant administrator: their tenant does not join (403)", async () => {
     const globex = randomTenant();
     graph().addUser('admin@globex-corp.com', { tenantId: globex, directoryRoles: [GLOBAL_ADMINISTRATOR] });
     const before = (await api(server.url, grace.token, 'GET', '/api/org/realms')).body.realms;
@@ -157,11 +163,18 @@ describe('a Gmail user and an Outlook user in one organisation', () => {
     const bare = (m: GeneratedMessage) => m.messageId.replace(/^<|>$/g, '');
     const ids = [ask, answer, followUp].map(bare);
     const holders = { [bare(ask)]: 2, [bare(answer)]: 2, [bare(followUp)]: 1 };
-    const docs = await wait('the three messages, each with all its holders', async () => {
-      const found = await db.collection('messages').find({ internetMessageId: { $in: ids.flatMap((id) => [id, `<${id}>`]) } }).toArray();
-      const complete = ids.every((id) => found.some((d) => String(d.internetMessageId).replace(/^<|>$/g, '') === id && d.syncedBy.length === holders[id]));
-      return complete ? found : null;
-    }, 60_000);
+    const docs = await wait(
+      'the three messages, each with all its holders',
+      async () => {
+        const found = await db
+          .collection('messages')
+          .find({ internetMessageId: { $in: ids.flatMap((id) => [id, `<${id}>`]) } })
+          .toArray();
+        const complete = ids.every((id) => found.some((d) => String(d.internetMessageId).replace(/^<|>$/g, '') === id && d.syncedBy.length === holders[id]));
+        return complete ? found : null;
+      },
+      60_000,
+    );
     expect(docs).toHaveLength(3); // one CRM message per email
     const threadIds = new Set(docs.map((d) => String(d.threadId)));
     expect(threadIds.size).toBe(1); // one CRM thread
@@ -171,7 +184,10 @@ describe('a Gmail user and an Outlook user in one organisation', () => {
     expect(users(answer)).toEqual([grace.user.id, henry.user.id].sort());
     expect(users(followUp)).toEqual([grace.user.id]);
     // One copy per holding mailbox, from each provider.
-    const copies = await db.collection('mailboxmessages').find({ messageId: { $in: docs.map((d) => d._id) } }).toArray();
+    const copies = await db
+      .collection('mailboxmessages')
+      .find({ messageId: { $in: docs.map((d) => d._id) } })
+      .toArray();
     expect(copies).toHaveLength(5);
 
     // Through the API: the thread as either user sees it.
@@ -184,9 +200,18 @@ describe('a Gmail user and an Outlook user in one organisation', () => {
     const answerView = asGrace.body.messages.find((m: { id: string }) => m.id === String(byId(answer)._id));
     expect([...answerView.syncedBy].sort()).toEqual([grace.user.id, henry.user.id].sort());
     figures.thread = {
-      threadId, crmMessages: docs.length, mailboxCopies: copies.length,
-      syncedBy: Object.fromEntries(([['Bill → Grace + Henry', ask], ['Henry (Outlook) → Bill, cc Grace', answer], ['Bill → Grace', followUp]] as const)
-        .map(([label, m]) => [label, users(m).map((u: string) => (u === grace.user.id ? 'grace (Gmail)' : 'henry (Outlook)'))])),
+      threadId,
+      crmMessages: docs.length,
+      mailboxCopies: copies.length,
+      syncedBy: Object.fromEntries(
+        (
+          [
+            ['Bill → Grace + Henry', ask],
+            ['Henry (Outlook) → Bill, cc Grace', answer],
+            ['Bill → Grace', followUp],
+          ] as const
+        ).map(([label, m]) => [label, users(m).map((u: string) => (u === grace.user.id ? 'grace (Gmail)' : 'henry (Outlook)'))]),
+      ),
       henrySees: asHenry.body.messages.length,
     };
     console.log(`one org, Gmail + Outlook: ${JSON.stringify(figures.thread)}`);

@@ -36,8 +36,18 @@ const PAST_MID = '<past-1@northwind-traders.com>';
 const OPEN_MID = '<open-1@northwind-traders.com>';
 
 const noraEmail: ItemFixture = { from: NORA, to: [[REP.email, REP.name]], subject: 'Re: pilot pricing', internetMessageId: OPEN_MID };
-const slowItem: ItemFixture = { from: ['sam@slowpoke-industries.test', 'Sam Slow'], to: [[REP.email, REP.name]], subject: 'Slow one', internetMessageId: '<slow@slowpoke-industries.test>' };
-const fastItem: ItemFixture = { from: ['fay@fastlane-logistics.test', 'Fay Fast'], to: [[REP.email, REP.name]], subject: 'Fast one', internetMessageId: '<fast@fastlane-logistics.test>' };
+const slowItem: ItemFixture = {
+  from: ['sam@slowpoke-industries.test', 'Sam Slow'],
+  to: [[REP.email, REP.name]],
+  subject: 'Slow one',
+  internetMessageId: '<slow@slowpoke-industries.test>',
+};
+const fastItem: ItemFixture = {
+  from: ['fay@fastlane-logistics.test', 'Fay Fast'],
+  to: [[REP.email, REP.name]],
+  subject: 'Fast one',
+  internetMessageId: '<fast@fastlane-logistics.test>',
+};
 
 let emu: RunningEmulators;
 let server: ServerProcess;
@@ -55,7 +65,9 @@ const mintRepToken = () => emu.microsoft.control.mintAddinToken({ aud: audience,
 /** Rita's organisation with a connected mailbox and past mail with Nora, as ingest would have stored it. */
 async function seed(): Promise<void> {
   const res = await fetch(`${server.url}/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token: await mintRepToken() }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'microsoft', token: await mintRepToken() }),
   });
   if (res.status !== 200) throw new Error(`sign-in answered ${res.status}: ${await res.text()}\n${server.output().slice(-2000)}`);
   const session = (await res.json()) as { user: { id: string }; org: { id: string } };
@@ -71,9 +83,18 @@ async function seed(): Promise<void> {
     ];
     for (const m of mails) {
       const doc = await Message.create({
-        ...byInternetMessageId(orgId, m.mid.slice(1, -1)), internetMessageId: m.mid.slice(1, -1), subject: m.subject, from: { email: NORA[0], name: NORA[1] },
-        to: [{ email: REP.email, name: REP.name }], date: new Date(m.date), direction: 'inbound', snippet: m.text, text: m.text,
-        participants: [NORA[0], REP.email], syncedBy: [userId], threadId: new Types.ObjectId(),
+        ...byInternetMessageId(orgId, m.mid.slice(1, -1)),
+        internetMessageId: m.mid.slice(1, -1),
+        subject: m.subject,
+        from: { email: NORA[0], name: NORA[1] },
+        to: [{ email: REP.email, name: REP.name }],
+        date: new Date(m.date),
+        direction: 'inbound',
+        snippet: m.text,
+        text: m.text,
+        participants: [NORA[0], REP.email],
+        syncedBy: [userId],
+        threadId: new Types.ObjectId(),
       });
       const copy = await MailboxMessage.create({ mailboxId: mailbox._id, userId, messageId: doc._id, providerMessageId: `AAMk-${m.mid}`, labels: ['Inbox'] });
       await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants }]);
@@ -101,7 +122,8 @@ beforeAll(async () => {
   // Built as `npm run build` builds it (outlook-addin/build.mjs is ESM, so in a child process), for an https
   // deployment as the manifest checks below need; the pane itself calls the API by relative URLs.
   execFileSync(process.execPath, ['--input-type=module', '-e', "import b from './outlook-addin/build.mjs'; await b({ root: process.cwd(), quiet: true });"], {
-    cwd: root, stdio: 'inherit',
+    cwd: root,
+    stdio: 'inherit',
     env: { ...process.env, PUBLIC_URL: `https://${PUBLIC_HOST}`, MICROSOFT_CLIENT_ID: clientId, MICROSOFT_AUTHORITY: emu.env.MICROSOFT_AUTHORITY },
   });
   // Entra v2 access tokens for our own API carry the client id as `aud` (requestedAccessTokenVersion 2, see
@@ -112,7 +134,16 @@ beforeAll(async () => {
   await seed();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   // An Outlook task pane is narrow: 320 px is its usual width on the web.
   context = await browser.newContext({ ...STABLE_CONTEXT, viewport: { width: 320, height: 900 } });
@@ -123,8 +154,12 @@ beforeAll(async () => {
   page = await context.newPage();
   // The stub host refuses alert/confirm/prompt as Office does; a dialog that got through anyway would hang the test.
   page.on('dialog', (d) => void d.dismiss());
-  page.on('pageerror', (err) => { pageErrors.push(err.message); });
-  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  page.on('pageerror', (err) => {
+    pageErrors.push(err.message);
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
 }, 120_000);
 
 afterEach(() => {
@@ -179,7 +214,8 @@ describe('the task pane beside an email', () => {
     const reasons = why.getByTestId('why-reasons');
     await reasons.locator('li[data-code="synced_by"]').waitFor();
     const server = await repApi<{ verdict: string; reasons: { code: string; message: string }[] }>(
-      `/api/why?messageId=${encodeURIComponent(OPEN_MID)}&email=${encodeURIComponent(NORA[0])}`);
+      `/api/why?messageId=${encodeURIComponent(OPEN_MID)}&email=${encodeURIComponent(NORA[0])}`,
+    );
     expect(server.verdict).toBe('synced');
     await expect(reasons.getAttribute('data-verdict')).resolves.toBe('synced');
     await expect(reasons.locator('li').allInnerTexts()).resolves.toEqual(server.reasons.map((r) => r.message));
@@ -210,7 +246,9 @@ describe('the task pane beside an email', () => {
     await deals.getByRole('button', { name: 'Create deal' }).click();
     const row = deals.locator('li.row', { hasText: 'Northwind pilot' });
     await row.waitFor();
-    const [deal] = (await repApi<{ deals: { id: string; name: string; contactIds: string[] }[] }>('/api/deals')).deals.filter((d) => d.name === 'Northwind pilot');
+    const [deal] = (await repApi<{ deals: { id: string; name: string; contactIds: string[] }[] }>('/api/deals')).deals.filter(
+      (d) => d.name === 'Northwind pilot',
+    );
     expect(deal.contactIds).toHaveLength(1);
     const mail = await repApi<{ messages: { subject: string }[] }>(`/api/deals/${deal.id}/messages`);
     expect(mail.messages.map((m) => m.subject)).toContain('Re: pilot pricing');
@@ -226,8 +264,13 @@ describe('the task pane beside an email', () => {
     // The README's picture of the pane, with the sender a contact and their open deal: down to its last line, not the
     // empty rest of a tall pane, past the 900 px viewport when need be (the whole page, clipped), so "Your choice for
     // this email" shows whole.
-    const bottom = await page.evaluate(() => Math.ceil(Math.max(...Array.from(document.body.querySelectorAll('*')).map((e) => e.getBoundingClientRect().bottom))));
-    saveReadmeShot('outlook-taskpane', await page.screenshot({ ...STABLE_SHOT, fullPage: true, clip: { x: 0, y: 0, width: 320, height: Math.min(1800, bottom + 16) } }));
+    const bottom = await page.evaluate(() =>
+      Math.ceil(Math.max(...Array.from(document.body.querySelectorAll('*')).map((e) => e.getBoundingClientRect().bottom))),
+    );
+    saveReadmeShot(
+      'outlook-taskpane',
+      await page.screenshot({ ...STABLE_SHOT, fullPage: true, clip: { x: 0, y: 0, width: 320, height: Math.min(1800, bottom + 16) } }),
+    );
   });
 
   it('adds a note and a task (due date, assignee) to the contact, its company and the deal', async () => {
@@ -244,7 +287,10 @@ describe('the task pane beside an email', () => {
     // An assignee outside the organisation: the server's reason beside the button, and the form keeps what was typed.
     await taskForm.getByLabel('Assignee (email)').fill('someone@elsewhere.test');
     await taskForm.getByRole('button', { name: 'Save' }).click();
-    await taskForm.locator('.error-text').filter({ hasText: /assignee/i }).waitFor();
+    await taskForm
+      .locator('.error-text')
+      .filter({ hasText: /assignee/i })
+      .waitFor();
     await expect(taskForm.getByLabel('Task').inputValue()).resolves.toBe('Send the pilot contract');
     await taskForm.getByLabel('Assignee (email)').fill(REP.email);
     await taskForm.getByRole('button', { name: 'Save' }).click();
@@ -254,7 +300,9 @@ describe('the task pane beside an email', () => {
     const notes = await repApi<{ notes: { body: string }[] }>(`/api/notes?kind=contact&id=${contactId}`);
     expect(notes.notes.map((n) => n.body)).toEqual(['Prefers a call on Tuesdays.']);
     const tasks = await repApi<{ tasks: { title: string; dueDate: string; record: { kind: string } }[] }>('/api/tasks?assignee=me');
-    expect(tasks.tasks).toEqual([expect.objectContaining({ title: 'Send the pilot contract', dueDate: '2026-04-15T23:59:59.999Z', record: { kind: 'contact', id: contactId } })]);
+    expect(tasks.tasks).toEqual([
+      expect.objectContaining({ title: 'Send the pilot contract', dueDate: '2026-04-15T23:59:59.999Z', record: { kind: 'contact', id: contactId } }),
+    ]);
 
     // Nora's company, Northwind Traders, has forms of its own, named so.
     const onCompany = nora.locator('.activities[data-record^="company:"]');
@@ -284,11 +332,22 @@ describe('the task pane beside an email', () => {
 
   it('offers each unknown person by name, and a group address only when asked', async () => {
     await officeHost(page).selectItem({
-      from: NORA, to: [[REP.email, REP.name], ['tom.berg@northwind-traders.com', 'Tom Berg']], cc: [['ops@northwind-traders.com', 'Ops Team'], ['ida@fabrikam-foods.test', 'Ida Holm']],
-      subject: 'Team call', internetMessageId: '<team-call@northwind-traders.com>',
+      from: NORA,
+      to: [
+        [REP.email, REP.name],
+        ['tom.berg@northwind-traders.com', 'Tom Berg'],
+      ],
+      cc: [
+        ['ops@northwind-traders.com', 'Ops Team'],
+        ['ida@fabrikam-foods.test', 'Ida Holm'],
+      ],
+      subject: 'Team call',
+      internetMessageId: '<team-call@northwind-traders.com>',
     });
     await page.locator('li.person[data-email="ops@northwind-traders.com"]').waitFor();
-    const named = await page.getByRole('button', { name: /^Create contact / }).evaluateAll((bs) => bs.filter((b) => (b as HTMLElement).offsetParent !== null).map((b) => b.getAttribute('aria-label')));
+    const named = await page
+      .getByRole('button', { name: /^Create contact / })
+      .evaluateAll((bs) => bs.filter((b) => (b as HTMLElement).offsetParent !== null).map((b) => b.getAttribute('aria-label')));
     expect(named).toEqual(['Create contact Tom Berg', 'Create contact Ida Holm']);
     const ops = page.locator('li.person[data-email="ops@northwind-traders.com"]');
     await expect(ops.innerText()).resolves.toContain('A shared address, not a person');
@@ -302,7 +361,9 @@ describe('the task pane beside an email', () => {
   it('follows ItemChanged: a slow answer for the previous email never reaches the screen', async () => {
     // The first email's context is held back until the second email is on screen.
     let releaseSlow!: () => void;
-    const slowHeld = new Promise<void>((resolve) => { releaseSlow = resolve; });
+    const slowHeld = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
     let slowSeen = false;
     await page.route('**/api/addon/context', async (route) => {
       const body = route.request().postDataJSON() as { message: { from: { email: string } } };
@@ -316,7 +377,11 @@ describe('the task pane beside an email', () => {
     await page.evaluate(() => {
       const seen: string[] = [];
       (window as unknown as { __seen: string[] }).__seen = seen;
-      new MutationObserver(() => seen.push(document.getElementById('main')!.innerText)).observe(document.getElementById('main')!, { childList: true, subtree: true, characterData: true });
+      new MutationObserver(() => seen.push(document.getElementById('main')!.innerText)).observe(document.getElementById('main')!, {
+        childList: true,
+        subtree: true,
+        characterData: true,
+      });
     });
     const host = officeHost(page);
     expect(await host.itemChangedHandlers()).toBe(1);
@@ -358,17 +423,25 @@ describe('the task pane beside an email', () => {
 /** Rita's session straight from the API, to check what the pane changed. */
 async function repApi<T>(p: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(`${server.url}/api/session`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token: await mintRepToken() }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'microsoft', token: await mintRepToken() }),
   });
   const { token } = (await res.json()) as { token: string };
-  const answer = await fetch(`${server.url}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const answer = await fetch(`${server.url}${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
   if (!answer.ok) throw new Error(`${p} answered ${answer.status}: ${await answer.text()}`);
   return (answer.status === 204 ? null : answer.json()) as Promise<T>;
 }
 
 /** Only the status of Rita's call, for answers that are errors on purpose. */
 async function fetchStatus(p: string): Promise<number> {
-  return repApi(p).then(() => 200, (err: Error) => Number(/answered (\d+)/.exec(err.message)?.[1] ?? 0));
+  return repApi(p).then(
+    () => 200,
+    (err: Error) => Number(/answered (\d+)/.exec(err.message)?.[1] ?? 0),
+  );
 }
 
 describe('never log this sender', () => {
@@ -408,7 +481,10 @@ describe('this email, my choice', () => {
   const said = (id: 'choice-logging' | 'choice-sharing') => choice().getByTestId(id).innerText();
   const notice = (text: string) => page.getByRole('status').filter({ hasText: text });
   let messageId: string;
-  let choicesNow: () => Promise<{ notLogged: { id: string; scope: string } | null; sharing: { level: string; override: string | null; defaultLevel: string } | null }>;
+  let choicesNow: () => Promise<{
+    notLogged: { id: string; scope: string } | null;
+    sharing: { level: string; override: string | null; defaultLevel: string } | null;
+  }>;
 
   beforeAll(async () => {
     await officeHost(page).selectItem(noraEmail);
@@ -422,13 +498,24 @@ describe('this email, my choice', () => {
   it('makes the open email private, headers only, then back to the default: stored by the server and redrawn from it', async () => {
     await expect(said('choice-logging')).resolves.toBe('Logged to the CRM from your mailbox.');
     await expect(said('choice-sharing')).resolves.toBe('Shared with your team in full (your default)');
-    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual(["Don't log this email", "Don't log this thread", 'Make private', 'Share headers only']);
+    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual([
+      "Don't log this email",
+      "Don't log this thread",
+      'Make private',
+      'Share headers only',
+    ]);
 
     await choice().getByRole('button', { name: 'Make private' }).click();
     await notice('This email is private now: only you see it.').waitFor();
     await choice().getByText('Private: only you see it (for this email only)').waitFor();
     await expect(choicesNow()).resolves.toMatchObject({ sharing: { level: 'private', override: 'private', defaultLevel: 'full' } });
-    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual(["Don't log this email", "Don't log this thread", 'Share headers only', 'Share in full', 'Use my default']);
+    await expect(choice().getByRole('button').allInnerTexts()).resolves.toEqual([
+      "Don't log this email",
+      "Don't log this thread",
+      'Share headers only',
+      'Share in full',
+      'Use my default',
+    ]);
     await shot('8-choice-private');
 
     await choice().getByRole('button', { name: 'Share headers only' }).click();
@@ -446,9 +533,14 @@ describe('this email, my choice', () => {
   });
 
   it('says beside the button why a call failed, and changes nothing', async () => {
-    await page.route('**/api/messages/*/visibility', (route) => route.fulfill({
-      status: 429, headers: { 'retry-after': '30' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests' } }),
-    }));
+    await page.route('**/api/messages/*/visibility', (route) =>
+      route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '30' },
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests' } }),
+      }),
+    );
     try {
       await choice().getByRole('button', { name: 'Make private' }).click();
       await choice().locator('.error-text').filter({ hasText: 'Threadline is busy. Try again in a moment.' }).waitFor();
@@ -492,7 +584,9 @@ describe('this email, my choice', () => {
     await expect(said('choice-logging')).resolves.toBe('Your sync rules decide whether your copy is logged; you made no choice for this email.');
     await choice().getByRole('button', { name: "Don't log this email" }).click();
     await choice().getByText('You chose not to log this email: your copy does not go to the CRM.').waitFor();
-    expect((await repApi<{ exclusions: { scope: string; copies: number }[] }>('/api/me/excluded-messages')).exclusions).toEqual([expect.objectContaining({ scope: 'message', copies: 0 })]);
+    expect((await repApi<{ exclusions: { scope: string; copies: number }[] }>('/api/me/excluded-messages')).exclusions).toEqual([
+      expect.objectContaining({ scope: 'message', copies: 0 }),
+    ]);
     await choice().getByRole('button', { name: 'Log this email again' }).click();
     await notice('This email is logged again').waitFor();
     await choice().getByRole('button', { name: "Don't log this thread" }).waitFor();
@@ -506,7 +600,9 @@ describe('sign-in where nested app authentication fails', () => {
     const naaContext = await browser.newContext({ ...STABLE_CONTEXT, viewport: { width: 320, height: 900 } });
     try {
       await installOfficeStub(naaContext, {
-        item: noraEmail, sets: { Mailbox: '1.5', NestedAppAuth: '1.1' }, naa: 'fails',
+        item: noraEmail,
+        sets: { Mailbox: '1.5', NestedAppAuth: '1.1' },
+        naa: 'fails',
         dialogAnswer: async () => JSON.stringify({ status: 'ok', accessToken: await mintRepToken() }),
       });
       const naaPage = await naaContext.newPage();
@@ -532,7 +628,7 @@ describe('the served add-in files', () => {
     const res = await fetch(`${server.url}/addin/taskpane.html`);
     expect(res.status).toBe(200);
     const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain('script-src \'self\' https://appsforoffice.microsoft.com');
+    expect(csp).toContain("script-src 'self' https://appsforoffice.microsoft.com");
     expect(csp).toContain('frame-ancestors');
     expect(res.headers.get('x-frame-options')).toBeNull();
     const html = await res.text();
@@ -556,9 +652,14 @@ describe('the manifest', () => {
       const error = doc.getElementsByTagName('parsererror')[0]?.textContent ?? null;
       const all = Array.from(doc.getElementsByTagName('*'));
       const local = (name: string) => all.filter((e) => e.localName === name);
-      const resourceIds = all.filter((e) => e.parentElement && ['Images', 'Urls', 'ShortStrings', 'LongStrings'].includes(e.parentElement.localName)).map((e) => e.getAttribute('id'));
+      const resourceIds = all
+        .filter((e) => e.parentElement && ['Images', 'Urls', 'ShortStrings', 'LongStrings'].includes(e.parentElement.localName))
+        .map((e) => e.getAttribute('id'));
       const urls = [
-        ...all.flatMap((e) => { const v = e.getAttribute('DefaultValue') ?? ''; return /^[a-z]+:\/\//i.test(v) ? [v] : []; }),
+        ...all.flatMap((e) => {
+          const v = e.getAttribute('DefaultValue') ?? '';
+          return /^[a-z]+:\/\//i.test(v) ? [v] : [];
+        }),
         ...local('AppDomain').map((e) => e.textContent ?? ''),
       ];
       const text1 = (name: string) => local(name)[0]?.textContent?.trim() ?? null;
@@ -572,9 +673,18 @@ describe('the manifest', () => {
         version: text1('Version'),
         permissions: text1('Permissions'),
         pinning: local('SupportsPinning').map((e) => e.textContent?.trim()),
-        mailboxSets: local('Sets').map((e) => `${e.getAttribute('DefaultMinVersion') ?? ''}:${Array.from(e.children).map((c) => `${c.getAttribute('Name')}@${c.getAttribute('MinVersion') ?? ''}`).join(',')}`),
+        mailboxSets: local('Sets').map(
+          (e) =>
+            `${e.getAttribute('DefaultMinVersion') ?? ''}:${Array.from(e.children)
+              .map((c) => `${c.getAttribute('Name')}@${c.getAttribute('MinVersion') ?? ''}`)
+              .join(',')}`,
+        ),
         extensionPoints: local('ExtensionPoint').map((e) => e.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type')),
-        mobileControls: local('MobileFormFactor').flatMap((m) => Array.from(m.getElementsByTagName('*')).filter((e) => e.localName === 'Control').map((c) => c.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type'))),
+        mobileControls: local('MobileFormFactor').flatMap((m) =>
+          Array.from(m.getElementsByTagName('*'))
+            .filter((e) => e.localName === 'Control')
+            .map((c) => c.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type')),
+        ),
         actions: local('Action').map((e) => e.getAttributeNS('http://www.w3.org/2001/XMLSchema-instance', 'type')),
         webApp: { id: text1('Id') && local('WebApplicationInfo')[0]?.getElementsByTagName('Id')[0]?.textContent, resource: text1('Resource') },
         supportUrl: local('SupportUrl')[0]?.getAttribute('DefaultValue') ?? null,
@@ -617,7 +727,7 @@ describe('the manifest', () => {
     const res = await fetch(`${server.url}/addin/manifest.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/json');
-    const json = await res.json() as Record<string, any>;
+    const json = (await res.json()) as Record<string, any>;
     const source = JSON.parse(readFileSync(path.join(root, 'manifests/outlook/addin.json'), 'utf8'));
     expect(json.manifestVersion).toMatch(/^1\.\d+$/);
     expect(json.$schema).toContain(`/v${json.manifestVersion}/MicrosoftTeams.schema.json`);
@@ -639,9 +749,14 @@ describe('the manifest', () => {
     expect(ext.ribbons[0].contexts).toEqual(['mailRead']);
     expect(control).toMatchObject({ type: 'button', label: source.buttonLabel, actionId: 'openThreadlinePane' });
     expect(json.validDomains).toEqual([PUBLIC_HOST]);
-    const urls = JSON.stringify(json).match(/https?:\/\/[^"]+/g)!.filter((u) => !u.startsWith('https://developer.microsoft.com/'));
+    const urls = JSON.stringify(json)
+      .match(/https?:\/\/[^"]+/g)!
+      .filter((u) => !u.startsWith('https://developer.microsoft.com/'));
     expect(urls.filter((u) => !u.startsWith(`https://${PUBLIC_HOST}/`) && u !== `https://${PUBLIC_HOST}`)).toEqual([]);
-    for (const [file, size] of [['color.png', 192], ['outline.png', 32]] as const) {
+    for (const [file, size] of [
+      ['color.png', 192],
+      ['outline.png', 32],
+    ] as const) {
       const png = Buffer.from(await (await fetch(`${server.url}/addin/${file}`)).arrayBuffer());
       expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([size, size]);
     }

@@ -22,7 +22,20 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, caughtUpWith, countsOf, copyFigures, cursorOf, gmailExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signIn, signInAndConnect, until, type Connected,
+  api,
+  caughtUpWith,
+  countsOf,
+  copyFigures,
+  cursorOf,
+  gmailExpectedIds,
+  isLive,
+  mailboxRow,
+  openDatabase,
+  restartAfterKill,
+  signIn,
+  signInAndConnect,
+  until,
+  type Connected,
 } from '../helpers/sync-wait';
 
 const POLL_SECONDS = 2;
@@ -41,7 +54,11 @@ const wait = <T>(what: string, probe: () => Promise<T | null | undefined | false
 
 async function startServer(): Promise<void> {
   server = await startServerProcess({ ...emu.env, ...SECRETS, SYNC_POLL_SECONDS: String(POLL_SECONDS) }, [], { mongodbUri: dbUri });
-  emu.google.control.configurePush({ url: `${server.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT });
+  emu.google.control.configurePush({
+    url: `${server.url}/webhooks/gmail`,
+    audience: emu.env.GOOGLE_PUSH_AUDIENCE,
+    serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT,
+  });
 }
 
 /** kill -9, then a restart with the same environment and database. */
@@ -50,7 +67,10 @@ const crashAndRestart = () => restartAfterKill(server, db, startServer);
 async function seedMailbox(owner: { email: string; name: string }, count: number, seed: number): Promise<string[]> {
   const now = Date.now();
   const mail = await generateMailbox({ owner, count, seed, startDate: new Date(now - 30 * 86_400_000), endDate: new Date(now - 60_000) });
-  emu.google.control.seed(owner.email, mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })));
+  emu.google.control.seed(
+    owner.email,
+    mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })),
+  );
   return mail.map((m) => m.messageId);
 }
 
@@ -116,8 +136,13 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     }
     const quota = control.quota().usage[box.address];
     figures.faults = {
-      seeded: 120, ...countsOf(f), seconds: Math.round((Date.now() - started) / 100) / 10,
-      requests: log.length, injected: faults, quotaRejected: quota?.rejected ?? 0, quotaPeakUnitsPerSecond: quota?.peakUnitsPerSecond ?? 0,
+      seeded: 120,
+      ...countsOf(f),
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      requests: log.length,
+      injected: faults,
+      quotaRejected: quota?.rejected ?? 0,
+      quotaPeakUnitsPerSecond: quota?.peakUnitsPerSecond ?? 0,
       retryAfterViolations: sameRequestViolations,
       otherRequestsOfTheMailboxWithinRetryAfter: mailboxWideEarly,
     };
@@ -144,8 +169,14 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
         // Kill 1 while the first page is fetched, kill 2 once it is stored (fetching or storing the second), kill 3
         // while the restarted server replays; each at a random moment after that point.
         const seqAtStart = emu.google.control.requestCounters().total;
-        await wait('the import to be running', async () => emu.google.control.requests({ sinceSeq: seqAtStart }).some((r) => r.group === box.address && r.name.endsWith('messages.get')));
-        if (i === 1) await wait('the first page to be stored', async () => (await db.collection('mailboxmessages').countDocuments({ mailboxId: new Types.ObjectId(box.mailboxId) })) > 0);
+        await wait('the import to be running', async () =>
+          emu.google.control.requests({ sinceSeq: seqAtStart }).some((r) => r.group === box.address && r.name.endsWith('messages.get')),
+        );
+        if (i === 1)
+          await wait(
+            'the first page to be stored',
+            async () => (await db.collection('mailboxmessages').countDocuments({ mailboxId: new Types.ObjectId(box.mailboxId) })) > 0,
+          );
         const afterMs = Math.floor(rng() * (i === 1 ? 300 : 1500));
         await new Promise((r) => setTimeout(r, afterMs)); // the random moment (not a wait for a condition)
         const m = await mailboxRow(db, box.mailboxId);
@@ -177,9 +208,19 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
 
     for (const when of ['at once after the 202', 'the moment Gmail accepted it'] as const) {
       const sendsBefore = control.sends().length;
-      const post = await api(server.url, await session(), 'POST', '/api/messages', {
-        mailboxId, to: [{ email: 'bill@initech.com', name: 'Bill' }], subject: `Order confirmation (${when})`, text: 'Confirmed.',
-      }, { 'Idempotency-Key': randomBytes(8).toString('hex') });
+      const post = await api(
+        server.url,
+        await session(),
+        'POST',
+        '/api/messages',
+        {
+          mailboxId,
+          to: [{ email: 'bill@initech.com', name: 'Bill' }],
+          subject: `Order confirmation (${when})`,
+          text: 'Confirmed.',
+        },
+        { 'Idempotency-Key': randomBytes(8).toString('hex') },
+      );
       expect(post.status).toBe(202);
       if (when === 'the moment Gmail accepted it') {
         await until('Gmail to accept the send', async () => control.sends().length > sendsBefore, { timeoutMs: 15_000, everyMs: 1 });
@@ -191,18 +232,41 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
       // The dead process's outbox lease (2 minutes) is skipped like its mailbox leases: it can no longer send.
       await db.collection('outboxes').updateMany({ _id: entry!._id, status: { $in: ['queued', 'sending'] } }, { $set: { 'lease.until': new Date() } });
       const internetMessageId = String(entry!.internetMessageId);
-      const done = await wait('the outbox entry to be sent', async () => {
-        const e = await db.collection('outboxes').findOne({ _id: entry!._id });
-        return e?.status === 'sent' ? e : null;
-      }, 40_000);
+      const done = await wait(
+        'the outbox entry to be sent',
+        async () => {
+          const e = await db.collection('outboxes').findOne({ _id: entry!._id });
+          return e?.status === 'sent' ? e : null;
+        },
+        40_000,
+      );
       // The Sent copy comes back through sync and is matched: one message, one copy in the mailbox.
-      const held = await wait('the synced-back Sent copy to be matched', async () => {
-        const copies = await db.collection('mailboxmessages').find({ mailboxId: new Types.ObjectId(mailboxId), providerMessageId: done.providerMessageId }).toArray();
-        const messages = await db.collection('messages').find({ internetMessageId: { $in: [internetMessageId, internetMessageId.replace(/^<|>$/g, '')] } }).toArray();
-        return copies.length >= 1 && (await isLive(db, mailboxId)) ? { copies: copies.length, messages: messages.length, copyPointsAt: String(copies[0].messageId) } : null;
-      }, 30_000);
+      const held = await wait(
+        'the synced-back Sent copy to be matched',
+        async () => {
+          const copies = await db
+            .collection('mailboxmessages')
+            .find({ mailboxId: new Types.ObjectId(mailboxId), providerMessageId: done.providerMessageId })
+            .toArray();
+          const messages = await db
+            .collection('messages')
+            .find({ internetMessageId: { $in: [internetMessageId, internetMessageId.replace(/^<|>$/g, '')] } })
+            .toArray();
+          return copies.length >= 1 && (await isLive(db, mailboxId))
+            ? { copies: copies.length, messages: messages.length, copyPointsAt: String(copies[0].messageId) }
+            : null;
+        },
+        30_000,
+      );
       const sentCopies = control.sends().filter((s) => midOf(s.raw) === internetMessageId);
-      results.push({ killed: when, outboxStatusAtKill: statusAtKill, providerSends: sentCopies.length, crmMessages: held.messages, mailboxCopies: held.copies, sameCrmMessage: held.copyPointsAt === crmId });
+      results.push({
+        killed: when,
+        outboxStatusAtKill: statusAtKill,
+        providerSends: sentCopies.length,
+        crmMessages: held.messages,
+        mailboxCopies: held.copies,
+        sameCrmMessage: held.copyPointsAt === crmId,
+      });
       expect(sentCopies).toHaveLength(1);
       expect(held).toEqual({ copies: 1, messages: 1, copyPointsAt: crmId });
     }
@@ -242,8 +306,12 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
       const tokenFor = await control.mintPushToken(emu.env.GOOGLE_PUSH_AUDIENCE, emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT);
       const data = Buffer.from(JSON.stringify({ emailAddress: owner.email, historyId: staleHistoryId })).toString('base64');
       const res = await fetch(`${server.url}/webhooks/gmail`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor}` },
-        body: JSON.stringify({ message: { data, messageId: `stale-${staleSent}`, publishTime: new Date().toISOString() }, subscription: 'projects/threadline-test/subscriptions/gmail-push' }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenFor}` },
+        body: JSON.stringify({
+          message: { data, messageId: `stale-${staleSent}`, publishTime: new Date().toISOString() },
+          subscription: 'projects/threadline-test/subscriptions/gmail-push',
+        }),
       });
       staleSent++;
       return res.status;
@@ -261,12 +329,23 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
       // Caught up: the cursor reaches Gmail's current historyId (the poll makes up for the dropped pushes).
       await wait('the cursor to catch up', async () => cursorOf(await mailboxRow(db, box.mailboxId)) >= control.historyId(owner.email));
       const present = await copyFigures(db, box.mailboxId, fresh);
-      const pushes = control.pushes().slice(pushesBefore).filter((p) => p.emailAddress === owner.email);
+      const pushes = control
+        .pushes()
+        .slice(pushesBefore)
+        .filter((p) => p.emailAddress === owner.email);
       figures.pushes = {
-        newMessages: fresh.length, newPresent: fresh.length - present.lost, ...countsOf(f),
-        pushesDelivered: pushes.filter((p) => p.outcome === 'delivered').length, duplicatesDelivered: pushes.filter((p) => p.duplicate).length,
-        droppedBySwitch: pushes.filter((p) => p.outcome === 'dropped-switch').length, stalePushesSent: staleSent, staleStatuses,
-        cursorSamples: samples, cursorWentBackwards: backwards, cursorStart: staleHistoryId, cursorEnd: highest,
+        newMessages: fresh.length,
+        newPresent: fresh.length - present.lost,
+        ...countsOf(f),
+        pushesDelivered: pushes.filter((p) => p.outcome === 'delivered').length,
+        duplicatesDelivered: pushes.filter((p) => p.duplicate).length,
+        droppedBySwitch: pushes.filter((p) => p.outcome === 'dropped-switch').length,
+        stalePushesSent: staleSent,
+        staleStatuses,
+        cursorSamples: samples,
+        cursorWentBackwards: backwards,
+        cursorStart: staleHistoryId,
+        cursorEnd: highest,
       };
       expect(pushes.some((p) => p.duplicate)).toBe(true);
       expect(pushes.some((p) => p.outcome === 'dropped-switch')).toBe(true);
@@ -308,15 +387,24 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     const mailboxOid = (await mailboxRow(db, box.mailboxId))!._id;
     const resynced = await wait('the resync to be recorded', async () => {
       const n = await db.collection('syncevents').countDocuments({ mailboxId: mailboxOid, kind: 'resynced' });
-      return n > eventsBefore ? db.collection('syncevents').find({ mailboxId: mailboxOid, kind: { $in: ['cursor_expired', 'resynced'] } }).toArray() : null;
+      return n > eventsBefore
+        ? db
+            .collection('syncevents')
+            .find({ mailboxId: mailboxOid, kind: { $in: ['cursor_expired', 'resynced'] } })
+            .toArray()
+        : null;
     });
     const goneIds = [...deleted, ...trashed].map((m) => m.messageIdHeader);
     const stillHeld = await copyFigures(db, box.mailboxId, goneIds);
     const arrived = await copyFigures(db, box.mailboxId, arrivals);
     figures.historyExpired = {
-      ...countsOf(f), newArrived: arrivals.length - arrived.lost,
-      deletedInGmail: goneIds.length, deletedStillHeld: goneIds.length - stillHeld.lost,
-      events: resynced.map((e) => ({ kind: e.kind, ...e.detail })), cursorBefore, cursorAfter: cursorOf(await mailboxRow(db, box.mailboxId)),
+      ...countsOf(f),
+      newArrived: arrivals.length - arrived.lost,
+      deletedInGmail: goneIds.length,
+      deletedStillHeld: goneIds.length - stillHeld.lost,
+      events: resynced.map((e) => ({ kind: e.kind, ...e.detail })),
+      cursorBefore,
+      cursorAfter: cursorOf(await mailboxRow(db, box.mailboxId)),
     };
     expect(resynced.some((e) => e.kind === 'cursor_expired')).toBe(true);
     expect(f).toMatchObject({ expected: 80 - 5 + 8, copies: 83, lost: 0, duplicated: 0, extra: 0 });
@@ -337,10 +425,14 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     const idBefore = control.identityCounters();
     control.revokeUser(ada.email);
 
-    const halted = await wait('ada to need reauthorisation', async () => {
-      const m = await mailboxRow(db, adaBox.mailboxId);
-      return m?.state === 'reauth_required' ? m : null;
-    }, 30_000);
+    const halted = await wait(
+      'ada to need reauthorisation',
+      async () => {
+        const m = await mailboxRow(db, adaBox.mailboxId);
+        return m?.state === 'reauth_required' ? m : null;
+      },
+      30_000,
+    );
     const idAtHalt = control.identityCounters();
     const seq = control.requestCounters().total;
     const haltedAt = Date.now();
@@ -351,19 +443,26 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     control.deliver(bob.email, forBob.raw);
     control.deliver(ada.email, forAda.raw);
     await wait('bob to receive his new mail', async () => (await copyFigures(db, bobBox.mailboxId, [forBob.messageId])).lost === 0, 30_000);
-    await wait('three more poll intervals of bob syncing', async () => {
-      const m = await db.collection('mailboxes').findOne({ _id: (await mailboxRow(db, bobBox.mailboxId))!._id });
-      return m?.lastSyncedAt && m.lastSyncedAt.getTime() > haltedAt + 3 * POLL_SECONDS * 1000;
-    }, 30_000);
+    await wait(
+      'three more poll intervals of bob syncing',
+      async () => {
+        const m = await db.collection('mailboxes').findOne({ _id: (await mailboxRow(db, bobBox.mailboxId))!._id });
+        return m?.lastSyncedAt && m.lastSyncedAt.getTime() > haltedAt + 3 * POLL_SECONDS * 1000;
+      },
+      30_000,
+    );
 
     const after = control.requests({ sinceSeq: seq });
     // A revoked token no longer names its user (the emulator forgot it): count those as ada's too.
     const gmailCallsForAda = after.filter((r) => r.path.startsWith('/gmail/') && (r.group === ada.email || r.group === undefined)).length;
     const tokenCalls = after.filter((r) => r.path === '/token').length;
     const bobCalls = after.filter((r) => r.group === bob.email).length;
-    const view = (await api(server.url, await signIn(emu, server.url, ada.email), 'GET', '/api/mailboxes')).body.mailboxes.find((m: { id: string }) => m.id === adaBox.mailboxId);
+    const view = (await api(server.url, await signIn(emu, server.url, ada.email), 'GET', '/api/mailboxes')).body.mailboxes.find(
+      (m: { id: string }) => m.id === adaBox.mailboxId,
+    );
     figures.revoked = {
-      failedRefreshes: idAtHalt.invalidGrants - idBefore.invalidGrants, refreshesBeforeHalt: idAtHalt.refreshes - idBefore.refreshes,
+      failedRefreshes: idAtHalt.invalidGrants - idBefore.invalidGrants,
+      refreshesBeforeHalt: idAtHalt.refreshes - idBefore.refreshes,
       callsAfterHalt: { gmailForRevokedMailbox: gmailCallsForAda, tokenEndpoint: tokenCalls, teammateMailbox: bobCalls },
       failedRefreshesAfterHalt: control.identityCounters().invalidGrants - idAtHalt.invalidGrants,
       shown: { state: view.state, lastError: view.lastError?.message },

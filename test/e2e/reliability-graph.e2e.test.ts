@@ -25,7 +25,19 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox, generateMessage, type Identity } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, caughtUpWith, countsOf, copyFigures, graphExpectedIds, isLive, mailboxRow, openDatabase, restartAfterKill, signInAndConnect, signInMicrosoft, until, type Connected,
+  api,
+  caughtUpWith,
+  countsOf,
+  copyFigures,
+  graphExpectedIds,
+  isLive,
+  mailboxRow,
+  openDatabase,
+  restartAfterKill,
+  signInAndConnect,
+  signInMicrosoft,
+  until,
+  type Connected,
 } from '../helpers/sync-wait';
 
 const POLL_SECONDS = 2;
@@ -51,9 +63,16 @@ const context = () => `--- server output (tail) ---\n${server?.output().slice(-3
 const wait = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) => until(what, probe, { timeoutMs, context });
 
 async function startServer(): Promise<void> {
-  server = await startServerProcess({
-    ...emu.env, ...SECRETS, SYNC_POLL_SECONDS: String(POLL_SECONDS), GRAPH_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_SECONDS),
-  }, [], { mongodbUri: dbUri });
+  server = await startServerProcess(
+    {
+      ...emu.env,
+      ...SECRETS,
+      SYNC_POLL_SECONDS: String(POLL_SECONDS),
+      GRAPH_REQUEST_TIMEOUT_SECONDS: String(REQUEST_TIMEOUT_SECONDS),
+    },
+    [],
+    { mongodbUri: dbUri },
+  );
 }
 
 /** kill -9, then a restart with the same environment and database. */
@@ -63,7 +82,10 @@ const DAY = 86_400_000;
 async function seedMailbox(owner: Identity, count: number, seed: number): Promise<void> {
   const now = Date.now();
   const mail = await generateMailbox({ owner, count, seed, startDate: new Date(now - 30 * DAY), endDate: new Date(now - 60_000) });
-  await graph().seedMailbox(owner.email, mail.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })));
+  await graph().seedMailbox(
+    owner.email,
+    mail.map((m) => ({ raw: m.raw, folder: m.folder, isRead: m.isRead, receivedDateTime: m.date.toISOString() })),
+  );
 }
 
 const connect = (who: { email: string }) => signInAndConnect(emu, server.url, browser, who, 'microsoft');
@@ -136,18 +158,31 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
         if (later.seq <= e.seq || later.startedAt >= e.startedAt + 1000 || later.startedAt < answeredAt + IN_FLIGHT_GRACE_MS) continue;
         if (`${later.method} ${later.path} ${JSON.stringify(later.query)}` === key) sameRequestEarly++;
         else mailboxWideEarly++;
-        early.push({ after503: { seq: e.seq, name: e.name, startedAt: e.startedAt, endedAt: e.endedAt }, early: { seq: later.seq, name: later.name, startedAt: later.startedAt, status: later.status }, msAfterAnswer: later.startedAt - answeredAt });
+        early.push({
+          after503: { seq: e.seq, name: e.name, startedAt: e.startedAt, endedAt: e.endedAt },
+          early: { seq: later.seq, name: later.name, startedAt: later.startedAt, status: later.status },
+          msAfterAnswer: later.startedAt - answeredAt,
+        });
       }
     }
     const throttle = control.throttleStats(owner.email);
     const arrived = await copyFigures(db, box.mailboxId, arrivals);
     const view = (await api(server.url, box.token, 'GET', '/api/mailboxes')).body.mailboxes.find((m: { id: string }) => m.id === box.mailboxId);
     figures.faults = {
-      seeded: SEEDED_FAULTS, newDuringImport: arrivals.length, newArrived: arrivals.length - arrived.lost,
-      ...countsOf(f!), seconds: Math.round((Date.now() - started) / 100) / 10,
-      graphRequests: log.length, injected: faults, throttled429: throttle.throttled, maxInFlight: throttle.maxInFlight,
-      retryAfterViolations429: throttle.retryAfterViolations, retryAfterViolations503: { sameRequest: sameRequestEarly, otherRequestsOfTheMailbox: mailboxWideEarly },
-      progress: view.progress, state: view.state, lastError: view.lastError,
+      seeded: SEEDED_FAULTS,
+      newDuringImport: arrivals.length,
+      newArrived: arrivals.length - arrived.lost,
+      ...countsOf(f!),
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      graphRequests: log.length,
+      injected: faults,
+      throttled429: throttle.throttled,
+      maxInFlight: throttle.maxInFlight,
+      retryAfterViolations429: throttle.retryAfterViolations,
+      retryAfterViolations503: { sameRequest: sameRequestEarly, otherRequestsOfTheMailbox: mailboxWideEarly },
+      progress: view.progress,
+      state: view.state,
+      lastError: view.lastError,
     };
     console.log(`Graph faults: ${JSON.stringify(figures.faults)}${early.length ? `\nrequests inside a Retry-After: ${JSON.stringify(early)}` : ''}`);
     expect(faults.errors500 + faults.errors503).toBeGreaterThan(0);
@@ -169,14 +204,21 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     const box = await connect(owner);
     const rng = createRng(2024);
     const kills: { afterMs: number; state: string; imported: number; copies: number }[] = [];
-    const deltaOfBox = (since: number) => graph().requests({ sinceSeq: since }).some((r) => r.group === owner.email && /\/messages(\/delta)?$/.test(r.path));
+    const deltaOfBox = (since: number) =>
+      graph()
+        .requests({ sinceSeq: since })
+        .some((r) => r.group === owner.email && /\/messages(\/delta)?$/.test(r.path));
     try {
       for (let i = 0; i < 3; i++) {
         // Kill 1 while the first pages are fetched, kill 2 once a page is stored (fetching or storing the next), kill 3
         // while the restarted server resumes; each at a random moment after that point.
         const seqAtStart = graph().requestCounters().total;
         await wait('the import to be running', async () => deltaOfBox(seqAtStart));
-        if (i === 1) await wait('a page to be stored', async () => (await db.collection('mailboxmessages').countDocuments({ mailboxId: new Types.ObjectId(box.mailboxId) })) > 0);
+        if (i === 1)
+          await wait(
+            'a page to be stored',
+            async () => (await db.collection('mailboxmessages').countDocuments({ mailboxId: new Types.ObjectId(box.mailboxId) })) > 0,
+          );
         const afterMs = Math.floor(rng() * (i === 1 ? 300 : 1500));
         await new Promise((r) => setTimeout(r, afterMs)); // the random moment (not a wait for a condition)
         const m = await mailboxRow(db, box.mailboxId);
@@ -188,7 +230,9 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
       graph().clearFaults();
     }
     const f = await caughtUp(box, 120_000);
-    const view = (await api(server.url, await session(owner.email), 'GET', '/api/mailboxes')).body.mailboxes.find((x: { id: string }) => x.id === box.mailboxId);
+    const view = (await api(server.url, await session(owner.email), 'GET', '/api/mailboxes')).body.mailboxes.find(
+      (x: { id: string }) => x.id === box.mailboxId,
+    );
     figures.killDuringImport = { seeded: SEEDED_KILLS, kills, ...countsOf(f), progress: view.progress };
     console.log(`Graph kill -9 during import: ${JSON.stringify(figures.killDuringImport)}`);
     expect(kills.filter((k) => k.state !== 'live')).toHaveLength(3);
@@ -206,9 +250,19 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     for (const when of ['at once after the 202', 'the moment Graph accepted it'] as const) {
       const subject = `Order confirmation (${when})`;
       const sendsBefore = control.actions('send', owner.email).length;
-      const post = await api(server.url, await session(owner.email), 'POST', '/api/messages', {
-        mailboxId, to: [{ email: 'bill@initech.com', name: 'Bill' }], subject, text: 'Confirmed.',
-      }, { 'Idempotency-Key': randomBytes(8).toString('hex') });
+      const post = await api(
+        server.url,
+        await session(owner.email),
+        'POST',
+        '/api/messages',
+        {
+          mailboxId,
+          to: [{ email: 'bill@initech.com', name: 'Bill' }],
+          subject,
+          text: 'Confirmed.',
+        },
+        { 'Idempotency-Key': randomBytes(8).toString('hex') },
+      );
       expect(post.status).toBe(202);
       if (when === 'the moment Graph accepted it') {
         await until('Graph to accept the send', async () => control.actions('send', owner.email).length > sendsBefore, { timeoutMs: 15_000, everyMs: 1 });
@@ -219,20 +273,40 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
       await crashAndRestart();
       // The dead process's outbox lease (2 minutes) is skipped like its mailbox leases: it can no longer send.
       await db.collection('outboxes').updateMany({ _id: entry!._id, status: { $in: ['queued', 'sending'] } }, { $set: { 'lease.until': new Date() } });
-      const done = await wait('the outbox entry to be sent', async () => {
-        const e = await db.collection('outboxes').findOne({ _id: entry!._id });
-        return e?.status === 'sent' ? e : null;
-      }, 40_000);
+      const done = await wait(
+        'the outbox entry to be sent',
+        async () => {
+          const e = await db.collection('outboxes').findOne({ _id: entry!._id });
+          return e?.status === 'sent' ? e : null;
+        },
+        40_000,
+      );
       // The Sent Items copy comes back through sync and lands on the CRM message: one message, one copy.
-      const held = await wait('the synced-back Sent copy to be matched', async () => {
-        const copies = await db.collection('mailboxmessages').find({ mailboxId: new Types.ObjectId(mailboxId), providerMessageId: done.providerMessageId }).toArray();
-        const messages = await db.collection('messages').countDocuments({ subject });
-        return copies.length >= 1 && (await isLive(db, mailboxId)) ? { copies: copies.length, messages, copyPointsAt: String(copies[0]!.messageId) } : null;
-      }, 30_000);
+      const held = await wait(
+        'the synced-back Sent copy to be matched',
+        async () => {
+          const copies = await db
+            .collection('mailboxmessages')
+            .find({ mailboxId: new Types.ObjectId(mailboxId), providerMessageId: done.providerMessageId })
+            .toArray();
+          const messages = await db.collection('messages').countDocuments({ subject });
+          return copies.length >= 1 && (await isLive(db, mailboxId)) ? { copies: copies.length, messages, copyPointsAt: String(copies[0]!.messageId) } : null;
+        },
+        30_000,
+      );
       const sends = control.actions('send', owner.email).filter((a) => a.detail?.subject === subject);
       const inSentItems = control.messages(owner.email, 'sentitems').filter((m) => m.subject === subject).length;
       const drafts = control.messages(owner.email, 'drafts').filter((m) => m.subject === subject).length;
-      results.push({ killed: when, outboxStatusAtKill: statusAtKill, providerSends: sends.length, inSentItems, draftsLeft: drafts, crmMessages: held.messages, mailboxCopies: held.copies, sameCrmMessage: held.copyPointsAt === crmId });
+      results.push({
+        killed: when,
+        outboxStatusAtKill: statusAtKill,
+        providerSends: sends.length,
+        inSentItems,
+        draftsLeft: drafts,
+        crmMessages: held.messages,
+        mailboxCopies: held.copies,
+        sameCrmMessage: held.copyPointsAt === crmId,
+      });
       expect(sends).toHaveLength(1);
       expect(inSentItems).toBe(1);
       expect(drafts).toBe(0); // a draft the killed attempt made is not left behind in Drafts
@@ -258,10 +332,14 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     // access tokens, so the next Graph call answers 401.
     control.revokeGrant(grace.email);
 
-    const halted = await wait('grace to need reauthorisation', async () => {
-      const m = await mailboxRow(db, graceBox.mailboxId);
-      return m?.state === 'reauth_required' ? m : null;
-    }, 30_000);
+    const halted = await wait(
+      'grace to need reauthorisation',
+      async () => {
+        const m = await mailboxRow(db, graceBox.mailboxId);
+        return m?.state === 'reauth_required' ? m : null;
+      },
+      30_000,
+    );
     const seq = control.requestCounters().total;
     const refreshesBeforeHalt = tokenCalls(seqAtRevoke);
     const haltedAt = Date.now();
@@ -272,18 +350,25 @@ describe('Outlook sync under faults, crashes and a revoked grant', () => {
     await control.deliver(henry.email, forHenry.raw);
     await control.deliver(grace.email, forGrace.raw);
     await wait('henry to receive his new mail', async () => (await copyFigures(db, henryBox.mailboxId, [forHenry.messageId])).lost === 0, 30_000);
-    await wait('three more poll intervals of henry syncing', async () => {
-      const m = await mailboxRow(db, henryBox.mailboxId) as unknown as { lastSyncedAt?: Date } | null;
-      return m?.lastSyncedAt && new Date(m.lastSyncedAt).getTime() > haltedAt + 3 * POLL_SECONDS * 1000;
-    }, 30_000);
+    await wait(
+      'three more poll intervals of henry syncing',
+      async () => {
+        const m = (await mailboxRow(db, henryBox.mailboxId)) as unknown as { lastSyncedAt?: Date } | null;
+        return m?.lastSyncedAt && new Date(m.lastSyncedAt).getTime() > haltedAt + 3 * POLL_SECONDS * 1000;
+      },
+      30_000,
+    );
 
     const after = control.requests({ sinceSeq: seq });
     // A revoked token no longer names its user (the emulator forgot it): count those as grace's too.
     const graphCallsForGrace = after.filter((r) => r.path.startsWith('/v1.0/') && (r.group === grace.email || r.group === undefined)).length;
     const henryCalls = after.filter((r) => r.group === henry.email).length;
-    const view = (await api(server.url, await session(grace.email), 'GET', '/api/mailboxes')).body.mailboxes.find((m: { id: string }) => m.id === graceBox.mailboxId);
+    const view = (await api(server.url, await session(grace.email), 'GET', '/api/mailboxes')).body.mailboxes.find(
+      (m: { id: string }) => m.id === graceBox.mailboxId,
+    );
     figures.revoked = {
-      failedRefreshes: refreshesBeforeHalt.filter((r) => r.status === 400).length, refreshesBeforeHalt: refreshesBeforeHalt.length,
+      failedRefreshes: refreshesBeforeHalt.filter((r) => r.status === 400).length,
+      refreshesBeforeHalt: refreshesBeforeHalt.length,
       callsAfterHalt: { graphForRevokedMailbox: graphCallsForGrace, tokenEndpoint: tokenCalls(seq).length, teammateMailbox: henryCalls },
       shown: { state: view.state, lastError: view.lastError?.message, fix: view.lastError?.fix },
       revokedMailboxNewMailStored: 1 - (await copyFigures(db, graceBox.mailboxId, [forGrace.messageId])).lost,

@@ -16,7 +16,17 @@ import { createNodeFetch } from '../emulators/common/fetch';
 import { generateMailbox } from '../emulators/common/generate';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import {
-  api, caughtUpWith, copyFigures, gmailExpectedIds, killHard, mailboxRow, openDatabase, ownerPrefixOf, signInAndConnect, until, type Connected,
+  api,
+  caughtUpWith,
+  copyFigures,
+  gmailExpectedIds,
+  killHard,
+  mailboxRow,
+  openDatabase,
+  ownerPrefixOf,
+  signInAndConnect,
+  until,
+  type Connected,
 } from '../helpers/sync-wait';
 
 const SECRETS = { JWT_SECRET: randomBytes(36).toString('base64url'), TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
@@ -34,20 +44,30 @@ const context = () => [apiProc, ...workers].map((p, i) => `--- ${i === 0 ? 'api'
 const wait = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) => until(what, probe, { timeoutMs, context });
 
 /** Lease samples: who held which mailbox, generation by generation, and when each holder was first seen. */
-interface LeaseSighting { owner: string; gen: number; firstSeen: number; until: number }
+interface LeaseSighting {
+  owner: string;
+  gen: number;
+  firstSeen: number;
+  until: number;
+}
 const sightings = new Map<string, LeaseSighting[]>();
 let sampling = true;
 let sampler: Promise<void>;
 
 async function sampleLeases(): Promise<void> {
   while (sampling) {
-    const rows = await db.collection('mailboxes').find({}, { projection: { lease: 1 } }).toArray().catch(() => []);
+    const rows = await db
+      .collection('mailboxes')
+      .find({}, { projection: { lease: 1 } })
+      .toArray()
+      .catch(() => []);
     const now = Date.now();
     for (const r of rows) {
       const lease = r.lease as { owner: string | null; until: Date | null; gen?: number } | undefined;
       if (!lease?.owner) continue;
       const list = sightings.get(String(r._id)) ?? [];
-      if (!list.some((s) => s.gen === lease.gen && s.owner === lease.owner)) list.push({ owner: lease.owner, gen: lease.gen ?? 0, firstSeen: now, until: lease.until?.getTime() ?? 0 });
+      if (!list.some((s) => s.gen === lease.gen && s.owner === lease.owner))
+        list.push({ owner: lease.owner, gen: lease.gen ?? 0, firstSeen: now, until: lease.until?.getTime() ?? 0 });
       else list.find((s) => s.gen === lease.gen && s.owner === lease.owner)!.until = lease.until?.getTime() ?? 0;
       sightings.set(String(r._id), list);
     }
@@ -59,8 +79,17 @@ const workerOf = (owner: string) => workers.findIndex((w) => owner.startsWith(ow
 
 async function seed(email: string, count: number, seedNo: number): Promise<void> {
   const now = Date.now();
-  const mail = await generateMailbox({ owner: { email, name: email.split('@')[0] }, count, seed: seedNo, startDate: new Date(now - 30 * 86_400_000), endDate: new Date(now - 60_000) });
-  emu.google.control.seed(email, mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })));
+  const mail = await generateMailbox({
+    owner: { email, name: email.split('@')[0] },
+    count,
+    seed: seedNo,
+    startDate: new Date(now - 30 * 86_400_000),
+    endDate: new Date(now - 60_000),
+  });
+  emu.google.control.seed(
+    email,
+    mail.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })),
+  );
 }
 
 const exact = (box: Connected, timeoutMs: number) => caughtUpWith(db, box, () => gmailExpectedIds(emu, box.address), { timeoutMs, context });
@@ -78,12 +107,21 @@ beforeAll(async () => {
   uri.pathname = `/scaleout_${randomBytes(4).toString('hex')}`;
   dbUri = uri.toString();
   // 50 units/s per mailbox: an import of 150 messages takes ~15 s, long enough to kill a worker in the middle.
-  const env = { ...emu.env, ...SECRETS, SYNC_POLL_SECONDS: '2', GMAIL_QUOTA_UNITS_PER_SECOND: '50',
+  const env = {
+    ...emu.env,
+    ...SECRETS,
+    SYNC_POLL_SECONDS: '2',
+    GMAIL_QUOTA_UNITS_PER_SECOND: '50',
     // Three mailboxes at a time each: one worker alone cannot take all six, so the test shows both sharing the work.
-    SYNC_WORKER_CONCURRENCY: '3' };
+    SYNC_WORKER_CONCURRENCY: '3',
+  };
   [apiProc] = await Promise.all([startServerProcess(env, ['--role', 'api'], { mongodbUri: dbUri })]);
-  workers.push(...await Promise.all([1, 2].map(() => startServerProcess(env, ['--role', 'worker'], { mongodbUri: dbUri }))));
-  emu.google.control.configurePush({ url: `${apiProc.url}/webhooks/gmail`, audience: emu.env.GOOGLE_PUSH_AUDIENCE, serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT });
+  workers.push(...(await Promise.all([1, 2].map(() => startServerProcess(env, ['--role', 'worker'], { mongodbUri: dbUri })))));
+  emu.google.control.configurePush({
+    url: `${apiProc.url}/webhooks/gmail`,
+    audience: emu.env.GOOGLE_PUSH_AUDIENCE,
+    serviceAccountEmail: emu.env.GOOGLE_PUSH_SERVICE_ACCOUNT,
+  });
   db = await openDatabase(dbUri);
   sampler = sampleLeases();
 }, 120_000);
@@ -116,8 +154,16 @@ describe('one API process and two workers on one database', () => {
       generationsWithTwoOwners += [...gens.values()].filter((o) => o.size > 1).length;
     }
     figures.import = {
-      mailboxes: counts.map((c) => ({ mailbox: c.mailbox, expected: c.expected, copies: c.copies, lost: c.lost, duplicated: c.duplicated, fetchesPerMessage: c.fetchesPerMessage })),
-      leaseRunsSeenByWorker: { worker1: byWorker[0], worker2: byWorker[1] }, generationsWithTwoOwners,
+      mailboxes: counts.map((c) => ({
+        mailbox: c.mailbox,
+        expected: c.expected,
+        copies: c.copies,
+        lost: c.lost,
+        duplicated: c.duplicated,
+        fetchesPerMessage: c.fetchesPerMessage,
+      })),
+      leaseRunsSeenByWorker: { worker1: byWorker[0], worker2: byWorker[1] },
+      generationsWithTwoOwners,
     };
     for (const c of counts) {
       expect(c).toMatchObject({ lost: 0, duplicated: 0, extra: 0 });
@@ -132,26 +178,57 @@ describe('one API process and two workers on one database', () => {
 
   it('sends each message queued through the API exactly once', async () => {
     const control = emu.google.control;
-    const posted = await Promise.all(boxes.slice(0, 4).map((b, i) => api(apiProc.url, b.token, 'POST', '/api/messages', {
-      mailboxId: b.mailboxId, to: [{ email: 'buyer@initech.com', name: 'Buyer' }], subject: `Quote ${i}`, text: `Quote number ${i}.`,
-    }, { 'Idempotency-Key': `scale-${i}-${randomBytes(4).toString('hex')}` })));
+    const posted = await Promise.all(
+      boxes.slice(0, 4).map((b, i) =>
+        api(
+          apiProc.url,
+          b.token,
+          'POST',
+          '/api/messages',
+          {
+            mailboxId: b.mailboxId,
+            to: [{ email: 'buyer@initech.com', name: 'Buyer' }],
+            subject: `Quote ${i}`,
+            text: `Quote number ${i}.`,
+          },
+          { 'Idempotency-Key': `scale-${i}-${randomBytes(4).toString('hex')}` },
+        ),
+      ),
+    );
     expect(posted.map((p) => p.status)).toEqual([202, 202, 202, 202]);
     const { Types } = await import('mongoose');
-    const entries = await wait('all four sends to be sent', async () => {
-      const es = await db.collection('outboxes').find({ messageId: { $in: posted.map((p) => new Types.ObjectId(p.body.id as string)) } }).toArray();
-      return es.length === 4 && es.every((e) => e.status === 'sent') ? es : null;
-    }, 45_000);
+    const entries = await wait(
+      'all four sends to be sent',
+      async () => {
+        const es = await db
+          .collection('outboxes')
+          .find({ messageId: { $in: posted.map((p) => new Types.ObjectId(p.body.id as string)) } })
+          .toArray();
+        return es.length === 4 && es.every((e) => e.status === 'sent') ? es : null;
+      },
+      45_000,
+    );
     // Each sent copy comes back through sync and is matched to the CRM message: one message, one copy.
     const midOf = (raw: Buffer) => /^Message-ID:\s*(\S+)/im.exec(raw.toString('latin1'))?.[1] ?? '';
     const rows = [];
     for (const e of entries) {
       const box = boxes.find((b) => b.mailboxId === String(e.mailboxId))!;
-      const held = await wait('the Sent copy to be matched', async () => {
-        const f = await copyFigures(db, box.mailboxId, [String(e.internetMessageId)]);
-        return f.lost === 0 ? f : null;
-      }, 30_000);
+      const held = await wait(
+        'the Sent copy to be matched',
+        async () => {
+          const f = await copyFigures(db, box.mailboxId, [String(e.internetMessageId)]);
+          return f.lost === 0 ? f : null;
+        },
+        30_000,
+      );
       const copiesOfOurs = (await db.collection('mailboxmessages').find({ mailboxId: e.mailboxId, messageId: e.messageId }).toArray()).length;
-      rows.push({ mailbox: box.address, providerSends: control.sends().filter((s) => midOf(s.raw) === e.internetMessageId).length, attempts: e.attempts, crmCopies: copiesOfOurs, duplicated: held.duplicated });
+      rows.push({
+        mailbox: box.address,
+        providerSends: control.sends().filter((s) => midOf(s.raw) === e.internetMessageId).length,
+        attempts: e.attempts,
+        crmCopies: copiesOfOurs,
+        duplicated: held.duplicated,
+      });
     }
     figures.sends = rows;
     for (const r of rows) expect(r).toMatchObject({ providerSends: 1, crmCopies: 1, duplicated: 0 });
@@ -163,22 +240,30 @@ describe('one API process and two workers on one database', () => {
     for (const e of fresh) boxes.push(await signInAndConnect(emu, apiProc.url, browser, { email: e }));
     const importing = boxes.slice(-2);
     // A worker in the middle of one of the new imports: some messages stored, the mailbox leased, not live yet.
-    const target = await wait('a worker mid-import', async () => {
-      for (const b of importing) {
-        const m = await mailboxRow(db, b.mailboxId);
-        const stored = await db.collection('mailboxmessages').countDocuments({ mailboxId: m!._id });
-        const w = m?.lease?.owner ? workerOf(m.lease.owner) : -1;
-        if (m && m.state === 'backfilling' && w >= 0 && m.lease!.until!.getTime() > Date.now() && stored > 0) return { box: b, worker: w, stored };
-      }
-      return null;
-    }, 30_000);
+    const target = await wait(
+      'a worker mid-import',
+      async () => {
+        for (const b of importing) {
+          const m = await mailboxRow(db, b.mailboxId);
+          const stored = await db.collection('mailboxmessages').countDocuments({ mailboxId: m!._id });
+          const w = m?.lease?.owner ? workerOf(m.lease.owner) : -1;
+          if (m && m.state === 'backfilling' && w >= 0 && m.lease!.until!.getTime() > Date.now() && stored > 0) return { box: b, worker: w, stored };
+        }
+        return null;
+      },
+      30_000,
+    );
     const victim = workers[target.worker];
     const survivor = workers[1 - target.worker];
     const killedAt = Date.now();
     await killHard(victim.child);
     const prefix = ownerPrefixOf(victim.child.pid!);
-    const held = (await db.collection('mailboxes').find({ 'lease.owner': { $regex: `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } }).toArray())
-      .map((m) => ({ mailboxId: String(m._id), until: (m.lease.until as Date).getTime() }));
+    const held = (
+      await db
+        .collection('mailboxes')
+        .find({ 'lease.owner': { $regex: `^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } })
+        .toArray()
+    ).map((m) => ({ mailboxId: String(m._id), until: (m.lease.until as Date).getTime() }));
 
     const finished = [];
     for (const b of boxes) finished.push({ mailbox: b.address, ...(await exact(b, 150_000)) });
@@ -186,10 +271,19 @@ describe('one API process and two workers on one database', () => {
     const takeovers = held.map((h) => {
       const next = (sightings.get(h.mailboxId) ?? []).filter((s) => s.firstSeen >= killedAt && !s.owner.startsWith(prefix));
       const first = next[0];
-      return { mailbox: boxes.find((b) => b.mailboxId === h.mailboxId)?.address, leaseExpiredAfterKillMs: h.until - killedAt, takenOverAfterKillMs: first ? first.firstSeen - killedAt : null, by: first ? (first.owner.startsWith(ownerPrefixOf(survivor.child.pid!)) ? 'survivor' : first.owner) : null, takenBeforeExpiry: first ? first.firstSeen < h.until : null };
+      return {
+        mailbox: boxes.find((b) => b.mailboxId === h.mailboxId)?.address,
+        leaseExpiredAfterKillMs: h.until - killedAt,
+        takenOverAfterKillMs: first ? first.firstSeen - killedAt : null,
+        by: first ? (first.owner.startsWith(ownerPrefixOf(survivor.child.pid!)) ? 'survivor' : first.owner) : null,
+        takenBeforeExpiry: first ? first.firstSeen < h.until : null,
+      };
     });
     figures.takeover = {
-      killedWorker: target.worker + 1, killedWhileStored: target.stored, mailboxesLeasedByTheDeadWorker: held.length, takeovers,
+      killedWorker: target.worker + 1,
+      killedWhileStored: target.stored,
+      mailboxesLeasedByTheDeadWorker: held.length,
+      takeovers,
       finished: finished.map((f) => ({ mailbox: f.mailbox, expected: f.expected, copies: f.copies, lost: f.lost, duplicated: f.duplicated })),
     };
     expect(held.map((h) => h.mailboxId)).toContain(target.box.mailboxId);

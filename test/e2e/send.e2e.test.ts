@@ -38,7 +38,12 @@ let adapters: MailboxAdapters;
 const orgId = new Types.ObjectId();
 const otherOrgId = new Types.ObjectId();
 
-interface Actor { userId: Types.ObjectId; mailboxId: Types.ObjectId; address: string; session: string }
+interface Actor {
+  userId: Types.ObjectId;
+  mailboxId: Types.ObjectId;
+  address: string;
+  session: string;
+}
 
 /** The OAuth consent as a browser would do it, against the emulator: returns the token response. */
 async function grant(oauth: OAuthClient, address: string) {
@@ -76,7 +81,9 @@ function vaultAdapters(): MailboxAdapters {
       const key = String(m._id);
       const tokens: AccessTokenSource = {
         accessToken: async () => {
-          const stored = await runInOrg(m.orgId, () => Mailbox.findById(m._id).select({ tokens: 1 }).lean<{ tokens: { access: Parameters<typeof svc.vault.open>[0] } }>());
+          const stored = await runInOrg(m.orgId, () =>
+            Mailbox.findById(m._id).select({ tokens: 1 }).lean<{ tokens: { access: Parameters<typeof svc.vault.open>[0] } }>(),
+          );
           return svc.vault.open(stored!.tokens.access, { orgId: String(m.orgId), mailboxId: key, field: 'access' });
         },
         invalidate: () => undefined,
@@ -127,10 +134,25 @@ const post = (actor: Actor, body: unknown, key: string | null = randomUUID()) =>
   const req = request(app).post('/api/messages').set('Authorization', `Bearer ${actor.session}`);
   return (key === null ? req : req.set('Idempotency-Key', key)).send(body as object);
 };
-const patch = (actor: Actor, id: string, body: unknown) => request(app).patch(`/api/messages/${id}`).set('Authorization', `Bearer ${actor.session}`).send(body as object);
+const patch = (actor: Actor, id: string, body: unknown) =>
+  request(app)
+    .patch(`/api/messages/${id}`)
+    .set('Authorization', `Bearer ${actor.session}`)
+    .send(body as object);
 const del = (actor: Actor, id: string) => request(app).delete(`/api/messages/${id}`).set('Authorization', `Bearer ${actor.session}`);
 const inOrg = <T>(fn: () => T | PromiseLike<T>) => runInOrg(orgId, fn);
-const entryOf = (messageId: string) => inOrg(() => Outbox.findOne({ messageId: new Types.ObjectId(messageId) }).lean<Record<string, unknown> & { _id: Types.ObjectId; status: string; providerMessageId: string | null; providerThreadId: string | null; internetMessageId: string }>());
+const entryOf = (messageId: string) =>
+  inOrg(() =>
+    Outbox.findOne({ messageId: new Types.ObjectId(messageId) }).lean<
+      Record<string, unknown> & {
+        _id: Types.ObjectId;
+        status: string;
+        providerMessageId: string | null;
+        providerThreadId: string | null;
+        internetMessageId: string;
+      }
+    >(),
+  );
 const LATER = () => new Date(Date.now() + 24 * 3600_000);
 
 beforeAll(async () => {
@@ -140,8 +162,13 @@ beforeAll(async () => {
   svc = testService(emu.env);
   adapters = vaultAdapters();
   app = createApp({
-    config: svc.config, log: createLogger('silent'), metrics: svc.metrics, identity: createIdentityVerifier(svc.config), sessions: svc.sessions,
-    databaseAnswers: async () => true, apiRouters: [messageWriteRoutes({ adapters })],
+    config: svc.config,
+    log: createLogger('silent'),
+    metrics: svc.metrics,
+    identity: createIdentityVerifier(svc.config),
+    sessions: svc.sessions,
+    databaseAnswers: async () => true,
+    apiRouters: [messageWriteRoutes({ adapters })],
   });
   await Org.create({ _id: orgId, key: 'google:acme-robotics.com', name: 'Acme', domains: ['acme-robotics.com'] });
   await Org.create({ _id: otherOrgId, key: 'google:other.test', name: 'Other', domains: ['other.test'] });
@@ -181,7 +208,13 @@ const views: Record<ProviderName, (address: string) => ProviderView> = {
         const l = find(id).labelIds;
         // Gmail holds label ids; people (and the CRM) see their names.
         const names = new Map(c.labels(address).map((x) => [x.id, x.name]));
-        return { read: !l.includes('UNREAD'), starred: l.includes('STARRED'), archived: !l.includes('INBOX'), trashed: l.includes('TRASH'), labels: l.map((x) => names.get(x) ?? x) };
+        return {
+          read: !l.includes('UNREAD'),
+          starred: l.includes('STARRED'),
+          archived: !l.includes('INBOX'),
+          trashed: l.includes('TRASH'),
+          labels: l.map((x) => names.get(x) ?? x),
+        };
       },
       userLabel: (name) => {
         c.createLabel(address, name); // one the user made in Gmail; the CRM names it as Gmail shows it
@@ -205,7 +238,13 @@ const views: Record<ProviderName, (address: string) => ProviderView> = {
       },
       flags: (id) => {
         const m = find(id);
-        return { read: m.isRead, starred: m.flagStatus === 'flagged', archived: m.folder === 'archive', trashed: m.folder === 'deleteditems', labels: m.categories };
+        return {
+          read: m.isRead,
+          starred: m.flagStatus === 'flagged',
+          archived: m.folder === 'archive',
+          trashed: m.folder === 'deleteditems',
+          labels: m.categories,
+        };
       },
       userLabel: (name) => name, // Graph categories are named, not created
     };
@@ -217,12 +256,25 @@ async function storeAsIngested(actor: Actor, provider: { id: string; threadId: s
   return inOrg(async () => {
     const thread = await Thread.create({ subject, messageKeys: [messageIdHeader] });
     const message = await Message.create({
-      ...byInternetMessageId(orgId, messageIdHeader), internetMessageId: messageIdHeader, subject, from: { email: PEER, name: 'Bob' },
-      to: [{ email: actor.address, name: '' }], date: new Date(), direction: 'inbound', threadId: thread._id, syncedBy: [actor.userId], participants: [PEER, actor.address],
+      ...byInternetMessageId(orgId, messageIdHeader),
+      internetMessageId: messageIdHeader,
+      subject,
+      from: { email: PEER, name: 'Bob' },
+      to: [{ email: actor.address, name: '' }],
+      date: new Date(),
+      direction: 'inbound',
+      threadId: thread._id,
+      syncedBy: [actor.userId],
+      participants: [PEER, actor.address],
     });
     const copy = await MailboxMessage.create({
-      mailboxId: actor.mailboxId, userId: actor.userId, messageId: message._id, providerMessageId: provider.id, providerThreadId: provider.threadId,
-      labels: ['INBOX', 'UNREAD'], state: { read: false, starred: false, archived: false, deleted: false },
+      mailboxId: actor.mailboxId,
+      userId: actor.userId,
+      messageId: message._id,
+      providerMessageId: provider.id,
+      providerThreadId: provider.threadId,
+      labels: ['INBOX', 'UNREAD'],
+      state: { read: false, starred: false, archived: false, deleted: false },
     });
     await indexCopies([{ copyId: copy._id, messageId: message._id, date: message.date, participants: message.participants, threadId: thread._id }]);
     return { messageId: String(message._id), threadId: thread._id };
@@ -235,7 +287,13 @@ describe.each([
 ] as const)('%s mailbox', (provider, address) => {
   let rep: Actor;
   let view: ProviderView;
-  const body = (extra: Record<string, unknown> = {}) => ({ mailboxId: String(rep.mailboxId), to: [{ email: PEER, name: 'Bob' }], subject: 'Proposal', text: 'Please find our proposal.', ...extra });
+  const body = (extra: Record<string, unknown> = {}) => ({
+    mailboxId: String(rep.mailboxId),
+    to: [{ email: PEER, name: 'Bob' }],
+    subject: 'Proposal',
+    text: 'Please find our proposal.',
+    ...extra,
+  });
 
   beforeAll(async () => {
     rep = await connect(orgId, provider, address);
@@ -253,7 +311,10 @@ describe.each([
     const entry = (await entryOf(res.body.id))!;
     expect(entry.internetMessageId).toMatch(/^<[0-9a-f-]{36}@acme-robotics\.com>$/);
     expect(queued).toMatchObject({
-      dedupKey: `mid:${entry.internetMessageId.slice(1, -1)}`, direction: 'outbound', subject: 'Proposal', syncedBy: [rep.userId],
+      dedupKey: `mid:${entry.internetMessageId.slice(1, -1)}`,
+      direction: 'outbound',
+      subject: 'Proposal',
+      syncedBy: [rep.userId],
       participants: expect.arrayContaining([address, PEER, 'carol@client-corp.test']),
     });
     expect(view.sendCount()).toBe(before);
@@ -266,7 +327,9 @@ describe.each([
     expect(copy).toBeDefined();
     // The Message-ID that went out is ours, for both providers (Graph: set on the draft while it is one).
     expect(copy!.messageIdHeader).toBe(entry.internetMessageId);
-    const copies = await inOrg(() => MailboxMessage.find({ messageId: new Types.ObjectId(res.body.id) }).lean<{ providerMessageId: string; mailboxId: Types.ObjectId }[]>());
+    const copies = await inOrg(() =>
+      MailboxMessage.find({ messageId: new Types.ObjectId(res.body.id) }).lean<{ providerMessageId: string; mailboxId: Types.ObjectId }[]>(),
+    );
     expect(copies).toEqual([expect.objectContaining({ providerMessageId: sent.providerMessageId, mailboxId: rep.mailboxId })]);
     expect(await inOrg(() => Message.countDocuments({ subject: 'Proposal', syncedBy: rep.userId }))).toBe(1);
     expect(await processDueOutbox(adapters)).toMatchObject({ sent: 0, recovered: 0 });
@@ -303,7 +366,9 @@ describe.each([
 
   it('joins a reply to the original thread at the provider and in the CRM', async () => {
     const mid = `pricing-${randomUUID()}@client-corp.test`;
-    const raw = await new MailComposer({ from: `Bob <${PEER}>`, to: address, subject: 'Pricing', text: 'What does it cost?', messageId: `<${mid}>` }).compile().build();
+    const raw = await new MailComposer({ from: `Bob <${PEER}>`, to: address, subject: 'Pricing', text: 'What does it cost?', messageId: `<${mid}>` })
+      .compile()
+      .build();
     const inbound = await view.deliverInbound(raw);
     const original = await storeAsIngested(rep, inbound, mid, 'Pricing');
 
@@ -311,14 +376,19 @@ describe.each([
     expect(res.status).toBe(202);
     // Queued, not sent: already in its thread and on its people's timelines (the read model learns of it when recorded).
     const ids = (docs: { _id: Types.ObjectId }[]) => docs.map((m) => String(m._id));
-    const load = (found: Types.ObjectId[]) => Message.find({ _id: mongoose.trusted({ $in: found }) }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+    const load = (found: Types.ObjectId[]) =>
+      Message.find({ _id: mongoose.trusted({ $in: found }) })
+        .select({ _id: 1 })
+        .lean<{ _id: Types.ObjectId }[]>();
     expect(ids(await inOrg(() => allWith(threadSource(original.threadId), load, () => true)))).toEqual([original.messageId, res.body.id]);
     expect(ids(await inOrg(() => newestWith(addressSources([PEER]), 1, load, () => true)))).toEqual([res.body.id]);
     expect(await processDueOutbox(adapters)).toMatchObject({ sent: 1 });
     const sent = (await entryOf(res.body.id))!;
     expect(sent.providerThreadId).toBe(inbound.threadId);
     expect(view.sentCopy(sent.providerMessageId!)?.threadId).toBe(inbound.threadId);
-    const reply = await inOrg(() => Message.findById(res.body.id).lean<{ subject: string; threadId: Types.ObjectId; inReplyTo: string; references: string[] }>());
+    const reply = await inOrg(() =>
+      Message.findById(res.body.id).lean<{ subject: string; threadId: Types.ObjectId; inReplyTo: string; references: string[] }>(),
+    );
     expect(reply).toMatchObject({ subject: 'Re: Pricing', threadId: original.threadId, inReplyTo: mid, references: [mid] });
     const thread = await inOrg(() => Thread.findById(original.threadId).lean<{ messageKeys: string[]; providerThreadKeys: string[] }>());
     expect(thread?.providerThreadKeys).toContain(`${rep.mailboxId.toHexString()}:${inbound.threadId}`);
@@ -438,7 +508,10 @@ describe.each([
     expect(await processDueOutbox(adapters, { now: LATER() })).toMatchObject({ failed: 1, recovered: 0, sent: 0 });
     expect(view.sendCount()).toBe(before);
     const failed = (await entryOf(res.body.id))!;
-    expect(failed).toMatchObject({ status: 'failed', lastError: { code: 'draft_deleted', message: expect.stringMatching(/deleted from the mailbox before it was sent/) } });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      lastError: { code: 'draft_deleted', message: expect.stringMatching(/deleted from the mailbox before it was sent/) },
+    });
   });
 
   describe('state write-through', () => {
@@ -449,7 +522,15 @@ describe.each([
       const inbound = await view.deliverInbound(raw);
       target = { messageId: (await storeAsIngested(rep, inbound, mid, 'State')).messageId, providerId: inbound.id };
     });
-    const copy = () => inOrg(() => MailboxMessage.findOne({ messageId: new Types.ObjectId(target.messageId) }).lean<{ state: Record<string, boolean>; stateChangedAt: Record<string, Date>; pending: { field: string; value: unknown }[]; labels: string[] }>());
+    const copy = () =>
+      inOrg(() =>
+        MailboxMessage.findOne({ messageId: new Types.ObjectId(target.messageId) }).lean<{
+          state: Record<string, boolean>;
+          stateChangedAt: Record<string, Date>;
+          pending: { field: string; value: unknown }[];
+          labels: string[];
+        }>(),
+      );
 
     it('PATCH read, starred, archived lands in the mailbox, with pending entries for the echo', async () => {
       const res = await patch(rep, target.messageId, { read: true, starred: true, archived: true });
@@ -457,7 +538,13 @@ describe.each([
       expect(res.body).toMatchObject({ id: target.messageId, state: { read: true, starred: true, archived: true, deleted: false } });
       expect(view.flags(target.providerId)).toMatchObject({ read: true, starred: true, archived: true, trashed: false });
       const c = (await copy())!;
-      expect(c.pending).toEqual(expect.arrayContaining([{ field: 'read', value: true, at: expect.any(Date) }, expect.objectContaining({ field: 'starred' }), expect.objectContaining({ field: 'archived' })]));
+      expect(c.pending).toEqual(
+        expect.arrayContaining([
+          { field: 'read', value: true, at: expect.any(Date) },
+          expect.objectContaining({ field: 'starred' }),
+          expect.objectContaining({ field: 'archived' }),
+        ]),
+      );
       expect(c.stateChangedAt.read).toBeInstanceOf(Date);
       // A repeat changes nothing and adds no pending entry no echo would ever clear.
       expect((await patch(rep, target.messageId, { read: true })).status).toBe(200);
@@ -513,12 +600,22 @@ describe('refusals', () => {
     rep = await inOrg(async () => {
       const user = await User.create({ email: 'x@acme-robotics.com', role: 'member', identityKey: 'google:x' });
       const mailbox = await Mailbox.create({ userId: user._id, provider: 'google', address: 'x@acme-robotics.com' });
-      return { userId: user._id, mailboxId: mailbox._id, address: 'x@acme-robotics.com', session: svc.sessions.sign({ userId: String(user._id), orgId: orgId.toHexString(), role: 'member' }).token };
+      return {
+        userId: user._id,
+        mailboxId: mailbox._id,
+        address: 'x@acme-robotics.com',
+        session: svc.sessions.sign({ userId: String(user._id), orgId: orgId.toHexString(), role: 'member' }).token,
+      };
     });
     stranger = await runInOrg(otherOrgId, async () => {
       const user = await User.create({ email: 'eve@other.test', role: 'admin', identityKey: 'google:eve' });
       const mailbox = await Mailbox.create({ userId: user._id, provider: 'google', address: 'eve@other.test' });
-      return { userId: user._id, mailboxId: mailbox._id, address: 'eve@other.test', session: svc.sessions.sign({ userId: String(user._id), orgId: otherOrgId.toHexString(), role: 'admin' }).token };
+      return {
+        userId: user._id,
+        mailboxId: mailbox._id,
+        address: 'eve@other.test',
+        session: svc.sessions.sign({ userId: String(user._id), orgId: otherOrgId.toHexString(), role: 'admin' }).token,
+      };
     });
   });
   const valid = () => ({ mailboxId: String(rep.mailboxId), to: [{ email: PEER }], subject: 's', text: 't' });
@@ -534,7 +631,9 @@ describe('refusals', () => {
     expect(res.body.error.message).toMatch(/^to\.0\.email/);
     expect((await post(rep, { ...valid(), text: undefined })).body.error.message).toMatch(/^text/);
     expect((await post(rep, { ...valid(), subject: 'a\r\nBcc: x@evil.test' })).body.error.message).toMatch(/^subject/);
-    expect((await post(rep, { ...valid(), attachments: [{ filename: 'a', contentType: 'text/plain', contentBase64: '@@@@' }] })).body.error.message).toMatch(/^attachments\.0\.contentBase64/);
+    expect((await post(rep, { ...valid(), attachments: [{ filename: 'a', contentType: 'text/plain', contentBase64: '@@@@' }] })).body.error.message).toMatch(
+      /^attachments\.0\.contentBase64/,
+    );
   });
 
   it('answers 413 over the attachment cap, and stores nothing', async () => {

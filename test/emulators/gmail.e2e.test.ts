@@ -63,7 +63,10 @@ test('messages.get: full payload tree, metadata, minimal and raw formats; attach
   expect(payload.headers).toEqual(expect.arrayContaining([{ name: 'Subject', value: 'Quarterly numbers – Q3' }]));
   const [alternative, attachment] = payload.parts!;
   expect(alternative).toMatchObject({ partId: '0', mimeType: 'multipart/alternative' });
-  expect(alternative.parts!.map((p) => [p.partId, p.mimeType])).toEqual([['0.0', 'text/plain'], ['0.1', 'text/html']]);
+  expect(alternative.parts!.map((p) => [p.partId, p.mimeType])).toEqual([
+    ['0.0', 'text/plain'],
+    ['0.1', 'text/html'],
+  ]);
   expect(Buffer.from(alternative.parts![0].body!.data!, 'base64url').toString()).toBe("Here's the sheet.\r\nThanks");
   expect(attachment).toMatchObject({ partId: '1', mimeType: 'text/csv', filename: 'q3.csv', body: { size: 8 } });
   expect(attachment.body!.data).toBeUndefined();
@@ -146,7 +149,11 @@ test('messages.send: SENT label, Message-ID added, Gmail threading rules; sends 
   const inbound = await rfc822({ from: 'c@client.test', to: email, subject: 'Proposal', messageId: '<p1@client.test>' });
   const original = h.emulator.control.deliver(email, inbound);
 
-  const send = async (subject: string, threadId?: string, headers: Record<string, string> = { 'In-Reply-To': '<p1@client.test>', References: '<p1@client.test>' }) => {
+  const send = async (
+    subject: string,
+    threadId?: string,
+    headers: Record<string, string> = { 'In-Reply-To': '<p1@client.test>', References: '<p1@client.test>' },
+  ) => {
     const raw = await rfc822({ from: email, to: 'c@client.test', subject, headers });
     const withoutId = raw.toString().replace(/^Message-ID:.*\r\n/im, '');
     return (await mine.users.messages.send({ userId: 'me', requestBody: { raw: Buffer.from(withoutId).toString('base64url'), threadId } })).data;
@@ -173,7 +180,10 @@ test('messages.send: SENT label, Message-ID added, Gmail threading rules; sends 
   const uploaded = (await mine.users.messages.send({ userId: 'me', media: { mimeType: 'message/rfc822', body: media } }, perCall)).data;
   const replyBody = await rfc822({ from: email, to: 'c@client.test', subject: 'Re: Proposal', inReplyTo: '<p1@client.test>', references: '<p1@client.test>' });
   const multipart = (
-    await mine.users.messages.send({ userId: 'me', requestBody: { threadId: original.threadId }, media: { mimeType: 'message/rfc822', body: Readable.from([replyBody]) } }, perCall)
+    await mine.users.messages.send(
+      { userId: 'me', requestBody: { threadId: original.threadId }, media: { mimeType: 'message/rfc822', body: Readable.from([replyBody]) } },
+      perCall,
+    )
   ).data;
   expect(multipart.threadId).toBe(original.threadId);
   expect(uploaded.labelIds).toEqual(['SENT']);
@@ -192,13 +202,13 @@ test('history.list: ascending records of each type, filters, paging, and 404 aft
   const ids = all.history!.map((r) => Number(r.id));
   expect(ids).toEqual([...ids].sort((x, y) => x - y));
   expect(all.historyId).toBe((await mine.users.getProfile({ userId: 'me' })).data.historyId);
-  expect(all.history!.map((r) => Object.keys(r).filter((k) => k !== 'id' && k !== 'messages').sort())).toEqual([
-    ['messagesAdded'],
-    ['messagesAdded'],
-    ['labelsAdded', 'labelsRemoved'],
-    ['labelsAdded'],
-    ['messagesDeleted'],
-  ]);
+  expect(
+    all.history!.map((r) =>
+      Object.keys(r)
+        .filter((k) => k !== 'id' && k !== 'messages')
+        .sort(),
+    ),
+  ).toEqual([['messagesAdded'], ['messagesAdded'], ['labelsAdded', 'labelsRemoved'], ['labelsAdded'], ['messagesDeleted']]);
   expect(all.history![3].labelsAdded).toEqual([{ message: { id: b.id, threadId: b.threadId, labelIds: ['INBOX', 'UNREAD', 'TRASH'] }, labelIds: ['TRASH'] }]);
 
   const added = (await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['labelAdded'] })).data;
@@ -241,7 +251,10 @@ test('watch + push: Pub/Sub body, verifiable OIDC token, at most one push per se
     const jwks = createRemoteJWKSet(new URL(`${h.served.httpUrl}/oauth2/v3/certs`));
     const { payload } = await jwtVerify(token, jwks, { issuer: 'https://accounts.google.com', audience: receiver.url });
     expect(payload.email).toBe('gmail-push@threadline-test.iam.gserviceaccount.com');
-    const outcomes = h.emulator.control.pushes().filter((p) => p.emailAddress === email).map((p) => p.outcome);
+    const outcomes = h.emulator.control
+      .pushes()
+      .filter((p) => p.emailAddress === email)
+      .map((p) => p.outcome);
     expect(outcomes).toEqual(['delivered', 'dropped-rate', 'dropped-rate', 'dropped-rate', 'dropped-rate']);
 
     // Coalescing instead: one push now, one trailing push carrying the latest historyId a second later.
@@ -278,7 +291,11 @@ test('push switches: duplicates keep their messageId, a seeded drop rate loses p
 
     h.emulator.control.configurePush({ duplicateRate: 0, dropRate: 0.5, reorderWindowMs: 100, seed: 5 });
     for (let i = 0; i < 8; i++) h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: `r${i}` }));
-    const mine = () => h.emulator.control.pushes().filter((p) => p.emailAddress === email).slice(2);
+    const mine = () =>
+      h.emulator.control
+        .pushes()
+        .filter((p) => p.emailAddress === email)
+        .slice(2);
     const dropped = mine().filter((p) => p.outcome === 'dropped-switch').length;
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(8);
@@ -377,14 +394,18 @@ async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void
 
 test('the control API over HTTP: seed, act as the user, read back requests and errors', async () => {
   const control = (path: string, init?: { method: string; body?: unknown }) =>
-    h.fetchImpl(`${h.served.httpUrl}/__control${path}`, {
-      method: init?.method ?? 'GET',
-      headers: { 'content-type': 'application/json' },
-      body: init?.body === undefined ? undefined : JSON.stringify(init.body),
-    }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    h
+      .fetchImpl(`${h.served.httpUrl}/__control${path}`, {
+        method: init?.method ?? 'GET',
+        headers: { 'content-type': 'application/json' },
+        body: init?.body === undefined ? undefined : JSON.stringify(init.body),
+      })
+      .then((r) => r.json() as Promise<Record<string, unknown>>);
   const { email, api: mine } = await freshUser('remote');
   const raw = (await rfc822({ from: 'r@x.test', to: email, subject: 'remote' })).toString('base64');
-  const { ids } = (await control(`/mailboxes/${email}/seed`, { method: 'POST', body: { messages: [{ raw, labelIds: ['INBOX', 'UNREAD'] }] } })) as { ids: string[] };
+  const { ids } = (await control(`/mailboxes/${email}/seed`, { method: 'POST', body: { messages: [{ raw, labelIds: ['INBOX', 'UNREAD'] }] } })) as {
+    ids: string[];
+  };
   expect(await control(`/mailboxes/${email}/messages/${ids[0]}/act`, { method: 'POST', body: { action: 'read' } })).toEqual({ ok: true });
   expect((await mine.users.messages.get({ userId: 'me', id: ids[0], format: 'minimal' })).data.labelIds).toEqual(['INBOX']);
   await failure(mine.users.messages.get({ userId: 'me', id: '00000000000000aa' }));
@@ -402,12 +423,31 @@ test('npm run emulators (cli.ts): prints the configuration keys and stops on SIG
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   await waitFor(() => out.includes('NODE_EXTRA_CA_CERTS='), 20_000);
-  const env = Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  const env = Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
   expect(Object.keys(env).sort()).toEqual(
     [
-      'GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET', 'GOOGLE_AUTH_URL', 'GOOGLE_TOKEN_URL', 'GOOGLE_REVOKE_URL', 'GOOGLE_JWKS_URL',
-      'GOOGLE_ID_TOKEN_AUDIENCES', 'GMAIL_API_URL', 'GOOGLE_PUBSUB_TOPIC', 'GOOGLE_PUSH_AUDIENCE', 'GOOGLE_PUSH_SERVICE_ACCOUNT', 'MICROSOFT_CLIENT_ID',
-      'MICROSOFT_CLIENT_SECRET', 'MICROSOFT_AUTHORITY', 'MICROSOFT_JWKS_URL', 'MICROSOFT_ID_TOKEN_AUDIENCES', 'GRAPH_API_URL',
+      'GOOGLE_CLIENT_ID',
+      'GOOGLE_CLIENT_SECRET',
+      'GOOGLE_AUTH_URL',
+      'GOOGLE_TOKEN_URL',
+      'GOOGLE_REVOKE_URL',
+      'GOOGLE_JWKS_URL',
+      'GOOGLE_ID_TOKEN_AUDIENCES',
+      'GMAIL_API_URL',
+      'GOOGLE_PUBSUB_TOPIC',
+      'GOOGLE_PUSH_AUDIENCE',
+      'GOOGLE_PUSH_SERVICE_ACCOUNT',
+      'MICROSOFT_CLIENT_ID',
+      'MICROSOFT_CLIENT_SECRET',
+      'MICROSOFT_AUTHORITY',
+      'MICROSOFT_JWKS_URL',
+      'MICROSOFT_ID_TOKEN_AUDIENCES',
+      'GRAPH_API_URL',
       'NODE_EXTRA_CA_CERTS',
     ].sort(),
   );
@@ -422,14 +462,23 @@ test('npm run emulators (cli.ts): prints the configuration keys and stops on SIG
 // immutable and opaque (`Label_N`), its name is what Gmail shows; messages.modify and history speak ids only.
 test('labels: user labels are Label_N ids with display names; modify takes ids, not names; names are unique regardless of case', async () => {
   const { email, api: mine } = await freshUser('labels');
-  const created = (await mine.users.labels.create({ userId: 'me', requestBody: { name: 'Customers/ACME', labelListVisibility: 'labelShow', messageListVisibility: 'show' } })).data;
+  const created = (
+    await mine.users.labels.create({ userId: 'me', requestBody: { name: 'Customers/ACME', labelListVisibility: 'labelShow', messageListVisibility: 'show' } })
+  ).data;
   expect(created).toMatchObject({ id: expect.stringMatching(/^Label_\d+$/), name: 'Customers/ACME', type: 'user' });
   const listed = (await mine.users.labels.list({ userId: 'me' })).data.labels ?? [];
-  expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'INBOX', name: 'INBOX', type: 'system' }), expect.objectContaining({ id: created.id, name: 'Customers/ACME' })]));
+  expect(listed).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ id: 'INBOX', name: 'INBOX', type: 'system' }),
+      expect.objectContaining({ id: created.id, name: 'Customers/ACME' }),
+    ]),
+  );
   const conflict = await failure(mine.users.labels.create({ userId: 'me', requestBody: { name: 'customers/acme' } }));
   expect(conflict.response?.status).toBe(409);
 
-  const [id] = h.emulator.control.seed(email, [{ raw: await rfc822({ from: 'zoe@client.test', to: email, subject: 'Label me' }), labelIds: ['INBOX'], internalDate: Date.now() }]);
+  const [id] = h.emulator.control.seed(email, [
+    { raw: await rfc822({ from: 'zoe@client.test', to: email, subject: 'Label me' }), labelIds: ['INBOX'], internalDate: Date.now() },
+  ]);
   const byName = await failure(mine.users.messages.modify({ userId: 'me', id: id!, requestBody: { addLabelIds: ['Customers/ACME'] } }));
   expect(byName.response?.status).toBe(400);
   const start = (await mine.users.getProfile({ userId: 'me' })).data.historyId!;

@@ -70,7 +70,11 @@ test('a wrong verifier, a reused code and a different redirect_uri are refused',
 
   const second = await authorize(auth, { login_hint: 'bo@acme.test' });
   const other = h.oauthClient();
-  const wrongRedirect = other.getToken({ code: second.location.searchParams.get('code')!, codeVerifier: second.codeVerifier, redirect_uri: 'http://127.0.0.1:9/elsewhere' });
+  const wrongRedirect = other.getToken({
+    code: second.location.searchParams.get('code')!,
+    codeVerifier: second.codeVerifier,
+    redirect_uri: 'http://127.0.0.1:9/elsewhere',
+  });
   expect(await tokenStatus(wrongRedirect)).toMatchObject({ status: 400, error: 'redirect_uri_mismatch' });
 });
 

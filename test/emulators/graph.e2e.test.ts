@@ -48,7 +48,10 @@ beforeAll(async () => {
       rfc822({ from: `Sender ${i} <s${i}@fabrikam.test>`, to: USER, subject: `Seed ${i}`, date: new Date(Date.UTC(2024, 0, 1 + i)) }),
     ),
   );
-  await h.control.seedMailbox(USER, seeded.map((raw, i) => ({ raw, folder: 'inbox', isRead: i % 2 === 0 })));
+  await h.control.seedMailbox(
+    USER,
+    seeded.map((raw, i) => ({ raw, folder: 'inbox', isRead: i % 2 === 0 })),
+  );
   accessToken = String((await signIn(h.served.httpUrl, USER)).access_token);
   client = graphClient(h.served.httpsUrl);
 });
@@ -91,7 +94,11 @@ describe('delta', () => {
   });
 
   it('honours Prefer: odata.maxpagesize and says so in Preference-Applied', async () => {
-    const res = (await client.api('/me/mailFolders/inbox/messages/delta').header('Prefer', 'odata.maxpagesize=7').responseType(ResponseType.RAW).get()) as Response;
+    const res = (await client
+      .api('/me/mailFolders/inbox/messages/delta')
+      .header('Prefer', 'odata.maxpagesize=7')
+      .responseType(ResponseType.RAW)
+      .get()) as Response;
     expect(res.headers.get('preference-applied')).toBe('odata.maxpagesize=7');
     expect(((await res.json()) as Page).value).toHaveLength(7);
   });
@@ -105,8 +112,18 @@ describe('delta', () => {
     const fresh = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Fresh' }));
     const page = (await client.api(deltaLink).headers(IMMUTABLE).get()) as Page;
     const removed = page.value.filter((v) => v['@removed']).map((v) => [v.id, v['@removed']]);
-    expect(removed).toEqual(expect.arrayContaining([[moved, { reason: 'deleted' }], [trashed, { reason: 'deleted' }]]));
-    expect(page.value.filter((v) => !v['@removed']).map((v) => v.id).sort()).toEqual([read, fresh].sort());
+    expect(removed).toEqual(
+      expect.arrayContaining([
+        [moved, { reason: 'deleted' }],
+        [trashed, { reason: 'deleted' }],
+      ]),
+    );
+    expect(
+      page.value
+        .filter((v) => !v['@removed'])
+        .map((v) => v.id)
+        .sort(),
+    ).toEqual([read, fresh].sort());
     expect(page['@odata.deltaLink']).toBeTruthy();
     deltaLink = page['@odata.deltaLink'] ?? '';
   });
@@ -125,7 +142,15 @@ it('message delta honours $expand=attachments, or ignores it under the stricter 
   const folder = await client.api('/me/mailFolders').post({ displayName: `Expand ${Date.now()}` });
   const raw = await rfc822({ from: PEER, to: USER, subject: 'With a file', attachments: [{ filename: 'a.txt', content: Buffer.from('a') }] });
   await h.control.deliver(USER, raw, { folder: folder.id });
-  const round = async () => ((await client.api(`/me/mailFolders/${folder.id}/messages/delta`).headers(IMMUTABLE).select('subject,hasAttachments').expand('attachments($select=id,name)').get()) as Page).value;
+  const round = async () =>
+    (
+      (await client
+        .api(`/me/mailFolders/${folder.id}/messages/delta`)
+        .headers(IMMUTABLE)
+        .select('subject,hasAttachments')
+        .expand('attachments($select=id,name)')
+        .get()) as Page
+    ).value;
   expect((await round())[0]).toMatchObject({ hasAttachments: true, attachments: [expect.objectContaining({ name: 'a.txt' })] });
   h.control.setDeltaExpand(false);
   try {
@@ -157,8 +182,17 @@ it('createReply + send keeps the conversation and lands in Sent Items with the s
   expect(draft.toRecipients).toEqual([{ emailAddress: { name: PEER, address: PEER } }]);
   const sendRes = (await client.api(`/me/messages/${draft.id}/send`).headers(IMMUTABLE).responseType(ResponseType.RAW).post({})) as Response;
   expect(sendRes.status).toBe(202);
-  const sent = await client.api(`/me/messages/${draft.id}`).headers(IMMUTABLE).select('isDraft,conversationId,parentFolderId,internetMessageHeaders,internetMessageId').get();
-  expect(sent).toMatchObject({ id: draft.id, isDraft: false, conversationId: source.conversationId, parentFolderId: (await client.api('/me/mailFolders/sentitems').get()).id });
+  const sent = await client
+    .api(`/me/messages/${draft.id}`)
+    .headers(IMMUTABLE)
+    .select('isDraft,conversationId,parentFolderId,internetMessageHeaders,internetMessageId')
+    .get();
+  expect(sent).toMatchObject({
+    id: draft.id,
+    isDraft: false,
+    conversationId: source.conversationId,
+    parentFolderId: (await client.api('/me/mailFolders/sentitems').get()).id,
+  });
   expect(h.control.actions('send', USER).at(-1)).toMatchObject({ messageId: draft.id, detail: { inReplyTo: '<pricing-1@fabrikam.test>' } });
   // The peer is an emulated mailbox too: the reply reaches its inbox.
   expect(h.control.messages(PEER, 'inbox').map((m) => m.internetMessageId)).toContain(sent.internetMessageId);
@@ -167,7 +201,10 @@ it('createReply + send keeps the conversation and lands in Sent Items with the s
 // https://learn.microsoft.com/graph/api/message-update: internetMessageId is "Updatable only if isDraft = true". The
 // create pages say nothing of keeping a client's, so the emulator keeps only what a PATCH of the draft sets.
 it('internetMessageId: ignored on create, set by PATCH on a draft (createReply included), refused once sent', async () => {
-  const created = await client.api('/me/messages').headers(IMMUTABLE).post({ subject: 'Ids', toRecipients: [{ emailAddress: { address: PEER } }], internetMessageId: '<mine-1@contoso.test>' });
+  const created = await client
+    .api('/me/messages')
+    .headers(IMMUTABLE)
+    .post({ subject: 'Ids', toRecipients: [{ emailAddress: { address: PEER } }], internetMessageId: '<mine-1@contoso.test>' });
   expect(created.internetMessageId).not.toBe('<mine-1@contoso.test>');
   const patched = await client.api(`/me/messages/${created.id}`).headers(IMMUTABLE).patch({ internetMessageId: '<mine-1@contoso.test>' });
   expect(patched.internetMessageId).toBe('<mine-1@contoso.test>');
@@ -199,27 +236,46 @@ it('singleValueExtendedProperties: set on create, replaced by PATCH, found by $f
   const PROP = 'String {00020329-0000-0000-C000-000000000046} Name EmulatorTag';
   const find = async (value: string) => {
     const literal = value.replace(/'/g, "''");
-    const page = (await client.api('/me/messages').headers(IMMUTABLE).filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${PROP}' and ep/value eq '${literal}')`).select('id').get()) as Page;
+    const page = (await client
+      .api('/me/messages')
+      .headers(IMMUTABLE)
+      .filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${PROP}' and ep/value eq '${literal}')`)
+      .select('id')
+      .get()) as Page;
     return page.value.map((m) => m.id);
   };
-  const created = await client.api('/me/messages').headers(IMMUTABLE).post({
-    subject: 'Tagged', toRecipients: [{ emailAddress: { address: PEER } }], singleValueExtendedProperties: [{ id: PROP, value: "<o'brien-1@contoso.test>" }],
-  });
+  const created = await client
+    .api('/me/messages')
+    .headers(IMMUTABLE)
+    .post({
+      subject: 'Tagged',
+      toRecipients: [{ emailAddress: { address: PEER } }],
+      singleValueExtendedProperties: [{ id: PROP, value: "<o'brien-1@contoso.test>" }],
+    });
   expect(await find("<o'brien-1@contoso.test>")).toEqual([created.id]);
-  await client.api(`/me/messages/${created.id}`).headers(IMMUTABLE).patch({ singleValueExtendedProperties: [{ id: PROP, value: '<second@contoso.test>' }] });
+  await client
+    .api(`/me/messages/${created.id}`)
+    .headers(IMMUTABLE)
+    .patch({ singleValueExtendedProperties: [{ id: PROP, value: '<second@contoso.test>' }] });
   expect(await find("<o'brien-1@contoso.test>")).toEqual([]);
   expect(await find('<second@contoso.test>')).toEqual([created.id]);
   // Not a draft-only property: still writable, and still found, once the item is sent.
   await client.api(`/me/messages/${created.id}/send`).headers(IMMUTABLE).post({});
-  await client.api(`/me/messages/${created.id}`).headers(IMMUTABLE).patch({ singleValueExtendedProperties: [{ id: PROP, value: '<third@contoso.test>' }] });
+  await client
+    .api(`/me/messages/${created.id}`)
+    .headers(IMMUTABLE)
+    .patch({ singleValueExtendedProperties: [{ id: PROP, value: '<third@contoso.test>' }] });
   expect(await find('<third@contoso.test>')).toEqual([created.id]);
   expect((await graphError(client.api('/me/messages').post({ subject: 'Bad', singleValueExtendedProperties: [{ id: PROP, value: 7 }] }))).statusCode).toBe(400);
 });
 
 it('sendMail answers 202 with no body and saves a copy in Sent Items', async () => {
-  const res = (await client.api('/me/sendMail').responseType(ResponseType.RAW).post({
-    message: { subject: 'Hello', body: { contentType: 'Text', content: 'Hi' }, toRecipients: [{ emailAddress: { address: PEER } }] },
-  })) as Response;
+  const res = (await client
+    .api('/me/sendMail')
+    .responseType(ResponseType.RAW)
+    .post({
+      message: { subject: 'Hello', body: { contentType: 'Text', content: 'Hi' }, toRecipients: [{ emailAddress: { address: PEER } }] },
+    })) as Response;
   expect(res.status).toBe(202);
   expect(h.control.messages(USER, 'sentitems').map((m) => m.subject)).toContain('Hello');
 });
@@ -229,17 +285,34 @@ describe('subscriptions', () => {
     const receiver = await startReceiver();
     try {
       const expirationDateTime = new Date(Date.now() + 3600_000).toISOString();
-      const body = { changeType: 'created,updated,deleted', resource: "me/mailFolders('inbox')/messages", notificationUrl: `${receiver.url}/webhooks/graph`, lifecycleNotificationUrl: `${receiver.url}/webhooks/graph/lifecycle`, clientState: 'secret-state', expirationDateTime };
+      const body = {
+        changeType: 'created,updated,deleted',
+        resource: "me/mailFolders('inbox')/messages",
+        notificationUrl: `${receiver.url}/webhooks/graph`,
+        lifecycleNotificationUrl: `${receiver.url}/webhooks/graph/lifecycle`,
+        clientState: 'secret-state',
+        expirationDateTime,
+      };
       const sub = await client.api('/subscriptions').headers(IMMUTABLE).post(body);
       expect(sub).toMatchObject({ id: expect.any(String), clientState: 'secret-state', changeType: 'created,updated,deleted' });
       const id = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Ping' }));
       await h.control.notificationsIdle();
       const change = receiver.received.find((r) => r.path === '/webhooks/graph')?.body.value[0];
-      expect(change).toMatchObject({ subscriptionId: sub.id, changeType: 'created', clientState: 'secret-state', tenantId: h.control.tenantId, resourceData: { '@odata.type': '#Microsoft.Graph.Message', id } });
+      expect(change).toMatchObject({
+        subscriptionId: sub.id,
+        changeType: 'created',
+        clientState: 'secret-state',
+        tenantId: h.control.tenantId,
+        resourceData: { '@odata.type': '#Microsoft.Graph.Message', id },
+      });
 
       h.control.fireLifecycle(sub.id, 'missed');
       await h.control.notificationsIdle();
-      expect(receiver.received.find((r) => r.path === '/webhooks/graph/lifecycle')?.body.value[0]).toMatchObject({ subscriptionId: sub.id, lifecycleEvent: 'missed', clientState: 'secret-state' });
+      expect(receiver.received.find((r) => r.path === '/webhooks/graph/lifecycle')?.body.value[0]).toMatchObject({
+        subscriptionId: sub.id,
+        lifecycleEvent: 'missed',
+        clientState: 'secret-state',
+      });
 
       const renewed = await client.api(`/subscriptions/${sub.id}`).patch({ expirationDateTime: new Date(Date.now() + 7200_000).toISOString() });
       expect(Date.parse(renewed.expirationDateTime)).toBeGreaterThan(Date.parse(expirationDateTime));
@@ -285,13 +358,22 @@ describe('throttling', () => {
     await Promise.allSettled([0, 1].map(() => client.api('/me').middlewareOptions(noRetry).get()));
     // Past the emulator's in-flight grace after the 429, well within its 1 s Retry-After.
     await new Promise((resolve) => setTimeout(resolve, 400));
-    await client.api('/me').middlewareOptions(noRetry).get().catch(() => undefined);
+    await client
+      .api('/me')
+      .middlewareOptions(noRetry)
+      .get()
+      .catch(() => undefined);
     expect(h.control.throttleStats(USER).retryAfterViolations).toBe(before + 1);
   });
 });
 
 it('runs JSON batches through the same routes', async () => {
-  const res = await client.api('/$batch').post({ requests: [{ id: '1', method: 'GET', url: '/me' }, { id: '2', method: 'GET', url: '/me/mailFolders/drafts' }] });
+  const res = await client.api('/$batch').post({
+    requests: [
+      { id: '1', method: 'GET', url: '/me' },
+      { id: '2', method: 'GET', url: '/me/mailFolders/drafts' },
+    ],
+  });
   const byId = Object.fromEntries((res.responses as { id: string; status: number; body: Record<string, unknown> }[]).map((r) => [r.id, r]));
   expect(byId['1']).toMatchObject({ status: 200, body: { mail: USER } });
   expect(byId['2']).toMatchObject({ status: 200, body: { displayName: 'Drafts' } });
@@ -300,7 +382,11 @@ it('runs JSON batches through the same routes', async () => {
 it('mirrors the control object over HTTP under /__control/', async () => {
   const raw = await rfc822({ from: PEER, to: USER, subject: 'Over HTTP' });
   const call = async (method: string, args: unknown[]): Promise<unknown> => {
-    const res = await fetch(`${h.served.httpUrl}/__control/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ args }) });
+    const res = await fetch(`${h.served.httpUrl}/__control/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ args }),
+    });
     return ((await res.json()) as { result: unknown }).result;
   };
   const id = await call('deliver', [USER, { base64: raw.toString('base64') }]);

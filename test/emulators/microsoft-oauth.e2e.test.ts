@@ -23,7 +23,12 @@ describe('authorization code + PKCE', () => {
     const jwks = createLocalJWKSet((await (await fetch(`${origin}/common/discovery/v2.0/keys`)).json()) as { keys: [] });
     const { payload, protectedHeader } = await jwtVerify(String(tokens.id_token), jwks, { audience: CLIENT_ID });
     expect(protectedHeader).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
-    expect(payload).toMatchObject({ preferred_username: 'alice@contoso.test', tid: h.control.tenantId, ver: '2.0', iss: `https://login.microsoftonline.com/${h.control.tenantId}/v2.0` });
+    expect(payload).toMatchObject({
+      preferred_username: 'alice@contoso.test',
+      tid: h.control.tenantId,
+      ver: '2.0',
+      iss: `https://login.microsoftonline.com/${h.control.tenantId}/v2.0`,
+    });
     // An unknown address gets an empty mailbox, and Graph answers /me for it.
     const me = (await (await graphMe(String(tokens.access_token))).json()) as Record<string, unknown>;
     expect(me).toMatchObject({ mail: 'alice@contoso.test', userPrincipalName: 'alice@contoso.test', id: payload.oid });
@@ -31,7 +36,16 @@ describe('authorization code + PKCE', () => {
 
   it('rejects a wrong verifier, a reused code and a different redirect_uri with AADSTS errors', async () => {
     const { verifier, challenge } = pkcePair();
-    const params = { client_id: CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT_URI, scope: SCOPES, state: 's1', code_challenge: challenge, code_challenge_method: 'S256', login_hint: 'bob@contoso.test' };
+    const params = {
+      client_id: CLIENT_ID,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: SCOPES,
+      state: 's1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      login_hint: 'bob@contoso.test',
+    };
     const code = (await authorize(origin, params)).searchParams.get('code') ?? '';
     const base = { client_id: CLIENT_ID, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI };
     const wrong = await tokenRequest(origin, { ...base, code_verifier: pkcePair().verifier });

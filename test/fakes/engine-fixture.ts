@@ -21,21 +21,45 @@ export class CountingOAuth {
   }
 }
 
-export interface Fixture { orgId: Types.ObjectId; userId: Types.ObjectId; mailboxId: Types.ObjectId; address: string }
+export interface Fixture {
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  mailboxId: Types.ObjectId;
+  address: string;
+}
 
 export async function createOrg(opts: { domains?: string[]; sync?: Partial<OrgDoc['settings']['sync']> } = {}): Promise<Types.ObjectId> {
-  const org = await Org.create({ key: `test:${randomBytes(4).toString('hex')}`, name: 'Acme', domains: opts.domains ?? ['acme.test'], settings: { sync: opts.sync ?? {} } });
+  const org = await Org.create({
+    key: `test:${randomBytes(4).toString('hex')}`,
+    name: 'Acme',
+    domains: opts.domains ?? ['acme.test'],
+    settings: { sync: opts.sync ?? {} },
+  });
   return org._id;
 }
 
-export async function createMailbox(orgId: Types.ObjectId, address: string, opts: { accessExpiresAt?: Date; userSettings?: Record<string, unknown> } = {}): Promise<Fixture> {
+export async function createMailbox(
+  orgId: Types.ObjectId,
+  address: string,
+  opts: { accessExpiresAt?: Date; userSettings?: Record<string, unknown> } = {},
+): Promise<Fixture> {
   return runInOrg(orgId, async () => {
     const user = await User.create({ email: address, role: 'member', identityKey: `google:${address}`, settings: opts.userSettings ?? {} });
     const mailboxId = new Types.ObjectId();
     const ctx = (field: string) => ({ orgId: String(orgId), mailboxId: String(mailboxId), field });
     await Mailbox.create({
-      _id: mailboxId, userId: user._id, provider: 'google', address, state: 'backfilling', stage: 'backfill', nextRunAt: new Date(0),
-      tokens: { access: vault.seal('at-0', ctx('access')), refresh: vault.seal('rt-0', ctx('refresh')), accessExpiresAt: opts.accessExpiresAt ?? new Date(Date.now() + 3600_000) },
+      _id: mailboxId,
+      userId: user._id,
+      provider: 'google',
+      address,
+      state: 'backfilling',
+      stage: 'backfill',
+      nextRunAt: new Date(0),
+      tokens: {
+        access: vault.seal('at-0', ctx('access')),
+        refresh: vault.seal('rt-0', ctx('refresh')),
+        accessExpiresAt: opts.accessExpiresAt ?? new Date(Date.now() + 3600_000),
+      },
     });
     return { orgId, userId: user._id, mailboxId, address };
   });
@@ -58,17 +82,33 @@ export interface MailSpec {
 /** RFC 5322 bytes from nodemailer's composer. */
 export function rawMail(spec: MailSpec): Promise<Buffer> {
   return new MailComposer({
-    from: spec.from, to: spec.to, cc: spec.cc, subject: spec.subject, text: spec.text ?? `Hello from ${spec.from}`, html: spec.html,
-    messageId: spec.messageId, inReplyTo: spec.inReplyTo, references: spec.references, date: spec.date ?? new Date(), headers: spec.headers,
-  }).compile().build();
+    from: spec.from,
+    to: spec.to,
+    cc: spec.cc,
+    subject: spec.subject,
+    text: spec.text ?? `Hello from ${spec.from}`,
+    html: spec.html,
+    messageId: spec.messageId,
+    inReplyTo: spec.inReplyTo,
+    references: spec.references,
+    date: spec.date ?? new Date(),
+    headers: spec.headers,
+  })
+    .compile()
+    .build();
 }
 
 let counter = 0;
 export async function remoteOf(spec: MailSpec, extra: Partial<RemoteMessage> = {}): Promise<RemoteMessage> {
   counter += 1;
   return {
-    providerMessageId: `p${counter}`, providerThreadId: `t${counter}`, labels: ['INBOX'], folderId: null,
-    flags: { read: false, starred: false, archived: false, deleted: false }, receivedAt: spec.date ?? new Date(),
-    content: { kind: 'raw', raw: await rawMail(spec) }, ...extra,
+    providerMessageId: `p${counter}`,
+    providerThreadId: `t${counter}`,
+    labels: ['INBOX'],
+    folderId: null,
+    flags: { read: false, starred: false, archived: false, deleted: false },
+    receivedAt: spec.date ?? new Date(),
+    content: { kind: 'raw', raw: await rawMail(spec) },
+    ...extra,
   };
 }

@@ -3,7 +3,19 @@
  * generator), a change history with a cursor that can be expired, and failures on demand (throttled with
  * Retry-After, transient, auth_revoked, poison ids). It records every call and the highest concurrency seen.
  */
-import { ProviderError, type AccessTokenSource, type AdapterFactory, type BackfillPage, type MailboxRef, type MessageFlags, type ProviderAdapter, type RemoteMessage, type RemoteStateChange, type SyncCursor, type SyncPage } from '../../server/src/sync/providers/port';
+import {
+  ProviderError,
+  type AccessTokenSource,
+  type AdapterFactory,
+  type BackfillPage,
+  type MailboxRef,
+  type MessageFlags,
+  type ProviderAdapter,
+  type RemoteMessage,
+  type RemoteStateChange,
+  type SyncCursor,
+  type SyncPage,
+} from '../../server/src/sync/providers/port';
 
 export interface FakeMessage {
   id: string;
@@ -91,8 +103,13 @@ export class FakeMailbox {
 
   private remote(m: FakeMessage): RemoteMessage {
     return {
-      providerMessageId: m.id, providerThreadId: m.threadId, labels: [...m.labels], folderId: null, flags: { ...m.flags },
-      receivedAt: m.receivedAt, content: { kind: 'raw', raw: m.raw },
+      providerMessageId: m.id,
+      providerThreadId: m.threadId,
+      labels: [...m.labels],
+      folderId: null,
+      flags: { ...m.flags },
+      receivedAt: m.receivedAt,
+      content: { kind: 'raw', raw: m.raw },
     };
   }
 
@@ -126,7 +143,9 @@ export class FakeMailbox {
             const last = page[page.length - 1];
             return {
               upserts: page.filter((m) => !self.poisonIds.has(m.id)).map((m) => self.remote(m)),
-              failed: page.filter((m) => self.poisonIds.has(m.id)).map((m) => ({ providerMessageId: m.id, error: new ProviderError('invalid', 'cannot fetch') })),
+              failed: page
+                .filter((m) => self.poisonIds.has(m.id))
+                .map((m) => ({ providerMessageId: m.id, error: new ProviderError('invalid', 'cannot fetch') })),
               nextPosition: rest.length > page.length ? { t: last.receivedAt.getTime(), id: last.id } : null,
               totalEstimate: all.length,
             };
@@ -149,13 +168,18 @@ export class FakeMailbox {
               const m = self.messages.get(e.id);
               if (e.kind === 'delete') deletes.push(e.id);
               else if (!m) continue;
-              else if (e.kind === 'add' && self.poisonIds.has(e.id)) failed.push({ providerMessageId: e.id, error: new ProviderError('invalid', 'cannot fetch') });
+              else if (e.kind === 'add' && self.poisonIds.has(e.id))
+                failed.push({ providerMessageId: e.id, error: new ProviderError('invalid', 'cannot fetch') });
               else if (e.kind === 'add') upserts.push(self.remote(m));
               else stateChanges.push({ providerMessageId: e.id, ...e.change });
             }
             const more = events.length > page.length;
             return {
-              upserts, deletes, stateChanges, failed, reset: false,
+              upserts,
+              deletes,
+              stateChanges,
+              failed,
+              reset: false,
               nextCursor: more ? null : { v: 1, provider: 'google', state: { seq: page.length ? page[page.length - 1].seq : from, epoch: self.epoch } },
               nextPosition: more ? page[page.length - 1].seq : null,
             };
@@ -199,19 +223,21 @@ export class FakeMailbox {
         async modify() {},
         async trash() {},
       },
-      push: self.pushEnabled ? {
-        async start() {
-          (await self.enter('pushStart'))();
-          return { channelId: 'fake-channel', clientState: 'fake-state', expiresAt: new Date(Date.now() + 7 * 86_400_000) };
-        },
-        async renew(current) {
-          (await self.enter('pushRenew'))();
-          return { ...current, expiresAt: new Date(Date.now() + 7 * 86_400_000) };
-        },
-        async stop() {
-          (await self.enter('pushStop'))();
-        },
-      } : null,
+      push: self.pushEnabled
+        ? {
+            async start() {
+              (await self.enter('pushStart'))();
+              return { channelId: 'fake-channel', clientState: 'fake-state', expiresAt: new Date(Date.now() + 7 * 86_400_000) };
+            },
+            async renew(current) {
+              (await self.enter('pushRenew'))();
+              return { ...current, expiresAt: new Date(Date.now() + 7 * 86_400_000) };
+            },
+            async stop() {
+              (await self.enter('pushStop'))();
+            },
+          }
+        : null,
     };
   }
 }
@@ -222,10 +248,12 @@ export function fakeAdapterFactory(boxes: Map<string, FakeMailbox>): AdapterFact
     const box = boxes.get(ref.id);
     if (!box) throw new Error(`no fake mailbox ${ref.id}`);
     const inner = box.adapter();
-    const authed = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-      await tokens.accessToken();
-      return fn(...a);
-    };
+    const authed =
+      <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+      async (...a: A): Promise<R> => {
+        await tokens.accessToken();
+        return fn(...a);
+      };
     const cs = inner.changeSource;
     return {
       ...inner,

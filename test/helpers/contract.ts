@@ -63,9 +63,9 @@ export function answersByContract(res: Response): void {
 function extraFields(raw: unknown, parsed: unknown, at = ''): string[] {
   if (Array.isArray(raw) && Array.isArray(parsed)) return raw.flatMap((r, i) => extraFields(r, parsed[i], `${at}[${i}]`));
   if (raw && parsed && typeof raw === 'object' && typeof parsed === 'object') {
-    return Object.keys(raw).flatMap((k) => (k in parsed
-      ? extraFields((raw as Record<string, unknown>)[k], (parsed as Record<string, unknown>)[k], at ? `${at}.${k}` : k)
-      : [at ? `${at}.${k}` : k]));
+    return Object.keys(raw).flatMap((k) =>
+      k in parsed ? extraFields((raw as Record<string, unknown>)[k], (parsed as Record<string, unknown>)[k], at ? `${at}.${k}` : k) : [at ? `${at}.${k}` : k],
+    );
   }
   return [];
 }

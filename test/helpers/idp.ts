@@ -47,18 +47,39 @@ export async function startTestIdp(): Promise<TestIdp> {
     googleJwksUrl: `${base}/google`,
     microsoftJwksUrl: `${base}/microsoft`,
     googlePublicPem: google.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    googleToken: (claims = {}, opts = {}) => sign(opts.key === 'stranger' ? stranger : google, opts.kid ?? google.kid, {
-      iss: 'https://accounts.google.com', aud: GOOGLE_AUD, sub: '1001', email: 'ada@acme.test', email_verified: true,
-      hd: 'acme.test', name: 'Ada Lovelace', iat: nowSeconds(), exp: nowSeconds() + 3600, ...claims,
-    }),
+    googleToken: (claims = {}, opts = {}) =>
+      sign(opts.key === 'stranger' ? stranger : google, opts.kid ?? google.kid, {
+        iss: 'https://accounts.google.com',
+        aud: GOOGLE_AUD,
+        sub: '1001',
+        email: 'ada@acme.test',
+        email_verified: true,
+        hd: 'acme.test',
+        name: 'Ada Lovelace',
+        iat: nowSeconds(),
+        exp: nowSeconds() + 3600,
+        ...claims,
+      }),
     microsoftToken: (claims = {}) => {
       const tid = (claims.tid as string) ?? '11111111-2222-3333-4444-555555555555';
       return sign(microsoft, microsoft.kid, {
-        iss: `https://login.microsoftonline.com/${tid}/v2.0`, aud: MICROSOFT_AUD, tid, oid: 'oid-1',
-        preferred_username: 'grace@contoso.test', name: 'Grace Hopper', scp: 'access_as_user', ver: '2.0',
-        iat: nowSeconds(), exp: nowSeconds() + 3600, ...claims,
+        iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+        aud: MICROSOFT_AUD,
+        tid,
+        oid: 'oid-1',
+        preferred_username: 'grace@contoso.test',
+        name: 'Grace Hopper',
+        scp: 'access_as_user',
+        ver: '2.0',
+        iat: nowSeconds(),
+        exp: nowSeconds() + 3600,
+        ...claims,
       });
     },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -18,11 +18,13 @@ function fieldsOf(filter: Filter): { fields: Set<string>; ors: Filter[][] } {
   const fields = new Set<string>();
   const ors: Filter[][] = [];
   for (const [k, v] of Object.entries(filter)) {
-    if (k === '$and') for (const f of v as Filter[]) {
-      const inner = fieldsOf(f);
-      inner.fields.forEach((x) => fields.add(x));
-      ors.push(...inner.ors);
-    } else if (k === '$or') ors.push(v as Filter[]);
+    if (k === '$and')
+      for (const f of v as Filter[]) {
+        const inner = fieldsOf(f);
+        inner.fields.forEach((x) => fields.add(x));
+        ors.push(...inner.ors);
+      }
+    else if (k === '$or') ors.push(v as Filter[]);
     else if (!k.startsWith('$')) fields.add(k);
   }
   return { fields, ors };
@@ -35,7 +37,8 @@ export function servingIndex(collection: string, filter: Filter): string | null 
   const { fields, ors } = fieldsOf(filter);
   if (fields.has('_id')) return '_id_';
   const indexes = model.schema.indexes().map(([keys]) => Object.keys(keys));
-  const serves = (wanted: Set<string>) => indexes.find((keys) => wanted.size > 0 && wanted.size <= keys.length && keys.slice(0, wanted.size).every((k) => wanted.has(k)));
+  const serves = (wanted: Set<string>) =>
+    indexes.find((keys) => wanted.size > 0 && wanted.size <= keys.length && keys.slice(0, wanted.size).every((k) => wanted.has(k)));
   if (ors.length === 0) return serves(fields)?.join('_') ?? null;
   // An $or is served when each branch (with the fields outside it) is: an index union on MongoDB.
   if (ors.length > 1) return null;

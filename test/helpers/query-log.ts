@@ -4,7 +4,12 @@
  */
 import mongoose from 'mongoose';
 
-export interface Recorded { collection: string; method: string; filter: Record<string, unknown>; options: Record<string, unknown> }
+export interface Recorded {
+  collection: string;
+  method: string;
+  filter: Record<string, unknown>;
+  options: Record<string, unknown>;
+}
 
 export async function recordQueries(fn: () => Promise<unknown>): Promise<Recorded[]> {
   const seen: Recorded[] = [];

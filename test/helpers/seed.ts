@@ -15,7 +15,13 @@ import { MailboxMessage, type MessageFlags } from '../../server/src/models/mailb
 import { Message, type MessageDoc } from '../../server/src/models/message';
 import { byInternetMessageId } from '../../server/src/models/ids';
 
-export interface SignedIn { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string; mailboxId: Types.ObjectId }
+export interface SignedIn {
+  token: string;
+  userId: Types.ObjectId;
+  orgId: Types.ObjectId;
+  email: string;
+  mailboxId: Types.ObjectId;
+}
 
 /** Signs a user in (creating org and user), and gives them one connected Gmail mailbox. */
 export async function signIn(app: Express, idp: TestIdp, email: string, hd: string): Promise<SignedIn> {
@@ -28,7 +34,11 @@ export async function signIn(app: Express, idp: TestIdp, email: string, hd: stri
   return { token: res.body.token, userId, orgId, email, mailboxId: mailbox._id as Types.ObjectId };
 }
 
-export interface Holder { who: SignedIn; labels?: string[]; state?: Partial<MessageFlags> }
+export interface Holder {
+  who: SignedIn;
+  labels?: string[];
+  state?: Partial<MessageFlags>;
+}
 
 export interface SeedMessage {
   holders: Holder[];
@@ -57,18 +67,33 @@ export async function seedMessage(m: SeedMessage): Promise<MessageDoc> {
   const mid = `<${bare}>`;
   return runInOrg(orgId, async () => {
     const doc = await Message.create({
-      ...byInternetMessageId(orgId, bare), internetMessageId: mid, threadId: m.threadId ?? null, subject: m.subject ?? 'Quarterly numbers',
-      from: { email: from, name: 'Pat' }, to: to.map((email) => ({ email, name: '' })), cc: cc.map((email) => ({ email, name: '' })),
-      date: m.date ?? new Date(), direction: m.direction ?? 'inbound', snippet: (m.text ?? 'Body text').slice(0, 40),
-      text: m.text ?? 'Body text', html: `<p>${m.text ?? 'Body text'}</p>`,
-      hasAttachments: (m.attachments ?? []).length > 0, attachments: m.attachments ?? [],
-      participants: [...new Set([from, ...to, ...cc])], contactIds: m.contactIds ?? [], companyIds: m.companyIds ?? [],
+      ...byInternetMessageId(orgId, bare),
+      internetMessageId: mid,
+      threadId: m.threadId ?? null,
+      subject: m.subject ?? 'Quarterly numbers',
+      from: { email: from, name: 'Pat' },
+      to: to.map((email) => ({ email, name: '' })),
+      cc: cc.map((email) => ({ email, name: '' })),
+      date: m.date ?? new Date(),
+      direction: m.direction ?? 'inbound',
+      snippet: (m.text ?? 'Body text').slice(0, 40),
+      text: m.text ?? 'Body text',
+      html: `<p>${m.text ?? 'Body text'}</p>`,
+      hasAttachments: (m.attachments ?? []).length > 0,
+      attachments: m.attachments ?? [],
+      participants: [...new Set([from, ...to, ...cc])],
+      contactIds: m.contactIds ?? [],
+      companyIds: m.companyIds ?? [],
       syncedBy: [...new Set(m.holders.map((h) => String(h.who.userId)))].map((id) => new Types.ObjectId(id)),
     });
     for (const h of m.holders) {
       const copy = await MailboxMessage.create({
-        mailboxId: h.who.mailboxId, userId: h.who.userId, messageId: doc._id, providerMessageId: `p-${randomBytes(6).toString('hex')}`,
-        labels: h.labels ?? ['INBOX'], state: { read: false, starred: false, archived: false, deleted: false, ...h.state },
+        mailboxId: h.who.mailboxId,
+        userId: h.who.userId,
+        messageId: doc._id,
+        providerMessageId: `p-${randomBytes(6).toString('hex')}`,
+        labels: h.labels ?? ['INBOX'],
+        state: { read: false, starred: false, archived: false, deleted: false, ...h.state },
       });
       // As the ingest does when it stores a copy: the read model learns of it.
       await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants, threadId: doc.threadId }]);
@@ -90,8 +115,16 @@ export const bearer = (s: SignedIn) => ({ Authorization: `Bearer ${s.token}` });
 export function apiAs(app: () => Express, who: SignedIn) {
   return {
     get: (p: string) => request(app()).get(p).set(bearer(who)),
-    post: (p: string, body: unknown) => request(app()).post(p).set(bearer(who)).send(body as object),
-    patch: (p: string, body: unknown) => request(app()).patch(p).set(bearer(who)).send(body as object),
+    post: (p: string, body: unknown) =>
+      request(app())
+        .post(p)
+        .set(bearer(who))
+        .send(body as object),
+    patch: (p: string, body: unknown) =>
+      request(app())
+        .patch(p)
+        .set(bearer(who))
+        .send(body as object),
     del: (p: string) => request(app()).delete(p).set(bearer(who)),
   };
 }

@@ -21,7 +21,13 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
 }
 
-export interface ServerProcess { url: string; child: ChildProcess; /** The database the server uses (tests may seed it). */ mongodbUri: string; output(): string; stop(): Promise<void> }
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess /** The database the server uses (tests may seed it). */;
+  mongodbUri: string;
+  output(): string;
+  stop(): Promise<void>;
+}
 
 const root = path.resolve(__dirname, '../..');
 
@@ -38,30 +44,48 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, ...args], {
     cwd: root,
     env: {
-      ...process.env, LOG_LEVEL: workerOnly ? 'info' : 'warn', NODE_ENV: 'test', ...env,
-      MONGODB_URI: uri.toString(), PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ...process.env,
+      LOG_LEVEL: workerOnly ? 'info' : 'warn',
+      NODE_ENV: 'test',
+      ...env,
+      MONGODB_URI: uri.toString(),
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'threadline-srv-')),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
-    const check = () => { if (out.includes(ready)) { clearTimeout(timer); resolve(); } };
+    const check = () => {
+      if (out.includes(ready)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${out}`));
+    });
   });
   return {
     url: `http://127.0.0.1:${port}`,
     child,
     mongodbUri: uri.toString(),
     output: () => out,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve(); // already exited (or killed)
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // already exited (or killed)
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }

@@ -18,25 +18,44 @@ export async function until<T>(
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {
-    const v = await probe().catch((err) => { last = err; return null; });
+    const v = await probe().catch((err) => {
+      last = err;
+      return null;
+    });
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${opts.context ? `\n${opts.context()}` : ''}`);
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 200));
   }
 }
 
-export interface ApiAnswer { status: number; body: any }
+export interface ApiAnswer {
+  status: number;
+  body: any;
+}
 
 /** One JSON call to the API at `baseUrl` with a session token. */
-export async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+export async function api(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer> {
   const res = await fetch(`${baseUrl}${path}`, {
-    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, body: body ? JSON.stringify(body) : undefined,
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-export interface Connected { token: string; mailboxId: string; address: string }
+export interface Connected {
+  token: string;
+  mailboxId: string;
+  address: string;
+}
 
 /**
  * A session for the user, from a Google ID token. Sessions are bound to the server's PUBLIC_URL (the issuer), which
@@ -45,7 +64,11 @@ export interface Connected { token: string; mailboxId: string; address: string }
 export async function signIn(emu: RunningEmulators, baseUrl: string, email: string): Promise<string> {
   // The emulator's own account for the address (its `sub`), as Google's sign-in and consent both name it.
   const idToken = await emu.google.control.mintIdToken({ email });
-  const res = await fetch(`${baseUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', token: idToken }) });
+  const res = await fetch(`${baseUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'google', token: idToken }),
+  });
   if (res.status !== 200 && res.status !== 201) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -56,7 +79,11 @@ export async function signIn(emu: RunningEmulators, baseUrl: string, email: stri
  */
 export async function signInMicrosoft(emu: RunningEmulators, baseUrl: string, email: string, tid = emu.microsoft.control.tenantId): Promise<string> {
   const token = await microsoftAddinToken(emu, email, tid);
-  const res = await fetch(`${baseUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'microsoft', token }) });
+  const res = await fetch(`${baseUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: 'microsoft', token }),
+  });
   if (res.status !== 200) throw new Error(`Microsoft sign-in failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -68,13 +95,25 @@ export function microsoftAddinToken(emu: RunningEmulators, email: string, tid = 
 }
 
 /** Signs the user in, then connects their mailbox through the OAuth consent (the browser's part). */
-export async function signInAndConnect(emu: RunningEmulators, baseUrl: string, browser: typeof fetch, who: { email: string }, provider: 'google' | 'microsoft' = 'google'): Promise<Connected> {
+export async function signInAndConnect(
+  emu: RunningEmulators,
+  baseUrl: string,
+  browser: typeof fetch,
+  who: { email: string },
+  provider: 'google' | 'microsoft' = 'google',
+): Promise<Connected> {
   const session = { token: provider === 'google' ? await signIn(emu, baseUrl, who.email) : await signInMicrosoft(emu, baseUrl, who.email) };
   return connectAs(baseUrl, browser, session.token, who, provider);
 }
 
 /** Connects the signed-in user's mailbox of `provider` through the OAuth consent (the browser's part). */
-export async function connectAs(baseUrl: string, browser: typeof fetch, token: string, who: { email: string }, provider: 'google' | 'microsoft'): Promise<Connected> {
+export async function connectAs(
+  baseUrl: string,
+  browser: typeof fetch,
+  token: string,
+  who: { email: string },
+  provider: 'google' | 'microsoft',
+): Promise<Connected> {
   const session = { token };
   const started = await api(baseUrl, session.token, 'POST', '/api/mailboxes/connect', { provider });
   if (!started.body?.authorizationUrl) throw new Error(`connect failed: ${started.status} ${JSON.stringify(started.body)}`);
@@ -146,9 +185,15 @@ export function countsOf(f: CopyFigures): Omit<CopyFigures, 'lostIds' | 'extraId
  */
 export async function copyFigures(db: Connection, mailboxId: string | Types.ObjectId, expectedMessageIds: Iterable<string>): Promise<CopyFigures> {
   const expected = new Set([...expectedMessageIds].map(bare));
-  const copies = await db.collection('mailboxmessages').find({ mailboxId: oid(mailboxId), 'state.deleted': { $ne: true } }, { projection: { messageId: 1, orgId: 1 } }).toArray();
+  const copies = await db
+    .collection('mailboxmessages')
+    .find({ mailboxId: oid(mailboxId), 'state.deleted': { $ne: true } }, { projection: { messageId: 1, orgId: 1 } })
+    .toArray();
   const messageIds = [...new Set(copies.map((c) => String(c.messageId)))].map(oid);
-  const messages = await db.collection('messages').find({ _id: { $in: messageIds } }, { projection: { internetMessageId: 1, orgId: 1 } }).toArray();
+  const messages = await db
+    .collection('messages')
+    .find({ _id: { $in: messageIds } }, { projection: { internetMessageId: 1, orgId: 1 } })
+    .toArray();
   const midOf = new Map(messages.map((m) => [String(m._id), bare(String(m.internetMessageId ?? `no-id:${String(m._id)}`))]));
   const perId = new Map<string, number>();
   for (const c of copies) {
@@ -160,26 +205,40 @@ export async function copyFigures(db: Connection, mailboxId: string | Types.Obje
   const docsPerId = new Map<string, number>();
   if (orgId) {
     const wanted = [...expected].flatMap((id) => [id, `<${id}>`]);
-    const docs = await db.collection('messages').find({ orgId, internetMessageId: { $in: wanted } }, { projection: { internetMessageId: 1 } }).toArray();
+    const docs = await db
+      .collection('messages')
+      .find({ orgId, internetMessageId: { $in: wanted } }, { projection: { internetMessageId: 1 } })
+      .toArray();
     for (const d of docs) docsPerId.set(bare(String(d.internetMessageId)), (docsPerId.get(bare(String(d.internetMessageId))) ?? 0) + 1);
   }
   const lostIds = [...expected].filter((id) => !perId.has(id));
   const extraIds = [...perId.keys()].filter((id) => !expected.has(id));
   let duplicated = 0;
   for (const id of expected) duplicated += Math.max(0, (perId.get(id) ?? 0) - 1) + Math.max(0, (docsPerId.get(id) ?? 0) - 1);
-  return { expected: expected.size, copies: copies.length, messages: messageIds.length, lost: lostIds.length, duplicated, extra: extraIds.length, lostIds, extraIds };
+  return {
+    expected: expected.size,
+    copies: copies.length,
+    messages: messageIds.length,
+    lost: lostIds.length,
+    duplicated,
+    extra: extraIds.length,
+    lostIds,
+    extraIds,
+  };
 }
 
 /** The Message-IDs of a Gmail emulator mailbox that sync should hold (spam, trash and drafts are out of scope). */
 export function gmailExpectedIds(emu: RunningEmulators, email: string): string[] {
-  return emu.google.control.messages(email)
+  return emu.google.control
+    .messages(email)
     .filter((m) => !m.labelIds.some((l) => ['SPAM', 'TRASH', 'DRAFT'].includes(l)))
     .map((m) => m.messageIdHeader);
 }
 
 /** The Message-IDs of a Graph emulator mailbox that sync should hold (Junk Email and Drafts are out of scope). */
 export function graphExpectedIds(emu: RunningEmulators, address: string): string[] {
-  return emu.microsoft.control.messages(address)
+  return emu.microsoft.control
+    .messages(address)
     .filter((m) => m.folder !== 'junkemail' && m.folder !== 'drafts' && m.folder !== 'deleteditems')
     .map((m) => m.internetMessageId);
 }
@@ -208,19 +267,32 @@ export async function killHard(child: import('node:child_process').ChildProcess)
 }
 
 /** Live, and holding exactly the provider's messages (`expected()`, read at each look): the copy figures then. */
-export async function caughtUpWith(db: Connection, box: Connected, expected: () => string[], opts: { timeoutMs?: number; context?: () => string } = {}): Promise<CopyFigures> {
-  return until(`${box.address} live with exact counts`, async () => {
-    if (!(await isLive(db, box.mailboxId))) return null;
-    const f = await copyFigures(db, box.mailboxId, expected());
-    return f.lost === 0 && f.extra === 0 ? f : null;
-  }, { timeoutMs: opts.timeoutMs ?? 60_000, context: opts.context });
+export async function caughtUpWith(
+  db: Connection,
+  box: Connected,
+  expected: () => string[],
+  opts: { timeoutMs?: number; context?: () => string } = {},
+): Promise<CopyFigures> {
+  return until(
+    `${box.address} live with exact counts`,
+    async () => {
+      if (!(await isLive(db, box.mailboxId))) return null;
+      const f = await copyFigures(db, box.mailboxId, expected());
+      return f.lost === 0 && f.extra === 0 ? f : null;
+    },
+    { timeoutMs: opts.timeoutMs ?? 60_000, context: opts.context },
+  );
 }
 
 /**
  * kill -9 of a server process, then `start` again on the same database: the killed process's leases are expired in
  * the database first (only that pid's), so the test need not wait out a lease. Returns the killed pid.
  */
-export async function restartAfterKill(server: { child: import('node:child_process').ChildProcess }, db: Connection, start: () => Promise<void>): Promise<number> {
+export async function restartAfterKill(
+  server: { child: import('node:child_process').ChildProcess },
+  db: Connection,
+  start: () => Promise<void>,
+): Promise<number> {
   const pid = server.child.pid!;
   await killHard(server.child);
   await expireLeasesOf(db, pid);

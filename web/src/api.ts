@@ -5,13 +5,21 @@
 import { currentSession, signOut } from './session';
 
 export class ApiFailure extends Error {
-  constructor(public readonly status: number, public readonly code: string, message: string) {
+  constructor(
+    public readonly status: number,
+    public readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiFailure';
   }
 }
 
-export interface CallOptions { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal }
+export interface CallOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
 
 async function send(method: string, path: string, opts: CallOptions): Promise<Response> {
   const session = currentSession();

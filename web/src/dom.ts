@@ -11,15 +11,19 @@ export function show(el: HTMLElement, ...children: (Child | Child[])[]): void {
 
 export const loading = (what = 'Loading…') => h('p', { class: 'state', 'aria-busy': 'true' }, what);
 
-export const empty = (title: string, hint?: string) => h('div', { class: 'state' }, h('p', { class: 'state-title' }, title), hint ? h('p', { class: 'muted' }, hint) : null);
+export const empty = (title: string, hint?: string) =>
+  h('div', { class: 'state' }, h('p', { class: 'state-title' }, title), hint ? h('p', { class: 'muted' }, hint) : null);
 
 /** An error in words with a way to try again. */
 export function failure(err: unknown, retry?: () => void): HTMLElement {
   const message = err instanceof Error ? err.message : String(err);
-  return h('div', { class: 'state error', role: 'alert' },
+  return h(
+    'div',
+    { class: 'state error', role: 'alert' },
     h('p', { class: 'state-title' }, 'Something went wrong'),
     h('p', {}, message),
-    retry ? h('button', { class: 'button', type: 'button', onclick: retry }, 'Try again') : null);
+    retry ? h('button', { class: 'button', type: 'button', onclick: retry }, 'Try again') : null,
+  );
 }
 
 /** A short message announced to screen readers and shown for a few seconds. */
@@ -57,7 +61,6 @@ export function formatSize(bytes: number): string {
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
-
 
 export const person = (a: { email: string; name: string }) => (a.name ? `${a.name} <${a.email}>` : a.email);
 

@@ -12,13 +12,7 @@ import { h } from './dom';
 export const SANDBOX = 'allow-popups allow-popups-to-escape-sandbox';
 
 export function frameCsp(showImages: boolean): string {
-  return [
-    "default-src 'none'",
-    "style-src 'unsafe-inline'",
-    `img-src data:${showImages ? ' https:' : ''}`,
-    "font-src data:",
-    "form-action 'none'",
-  ].join('; ');
+  return ["default-src 'none'", "style-src 'unsafe-inline'", `img-src data:${showImages ? ' https:' : ''}`, 'font-src data:', "form-action 'none'"].join('; ');
 }
 
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
@@ -52,7 +46,12 @@ export function emailDocument(html: string, showImages: boolean): string {
 export function emailFrame(html: string, title: string): { frame: HTMLIFrameElement; showImages(): void } {
   const frame = h('iframe', { class: 'email-frame', sandbox: SANDBOX, title, referrerpolicy: 'no-referrer' });
   frame.srcdoc = emailDocument(html, false);
-  return { frame, showImages: () => { frame.srcdoc = emailDocument(html, true); } };
+  return {
+    frame,
+    showImages: () => {
+      frame.srcdoc = emailDocument(html, true);
+    },
+  };
 }
 
 /** Plain-text mail, shown as text (never as html). */

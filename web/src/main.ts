@@ -17,8 +17,17 @@ import type { View } from './views/view';
 import { whyView } from './views/why';
 
 const VIEWS: Record<string, View> = {
-  mailboxes: mailboxesView, contacts: contactsView, contact: contactView, company: companyView, deals: dealsView, deal: dealView,
-  message: messageView, thread: threadView, settings: settingsView, why: whyView, signin: signInView,
+  mailboxes: mailboxesView,
+  contacts: contactsView,
+  contact: contactView,
+  company: companyView,
+  deals: dealsView,
+  deal: dealView,
+  message: messageView,
+  thread: threadView,
+  settings: settingsView,
+  why: whyView,
+  signin: signInView,
   not_found: (main) => show(main, empty('No such page', 'Use the menu above.')),
 };
 
@@ -36,11 +45,35 @@ function renderChrome(route: Route): void {
   const session = currentSession();
   const nav = document.getElementById('nav')!;
   const who = document.getElementById('who')!;
-  if (!session) { show(nav); show(who); return; }
-  show(nav, h('ul', {}, NAV.map(([href, label, names]) => h('li', {}, h('a', { href, 'aria-current': names.includes(route.name) ? 'page' : undefined }, label)))));
-  show(who,
+  if (!session) {
+    show(nav);
+    show(who);
+    return;
+  }
+  show(
+    nav,
+    h(
+      'ul',
+      {},
+      NAV.map(([href, label, names]) => h('li', {}, h('a', { href, 'aria-current': names.includes(route.name) ? 'page' : undefined }, label))),
+    ),
+  );
+  show(
+    who,
     h('span', { class: 'muted' }, `${session.user.email}${session.user.role === 'admin' ? ' · admin' : ''}`),
-    h('button', { class: 'button', type: 'button', onclick: () => { signOut(); location.hash = '#/signin'; } }, 'Sign out'));
+    h(
+      'button',
+      {
+        class: 'button',
+        type: 'button',
+        onclick: () => {
+          signOut();
+          location.hash = '#/signin';
+        },
+      },
+      'Sign out',
+    ),
+  );
 }
 
 function render(focus: boolean): void {
@@ -91,13 +124,22 @@ function confirmSwitch(offered: Session): Promise<boolean> {
     const done = (answer: boolean) => () => resolve(answer);
     yes.addEventListener('click', done(true));
     no.addEventListener('click', done(false));
-    main.replaceChildren(h('section', { class: 'card', role: 'dialog', 'aria-labelledby': 'switch-title' },
-      h('h1', { id: 'switch-title' }, 'Open Threadline with this sign-in link?'),
-      h('p', {}, `The link signs this tab in as ${offered.user.email} (${offered.org.name}). Continue only if you asked for it yourself, from your Gmail or Outlook sidebar.`),
-      current && current.user.id !== offered.user.id
-        ? h('p', { class: 'problem', role: 'note' }, `This tab is signed in as ${current.user.email}. Continuing signs that account out here.`)
-        : '',
-      h('div', { class: 'actions' }, yes, no)));
+    main.replaceChildren(
+      h(
+        'section',
+        { class: 'card', role: 'dialog', 'aria-labelledby': 'switch-title' },
+        h('h1', { id: 'switch-title' }, 'Open Threadline with this sign-in link?'),
+        h(
+          'p',
+          {},
+          `The link signs this tab in as ${offered.user.email} (${offered.org.name}). Continue only if you asked for it yourself, from your Gmail or Outlook sidebar.`,
+        ),
+        current && current.user.id !== offered.user.id
+          ? h('p', { class: 'problem', role: 'note' }, `This tab is signed in as ${current.user.email}. Continuing signs that account out here.`)
+          : '',
+        h('div', { class: 'actions' }, yes, no),
+      ),
+    );
     yes.focus();
   });
 }

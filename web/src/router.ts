@@ -2,7 +2,11 @@
  * Hash routes (`#/contacts/<id>`), so the server serves static files only. A path under /app/ (the add-ons link
  * to `/app/contacts/<id>`; the server answers it with the page) is turned into the same hash route on load.
  */
-export interface Route { name: string; params: Record<string, string>; query: URLSearchParams }
+export interface Route {
+  name: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
 
 const PATTERNS: [string, RegExp][] = [
   ['mailboxes', /^\/(?:mailboxes|settings\/mailboxes)?$/],
@@ -34,4 +38,3 @@ export function pathToHash(): void {
   if (!m || m[1] === 'index.html' || location.hash) return;
   history.replaceState(null, '', `/app/#/${m[1].replace(/\/+$/, '')}${location.search}`);
 }
-

@@ -1,7 +1,25 @@
 /** The API's JSON shapes the console reads: the shared schemas' types (shared/src/api/), imported as types only. */
 export type {
-  Address, Company, Contact, Deal, Mailbox, MailboxState, MessageDetail, MessageFlags, MessagePage, MessageSummary, Note, OrgSettings,
-  Provider, Realm, Role, Session, SettingsPreview, Task, UserSettings, WhyAnswer,
+  Address,
+  Company,
+  Contact,
+  Deal,
+  Mailbox,
+  MailboxState,
+  MessageDetail,
+  MessageFlags,
+  MessagePage,
+  MessageSummary,
+  Note,
+  OrgSettings,
+  Provider,
+  Realm,
+  Role,
+  Session,
+  SettingsPreview,
+  Task,
+  UserSettings,
+  WhyAnswer,
 } from '../../shared/src/api';
 import type { UserSettings } from '../../shared/src/api';
 

@@ -3,7 +3,9 @@ import { mapBounded } from './bounded';
 /** A promise settled from outside, so a test decides when each item finishes. */
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 

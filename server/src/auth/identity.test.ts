@@ -179,9 +179,7 @@ describe('Google ID tokens', () => {
 
   it('rejects HS256 signed with the public key PEM as the secret (algorithm confusion)', async () => {
     const pem = googleKey.publicKey.export({ format: 'pem', type: 'spki' });
-    const token = await new SignJWT(googleClaims())
-      .setProtectedHeader({ alg: 'HS256', kid: googleKey.kid })
-      .sign(new Uint8Array(Buffer.from(pem)));
+    const token = await new SignJWT(googleClaims()).setProtectedHeader({ alg: 'HS256', kid: googleKey.kid }).sign(new Uint8Array(Buffer.from(pem)));
     expect((await rejection(verifier().verifyGoogleIdToken(token))).code).toBe('alg_not_allowed');
   });
 
@@ -317,7 +315,8 @@ describe('Microsoft access tokens', () => {
   });
 
   it('makes each personal Microsoft account an organisation of its own, never one shared by the consumer tenant', async () => {
-    const personal = (oid: string, email: string) => sign(microsoftKey, microsoftClaims({ iss: `https://login.microsoftonline.com/${OTHER_TID}/v2.0`, tid: OTHER_TID, oid, preferred_username: email }));
+    const personal = (oid: string, email: string) =>
+      sign(microsoftKey, microsoftClaims({ iss: `https://login.microsoftonline.com/${OTHER_TID}/v2.0`, tid: OTHER_TID, oid, preferred_username: email }));
     const a = await verifier().verifyMicrosoftAccessToken(await personal('00000000-0000-0000-aaaa-000000000001', 'ann@outlook.com'));
     const b = await verifier().verifyMicrosoftAccessToken(await personal('00000000-0000-0000-bbbb-000000000002', 'bob@hotmail.com'));
     expect(a).toMatchObject({ orgKey: 'microsoft-user:00000000-0000-0000-aaaa-000000000001', orgName: 'ann@outlook.com' });
@@ -386,9 +385,7 @@ describe('Microsoft access tokens', () => {
 
   it("rejects a Google-signed token (keys are per provider) and a stranger's key", async () => {
     expect((await rejection(verifier().verifyMicrosoftAccessToken(await sign(googleKey, microsoftClaims())))).code).toBe('unknown_key');
-    expect((await rejection(verifier().verifyMicrosoftAccessToken(await sign(strangerKey, microsoftClaims(), microsoftKey.kid)))).code).toBe(
-      'bad_signature',
-    );
+    expect((await rejection(verifier().verifyMicrosoftAccessToken(await sign(strangerKey, microsoftClaims(), microsoftKey.kid)))).code).toBe('bad_signature');
   });
 });
 

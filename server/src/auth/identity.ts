@@ -87,7 +87,8 @@ export type IdentityConfig = Pick<
   | 'MICROSOFT_ID_TOKEN_AUDIENCES'
   | 'GOOGLE_PUSH_AUDIENCE'
   | 'GOOGLE_PUSH_SERVICE_ACCOUNT'
-> & Partial<Pick<Config, 'MICROSOFT_CLIENT_ID'>>;
+> &
+  Partial<Pick<Config, 'MICROSOFT_CLIENT_ID'>>;
 
 export interface IdentityOptions {
   /** minimum time between two JWKS fetches triggered by unknown kids; jose's default 30 s */
@@ -213,7 +214,8 @@ export const MICROSOFT_CONSUMER_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
  */
 function requireAddinAccessToken(claims: JWTPayload): void {
   const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ') : [];
-  if (!scopes.includes('access_as_user')) throw new AuthError('claim_invalid', 'the "scp" claim is missing or not acceptable: the token must be an access token for the access_as_user scope');
+  if (!scopes.includes('access_as_user'))
+    throw new AuthError('claim_invalid', 'the "scp" claim is missing or not acceptable: the token must be an access token for the access_as_user scope');
   if (claims.idtyp !== undefined && claims.idtyp !== 'user') throw new AuthError('claim_invalid', 'the "idtyp" claim is missing or not acceptable');
   if (claims.ver !== '2.0') throw new AuthError('claim_invalid', 'the "ver" claim is missing or not acceptable');
   if (claims.nonce !== undefined) throw new AuthError('claim_invalid', 'the "nonce" claim is missing or not acceptable: an ID token is not a session');

@@ -18,7 +18,11 @@ const google = (email: string, sub = `sub-${email}`): VerifiedIdentity => {
   return { provider: 'google', orgKey: `google:${hd}`, orgName: hd, subject: sub, email };
 };
 const microsoft = (email: string, tid: string): VerifiedIdentity => ({
-  provider: 'microsoft', orgKey: `microsoft:${tid}`, orgName: email.split('@')[1]!, subject: `${tid}:oid-${email}`, email,
+  provider: 'microsoft',
+  orgKey: `microsoft:${tid}`,
+  orgName: email.split('@')[1]!,
+  subject: `${tid}:oid-${email}`,
+  email,
 });
 const attachAs = (orgId: Types.ObjectId, userId: Types.ObjectId, tid: string) =>
   attachRealm(orgId, `microsoft:${tid}`, { userId, verifiedAs: `admin@${tid}.test`, tenantId: tid });

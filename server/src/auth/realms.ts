@@ -41,7 +41,11 @@ export const TENANT_ADMIN_ROLES: Record<string, string> = {
 export type RealmErrorCode = 'not_configured' | 'bad_state' | 'provider_error' | 'not_tenant_admin' | 'not_org_admin' | 'realm_in_use' | 'not_your_domain';
 
 export class RealmError extends Error {
-  constructor(readonly code: RealmErrorCode, message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    readonly code: RealmErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
   }
 
@@ -63,10 +67,16 @@ export async function orgOfRealm(key: string): Promise<Types.ObjectId | null> {
  * Claims `key` for `orgId` unless another organisation holds it: the insert of the `_id` decides. Returns the
  * organisation that holds the realm afterwards (ours, or the one that was first).
  */
-export async function claimRealm(key: string, orgId: Types.ObjectId, by: { via: 'sign-in' | 'admin'; userId?: Types.ObjectId; verifiedAs?: string }): Promise<{ orgId: Types.ObjectId; created: boolean }> {
+export async function claimRealm(
+  key: string,
+  orgId: Types.ObjectId,
+  by: { via: 'sign-in' | 'admin'; userId?: Types.ObjectId; verifiedAs?: string },
+): Promise<{ orgId: Types.ObjectId; created: boolean }> {
   const provider = key.startsWith('microsoft:') ? 'microsoft' : 'google';
   try {
-    await runInOrg(orgId, () => OrgRealm.create({ _id: key, provider, via: by.via, attachedBy: by.userId ?? null, verifiedAs: by.verifiedAs ?? null, attachedAt: new Date() }));
+    await runInOrg(orgId, () =>
+      OrgRealm.create({ _id: key, provider, via: by.via, attachedBy: by.userId ?? null, verifiedAs: by.verifiedAs ?? null, attachedAt: new Date() }),
+    );
     return { orgId, created: true };
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
@@ -99,7 +109,14 @@ export async function startMicrosoftRealm(deps: RealmFlowDeps, admin: { userId: 
   if (!clientId) throw new RealmError('not_configured', 'a Microsoft 365 tenant cannot be added: the server has no MICROSOFT_CLIENT_ID');
   const state = `${admin.orgId.toHexString()}.${randomBytes(24).toString('base64url')}`;
   const codeVerifier = randomBytes(48).toString('base64url');
-  await OAuthState.create({ state, userId: admin.userId, provider: 'microsoft', purpose: 'realm', codeVerifier, expiresAt: new Date(Date.now() + REALM_STATE_TTL_MS) });
+  await OAuthState.create({
+    state,
+    userId: admin.userId,
+    provider: 'microsoft',
+    purpose: 'realm',
+    codeVerifier,
+    expiresAt: new Date(Date.now() + REALM_STATE_TTL_MS),
+  });
   const url = new URL(`${authority.replace(/\/+$/, '')}/oauth2/v2.0/authorize`);
   const params: Record<string, string> = {
     client_id: clientId,
@@ -134,13 +151,20 @@ export async function abandonMicrosoftRealm(state: string | undefined): Promise<
 async function redeemIdToken(deps: RealmFlowDeps, code: string, codeVerifier: string): Promise<string> {
   const { clientId, clientSecret, authority } = deps.microsoft;
   const body = new URLSearchParams({
-    client_id: clientId ?? '', grant_type: 'authorization_code', code, redirect_uri: realmRedirectUri(deps.publicUrl), code_verifier: codeVerifier, scope: SCOPES,
+    client_id: clientId ?? '',
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: realmRedirectUri(deps.publicUrl),
+    code_verifier: codeVerifier,
+    scope: SCOPES,
   });
   if (clientSecret) body.set('client_secret', clientSecret);
   let res: Response;
   try {
     res = await (deps.fetch ?? globalThis.fetch)(`${authority.replace(/\/+$/, '')}/oauth2/v2.0/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: body.toString(),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: body.toString(),
     });
   } catch (err) {
     throw new RealmError('provider_error', `Microsoft could not be reached (${(err as Error).message})`);
@@ -150,7 +174,13 @@ async function redeemIdToken(deps: RealmFlowDeps, code: string, codeVerifier: st
   return json.id_token;
 }
 
-export interface AttachedRealm { orgId: Types.ObjectId; key: string; tenantId: string; verifiedAs: string; alreadyAttached: boolean }
+export interface AttachedRealm {
+  orgId: Types.ObjectId;
+  key: string;
+  tenantId: string;
+  verifiedAs: string;
+  alreadyAttached: boolean;
+}
 
 /** The callback's part: code → verified ID token → checks → the tenant attached to the state's organisation. */
 export async function completeMicrosoftRealm(deps: RealmFlowDeps, params: { code: string; state: string }): Promise<AttachedRealm> {
@@ -164,11 +194,17 @@ export async function completeMicrosoftRealm(deps: RealmFlowDeps, params: { code
   }
   if (who.tenantId.toLowerCase() === MICROSOFT_CONSUMER_TENANT) {
     // Every personal account carries this tenant id: attaching it would join all of them to this organisation.
-    throw new RealmError('not_tenant_admin', 'a personal Microsoft account (outlook.com, hotmail.com, live.com) belongs to no Microsoft 365 tenant; sign in as an administrator of your organisation\'s tenant');
+    throw new RealmError(
+      'not_tenant_admin',
+      "a personal Microsoft account (outlook.com, hotmail.com, live.com) belongs to no Microsoft 365 tenant; sign in as an administrator of your organisation's tenant",
+    );
   }
   const roles = who.directoryRoles.filter((r) => r in TENANT_ADMIN_ROLES);
   if (roles.length === 0) {
-    throw new RealmError('not_tenant_admin', `${who.email} is not an administrator of the Microsoft 365 tenant (one of: ${Object.values(TENANT_ADMIN_ROLES).join(', ')}); ask one to add the tenant, or have the app registration emit directory roles (groupMembershipClaims).`);
+    throw new RealmError(
+      'not_tenant_admin',
+      `${who.email} is not an administrator of the Microsoft 365 tenant (one of: ${Object.values(TENANT_ADMIN_ROLES).join(', ')}); ask one to add the tenant, or have the app registration emit directory roles (groupMembershipClaims).`,
+    );
   }
   const orgId = st.orgId;
   // Still an admin of the organisation now (a role may have changed within the ten minutes).
@@ -182,7 +218,10 @@ export async function completeMicrosoftRealm(deps: RealmFlowDeps, params: { code
   const org = await Org.findById(orgId).select({ domains: 1 }).lean<Pick<OrgDoc, 'domains'>>();
   const domain = who.email.slice(who.email.lastIndexOf('@') + 1).toLowerCase();
   if ((!holder || holder.equals(orgId)) && !(org?.domains ?? []).some((d) => d.toLowerCase() === domain)) {
-    throw new RealmError('not_your_domain', `${domain} is not a domain of this organisation: a Microsoft 365 tenant is added by an administrator signing in with an address of the organisation's own domains`);
+    throw new RealmError(
+      'not_your_domain',
+      `${domain} is not a domain of this organisation: a Microsoft 365 tenant is added by an administrator signing in with an address of the organisation's own domains`,
+    );
   }
   return attachRealm(orgId, key, { userId: st.userId, verifiedAs: who.email, tenantId: who.tenantId });
 }
@@ -191,11 +230,19 @@ export async function completeMicrosoftRealm(deps: RealmFlowDeps, params: { code
  * Attaches a proven realm to `orgId`. Refused (409) when it belongs to another organisation: claimed by one, or
  * the key of an organisation created before realms were recorded that has users.
  */
-export async function attachRealm(orgId: Types.ObjectId, key: string, by: { userId: Types.ObjectId; verifiedAs: string; tenantId: string }): Promise<AttachedRealm> {
+export async function attachRealm(
+  orgId: Types.ObjectId,
+  key: string,
+  by: { userId: Types.ObjectId; verifiedAs: string; tenantId: string },
+): Promise<AttachedRealm> {
   const claim = await claimRealm(key, orgId, { via: 'admin', userId: by.userId, verifiedAs: by.verifiedAs });
   const inUse = async (holder: Types.ObjectId): Promise<never> => {
     const users = await runInOrg(holder, () => User.countDocuments({}));
-    throw new RealmError('realm_in_use', `this Microsoft 365 tenant already has its own Threadline organisation${users ? ` with ${users} user${users === 1 ? '' : 's'}` : ''}; it cannot also join yours`, { realm: key, users });
+    throw new RealmError(
+      'realm_in_use',
+      `this Microsoft 365 tenant already has its own Threadline organisation${users ? ` with ${users} user${users === 1 ? '' : 's'}` : ''}; it cannot also join yours`,
+      { realm: key, users },
+    );
   };
   if (!claim.orgId.equals(orgId)) return inUse(claim.orgId);
   if (claim.created) {

@@ -20,11 +20,13 @@ export async function signIn(identity: VerifiedIdentity): Promise<{ org: OrgDoc;
 
   const identityKey = `${identity.provider}:${identity.subject}`;
   return runInOrg(org._id, async () => {
-    let user = await upsertOnce(() => User.findOneAndUpdate(
-      { identityKey },
-      { $setOnInsert: { identityKey, role: 'member' }, $set: { email: identity.email, ...(identity.name ? { name: identity.name } : {}) } },
-      { upsert: true, new: true },
-    ).lean<UserDoc>());
+    let user = await upsertOnce(() =>
+      User.findOneAndUpdate(
+        { identityKey },
+        { $setOnInsert: { identityKey, role: 'member' }, $set: { email: identity.email, ...(identity.name ? { name: identity.name } : {}) } },
+        { upsert: true, new: true },
+      ).lean<UserDoc>(),
+    );
     if (!user) throw new Error('user upsert returned nothing');
     if (!org.firstUserId && (await claimFirstAdmin(user._id))) {
       await Org.updateOne({ _id: org._id }, { $set: { firstUserId: user._id } });
@@ -48,11 +50,13 @@ async function organisationOf(identity: VerifiedIdentity): Promise<OrgDoc> {
     const org = await addDomain(mapped);
     if (org) return org;
   }
-  const own = await upsertOnce(() => Org.findOneAndUpdate(
-    { key: identity.orgKey },
-    { $setOnInsert: { key: identity.orgKey, name: identity.orgName }, $addToSet: { domains: domain } },
-    { upsert: true, new: true },
-  ).lean<OrgDoc>());
+  const own = await upsertOnce(() =>
+    Org.findOneAndUpdate(
+      { key: identity.orgKey },
+      { $setOnInsert: { key: identity.orgKey, name: identity.orgName }, $addToSet: { domains: domain } },
+      { upsert: true, new: true },
+    ).lean<OrgDoc>(),
+  );
   if (!own) throw new Error('organisation upsert returned nothing');
   const claim = await claimRealm(identity.orgKey, own._id, { via: 'sign-in' });
   if (claim.orgId.equals(own._id)) return own;

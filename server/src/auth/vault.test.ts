@@ -157,13 +157,7 @@ describe('vaultFromConfig', () => {
 
   it('refuses a missing key or one of the wrong length', () => {
     expectVaultError(() => vaultFromConfig({ TOKEN_ENCRYPTION_KEY: undefined, TOKEN_ENCRYPTION_OLD_KEYS: undefined }), 'invalid_key');
-    expectVaultError(
-      () => vaultFromConfig({ TOKEN_ENCRYPTION_KEY: randomBytes(24).toString('base64'), TOKEN_ENCRYPTION_OLD_KEYS: undefined }),
-      'invalid_key',
-    );
-    expectVaultError(
-      () => vaultFromConfig({ TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), TOKEN_ENCRYPTION_OLD_KEYS: 'c2hvcnQ=' }),
-      'invalid_key',
-    );
+    expectVaultError(() => vaultFromConfig({ TOKEN_ENCRYPTION_KEY: randomBytes(24).toString('base64'), TOKEN_ENCRYPTION_OLD_KEYS: undefined }), 'invalid_key');
+    expectVaultError(() => vaultFromConfig({ TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'), TOKEN_ENCRYPTION_OLD_KEYS: 'c2hvcnQ=' }), 'invalid_key');
   });
 });

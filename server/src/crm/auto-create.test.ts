@@ -55,18 +55,27 @@ describe('shouldAutoCreateContact', () => {
 
 describe('isRoleAddress', () => {
   it.each([
-    'noreply@x.com', 'no-reply@x.com', 'no_reply@x.com', 'donotreply@x.com', 'do-not-reply@x.com', 'noreply-billing@x.com',
-    'info@x.com', 'support@x.com', 'support.eu@x.com', 'sales@x.com', 'sales+leads@x.com', 'notifications@x.com',
-    'mailer-daemon@x.com', 'postmaster@x.com', 'bounces+123@x.com',
+    'noreply@x.com',
+    'no-reply@x.com',
+    'no_reply@x.com',
+    'donotreply@x.com',
+    'do-not-reply@x.com',
+    'noreply-billing@x.com',
+    'info@x.com',
+    'support@x.com',
+    'support.eu@x.com',
+    'sales@x.com',
+    'sales+leads@x.com',
+    'notifications@x.com',
+    'mailer-daemon@x.com',
+    'postmaster@x.com',
+    'bounces+123@x.com',
   ])('%s is a role address', (email) => {
     expect(isRoleAddress(email)).toBe(true);
   });
-  it.each(['jane.doe@x.com', 'newsom@x.com', 'salesforce.jane@x.com', 'information.jane@x.com', 'supporter1@x.com'])(
-    '%s is a person',
-    (email) => {
-      expect(isRoleAddress(email)).toBe(false);
-    },
-  );
+  it.each(['jane.doe@x.com', 'newsom@x.com', 'salesforce.jane@x.com', 'information.jane@x.com', 'supporter1@x.com'])('%s is a person', (email) => {
+    expect(isRoleAddress(email)).toBe(false);
+  });
 });
 
 describe('suggestContact', () => {

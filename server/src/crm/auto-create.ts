@@ -50,12 +50,65 @@ export interface AutoCreateContext {
  * `newsom` is a person).
  */
 const ROLE_LOCAL_PARTS = new Set([
-  'noreply', 'no-reply', 'no_reply', 'donotreply', 'do-not-reply', 'do_not_reply', 'mailer-daemon', 'postmaster',
-  'bounce', 'bounces', 'info', 'support', 'sales', 'help', 'helpdesk', 'contact', 'admin', 'administrator',
-  'billing', 'invoice', 'invoices', 'accounts', 'accounting', 'notification', 'notifications', 'notify', 'alert',
-  'alerts', 'news', 'newsletter', 'marketing', 'hello', 'team', 'office', 'enquiries', 'inquiries', 'jobs',
-  'careers', 'hr', 'press', 'feedback', 'service', 'services', 'security', 'abuse', 'webmaster', 'hostmaster',
-  'root', 'calendar', 'updates', 'digest', 'reply', 'mailer', 'daemon', 'system', 'robot', 'bot', 'list', 'ops',
+  'noreply',
+  'no-reply',
+  'no_reply',
+  'donotreply',
+  'do-not-reply',
+  'do_not_reply',
+  'mailer-daemon',
+  'postmaster',
+  'bounce',
+  'bounces',
+  'info',
+  'support',
+  'sales',
+  'help',
+  'helpdesk',
+  'contact',
+  'admin',
+  'administrator',
+  'billing',
+  'invoice',
+  'invoices',
+  'accounts',
+  'accounting',
+  'notification',
+  'notifications',
+  'notify',
+  'alert',
+  'alerts',
+  'news',
+  'newsletter',
+  'marketing',
+  'hello',
+  'team',
+  'office',
+  'enquiries',
+  'inquiries',
+  'jobs',
+  'careers',
+  'hr',
+  'press',
+  'feedback',
+  'service',
+  'services',
+  'security',
+  'abuse',
+  'webmaster',
+  'hostmaster',
+  'root',
+  'calendar',
+  'updates',
+  'digest',
+  'reply',
+  'mailer',
+  'daemon',
+  'system',
+  'robot',
+  'bot',
+  'list',
+  'ops',
 ]);
 
 export function isRoleAddress(email: string): boolean {
@@ -142,7 +195,10 @@ export function suggestContact(person: AutoCreatePerson): ContactSuggestion | nu
 
 function nameFromDisplay(display: string | null | undefined, email: string): string | null {
   if (!display) return null;
-  let name = display.replace(/\s+/g, ' ').replace(/^["'\s]+|["'\s]+$/g, '').trim();
+  let name = display
+    .replace(/\s+/g, ' ')
+    .replace(/^["'\s]+|["'\s]+$/g, '')
+    .trim();
   // Many clients put the address itself (or an address-like string) in the display name.
   if (name.length === 0 || name.includes('@') || normaliseAddress(name) === email) return null;
   // Directory style `Doe, Jane` (Exchange's default) reads better as `Jane Doe`.

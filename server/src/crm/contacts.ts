@@ -12,7 +12,10 @@ import { relinkContact } from './link';
 import { companyDomainFor, companyNameFromDomain } from '../mail/domains';
 
 export class ContactConflictError extends Error {
-  constructor(public readonly email: string, public readonly existingId: Types.ObjectId) {
+  constructor(
+    public readonly email: string,
+    public readonly existingId: Types.ObjectId,
+  ) {
     super(`${email} already belongs to a contact`);
     this.name = 'ContactConflictError';
   }
@@ -22,7 +25,6 @@ export class ContactConflictError extends Error {
 export function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
-
 
 /** Removes a contact from every message and deal that names it (before the contact itself is deleted). */
 export async function unlinkContact(contactId: Types.ObjectId): Promise<void> {
@@ -92,7 +94,14 @@ async function conflictFromRace(emails: string[], except?: Types.ObjectId): Prom
   throw new Error('duplicate key without a conflicting contact');
 }
 
-export interface NewContact { email: string; name?: string; companyName?: string; title?: string; phone?: string; ownerId?: Types.ObjectId }
+export interface NewContact {
+  email: string;
+  name?: string;
+  companyName?: string;
+  title?: string;
+  phone?: string;
+  ownerId?: Types.ObjectId;
+}
 
 /** `email` must already be normalised. Links the new contact to past mail before answering. */
 export async function createContact(input: NewContact): Promise<ContactDoc> {
@@ -101,8 +110,13 @@ export async function createContact(input: NewContact): Promise<ContactDoc> {
   let doc;
   try {
     doc = await Contact.create({
-      emails: [input.email], name: input.name ?? '', title: input.title ?? '', phone: input.phone ?? '',
-      companyId, ownerId: input.ownerId ?? null, source: 'manual',
+      emails: [input.email],
+      name: input.name ?? '',
+      title: input.title ?? '',
+      phone: input.phone ?? '',
+      companyId,
+      ownerId: input.ownerId ?? null,
+      source: 'manual',
     });
   } catch (err) {
     if (isDuplicateKey(err)) await conflictFromRace([input.email]);
@@ -113,7 +127,13 @@ export async function createContact(input: NewContact): Promise<ContactDoc> {
   return contact;
 }
 
-export interface ContactChanges { emails?: string[]; name?: string; title?: string; phone?: string; companyId?: Types.ObjectId | null }
+export interface ContactChanges {
+  emails?: string[];
+  name?: string;
+  title?: string;
+  phone?: string;
+  companyId?: Types.ObjectId | null;
+}
 
 /** `emails` must already be normalised and deduplicated. Null when the contact does not exist. */
 export async function updateContact(id: Types.ObjectId, changes: ContactChanges): Promise<ContactDoc | null> {
@@ -154,5 +174,8 @@ export async function searchContacts(q: string, limit: number): Promise<ContactD
   const term = q.trim().toLowerCase();
   if (term.length === 0) return Contact.find({}).sort({ name: 1, _id: 1 }).limit(limit).lean<ContactDoc[]>();
   const pattern = new RegExp(escapeRegex(term), 'i');
-  return Contact.find({ $or: [{ name: pattern }, { emails: pattern }] }).sort({ name: 1, _id: 1 }).limit(limit).lean<ContactDoc[]>();
+  return Contact.find({ $or: [{ name: pattern }, { emails: pattern }] })
+    .sort({ name: 1, _id: 1 })
+    .limit(limit)
+    .lean<ContactDoc[]>();
 }

@@ -32,7 +32,7 @@ function dealMailFilter(deal: DealLinks): Record<string, unknown> | null {
   if (deal.companyId) or.push({ companyIds: deal.companyId });
   if (deal.threadIds?.length) or.push({ threadId: mongoose.trusted({ $in: deal.threadIds }) });
   if (deal.messageIds?.length) or.push({ _id: mongoose.trusted({ $in: deal.messageIds }) });
-  return or.length ? mongoose.trusted({ $or: or }) as Record<string, unknown> : null;
+  return or.length ? (mongoose.trusted({ $or: or }) as Record<string, unknown>) : null;
 }
 
 /** Makes `messages.dealIds` agree with the deal's current contacts, company and attached mail. Idempotent. */
@@ -41,10 +41,7 @@ export async function relinkDeal(deal: Pick<DealDoc, '_id'> & DealLinks): Promis
   const filter = dealMailFilter(deal);
   // Unlink what no longer belongs, then link what does: the two steps commute with concurrent ingest,
   // which links new mail to deals itself.
-  await Message.updateMany(
-    filter ? mongoose.trusted({ dealIds: deal._id, $nor: [filter] }) : { dealIds: deal._id },
-    { $pull: { dealIds: deal._id } },
-  );
+  await Message.updateMany(filter ? mongoose.trusted({ dealIds: deal._id, $nor: [filter] }) : { dealIds: deal._id }, { $pull: { dealIds: deal._id } });
   if (filter) await Message.updateMany(filter, { $addToSet: { dealIds: deal._id } });
 }
 
@@ -52,7 +49,6 @@ export async function unlinkDeal(dealId: Types.ObjectId): Promise<void> {
   await markDirectoryChanged();
   await Message.updateMany({ dealIds: dealId }, { $pull: { dealIds: dealId } });
 }
-
 
 export async function findDealOrNull(id: Types.ObjectId): Promise<DealDoc | null> {
   return Deal.findById(id).lean<DealDoc>();

@@ -22,7 +22,10 @@ export interface Links {
   dealIds: Types.ObjectId[];
 }
 
-interface ContactEntry { id: Types.ObjectId; companyId: Types.ObjectId | null }
+interface ContactEntry {
+  id: Types.ObjectId;
+  companyId: Types.ObjectId | null;
+}
 
 /** What readers may ask of a shared directory (OrgDirectory.shared): look-ups only. */
 export type ReadonlyDirectory = Pick<OrgDirectory, 'contactFor' | 'companyForDomain' | 'dealsOf' | 'emailsOfCompany' | 'isKnownContact' | 'linksFor'>;
@@ -58,7 +61,7 @@ export class OrgDirectory {
   /** `knownVersion`: the organisation's directoryVersion when the caller has just read the organisation itself. */
   private static async cached(knownVersion?: number): Promise<OrgDirectory> {
     const orgKey = String(currentOrgId());
-    const version = knownVersion ?? await directoryVersion();
+    const version = knownVersion ?? (await directoryVersion());
     const cached = recentDirectories.get(orgKey);
     if (cached && cached.version === version) return cached;
     const dir = await OrgDirectory.read(version);
@@ -175,7 +178,6 @@ export async function directoryVersion(): Promise<number> {
  * new version.
  */
 export async function markDirectoryChanged(): Promise<number> {
-  const org = await Org.findOneAndUpdate({ _id: currentOrgId() }, { $inc: { directoryVersion: 1 } }, { new: true })
-    .lean<{ directoryVersion?: number }>();
+  const org = await Org.findOneAndUpdate({ _id: currentOrgId() }, { $inc: { directoryVersion: 1 } }, { new: true }).lean<{ directoryVersion?: number }>();
   return org?.directoryVersion ?? 0;
 }

@@ -35,10 +35,13 @@ export async function relinkContact(contact: RelinkableContact): Promise<{ linke
     const dealFilter = [{ contactIds: contact._id }, ...[...companyIds.values()].map((companyId) => ({ companyId }))];
     const deals = await Deal.find(mongoose.trusted({ $or: dealFilter }), { _id: 1 }).lean();
 
-    const linked = emails.length === 0 ? { modifiedCount: 0 } : await Message.updateMany(
-      { participants: mongoose.trusted({ $in: emails }) },
-      { $addToSet: { contactIds: contact._id, companyIds: { $each: [...companyIds.values()] }, dealIds: { $each: deals.map((d) => d._id) } } },
-    );
+    const linked =
+      emails.length === 0
+        ? { modifiedCount: 0 }
+        : await Message.updateMany(
+            { participants: mongoose.trusted({ $in: emails }) },
+            { $addToSet: { contactIds: contact._id, companyIds: { $each: [...companyIds.values()] }, dealIds: { $each: deals.map((d) => d._id) } } },
+          );
     const unlinked = await Message.updateMany(
       { contactIds: contact._id, participants: mongoose.trusted({ $nin: emails }) },
       { $pull: { contactIds: contact._id } },

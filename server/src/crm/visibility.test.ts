@@ -21,7 +21,11 @@ describe('accessTo', () => {
 
 describe('buildPolicy', () => {
   it('uses the organisation default for users without a level, and filters lists by who shares', () => {
-    const policy = buildPolicy(me, 'private', [{ _id: full, visibility: 'full' }, { _id: meta, visibility: null }, { _id: me, visibility: null }]);
+    const policy = buildPolicy(me, 'private', [
+      { _id: full, visibility: 'full' },
+      { _id: meta, visibility: null },
+      { _id: me, visibility: null },
+    ]);
     expect(policy.access({ syncedBy: [meta] })).toBe('none');
     expect(policy.access({ syncedBy: [full] })).toBe('full');
     const branches = (policy.visibleFilter() as { $or: Record<string, unknown>[] }).$or;
@@ -35,7 +39,12 @@ describe('buildPolicy', () => {
 });
 
 describe('per-message overrides', () => {
-  const users = [{ _id: full, visibility: 'full' as const }, { _id: meta, visibility: 'metadata' as const }, { _id: priv, visibility: 'private' as const }, { _id: me, visibility: null }];
+  const users = [
+    { _id: full, visibility: 'full' as const },
+    { _id: meta, visibility: 'metadata' as const },
+    { _id: priv, visibility: 'private' as const },
+    { _id: me, visibility: null },
+  ];
   const policy = buildPolicy(me, 'full', users);
 
   it('a holder who makes one email private hides it, and only it', () => {

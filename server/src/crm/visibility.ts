@@ -98,7 +98,7 @@ export function buildPolicy(
   const levels = new Map(users.map((u) => [String(u._id), u.visibility ?? defaultLevel]));
   // A holder who is no longer a user of the organisation shares nothing, whatever override they left.
   const levelOf = (userId: string): VisibilityLevel => levels.get(userId) ?? 'private';
-  const levelIn = (m: Holding, userId: string): VisibilityLevel => (levels.has(userId) ? overrideOf(m, userId) ?? levelOf(userId) : 'private');
+  const levelIn = (m: Holding, userId: string): VisibilityLevel => (levels.has(userId) ? (overrideOf(m, userId) ?? levelOf(userId)) : 'private');
   const sharers = users.filter((u) => levelOf(String(u._id)) !== 'private').map((u) => u._id);
   const everyone = users.map((u) => u._id);
   return {
@@ -139,5 +139,9 @@ export async function loadVisibility(callerId: Types.ObjectId, loadedOrg?: Pick<
     User.find({}).select({ 'settings.visibility': 1 }).lean<{ _id: Types.ObjectId; settings?: { visibility?: VisibilityLevel | null } }[]>(),
   ]);
   const defaultLevel = org?.settings?.sharing?.defaultVisibility ?? 'full';
-  return buildPolicy(callerId, defaultLevel, users.map((u) => ({ _id: u._id, visibility: u.settings?.visibility ?? null })));
+  return buildPolicy(
+    callerId,
+    defaultLevel,
+    users.map((u) => ({ _id: u._id, visibility: u.settings?.visibility ?? null })),
+  );
 }

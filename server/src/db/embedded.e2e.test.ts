@@ -27,11 +27,17 @@ async function startServer(dataDir: string): Promise<{ child: ChildProcess; url:
     const onData = (b: Buffer) => {
       out += b.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${out}`));
+    });
   });
   return { child, url };
 }
@@ -46,20 +52,24 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean
 }
 
 describe('embedded database lifecycle', () => {
-  it.each(['SIGINT', 'SIGKILL'] as const)('answers /readyz and leaves no database process after %s', async (signal) => {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), `threadline-start-${signal}-`));
-    const { child, url } = await startServer(dataDir);
-    expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect(processesUsing(dataDir)).toBeGreaterThan(0);
-    // Owner-only: the folders 0700, every database file 0600.
-    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
-    const dbDir = path.join(dataDir, 'ferretdb');
-    expect(statSync(dbDir).mode & 0o777).toBe(0o700);
-    const files = readdirSync(dbDir).filter((f) => statSync(path.join(dbDir, f)).isFile());
-    expect(files.length).toBeGreaterThan(0);
-    for (const f of files) expect([f, statSync(path.join(dbDir, f)).mode & 0o777]).toEqual([f, 0o600]);
-    child.kill(signal);
-    expect(await waitFor(() => processesUsing(dataDir) === 0, 10_000)).toBe(true);
-  }, 90_000);
+  it.each(['SIGINT', 'SIGKILL'] as const)(
+    'answers /readyz and leaves no database process after %s',
+    async (signal) => {
+      const dataDir = mkdtempSync(path.join(os.tmpdir(), `threadline-start-${signal}-`));
+      const { child, url } = await startServer(dataDir);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect(processesUsing(dataDir)).toBeGreaterThan(0);
+      // Owner-only: the folders 0700, every database file 0600.
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      const dbDir = path.join(dataDir, 'ferretdb');
+      expect(statSync(dbDir).mode & 0o777).toBe(0o700);
+      const files = readdirSync(dbDir).filter((f) => statSync(path.join(dbDir, f)).isFile());
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) expect([f, statSync(path.join(dbDir, f)).mode & 0o777]).toEqual([f, 0o600]);
+      child.kill(signal);
+      expect(await waitFor(() => processesUsing(dataDir) === 0, 10_000)).toBe(true);
+    },
+    90_000,
+  );
 });

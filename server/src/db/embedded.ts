@@ -39,7 +39,9 @@ const GUARD = 'exec 3<&0; "$@" </dev/null & child=$!; (cat <&3 >/dev/null; kill 
 async function waitUntilAnswering(uri: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited: number | null = null;
-  child.once('exit', (code) => { exited = code ?? -1; });
+  child.once('exit', (code) => {
+    exited = code ?? -1;
+  });
   for (;;) {
     if (exited !== null) throw new Error(`FerretDB exited (code ${exited}) before answering: ${stderr().trim()}`);
     const client = new mongoose.mongo.MongoClient(uri, { serverSelectionTimeoutMS: 500, connectTimeoutMS: 500 });
@@ -96,14 +98,21 @@ async function startFerretdb(bin: string, dataDir: string): Promise<EmbeddedData
   // A socket left by a FerretDB that was killed outright would refuse the listen ("address already in use").
   if (viaSocket) await rm(socket, { force: true });
   const args = [
-    '--handler=sqlite', `--sqlite-url=file:${dbDir}/`, `--state-dir=${dbDir}`,
+    '--handler=sqlite',
+    `--sqlite-url=file:${dbDir}/`,
+    `--state-dir=${dbDir}`,
     ...(viaSocket ? [`--listen-unix=${socket}`, '--listen-addr='] : [`--listen-addr=127.0.0.1:${port}`]),
-    '--debug-addr=-', '--telemetry=disable', '--log-level=warn', '--log-format=json',
+    '--debug-addr=-',
+    '--telemetry=disable',
+    '--log-level=warn',
+    '--log-format=json',
   ];
   const env = { ...process.env, GOGC: process.env.GOGC ?? FERRETDB_GOGC };
   const child = spawnPrivate('sh', ['-c', GUARD, 'ferretdb-guard', bin, ...args], { stdio: ['pipe', 'ignore', 'pipe'], env });
   let err = '';
-  child.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
+  child.stderr!.on('data', (b: Buffer) => {
+    err = (err + b.toString()).slice(-4000);
+  });
   const uri = viaSocket ? `mongodb://${encodeURIComponent(socket)}/threadline` : `mongodb://127.0.0.1:${port}/threadline`;
   try {
     await waitUntilAnswering(uri, child, () => err, 30_000);
@@ -114,13 +123,14 @@ async function startFerretdb(bin: string, dataDir: string): Promise<EmbeddedData
   return {
     uri,
     kind: 'ferretdb',
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-      child.stdin!.end();
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        child.stdin!.end();
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
   };
 }
 
@@ -131,7 +141,13 @@ async function startMemoryServer(dataDir: string, log: Log): Promise<EmbeddedDat
   await privateDir(dataDir);
   await privateDir(dbPath);
   const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger' } });
-  return { uri: server.getUri('threadline'), kind: 'mongodb-memory-server', stop: async () => { await server.stop(); } };
+  return {
+    uri: server.getUri('threadline'),
+    kind: 'mongodb-memory-server',
+    stop: async () => {
+      await server.stop();
+    },
+  };
 }
 
 export async function startEmbeddedDatabase(dataDir: string, log: Log = () => {}): Promise<EmbeddedDatabase> {
@@ -149,8 +165,8 @@ export async function startEmbeddedDatabase(dataDir: string, log: Log = () => {}
   } catch (err) {
     throw new Error(
       'No embedded database could be started. ' +
-      (ferretError ? `FerretDB: ${ferretError.message}. ` : 'FerretDB: Go is not installed. ') +
-      `mongodb-memory-server: ${(err as Error).message}. Set MONGODB_URI to a MongoDB 6+ server instead.`,
+        (ferretError ? `FerretDB: ${ferretError.message}. ` : 'FerretDB: Go is not installed. ') +
+        `mongodb-memory-server: ${(err as Error).message}. Set MONGODB_URI to a MongoDB 6+ server instead.`,
     );
   }
 }

@@ -89,7 +89,10 @@ export async function ensureFerretdbBinary(log: BuildLog = () => {}, env: NodeJS
   const work = await mkdtemp(path.join(cacheDir, 'build-'));
   try {
     const { stdout } = await run('go', ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
-      cwd: work, env: goEnv, maxBuffer: 16 << 20, timeout: 15 * 60_000,
+      cwd: work,
+      env: goEnv,
+      maxBuffer: 16 << 20,
+      timeout: 15 * 60_000,
     });
     const moduleDir: string = JSON.parse(stdout).Dir;
     const src = path.join(work, 'src');
@@ -101,7 +104,10 @@ export async function ensureFerretdbBinary(log: BuildLog = () => {}, env: NodeJS
     await writeFile(path.join(src, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
     const out = path.join(work, 'ferretdb');
     await run('go', ['build', '-trimpath', '-buildvcs=false', '-o', out, './cmd/ferretdb'], {
-      cwd: src, env: goEnv, maxBuffer: 16 << 20, timeout: 20 * 60_000,
+      cwd: src,
+      env: goEnv,
+      maxBuffer: 16 << 20,
+      timeout: 20 * 60_000,
     });
     await rename(out, target); // atomic: a concurrent build or a reader never sees half a binary
     log(`FerretDB built: ${target}`);

@@ -57,11 +57,10 @@ describe('tenant scope on a real database', () => {
   });
 
   it('upserts idempotently on (orgId, dedupKey)', async () => {
-    const upsert = () => runInOrg(orgA, () => Message.updateOne(
-      { dedupKey: 'mid:abc@x' },
-      { $setOnInsert: { date: new Date(), direction: 'inbound', subject: 'hi' } },
-      { upsert: true },
-    ));
+    const upsert = () =>
+      runInOrg(orgA, () =>
+        Message.updateOne({ dedupKey: 'mid:abc@x' }, { $setOnInsert: { date: new Date(), direction: 'inbound', subject: 'hi' } }, { upsert: true }),
+      );
     await upsert();
     await upsert();
     expect(await runInOrg(orgA, () => Message.countDocuments({ dedupKey: 'mid:abc@x' }))).toBe(1);

@@ -54,8 +54,18 @@ function requireContext(model: string, op: string): TenantContext {
 }
 
 const QUERY_OPS: mongoose.MongooseQueryMiddleware[] = [
-  'countDocuments', 'deleteMany', 'deleteOne', 'distinct', 'find', 'findOne', 'findOneAndDelete',
-  'findOneAndReplace', 'findOneAndUpdate', 'replaceOne', 'updateMany', 'updateOne',
+  'countDocuments',
+  'deleteMany',
+  'deleteOne',
+  'distinct',
+  'find',
+  'findOne',
+  'findOneAndDelete',
+  'findOneAndReplace',
+  'findOneAndUpdate',
+  'replaceOne',
+  'updateMany',
+  'updateOne',
 ];
 
 function sameOrg(a: unknown, b: Types.ObjectId): boolean {

@@ -32,10 +32,22 @@ async function assignee(email: string | undefined, authorId: Types.ObjectId): Pr
 }
 
 const recordView = (r: NoteDoc['record']) => ({ kind: r.kind, id: String(r.id) });
-const noteView = (n: NoteDoc) => ({ id: String(n._id), record: recordView(n.record), authorId: String(n.authorId), body: n.body, createdAt: new Date(n.createdAt).toISOString() });
+const noteView = (n: NoteDoc) => ({
+  id: String(n._id),
+  record: recordView(n.record),
+  authorId: String(n.authorId),
+  body: n.body,
+  createdAt: new Date(n.createdAt).toISOString(),
+});
 const taskView = (t: TaskDoc) => ({
-  id: String(t._id), record: recordView(t.record), authorId: String(t.authorId), assigneeId: String(t.assigneeId), title: t.title,
-  dueDate: t.dueDate ? new Date(t.dueDate).toISOString() : null, done: t.done, createdAt: new Date(t.createdAt).toISOString(),
+  id: String(t._id),
+  record: recordView(t.record),
+  authorId: String(t.authorId),
+  assigneeId: String(t.assigneeId),
+  title: t.title,
+  dueDate: t.dueDate ? new Date(t.dueDate).toISOString() : null,
+  done: t.done,
+  createdAt: new Date(t.createdAt).toISOString(),
 });
 const recordFilter = (q: { kind: RecordKind; id: Types.ObjectId }) => ({ 'record.kind': q.kind, 'record.id': q.id });
 
@@ -61,17 +73,22 @@ export function activityRoutes(): Router {
     const body = taskBody.parse(req.body);
     await requireRecord(body.record);
     const task = await Task.create({
-      record: body.record, authorId: a.userId, assigneeId: await assignee(body.assigneeEmail, a.userId), title: body.title, dueDate: body.dueDate ?? null,
+      record: body.record,
+      authorId: a.userId,
+      assigneeId: await assignee(body.assigneeEmail, a.userId),
+      title: body.title,
+      dueDate: body.dueDate ?? null,
     });
     res.status(201).json(taskView(task.toObject() as TaskDoc));
   });
 
   router.get('/api/tasks', async (req, res) => {
     const q = taskList.parse(req.query);
-    const filter = 'assignee' in q
-      ? { assigneeId: auth(req).userId, ...(q.done ? { done: q.done === 'true' } : {}) }
-      : recordFilter(q);
-    const tasks = await Task.find(filter).sort('assignee' in q ? { done: 1, dueDate: 1 } : { createdAt: -1 }).limit(q.limit).lean<TaskDoc[]>();
+    const filter = 'assignee' in q ? { assigneeId: auth(req).userId, ...(q.done ? { done: q.done === 'true' } : {}) } : recordFilter(q);
+    const tasks = await Task.find(filter)
+      .sort('assignee' in q ? { done: 1, dueDate: 1 } : { createdAt: -1 })
+      .limit(q.limit)
+      .lean<TaskDoc[]>();
     res.json({ tasks: tasks.map(taskView) });
   });
 

@@ -24,7 +24,11 @@ beforeAll(async () => {
 });
 afterAll(() => idp.close());
 
-const post = (who: SignedIn, path: string, body: unknown) => request(svc.app).post(path).set(bearer(who)).send(body as object);
+const post = (who: SignedIn, path: string, body: unknown) =>
+  request(svc.app)
+    .post(path)
+    .set(bearer(who))
+    .send(body as object);
 const get = (who: SignedIn, path: string) => request(svc.app).get(path).set(bearer(who));
 
 describe('notes', () => {
@@ -40,7 +44,9 @@ describe('notes', () => {
   });
 
   it('refuses an empty note, an unknown record and an unknown kind, naming the field', async () => {
-    expect((await post(ada, '/api/notes', { record: { kind: 'contact', id: contactId }, body: '  ' })).body.error.details.issues).toEqual([expect.objectContaining({ field: 'body' })]);
+    expect((await post(ada, '/api/notes', { record: { kind: 'contact', id: contactId }, body: '  ' })).body.error.details.issues).toEqual([
+      expect.objectContaining({ field: 'body' }),
+    ]);
     expect((await post(ada, '/api/notes', { record: { kind: 'deal', id: String(new Types.ObjectId()) }, body: 'x' })).status).toBe(404);
     expect((await post(ada, '/api/notes', { record: { kind: 'ticket', id: contactId }, body: 'x' })).status).toBe(400);
   });
@@ -49,9 +55,20 @@ describe('notes', () => {
 describe('tasks', () => {
   it('adds a task with a due day and an assignee by address; lists them per record and per assignee; marks them done', async () => {
     const deal = (await post(ada, '/api/deals', { name: 'Initech pilot', contactIds: [contactId] })).body as { id: string };
-    const t = await post(ada, '/api/tasks', { record: { kind: 'deal', id: deal.id }, title: 'Send the quote', dueDate: '2026-03-31', assigneeEmail: 'BOB@acme.test' });
+    const t = await post(ada, '/api/tasks', {
+      record: { kind: 'deal', id: deal.id },
+      title: 'Send the quote',
+      dueDate: '2026-03-31',
+      assigneeEmail: 'BOB@acme.test',
+    });
     expect(t.status).toBe(201);
-    expect(t.body).toMatchObject({ title: 'Send the quote', assigneeId: String(bob.userId), authorId: String(ada.userId), dueDate: '2026-03-31T23:59:59.999Z', done: false });
+    expect(t.body).toMatchObject({
+      title: 'Send the quote',
+      assigneeId: String(bob.userId),
+      authorId: String(ada.userId),
+      dueDate: '2026-03-31T23:59:59.999Z',
+      done: false,
+    });
     const mine = await post(ada, '/api/tasks', { record: { kind: 'contact', id: contactId }, title: 'Call Pat' });
     expect(mine.body).toMatchObject({ assigneeId: String(ada.userId), dueDate: null });
 

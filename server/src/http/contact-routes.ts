@@ -19,11 +19,12 @@ import { objectId } from './message-read-routes';
 import { companyView, contactView } from '../views/records';
 
 const idParam = (what: string) => z.object({ id: objectId(what) });
-const address = (field: string) => contactEmail.transform((s, ctx) => {
-  const a = normaliseAddress(s);
-  if (a === null) ctx.addIssue({ code: 'custom', message: `${field} is not a valid email address` });
-  return a ?? '';
-});
+const address = (field: string) =>
+  contactEmail.transform((s, ctx) => {
+    const a = normaliseAddress(s);
+    if (a === null) ctx.addIssue({ code: 'custom', message: `${field} is not a valid email address` });
+    return a ?? '';
+  });
 const searchQuery = ContactSearch;
 const createBody = contactCreateOf(address('email'));
 const patchBody = contactPatchOf(address('emails'), objectId('company'));

@@ -18,7 +18,13 @@ describe('POST /api/contacts', () => {
   it('creates a contact with its company from the registrable domain, and refuses the same address again (409)', async () => {
     const res = await api(ada).post('/api/contacts', { email: 'Jane.Doe@EU.Acme-Robotics.co.uk', name: 'Jane Doe', title: 'CTO' });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ email: 'jane.doe@eu.acme-robotics.co.uk', emails: ['jane.doe@eu.acme-robotics.co.uk'], name: 'Jane Doe', title: 'CTO', source: 'manual' });
+    expect(res.body).toMatchObject({
+      email: 'jane.doe@eu.acme-robotics.co.uk',
+      emails: ['jane.doe@eu.acme-robotics.co.uk'],
+      name: 'Jane Doe',
+      title: 'CTO',
+      source: 'manual',
+    });
     const company = await api(ada).get(`/api/companies/${res.body.companyId}`);
     expect(company.body).toEqual({ id: res.body.companyId, name: 'Acme Robotics', domains: ['acme-robotics.co.uk'] });
 
@@ -81,7 +87,10 @@ describe('POST /api/contacts', () => {
   });
 
   it('refuses __proto__ in the body', async () => {
-    const res = await request(service.app()).post('/api/contacts').set(bearer(ada)).set('content-type', 'application/json')
+    const res = await request(service.app())
+      .post('/api/contacts')
+      .set(bearer(ada))
+      .set('content-type', 'application/json')
       .send('{"email":"proto@x.com","__proto__":{"admin":true}}');
     expect(res.status).toBe(400);
   });

@@ -5,7 +5,7 @@
  */
 import { byInternetMessageId } from '../models/ids';
 import { Types } from 'mongoose';
-import { request, } from '../../../test/helpers/contract';
+import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
@@ -21,7 +21,12 @@ import { User } from '../models/user';
 
 useTestDatabase();
 
-interface Rep { token: string; userId: Types.ObjectId; orgId: Types.ObjectId; email: string }
+interface Rep {
+  token: string;
+  userId: Types.ObjectId;
+  orgId: Types.ObjectId;
+  email: string;
+}
 
 let idp: TestIdp;
 let svc: ReturnType<typeof testService>;
@@ -44,14 +49,28 @@ async function mail(holders: Rep[], m: { mid?: string; subject: string; from: [s
   const mid = m.mid ?? `m${(n += 1)}@mail.test`;
   return runInOrg(orgId, async () => {
     const doc = await Message.create({
-      ...byInternetMessageId(orgId, mid), internetMessageId: mid, subject: m.subject, from: { email: m.from[0], name: m.from[1] },
-      to: m.to.map((email) => ({ email, name: '' })), date: new Date(m.date), direction: 'inbound',
-      snippet: m.text ?? 'the body', text: m.text ?? 'the body', participants: [m.from[0], ...m.to],
-      syncedBy: holders.map((h) => h.userId), threadId: new Types.ObjectId(),
+      ...byInternetMessageId(orgId, mid),
+      internetMessageId: mid,
+      subject: m.subject,
+      from: { email: m.from[0], name: m.from[1] },
+      to: m.to.map((email) => ({ email, name: '' })),
+      date: new Date(m.date),
+      direction: 'inbound',
+      snippet: m.text ?? 'the body',
+      text: m.text ?? 'the body',
+      participants: [m.from[0], ...m.to],
+      syncedBy: holders.map((h) => h.userId),
+      threadId: new Types.ObjectId(),
     });
     for (const h of holders) {
       const mailbox = await Mailbox.findOne({ userId: h.userId }).lean<{ _id: Types.ObjectId }>();
-      const copy = await MailboxMessage.create({ mailboxId: mailbox!._id, userId: h.userId, messageId: doc._id, providerMessageId: `p-${mid}`, labels: ['Deals'] });
+      const copy = await MailboxMessage.create({
+        mailboxId: mailbox!._id,
+        userId: h.userId,
+        messageId: doc._id,
+        providerMessageId: `p-${mid}`,
+        labels: ['Deals'],
+      });
       await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants: doc.participants, threadId: doc.threadId }]);
     }
     return doc;
@@ -60,7 +79,9 @@ async function mail(holders: Rep[], m: { mid?: string; subject: string; from: [s
 
 const get = (who: Rep, query: string) => request(svc.app).get(`/api/context${query}`).set('Authorization', `Bearer ${who.token}`);
 const addon = (who: Rep, provider: 'gmail' | 'outlook', message: Partial<AddonMessageInput>) =>
-  request(svc.app).post('/api/addon/context').set('Authorization', `Bearer ${who.token}`)
+  request(svc.app)
+    .post('/api/addon/context')
+    .set('Authorization', `Bearer ${who.token}`)
     .send({ provider, message: { to: [], cc: [], ...message } });
 
 const janeEmail: AddonMessageInput = {
@@ -68,7 +89,10 @@ const janeEmail: AddonMessageInput = {
   subject: 'Renewal',
   from: { email: 'Jane.Doe@Globex.com', name: 'Doe, Jane' },
   to: [{ email: 'ada@acme.test', name: 'Ada' }],
-  cc: [{ email: 'pat.smith@gmail.com', name: '' }, { email: 'bob@acme.test', name: 'Bob' }],
+  cc: [
+    { email: 'pat.smith@gmail.com', name: '' },
+    { email: 'bob@acme.test', name: 'Bob' },
+  ],
 };
 
 beforeAll(async () => {
@@ -78,18 +102,39 @@ beforeAll(async () => {
   bob = await signIn('bob@acme.test', 'acme.test', 'Bob Builder');
   cy = await signIn('cy@acme.test', 'acme.test', 'Cy Private');
   eve = await signIn('eve@other.test', 'other.test', 'Eve');
-  for (const [who, visibility] of [[bob, 'metadata'], [cy, 'private']] as const) {
+  for (const [who, visibility] of [
+    [bob, 'metadata'],
+    [cy, 'private'],
+  ] as const) {
     await runInOrg(who.orgId, () => User.updateOne({ _id: who.userId }, { $set: { 'settings.visibility': visibility } }));
   }
   for (const who of [ada, bob, cy, eve]) {
     await runInOrg(who.orgId, () => Mailbox.create({ userId: who.userId, provider: 'google', address: who.email, state: 'live' }));
   }
-  await runInOrg(ada.orgId, () => Mailbox.updateOne({ userId: ada.userId }, {
-    $set: { state: 'reauth_required', lastError: { code: 'auth_revoked', message: 'Google says the grant was revoked.', at: new Date() } },
-  }));
+  await runInOrg(ada.orgId, () =>
+    Mailbox.updateOne(
+      { userId: ada.userId },
+      {
+        $set: { state: 'reauth_required', lastError: { code: 'auth_revoked', message: 'Google says the grant was revoked.', at: new Date() } },
+      },
+    ),
+  );
 
-  await mail([ada], { mid: 'Latest@globex.com', subject: 'Renewal', from: ['jane.doe@globex.com', 'Jane Doe'], to: ['ada@acme.test'], date: '2025-03-01', text: 'Ada, about the renewal' });
-  await mail([bob], { subject: 'Pricing (Bob)', from: ['jane.doe@globex.com', 'Jane Doe'], to: ['bob@acme.test'], date: '2025-02-01', text: 'secret pricing body' });
+  await mail([ada], {
+    mid: 'Latest@globex.com',
+    subject: 'Renewal',
+    from: ['jane.doe@globex.com', 'Jane Doe'],
+    to: ['ada@acme.test'],
+    date: '2025-03-01',
+    text: 'Ada, about the renewal',
+  });
+  await mail([bob], {
+    subject: 'Pricing (Bob)',
+    from: ['jane.doe@globex.com', 'Jane Doe'],
+    to: ['bob@acme.test'],
+    date: '2025-02-01',
+    text: 'secret pricing body',
+  });
   await mail([cy], { mid: 'private@globex.com', subject: 'Private (Cy)', from: ['jane.doe@globex.com', 'Jane Doe'], to: ['cy@acme.test'], date: '2025-02-15' });
   await mail([eve], { subject: 'Other org', from: ['jane.doe@globex.com', 'Jane Doe'], to: ['eve@other.test'], date: '2025-02-20' });
 });
@@ -107,8 +152,13 @@ describe('the rep opens an email from an unknown sender', () => {
   it('suggests a contact: name from the display name, company from the domain, none for gmail.com', () => {
     const people = first.view.participants;
     expect(people.map((p) => p.email)).toEqual(['jane.doe@globex.com', 'pat.smith@gmail.com', 'bob@acme.test']);
-    expect(people[0]).toMatchObject({ role: 'from', contact: null, company: null, teammate: false,
-      suggestion: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex', companyDomain: 'globex.com' } });
+    expect(people[0]).toMatchObject({
+      role: 'from',
+      contact: null,
+      company: null,
+      teammate: false,
+      suggestion: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex', companyDomain: 'globex.com' },
+    });
     expect(people[1].suggestion).toEqual({ email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: null, companyDomain: null, roleAddress: false });
     // A teammate is never offered as a contact; the caller's own address is not listed at all.
     expect(people[2]).toMatchObject({ teammate: true, suggestion: null });
@@ -118,26 +168,44 @@ describe('the rep opens an email from an unknown sender', () => {
     expect(first.card?.fixedFooter).toBeUndefined();
     const all = first.card!.sections.flatMap((s) => s.widgets).flatMap((w) => ('buttonList' in w ? w.buttonList.buttons : []));
     expect(all.slice(0, 2)).toEqual([
-      { text: 'Create contact Jane Doe', onClick: { action: { function: 'createContact', parameters: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex' } } } },
-      { text: 'Create contact Pat Smith', onClick: { action: { function: 'createContact', parameters: { email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: '' } } } },
+      {
+        text: 'Create contact Jane Doe',
+        onClick: { action: { function: 'createContact', parameters: { email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex' } } },
+      },
+      {
+        text: 'Create contact Pat Smith',
+        onClick: { action: { function: 'createContact', parameters: { email: 'pat.smith@gmail.com', name: 'Pat Smith', companyName: '' } } },
+      },
     ]);
     const buttons = all.slice(2);
     expect(buttons.map((b) => b.text)).toEqual([
-      'Open in CRM', 'Why is this email here?', 'Never log this sender',
+      'Open in CRM',
+      'Why is this email here?',
+      'Never log this sender',
       // "Your choice for this email": Ada holds it and shares in full, so the other two levels are offered.
-      "Don't log this email", "Don't log this thread", 'Make private', 'Share headers only',
+      "Don't log this email",
+      "Don't log this thread",
+      'Make private',
+      'Share headers only',
     ]);
     expect(buttons[0].onClick).toEqual({ openLink: { url: `http://127.0.0.1:3999/app/messages/${first.view.thisMessage.messageId}` } });
     expect(buttons[2].onClick).toEqual({ action: { function: 'neverLogSender', parameters: { email: 'jane.doe@globex.com' } } });
   });
 
   it('says the open email is synced, and by whom', () => {
-    expect(first.view.thisMessage).toMatchObject({ internetMessageId: 'Latest@globex.com', status: 'synced', syncedBy: [{ name: 'Ada Lovelace', email: 'ada@acme.test', isYou: true }] });
+    expect(first.view.thisMessage).toMatchObject({
+      internetMessageId: 'Latest@globex.com',
+      status: 'synced',
+      syncedBy: [{ name: 'Ada Lovelace', email: 'ada@acme.test', isYou: true }],
+    });
   });
 
   it("shows the caller's mailbox health with the fix in words", () => {
     expect(first.view.sync.status).toBe('attention');
-    expect(first.view.sync.mailboxes[0]).toMatchObject({ state: 'reauth_required', problem: { code: 'auth_revoked', fix: expect.stringMatching(/Reconnect/) } });
+    expect(first.view.sync.mailboxes[0]).toMatchObject({
+      state: 'reauth_required',
+      problem: { code: 'auth_revoked', fix: expect.stringMatching(/Reconnect/) },
+    });
   });
 
   it('already shows past mail: full for her own, headers only for a metadata teammate, nothing private', () => {
@@ -151,7 +219,9 @@ describe('the rep opens an email from an unknown sender', () => {
   });
 
   it('creates the contact, after which the context shows the contact, the company and the deal', async () => {
-    const created = await request(svc.app).post('/api/contacts').set('Authorization', `Bearer ${ada.token}`)
+    const created = await request(svc.app)
+      .post('/api/contacts')
+      .set('Authorization', `Bearer ${ada.token}`)
       .send({ email: 'jane.doe@globex.com', name: 'Jane Doe', companyName: 'Globex' });
     expect(created.status).toBe(201);
     const contactId = created.body.id as string;
@@ -171,7 +241,11 @@ describe('the rep opens an email from an unknown sender', () => {
     const ctx = await get(ada, '?email=JANE.DOE@globex.com&email=nobody@initech.com');
     expect(ctx.status).toBe(200);
     expect(ctx.body.participants).toEqual([
-      { email: 'jane.doe@globex.com', contact: expect.objectContaining({ id: contactId, name: 'Jane Doe' }), company: expect.objectContaining({ name: 'Globex' }) },
+      {
+        email: 'jane.doe@globex.com',
+        contact: expect.objectContaining({ id: contactId, name: 'Jane Doe' }),
+        company: expect.objectContaining({ name: 'Globex' }),
+      },
       { email: 'nobody@initech.com', contact: null, company: null },
     ]);
     expect(ctx.body.deals.map((d: { name: string; status: string }) => `${d.name}:${d.status}`).sort()).toEqual(['Globex lost:lost', 'Globex renewal:open']);
@@ -191,7 +265,12 @@ describe('visibility and tenancy', () => {
   it('never says who holds a private email, nor that it is there: it answers as for an email nobody synced', async () => {
     const res = await addon(ada, 'outlook', { ...janeEmail, internetMessageId: '<private@globex.com>' });
     expect(res.body.view.thisMessage).toEqual({
-      internetMessageId: 'private@globex.com', status: 'not_synced', messageId: null, syncedBy: [], openUrl: null, choices: { notLogged: null, sharing: null },
+      internetMessageId: 'private@globex.com',
+      status: 'not_synced',
+      messageId: null,
+      syncedBy: [],
+      openUrl: null,
+      choices: { notLogged: null, sharing: null },
     });
     expect(res.body.card).toBeUndefined();
     const missing = await addon(ada, 'outlook', { ...janeEmail, internetMessageId: '<never@seen>' });
@@ -247,7 +326,11 @@ describe('the card', () => {
 
   it('stays within the limits on an email to a crowd, with garbage and long names', async () => {
     const crowd = Array.from({ length: 80 }, (_, i) => ({ email: `person${i}@crowd-${i}.com`, name: `${'Very long name '.repeat(20)}${i}` }));
-    const res = await addon(ada, 'gmail', { ...janeEmail, subject: 'x'.repeat(3000).slice(0, 2000), to: [{ email: 'undisclosed-recipients:;', name: '' }, ...crowd] });
+    const res = await addon(ada, 'gmail', {
+      ...janeEmail,
+      subject: 'x'.repeat(3000).slice(0, 2000),
+      to: [{ email: 'undisclosed-recipients:;', name: '' }, ...crowd],
+    });
     expect(res.status).toBe(200);
     const { view, card } = res.body as AddonContextResponse;
     expect(view.participants).toHaveLength(50);
@@ -269,7 +352,10 @@ describe('this email, my choice', () => {
     const open = { ...janeEmail, internetMessageId: '<Latest@Globex.com>' };
     const before = (await addon(ada, 'gmail', open)).body as AddonContextResponse;
     expect(before.view.thisMessage.choices).toEqual({ notLogged: null, sharing: { level: 'full', override: null, defaultLevel: 'full' } });
-    const shared = await request(svc.app).put(`/api/messages/${before.view.thisMessage.messageId}/visibility`).set('Authorization', `Bearer ${ada.token}`).send({ level: 'metadata' });
+    const shared = await request(svc.app)
+      .put(`/api/messages/${before.view.thisMessage.messageId}/visibility`)
+      .set('Authorization', `Bearer ${ada.token}`)
+      .send({ level: 'metadata' });
     expect(shared.status).toBe(200);
     const after = (await addon(ada, 'gmail', open)).body as AddonContextResponse;
     expect(after.view.thisMessage.choices?.sharing).toEqual({ level: 'metadata', override: 'metadata', defaultLevel: 'full' });
@@ -278,7 +364,10 @@ describe('this email, my choice', () => {
     expect(texts).toContain('"level":"default"');
 
     // Not logged by Ada (the only holder): the email is gone for everyone, and Ada's sidebar offers to log it again.
-    const chosen = await request(svc.app).post('/api/me/excluded-messages').set('Authorization', `Bearer ${ada.token}`).send({ internetMessageId: open.internetMessageId, scope: 'thread' });
+    const chosen = await request(svc.app)
+      .post('/api/me/excluded-messages')
+      .set('Authorization', `Bearer ${ada.token}`)
+      .send({ internetMessageId: open.internetMessageId, scope: 'thread' });
     expect(chosen.status).toBe(201);
     const gone = (await addon(ada, 'gmail', open)).body as AddonContextResponse;
     expect(gone.view.thisMessage).toMatchObject({ status: 'not_synced', choices: { notLogged: { id: chosen.body.id, scope: 'thread' }, sharing: null } });

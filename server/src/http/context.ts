@@ -16,7 +16,9 @@ export interface RequestAuth {
 }
 
 declare module 'express-serve-static-core' {
-  interface Request { auth?: RequestAuth }
+  interface Request {
+    auth?: RequestAuth;
+  }
 }
 
 /**

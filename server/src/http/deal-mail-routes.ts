@@ -32,12 +32,16 @@ export function dealMailRoutes(): Router {
     const internetMessageId = normaliseMessageId(raw);
     if (internetMessageId === null) throw badRequest('internetMessageId: not a usable Message-ID', { field: 'internetMessageId' });
     const message = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId))
-      .select({ syncedBy: 1, levelOverrides: 1, threadId: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides' | 'threadId'>>();
+      .select({ syncedBy: 1, levelOverrides: 1, threadId: 1 })
+      .lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides' | 'threadId'>>();
     // Not stored, or stored but hidden from the caller: the same answer, so its existence is not revealed.
     if (!message || (await loadVisibility(a.userId)).access(message) === 'none') throw notFound('message');
     const byThread = scope === 'thread' && message.threadId;
-    const deal = await Deal.findOneAndUpdate({ _id: id },
-      { $addToSet: byThread ? { threadIds: message.threadId } : { messageIds: message._id } }, { new: true }).lean<DealDoc>();
+    const deal = await Deal.findOneAndUpdate(
+      { _id: id },
+      { $addToSet: byThread ? { threadIds: message.threadId } : { messageIds: message._id } },
+      { new: true },
+    ).lean<DealDoc>();
     if (!deal) throw notFound('deal');
     await relinkDeal(deal);
     const attached = await Message.countDocuments(byThread ? { threadId: message.threadId, dealIds: deal._id } : { _id: message._id, dealIds: deal._id });

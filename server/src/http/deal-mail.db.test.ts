@@ -21,17 +21,27 @@ beforeAll(async () => {
 });
 afterAll(() => idp.close());
 
-const post = (who: SignedIn, path: string, body: unknown) => request(svc.app).post(path).set(bearer(who)).send(body as object);
+const post = (who: SignedIn, path: string, body: unknown) =>
+  request(svc.app)
+    .post(path)
+    .set(bearer(who))
+    .send(body as object);
 const subjects = async (who: SignedIn, dealId: string) =>
   ((await request(svc.app).get(`/api/deals/${dealId}/messages`).set(bearer(who))).body.messages as { subject: string }[]).map((m) => m.subject).sort();
 
 describe('GET /api/deals/:id/messages', () => {
-  it('pages a deal\'s mail newest first from its contacts and what was attached by hand, every read by key', async () => {
+  it("pages a deal's mail newest first from its contacts and what was attached by hand, every read by key", async () => {
     const t0 = Date.now() - 10 * 3600_000;
     const at = (h: number) => new Date(t0 + h * 3600_000);
     const mail = [];
     for (const h of [1, 3, 5]) mail.push(await seedMessage({ holders: [{ who: ada }], subject: `Globex ${h}`, from: 'sue@globex.test', date: at(h) }));
-    const attached = await seedMessage({ holders: [{ who: ada }], subject: 'Forwarded quote', from: 'pat@initech.com', date: at(4), threadId: new Types.ObjectId() });
+    const attached = await seedMessage({
+      holders: [{ who: ada }],
+      subject: 'Forwarded quote',
+      from: 'pat@initech.com',
+      date: at(4),
+      threadId: new Types.ObjectId(),
+    });
     await seedMessage({ holders: [{ who: ada }], subject: 'Not the deal', from: 'pat@initech.com', date: at(6) });
     // Made after the mail, as a rep does from the sidebar: it links the mail already stored.
     const contact = (await post(ada, '/api/contacts', { name: 'Sue', email: 'sue@globex.test' })).body as { id: string };
@@ -44,13 +54,18 @@ describe('GET /api/deals/:id/messages', () => {
     let cursor: string | null = null;
     const queries = await recordQueries(async () => {
       do {
-        const res: Response = await request(svc.app).get(`/api/deals/${deal.id}/messages?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).set(bearer(ada));
+        const res: Response = await request(svc.app)
+          .get(`/api/deals/${deal.id}/messages?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+          .set(bearer(ada));
         if (!res.body.messages) throw new Error(`${res.status} ${JSON.stringify(res.body)}`);
         pages.push(res.body.messages.map((m: { subject: string }) => m.subject));
         cursor = res.body.nextCursor;
       } while (cursor);
     });
-    expect(pages).toEqual([['Globex 5', 'Forwarded quote'], ['Globex 3', 'Globex 1']]);
+    expect(pages).toEqual([
+      ['Globex 5', 'Forwarded quote'],
+      ['Globex 3', 'Globex 1'],
+    ]);
     const mailReads = queries.filter((q) => ['messages', 'activities', 'contacts', 'companies', 'deals'].includes(q.collection));
     expect(mailReads.filter((q) => !('_id' in q.filter)).map((q) => `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`)).toEqual([]);
     expect(mail).toHaveLength(3);
@@ -58,7 +73,7 @@ describe('GET /api/deals/:id/messages', () => {
 });
 
 describe('POST /api/deals/:id/mail', () => {
-  it('attaches the open email\'s thread (or just the email) to a deal with no contact in common', async () => {
+  it("attaches the open email's thread (or just the email) to a deal with no contact in common", async () => {
     const thread = new Types.ObjectId();
     const first = await seedMessage({ holders: [{ who: ada }], subject: 'Pilot kick-off', threadId: thread, from: 'pat@initech.com' });
     await seedMessage({ holders: [{ who: ada }], subject: 'Re: Pilot kick-off', threadId: thread, from: 'pat@initech.com' });
@@ -81,7 +96,10 @@ describe('POST /api/deals/:id/mail', () => {
   });
 
   it('refuses mail the caller may not see, unknown mail and unknown deals alike with 404', async () => {
-    await request(svc.app).put('/api/me/settings').set(bearer(ada)).send({ excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: 'private' });
+    await request(svc.app)
+      .put('/api/me/settings')
+      .set(bearer(ada))
+      .send({ excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: 'private' });
     const secret = await seedMessage({ holders: [{ who: ada }], subject: 'Ada private', from: 'pat@initech.com' });
     const deal = (await post(bob, '/api/deals', { name: 'Bob deal' })).body as { id: string };
     const hidden = await post(bob, `/api/deals/${deal.id}/mail`, { internetMessageId: secret.internetMessageId });

@@ -41,7 +41,9 @@ export function dealRoutes(): Router {
 
   router.post('/api/deals', async (req, res) => {
     const body = createBody.parse(req.body);
-    await checkDealReferences(body).catch((err) => { throw referenceError(err); });
+    await checkDealReferences(body).catch((err) => {
+      throw referenceError(err);
+    });
     const deal = (await Deal.create({ ownerId: auth(req).userId, ...body })).toObject() as DealDoc;
     await relinkDeal(deal);
     res.status(201).json(dealView(deal));
@@ -56,7 +58,9 @@ export function dealRoutes(): Router {
   router.patch('/api/deals/:id', async (req, res) => {
     const { id } = idParam.parse(req.params);
     const body = patchBody.parse(req.body);
-    await checkDealReferences(body).catch((err) => { throw referenceError(err); });
+    await checkDealReferences(body).catch((err) => {
+      throw referenceError(err);
+    });
     const deal = await Deal.findOneAndUpdate({ _id: id }, { $set: body }, { new: true }).lean<DealDoc>();
     if (!deal) throw notFound('deal');
     if (body.contactIds !== undefined || body.companyId !== undefined) await relinkDeal(deal);
@@ -72,20 +76,29 @@ export function dealRoutes(): Router {
     // read model by key: the mail of its contacts' addresses, of its company (domains and contacts), of the threads
     // attached to it, and the messages attached one by one; each then checked for the link.
     const [contacts, company, directory] = await Promise.all([
-      deal.contactIds.length ? Contact.find({ _id: mongoose.trusted({ $in: deal.contactIds }) }).select({ emails: 1 }).lean<Pick<ContactDoc, '_id' | 'emails'>[]>() : [],
+      deal.contactIds.length
+        ? Contact.find({ _id: mongoose.trusted({ $in: deal.contactIds }) })
+            .select({ emails: 1 })
+            .lean<Pick<ContactDoc, '_id' | 'emails'>[]>()
+        : [],
       deal.companyId ? Company.findById(deal.companyId).select({ domains: 1 }).lean<Pick<CompanyDoc, '_id' | 'domains'>>() : null,
       OrgDirectory.shared(),
     ]);
     const sources = [
       ...addressSources(contacts.flatMap((c) => c.emails)),
-      ...(company ? [...domainSources(company.domains.flatMap((d) => normaliseDomain(d) ?? [])), ...addressSources(directory.emailsOfCompany(company._id))] : []),
+      ...(company
+        ? [...domainSources(company.domains.flatMap((d) => normaliseDomain(d) ?? [])), ...addressSources(directory.emailsOfCompany(company._id))]
+        : []),
       ...(deal.threadIds ?? []).map(threadSource),
     ];
-    res.json(await activityPage(sources, await loadVisibility(auth(req).userId), page, {
-      belongs: (m) => (m.dealIds ?? []).some((d) => deal._id.equals(d)), fields: { dealIds: 1 }, alsoIds: deal.messageIds ?? [],
-    }));
+    res.json(
+      await activityPage(sources, await loadVisibility(auth(req).userId), page, {
+        belongs: (m) => (m.dealIds ?? []).some((d) => deal._id.equals(d)),
+        fields: { dealIds: 1 },
+        alsoIds: deal.messageIds ?? [],
+      }),
+    );
   });
 
   return router;
 }
-

@@ -17,9 +17,23 @@ describe('deals', () => {
     const mail = await seedMessage({ holders: [{ who: ada }], from: 'buyer@initech.com', subject: 'PO for 40 robots', contactIds: [contact.body.id] });
     await seedMessage({ holders: [{ who: ada }], from: 'someone@elsewhere.com', subject: 'Unrelated' });
 
-    const created = await api(ada).post('/api/deals', { name: 'Initech robots', amount: 120000, currency: 'EUR', contactIds: [contact.body.id], closeDate: '2027-03-31T00:00:00Z' });
+    const created = await api(ada).post('/api/deals', {
+      name: 'Initech robots',
+      amount: 120000,
+      currency: 'EUR',
+      contactIds: [contact.body.id],
+      closeDate: '2027-03-31T00:00:00Z',
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'Initech robots', status: 'open', stage: 'open', amount: 120000, currency: 'EUR', contactIds: [contact.body.id], ownerId: String(ada.userId) });
+    expect(created.body).toMatchObject({
+      name: 'Initech robots',
+      status: 'open',
+      stage: 'open',
+      amount: 120000,
+      currency: 'EUR',
+      contactIds: [contact.body.id],
+      ownerId: String(ada.userId),
+    });
 
     const page = await api(ada).get(`/api/deals/${created.body.id}/messages`);
     expect(page.body.messages.map((m: { subject: string }) => m.subject)).toEqual(['PO for 40 robots']);

@@ -9,7 +9,9 @@ import { sameSecret } from '../auth/secrets';
  */
 export function healthRoutes(deps: { databaseAnswers: () => Promise<boolean>; registry: Registry; metricsToken?: string }): Router {
   const router = Router();
-  router.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
   router.get('/readyz', async (_req, res) => {
     if (await deps.databaseAnswers()) res.json({ status: 'ready' });
     else res.status(503).json({ error: { code: 'not_ready', message: 'the database does not answer' } });

@@ -27,7 +27,11 @@ const redeemBody = RedeemRequest;
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
 
-export interface LoginLinkDeps { sessions: SessionTokens; publicUrl: string; now?: () => number }
+export interface LoginLinkDeps {
+  sessions: SessionTokens;
+  publicUrl: string;
+  now?: () => number;
+}
 
 /** Two routers: `create` needs a session (mount with the /api routers), `redeem` is how one is obtained (public). */
 export function loginLinkRoutes(deps: LoginLinkDeps): { create: Router; redeem: Router } {
@@ -58,10 +62,7 @@ export function loginLinkRoutes(deps: LoginLinkDeps): { create: Router; redeem: 
       if (!link) return null;
       const claimed = await LoginLink.deleteOne({ _id: link._id });
       if (claimed.deletedCount !== 1) return null;
-      const [user, org] = await Promise.all([
-        User.findById(link.userId).lean<UserDoc>(),
-        Org.findById(orgHex).lean<OrgDoc>(),
-      ]);
+      const [user, org] = await Promise.all([User.findById(link.userId).lean<UserDoc>(), Org.findById(orgHex).lean<OrgDoc>()]);
       return user && org && !user.disabled ? { user, org, authTime: link.authTime ?? undefined } : null;
     });
     if (!answer) throw refused();

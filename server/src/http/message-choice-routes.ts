@@ -50,7 +50,9 @@ export function messageChoiceRoutes(deps: MessageChoiceDeps): Router {
     const a = auth(req);
     const { id } = idParam.parse(req.params);
     const policy = await loadVisibility(a.userId);
-    const message = await Message.findById(id).select({ dedupKey: 1, syncedBy: 1, levelOverrides: 1 }).lean<Pick<MessageDoc, '_id' | 'dedupKey' | 'syncedBy' | 'levelOverrides'>>();
+    const message = await Message.findById(id)
+      .select({ dedupKey: 1, syncedBy: 1, levelOverrides: 1 })
+      .lean<Pick<MessageDoc, '_id' | 'dedupKey' | 'syncedBy' | 'levelOverrides'>>();
     if (!message || policy.access(message) === 'none') throw notFound('message');
     const choices: MessageChoices = { notLogged: await choiceCovering(a.userId, message), sharing: holdingSharing(policy, message) };
     res.json(choices);
@@ -73,7 +75,13 @@ export function messageChoiceRoutes(deps: MessageChoiceDeps): Router {
     const outcome = await excludeFromLog(a.userId, targetOf(body), body.scope);
     if (!outcome.ok) throw notFound('message');
     // Counts only: the audit trail keeps nothing of the email left out.
-    if (outcome.created) await AuditLog.create({ actorId: a.userId, action: 'message.not_logged', target: outcome.exclusion.id, detail: { scope: body.scope, ...outcome.removed } });
+    if (outcome.created)
+      await AuditLog.create({
+        actorId: a.userId,
+        action: 'message.not_logged',
+        target: outcome.exclusion.id,
+        detail: { scope: body.scope, ...outcome.removed },
+      });
     res.status(outcome.created ? 201 : 200).json({ ...outcome.exclusion, created: outcome.created, removed: outcome.removed });
   });
 

@@ -32,7 +32,11 @@ beforeAll(async () => {
 });
 afterAll(() => idp.close());
 
-const exclude = (who: SignedIn, body: unknown) => request(svc.app).post('/api/me/excluded-messages').set(bearer(who)).send(body as object);
+const exclude = (who: SignedIn, body: unknown) =>
+  request(svc.app)
+    .post('/api/me/excluded-messages')
+    .set(bearer(who))
+    .send(body as object);
 const get = (who: SignedIn, path: string) => request(svc.app).get(path).set(bearer(who));
 const del = (who: SignedIn, id: string) => request(svc.app).delete(`/api/me/excluded-messages/${id}`).set(bearer(who));
 
@@ -41,24 +45,38 @@ describe('POST /api/me/excluded-messages', () => {
     const m = await seedMessage({ holders: [{ who: ann }], subject: 'Only Ann' });
     const res = await exclude(ann, { messageId: String(m._id), scope: 'message' });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ id: expect.stringMatching(/^[0-9a-f]{24}$/), scope: 'message', createdAt: expect.any(String), created: true, removed: { copies: 1, messages: 1 } });
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{24}$/),
+      scope: 'message',
+      createdAt: expect.any(String),
+      created: true,
+      removed: { copies: 1, messages: 1 },
+    });
     expect((await get(ann, `/api/messages/${m._id}`)).status).toBe(404);
     // Again, by its Message-ID this time (the email is gone, the choice is not): the same choice, nothing new.
     const again = await exclude(ann, { internetMessageId: m.internetMessageId, scope: 'message' });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ id: res.body.id, created: false, removed: { copies: 0, messages: 0 } });
-    expect((await get(ann, '/api/me/excluded-messages')).body.exclusions).toEqual([{ id: res.body.id, scope: 'message', createdAt: res.body.createdAt, copies: 1 }]);
+    expect((await get(ann, '/api/me/excluded-messages')).body.exclusions).toEqual([
+      { id: res.body.id, scope: 'message', createdAt: res.body.createdAt, copies: 1 },
+    ]);
   });
 
   it('an email a teammate also holds stays for them; the caller leaves its holders, and sees it as not logged by them', async () => {
     const m = await seedMessage({ holders: [{ who: ann }, { who: bob }], subject: 'Both hold it' });
-    expect((await get(ann, `/api/messages/${m._id}/choices`)).body).toEqual({ notLogged: null, sharing: { level: 'full', override: null, defaultLevel: 'full' } });
+    expect((await get(ann, `/api/messages/${m._id}/choices`)).body).toEqual({
+      notLogged: null,
+      sharing: { level: 'full', override: null, defaultLevel: 'full' },
+    });
     const res = await exclude(ann, { messageId: String(m._id), scope: 'thread' });
     expect(res.body).toMatchObject({ scope: 'thread', removed: { copies: 1, messages: 0 } });
     const doc = await runInOrg(ann.orgId, () => Message.findById(m._id).lean());
     expect(doc!.syncedBy.map(String)).toEqual([String(bob.userId)]);
     // Ann still sees it through Bob; her choice is there, and she has no holding of her own to share.
-    expect((await get(ann, `/api/messages/${m._id}/choices`)).body).toEqual({ notLogged: { id: res.body.id, scope: 'thread', createdAt: res.body.createdAt }, sharing: null });
+    expect((await get(ann, `/api/messages/${m._id}/choices`)).body).toEqual({
+      notLogged: { id: res.body.id, scope: 'thread', createdAt: res.body.createdAt },
+      sharing: null,
+    });
     expect((await get(bob, `/api/messages/${m._id}/choices`)).body.notLogged).toBeNull();
   });
 
@@ -95,7 +113,7 @@ describe('POST /api/me/excluded-messages', () => {
 });
 
 describe('DELETE /api/me/excluded-messages/:id ("log it again")', () => {
-  it('lifts the choice and asks the mailbox to fetch the copies back at once; twice, or someone else\'s, is 404', async () => {
+  it("lifts the choice and asks the mailbox to fetch the copies back at once; twice, or someone else's, is 404", async () => {
     const m = await seedMessage({ holders: [{ who: ann }], subject: 'Back again' });
     const choice = (await exclude(ann, { messageId: String(m._id), scope: 'message' })).body;
     expect((await del(bob, choice.id)).status).toBe(404);

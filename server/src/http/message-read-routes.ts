@@ -19,7 +19,11 @@ import { SUMMARY_FIELDS, summariesFor } from '../views/message-listing';
 import { allWith, copiesOf, threadSource } from '../store/activity';
 import { copyFor, messageDetail } from '../views/records';
 
-export const objectId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`).transform((s) => new Types.ObjectId(s));
+export const objectId = (what: string) =>
+  z
+    .string()
+    .regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`)
+    .transform((s) => new Types.ObjectId(s));
 const idParam = z.object({ id: objectId('message') });
 const threadParam = z.object({ id: objectId('thread') });
 const attachmentParam = z.object({ id: objectId('message'), attachmentId: z.string().min(1).max(200) });
@@ -40,9 +44,19 @@ export function messageReadRoutes(deps: MessageReadDeps): Router {
     const shows = (u: Types.ObjectId) => policy.shows(u, message);
     const shownHolders = copies.filter((c) => shows(c.userId));
     const mailboxes = shownHolders.length
-      ? await Mailbox.find({ _id: mongoose.trusted({ $in: shownHolders.map((c) => c.mailboxId) }) }).select({ address: 1 }).lean<{ _id: Types.ObjectId; address: string }[]>()
+      ? await Mailbox.find({ _id: mongoose.trusted({ $in: shownHolders.map((c) => c.mailboxId) }) })
+          .select({ address: 1 })
+          .lean<{ _id: Types.ObjectId; address: string }[]>()
       : [];
-    res.json(messageDetail(message, copyFor(copies, policy.callerId, shows), access, mailboxes.map((m) => ({ mailboxId: String(m._id), address: m.address })), shows));
+    res.json(
+      messageDetail(
+        message,
+        copyFor(copies, policy.callerId, shows),
+        access,
+        mailboxes.map((m) => ({ mailboxId: String(m._id), address: m.address })),
+        shows,
+      ),
+    );
   });
 
   router.get('/api/threads/:id', async (req, res) => {
@@ -51,7 +65,10 @@ export function messageReadRoutes(deps: MessageReadDeps): Router {
     const thread = await Thread.findById(id).select({ subject: 1 }).lean<Pick<ThreadDoc, '_id' | 'subject'>>();
     if (!thread) throw notFound('thread');
     // The thread's entries of the read model, oldest first; each message read by `_id` and checked to belong to it.
-    const load = (ids: Types.ObjectId[]) => Message.find({ _id: mongoose.trusted({ $in: ids }) }).select(SUMMARY_FIELDS).lean<MessageDoc[]>();
+    const load = (ids: Types.ObjectId[]) =>
+      Message.find({ _id: mongoose.trusted({ $in: ids }) })
+        .select(SUMMARY_FIELDS)
+        .lean<MessageDoc[]>();
     const docs = await allWith(threadSource(thread._id), load, (m) => thread._id.equals(m.threadId ?? undefined) && policy.access(m) !== 'none');
     const messages = await summariesFor(docs, policy);
     // A thread the caller sees nothing of does not exist for them.
@@ -98,7 +115,9 @@ function downloadError(err: unknown): unknown {
   if (err instanceof ProviderError) {
     if (err.code === 'throttled') {
       const seconds = Math.max(1, Math.ceil((err.details.retryAfterMs ?? 30_000) / 1000));
-      return new ApiError(429, 'rate_limited', 'the mail provider is rate limiting this mailbox; try again shortly', undefined, { 'Retry-After': String(seconds) });
+      return new ApiError(429, 'rate_limited', 'the mail provider is rate limiting this mailbox; try again shortly', undefined, {
+        'Retry-After': String(seconds),
+      });
     }
     return new ApiError(502, 'provider_error', 'the mail provider could not give this attachment; try again later');
   }
@@ -115,7 +134,11 @@ export function safeMimeType(mime: string): string {
  * name in `filename*` (RFC 8187 UTF-8 percent-encoding), always as `attachment` so a browser never renders it.
  */
 export function contentDisposition(filename: string): string {
-  const clean = filename.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[/\\]/g, '_').slice(0, 255) || 'attachment';
+  const clean =
+    filename
+      .replace(/[\u0000-\u001f\u007f]/g, '')
+      .replace(/[/\\]/g, '_')
+      .slice(0, 255) || 'attachment';
   const ascii = clean.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_');
   const encoded = encodeURIComponent(clean).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;

@@ -36,20 +36,21 @@ const UUENCODED = readFileSync(join(__dirname, '../../../test/fixtures/mail/35-u
 
 /** A provider that answers attachment bytes for any copy, recording each call (no network, no tokens). */
 const fakeAdapters: MailboxAdapters = {
-  forMailbox: (mailbox) => ({
-    changeSource: {
-      fetchAttachment: async (providerMessageId: string, attachmentId: string) => {
-        if (attachmentId === 'gone') throw new ProviderError('not_found', 'no such part');
-        fetched.push({ mailboxAddress: mailbox.address, providerMessageId, attachmentId });
-        return Buffer.from(`bytes of ${attachmentId}`);
+  forMailbox: (mailbox) =>
+    ({
+      changeSource: {
+        fetchAttachment: async (providerMessageId: string, attachmentId: string) => {
+          if (attachmentId === 'gone') throw new ProviderError('not_found', 'no such part');
+          fetched.push({ mailboxAddress: mailbox.address, providerMessageId, attachmentId });
+          return Buffer.from(`bytes of ${attachmentId}`);
+        },
+        // Every copy's raw message is the uuencode fixture (two files: uu1 Wartungsplan.txt, uu2 Anlage 3.png).
+        fetchRaw: async (providerMessageId: string) => {
+          rawFetched.push(providerMessageId);
+          return UUENCODED;
+        },
       },
-      // Every copy's raw message is the uuencode fixture (two files: uu1 Wartungsplan.txt, uu2 Anlage 3.png).
-      fetchRaw: async (providerMessageId: string) => {
-        rawFetched.push(providerMessageId);
-        return UUENCODED;
-      },
-    },
-  }) as unknown as ProviderAdapter,
+    }) as unknown as ProviderAdapter,
 };
 
 beforeAll(async () => {
@@ -78,7 +79,10 @@ describe('private holders stay private', () => {
   it('names a private holder, and shows their labels and read state, to no one but themselves', async () => {
     await setVisibility(cy, 'private');
     const m = await seedMessage({
-      holders: [{ who: cy, labels: ['INBOX', 'Divorce lawyer'], state: { read: true, starred: true } }, { who: bob, labels: ['INBOX'], state: {} }],
+      holders: [
+        { who: cy, labels: ['INBOX', 'Divorce lawyer'], state: { read: true, starred: true } },
+        { who: bob, labels: ['INBOX'], state: {} },
+      ],
     });
     const seen = await get(ada, `/api/messages/${m._id}`);
     expect(seen.status).toBe(200);
@@ -93,21 +97,49 @@ describe('private holders stay private', () => {
 });
 
 describe('GET /api/messages/:id', () => {
-  it('answers the contract summary plus body, with the caller\'s own copy state, else the first holder\'s', async () => {
+  it("answers the contract summary plus body, with the caller's own copy state, else the first holder's", async () => {
     const m = await seedMessage({
-      holders: [{ who: bob, labels: ['INBOX', 'Deals'], state: { starred: true } }, { who: ada, labels: ['INBOX'], state: { read: true } }],
-      attachments: [{ id: '2', filename: 'q3.pdf', mimeType: 'application/pdf', size: 1234 }], cc: ['cy@acme.test'],
+      holders: [
+        { who: bob, labels: ['INBOX', 'Deals'], state: { starred: true } },
+        { who: ada, labels: ['INBOX'], state: { read: true } },
+      ],
+      attachments: [{ id: '2', filename: 'q3.pdf', mimeType: 'application/pdf', size: 1234 }],
+      cc: ['cy@acme.test'],
     });
     const mine = await get(ada, `/api/messages/${m._id}`);
     expect(mine.status).toBe(200);
     expect(Object.keys(mine.body).sort()).toEqual([
-      'attachments', 'cc', 'date', 'decoding', 'direction', 'from', 'hasAttachments', 'html', 'id', 'internetMessageId', 'labels',
-      'mailboxes', 'snippet', 'state', 'subject', 'syncedBy', 'text', 'threadId', 'to',
+      'attachments',
+      'cc',
+      'date',
+      'decoding',
+      'direction',
+      'from',
+      'hasAttachments',
+      'html',
+      'id',
+      'internetMessageId',
+      'labels',
+      'mailboxes',
+      'snippet',
+      'state',
+      'subject',
+      'syncedBy',
+      'text',
+      'threadId',
+      'to',
     ]);
     expect(mine.body).toMatchObject({
-      id: String(m._id), subject: 'Quarterly numbers', from: { email: 'pat@initech.com', name: 'Pat' }, cc: [{ email: 'cy@acme.test', name: '' }],
-      direction: 'inbound', hasAttachments: true, text: 'Body text', html: '<p>Body text</p>',
-      state: { read: true, starred: false, archived: false, deleted: false }, labels: ['INBOX'],
+      id: String(m._id),
+      subject: 'Quarterly numbers',
+      from: { email: 'pat@initech.com', name: 'Pat' },
+      cc: [{ email: 'cy@acme.test', name: '' }],
+      direction: 'inbound',
+      hasAttachments: true,
+      text: 'Body text',
+      html: '<p>Body text</p>',
+      state: { read: true, starred: false, archived: false, deleted: false },
+      labels: ['INBOX'],
       attachments: [{ id: '2', filename: 'q3.pdf', mimeType: 'application/pdf', size: 1234 }],
     });
     expect(mine.body.syncedBy.sort()).toEqual([String(ada.userId), String(bob.userId)].sort());
@@ -122,7 +154,10 @@ describe('GET /api/messages/:id', () => {
   it('says what the MIME reading assumed, to those who see the body', async () => {
     await setVisibility(bob, 'metadata');
     const m = await seedMessage({ holders: [{ who: bob }] });
-    const decoding = [{ where: 'header:subject', declared: null, charset: 'windows-1252', source: 'windows-1252' }, { where: 'body:text/plain', declared: 'utf-8', charset: 'iso-8859-1', source: 'detected' }];
+    const decoding = [
+      { where: 'header:subject', declared: null, charset: 'windows-1252', source: 'windows-1252' },
+      { where: 'body:text/plain', declared: 'utf-8', charset: 'iso-8859-1', source: 'detected' },
+    ];
     await runInOrg(ada.orgId, () => Message.updateOne({ _id: m._id }, { $set: { decoding } }));
     expect((await get(bob, `/api/messages/${m._id}`)).body.decoding).toEqual(decoding);
     expect((await get(ada, `/api/messages/${m._id}`)).body.decoding).toEqual([]);
@@ -130,10 +165,23 @@ describe('GET /api/messages/:id', () => {
 
   it('shows metadata-level teammate mail as subject, participants and date only', async () => {
     await setVisibility(bob, 'metadata');
-    const m = await seedMessage({ holders: [{ who: bob, labels: ['Secret project'] }], text: 'the confidential body', attachments: [{ id: '2', filename: 'a.pdf', mimeType: 'application/pdf', size: 9 }] });
+    const m = await seedMessage({
+      holders: [{ who: bob, labels: ['Secret project'] }],
+      text: 'the confidential body',
+      attachments: [{ id: '2', filename: 'a.pdf', mimeType: 'application/pdf', size: 9 }],
+    });
     const res = await get(ada, `/api/messages/${m._id}`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ subject: 'Quarterly numbers', from: { email: 'pat@initech.com' }, text: '', html: '', snippet: '', attachments: [], hasAttachments: false, labels: [] });
+    expect(res.body).toMatchObject({
+      subject: 'Quarterly numbers',
+      from: { email: 'pat@initech.com' },
+      text: '',
+      html: '',
+      snippet: '',
+      attachments: [],
+      hasAttachments: false,
+      labels: [],
+    });
     expect(res.body.date).toBe(new Date(m.date).toISOString());
     expect(JSON.stringify(res.body)).not.toContain('confidential');
     expect((await get(ada, `/api/messages/${m._id}/attachments/2`)).status).toBe(404);
@@ -185,7 +233,9 @@ describe('GET /api/threads/:id', () => {
     const t0 = Date.now() - 3600_000;
     for (let i = 0; i < 3; i++) await seedMessage({ holders: [{ who: bob }], threadId: thread._id, subject: 'Keyed', date: new Date(t0 + i * 60_000) });
     let res: Response | undefined;
-    const queries = await recordQueries(async () => { res = await get(ada, `/api/threads/${thread._id}`); });
+    const queries = await recordQueries(async () => {
+      res = await get(ada, `/api/threads/${thread._id}`);
+    });
     expect(res!.body.messages).toHaveLength(3);
     const mail = queries.filter((q) => ['messages', 'mailboxmessages', 'activities', 'copyrefs'].includes(q.collection));
     expect(mail.length).toBeGreaterThan(1);
@@ -203,11 +253,19 @@ describe('GET /api/threads/:id', () => {
     expect((await get(ada, `/api/threads/${other._id}`)).status).toBe(404);
     await rebuildReadModels(ada.orgId);
     expect((await get(ada, `/api/threads/${other._id}`)).body.messages.map((x: { id: string }) => x.id)).toEqual([String(moved._id)]);
-    expect(await runInOrg(ada.orgId, () => Activity.countDocuments({ _id: mongoose.trusted({ $gt: `${ada.orgId} t ${one._id} `, $lt: `${ada.orgId} t ${one._id} \x7f` }) }))).toBe(1);
+    expect(
+      await runInOrg(ada.orgId, () =>
+        Activity.countDocuments({ _id: mongoose.trusted({ $gt: `${ada.orgId} t ${one._id} `, $lt: `${ada.orgId} t ${one._id} \x7f` }) }),
+      ),
+    ).toBe(1);
 
     await runInOrg(ada.orgId, () => removeMessages([kept._id]));
     expect((await get(ada, `/api/threads/${one._id}`)).status).toBe(404);
-    expect(await runInOrg(ada.orgId, () => Activity.countDocuments({ _id: mongoose.trusted({ $gt: `${ada.orgId} t ${one._id} `, $lt: `${ada.orgId} t ${one._id} \x7f` }) }))).toBe(0);
+    expect(
+      await runInOrg(ada.orgId, () =>
+        Activity.countDocuments({ _id: mongoose.trusted({ $gt: `${ada.orgId} t ${one._id} `, $lt: `${ada.orgId} t ${one._id} \x7f` }) }),
+      ),
+    ).toBe(0);
   });
 });
 
@@ -217,7 +275,15 @@ describe('GET /api/contacts/:id/messages paging', () => {
     const base = Date.now() - 100 * 60_000;
     const seeded = [];
     // Two share a date, so the cursor's _id tie-break matters.
-    for (let i = 0; i < 30; i++) seeded.push(await seedMessage({ holders: [{ who: bob }], from: 'pager@initech.com', contactIds: [contact._id as Types.ObjectId], date: new Date(base + Math.min(i, 28) * 60_000) }));
+    for (let i = 0; i < 30; i++)
+      seeded.push(
+        await seedMessage({
+          holders: [{ who: bob }],
+          from: 'pager@initech.com',
+          contactIds: [contact._id as Types.ObjectId],
+          date: new Date(base + Math.min(i, 28) * 60_000),
+        }),
+      );
     const page1 = await get(ada, `/api/contacts/${contact._id}/messages`);
     expect(page1.status).toBe(200);
     expect(page1.body.messages).toHaveLength(25);
@@ -239,10 +305,13 @@ describe('GET /api/contacts/:id/messages paging', () => {
 });
 
 describe('attachments', () => {
-  it('fetches the bytes through a holder\'s mailbox once, then serves them from the cache, as a download', async () => {
+  it("fetches the bytes through a holder's mailbox once, then serves them from the cache, as a download", async () => {
     const m = await seedMessage({
       holders: [{ who: bob }],
-      attachments: [{ id: '2', filename: 'Résumé "final".pdf', mimeType: 'application/pdf', size: 12 }, { id: 'gone', filename: 'x', mimeType: 'text/html', size: 1 }],
+      attachments: [
+        { id: '2', filename: 'Résumé "final".pdf', mimeType: 'application/pdf', size: 12 },
+        { id: 'gone', filename: 'x', mimeType: 'text/html', size: 1 },
+      ],
     });
     fetched.length = 0;
     const first = await get(ada, `/api/messages/${m._id}/attachments/2`).buffer(true);
@@ -262,10 +331,13 @@ describe('attachments', () => {
     expect((await get(ada, `/api/messages/${m._id}/attachments/gone`)).status).toBe(404);
   });
 
-  it('decodes a uuencoded file from the copy\'s raw message, once, and serves it like any attachment', async () => {
+  it("decodes a uuencoded file from the copy's raw message, once, and serves it like any attachment", async () => {
     const m = await seedMessage({
       holders: [{ who: bob }],
-      attachments: [{ id: 'uu2', filename: 'Anlage 3.png', mimeType: 'image/png', size: 70 }, { id: 'uu3', filename: 'missing.bin', mimeType: 'application/octet-stream', size: 1 }],
+      attachments: [
+        { id: 'uu2', filename: 'Anlage 3.png', mimeType: 'image/png', size: 70 },
+        { id: 'uu3', filename: 'missing.bin', mimeType: 'application/octet-stream', size: 1 },
+      ],
     });
     fetched.length = 0;
     rawFetched.length = 0;
@@ -287,10 +359,12 @@ describe('attachments', () => {
 describe('other organisations and guessed ids', () => {
   it('answers 404 for every id kind of another organisation, and for neighbouring ids', async () => {
     const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'x' }));
-    const m = await seedMessage({ holders: [{ who: ada }], threadId: thread._id as Types.ObjectId, attachments: [{ id: '2', filename: 'a', mimeType: 'text/plain', size: 1 }] });
-    const paths = [
-      `/api/messages/${m._id}`, `/api/messages/${m._id}/attachments/2`, `/api/threads/${thread._id}`,
-    ];
+    const m = await seedMessage({
+      holders: [{ who: ada }],
+      threadId: thread._id as Types.ObjectId,
+      attachments: [{ id: '2', filename: 'a', mimeType: 'text/plain', size: 1 }],
+    });
+    const paths = [`/api/messages/${m._id}`, `/api/messages/${m._id}/attachments/2`, `/api/threads/${thread._id}`];
     for (const p of paths) expect((await get(ada, p)).status).toBe(200);
     for (const p of paths) expect({ p, status: (await get(eve, p)).status }).toEqual({ p, status: 404 });
     for (const id of neighbours(m._id)) {

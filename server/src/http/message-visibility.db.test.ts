@@ -34,11 +34,22 @@ beforeAll(async () => {
 });
 afterAll(() => idp.close());
 
-const put = (who: SignedIn, id: unknown, body: unknown) => request(svc.app).put(`/api/messages/${String(id)}/visibility`).set(bearer(who)).send(body as object);
+const put = (who: SignedIn, id: unknown, body: unknown) =>
+  request(svc.app)
+    .put(`/api/messages/${String(id)}/visibility`)
+    .set(bearer(who))
+    .send(body as object);
 const get = (who: SignedIn, path: string) => request(svc.app).get(path).set(bearer(who));
-const sidebar = (who: SignedIn, internetMessageId: string | null, from: string) => request(svc.app).post('/api/addon/context').set(bearer(who))
-  .send({ provider: 'gmail', message: { internetMessageId: internetMessageId ?? undefined, from: { email: from, name: '' }, to: [{ email: who.email, name: '' }], cc: [] } });
-const subjects = async (who: SignedIn, email: string) => (await get(who, `/api/context?email=${email}`)).body.recentMessages.map((m: { subject: string }) => m.subject).sort();
+const sidebar = (who: SignedIn, internetMessageId: string | null, from: string) =>
+  request(svc.app)
+    .post('/api/addon/context')
+    .set(bearer(who))
+    .send({
+      provider: 'gmail',
+      message: { internetMessageId: internetMessageId ?? undefined, from: { email: from, name: '' }, to: [{ email: who.email, name: '' }], cc: [] },
+    });
+const subjects = async (who: SignedIn, email: string) =>
+  (await get(who, `/api/context?email=${email}`)).body.recentMessages.map((m: { subject: string }) => m.subject).sort();
 
 describe('one email made private', () => {
   it('hides that email, and only it, from teammates everywhere; its holder keeps it in full', async () => {
@@ -103,8 +114,11 @@ describe('one email shared by someone who keeps their mail private', () => {
     expect(view.thisMessage).toMatchObject({ status: 'synced', syncedBy: [expect.objectContaining({ email: 'cy@acme.test', isYou: false })] });
     // Stored once, in one list.
     const doc = await runInOrg(cy.orgId, () => Message.findById(shared._id).lean());
-    expect([doc?.levelOverrides?.full, doc?.levelOverrides?.metadata ?? [], doc?.levelOverrides?.private ?? []].map((l) => (l ?? []).map(String)))
-      .toEqual([[String(cy.userId)], [], []]);
+    expect([doc?.levelOverrides?.full, doc?.levelOverrides?.metadata ?? [], doc?.levelOverrides?.private ?? []].map((l) => (l ?? []).map(String))).toEqual([
+      [String(cy.userId)],
+      [],
+      [],
+    ]);
   });
 });
 
@@ -147,11 +161,23 @@ describe('who may set it', () => {
 it('is rate limited per user like the other expensive routes', async () => {
   const limited = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD, RATE_LIMIT_USER_PER_MINUTE: '60' });
   const m = await seedMessage({ holders: [{ who: ann }], subject: 'Busy' });
-  const token = (await request(limited.app).post('/api/session').send({ provider: 'google', token: await idp.googleToken({ sub: `sub-${ann.email}`, email: ann.email, hd: 'acme.test' }) })).body.token;
+  const token = (
+    await request(limited.app)
+      .post('/api/session')
+      .send({ provider: 'google', token: await idp.googleToken({ sub: `sub-${ann.email}`, email: ann.email, hd: 'acme.test' }) })
+  ).body.token;
   const bearer = () => ({ Authorization: `Bearer ${token}` });
   const codes = new Set<number>();
   // 400s count too: a client that floods with bad bodies is slowed as much as one with good ones.
-  for (let i = 0; i < 60; i++) codes.add((await request(limited.app).put(`/api/messages/${m._id}/visibility`).set(bearer()).send({ level: i % 2 ? 'full' : 'bad' })).status);
+  for (let i = 0; i < 60; i++)
+    codes.add(
+      (
+        await request(limited.app)
+          .put(`/api/messages/${m._id}/visibility`)
+          .set(bearer())
+          .send({ level: i % 2 ? 'full' : 'bad' })
+      ).status,
+    );
   expect([...codes].sort()).toEqual([200, 400]);
   const over = await request(limited.app).put(`/api/messages/${m._id}/visibility`).set(bearer()).send({ level: 'full' });
   expect(over.status).toBe(429);

@@ -29,7 +29,11 @@ const patchBody = StateChange;
 
 const idParam = z.object({ id: objectId('message') });
 
-const idempotencyKey = z.string().min(1, 'is required').max(200, 'must be at most 200 characters').regex(/^[\x20-\x7e]+$/, 'must be printable ASCII');
+const idempotencyKey = z
+  .string()
+  .min(1, 'is required')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII');
 
 function keyOf(req: Request): string {
   const parsed = idempotencyKey.safeParse(req.get('idempotency-key') ?? '');

@@ -19,7 +19,10 @@ export function page(title: string, body: string): string {
 <p><a href="/app/#/mailboxes">Back to your mailboxes in Threadline</a></p></body></html>`;
 }
 
-export function oauthRoutes(deps: { connect: ConnectDeps; onConnected: (mailbox: { mailboxId: Types.ObjectId; orgId: Types.ObjectId }) => Promise<void> }): Router {
+export function oauthRoutes(deps: {
+  connect: ConnectDeps;
+  onConnected: (mailbox: { mailboxId: Types.ObjectId; orgId: Types.ObjectId }) => Promise<void>;
+}): Router {
   const router = Router();
   router.get('/oauth/:provider/callback', async (req, res) => {
     const provider = req.params.provider as ProviderName;
@@ -31,16 +34,23 @@ export function oauthRoutes(deps: { connect: ConnectDeps; onConnected: (mailbox:
     if (q('error')) {
       await abandonConnect(provider, state);
       const why = q('error') === 'access_denied' ? 'You declined the permission request.' : `The provider answered: ${q('error')}.`;
-      return void res.status(400).type('html').send(page('Mailbox not connected', `${why} Nothing was stored. You can close this window and try again.`));
+      return void res
+        .status(400)
+        .type('html')
+        .send(page('Mailbox not connected', `${why} Nothing was stored. You can close this window and try again.`));
     }
-    if (!state || !code) return void res.status(400).type('html').send(page('Mailbox not connected', 'The link is incomplete. Start connecting again from Threadline.'));
+    if (!state || !code)
+      return void res.status(400).type('html').send(page('Mailbox not connected', 'The link is incomplete. Start connecting again from Threadline.'));
     try {
       const done = await completeConnect(deps.connect, provider, { code, state });
       await runInOrg(done.orgId, () => deps.onConnected(done));
       res.type('html').send(page('Mailbox connected', `${done.address} is connected. Threadline is importing its mail now; you can close this window.`));
     } catch (err) {
       if (!(err instanceof ConnectError)) throw err;
-      res.status(err.code === 'address_taken' ? 409 : 400).type('html').send(page('Mailbox not connected', err.message));
+      res
+        .status(err.code === 'address_taken' ? 409 : 400)
+        .type('html')
+        .send(page('Mailbox not connected', err.message));
     }
   });
   return router;

@@ -23,11 +23,23 @@ describe('PushRouter', () => {
     await runInOrg(orgId, () => Mailbox.deleteOne({ _id: ann.mailboxId }));
     expect(await router.mailboxesFor(annKey)).toEqual([]);
     const again = { mailboxId: new Types.ObjectId() };
-    await runInOrg(orgId, () => Mailbox.create({ _id: again.mailboxId, userId: ann.userId, provider: 'google', address: 'ann@acme.test', state: 'backfilling', stage: 'backfill', nextRunAt: new Date(0) }));
+    await runInOrg(orgId, () =>
+      Mailbox.create({
+        _id: again.mailboxId,
+        userId: ann.userId,
+        provider: 'google',
+        address: 'ann@acme.test',
+        state: 'backfilling',
+        stage: 'backfill',
+        nextRunAt: new Date(0),
+      }),
+    );
     expect(ids(await router.mailboxesFor(annKey))).toEqual([String(again.mailboxId)]);
 
     // Graph: routed by subscription id; a replaced subscription no longer routes the old id.
-    await runAsSystem('test', () => Mailbox.updateOne({ _id: again.mailboxId }, { $set: { provider: 'microsoft', push: { channelId: 'sub-1', clientState: 's1' } } }));
+    await runAsSystem('test', () =>
+      Mailbox.updateOne({ _id: again.mailboxId }, { $set: { provider: 'microsoft', push: { channelId: 'sub-1', clientState: 's1' } } }),
+    );
     const sub1 = { provider: 'microsoft', channelId: 'sub-1' } as const;
     expect((await router.mailboxesFor(sub1))[0]?.push?.clientState).toBe('s1');
     await runAsSystem('test', () => Mailbox.updateOne({ _id: again.mailboxId }, { $set: { push: { channelId: 'sub-2', clientState: 's2' } } }));
@@ -39,14 +51,16 @@ describe('PushRouter', () => {
     const orgId = await createOrg();
     const boxes = await Promise.all([0, 1, 2, 3, 4].map((i) => createMailbox(orgId, `many${i}@acme.test`)));
     const router = new PushRouter();
-    const scans = (qs: Awaited<ReturnType<typeof recordQueries>>) => qs.filter((q) => q.collection === 'mailboxes' && q.method === 'find' && !('_id' in q.filter));
+    const scans = (qs: Awaited<ReturnType<typeof recordQueries>>) =>
+      qs.filter((q) => q.collection === 'mailboxes' && q.method === 'find' && !('_id' in q.filter));
     const first = await recordQueries(async () => {
       const found = await Promise.all(boxes.map((_b, i) => router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` })));
       expect(found.map((f) => ids(f))).toEqual(boxes.map((b) => [String(b.mailboxId)]));
     });
     expect(scans(first)).toHaveLength(1);
     const later = await recordQueries(async () => {
-      for (const [i, b] of boxes.entries()) expect(ids(await router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` }))).toEqual([String(b.mailboxId)]);
+      for (const [i, b] of boxes.entries())
+        expect(ids(await router.mailboxesFor({ provider: 'google', address: `many${i}@acme.test` }))).toEqual([String(b.mailboxId)]);
     });
     expect(scans(later)).toEqual([]);
     // A mailbox connected after that read is found on its first push.

@@ -68,7 +68,7 @@ export class PushRouter {
     let found = under?.get(name);
     if (!found) {
       const all = this.oneByOne ? null : await this.loadAll(askedAt);
-      found = all ? all.get(name) ?? [] : await this.lookUp(key, askedAt);
+      found = all ? (all.get(name) ?? []) : await this.lookUp(key, askedAt);
     }
     if (found.length === 0 && 'channelId' in key) {
       this.missed.set(name, this.now());
@@ -98,18 +98,22 @@ export class PushRouter {
         return loaded;
       });
       this.loading = { startedAt, done };
-      done.catch(() => undefined).finally(() => {
-        if (this.loading?.done === done) this.loading = null;
-      });
+      done
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.loading?.done === done) this.loading = null;
+        });
     }
     return this.loading.done;
   }
 
   private async lookUp(key: PushKey, askedAt: number): Promise<RoutedMailbox[]> {
     const name = nameOf(key);
-    const found = await runAsSystem('push routing', () => Mailbox.find(
-      'address' in key ? { provider: key.provider, address: key.address } : { provider: key.provider, 'push.channelId': key.channelId },
-    ).select(FIELDS).lean<RoutedMailbox[]>());
+    const found = await runAsSystem('push routing', () =>
+      Mailbox.find('address' in key ? { provider: key.provider, address: key.address } : { provider: key.provider, 'push.channelId': key.channelId })
+        .select(FIELDS)
+        .lean<RoutedMailbox[]>(),
+    );
     this.remembered.delete(name);
     this.missed.delete(name);
     if (found.length > 0) {

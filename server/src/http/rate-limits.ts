@@ -54,6 +54,12 @@ export function rateLimits(config: RateLimitConfig): RateLimits {
  * choices (each loads the organisation's visibility table; "don't log" removes mail and writes keys).
  */
 export const EXPENSIVE_ROUTES = [
-  '/api/context', '/api/addon/context', '/api/why', '/api/contacts', '/api/mailboxes/connect',
-  '/api/messages/:id/visibility', '/api/messages/:id/choices', '/api/me/excluded-messages',
+  '/api/context',
+  '/api/addon/context',
+  '/api/why',
+  '/api/contacts',
+  '/api/mailboxes/connect',
+  '/api/messages/:id/visibility',
+  '/api/messages/:id/choices',
+  '/api/me/excluded-messages',
 ];

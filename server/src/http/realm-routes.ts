@@ -4,9 +4,7 @@
  */
 import { Router } from 'express';
 import { RealmStart } from '../../../shared/src/api/account';
-import {
-  abandonMicrosoftRealm, completeMicrosoftRealm, listRealms, RealmError, startMicrosoftRealm, type RealmFlowDeps,
-} from '../auth/realms';
+import { abandonMicrosoftRealm, completeMicrosoftRealm, listRealms, RealmError, startMicrosoftRealm, type RealmFlowDeps } from '../auth/realms';
 import { requireAdmin } from './context';
 import { ApiError } from './errors';
 import { page } from './oauth-routes';
@@ -59,7 +57,14 @@ export function realmCallbackRoutes(deps: RealmFlowDeps): Router {
     if (!state || !code) return void refused(400, 'The link is incomplete. Start adding the tenant again from Threadline.');
     try {
       const done = await completeMicrosoftRealm(deps, { code, state });
-      res.type('html').send(page('Microsoft 365 tenant added', `${done.alreadyAttached ? 'The tenant was already part of your organisation.' : 'Outlook users of this tenant now sign in to your organisation.'} (Verified as ${done.verifiedAs}, tenant ${done.tenantId}.)`));
+      res
+        .type('html')
+        .send(
+          page(
+            'Microsoft 365 tenant added',
+            `${done.alreadyAttached ? 'The tenant was already part of your organisation.' : 'Outlook users of this tenant now sign in to your organisation.'} (Verified as ${done.verifiedAs}, tenant ${done.tenantId}.)`,
+          ),
+        );
     } catch (err) {
       if (!(err instanceof RealmError)) throw err;
       refused(err.status, err.message);
@@ -67,5 +72,3 @@ export function realmCallbackRoutes(deps: RealmFlowDeps): Router {
   });
   return router;
 }
-
-

@@ -39,7 +39,10 @@ export function senderExclusionRoutes(deps: SenderExclusionDeps): Router {
     const before = await userSettings(userId);
     const had = before.excludedAddresses.includes(email);
     if (had === exclude) return { changed: false };
-    await User.updateOne({ _id: userId }, exclude ? { $addToSet: { 'settings.excludedAddresses': email } } : { $pull: { 'settings.excludedAddresses': email } });
+    await User.updateOne(
+      { _id: userId },
+      exclude ? { $addToSet: { 'settings.excludedAddresses': email } } : { $pull: { 'settings.excludedAddresses': email } },
+    );
     const after = { ...before, excludedAddresses: exclude ? [...before.excludedAddresses, email] : before.excludedAddresses.filter((a) => a !== email) };
     // Not awaited: the request's tenant context carries over into the promise chain.
     void (async () => {

@@ -32,7 +32,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Pro
 const copiesOfBob = () => runInOrg(bob.orgId, () => MailboxMessage.countDocuments({ mailboxId: bob.mailboxId }));
 
 describe('/api/me/excluded-senders', () => {
-  it('answers 202 with an undo deadline, then removes the sender\'s past mail in the background; undo lifts the rule', async () => {
+  it("answers 202 with an undo deadline, then removes the sender's past mail in the background; undo lifts the rule", async () => {
     await seedMessage({ holders: [{ who: bob }], from: 'pat@initech.com', subject: 'From Pat' });
     await seedMessage({ holders: [{ who: bob }], from: 'sue@hooli.com', subject: 'From Sue' });
     expect(await copiesOfBob()).toBe(2);

@@ -25,7 +25,7 @@ async function signIn(sub: string, email: string) {
 const get = (token: string) => request(svc.app).get('/api/me/settings').set('authorization', `Bearer ${token}`);
 
 describe('ending sessions', () => {
-  it('signs out one session at once; the user\'s other sessions go on', async () => {
+  it("signs out one session at once; the user's other sessions go on", async () => {
     const a = (await signIn('s-1', 'ann@end.test')).body;
     const b = (await signIn('s-1', 'ann@end.test')).body;
     expect((await get(a.token)).status).toBe(200);
@@ -51,7 +51,9 @@ describe('ending sessions', () => {
     expect((await get(rep.token)).status).toBe(200);
     // A member cannot disable anyone, an admin cannot disable themselves.
     expect((await request(svc.app).patch(`/api/users/${admin.user.id}`).set('authorization', `Bearer ${rep.token}`).send({ disabled: true })).status).toBe(403);
-    expect((await request(svc.app).patch(`/api/users/${admin.user.id}`).set('authorization', `Bearer ${admin.token}`).send({ disabled: true })).status).toBe(400);
+    expect((await request(svc.app).patch(`/api/users/${admin.user.id}`).set('authorization', `Bearer ${admin.token}`).send({ disabled: true })).status).toBe(
+      400,
+    );
     const off = await request(svc.app).patch(`/api/users/${rep.user.id}`).set('authorization', `Bearer ${admin.token}`).send({ disabled: true });
     expect(off.status).toBe(200);
     expect(off.body).toMatchObject({ id: rep.user.id, disabled: true });
@@ -61,14 +63,21 @@ describe('ending sessions', () => {
     expect((await request(svc.app).post('/api/session/redeem').send({ code })).status).toBe(401);
     // Another organisation's admin cannot touch this user.
     const stranger = (await signIn('s-5', 'admin@elsewhere.test')).body;
-    expect((await request(svc.app).patch(`/api/users/${rep.user.id}`).set('authorization', `Bearer ${stranger.token}`).send({ disabled: false })).status).toBe(404);
+    expect((await request(svc.app).patch(`/api/users/${rep.user.id}`).set('authorization', `Bearer ${stranger.token}`).send({ disabled: false })).status).toBe(
+      404,
+    );
     await request(svc.app).patch(`/api/users/${rep.user.id}`).set('authorization', `Bearer ${admin.token}`).send({ disabled: false }).expect(200);
     await new Promise((r) => setTimeout(r, 1100));
     expect((await signIn('s-4', 'rep@disable.test')).status).toBe(200);
   });
 
-  it('a login link passes on its session\'s sign-in time, so chained links cannot extend a sign-in', async () => {
-    const short = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD, SESSION_TTL_SECONDS: '3600', SESSION_MAX_AGE_SECONDS: '300' });
+  it("a login link passes on its session's sign-in time, so chained links cannot extend a sign-in", async () => {
+    const short = testService({
+      GOOGLE_JWKS_URL: idp.googleJwksUrl,
+      GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD,
+      SESSION_TTL_SECONDS: '3600',
+      SESSION_MAX_AGE_SECONDS: '300',
+    });
     const token = await idp.googleToken({ sub: 's-6', email: 'cy@chain.test', hd: 'chain.test' });
     const first = (await request(short.app).post('/api/session').send({ provider: 'google', token })).body;
     const signedInAt = Date.now();

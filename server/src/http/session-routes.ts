@@ -16,9 +16,7 @@ export function sessionRoutes(deps: { identity: IdentityVerifier; sessions: Sess
   const router = Router();
   router.post('/api/session', async (req, res) => {
     const { provider, token } = body.parse(req.body);
-    const identity = provider === 'google'
-      ? await deps.identity.verifyGoogleIdToken(token)
-      : await deps.identity.verifyMicrosoftAccessToken(token);
+    const identity = provider === 'google' ? await deps.identity.verifyGoogleIdToken(token) : await deps.identity.verifyMicrosoftAccessToken(token);
     const { org, user } = await signIn(identity);
     if (user.disabled) throw forbidden('an admin of your organisation has disabled this account in Threadline');
     const session = deps.sessions.sign({ userId: String(user._id), orgId: String(org._id), role: user.role });
@@ -44,7 +42,11 @@ export function signOutRoutes(): Router {
     const now = new Date();
     await SessionRevocation.deleteMany({ expiresAt: mongoose.trusted({ $lte: now }) });
     if (a.session) {
-      await SessionRevocation.updateOne({ _id: a.session.tokenId }, { $setOnInsert: { userId: a.userId, expiresAt: new Date(a.session.expiresAt) } }, { upsert: true });
+      await SessionRevocation.updateOne(
+        { _id: a.session.tokenId },
+        { $setOnInsert: { userId: a.userId, expiresAt: new Date(a.session.expiresAt) } },
+        { upsert: true },
+      );
     }
     if (req.query.everywhere === 'true') await User.updateOne({ _id: a.userId }, { $set: { sessionsNotBefore: now } });
     res.status(204).end();

@@ -12,13 +12,18 @@ let svc: ReturnType<typeof testService>;
 beforeAll(async () => {
   idp = await startTestIdp();
   svc = testService({
-    GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD,
-    MICROSOFT_JWKS_URL: idp.microsoftJwksUrl, MICROSOFT_ID_TOKEN_AUDIENCES: MICROSOFT_AUD,
+    GOOGLE_JWKS_URL: idp.googleJwksUrl,
+    GOOGLE_ID_TOKEN_AUDIENCES: GOOGLE_AUD,
+    MICROSOFT_JWKS_URL: idp.microsoftJwksUrl,
+    MICROSOFT_ID_TOKEN_AUDIENCES: MICROSOFT_AUD,
   });
 });
 afterAll(() => idp.close());
 
-const post = (body: unknown) => request(svc.app).post('/api/session').send(body as object);
+const post = (body: unknown) =>
+  request(svc.app)
+    .post('/api/session')
+    .send(body as object);
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -53,8 +58,14 @@ describe('POST /api/session', () => {
 
   it('gives each personal Microsoft account an organisation of its own: the shared consumer tenant id joins no one', async () => {
     const consumer = '9188040d-6c67-4c5b-b112-36a304b66dad';
-    const first = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: consumer, oid: '00000000-0000-0000-aaaa-000000000001', preferred_username: 'ann@outlook.com' }) });
-    const second = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: consumer, oid: '00000000-0000-0000-bbbb-000000000002', preferred_username: 'bob@hotmail.com' }) });
+    const first = await post({
+      provider: 'microsoft',
+      token: await idp.microsoftToken({ tid: consumer, oid: '00000000-0000-0000-aaaa-000000000001', preferred_username: 'ann@outlook.com' }),
+    });
+    const second = await post({
+      provider: 'microsoft',
+      token: await idp.microsoftToken({ tid: consumer, oid: '00000000-0000-0000-bbbb-000000000002', preferred_username: 'bob@hotmail.com' }),
+    });
     expect(first.status).toBe(200);
     expect(second.status).toBe(200);
     expect(second.body.org.id).not.toBe(first.body.org.id);
@@ -78,7 +89,10 @@ describe('POST /api/session', () => {
     const res = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: 'aaaaaaaa-0000-0000-0000-000000000001', oid: 'o-1' }) });
     expect(res.status).toBe(200);
     expect(res.body.user).toMatchObject({ email: 'grace@contoso.test', role: 'admin' });
-    const other = await post({ provider: 'microsoft', token: await idp.microsoftToken({ tid: 'aaaaaaaa-0000-0000-0000-000000000001', oid: 'o-2', preferred_username: 'alan@contoso.test' }) });
+    const other = await post({
+      provider: 'microsoft',
+      token: await idp.microsoftToken({ tid: 'aaaaaaaa-0000-0000-0000-000000000001', oid: 'o-2', preferred_username: 'alan@contoso.test' }),
+    });
     expect(other.body).toMatchObject({ user: { role: 'member' }, org: { id: res.body.org.id } });
   });
 
@@ -92,13 +106,20 @@ describe('POST /api/session', () => {
   });
 
   const badGoogle: [string, () => Promise<string>][] = [
-    ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: 'https://accounts.google.com', aud: GOOGLE_AUD, sub: 'x', email: 'x@acme.test', email_verified: true, exp: now() + 600 })}.`],
-    ['HS256 signed with the public key (RS/HS confusion)', async () => {
-      const head = b64({ alg: 'HS256', typ: 'JWT', kid: 'g1' });
-      const body = b64({ iss: 'https://accounts.google.com', aud: GOOGLE_AUD, sub: 'x', email: 'x@acme.test', email_verified: true, exp: now() + 600 });
-      const sig = createHmac('sha256', idp.googlePublicPem).update(`${head}.${body}`).digest('base64url');
-      return `${head}.${body}.${sig}`;
-    }],
+    [
+      'alg none',
+      async () =>
+        `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: 'https://accounts.google.com', aud: GOOGLE_AUD, sub: 'x', email: 'x@acme.test', email_verified: true, exp: now() + 600 })}.`,
+    ],
+    [
+      'HS256 signed with the public key (RS/HS confusion)',
+      async () => {
+        const head = b64({ alg: 'HS256', typ: 'JWT', kid: 'g1' });
+        const body = b64({ iss: 'https://accounts.google.com', aud: GOOGLE_AUD, sub: 'x', email: 'x@acme.test', email_verified: true, exp: now() + 600 });
+        const sig = createHmac('sha256', idp.googlePublicPem).update(`${head}.${body}`).digest('base64url');
+        return `${head}.${body}.${sig}`;
+      },
+    ],
     ['missing exp', () => idp.googleToken({ exp: undefined })],
     ['expired', () => idp.googleToken({ exp: now() - 3600, iat: now() - 7200 })],
     ['wrong aud', () => idp.googleToken({ aud: 'someone-else.apps.googleusercontent.com' })],

@@ -24,11 +24,16 @@ const PREVIEW_SAMPLES = 5;
 
 /** The shared rule list, each value normalised (a value that does not normalise is named) and the list deduplicated. */
 const ruleList = (normalise: (s: string) => string | null, what: string) =>
-  z.array(sharedRuleList.element.transform((s, ctx) => {
-    const v = normalise(s);
-    if (v === null) ctx.addIssue({ code: 'custom', message: `not a valid ${what}` });
-    return v ?? '';
-  })).max(MAX_RULES).transform((list) => [...new Set(list)]);
+  z
+    .array(
+      sharedRuleList.element.transform((s, ctx) => {
+        const v = normalise(s);
+        if (v === null) ctx.addIssue({ code: 'custom', message: `not a valid ${what}` });
+        return v ?? '';
+      }),
+    )
+    .max(MAX_RULES)
+    .transform((list) => [...new Set(list)]);
 
 /** `@acme.com`, `*.acme.com` and `.acme.com` all mean acme.com and its subdomains, as the privacy evaluator reads them. */
 const domain = (s: string) => normaliseDomain(s.trim().replace(/^\*?\.|^@/, ''));
@@ -58,9 +63,14 @@ export async function orgSettings(): Promise<{ settings: OrgSettings; domains: s
     domains: o.domains ?? [],
     settings: {
       sync: {
-        historyDays: s.sync.historyDays, deletionPolicy: s.sync.deletionPolicy, onlyKnownContacts: s.sync.onlyKnownContacts,
-        autoCreateContacts: s.sync.autoCreateContacts, excludedDomains: [...s.sync.excludedDomains],
-        excludedAddresses: [...s.sync.excludedAddresses], excludedLabels: [...s.sync.excludedLabels], excludeInternal: s.sync.excludeInternal,
+        historyDays: s.sync.historyDays,
+        deletionPolicy: s.sync.deletionPolicy,
+        onlyKnownContacts: s.sync.onlyKnownContacts,
+        autoCreateContacts: s.sync.autoCreateContacts,
+        excludedDomains: [...s.sync.excludedDomains],
+        excludedAddresses: [...s.sync.excludedAddresses],
+        excludedLabels: [...s.sync.excludedLabels],
+        excludeInternal: s.sync.excludeInternal,
       },
       sharing: { defaultVisibility: s.sharing.defaultVisibility },
     },
@@ -71,7 +81,12 @@ export async function userSettings(userId: UserDoc['_id']): Promise<UserSettings
   const user = await User.findById(userId);
   if (!user) throw notFound('user');
   const s = (user.toObject() as UserDoc).settings;
-  return { excludedDomains: [...s.excludedDomains], excludedAddresses: [...s.excludedAddresses], excludedLabels: [...s.excludedLabels], visibility: s.visibility ?? null };
+  return {
+    excludedDomains: [...s.excludedDomains],
+    excludedAddresses: [...s.excludedAddresses],
+    excludedLabels: [...s.excludedLabels],
+    visibility: s.visibility ?? null,
+  };
 }
 
 export function settingsRoutes(): Router {
@@ -102,14 +117,18 @@ export function settingsRoutes(): Router {
     const policy = await loadVisibility(a.userId);
     const preview = await previewOrgRulesChange(before.sync, next.sync, domains, { samples: PREVIEW_SAMPLES, mayShow: (m) => policy.access(m) !== 'none' });
     const found = await Message.find({ _id: mongoose.trusted({ $in: preview.samples.map((s) => s._id) }) })
-      .select({ subject: 1, from: 1, date: 1 }).lean<Pick<MessageDoc, '_id' | 'subject' | 'from' | 'date'>[]>();
+      .select({ subject: 1, from: 1, date: 1 })
+      .lean<Pick<MessageDoc, '_id' | 'subject' | 'from' | 'date'>[]>();
     const byId = new Map(found.map((m) => [String(m._id), m]));
     const samples = [];
     for (const s of preview.samples) {
       const m = byId.get(String(s._id));
       if (!m) continue; // removed meanwhile
       samples.push({
-        id: String(s._id), subject: m.subject ?? '', from: { email: m.from?.email ?? '', name: m.from?.name ?? '' }, date: new Date(m.date).toISOString(),
+        id: String(s._id),
+        subject: m.subject ?? '',
+        from: { email: m.from?.email ?? '', name: m.from?.name ?? '' },
+        date: new Date(m.date).toISOString(),
         rule: { kind: s.rule.kind, ...(s.rule.value !== undefined ? { value: s.rule.value } : {}) },
       });
     }

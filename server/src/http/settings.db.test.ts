@@ -20,8 +20,14 @@ let bob: SignedIn; // member
 
 const DEFAULTS = {
   sync: {
-    historyDays: 90, deletionPolicy: 'mirror', onlyKnownContacts: false, autoCreateContacts: 'none',
-    excludedDomains: [], excludedAddresses: [], excludedLabels: [], excludeInternal: false,
+    historyDays: 90,
+    deletionPolicy: 'mirror',
+    onlyKnownContacts: false,
+    autoCreateContacts: 'none',
+    excludedDomains: [],
+    excludedAddresses: [],
+    excludedLabels: [],
+    excludeInternal: false,
   },
   sharing: { defaultVisibility: 'full' },
 };
@@ -35,7 +41,11 @@ beforeAll(async () => {
 });
 afterAll(() => idp.close());
 
-const put = (who: SignedIn, path: string, body: unknown) => request(svc.app).put(path).set(bearer(who)).send(body as object);
+const put = (who: SignedIn, path: string, body: unknown) =>
+  request(svc.app)
+    .put(path)
+    .set(bearer(who))
+    .send(body as object);
 const get = (who: SignedIn, path: string) => request(svc.app).get(path).set(bearer(who));
 
 /** Every stored document of the database, as text: where an excluded address must not appear. */
@@ -69,7 +79,11 @@ describe('/api/settings', () => {
   });
 
   it('normalises domains and addresses', async () => {
-    const res = await put(ada, '/api/settings', withSync({ excludedDomains: ['@Hooli.COM', '*.hooli.com'] as never[], excludedAddresses: ['Jane <JANE@x.org>'] as never[] }));
+    const res = await put(
+      ada,
+      '/api/settings',
+      withSync({ excludedDomains: ['@Hooli.COM', '*.hooli.com'] as never[], excludedAddresses: ['Jane <JANE@x.org>'] as never[] }),
+    );
     expect(res.status).toBe(200);
     expect(res.body.sync).toMatchObject({ excludedDomains: ['hooli.com'], excludedAddresses: ['jane@x.org'] });
     expect((await get(ada, '/api/settings')).body.sync.excludedDomains).toEqual(['hooli.com']);
@@ -78,7 +92,12 @@ describe('/api/settings', () => {
 
   it('tightening a domain removes the matching stored mail at once, leaving no trace; loosening schedules re-import', async () => {
     const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'Globex deal' }));
-    const hit = await seedMessage({ holders: [{ who: ada }, { who: bob }], from: 'ceo@globex.com', threadId: thread._id as mongoose.Types.ObjectId, subject: 'Globex deal' });
+    const hit = await seedMessage({
+      holders: [{ who: ada }, { who: bob }],
+      from: 'ceo@globex.com',
+      threadId: thread._id as mongoose.Types.ObjectId,
+      subject: 'Globex deal',
+    });
     const sub = await seedMessage({ holders: [{ who: bob }], from: 'ops@eu.globex.com', to: ['bob@acme.test'] });
     const keep = await seedMessage({ holders: [{ who: ada }], from: 'pat@notglobex.com' });
     expect(await everything()).toContain('globex.com');
@@ -102,7 +121,12 @@ describe('/api/settings', () => {
   });
 
   it('an excluded label removes only the labelled copies (nested labels included)', async () => {
-    const m = await seedMessage({ holders: [{ who: ada, labels: ['Personal/Family'] }, { who: bob, labels: ['INBOX'] }] });
+    const m = await seedMessage({
+      holders: [
+        { who: ada, labels: ['Personal/Family'] },
+        { who: bob, labels: ['INBOX'] },
+      ],
+    });
     const only = await seedMessage({ holders: [{ who: ada, labels: ['personal'] }] });
     await put(ada, '/api/settings', withSync({ excludedLabels: ['Personal'] as never[] }));
     await runInOrg(ada.orgId, async () => {
@@ -115,15 +139,20 @@ describe('/api/settings', () => {
 });
 
 describe('POST /api/settings/preview', () => {
-  const preview = (who: SignedIn, body: unknown) => request(svc.app).post('/api/settings/preview').set(bearer(who)).send(body as object);
+  const preview = (who: SignedIn, body: unknown) =>
+    request(svc.app)
+      .post('/api/settings/preview')
+      .set(bearer(who))
+      .send(body as object);
   /** What a preview must leave alone: stored mail, settings, audit trail and re-import marks. */
-  const snapshot = async () => runInOrg(ada.orgId, async () => ({
-    messages: await Message.countDocuments({}),
-    copies: await MailboxMessage.countDocuments({}),
-    audit: await AuditLog.countDocuments({}),
-    marked: await Mailbox.countDocuments({ reconcileRequestedAt: mongoose.trusted({ $ne: null }) }),
-    settings: (await get(ada, '/api/settings')).body,
-  }));
+  const snapshot = async () =>
+    runInOrg(ada.orgId, async () => ({
+      messages: await Message.countDocuments({}),
+      copies: await MailboxMessage.countDocuments({}),
+      audit: await AuditLog.countDocuments({}),
+      marked: await Mailbox.countDocuments({ reconcileRequestedAt: mongoose.trusted({ $ne: null }) }),
+      settings: (await get(ada, '/api/settings')).body,
+    }));
 
   it('is for admins only, and validates its body as PUT does', async () => {
     expect((await preview(bob, DEFAULTS)).status).toBe(403);
@@ -139,8 +168,20 @@ describe('POST /api/settings/preview', () => {
     const hit = await seedMessage({ holders: [{ who: ada }], from: 'kim@dunder-preview.com', subject: 'Paper order' });
     const sub = await seedMessage({ holders: [{ who: ada }, { who: bob }], from: 'ops@eu.dunder-preview.com', subject: 'Shipping' });
     // Labelled in both mailboxes: the message goes. Labelled in one: only that copy goes.
-    const both = await seedMessage({ holders: [{ who: ada, labels: ['Receipts'] }, { who: bob, labels: ['receipts/2026'] }], subject: 'Your receipt' });
-    const one = await seedMessage({ holders: [{ who: ada, labels: ['Receipts'] }, { who: bob, labels: ['INBOX'] }], subject: 'Receipt, shared' });
+    const both = await seedMessage({
+      holders: [
+        { who: ada, labels: ['Receipts'] },
+        { who: bob, labels: ['receipts/2026'] },
+      ],
+      subject: 'Your receipt',
+    });
+    const one = await seedMessage({
+      holders: [
+        { who: ada, labels: ['Receipts'] },
+        { who: bob, labels: ['INBOX'] },
+      ],
+      subject: 'Receipt, shared',
+    });
     await seedMessage({ holders: [{ who: ada }], from: 'pat@notdunder-preview.com', subject: 'Unrelated' });
     // Another organisation's mail that the same rules would reach there: never counted, never shown here.
     const carl = await signIn(svc.app, idp, 'carl@initrode.test', 'initrode.test');
@@ -156,10 +197,28 @@ describe('POST /api/settings/preview', () => {
     const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
     expect([...res.body.samples.slice(0, 2)].sort(byId).concat(res.body.samples.slice(2))).toEqual([
       ...[
-        { id: String(hit._id), subject: 'Paper order', from: { email: 'kim@dunder-preview.com', name: 'Pat' }, date: expect.any(String), rule: { kind: 'domain', value: 'dunder-preview.com' } },
-        { id: String(sub._id), subject: 'Shipping', from: { email: 'ops@eu.dunder-preview.com', name: 'Pat' }, date: expect.any(String), rule: { kind: 'domain', value: 'dunder-preview.com' } },
+        {
+          id: String(hit._id),
+          subject: 'Paper order',
+          from: { email: 'kim@dunder-preview.com', name: 'Pat' },
+          date: expect.any(String),
+          rule: { kind: 'domain', value: 'dunder-preview.com' },
+        },
+        {
+          id: String(sub._id),
+          subject: 'Shipping',
+          from: { email: 'ops@eu.dunder-preview.com', name: 'Pat' },
+          date: expect.any(String),
+          rule: { kind: 'domain', value: 'dunder-preview.com' },
+        },
       ].sort(byId),
-      { id: String(both._id), subject: 'Your receipt', from: { email: 'pat@initech.com', name: 'Pat' }, date: expect.any(String), rule: { kind: 'label', value: 'receipts' } },
+      {
+        id: String(both._id),
+        subject: 'Your receipt',
+        from: { email: 'pat@initech.com', name: 'Pat' },
+        date: expect.any(String),
+        rule: { kind: 'label', value: 'receipts' },
+      },
     ]);
     expect(await snapshot()).toEqual(before);
 
@@ -177,10 +236,10 @@ describe('POST /api/settings/preview', () => {
     await put(ada, '/api/settings', DEFAULTS);
   });
 
-  it('keeps to a few examples, and counts a teammate\'s private mail without showing it', async () => {
+  it("keeps to a few examples, and counts a teammate's private mail without showing it", async () => {
     await put(bob, '/api/me/settings', { excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: 'private' });
     try {
-      const secret = await seedMessage({ holders: [{ who: bob }], from: 'hr@vance-preview.com', subject: 'Bob\'s private matter' });
+      const secret = await seedMessage({ holders: [{ who: bob }], from: 'hr@vance-preview.com', subject: "Bob's private matter" });
       for (let i = 0; i < 7; i++) await seedMessage({ holders: [{ who: ada }], from: `rep${i}@vance-preview.com`, subject: `Fridge offer ${i}` });
       const res = await preview(ada, withSync({ excludedDomains: ['vance-preview.com'] as never[] }));
       expect(res.body.removedMessages).toBe(8);
@@ -199,7 +258,7 @@ describe('POST /api/settings/preview', () => {
 });
 
 describe('/api/me/settings', () => {
-  it('reads and replaces the caller\'s own settings, validated', async () => {
+  it("reads and replaces the caller's own settings, validated", async () => {
     expect((await get(bob, '/api/me/settings')).body).toEqual({ excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: null });
     expect((await put(bob, '/api/me/settings', { excludedDomains: [], excludedAddresses: [], excludedLabels: [], visibility: 'secret' })).status).toBe(400);
     expect((await put(bob, '/api/me/settings', { excludedDomains: [] })).status).toBe(400);
@@ -208,7 +267,7 @@ describe('/api/me/settings', () => {
     expect((await get(bob, '/api/me/settings')).body.visibility).toBe('metadata');
   });
 
-  it('a user\'s exclusion removes only their copies; the message goes when no other copy remains', async () => {
+  it("a user's exclusion removes only their copies; the message goes when no other copy remains", async () => {
     const shared = await seedMessage({ holders: [{ who: ada }, { who: bob }], from: 'pat@vandelay.com' });
     const bobs = await seedMessage({ holders: [{ who: bob }], from: 'pat@vandelay.com' });
     await put(bob, '/api/me/settings', { excludedDomains: [], excludedAddresses: ['PAT@vandelay.com'], excludedLabels: [], visibility: null });

@@ -66,7 +66,10 @@ export function webhookRoutes(deps: WebhookDeps): Webhooks {
     if (refused > 0) {
       // One line per request, whatever its size: a flood of forged items is not a flood of log lines.
       deps.metrics?.pushDropped.inc({ provider: receiver.provider, reason: 'unknown_or_forged' }, refused);
-      deps.log.warn({ provider: receiver.provider, endpoint, refused, of: notices.length }, 'push notifications dropped: unknown channel or wrong client state');
+      deps.log.warn(
+        { provider: receiver.provider, endpoint, refused, of: notices.length },
+        'push notifications dropped: unknown channel or wrong client state',
+      );
     }
   };
 

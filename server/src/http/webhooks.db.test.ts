@@ -23,10 +23,15 @@ beforeAll(async () => {
   svc = testService({ GOOGLE_JWKS_URL: idp.googleJwksUrl, GOOGLE_PUSH_AUDIENCE: PUSH_AUD, GOOGLE_PUSH_SERVICE_ACCOUNT: PUSH_SA });
   await runInOrg(orgId, async () => {
     gmailBox = (await Mailbox.create({ userId: new Types.ObjectId(), provider: 'google', address: 'ada@acme.test', nextRunAt: later }))._id;
-    graphBox = (await Mailbox.create({
-      userId: new Types.ObjectId(), provider: 'microsoft', address: 'grace@contoso.test', nextRunAt: later,
-      push: { channelId: 'sub-1', clientState: 'the-secret-state', expiresAt: new Date(Date.now() + 86_400_000) },
-    }))._id;
+    graphBox = (
+      await Mailbox.create({
+        userId: new Types.ObjectId(),
+        provider: 'microsoft',
+        address: 'grace@contoso.test',
+        nextRunAt: later,
+        push: { channelId: 'sub-1', clientState: 'the-secret-state', expiresAt: new Date(Date.now() + 86_400_000) },
+      })
+    )._id;
   });
 });
 afterAll(() => idp.close());
@@ -37,7 +42,10 @@ const reset = (id: Types.ObjectId) => runInOrg(orgId, () => Mailbox.updateOne({ 
 const settle = () => svc.webhooks.idle();
 
 function pushBody(emailAddress: string, historyId: string | number = '12345') {
-  return { message: { data: Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64'), messageId: '1', publishTime: new Date().toISOString() }, subscription: 'projects/p/subscriptions/s' };
+  return {
+    message: { data: Buffer.from(JSON.stringify({ emailAddress, historyId })).toString('base64'), messageId: '1', publishTime: new Date().toISOString() },
+    subscription: 'projects/p/subscriptions/s',
+  };
 }
 const pushToken = (claims: Record<string, unknown> = {}) => idp.googleToken({ aud: PUSH_AUD, email: PUSH_SA, email_verified: true, hd: undefined, ...claims });
 
@@ -45,7 +53,10 @@ describe('POST /webhooks/gmail', () => {
   beforeEach(() => reset(gmailBox));
 
   it('acknowledges a verified push with 204 and marks the mailbox due', async () => {
-    const res = await request(svc.app).post('/webhooks/gmail').set('Authorization', `Bearer ${await pushToken()}`).send(pushBody('Ada@acme.test', 999));
+    const res = await request(svc.app)
+      .post('/webhooks/gmail')
+      .set('Authorization', `Bearer ${await pushToken()}`)
+      .send(pushBody('Ada@acme.test', 999));
     expect(res.status).toBe(204);
     await settle();
     expect((await nextRunAt(gmailBox)).getTime()).toBeLessThanOrEqual(Date.now());
@@ -66,8 +77,22 @@ describe('POST /webhooks/gmail', () => {
   });
 
   it('acknowledges and ignores an unknown address or a garbled body', async () => {
-    expect((await request(svc.app).post('/webhooks/gmail').set('Authorization', `Bearer ${await pushToken()}`).send(pushBody('nobody@else.test'))).status).toBe(204);
-    expect((await request(svc.app).post('/webhooks/gmail').set('Authorization', `Bearer ${await pushToken()}`).send({ message: { data: 'bm90IGpzb24=' } })).status).toBe(204);
+    expect(
+      (
+        await request(svc.app)
+          .post('/webhooks/gmail')
+          .set('Authorization', `Bearer ${await pushToken()}`)
+          .send(pushBody('nobody@else.test'))
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await request(svc.app)
+          .post('/webhooks/gmail')
+          .set('Authorization', `Bearer ${await pushToken()}`)
+          .send({ message: { data: 'bm90IGpzb24=' } })
+      ).status,
+    ).toBe(204);
     await settle();
     expect(await nextRunAt(gmailBox)).toEqual(later);
   });
@@ -86,21 +111,28 @@ describe('POST /webhooks/graph', () => {
   });
 
   it('drops a notification with the wrong clientState', async () => {
-    const res = await request(svc.app).post('/webhooks/graph').send({ value: [{ subscriptionId: 'sub-1', clientState: 'guess', changeType: 'created' }] });
+    const res = await request(svc.app)
+      .post('/webhooks/graph')
+      .send({ value: [{ subscriptionId: 'sub-1', clientState: 'guess', changeType: 'created' }] });
     expect(res.status).toBe(202);
     await settle();
     expect(await nextRunAt(graphBox)).toEqual(later);
   });
 
   it('marks the mailbox due for a notification with the right clientState', async () => {
-    const res = await request(svc.app).post('/webhooks/graph').send({ value: [{ subscriptionId: 'sub-1', clientState: 'the-secret-state', changeType: 'created' }] });
+    const res = await request(svc.app)
+      .post('/webhooks/graph')
+      .send({ value: [{ subscriptionId: 'sub-1', clientState: 'the-secret-state', changeType: 'created' }] });
     expect(res.status).toBe(202);
     await settle();
     expect((await nextRunAt(graphBox)).getTime()).toBeLessThanOrEqual(Date.now());
   });
 
   it('on reauthorizationRequired, makes the subscription due for renewal and the mailbox due', async () => {
-    await request(svc.app).post('/webhooks/graph/lifecycle').send({ value: [{ subscriptionId: 'sub-1', clientState: 'the-secret-state', lifecycleEvent: 'reauthorizationRequired' }] }).expect(202);
+    await request(svc.app)
+      .post('/webhooks/graph/lifecycle')
+      .send({ value: [{ subscriptionId: 'sub-1', clientState: 'the-secret-state', lifecycleEvent: 'reauthorizationRequired' }] })
+      .expect(202);
     await settle();
     const m = await runInOrg(orgId, () => Mailbox.findById(graphBox).lean<{ push: { expiresAt: Date }; nextRunAt: Date }>());
     expect(m!.push.expiresAt.getTime()).toBeLessThanOrEqual(Date.now());
@@ -108,7 +140,10 @@ describe('POST /webhooks/graph', () => {
   });
 
   it('on missed, schedules a catch-up', async () => {
-    await request(svc.app).post('/webhooks/graph/lifecycle').send({ value: [{ subscriptionId: 'sub-1', clientState: 'the-secret-state', lifecycleEvent: 'missed' }] }).expect(202);
+    await request(svc.app)
+      .post('/webhooks/graph/lifecycle')
+      .send({ value: [{ subscriptionId: 'sub-1', clientState: 'the-secret-state', lifecycleEvent: 'missed' }] })
+      .expect(202);
     await settle();
     expect((await nextRunAt(graphBox)).getTime()).toBeLessThanOrEqual(Date.now());
   });
@@ -117,15 +152,27 @@ describe('POST /webhooks/graph', () => {
 describe('POST /webhooks/graph under a flood of forged notifications', () => {
   it('looks at no more than the per-request cap, counts the rest, and still acts on a genuine item', async () => {
     await reset(graphBox);
-    const counter = async (reason: string) => Number(new RegExp(`threadline_push_notifications_dropped_total\\{provider="microsoft",reason="${reason}"\\} (\\d+)`).exec((await request(svc.app).get('/metrics')).text)?.[1] ?? 0);
+    const counter = async (reason: string) =>
+      Number(
+        new RegExp(`threadline_push_notifications_dropped_total\\{provider="microsoft",reason="${reason}"\\} (\\d+)`).exec(
+          (await request(svc.app).get('/metrics')).text,
+        )?.[1] ?? 0,
+      );
     const [capBefore, forgedBefore] = [await counter('over_request_cap'), await counter('unknown_or_forged')];
-    const forged = Array.from({ length: 1000 }, (_, i) => ({ subscriptionId: `forged-${i}`, clientState: 'guess', changeType: 'created', resourceData: { id: `m-${i}` } }));
+    const forged = Array.from({ length: 1000 }, (_, i) => ({
+      subscriptionId: `forged-${i}`,
+      clientState: 'guess',
+      changeType: 'created',
+      resourceData: { id: `m-${i}` },
+    }));
     const genuine = { subscriptionId: 'sub-1', clientState: 'the-secret-state', changeType: 'created', resourceData: { id: 'real-1' } };
-    const res = await request(svc.app).post('/webhooks/graph').send({ value: [genuine, ...forged] });
+    const res = await request(svc.app)
+      .post('/webhooks/graph')
+      .send({ value: [genuine, ...forged] });
     expect(res.status).toBe(202);
     await settle();
     expect((await nextRunAt(graphBox)).getTime()).toBeLessThanOrEqual(Date.now());
-    expect(await counter('over_request_cap') - capBefore).toBe(901);
-    expect(await counter('unknown_or_forged') - forgedBefore).toBe(99);
+    expect((await counter('over_request_cap')) - capBefore).toBe(901);
+    expect((await counter('unknown_or_forged')) - forgedBefore).toBe(99);
   });
 });

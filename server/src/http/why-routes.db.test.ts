@@ -73,18 +73,25 @@ describe('GET /api/why: synced', () => {
       const deal = await Deal.create({ name: 'Globex renewal', stage: 'proposal', contactIds: [contact._id] });
       return { contact, company, deal };
     });
-    const { messageId } = await seedWithId({ holders: [{ who: ada }, { who: bob }], from: 'hank@globex.com', contactIds: [contact._id as Types.ObjectId], companyIds: [company._id as Types.ObjectId] });
+    const { messageId } = await seedWithId({
+      holders: [{ who: ada }, { who: bob }],
+      from: 'hank@globex.com',
+      contactIds: [contact._id as Types.ObjectId],
+      companyIds: [company._id as Types.ObjectId],
+    });
     const [local, domain] = messageId.split('@');
     const res = await why(ada, { messageId: ` <${local}@${domain.toUpperCase()}> ` });
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('private, no-store');
     expect(res.body.verdict).toBe('synced');
     expect(res.body.reasons[0]).toMatchObject({ code: 'synced_by', message: 'In the CRM from the mailboxes of you and Bob Builder (bob@acme.test).' });
-    expect(res.body.reasons).toEqual(expect.arrayContaining([
-      expect.objectContaining({ code: 'linked_contact', message: expect.stringContaining('Hank Scorpio'), detail: { contactId: String(contact._id) } }),
-      expect.objectContaining({ code: 'linked_company', message: 'Linked to the company Globex.' }),
-      expect.objectContaining({ code: 'linked_deal', message: 'Linked to the deal Globex renewal (proposal).', detail: { dealId: String(deal._id) } }),
-    ]));
+    expect(res.body.reasons).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'linked_contact', message: expect.stringContaining('Hank Scorpio'), detail: { contactId: String(contact._id) } }),
+        expect.objectContaining({ code: 'linked_company', message: 'Linked to the company Globex.' }),
+        expect.objectContaining({ code: 'linked_deal', message: 'Linked to the deal Globex renewal (proposal).', detail: { dealId: String(deal._id) } }),
+      ]),
+    );
   });
 
   it('says why it is linked to nothing: no contact, free-mail domain, no company yet', async () => {
@@ -134,7 +141,16 @@ describe('GET /api/why: not visible', () => {
 
 describe('GET /api/why: excluded', () => {
   const DEFAULTS = {
-    sync: { historyDays: 90, deletionPolicy: 'mirror', onlyKnownContacts: false, autoCreateContacts: 'none', excludedDomains: [] as string[], excludedAddresses: [] as string[], excludedLabels: [], excludeInternal: false },
+    sync: {
+      historyDays: 90,
+      deletionPolicy: 'mirror',
+      onlyKnownContacts: false,
+      autoCreateContacts: 'none',
+      excludedDomains: [] as string[],
+      excludedAddresses: [] as string[],
+      excludedLabels: [],
+      excludeInternal: false,
+    },
     sharing: { defaultVisibility: 'full' },
   };
   afterEach(async () => {
@@ -151,18 +167,28 @@ describe('GET /api/why: excluded', () => {
   }
 
   it('by an org rule: which rule, and that only an admin can change it (member) or where (admin)', async () => {
-    await request(svc.app).put('/api/settings').set(bearer(ada)).send({ ...DEFAULTS, sync: { ...DEFAULTS.sync, excludedDomains: ['hooli.com'] } });
+    await request(svc.app)
+      .put('/api/settings')
+      .set(bearer(ada))
+      .send({ ...DEFAULTS, sync: { ...DEFAULTS.sync, excludedDomains: ['hooli.com'] } });
     const before = await snapshot();
     const res = await why(bob, { messageId: '<never-stored@hooli.com>', email: 'gavin@eu.hooli.com' });
     expect(res.body.verdict).toBe('excluded');
     expect(res.body.reasons[0]).toMatchObject({ code: 'excluded_by_rule', detail: { rule: 'domain', scope: 'org', value: 'hooli.com' } });
-    expect(res.body.reasons[1]).toMatchObject({ code: 'how_to_change', message: expect.stringContaining('Only an admin'), detail: { settings: 'organisation' } });
+    expect(res.body.reasons[1]).toMatchObject({
+      code: 'how_to_change',
+      message: expect.stringContaining('Only an admin'),
+      detail: { settings: 'organisation' },
+    });
     expect((await why(ada, { email: 'gavin@hooli.com' })).body.reasons[1].message).toContain('You are an admin');
     expect(await snapshot()).toEqual(before);
   });
 
   it('by a personal rule, for its owner only', async () => {
-    await request(svc.app).put('/api/me/settings').set(bearer(bob)).send({ excludedDomains: [], excludedAddresses: ['mum@family.org'], excludedLabels: [], visibility: null });
+    await request(svc.app)
+      .put('/api/me/settings')
+      .set(bearer(bob))
+      .send({ excludedDomains: [], excludedAddresses: ['mum@family.org'], excludedLabels: [], visibility: null });
     const res = await why(bob, { email: 'Mum@Family.org' });
     expect(res.body.verdict).toBe('excluded');
     expect(res.body.reasons[0].detail).toEqual({ rule: 'address', scope: 'user', value: 'mum@family.org' });
@@ -171,7 +197,10 @@ describe('GET /api/why: excluded', () => {
   });
 
   it('by only-known-contacts, until the address is a contact', async () => {
-    await request(svc.app).put('/api/settings').set(bearer(ada)).send({ ...DEFAULTS, sync: { ...DEFAULTS.sync, onlyKnownContacts: true } });
+    await request(svc.app)
+      .put('/api/settings')
+      .set(bearer(ada))
+      .send({ ...DEFAULTS, sync: { ...DEFAULTS.sync, onlyKnownContacts: true } });
     expect(codes((await why(bob, { email: 'stranger@initech.com' })).body)).toEqual(['excluded_by_rule', 'how_to_change', 'create_contact']);
     expect((await why(bob, { email: 'hank@globex.com' })).body.verdict).toBe('synced');
   });
@@ -192,7 +221,12 @@ describe('GET /api/why: not yet synced, from the caller’s mailboxes', () => {
   it.each([
     ['backfilling with progress', { state: 'backfilling', 'backfill.imported': 120, 'backfill.total': 500 }, 'backfilling', '120 of 500 emails imported'],
     ['throttled until a time', { state: 'throttled', backoffUntil: new Date(Date.now() + 3600_000) }, 'throttled', 'syncing resumes at'],
-    ['in error, with the fix', { state: 'error', lastError: { code: 'permission', message: 'Gmail refused access.', at: new Date() } }, 'mailbox_error', 'Gmail refused access. Reconnect it and accept every permission'],
+    [
+      'in error, with the fix',
+      { state: 'error', lastError: { code: 'permission', message: 'Gmail refused access.', at: new Date() } },
+      'mailbox_error',
+      'Gmail refused access. Reconnect it and accept every permission',
+    ],
     ['needing reconnection', { state: 'reauth_required' }, 'reauth_required', 'Reconnect the mailbox'],
   ])('%s', async (_name, set, code, words) => {
     await setMailbox(eve, set as Partial<MailboxDoc>);
@@ -207,6 +241,10 @@ describe('GET /api/why: not yet synced, from the caller’s mailboxes', () => {
     expect(old.body.reasons.at(-1)).toMatchObject({ code: 'older_than_history', message: expect.stringContaining('last 90 days') });
     const fresh = await why(eve, { ...unknown, date: new Date().toISOString() });
     expect(fresh.body.reasons.at(-1)).toMatchObject({ code: 'arriving_shortly', message: expect.stringContaining('will arrive shortly') });
-    expect((await why(eve, { messageId: unknown.messageId })).body.reasons.map((r: { code: string }) => r.code)).toEqual(['not_stored', 'rules_not_checked', 'live']);
+    expect((await why(eve, { messageId: unknown.messageId })).body.reasons.map((r: { code: string }) => r.code)).toEqual([
+      'not_stored',
+      'rules_not_checked',
+      'live',
+    ]);
   });
 });

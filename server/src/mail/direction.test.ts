@@ -32,7 +32,9 @@ describe('classifyDirection', () => {
 
   it('one outside participant anywhere makes it not internal', () => {
     expect(classifyDirection(message(['priya@acme-robotics.com'], ['dana.whitfield@acme-robotics.com'], ['helen@globex.com']), mailbox, org)).toBe('inbound');
-    expect(classifyDirection(message(['dana.whitfield@acme-robotics.com'], ['priya@acme-robotics.com'], [], ['helen@globex.com']), mailbox, org)).toBe('outbound');
+    expect(classifyDirection(message(['dana.whitfield@acme-robotics.com'], ['priya@acme-robotics.com'], [], ['helen@globex.com']), mailbox, org)).toBe(
+      'outbound',
+    );
   });
 
   it('a look-alike domain is outside', () => {

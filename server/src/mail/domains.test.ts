@@ -27,9 +27,26 @@ describe('registrableDomain', () => {
 
 describe('isFreeMailDomain', () => {
   it.each([
-    'gmail.com', 'googlemail.com', 'outlook.com', 'hotmail.com', 'hotmail.co.uk', 'hotmail.fr', 'live.com', 'yahoo.com',
-    'yahoo.co.jp', 'yahoo.fr', 'icloud.com', 'me.com', 'proton.me', 'protonmail.com', 'gmx.de', 'gmx.net', 'gmx.at',
-    'aol.com', 'GMAIL.COM', 'jane@gmail.com',
+    'gmail.com',
+    'googlemail.com',
+    'outlook.com',
+    'hotmail.com',
+    'hotmail.co.uk',
+    'hotmail.fr',
+    'live.com',
+    'yahoo.com',
+    'yahoo.co.jp',
+    'yahoo.fr',
+    'icloud.com',
+    'me.com',
+    'proton.me',
+    'protonmail.com',
+    'gmx.de',
+    'gmx.net',
+    'gmx.at',
+    'aol.com',
+    'GMAIL.COM',
+    'jane@gmail.com',
   ])('%s is free mail', (domain) => {
     expect(isFreeMailDomain(domain)).toBe(true);
   });

@@ -15,9 +15,31 @@ import { domainOf, normaliseAddress, normaliseDomain } from './address';
  * as-is; brand labels match the registrable domain under any public suffix (`yahoo.co.jp`, `gmx.at`).
  */
 const EXTRA_FREE_MAIL_DOMAINS = [
-  'gmail.com', 'googlemail.com', 'outlook.com', 'live.com', 'msn.com', 'icloud.com', 'me.com', 'mac.com',
-  'proton.me', 'pm.me', 'protonmail.com', 'protonmail.ch', 'aol.com', 'tutanota.com', 'tuta.io', 'fastmail.com',
-  'hey.com', 'zoho.com', 'yandex.ru', 'mail.ru', 'web.de', 't-online.de', 'orange.fr', 'free.fr', 'libero.it',
+  'gmail.com',
+  'googlemail.com',
+  'outlook.com',
+  'live.com',
+  'msn.com',
+  'icloud.com',
+  'me.com',
+  'mac.com',
+  'proton.me',
+  'pm.me',
+  'protonmail.com',
+  'protonmail.ch',
+  'aol.com',
+  'tutanota.com',
+  'tuta.io',
+  'fastmail.com',
+  'hey.com',
+  'zoho.com',
+  'yandex.ru',
+  'mail.ru',
+  'web.de',
+  't-online.de',
+  'orange.fr',
+  'free.fr',
+  'libero.it',
 ];
 const FREE_MAIL_BRANDS = new Set(['hotmail', 'yahoo', 'gmx', 'outlook', 'ymail', 'rocketmail', 'aol', 'googlemail']);
 

@@ -35,13 +35,7 @@ export interface MessageHeaders {
   precedence: string | null;
 }
 
-export type ParseWarning =
-  | 'date_missing'
-  | 'date_invalid'
-  | 'text_truncated'
-  | 'html_truncated'
-  | 'text_conversion_failed'
-  | 'references_truncated';
+export type ParseWarning = 'date_missing' | 'date_invalid' | 'text_truncated' | 'html_truncated' | 'text_conversion_failed' | 'references_truncated';
 
 export interface ParsedMessage {
   /** Normalised Message-ID (see mail/message-id.ts), null when missing or unusable. */

@@ -31,11 +31,30 @@ const taskSchema = tenantSchema({
 taskSchema.index({ orgId: 1, 'record.kind': 1, 'record.id': 1, createdAt: -1 });
 taskSchema.index({ orgId: 1, assigneeId: 1, done: 1, dueDate: 1 });
 
-export interface RecordRef { kind: RecordKind; id: Types.ObjectId }
-export interface NoteDoc { _id: Types.ObjectId; orgId: Types.ObjectId; record: RecordRef; authorId: Types.ObjectId; body: string; createdAt: Date; updatedAt: Date }
+export interface RecordRef {
+  kind: RecordKind;
+  id: Types.ObjectId;
+}
+export interface NoteDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  record: RecordRef;
+  authorId: Types.ObjectId;
+  body: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
 export interface TaskDoc {
-  _id: Types.ObjectId; orgId: Types.ObjectId; record: RecordRef; authorId: Types.ObjectId; assigneeId: Types.ObjectId;
-  title: string; dueDate: Date | null; done: boolean; createdAt: Date; updatedAt: Date;
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  record: RecordRef;
+  authorId: Types.ObjectId;
+  assigneeId: Types.ObjectId;
+  title: string;
+  dueDate: Date | null;
+  done: boolean;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export const Note = model<NoteDoc>('Note', noteSchema);

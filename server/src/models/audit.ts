@@ -19,24 +19,39 @@ const oauthStateSchema = tenantSchema({
 oauthStateSchema.index({ orgId: 1, state: 1 }, { unique: true });
 oauthStateSchema.index({ expiresAt: 1 });
 
-const syncEventSchema = tenantSchema({
-  mailboxId: { type: Schema.Types.ObjectId, required: true },
-  at: { type: Date, default: () => new Date() },
-  kind: { type: String, required: true },
-  detail: { type: Schema.Types.Mixed, default: null },
-}, { timestamps: false });
+const syncEventSchema = tenantSchema(
+  {
+    mailboxId: { type: Schema.Types.ObjectId, required: true },
+    at: { type: Date, default: () => new Date() },
+    kind: { type: String, required: true },
+    detail: { type: Schema.Types.Mixed, default: null },
+  },
+  { timestamps: false },
+);
 syncEventSchema.index({ orgId: 1, mailboxId: 1, at: -1 });
 
-const auditSchema = tenantSchema({
-  at: { type: Date, default: () => new Date() },
-  actorId: { type: Schema.Types.ObjectId, default: null },
-  action: { type: String, required: true },
-  target: { type: String, default: null },
-  detail: { type: Schema.Types.Mixed, default: null },
-}, { timestamps: false });
+const auditSchema = tenantSchema(
+  {
+    at: { type: Date, default: () => new Date() },
+    actorId: { type: Schema.Types.ObjectId, default: null },
+    action: { type: String, required: true },
+    target: { type: String, default: null },
+    detail: { type: Schema.Types.Mixed, default: null },
+  },
+  { timestamps: false },
+);
 auditSchema.index({ orgId: 1, at: -1 });
 
-export interface OAuthStateDoc { _id: Types.ObjectId; orgId: Types.ObjectId; state: string; userId: Types.ObjectId; provider: 'google' | 'microsoft'; purpose?: 'connect' | 'realm'; codeVerifier: string; expiresAt: Date }
+export interface OAuthStateDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  state: string;
+  userId: Types.ObjectId;
+  provider: 'google' | 'microsoft';
+  purpose?: 'connect' | 'realm';
+  codeVerifier: string;
+  expiresAt: Date;
+}
 
 export const OAuthState = model<OAuthStateDoc>('OAuthState', oauthStateSchema);
 export const SyncEvent = model('SyncEvent', syncEventSchema);

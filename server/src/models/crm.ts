@@ -40,9 +40,38 @@ const dealSchema = tenantSchema({
 dealSchema.index({ orgId: 1, contactIds: 1 });
 dealSchema.index({ orgId: 1, companyId: 1 });
 
-export interface ContactDoc { _id: Types.ObjectId; orgId: Types.ObjectId; emails: string[]; name: string; title: string; phone: string; companyId: Types.ObjectId | null; ownerId: Types.ObjectId | null; source: 'manual' | 'auto' }
-export interface CompanyDoc { _id: Types.ObjectId; orgId: Types.ObjectId; name: string; domains: string[] }
-export interface DealDoc { _id: Types.ObjectId; orgId: Types.ObjectId; name: string; stage: string; status: 'open' | 'won' | 'lost'; amount: number | null; currency: string; closeDate: Date | null; ownerId: Types.ObjectId | null; contactIds: Types.ObjectId[]; companyId: Types.ObjectId | null; threadIds?: Types.ObjectId[]; messageIds?: Types.ObjectId[] }
+export interface ContactDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  emails: string[];
+  name: string;
+  title: string;
+  phone: string;
+  companyId: Types.ObjectId | null;
+  ownerId: Types.ObjectId | null;
+  source: 'manual' | 'auto';
+}
+export interface CompanyDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  name: string;
+  domains: string[];
+}
+export interface DealDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  name: string;
+  stage: string;
+  status: 'open' | 'won' | 'lost';
+  amount: number | null;
+  currency: string;
+  closeDate: Date | null;
+  ownerId: Types.ObjectId | null;
+  contactIds: Types.ObjectId[];
+  companyId: Types.ObjectId | null;
+  threadIds?: Types.ObjectId[];
+  messageIds?: Types.ObjectId[];
+}
 
 export const Contact = model<ContactDoc>('Contact', contactSchema);
 export const Company = model<CompanyDoc>('Company', companySchema);

@@ -9,7 +9,7 @@ import { tenantScopePlugin } from '../db/tenant';
  */
 export function tenantSchema(definition: SchemaDefinition, options: SchemaOptions = {}): Schema {
   const fullDefinition: SchemaDefinition = { orgId: { type: Schema.Types.ObjectId, required: true, immutable: true }, ...definition };
- 
+
   const schema: Schema = new Schema<any>(fullDefinition, { timestamps: true, strict: 'throw', ...(options as SchemaOptions<any>) });
   schema.plugin(tenantScopePlugin);
   return schema;

@@ -16,7 +16,9 @@ export type StableKind = 'message' | 'copy' | 'thread' | 'threadKey' | 'contact'
 
 export function stableId(orgId: Types.ObjectId | string, kind: StableKind, ...parts: string[]): Types.ObjectId {
   // JSON keeps the part boundaries unambiguous whatever the parts contain.
-  const digest = createHash('sha256').update(JSON.stringify([String(orgId), kind, ...parts])).digest();
+  const digest = createHash('sha256')
+    .update(JSON.stringify([String(orgId), kind, ...parts]))
+    .digest();
   return new Types.ObjectId(digest.subarray(0, 12));
 }
 

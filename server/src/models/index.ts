@@ -16,10 +16,62 @@ import { SyncLock } from './sync-lock';
 import { Thread, ThreadKey } from './thread';
 import { User } from './user';
 
-export { Activity, CopyRef, Note, Task, AttachmentCache, AuditLog, Company, Contact, Deal, LogExclusion, LogExclusionKey, LoginLink, Mailbox, MailboxMessage, Message, OAuthState, Org, OrgRealm, Outbox, SessionRevocation, SyncEvent, SyncLock, Thread, ThreadKey, User };
+export {
+  Activity,
+  CopyRef,
+  Note,
+  Task,
+  AttachmentCache,
+  AuditLog,
+  Company,
+  Contact,
+  Deal,
+  LogExclusion,
+  LogExclusionKey,
+  LoginLink,
+  Mailbox,
+  MailboxMessage,
+  Message,
+  OAuthState,
+  Org,
+  OrgRealm,
+  Outbox,
+  SessionRevocation,
+  SyncEvent,
+  SyncLock,
+  Thread,
+  ThreadKey,
+  User,
+};
 
 /** Every model, for index creation at start-up. */
-export const ALL_MODELS = [Org, OrgRealm, User, Mailbox, Message, MailboxMessage, Thread, ThreadKey, SyncLock, Contact, Company, Deal, Outbox, OAuthState, SyncEvent, AuditLog, AttachmentCache, LoginLink, Note, Task, SessionRevocation, Activity, CopyRef, LogExclusion, LogExclusionKey];
+export const ALL_MODELS = [
+  Org,
+  OrgRealm,
+  User,
+  Mailbox,
+  Message,
+  MailboxMessage,
+  Thread,
+  ThreadKey,
+  SyncLock,
+  Contact,
+  Company,
+  Deal,
+  Outbox,
+  OAuthState,
+  SyncEvent,
+  AuditLog,
+  AttachmentCache,
+  LoginLink,
+  Note,
+  Task,
+  SessionRevocation,
+  Activity,
+  CopyRef,
+  LogExclusion,
+  LogExclusionKey,
+];
 
 /** Creates collections and indexes of every model; idempotent, safe to run on every start. */
 export async function ensureIndexes(): Promise<void> {

@@ -30,10 +30,13 @@ const logExclusionSchema = tenantSchema({
 });
 logExclusionSchema.index({ orgId: 1, userId: 1, createdAt: -1 });
 
-const logExclusionKeySchema = tenantSchema({
-  userId: { type: Schema.Types.ObjectId, required: true },
-  exclusionId: { type: Schema.Types.ObjectId, required: true },
-}, { timestamps: false });
+const logExclusionKeySchema = tenantSchema(
+  {
+    userId: { type: Schema.Types.ObjectId, required: true },
+    exclusionId: { type: Schema.Types.ObjectId, required: true },
+  },
+  { timestamps: false },
+);
 logExclusionKeySchema.index({ orgId: 1, exclusionId: 1 });
 
 export interface LogExclusionDoc {
@@ -45,7 +48,12 @@ export interface LogExclusionDoc {
   overflow: boolean;
   createdAt: Date;
 }
-export interface LogExclusionKeyDoc { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId; exclusionId: Types.ObjectId }
+export interface LogExclusionKeyDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  exclusionId: Types.ObjectId;
+}
 
 export const LogExclusion = model<LogExclusionDoc>('LogExclusion', logExclusionSchema);
 export const LogExclusionKey = model<LogExclusionKeyDoc>('LogExclusionKey', logExclusionKeySchema);

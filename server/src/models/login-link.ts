@@ -7,16 +7,26 @@
 import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
-const loginLinkSchema = tenantSchema({
-  /** base64url SHA-256 of the code's secret part. */
-  codeHash: { type: String, required: true },
-  userId: { type: Schema.Types.ObjectId, required: true },
-  expiresAt: { type: Date, required: true },
-  /** The identity-provider sign-in of the session that made the link: the session it gives cannot outlive it. */
-  authTime: { type: Number, default: null },
-}, { timestamps: false });
+const loginLinkSchema = tenantSchema(
+  {
+    /** base64url SHA-256 of the code's secret part. */
+    codeHash: { type: String, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    expiresAt: { type: Date, required: true },
+    /** The identity-provider sign-in of the session that made the link: the session it gives cannot outlive it. */
+    authTime: { type: Number, default: null },
+  },
+  { timestamps: false },
+);
 loginLinkSchema.index({ orgId: 1, codeHash: 1 }, { unique: true });
 loginLinkSchema.index({ orgId: 1, expiresAt: 1 });
 
-export interface LoginLinkDoc { _id: Types.ObjectId; orgId: Types.ObjectId; codeHash: string; userId: Types.ObjectId; expiresAt: Date; authTime?: number | null }
+export interface LoginLinkDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  codeHash: string;
+  userId: Types.ObjectId;
+  expiresAt: Date;
+  authTime?: number | null;
+}
 export const LoginLink = model<LoginLinkDoc>('LoginLink', loginLinkSchema);

@@ -5,7 +5,6 @@
 import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
-
 const mailboxMessageSchema = tenantSchema({
   mailboxId: { type: Schema.Types.ObjectId, required: true },
   userId: { type: Schema.Types.ObjectId, required: true },
@@ -16,7 +15,15 @@ const mailboxMessageSchema = tenantSchema({
   folderId: { type: String, default: null },
   /** The provider's receive time: bounds a cursor-expiry re-list to the same history window as the listing. */
   receivedAt: { type: Date, default: null },
-  state: { type: { read: { type: Boolean, default: false }, starred: { type: Boolean, default: false }, archived: { type: Boolean, default: false }, deleted: { type: Boolean, default: false } }, default: () => ({}) },
+  state: {
+    type: {
+      read: { type: Boolean, default: false },
+      starred: { type: Boolean, default: false },
+      archived: { type: Boolean, default: false },
+      deleted: { type: Boolean, default: false },
+    },
+    default: () => ({}),
+  },
   stateChangedAt: { type: { read: Date, starred: Date, archived: Date, deleted: Date }, default: () => ({}) },
   pending: {
     type: [new Schema({ field: String, value: Schema.Types.Mixed, at: Date }, { _id: false })],

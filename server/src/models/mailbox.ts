@@ -61,9 +61,20 @@ const mailboxSchema = tenantSchema({
   reconcileRequestedAt: { type: Date, default: null },
   /** Messages the provider could not give us (poison): retried a few times, then skipped and kept here as a record. */
   poison: {
-    type: [new Schema({
-      providerMessageId: String, attempts: Number, code: String, message: String, firstAt: Date, lastAt: Date, skipped: Boolean,
-    }, { _id: false })],
+    type: [
+      new Schema(
+        {
+          providerMessageId: String,
+          attempts: Number,
+          code: String,
+          message: String,
+          firstAt: Date,
+          lastAt: Date,
+          skipped: Boolean,
+        },
+        { _id: false },
+      ),
+    ],
     default: [],
   },
   /** A short lease on refreshing the access token: one process refreshes while the others wait and reuse its token. */
@@ -79,8 +90,22 @@ mailboxSchema.index({ provider: 1, address: 1 });
 // Webhooks find a Graph mailbox by its subscription id (system context).
 mailboxSchema.index({ 'push.channelId': 1 });
 
-export interface SealedSecretDoc { v: 1; kid: string; iv: string; tag: string; ct: string }
-export interface PoisonEntry { providerMessageId: string; attempts: number; code: string; message: string; firstAt: Date; lastAt: Date; skipped: boolean }
+export interface SealedSecretDoc {
+  v: 1;
+  kid: string;
+  iv: string;
+  tag: string;
+  ct: string;
+}
+export interface PoisonEntry {
+  providerMessageId: string;
+  attempts: number;
+  code: string;
+  message: string;
+  firstAt: Date;
+  lastAt: Date;
+  skipped: boolean;
+}
 export interface MailboxDoc {
   _id: Types.ObjectId;
   orgId: Types.ObjectId;

@@ -7,22 +7,28 @@ import type { DecodingNote } from '../mail/message';
 import { model, tenantSchema } from './define';
 
 const address = new Schema({ email: { type: String, required: true }, name: { type: String, default: '' } }, { _id: false });
-const attachment = new Schema({
-  id: { type: String, required: true },
-  filename: { type: String, default: '' },
-  mimeType: { type: String, default: 'application/octet-stream' },
-  size: { type: Number, default: 0 },
-  contentId: { type: String, default: null },
-  inline: { type: Boolean, default: false },
-}, { _id: false });
+const attachment = new Schema(
+  {
+    id: { type: String, required: true },
+    filename: { type: String, default: '' },
+    mimeType: { type: String, default: 'application/octet-stream' },
+    size: { type: Number, default: 0 },
+    contentId: { type: String, default: null },
+    inline: { type: Boolean, default: false },
+  },
+  { _id: false },
+);
 
 /** One place where the bytes did not say what they were and a charset was assumed (ingest/mime/mail-parser.ts). */
-const decodingNote = new Schema({
-  where: { type: String, required: true },
-  declared: { type: String, default: null },
-  charset: { type: String, required: true },
-  source: { type: String, required: true },
-}, { _id: false });
+const decodingNote = new Schema(
+  {
+    where: { type: String, required: true },
+    declared: { type: String, default: null },
+    charset: { type: String, required: true },
+    source: { type: String, required: true },
+  },
+  { _id: false },
+);
 
 const messageSchema = tenantSchema({
   /** `mid:<normalised Message-ID>` or `hash:<sha256>` when the message has none. */
@@ -77,7 +83,10 @@ messageSchema.index({ orgId: 1, contactIds: 1, date: -1 });
 messageSchema.index({ orgId: 1, companyIds: 1, date: -1 });
 messageSchema.index({ orgId: 1, threadId: 1, date: 1 });
 
-export interface AddressValue { email: string; name: string }
+export interface AddressValue {
+  email: string;
+  name: string;
+}
 export interface MessageDoc {
   _id: Types.ObjectId;
   orgId: Types.ObjectId;
@@ -108,6 +117,11 @@ export interface MessageDoc {
   parserVersion?: number | null;
 }
 
-export interface DecodingNoteValue { where: string; declared: string | null; charset: string; source: DecodingNote['source'] }
+export interface DecodingNoteValue {
+  where: string;
+  declared: string | null;
+  charset: string;
+  source: DecodingNote['source'];
+}
 
 export const Message = model<MessageDoc>('Message', messageSchema);

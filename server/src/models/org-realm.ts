@@ -12,16 +12,19 @@
 import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
-const orgRealmSchema = tenantSchema({
-  _id: { type: String, required: true },
-  provider: { type: String, enum: ['google', 'microsoft'], required: true },
-  /** 'sign-in': the organisation's own realm; 'admin': attached by an admin after signing in to that realm. */
-  via: { type: String, enum: ['sign-in', 'admin'], required: true },
-  attachedBy: { type: Schema.Types.ObjectId, default: null },
-  /** Who proved the realm at the provider (the Microsoft admin's address), for the audit trail. */
-  verifiedAs: { type: String, default: null },
-  attachedAt: { type: Date, required: true },
-}, { timestamps: false });
+const orgRealmSchema = tenantSchema(
+  {
+    _id: { type: String, required: true },
+    provider: { type: String, enum: ['google', 'microsoft'], required: true },
+    /** 'sign-in': the organisation's own realm; 'admin': attached by an admin after signing in to that realm. */
+    via: { type: String, enum: ['sign-in', 'admin'], required: true },
+    attachedBy: { type: Schema.Types.ObjectId, default: null },
+    /** Who proved the realm at the provider (the Microsoft admin's address), for the audit trail. */
+    verifiedAs: { type: String, default: null },
+    attachedAt: { type: Date, required: true },
+  },
+  { timestamps: false },
+);
 orgRealmSchema.index({ orgId: 1, attachedAt: 1 });
 
 export interface OrgRealmDoc {

@@ -5,34 +5,40 @@
 import { Schema, type Types } from 'mongoose';
 import { model } from './define';
 
-const settingsSchema = new Schema({
-  sync: {
-    historyDays: { type: Number, default: 90, min: 0, max: 3650 },
-    deletionPolicy: { type: String, enum: ['mirror', 'preserve'], default: 'mirror' },
-    onlyKnownContacts: { type: Boolean, default: false },
-    autoCreateContacts: { type: String, enum: ['none', 'outbound', 'all'], default: 'none' },
-    excludedDomains: { type: [String], default: [] },
-    excludedAddresses: { type: [String], default: [] },
-    excludedLabels: { type: [String], default: [] },
-    excludeInternal: { type: Boolean, default: false },
+const settingsSchema = new Schema(
+  {
+    sync: {
+      historyDays: { type: Number, default: 90, min: 0, max: 3650 },
+      deletionPolicy: { type: String, enum: ['mirror', 'preserve'], default: 'mirror' },
+      onlyKnownContacts: { type: Boolean, default: false },
+      autoCreateContacts: { type: String, enum: ['none', 'outbound', 'all'], default: 'none' },
+      excludedDomains: { type: [String], default: [] },
+      excludedAddresses: { type: [String], default: [] },
+      excludedLabels: { type: [String], default: [] },
+      excludeInternal: { type: Boolean, default: false },
+    },
+    sharing: { defaultVisibility: { type: String, enum: ['full', 'metadata', 'private'], default: 'full' } },
   },
-  sharing: { defaultVisibility: { type: String, enum: ['full', 'metadata', 'private'], default: 'full' } },
-}, { _id: false });
+  { _id: false },
+);
 
-const orgSchema = new Schema({
-  /** `google:<hd>`, `google-user:<sub>` or `microsoft:<tid>`: where the org comes from. */
-  key: { type: String, required: true, unique: true },
-  name: { type: String, required: true },
-  domains: { type: [String], default: [] },
-  /** Claimed atomically by the first user to sign in, who becomes the organisation's admin. */
-  firstUserId: { type: Schema.Types.ObjectId, default: null },
-  settings: { type: settingsSchema, default: () => ({}) },
-  /**
-   * Moves before every change of the CRM records that decide how mail is linked (contacts, companies, deals), so a
-   * sync run holding an older copy of them (crm/directory.ts) knows to look again.
-   */
-  directoryVersion: { type: Number, default: 0 },
-}, { timestamps: true, strict: 'throw' });
+const orgSchema = new Schema(
+  {
+    /** `google:<hd>`, `google-user:<sub>` or `microsoft:<tid>`: where the org comes from. */
+    key: { type: String, required: true, unique: true },
+    name: { type: String, required: true },
+    domains: { type: [String], default: [] },
+    /** Claimed atomically by the first user to sign in, who becomes the organisation's admin. */
+    firstUserId: { type: Schema.Types.ObjectId, default: null },
+    settings: { type: settingsSchema, default: () => ({}) },
+    /**
+     * Moves before every change of the CRM records that decide how mail is linked (contacts, companies, deals), so a
+     * sync run holding an older copy of them (crm/directory.ts) knows to look again.
+     */
+    directoryVersion: { type: Number, default: 0 },
+  },
+  { timestamps: true, strict: 'throw' },
+);
 
 export interface OrgDoc {
   _id: Types.ObjectId;
@@ -43,9 +49,14 @@ export interface OrgDoc {
   directoryVersion?: number;
   settings: {
     sync: {
-      historyDays: number; deletionPolicy: 'mirror' | 'preserve'; onlyKnownContacts: boolean;
-      autoCreateContacts: 'none' | 'outbound' | 'all'; excludedDomains: string[]; excludedAddresses: string[];
-      excludedLabels: string[]; excludeInternal: boolean;
+      historyDays: number;
+      deletionPolicy: 'mirror' | 'preserve';
+      onlyKnownContacts: boolean;
+      autoCreateContacts: 'none' | 'outbound' | 'all';
+      excludedDomains: string[];
+      excludedAddresses: string[];
+      excludedLabels: string[];
+      excludeInternal: boolean;
     };
     sharing: { defaultVisibility: 'full' | 'metadata' | 'private' };
   };

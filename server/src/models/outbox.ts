@@ -31,5 +31,14 @@ const outboxSchema = tenantSchema({
 outboxSchema.index({ orgId: 1, userId: 1, idempotencyKey: 1 }, { unique: true });
 outboxSchema.index({ status: 1, updatedAt: 1 });
 
-export interface OutboxDoc { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId; idempotencyKey: string; status: 'queued' | 'sending' | 'sent' | 'failed'; internetMessageId: string; messageId: Types.ObjectId | null; providerDraftId: string | null }
+export interface OutboxDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  idempotencyKey: string;
+  status: 'queued' | 'sending' | 'sent' | 'failed';
+  internetMessageId: string;
+  messageId: Types.ObjectId | null;
+  providerDraftId: string | null;
+}
 export const Outbox = model<OutboxDoc>('Outbox', outboxSchema);

@@ -7,20 +7,36 @@ import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
 /** `<orgId> a <address> <date> <messageId>`: a message that has this address among its participants. */
-const activitySchema = tenantSchema({
-  _id: { type: String, required: true },
-  messageId: { type: Schema.Types.ObjectId, required: true },
-  date: { type: Date, required: true },
-}, { timestamps: false, versionKey: false });
+const activitySchema = tenantSchema(
+  {
+    _id: { type: String, required: true },
+    messageId: { type: Schema.Types.ObjectId, required: true },
+    date: { type: Date, required: true },
+  },
+  { timestamps: false, versionKey: false },
+);
 
 /** `<orgId> c <messageId>`: the mailbox copies of a message (one document per message, so a page of messages is one `$in`). */
-const copyRefSchema = tenantSchema({
-  _id: { type: String, required: true },
-  messageId: { type: Schema.Types.ObjectId, required: true },
-  copyIds: { type: [Schema.Types.ObjectId], default: [] },
-}, { timestamps: false, versionKey: false });
+const copyRefSchema = tenantSchema(
+  {
+    _id: { type: String, required: true },
+    messageId: { type: Schema.Types.ObjectId, required: true },
+    copyIds: { type: [Schema.Types.ObjectId], default: [] },
+  },
+  { timestamps: false, versionKey: false },
+);
 
-export interface ActivityDoc { _id: string; orgId: Types.ObjectId; messageId: Types.ObjectId; date: Date }
-export interface CopyRefDoc { _id: string; orgId: Types.ObjectId; messageId: Types.ObjectId; copyIds: Types.ObjectId[] }
+export interface ActivityDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  messageId: Types.ObjectId;
+  date: Date;
+}
+export interface CopyRefDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  messageId: Types.ObjectId;
+  copyIds: Types.ObjectId[];
+}
 export const Activity = model<ActivityDoc>('Activity', activitySchema);
 export const CopyRef = model<CopyRefDoc>('CopyRef', copyRefSchema);

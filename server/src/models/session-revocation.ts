@@ -6,12 +6,20 @@
 import { Types } from 'mongoose';
 import { model, tenantSchema } from './define';
 
-const sessionRevocationSchema = tenantSchema({
-  _id: { type: String, required: true },
-  userId: { type: Types.ObjectId, required: true },
-  expiresAt: { type: Date, required: true },
-}, { timestamps: false });
+const sessionRevocationSchema = tenantSchema(
+  {
+    _id: { type: String, required: true },
+    userId: { type: Types.ObjectId, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { timestamps: false },
+);
 sessionRevocationSchema.index({ orgId: 1, expiresAt: 1 });
 
-export interface SessionRevocationDoc { _id: string; orgId: Types.ObjectId; userId: Types.ObjectId; expiresAt: Date }
+export interface SessionRevocationDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  expiresAt: Date;
+}
 export const SessionRevocation = model<SessionRevocationDoc>('SessionRevocation', sessionRevocationSchema);

@@ -6,13 +6,21 @@
  */
 import { model, tenantSchema } from './define';
 
-const syncLockSchema = tenantSchema({
-  /** `<purpose>:<mailboxId>:<generation>`; the `_id` is a hash of orgId and key (models/ids.ts). */
-  key: { type: String, required: true },
-  owner: { type: String, required: true },
-  at: { type: Date, required: true },
-}, { timestamps: false });
+const syncLockSchema = tenantSchema(
+  {
+    /** `<purpose>:<mailboxId>:<generation>`; the `_id` is a hash of orgId and key (models/ids.ts). */
+    key: { type: String, required: true },
+    owner: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { timestamps: false },
+);
 syncLockSchema.index({ orgId: 1, key: 1 }, { unique: true });
 
-export interface SyncLockDoc { orgId: unknown; key: string; owner: string; at: Date }
+export interface SyncLockDoc {
+  orgId: unknown;
+  key: string;
+  owner: string;
+  at: Date;
+}
 export const SyncLock = model<SyncLockDoc>('SyncLock', syncLockSchema);

@@ -21,14 +21,29 @@ const threadSchema = tenantSchema({
 threadSchema.index({ orgId: 1, messageKeys: 1 });
 threadSchema.index({ orgId: 1, providerThreadKeys: 1 });
 
-const threadKeySchema = tenantSchema({
-  /** `pt:<mailboxId>:<provider thread id>`. The `_id` is a hash of orgId and key (models/ids.ts). */
-  key: { type: String, required: true },
-  threadId: { type: Schema.Types.ObjectId, required: true },
-}, { timestamps: false });
+const threadKeySchema = tenantSchema(
+  {
+    /** `pt:<mailboxId>:<provider thread id>`. The `_id` is a hash of orgId and key (models/ids.ts). */
+    key: { type: String, required: true },
+    threadId: { type: Schema.Types.ObjectId, required: true },
+  },
+  { timestamps: false },
+);
 threadKeySchema.index({ orgId: 1, key: 1 }, { unique: true });
 
-export interface ThreadDoc { _id: Types.ObjectId; orgId: Types.ObjectId; subject: string; messageKeys: string[]; providerThreadKeys: string[]; lastMessageAt: Date | null }
-export interface ThreadKeyDoc { _id: Types.ObjectId; orgId: Types.ObjectId; key: string; threadId: Types.ObjectId }
+export interface ThreadDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  subject: string;
+  messageKeys: string[];
+  providerThreadKeys: string[];
+  lastMessageAt: Date | null;
+}
+export interface ThreadKeyDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  key: string;
+  threadId: Types.ObjectId;
+}
 export const Thread = model<ThreadDoc>('Thread', threadSchema);
 export const ThreadKey = model<ThreadKeyDoc>('ThreadKey', threadKeySchema);

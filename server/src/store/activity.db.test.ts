@@ -25,11 +25,23 @@ const t0 = Date.UTC(2025, 0, 1);
 /** A message with its participants and one copy per holder, indexed as the ingest does. */
 async function store(n: number, participants: string[], holders: Types.ObjectId[], index = true): Promise<MessageDoc> {
   return runInOrg(orgId, async () => {
-    const doc = (await Message.create({
-      dedupKey: `mid:${n}@t`, subject: `s${n}`, date: new Date(t0 + n * 60_000), direction: 'inbound', participants, syncedBy: holders,
-    })).toObject() as MessageDoc;
+    const doc = (
+      await Message.create({
+        dedupKey: `mid:${n}@t`,
+        subject: `s${n}`,
+        date: new Date(t0 + n * 60_000),
+        direction: 'inbound',
+        participants,
+        syncedBy: holders,
+      })
+    ).toObject() as MessageDoc;
     for (const h of holders) {
-      const copy = await MailboxMessage.create({ mailboxId: h.equals(ada) ? mailboxA : mailboxB, userId: h, messageId: doc._id, providerMessageId: `p${n}-${String(h)}` });
+      const copy = await MailboxMessage.create({
+        mailboxId: h.equals(ada) ? mailboxA : mailboxB,
+        userId: h,
+        messageId: doc._id,
+        providerMessageId: `p${n}-${String(h)}`,
+      });
       if (index) await indexCopies([{ copyId: copy._id, messageId: doc._id, date: doc.date, participants }]);
     }
     return doc;
@@ -84,7 +96,12 @@ describe('copies and removal', () => {
   it("finds a message's copies by key, and forgets them with the mail", async () => {
     const doc = await store(200, ['kim@umbrella.test'], [ada, bob]);
     const copies = await runInOrg(orgId, () => copiesOf([doc._id]));
-    expect(copies.get(String(doc._id))?.map((c) => String(c.userId)).sort()).toEqual([String(ada), String(bob)].sort());
+    expect(
+      copies
+        .get(String(doc._id))
+        ?.map((c) => String(c.userId))
+        .sort(),
+    ).toEqual([String(ada), String(bob)].sort());
 
     await runInOrg(orgId, () => removeCopies({ messageId: doc._id, userId: bob }, bob));
     expect((await runInOrg(orgId, () => copiesOf([doc._id]))).get(String(doc._id))).toHaveLength(1);
@@ -99,7 +116,9 @@ describe('rebuild', () => {
   it('indexes mail the read model lost, drops entries of mail that is gone, and changes nothing when run again', async () => {
     const unindexed = await store(300, ['lee@soylent.test'], [ada], false);
     const ghost = new Types.ObjectId();
-    await runInOrg(orgId, () => Activity.create({ _id: key(orgId, 'a', 'lee@soylent.test', '2030-01-01T00:00:00.000Z', ghost), messageId: ghost, date: new Date('2030-01-01') }));
+    await runInOrg(orgId, () =>
+      Activity.create({ _id: key(orgId, 'a', 'lee@soylent.test', '2030-01-01T00:00:00.000Z', ghost), messageId: ghost, date: new Date('2030-01-01') }),
+    );
     await runInOrg(orgId, () => CopyRef.create({ _id: key(orgId, 'c', ghost), messageId: ghost, copyIds: [ghost] }));
 
     const first = await rebuildReadModels(orgId);

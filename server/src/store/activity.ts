@@ -40,10 +40,15 @@ export interface IndexedMessage {
    */
   threadId?: Types.ObjectId | null;
 }
-export interface IndexedCopy extends IndexedMessage { copyId: Types.ObjectId }
+export interface IndexedCopy extends IndexedMessage {
+  copyId: Types.ObjectId;
+}
 
 /** Where a listing reads from: the mail with an address, with anyone at a company domain, or of a thread. */
-export interface Source { kind: 'a' | 'd' | 't'; value: string }
+export interface Source {
+  kind: 'a' | 'd' | 't';
+  value: string;
+}
 export const addressSources = (addresses: readonly string[]): Source[] => addresses.map((value) => ({ kind: 'a', value }));
 export const domainSources = (domains: readonly string[]): Source[] => domains.map((value) => ({ kind: 'd', value }));
 export const threadSource = (threadId: Types.ObjectId): Source => ({ kind: 't', value: threadId.toHexString() });
@@ -57,7 +62,10 @@ function activityEntries(orgId: Types.ObjectId, m: IndexedMessage) {
   const domains = [...new Set(addresses.flatMap((a) => companyDomainFor(a) ?? []))].filter(isKeyPart);
   const thread = m.threadId ? [threadSource(m.threadId)] : [];
   return [...addressSources(addresses), ...domainSources(domains), ...thread].map((source) => ({
-    _id: activityKey(orgId, source, m.date, m.messageId), orgId, messageId: m.messageId, date: m.date,
+    _id: activityKey(orgId, source, m.date, m.messageId),
+    orgId,
+    messageId: m.messageId,
+    date: m.date,
   }));
 }
 
@@ -81,7 +89,11 @@ async function insertAll(model: mongoose.Model<any>, docs: Record<string, unknow
   }
   return existing;
 }
-interface WriteError { index?: number; code?: number; err?: { code?: number; index?: number } }
+interface WriteError {
+  index?: number;
+  code?: number;
+  err?: { code?: number; index?: number };
+}
 
 /** Records messages' activity (who they are with, their thread). Inside the organisation's context. */
 export async function indexMessages(messages: readonly IndexedMessage[]): Promise<void> {
@@ -113,15 +125,22 @@ export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void>
   };
   await Promise.all([
     indexMessages(copies),
-    insertAll(CopyRef, refs.map((r) => ({ _id: copyKey(orgId, r.messageId), orgId, messageId: r.messageId, copyIds: r.copyIds }))).then(addTo),
+    insertAll(
+      CopyRef,
+      refs.map((r) => ({ _id: copyKey(orgId, r.messageId), orgId, messageId: r.messageId, copyIds: r.copyIds })),
+    ).then(addTo),
   ]);
 }
 
 /** Drops the entries of messages about to be (or already) deleted, given their date, participants and thread. */
-export async function forgetMessages(messages: readonly { _id: Types.ObjectId; date: Date; participants?: readonly string[]; threadId?: Types.ObjectId | null }[]): Promise<void> {
+export async function forgetMessages(
+  messages: readonly { _id: Types.ObjectId; date: Date; participants?: readonly string[]; threadId?: Types.ObjectId | null }[],
+): Promise<void> {
   if (messages.length === 0) return;
   const orgId = currentOrgId();
-  const keys = messages.flatMap((m) => activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }).map((e) => e._id));
+  const keys = messages.flatMap((m) =>
+    activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }).map((e) => e._id),
+  );
   for (let i = 0; i < keys.length; i += CHUNK) await Activity.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
   const refs = messages.map((m) => copyKey(orgId, m._id));
   for (let i = 0; i < refs.length; i += CHUNK) await CopyRef.deleteMany({ _id: trusted({ $in: refs.slice(i, i + CHUNK) }) });
@@ -141,14 +160,22 @@ export async function copyIdsOf(messageIds: readonly Types.ObjectId[]): Promise<
   const out = new Map<string, Types.ObjectId[]>();
   for (let i = 0; i < messageIds.length; i += CHUNK) {
     const refs = await CopyRef.find({ _id: trusted({ $in: messageIds.slice(i, i + CHUNK).map((id) => copyKey(orgId, id)) }) })
-      .select({ messageId: 1, copyIds: 1 }).lean<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
+      .select({ messageId: 1, copyIds: 1 })
+      .lean<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
     for (const r of refs) out.set(String(r.messageId), r.copyIds);
   }
   return out;
 }
 
 /** What a listing shows of a copy: whose it is, and its labels and state. */
-export interface CopyView { _id: Types.ObjectId; messageId: Types.ObjectId; userId: Types.ObjectId; mailboxId: Types.ObjectId; labels: string[]; state: MessageFlags }
+export interface CopyView {
+  _id: Types.ObjectId;
+  messageId: Types.ObjectId;
+  userId: Types.ObjectId;
+  mailboxId: Types.ObjectId;
+  labels: string[];
+  state: MessageFlags;
+}
 
 /**
  * The copies of these messages, oldest first, grouped by message id: the refs by `_id` range, then the copies by
@@ -160,8 +187,11 @@ export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<M
   const ids = [...(await copyIdsOf(messageIds)).values()].flat();
   const copies: (CopyView & { createdAt?: Date })[] = [];
   for (let i = 0; i < ids.length; i += CHUNK) {
-    copies.push(...await MailboxMessage.find({ _id: trusted({ $in: ids.slice(i, i + CHUNK) }) })
-      .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1, createdAt: 1 }).lean<(CopyView & { createdAt?: Date })[]>());
+    copies.push(
+      ...(await MailboxMessage.find({ _id: trusted({ $in: ids.slice(i, i + CHUNK) }) })
+        .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1, createdAt: 1 })
+        .lean<(CopyView & { createdAt?: Date })[]>()),
+    );
   }
   const time = (c: { createdAt?: Date }) => new Date(c.createdAt ?? 0).getTime();
   copies.sort((a, b) => time(a) - time(b) || String(a._id).localeCompare(String(b._id)));
@@ -174,7 +204,9 @@ export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<M
  * messages of each page read by `_id`. A message listed twice in the range is taken once.
  */
 export async function allWith<T extends { _id: Types.ObjectId }>(
-  source: Source, load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean,
+  source: Source,
+  load: (ids: Types.ObjectId[]) => Promise<T[]>,
+  accept: (doc: T) => boolean,
 ): Promise<T[]> {
   if (!isKeyPart(source.value)) return [];
   const range = prefixRange(currentOrgId(), source.kind, [source.value]);
@@ -182,8 +214,11 @@ export async function allWith<T extends { _id: Types.ObjectId }>(
   const seen = new Set<string>();
   let from = range.$gt;
   for (;;) {
-    const entries = await Activity.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).select({ messageId: 1 })
-      .sort({ _id: 1 }).limit(CHUNK).lean<{ _id: string; messageId: Types.ObjectId }[]>();
+    const entries = await Activity.find({ _id: trusted({ $gt: from, $lt: range.$lt }) })
+      .select({ messageId: 1 })
+      .sort({ _id: 1 })
+      .limit(CHUNK)
+      .lean<{ _id: string; messageId: Types.ObjectId }[]>();
     if (entries.length === 0) return out;
     from = entries[entries.length - 1]._id;
     const ids = entries.map((e) => e.messageId).filter((id) => !seen.has(String(id)) && seen.add(String(id)));
@@ -197,15 +232,25 @@ export async function allWith<T extends { _id: Types.ObjectId }>(
 
 /** How many messages with this address `accept` keeps (allWith). */
 export async function countWith<T extends { _id: Types.ObjectId }>(
-  address: string, load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean,
+  address: string,
+  load: (ids: Types.ObjectId[]) => Promise<T[]>,
+  accept: (doc: T) => boolean,
 ): Promise<number> {
   return (await allWith(addressSources([address])[0], load, accept)).length;
 }
 
-interface Cursor { source: Source; before?: string; oldest: number; done: boolean }
+interface Cursor {
+  source: Source;
+  before?: string;
+  oldest: number;
+  done: boolean;
+}
 
 /** A position in a newest-first listing: entries strictly older than this message (by date, then id). */
-export interface Before { date: Date; messageId: Types.ObjectId }
+export interface Before {
+  date: Date;
+  messageId: Types.ObjectId;
+}
 
 /**
  * The newest messages from any of these sources (addresses, company domains) that `accept` keeps, newest first, at most `limit`.
@@ -216,32 +261,44 @@ export interface Before { date: Date; messageId: Types.ObjectId }
  * organisation.
  */
 export async function newestWith<T extends { _id: Types.ObjectId }>(
-  sources: readonly Source[], limit: number,
-  load: (ids: Types.ObjectId[]) => Promise<T[]>, accept: (doc: T) => boolean, before?: Before,
+  sources: readonly Source[],
+  limit: number,
+  load: (ids: Types.ObjectId[]) => Promise<T[]>,
+  accept: (doc: T) => boolean,
+  before?: Before,
 ): Promise<T[]> {
   const orgId = currentOrgId();
   const unique = [...new Map(sources.filter((x) => isKeyPart(x.value)).map((x) => [`${x.kind} ${x.value}`, x])).values()];
   const cursors: Cursor[] = unique.map((source) => ({
-    source, oldest: Infinity, done: false, before: before && activityKey(orgId, source, before.date, before.messageId),
+    source,
+    oldest: Infinity,
+    done: false,
+    before: before && activityKey(orgId, source, before.date, before.messageId),
   }));
   const pending = new Map<string, { messageId: Types.ObjectId; date: number }>();
   const decided = new Set<string>();
   const out: T[] = [];
   let page = Math.max(limit * 2, 10);
   while (out.length < limit && (cursors.some((c) => !c.done) || pending.size > 0)) {
-    await Promise.all(cursors.filter((c) => !c.done).map(async (c) => {
-      const entries = await Activity.find({ _id: trusted(prefixRange(orgId, c.source.kind, [c.source.value], c.before)) })
-        .sort({ _id: -1 }).limit(page).lean<{ _id: string; messageId: Types.ObjectId; date: Date }[]>();
-      if (entries.length < page) c.done = true;
-      if (entries.length > 0) {
-        c.before = entries[entries.length - 1]._id;
-        c.oldest = new Date(entries[entries.length - 1].date).getTime();
-      }
-      for (const e of entries) {
-        const id = String(e.messageId);
-        if (!decided.has(id) && !pending.has(id)) pending.set(id, { messageId: e.messageId, date: new Date(e.date).getTime() });
-      }
-    }));
+    await Promise.all(
+      cursors
+        .filter((c) => !c.done)
+        .map(async (c) => {
+          const entries = await Activity.find({ _id: trusted(prefixRange(orgId, c.source.kind, [c.source.value], c.before)) })
+            .sort({ _id: -1 })
+            .limit(page)
+            .lean<{ _id: string; messageId: Types.ObjectId; date: Date }[]>();
+          if (entries.length < page) c.done = true;
+          if (entries.length > 0) {
+            c.before = entries[entries.length - 1]._id;
+            c.oldest = new Date(entries[entries.length - 1].date).getTime();
+          }
+          for (const e of entries) {
+            const id = String(e.messageId);
+            if (!decided.has(id) && !pending.has(id)) pending.set(id, { messageId: e.messageId, date: new Date(e.date).getTime() });
+          }
+        }),
+    );
     page *= 2;
     // Nothing unread is newer than the newest "oldest read" among the addresses still open.
     const frontier = Math.max(-Infinity, ...cursors.filter((c) => !c.done).map((c) => c.oldest));

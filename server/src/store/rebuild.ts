@@ -16,7 +16,11 @@ import { prefixRange } from './keys';
 const { trusted } = mongoose;
 const BATCH = 500;
 
-export interface RebuildOutcome { copies: number; staleActivity: number; staleCopyRefs: number }
+export interface RebuildOutcome {
+  copies: number;
+  staleActivity: number;
+  staleCopyRefs: number;
+}
 
 export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildOutcome> {
   return runInOrg(orgId, async () => {
@@ -26,16 +30,22 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
     const flush = async () => {
       const ids = [...new Set(batch.map((c) => String(c.messageId)))].map((id) => new Types.ObjectId(id));
       const messages = await Message.find({ _id: trusted({ $in: ids }) })
-        .select({ date: 1, participants: 1, threadId: 1 }).lean<{ _id: Types.ObjectId; date: Date; participants?: string[]; threadId?: Types.ObjectId | null }[]>();
+        .select({ date: 1, participants: 1, threadId: 1 })
+        .lean<{ _id: Types.ObjectId; date: Date; participants?: string[]; threadId?: Types.ObjectId | null }[]>();
       const byId = new Map(messages.map((m) => [String(m._id), m]));
-      await indexCopies(batch.flatMap((c) => {
-        const m = byId.get(String(c.messageId));
-        return m ? [{ copyId: c._id, messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }] : [];
-      }));
+      await indexCopies(
+        batch.flatMap((c) => {
+          const m = byId.get(String(c.messageId));
+          return m ? [{ copyId: c._id, messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }] : [];
+        }),
+      );
       out.copies += batch.length;
       batch = [];
     };
-    for await (const c of MailboxMessage.find({}).select({ messageId: 1 }).lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }>().cursor({ batchSize: BATCH })) {
+    for await (const c of MailboxMessage.find({})
+      .select({ messageId: 1 })
+      .lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }>()
+      .cursor({ batchSize: BATCH })) {
       batch.push(c as { _id: Types.ObjectId; messageId: Types.ObjectId });
       if (batch.length === BATCH) await flush();
     }
@@ -43,13 +53,16 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
     // An entry is stale when its message is gone; a thread entry also when the message is not of that thread.
     const gone = (ofThread: boolean) => async (entries: Entry[]) => {
       const ids = [...new Set(entries.map((e) => String(e.messageId)))].map((id) => new Types.ObjectId(id));
-      const found = await Message.find({ _id: trusted({ $in: ids }) }).select({ threadId: 1 }).lean<{ _id: Types.ObjectId; threadId?: Types.ObjectId | null }[]>();
+      const found = await Message.find({ _id: trusted({ $in: ids }) })
+        .select({ threadId: 1 })
+        .lean<{ _id: Types.ObjectId; threadId?: Types.ObjectId | null }[]>();
       const thread = new Map(found.map((m) => [String(m._id), String(m.threadId ?? '')]));
       return entries.filter((e) => !thread.has(String(e.messageId)) || (ofThread && e._id.split(' ')[2] !== thread.get(String(e.messageId))));
     };
-    out.staleActivity = await dropStale(Activity, prefixRange(orgId, 'a', []), gone(false))
-      + await dropStale(Activity, prefixRange(orgId, 'd', []), gone(false))
-      + await dropStale(Activity, prefixRange(orgId, 't', []), gone(true));
+    out.staleActivity =
+      (await dropStale(Activity, prefixRange(orgId, 'a', []), gone(false))) +
+      (await dropStale(Activity, prefixRange(orgId, 'd', []), gone(false))) +
+      (await dropStale(Activity, prefixRange(orgId, 't', []), gone(true)));
     out.staleCopyRefs = await dropStaleCopyRefs(orgId);
     return out;
   });
@@ -61,7 +74,11 @@ async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: 
   let dropped = 0;
   let from = range.$gt;
   for (;;) {
-    const entries = await model.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).sort({ _id: 1 }).limit(BATCH).lean<Entry[]>();
+    const entries = await model
+      .find({ _id: trusted({ $gt: from, $lt: range.$lt }) })
+      .sort({ _id: 1 })
+      .limit(BATCH)
+      .lean<Entry[]>();
     if (entries.length === 0) break;
     from = entries[entries.length - 1]._id;
     const gone = await stale(entries);
@@ -76,11 +93,14 @@ async function dropStaleCopyRefs(orgId: Types.ObjectId): Promise<number> {
   const range = prefixRange(orgId, 'c', []);
   let from = range.$gt;
   for (;;) {
-    const refs = await CopyRef.find({ _id: trusted({ $gt: from, $lt: range.$lt }) }).sort({ _id: 1 }).limit(BATCH)
+    const refs = await CopyRef.find({ _id: trusted({ $gt: from, $lt: range.$lt }) })
+      .sort({ _id: 1 })
+      .limit(BATCH)
       .lean<{ _id: string; messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
     if (refs.length === 0) return dropped;
     from = refs[refs.length - 1]._id;
-    const found = await MailboxMessage.find({ _id: trusted({ $in: refs.flatMap((r) => r.copyIds) }) }).select({ messageId: 1 })
+    const found = await MailboxMessage.find({ _id: trusted({ $in: refs.flatMap((r) => r.copyIds) }) })
+      .select({ messageId: 1 })
       .lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
     const live = new Map(found.map((c) => [String(c._id), String(c.messageId)]));
     for (const r of refs) {

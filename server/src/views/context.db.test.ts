@@ -25,13 +25,23 @@ let callerId: Types.ObjectId;
 
 async function seedMessages(count: number, offset: number) {
   await runInOrg(orgId, async () => {
-    const docs = await Message.insertMany(Array.from({ length: count }, (_, i) => ({
-      dedupKey: `mid:${offset + i}@bench`, subject: `s${offset + i}`, from: { email: 'jane@globex.com', name: 'Jane' },
-      to: [{ email: 'ada@acme.test', name: '' }], date: new Date(Date.UTC(2025, 0, 1) + (offset + i) * 60_000), direction: 'inbound',
-      participants: ['jane@globex.com', 'ada@acme.test'], syncedBy: [callerId], text: 'x'.repeat(2000),
-    })));
+    const docs = await Message.insertMany(
+      Array.from({ length: count }, (_, i) => ({
+        dedupKey: `mid:${offset + i}@bench`,
+        subject: `s${offset + i}`,
+        from: { email: 'jane@globex.com', name: 'Jane' },
+        to: [{ email: 'ada@acme.test', name: '' }],
+        date: new Date(Date.UTC(2025, 0, 1) + (offset + i) * 60_000),
+        direction: 'inbound',
+        participants: ['jane@globex.com', 'ada@acme.test'],
+        syncedBy: [callerId],
+        text: 'x'.repeat(2000),
+      })),
+    );
     const mailbox = await Mailbox.findOne({ userId: callerId }).lean<{ _id: Types.ObjectId }>();
-    const copies = await MailboxMessage.insertMany(docs.map((d) => ({ mailboxId: mailbox!._id, userId: callerId, messageId: d._id, providerMessageId: `p-${d.dedupKey}` })));
+    const copies = await MailboxMessage.insertMany(
+      docs.map((d) => ({ mailboxId: mailbox!._id, userId: callerId, messageId: d._id, providerMessageId: `p-${d.dedupKey}` })),
+    );
     await indexCopies(copies.map((c, i) => ({ copyId: c._id, messageId: docs[i]._id, date: docs[i].date, participants: docs[i].participants })));
   });
 }
@@ -50,10 +60,17 @@ beforeAll(async () => {
 });
 
 const sidebar = () => runInOrg(orgId, () => sidebarContext(callerId, ['jane@globex.com', 'sam@initech.com']));
-const addon = () => runInOrg(orgId, () => addonContext(callerId, {
-  provider: 'gmail',
-  message: { internetMessageId: '<3@bench>', from: { email: 'jane@globex.com', name: 'Jane' }, to: [{ email: 'ada@acme.test', name: '' }], cc: [] },
-}, { publicUrl: 'https://crm.test' }));
+const addon = () =>
+  runInOrg(orgId, () =>
+    addonContext(
+      callerId,
+      {
+        provider: 'gmail',
+        message: { internetMessageId: '<3@bench>', from: { email: 'jane@globex.com', name: 'Jane' }, to: [{ email: 'ada@acme.test', name: '' }], cc: [] },
+      },
+      { publicUrl: 'https://crm.test' },
+    ),
+  );
 
 describe('query budget', () => {
   let small: { sidebar: Recorded[]; addon: Recorded[] };
@@ -92,16 +109,21 @@ describe('query budget', () => {
 
   it('finds every message, copy and CRM record by _id (the embedded database indexes nothing else)', async () => {
     const byKey = ['messages', 'mailboxmessages', 'contacts', 'companies', 'deals', 'activities', 'copyrefs'];
-    const queries = [...await recordQueries(sidebar), ...await recordQueries(addon)].filter((q) => byKey.includes(q.collection));
+    const queries = [...(await recordQueries(sidebar)), ...(await recordQueries(addon))].filter((q) => byKey.includes(q.collection));
     expect(queries.length).toBeGreaterThan(4);
-    for (const q of queries) expect({ query: `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`, byId: '_id' in q.filter }).toMatchObject({ byId: true });
+    for (const q of queries)
+      expect({ query: `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`, byId: '_id' in q.filter }).toMatchObject({ byId: true });
   });
 
   it('names a MongoDB index for every query: none would be a collection scan there', async () => {
-    const queries = [...await recordQueries(sidebar), ...await recordQueries(addon)].filter((q) => ['find', 'findOne', 'countDocuments'].includes(q.method));
+    const queries = [...(await recordQueries(sidebar)), ...(await recordQueries(addon))].filter((q) =>
+      ['find', 'findOne', 'countDocuments'].includes(q.method),
+    );
     for (const q of queries) {
-      expect({ query: `${q.collection} ${JSON.stringify(q.filter)}`, index: servingIndex(q.collection, q.filter) })
-        .toEqual({ query: `${q.collection} ${JSON.stringify(q.filter)}`, index: expect.any(String) });
+      expect({ query: `${q.collection} ${JSON.stringify(q.filter)}`, index: servingIndex(q.collection, q.filter) }).toEqual({
+        query: `${q.collection} ${JSON.stringify(q.filter)}`,
+        index: expect.any(String),
+      });
     }
   });
 
@@ -113,12 +135,14 @@ describe('query budget', () => {
 
   const onMongo = process.env.THREADLINE_TEST_DB_KIND === 'ferretdb' ? it.skip : it;
   onMongo('uses an index for every query (no COLLSCAN in any winning plan)', async () => {
-    const queries = [...await recordQueries(sidebar), ...await recordQueries(addon)].filter((q) => q.method === 'find' || q.method === 'findOne');
+    const queries = [...(await recordQueries(sidebar)), ...(await recordQueries(addon))].filter((q) => q.method === 'find' || q.method === 'findOne');
     for (const q of queries) {
       const db = mongoose.connection.db!;
       const plan = await db.collection(q.collection).find(q.filter, q.options).explain('queryPlanner');
-      expect({ query: `${q.collection} ${JSON.stringify(q.filter)}`, scans: JSON.stringify(plan.queryPlanner.winningPlan).includes('COLLSCAN') })
-        .toEqual({ query: `${q.collection} ${JSON.stringify(q.filter)}`, scans: false });
+      expect({ query: `${q.collection} ${JSON.stringify(q.filter)}`, scans: JSON.stringify(plan.queryPlanner.winningPlan).includes('COLLSCAN') }).toEqual({
+        query: `${q.collection} ${JSON.stringify(q.filter)}`,
+        scans: false,
+      });
     }
   });
 });
@@ -129,7 +153,13 @@ describe('copies', () => {
     const mailbox = await runInOrg(orgId, () => Mailbox.findOne({ userId: callerId }).lean<{ _id: Types.ObjectId }>());
     await runInOrg(orgId, async () => {
       await MailboxMessage.deleteMany({ messageId: newest!._id });
-      const copy = await MailboxMessage.create({ mailboxId: mailbox!._id, userId: callerId, messageId: newest!._id, providerMessageId: 'p304', state: { read: true, starred: true } });
+      const copy = await MailboxMessage.create({
+        mailboxId: mailbox!._id,
+        userId: callerId,
+        messageId: newest!._id,
+        providerMessageId: 'p304',
+        state: { read: true, starred: true },
+      });
       await indexCopies([{ copyId: copy._id, messageId: newest!._id, date: new Date(), participants: [] }]);
     });
     const result = await sidebar();

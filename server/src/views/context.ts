@@ -12,8 +12,15 @@
  */
 import mongoose, { Types } from 'mongoose';
 import type {
-  AddonAddress, AddonContextView, AddonMailboxHealth, AddonMessage, AddonMessageInput, AddonParticipant, AddonProvider,
-  AddonThisMessage, AddonThread,
+  AddonAddress,
+  AddonContextView,
+  AddonMailboxHealth,
+  AddonMessage,
+  AddonMessageInput,
+  AddonParticipant,
+  AddonProvider,
+  AddonThisMessage,
+  AddonThread,
 } from '../../../shared/src/api/addon-view';
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../models/ids';
@@ -42,12 +49,29 @@ const MAX_DEALS = 20;
 
 /** Only what a summary shows: text, html and attachments can be megabytes per message. */
 const SUMMARY_FIELDS = {
-  threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
-  hasAttachments: 1, syncedBy: 1, levelOverrides: 1,
+  threadId: 1,
+  internetMessageId: 1,
+  subject: 1,
+  from: 1,
+  to: 1,
+  cc: 1,
+  date: 1,
+  direction: 1,
+  snippet: 1,
+  hasAttachments: 1,
+  syncedBy: 1,
+  levelOverrides: 1,
 } as const;
 
-export interface Person { email: string; contact: ContactDoc | null; company: CompanyDoc | null }
-export interface VisibleMessage { doc: MessageDoc; access: Exclude<Access, 'none'> }
+export interface Person {
+  email: string;
+  contact: ContactDoc | null;
+  company: CompanyDoc | null;
+}
+export interface VisibleMessage {
+  doc: MessageDoc;
+  access: Exclude<Access, 'none'>;
+}
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
 const { trusted } = mongoose;
@@ -63,7 +87,7 @@ const { trusted } = mongoose;
  */
 export async function lookupPeople(emails: readonly string[], directory?: ReadonlyDirectory): Promise<Person[]> {
   if (emails.length === 0) return [];
-  const dir = directory ?? await OrgDirectory.shared();
+  const dir = directory ?? (await OrgDirectory.shared());
   const contactOf = new Map(emails.map((e) => [e, dir.contactFor(e)]));
   const domainOf = new Map(emails.map((e) => [e, companyDomainFor(e)]));
   const contactIds = unique([...contactOf.values()].flatMap((c) => (c ? [String(c.id)] : [])));
@@ -74,10 +98,7 @@ export async function lookupPeople(emails: readonly string[], directory?: Readon
       return id ? [String(id)] : [];
     }),
   ]);
-  const [contacts, companies] = await Promise.all([
-    byIds<ContactDoc>(Contact, contactIds),
-    byIds<CompanyDoc>(Company, companyIds),
-  ]);
+  const [contacts, companies] = await Promise.all([byIds<ContactDoc>(Contact, contactIds), byIds<CompanyDoc>(Company, companyIds)]);
   const contactById = new Map(contacts.map((c) => [String(c._id), c]));
   const companyById = new Map(companies.map((c) => [String(c._id), c]));
 
@@ -85,8 +106,8 @@ export async function lookupPeople(emails: readonly string[], directory?: Readon
     const contact = contactById.get(String(contactOf.get(email)?.id)) ?? null;
     const domain = domainOf.get(email);
     const viaDomain = domain ? dir.companyForDomain(domain) : null;
-    const company = (contact?.companyId ? companyById.get(String(contact.companyId)) : undefined)
-      ?? (viaDomain ? companyById.get(String(viaDomain)) : undefined) ?? null;
+    const company =
+      (contact?.companyId ? companyById.get(String(contact.companyId)) : undefined) ?? (viaDomain ? companyById.get(String(viaDomain)) : undefined) ?? null;
     return { email, contact, company };
   });
 }
@@ -104,9 +125,10 @@ const changedAt = (d: DealDoc) => new Date((d as DealDoc & { updatedAt?: Date })
 export async function findDeals(people: readonly Person[], opts: { openOnly: boolean; limit?: number }, directory?: ReadonlyDirectory): Promise<DealDoc[]> {
   const parties = people.flatMap((p) => [p.contact?._id, p.company?._id].filter((id): id is Types.ObjectId => id != null));
   if (parties.length === 0) return [];
-  const dir = directory ?? await OrgDirectory.shared();
+  const dir = directory ?? (await OrgDirectory.shared());
   const deals = await byIds<DealDoc>(Deal, dir.dealsOf(parties).map(String));
-  return deals.filter((d) => !opts.openOnly || d.status === 'open')
+  return deals
+    .filter((d) => !opts.openOnly || d.status === 'open')
     .sort((a, b) => changedAt(b) - changedAt(a))
     .slice(0, opts.limit ?? MAX_DEALS);
 }
@@ -117,8 +139,12 @@ export async function findDeals(people: readonly Person[], opts: { openOnly: boo
  */
 export async function recentVisibleMessages(emails: readonly string[], policy: VisibilityPolicy, limit: number): Promise<VisibleMessage[]> {
   if (emails.length === 0) return [];
-  const docs = await newestWith(addressSources(emails), limit,
-    (ids) => byIds<MessageDoc>(Message, ids.map(String), SUMMARY_FIELDS), (doc) => policy.access(doc) !== 'none');
+  const docs = await newestWith(
+    addressSources(emails),
+    limit,
+    (ids) => byIds<MessageDoc>(Message, ids.map(String), SUMMARY_FIELDS),
+    (doc) => policy.access(doc) !== 'none',
+  );
   return docs.flatMap((doc) => {
     const access = policy.access(doc);
     return access === 'none' ? [] : [{ doc, access }];
@@ -161,10 +187,7 @@ export async function sidebarContext(callerId: Types.ObjectId, emails: readonly 
   const org = await requestOrg();
   const [directory, policy] = await Promise.all([OrgDirectory.shared(org?.directoryVersion ?? 0), loadVisibility(callerId, org)]);
   const people = await lookupPeople(emails, directory);
-  const [deals, recent] = await Promise.all([
-    findDeals(people, { openOnly: false }, directory),
-    recentVisibleMessages(emails, policy, RECENT_MESSAGES),
-  ]);
+  const [deals, recent] = await Promise.all([findDeals(people, { openOnly: false }, directory), recentVisibleMessages(emails, policy, RECENT_MESSAGES)]);
   return {
     participants: people.map((p) => ({
       email: p.email,
@@ -183,9 +206,15 @@ const THREAD_WINDOW = 25;
 const MAX_THREADS = 5;
 const MAX_OPEN_DEALS = 10;
 
-export interface AddonLinks { publicUrl: string }
+export interface AddonLinks {
+  publicUrl: string;
+}
 
-interface HeaderPerson { email: string; displayName: string; role: AddonParticipant['role'] }
+interface HeaderPerson {
+  email: string;
+  displayName: string;
+  role: AddonParticipant['role'];
+}
 
 /** The email's people in header order (from, to, cc), normalised and once each; unusable addresses are skipped. */
 export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
@@ -201,8 +230,10 @@ export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
 }
 
 /** The organisation as one request needs it: domains, sharing default and directory version, in one read by `_id`. */
-const requestOrg = () => Org.findById(currentOrgId()).select({ domains: 1, 'settings.sharing': 1, directoryVersion: 1 })
-  .lean<Pick<OrgDoc, 'domains' | 'settings'> & { directoryVersion?: number }>();
+const requestOrg = () =>
+  Org.findById(currentOrgId())
+    .select({ domains: 1, 'settings.sharing': 1, directoryVersion: 1 })
+    .lean<Pick<OrgDoc, 'domains' | 'settings'> & { directoryVersion?: number }>();
 
 /** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
 async function whoIsWho(callerId: Types.ObjectId, emails: string[], org: Pick<OrgDoc, 'domains'> | null) {
@@ -210,7 +241,11 @@ async function whoIsWho(callerId: Types.ObjectId, emails: string[], org: Pick<Or
     User.findById(callerId).select({ email: 1 }).lean<Pick<UserDoc, 'email'>>(),
     // Sealed tokens and cursors stay in the database: the view needs the state only.
     Mailbox.find({ userId: callerId }).select({ tokens: 0, cursor: 0, push: 0 }).sort({ createdAt: 1 }).lean<MailboxDoc[]>(),
-    emails.length > 0 ? User.find({ email: trusted({ $in: emails }) }).select({ email: 1 }).lean<Pick<UserDoc, 'email'>[]>() : [],
+    emails.length > 0
+      ? User.find({ email: trusted({ $in: emails }) })
+          .select({ email: 1 })
+          .lean<Pick<UserDoc, 'email'>[]>()
+      : [],
   ]);
   const own = new Set([me?.email, ...mailboxes.map((m) => m.address)].flatMap((e) => normaliseAddress(e) ?? []));
   // A lone Gmail user's organisation is keyed to gmail.com: a free-mail domain never makes anyone a colleague.
@@ -238,7 +273,8 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
   const internetMessageId = normaliseMessageId(rawId);
   const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
   if (internetMessageId === null) return { ...none, status: 'unknown', choices: null };
-  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId)).select({ dedupKey: 1, syncedBy: 1, levelOverrides: 1 })
+  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId))
+    .select({ dedupKey: 1, syncedBy: 1, levelOverrides: 1 })
     .lean<Pick<MessageDoc, '_id' | 'dedupKey' | 'syncedBy' | 'levelOverrides'>>();
   // That a teammate holds it privately is itself private: answered as if it were not synced (no oracle), and the
   // caller's own choice about it is looked up by its Message-ID alone, as for an email not stored.
@@ -248,7 +284,9 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
   // Private holders are named only to themselves.
   const shown = doc.syncedBy.filter((id) => policy.shows(id, doc));
   const [holders, notLogged] = await Promise.all([
-    User.find({ _id: trusted({ $in: shown }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>(),
+    User.find({ _id: trusted({ $in: shown }) })
+      .select({ email: 1, name: 1 })
+      .lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>(),
     choiceCovering(callerId, doc),
   ]);
   const byId = new Map(holders.map((u) => [String(u._id), u]));
@@ -256,7 +294,12 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
     internetMessageId,
     status: 'synced',
     messageId: String(doc._id),
-    syncedBy: shown.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) })),
+    syncedBy: shown.map((id) => ({
+      userId: String(id),
+      name: byId.get(String(id))?.name ?? '',
+      email: byId.get(String(id))?.email ?? '',
+      isYou: id.equals(callerId),
+    })),
     openUrl: to.message(doc._id),
     choices: { notLogged, sharing: holdingSharing(policy, doc) },
   };
@@ -276,8 +319,10 @@ const STATE_PROBLEMS: Partial<Record<MailboxState, { code: string; message: stri
 export function mailboxHealth(m: MailboxDoc): AddonMailboxHealth {
   const v = mailboxView(m);
   const known = STATE_PROBLEMS[m.state];
-  const problem = !known ? null
-    : v.lastError ? { code: v.lastError.code, message: v.lastError.message, fix: v.lastError.fix }
+  const problem = !known
+    ? null
+    : v.lastError
+      ? { code: v.lastError.code, message: v.lastError.message, fix: v.lastError.fix }
       : { code: known.code, message: known.message, fix: known.fix ?? userFix(known.code) };
   return { id: v.id, provider: v.provider, address: v.address, state: v.state, progress: v.progress, lastSyncedAt: v.lastSyncedAt, problem };
 }
@@ -291,7 +336,10 @@ function participantView(p: HeaderPerson, person: Person | undefined, teammate: 
     // A company already keyed by the domain keeps its own name rather than a guess from the domain.
     if (s) {
       suggestion = {
-        email: s.email, name: s.name, companyName: company?.name ?? s.companyName, companyDomain: s.companyDomain,
+        email: s.email,
+        name: s.name,
+        companyName: company?.name ?? s.companyName,
+        companyDomain: s.companyDomain,
         roleAddress: isRoleParticipant(s.email, p.displayName),
       };
     }
@@ -301,7 +349,14 @@ function participantView(p: HeaderPerson, person: Person | undefined, teammate: 
     displayName: p.displayName,
     role: p.role,
     teammate,
-    contact: contact && { id: String(contact._id), name: contact.name, title: contact.title, phone: contact.phone, emails: [...contact.emails], openUrl: to.contact(contact._id) },
+    contact: contact && {
+      id: String(contact._id),
+      name: contact.name,
+      title: contact.title,
+      phone: contact.phone,
+      emails: [...contact.emails],
+      openUrl: to.contact(contact._id),
+    },
     company: company && { id: String(company._id), name: company.name, domains: [...company.domains], openUrl: to.company(company._id) },
     suggestion,
   };
@@ -310,7 +365,17 @@ function participantView(p: HeaderPerson, person: Person | undefined, teammate: 
 function messageView(m: VisibleMessage, to: Links): AddonMessage {
   // The contract summary decides what each access level shows (metadata: no snippet); we only pick from it.
   const s = messageSummary(m.doc, null, m.access);
-  return { id: s.id, threadId: s.threadId, subject: s.subject, from: s.from, date: s.date, direction: s.direction, snippet: s.snippet, access: m.access, openUrl: to.message(s.id) };
+  return {
+    id: s.id,
+    threadId: s.threadId,
+    subject: s.subject,
+    from: s.from,
+    date: s.date,
+    direction: s.direction,
+    snippet: s.snippet,
+    access: m.access,
+    openUrl: to.message(s.id),
+  };
 }
 
 /** Threads summarised from the visible messages only, so no hidden message lends a subject or a date. */
@@ -326,12 +391,22 @@ function threadsOf(messages: AddonMessage[], to: Links): AddonThread[] {
 }
 
 /** The sidebar's view model for the email open in a client: a fixed number of reads, whatever the data size. */
-export async function addonContext(callerId: Types.ObjectId, input: { provider: AddonProvider; message: AddonMessageInput }, deps: AddonLinks): Promise<AddonContextView> {
+export async function addonContext(
+  callerId: Types.ObjectId,
+  input: { provider: AddonProvider; message: AddonMessageInput },
+  deps: AddonLinks,
+): Promise<AddonContextView> {
   const to = links(deps.publicUrl);
   const everyone = headerPeople(input.message);
   const org = await requestOrg();
   const [who, policy, directory] = await Promise.all([
-    whoIsWho(callerId, everyone.map((p) => p.email), org), loadVisibility(callerId, org), OrgDirectory.shared(org?.directoryVersion ?? 0),
+    whoIsWho(
+      callerId,
+      everyone.map((p) => p.email),
+      org,
+    ),
+    loadVisibility(callerId, org),
+    OrgDirectory.shared(org?.directoryVersion ?? 0),
   ]);
   const others = everyone.filter((p) => !who.own.has(p.email));
   const shown = others.slice(0, MAX_CONTEXT_EMAILS);
@@ -339,20 +414,29 @@ export async function addonContext(callerId: Types.ObjectId, input: { provider: 
   const outside = shown.filter((p) => !who.isTeammate(p.email));
   const subjects = (outside.length > 0 ? outside : shown).map((p) => p.email);
   const [looked, recent, here] = await Promise.all([
-    lookupPeople(shown.map((p) => p.email), directory),
+    lookupPeople(
+      shown.map((p) => p.email),
+      directory,
+    ),
     recentVisibleMessages(subjects, policy, THREAD_WINDOW),
     thisMessage(callerId, input.message.internetMessageId, policy, to),
   ]);
   const personByEmail = new Map(looked.map((p) => [p.email, p]));
   const participants = shown.map((p) => participantView(p, personByEmail.get(p.email), who.isTeammate(p.email), to));
-  const deals = await findDeals(subjects.flatMap((e) => personByEmail.get(e) ?? []), { openOnly: true, limit: MAX_OPEN_DEALS }, directory);
+  const deals = await findDeals(
+    subjects.flatMap((e) => personByEmail.get(e) ?? []),
+    { openOnly: true, limit: MAX_OPEN_DEALS },
+    directory,
+  );
   const messages = recent.map((m) => messageView(m, to));
   const mailboxes = who.mailboxes.map(mailboxHealth);
   return {
     provider: input.provider,
     participants,
     participantsOmitted: others.length - shown.length,
-    deals: deals.map(dealView).map((d) => ({ id: d.id, name: d.name, stage: d.stage, amount: d.amount, currency: d.currency, closeDate: d.closeDate, openUrl: to.deal(d.id) })),
+    deals: deals
+      .map(dealView)
+      .map((d) => ({ id: d.id, name: d.name, stage: d.stage, amount: d.amount, currency: d.currency, closeDate: d.closeDate, openUrl: to.deal(d.id) })),
     recentMessages: messages.slice(0, RECENT_MESSAGES),
     threads: threadsOf(messages, to),
     thisMessage: here,

@@ -13,8 +13,18 @@ import { copyFor, messageSummary, type MessageSummary } from './records';
 
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
 export const SUMMARY_FIELDS = {
-  threadId: 1, internetMessageId: 1, subject: 1, from: 1, to: 1, cc: 1, date: 1, direction: 1, snippet: 1,
-  hasAttachments: 1, syncedBy: 1, levelOverrides: 1,
+  threadId: 1,
+  internetMessageId: 1,
+  subject: 1,
+  from: 1,
+  to: 1,
+  cc: 1,
+  date: 1,
+  direction: 1,
+  snippet: 1,
+  hasAttachments: 1,
+  syncedBy: 1,
+  levelOverrides: 1,
 } as const;
 
 /** Summaries of already-loaded messages, leaving out those the caller may not see at all. */
@@ -33,7 +43,10 @@ export async function summariesFor(messages: MessageDoc[], policy: VisibilityPol
 // ---------- paging ----------
 export const pageQuery = PageQuery;
 
-interface Cursor { d: number; i: string }
+interface Cursor {
+  d: number;
+  i: string;
+}
 
 /** A cursor this API did not give out; answered as a 400 (http/errors.ts). */
 export class CursorError extends Error {
@@ -80,15 +93,16 @@ export async function activityPage(
   const c = page.cursor ? decodeCursor(page.cursor) : null;
   const before = c ? { date: new Date(c.d), messageId: new Types.ObjectId(c.i) } : undefined;
   const load = (ids: readonly Types.ObjectId[]) =>
-    Message.find({ _id: mongoose.trusted({ $in: ids }) }).select({ ...SUMMARY_FIELDS, ...only?.fields }).lean<MessageDoc[]>();
+    Message.find({ _id: mongoose.trusted({ $in: ids }) })
+      .select({ ...SUMMARY_FIELDS, ...only?.fields })
+      .lean<MessageDoc[]>();
   const accept = (doc: MessageDoc) => policy.access(doc) !== 'none' && (!only || only.belongs(doc));
   let docs = await newestWith(sources, page.limit + 1, (ids) => load(ids), accept, before);
   if (only?.alsoIds.length) {
     // Messages named one by one (attached to a deal, say), merged in order: newest first by date, then id.
     const older = (m: MessageDoc) => !before || newer(before, m);
     const named = (await load(only.alsoIds)).filter((m) => accept(m) && older(m));
-    docs = [...new Map([...docs, ...named].map((m) => [String(m._id), m])).values()]
-      .sort((a, b) => (newer(a, b) ? -1 : 1)).slice(0, page.limit + 1);
+    docs = [...new Map([...docs, ...named].map((m) => [String(m._id), m])).values()].sort((a, b) => (newer(a, b) ? -1 : 1)).slice(0, page.limit + 1);
   }
   const more = docs.length > page.limit;
   const shown = more ? docs.slice(0, page.limit) : docs;

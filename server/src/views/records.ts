@@ -31,7 +31,12 @@ const addr = (a: AddressValue | null | undefined): AddressValue => ({ email: a?.
  * At `metadata` access the snippet, the attachment flag and the holder's labels are left out too: the first two
  * are body content, and labels name projects or people the teammate chose not to share.
  */
-export function messageSummary(m: MessageDoc, copy: CopyForView | null, access: Exclude<Access, 'none'>, shows: (userId: Types.ObjectId) => boolean = () => true): MessageSummary {
+export function messageSummary(
+  m: MessageDoc,
+  copy: CopyForView | null,
+  access: Exclude<Access, 'none'>,
+  shows: (userId: Types.ObjectId) => boolean = () => true,
+): MessageSummary {
   const full = access === 'full';
   return {
     id: String(m._id),
@@ -43,7 +48,7 @@ export function messageSummary(m: MessageDoc, copy: CopyForView | null, access: 
     cc: (m.cc ?? []).map(addr),
     date: new Date(m.date).toISOString(),
     direction: m.direction,
-    snippet: full ? m.snippet ?? '' : '',
+    snippet: full ? (m.snippet ?? '') : '',
     hasAttachments: full ? Boolean(m.hasAttachments) : false,
     state: { ...NO_STATE, ...pickFlags(copy?.state) },
     labels: full ? [...(copy?.labels ?? [])] : [],
@@ -67,15 +72,11 @@ export function messageDetail(
   const full = access === 'full';
   return {
     ...messageSummary(m, copy, access, shows),
-    text: full ? m.text ?? '' : '',
-    html: full ? m.html ?? '' : '',
-    attachments: full
-      ? (m.attachments ?? []).map((a) => ({ id: a.id, filename: a.filename ?? '', mimeType: a.mimeType, size: a.size ?? 0 }))
-      : [],
+    text: full ? (m.text ?? '') : '',
+    html: full ? (m.html ?? '') : '',
+    attachments: full ? (m.attachments ?? []).map((a) => ({ id: a.id, filename: a.filename ?? '', mimeType: a.mimeType, size: a.size ?? 0 })) : [],
     mailboxes,
-    decoding: full
-      ? (m.decoding ?? []).map((d) => ({ where: d.where, declared: d.declared ?? null, charset: d.charset, source: d.source }))
-      : [],
+    decoding: full ? (m.decoding ?? []).map((d) => ({ where: d.where, declared: d.declared ?? null, charset: d.charset, source: d.source })) : [],
   };
 }
 

@@ -2,17 +2,29 @@ import { exclusionReasons, mailboxReasons, unlinkedReasons, type MailboxFacts } 
 
 const now = new Date('2026-03-02T10:00:00Z');
 const mailbox = (m: Partial<MailboxFacts>): MailboxFacts => ({
-  address: 'rita@acme.test', state: 'live', backfill: { position: null, imported: 0, total: 0, startedAt: null, completedAt: null },
-  lastError: null, lastSyncedAt: new Date('2026-03-02T09:55:00Z'), backoffUntil: null, nextRunAt: now, ...m,
+  address: 'rita@acme.test',
+  state: 'live',
+  backfill: { position: null, imported: 0, total: 0, startedAt: null, completedAt: null },
+  lastError: null,
+  lastSyncedAt: new Date('2026-03-02T09:55:00Z'),
+  backoffUntil: null,
+  nextRunAt: now,
+  ...m,
 });
 const one = (m: Partial<MailboxFacts>, date: Date | null = null) => mailboxReasons([mailbox(m)], { historyDays: 90, date, now })[0];
 
 describe('exclusionReasons', () => {
   it('names the rule and its scope, and sends a member to an admin for org rules', () => {
     const r = exclusionReasons('jane@hooli.com', { excluded: true, rule: { kind: 'domain', value: 'hooli.com', scope: 'org' } }, 'member');
-    expect(r[0]).toEqual({ code: 'excluded_by_rule', message: expect.stringContaining("anyone at hooli.com (its subdomains included) is never synced: the domain is on your organisation's list"), detail: { rule: 'domain', scope: 'org', value: 'hooli.com' } });
+    expect(r[0]).toEqual({
+      code: 'excluded_by_rule',
+      message: expect.stringContaining("anyone at hooli.com (its subdomains included) is never synced: the domain is on your organisation's list"),
+      detail: { rule: 'domain', scope: 'org', value: 'hooli.com' },
+    });
     expect(r[1]).toMatchObject({ code: 'how_to_change', message: expect.stringContaining('Only an admin'), detail: { settings: 'organisation' } });
-    expect(exclusionReasons('jane@hooli.com', { excluded: true, rule: { kind: 'domain', value: 'hooli.com', scope: 'org' } }, 'admin')[1].message).toContain('You are an admin');
+    expect(exclusionReasons('jane@hooli.com', { excluded: true, rule: { kind: 'domain', value: 'hooli.com', scope: 'org' } }, 'admin')[1].message).toContain(
+      'You are an admin',
+    );
   });
 
   it('points a personal rule to personal settings, and only-known-contacts to creating the contact', () => {
@@ -31,10 +43,16 @@ describe('mailboxReasons', () => {
   });
 
   it('explains each state in words, with progress, time and fix', () => {
-    expect(one({ state: 'backfilling', backfill: { position: null, imported: 120, total: 500, startedAt: null, completedAt: null } }).message).toContain('120 of 500 emails imported');
+    expect(one({ state: 'backfilling', backfill: { position: null, imported: 120, total: 500, startedAt: null, completedAt: null } }).message).toContain(
+      '120 of 500 emails imported',
+    );
     expect(one({ state: 'throttled', backoffUntil: new Date('2026-03-02T10:15:00Z') }).message).toContain('resumes at 2026-03-02 10:15 UTC');
     const err = one({ state: 'error', lastError: { code: 'permission', message: 'Access was refused.', at: now } });
-    expect(err).toMatchObject({ code: 'mailbox_error', message: expect.stringContaining('Access was refused. Reconnect it and accept every permission'), detail: { error: 'permission' } });
+    expect(err).toMatchObject({
+      code: 'mailbox_error',
+      message: expect.stringContaining('Access was refused. Reconnect it and accept every permission'),
+      detail: { error: 'permission' },
+    });
     expect(one({ state: 'reauth_required' })).toMatchObject({ code: 'reauth_required', message: expect.stringContaining('Reconnect') });
     expect(one({ state: 'paused' }).code).toBe('paused');
   });

@@ -30,11 +30,25 @@ import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
 import { loadVisibility, type Access, type VisibilityPolicy } from '../crm/visibility';
 
 export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';
-export interface WhyReason { code: string; message: string; detail?: Record<string, unknown> }
-export interface WhyAnswer { verdict: WhyVerdict; reasons: WhyReason[] }
+export interface WhyReason {
+  code: string;
+  message: string;
+  detail?: Record<string, unknown>;
+}
+export interface WhyAnswer {
+  verdict: WhyVerdict;
+  reasons: WhyReason[];
+}
 /** Already validated and normalised by the route; `date` is the email's own date when the client knows it. */
-export interface WhyQuery { messageId: string | null; email: string | null; date: Date | null }
-export interface WhyCaller { userId: Types.ObjectId; role: 'admin' | 'member' }
+export interface WhyQuery {
+  messageId: string | null;
+  email: string | null;
+  date: Date | null;
+}
+export interface WhyCaller {
+  userId: Types.ObjectId;
+  role: 'admin' | 'member';
+}
 
 const { trusted } = mongoose;
 /** A mailing list can have hundreds of people: the answer explains a few, which is what a rep reads. */
@@ -59,11 +73,12 @@ export function exclusionReasons(email: string, decision: Extract<PrivacyDecisio
     onlyKnownContacts: `Only mail with a known contact outside your organisation is synced (${whose} rule), and ${email} is not a contact.`,
   };
   const reasons: WhyReason[] = [{ code: 'excluded_by_rule', message: words[kind], detail: { rule: kind, scope, ...(value ? { value } : {}) } }];
-  const fix = scope === 'user'
-    ? { message: 'You set this rule yourself: remove it in your personal settings and the mail is imported again.', settings: 'personal' }
-    : role === 'admin'
-      ? { message: 'You are an admin: change it in the organisation settings (sync rules) and the mail is imported again.', settings: 'organisation' }
-      : { message: "Only an admin can change the organisation's sync rules: ask one if this mail should be in the CRM.", settings: 'organisation' };
+  const fix =
+    scope === 'user'
+      ? { message: 'You set this rule yourself: remove it in your personal settings and the mail is imported again.', settings: 'personal' }
+      : role === 'admin'
+        ? { message: 'You are an admin: change it in the organisation settings (sync rules) and the mail is imported again.', settings: 'organisation' }
+        : { message: "Only an admin can change the organisation's sync rules: ask one if this mail should be in the CRM.", settings: 'organisation' };
   reasons.push({ code: 'how_to_change', message: fix.message, detail: { settings: fix.settings } });
   if (kind === 'onlyKnownContacts') {
     reasons.push({ code: 'create_contact', message: `Or create a contact for ${email}: their mail is then synced.` });
@@ -76,10 +91,12 @@ export type MailboxFacts = Pick<MailboxDoc, 'address' | 'state' | 'backfill' | '
 /** Why the caller's mailboxes do not hold the email (yet), one reason per mailbox; `date` sharpens the live case. */
 export function mailboxReasons(mailboxes: readonly MailboxFacts[], opts: { historyDays: number; date: Date | null; now: Date }): WhyReason[] {
   if (mailboxes.length === 0) {
-    return [{
-      code: 'no_mailbox',
-      message: "You have not connected a mailbox, so only mail from your teammates' mailboxes is in the CRM. Connect yours to sync your own mail.",
-    }];
+    return [
+      {
+        code: 'no_mailbox',
+        message: "You have not connected a mailbox, so only mail from your teammates' mailboxes is in the CRM. Connect yours to sync your own mail.",
+      },
+    ];
   }
   return mailboxes.map((m) => mailboxReason(m, opts));
 }
@@ -90,20 +107,36 @@ function mailboxReason(m: MailboxFacts, { historyDays, date, now }: { historyDay
     case 'backfilling': {
       const { imported = 0, total = 0 } = m.backfill ?? {};
       const progress = total > 0 ? `: ${imported} of ${total} emails imported so far` : '';
-      return { code: 'backfilling', message: `${address} is still importing past mail${progress}. The email appears when the import reaches it.`, detail: { address, imported, total } };
+      return {
+        code: 'backfilling',
+        message: `${address} is still importing past mail${progress}. The email appears when the import reaches it.`,
+        detail: { address, imported, total },
+      };
     }
     case 'throttled': {
       const until = m.backoffUntil ?? m.nextRunAt ?? null;
       const resume = until && until > now ? `; syncing resumes at ${when(until)}` : '; syncing resumes shortly';
-      return { code: 'throttled', message: `The provider asked Threadline to slow down for ${address}${resume}. Nothing is lost.`, detail: { address, until: until?.toISOString() ?? null } };
+      return {
+        code: 'throttled',
+        message: `The provider asked Threadline to slow down for ${address}${resume}. Nothing is lost.`,
+        detail: { address, until: until?.toISOString() ?? null },
+      };
     }
     case 'error': {
       const code = m.lastError?.code ?? 'transient';
       const what = m.lastError?.message ?? 'Syncing stopped after an error.';
-      return { code: 'mailbox_error', message: `${address}: ${what} ${userFix(code)}`, detail: { address, error: code, at: m.lastError?.at?.toISOString() ?? null, fix: userFix(code) } };
+      return {
+        code: 'mailbox_error',
+        message: `${address}: ${what} ${userFix(code)}`,
+        detail: { address, error: code, at: m.lastError?.at?.toISOString() ?? null, fix: userFix(code) },
+      };
     }
     case 'reauth_required':
-      return { code: 'reauth_required', message: `Threadline lost access to ${address}. Reconnect the mailbox to resume syncing.`, detail: { address, fix: userFix('auth_revoked') } };
+      return {
+        code: 'reauth_required',
+        message: `Threadline lost access to ${address}. Reconnect the mailbox to resume syncing.`,
+        detail: { address, fix: userFix('auth_revoked') },
+      };
     case 'paused':
       return { code: 'paused', message: `Syncing of ${address} is paused. Resume it from the mailbox settings.`, detail: { address } };
     default:
@@ -117,13 +150,25 @@ function liveReason(m: MailboxFacts, { historyDays, date, now }: { historyDays: 
   const last = m.lastSyncedAt ?? null;
   const detail = { address, historyDays, since: since.toISOString(), lastSyncedAt: last?.toISOString() ?? null };
   if (date && date < since) {
-    return { code: 'older_than_history', message: `${address} syncs mail from the last ${plural(historyDays, 'day')} (since ${when(since)}); this email is older, so it is not imported.`, detail };
+    return {
+      code: 'older_than_history',
+      message: `${address} syncs mail from the last ${plural(historyDays, 'day')} (since ${when(since)}); this email is older, so it is not imported.`,
+      detail,
+    };
   }
   if (date && (!last || date > last)) {
-    return { code: 'arriving_shortly', message: `${address} was last synced ${last ? `at ${when(last)}` : 'a moment ago'}; this email is newer and will arrive shortly.`, detail };
+    return {
+      code: 'arriving_shortly',
+      message: `${address} was last synced ${last ? `at ${when(last)}` : 'a moment ago'}; this email is newer and will arrive shortly.`,
+      detail,
+    };
   }
   if (date) {
-    return { code: 'not_in_mailbox', message: `${address} is up to date for this email's date, but the email is not in it. It may be in a folder Threadline does not sync (junk, drafts), or only in someone else's mailbox.`, detail };
+    return {
+      code: 'not_in_mailbox',
+      message: `${address} is up to date for this email's date, but the email is not in it. It may be in a folder Threadline does not sync (junk, drafts), or only in someone else's mailbox.`,
+      detail,
+    };
   }
   const lastWords = last ? ` (last synced ${when(last)})` : '';
   return {
@@ -135,24 +180,39 @@ function liveReason(m: MailboxFacts, { historyDays, date, now }: { historyDays: 
 
 /** Why an address links to no contact or company: none with that address, a free-mail domain, or no company yet. */
 export function unlinkedReasons(email: string, companyExists: boolean): WhyReason[] {
-  const reasons: WhyReason[] = [{
-    code: 'no_contact',
-    message: `No contact has the address ${email}. Create one and the mail already synced with ${email} is linked at once.`,
-    detail: { email },
-  }];
+  const reasons: WhyReason[] = [
+    {
+      code: 'no_contact',
+      message: `No contact has the address ${email}. Create one and the mail already synced with ${email} is linked at once.`,
+      detail: { email },
+    },
+  ];
   const domain = domainOf(email);
   if (isFreeMailDomain(domain)) {
     reasons.push({ code: 'free_mail_domain', message: `${domain} is a free-mail domain, so it never makes a company.`, detail: { email, domain } });
   } else if (!companyExists) {
     const keyed = companyDomainFor(email);
-    if (keyed) reasons.push({ code: 'no_company', message: `No company has the domain ${keyed}; creating a contact for ${email} creates it.`, detail: { email, domain: keyed } });
+    if (keyed)
+      reasons.push({
+        code: 'no_company',
+        message: `No company has the domain ${keyed}; creating a contact for ${email} creates it.`,
+        detail: { email, domain: keyed },
+      });
   }
   return reasons;
 }
 
-export function linkReasons(links: { contacts: Pick<ContactDoc, '_id' | 'name' | 'emails'>[]; companies: Pick<CompanyDoc, '_id' | 'name'>[]; deals: Pick<DealDoc, '_id' | 'name' | 'stage'>[] }): WhyReason[] {
+export function linkReasons(links: {
+  contacts: Pick<ContactDoc, '_id' | 'name' | 'emails'>[];
+  companies: Pick<CompanyDoc, '_id' | 'name'>[];
+  deals: Pick<DealDoc, '_id' | 'name' | 'stage'>[];
+}): WhyReason[] {
   return [
-    ...links.contacts.map((c) => ({ code: 'linked_contact', message: `Linked to the contact ${c.name || c.emails[0]} (${c.emails.join(', ')}).`, detail: { contactId: String(c._id) } })),
+    ...links.contacts.map((c) => ({
+      code: 'linked_contact',
+      message: `Linked to the contact ${c.name || c.emails[0]} (${c.emails.join(', ')}).`,
+      detail: { contactId: String(c._id) },
+    })),
     ...links.companies.map((c) => ({ code: 'linked_company', message: `Linked to the company ${c.name}.`, detail: { companyId: String(c._id) } })),
     ...links.deals.map((d) => ({ code: 'linked_deal', message: `Linked to the deal ${d.name} (${d.stage}).`, detail: { dealId: String(d._id) } })),
   ];
@@ -165,35 +225,69 @@ type StoredMessage = Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides' | 'p
 /** Holders the caller may be told about: themselves, and anyone who does not keep this message private. */
 async function holderReason(doc: StoredMessage, policy: VisibilityPolicy, callerId: Types.ObjectId): Promise<WhyReason> {
   const named = doc.syncedBy.filter((h) => policy.shows(h, doc));
-  const users = await User.find({ _id: trusted({ $in: named }) }).select({ email: 1, name: 1 }).lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
+  const users = await User.find({ _id: trusted({ $in: named }) })
+    .select({ email: 1, name: 1 })
+    .lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
   const byId = new Map(users.map((u) => [String(u._id), u]));
-  const holders = named.map((id) => ({ userId: String(id), name: byId.get(String(id))?.name ?? '', email: byId.get(String(id))?.email ?? '', isYou: id.equals(callerId) }));
+  const holders = named.map((id) => ({
+    userId: String(id),
+    name: byId.get(String(id))?.name ?? '',
+    email: byId.get(String(id))?.email ?? '',
+    isYou: id.equals(callerId),
+  }));
   const words = holders.map((h) => (h.isYou ? 'you' : h.name ? `${h.name} (${h.email})` : h.email));
-  const list = words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}` : words[0] ?? 'a teammate';
+  const list = words.length > 1 ? `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}` : (words[0] ?? 'a teammate');
   return { code: 'synced_by', message: `In the CRM from the ${holders.length > 1 ? 'mailboxes' : 'mailbox'} of ${list}.`, detail: { holders } };
 }
 
 /** Outside people (not users, not the organisation's domains) on the message, the ones a rep expects linked. */
 async function outsiders(participants: string[], orgDomains: string[]): Promise<string[]> {
-  const colleagues = new Set((await User.find({ email: trusted({ $in: participants }) }).select({ email: 1 }).lean<Pick<UserDoc, 'email'>[]>()).map((u) => u.email));
+  const colleagues = new Set(
+    (
+      await User.find({ email: trusted({ $in: participants }) })
+        .select({ email: 1 })
+        .lean<Pick<UserDoc, 'email'>[]>()
+    ).map((u) => u.email),
+  );
   return participants.filter((p) => !colleagues.has(p) && !addressInDomains(p, orgDomains));
 }
 
-async function storedMessageAnswer(doc: StoredMessage, access: Exclude<Access, 'none'>, q: WhyQuery, policy: VisibilityPolicy, callerId: Types.ObjectId, orgDomains: string[]): Promise<WhyAnswer> {
+async function storedMessageAnswer(
+  doc: StoredMessage,
+  access: Exclude<Access, 'none'>,
+  q: WhyQuery,
+  policy: VisibilityPolicy,
+  callerId: Types.ObjectId,
+  orgDomains: string[],
+): Promise<WhyAnswer> {
   const reasons = [await holderReason(doc, policy, callerId)];
-  if (access === 'metadata') reasons.push({ code: 'metadata_only', message: 'Its holder shares headers only: you see who and when, not the body or attachments.' });
+  if (access === 'metadata')
+    reasons.push({ code: 'metadata_only', message: 'Its holder shares headers only: you see who and when, not the body or attachments.' });
   const [contacts, companies] = await Promise.all([
-    Contact.find({ _id: trusted({ $in: doc.contactIds }) }).select({ name: 1, emails: 1 }).limit(MAX_LINKS).lean<Pick<ContactDoc, '_id' | 'name' | 'emails'>[]>(),
-    Company.find({ _id: trusted({ $in: doc.companyIds }) }).select({ name: 1, domains: 1 }).limit(MAX_LINKS).lean<Pick<CompanyDoc, '_id' | 'name' | 'domains'>[]>(),
+    Contact.find({ _id: trusted({ $in: doc.contactIds }) })
+      .select({ name: 1, emails: 1 })
+      .limit(MAX_LINKS)
+      .lean<Pick<ContactDoc, '_id' | 'name' | 'emails'>[]>(),
+    Company.find({ _id: trusted({ $in: doc.companyIds }) })
+      .select({ name: 1, domains: 1 })
+      .limit(MAX_LINKS)
+      .lean<Pick<CompanyDoc, '_id' | 'name' | 'domains'>[]>(),
   ]);
   // Deals reach mail through their contacts and company, besides any stored directly on the message: found through
   // the organisation's directory, then by `_id`.
   const directory = await OrgDirectory.shared();
   const dealIds = [...new Set([...(doc.dealIds ?? []), ...directory.dealsOf([...doc.contactIds, ...doc.companyIds])].map(String))];
-  const deals = dealIds.length === 0 ? [] : (await Deal.find({ _id: trusted({ $in: dealIds.map((id) => new Types.ObjectId(id)) }) })
-    .select({ name: 1, stage: 1, updatedAt: 1 }).lean<(Pick<DealDoc, '_id' | 'name' | 'stage'> & { updatedAt?: Date })[]>())
-    .sort((a, b) => new Date(b.updatedAt ?? 0).getTime() - new Date(a.updatedAt ?? 0).getTime()).slice(0, MAX_LINKS)
-    .map(({ _id, name, stage }) => ({ _id, name, stage }));
+  const deals =
+    dealIds.length === 0
+      ? []
+      : (
+          await Deal.find({ _id: trusted({ $in: dealIds.map((id) => new Types.ObjectId(id)) }) })
+            .select({ name: 1, stage: 1, updatedAt: 1 })
+            .lean<(Pick<DealDoc, '_id' | 'name' | 'stage'> & { updatedAt?: Date })[]>()
+        )
+          .sort((a, b) => new Date(b.updatedAt ?? 0).getTime() - new Date(a.updatedAt ?? 0).getTime())
+          .slice(0, MAX_LINKS)
+          .map(({ _id, name, stage }) => ({ _id, name, stage }));
   reasons.push(...linkReasons({ contacts, companies, deals }));
 
   if (contacts.length === 0 && companies.length === 0 && deals.length === 0) {
@@ -214,12 +308,19 @@ async function storedMessageAnswer(doc: StoredMessage, access: Exclude<Access, '
 /** Mail with an address (no Message-ID asked): how much the caller can see, and what the address is linked to. */
 async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<WhyAnswer | null> {
   // Counted from the activity read model: a cost that grows with this address's mail, not the organisation's.
-  const visible = await countWith(email,
-    (ids) => Message.find({ _id: trusted({ $in: ids }) }).select({ syncedBy: 1, levelOverrides: 1 }).lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>[]>(),
-    (m) => policy.access(m) !== 'none');
+  const visible = await countWith(
+    email,
+    (ids) =>
+      Message.find({ _id: trusted({ $in: ids }) })
+        .select({ syncedBy: 1, levelOverrides: 1 })
+        .lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>[]>(),
+    (m) => policy.access(m) !== 'none',
+  );
   // None the caller may see: answered as if none were stored (see the module comment).
   if (visible === 0) return null;
-  const reasons: WhyReason[] = [{ code: 'stored', message: `${plural(visible, 'email')} with ${email} ${visible === 1 ? 'is' : 'are'} in the CRM for you.`, detail: { count: visible } }];
+  const reasons: WhyReason[] = [
+    { code: 'stored', message: `${plural(visible, 'email')} with ${email} ${visible === 1 ? 'is' : 'are'} in the CRM for you.`, detail: { count: visible } },
+  ];
   const [person] = await lookupPeople([email]);
   const deals = await findDeals([person], { openOnly: false, limit: MAX_LINKS });
   const contacts = person.contact ? [person.contact] : [];
@@ -253,7 +354,8 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
 
   if (q.messageId) {
     const doc = await Message.findOne(byInternetMessageId(currentOrgId(), q.messageId))
-      .select({ syncedBy: 1, levelOverrides: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 }).lean<StoredMessage>();
+      .select({ syncedBy: 1, levelOverrides: 1, participants: 1, contactIds: 1, companyIds: 1, dealIds: 1 })
+      .lean<StoredMessage>();
     if (doc) {
       const access = (await policy()).access(doc);
       // Not for the caller's eyes: answered below as if it were not stored (see the module comment).
@@ -278,7 +380,8 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
   // Sealed tokens and cursors stay in the database: the explanation needs the sync state only.
   const mailboxes = await Mailbox.find({ userId: caller.userId })
     .select({ address: 1, state: 1, backfill: 1, lastError: 1, lastSyncedAt: 1, backoffUntil: 1, nextRunAt: 1 })
-    .sort({ createdAt: 1 }).lean<MailboxFacts[]>();
+    .sort({ createdAt: 1 })
+    .lean<MailboxFacts[]>();
   reasons.push(...mailboxReasons(mailboxes, { historyDays: org.settings.sync.historyDays, date: q.date, now }));
   return { verdict: 'not_yet_synced', reasons };
 }

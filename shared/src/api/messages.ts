@@ -33,12 +33,14 @@ export const MessageDetail = MessageSummary.extend({
    * `body:<content type>`, `source` how the charset was chosen. Empty when everything decoded as declared, and for
    * mail the provider gave as structured data.
    */
-  decoding: z.array(z.object({
-    where: z.string(),
-    declared: z.string().nullable(),
-    charset: z.string(),
-    source: z.enum(['utf-8', 'detected', 'windows-1252', 'declared']),
-  })),
+  decoding: z.array(
+    z.object({
+      where: z.string(),
+      declared: z.string().nullable(),
+      charset: z.string(),
+      source: z.enum(['utf-8', 'detected', 'windows-1252', 'declared']),
+    }),
+  ),
 });
 export type MessageDetail = z.infer<typeof MessageDetail>;
 
@@ -50,15 +52,21 @@ export const ThreadView = z.object({ id: z.string(), subject: z.string(), messag
 export type ThreadView = z.infer<typeof ThreadView>;
 
 /** The paging query of every timeline. */
-export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
-}).strict();
+export const PageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(25),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
 
 // ---- Sending from the CRM (POST /api/messages) ------------------------------------------------------------------
 
 /** No CR/LF in anything that becomes a header: nodemailer encodes, but a clear 400 beats a silently altered header. */
-export const headerText = (max: number) => z.string().max(max).regex(/^[^\r\n]*$/, 'must be a single line');
+export const headerText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\r\n]*$/, 'must be a single line');
 
 /** A recipient; the server also checks that `email` is an address it can normalise. */
 export const SendAddress = z.object({ email: z.string().max(254), name: headerText(256).optional() }).strict();
@@ -66,21 +74,31 @@ export const SendAddress = z.object({ email: z.string().max(254), name: headerTe
 /** The body of POST /api/messages, with the recipient schema given (the server's checks each address). */
 export function sendRequestOf<A extends z.ZodType>(address: A) {
   const recipients = z.array(address).max(100);
-  return z.object({
-    mailboxId: objectId('mailbox'),
-    to: recipients.min(1, 'at least one recipient is required'),
-    cc: recipients.optional(),
-    bcc: recipients.optional(),
-    subject: headerText(998),
-    text: z.string().max(1_000_000).optional(),
-    html: z.string().max(2_000_000).optional(),
-    replyToMessageId: objectId('message').optional(),
-    attachments: z.array(z.object({
-      filename: headerText(255).min(1),
-      contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type such as application/pdf'),
-      contentBase64: z.string(),
-    }).strict()).max(20).optional(),
-  }).strict().refine((b) => b.text !== undefined || b.html !== undefined, { message: 'text or html is required', path: ['text'] });
+  return z
+    .object({
+      mailboxId: objectId('mailbox'),
+      to: recipients.min(1, 'at least one recipient is required'),
+      cc: recipients.optional(),
+      bcc: recipients.optional(),
+      subject: headerText(998),
+      text: z.string().max(1_000_000).optional(),
+      html: z.string().max(2_000_000).optional(),
+      replyToMessageId: objectId('message').optional(),
+      attachments: z
+        .array(
+          z
+            .object({
+              filename: headerText(255).min(1),
+              contentType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type such as application/pdf'),
+              contentBase64: z.string(),
+            })
+            .strict(),
+        )
+        .max(20)
+        .optional(),
+    })
+    .strict()
+    .refine((b) => b.text !== undefined || b.html !== undefined, { message: 'text or html is required', path: ['text'] });
 }
 export const SendRequest = sendRequestOf(SendAddress);
 export type SendRequest = z.input<typeof SendRequest>;
@@ -93,15 +111,22 @@ export type SendAccepted = z.infer<typeof SendAccepted>;
 
 /** Gmail system labels are driven by read/starred/archived and DELETE, never by name. */
 const SYSTEM_LABELS = new Set(['INBOX', 'UNREAD', 'STARRED', 'TRASH', 'SPAM', 'SENT', 'DRAFT', 'IMPORTANT']);
-const label = z.string().min(1).max(225).refine((l) => !SYSTEM_LABELS.has(l.toUpperCase()), 'use read, starred, archived or DELETE for system labels');
+const label = z
+  .string()
+  .min(1)
+  .max(225)
+  .refine((l) => !SYSTEM_LABELS.has(l.toUpperCase()), 'use read, starred, archived or DELETE for system labels');
 const labelList = z.array(label).max(50).default([]);
 
-export const StateChange = z.object({
-  read: z.boolean().optional(),
-  starred: z.boolean().optional(),
-  archived: z.boolean().optional(),
-  labels: z.object({ add: labelList, remove: labelList }).strict().optional(),
-}).strict().refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', path: ['read'] });
+export const StateChange = z
+  .object({
+    read: z.boolean().optional(),
+    starred: z.boolean().optional(),
+    archived: z.boolean().optional(),
+    labels: z.object({ add: labelList, remove: labelList }).strict().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to change', path: ['read'] });
 export type StateChange = z.input<typeof StateChange>;
 
 /** The caller's copy after a state change or a trash. */
@@ -127,18 +152,25 @@ export const MessageChoices = z.object({ notLogged: Exclusion.nullable(), sharin
 export type MessageChoices = z.infer<typeof MessageChoices>;
 
 /** PUT /api/messages/:id/visibility: this email private or shared, for the caller's own holding; null: their default. */
-export const VisibilityRequest = z.object({
-  level: z.enum(SharingLevel.options, { message: 'must be one of private, metadata, full, or null for your default' }).nullable(),
-}).strict();
+export const VisibilityRequest = z
+  .object({
+    level: z.enum(SharingLevel.options, { message: 'must be one of private, metadata, full, or null for your default' }).nullable(),
+  })
+  .strict();
 
 export const VisibilityAnswer = z.object({ messageId: z.string(), sharing: HoldingSharing });
 
 /** POST /api/me/excluded-messages: exactly one of `messageId` and `internetMessageId` (checked by the route). */
-export const ExcludeMessageRequest = z.object({
-  messageId: z.string().regex(/^[0-9a-f]{24}$/i, 'must be a message id').optional(),
-  internetMessageId: z.string().min(1).max(1000).optional(),
-  scope: z.enum(['message', 'thread'], { message: 'must be message or thread' }),
-}).strict();
+export const ExcludeMessageRequest = z
+  .object({
+    messageId: z
+      .string()
+      .regex(/^[0-9a-f]{24}$/i, 'must be a message id')
+      .optional(),
+    internetMessageId: z.string().min(1).max(1000).optional(),
+    scope: z.enum(['message', 'thread'], { message: 'must be message or thread' }),
+  })
+  .strict();
 
 export const ExclusionResult = Exclusion.extend({
   created: z.boolean(),

@@ -11,17 +11,21 @@ export const ruleList = z.array(z.string().max(320)).max(MAX_RULES);
 
 /** The organisation's settings, with the rule-list schema given (the server's normalises domains, addresses, labels). */
 export function orgSettingsOf(lists: { excludedDomains: z.ZodType<string[]>; excludedAddresses: z.ZodType<string[]>; excludedLabels: z.ZodType<string[]> }) {
-  return z.object({
-    sync: z.object({
-      historyDays: z.number().int().min(0).max(3650),
-      deletionPolicy: z.enum(['mirror', 'preserve']),
-      onlyKnownContacts: z.boolean(),
-      autoCreateContacts: z.enum(['none', 'outbound', 'all']),
-      ...lists,
-      excludeInternal: z.boolean(),
-    }).strict(),
-    sharing: z.object({ defaultVisibility: z.enum(['full', 'metadata', 'private']) }).strict(),
-  }).strict();
+  return z
+    .object({
+      sync: z
+        .object({
+          historyDays: z.number().int().min(0).max(3650),
+          deletionPolicy: z.enum(['mirror', 'preserve']),
+          onlyKnownContacts: z.boolean(),
+          autoCreateContacts: z.enum(['none', 'outbound', 'all']),
+          ...lists,
+          excludeInternal: z.boolean(),
+        })
+        .strict(),
+      sharing: z.object({ defaultVisibility: z.enum(['full', 'metadata', 'private']) }).strict(),
+    })
+    .strict();
 }
 const plainLists = { excludedDomains: ruleList, excludedAddresses: ruleList, excludedLabels: ruleList };
 export const OrgSettings = orgSettingsOf(plainLists);
@@ -40,13 +44,17 @@ export const SettingsPreview = z.object({
   removedMessages: z.number().int().min(0),
   removedCopies: z.number().int().min(0),
   reimport: z.boolean(),
-  samples: z.array(z.object({
-    id: z.string(),
-    subject: z.string(),
-    from: Address,
-    date: instant,
-    rule: z.object({ kind: PrivacyRuleKind, value: z.string().optional() }),
-  })).max(5),
+  samples: z
+    .array(
+      z.object({
+        id: z.string(),
+        subject: z.string(),
+        from: Address,
+        date: instant,
+        rule: z.object({ kind: PrivacyRuleKind, value: z.string().optional() }),
+      }),
+    )
+    .max(5),
 });
 export type SettingsPreview = z.infer<typeof SettingsPreview>;
 

@@ -9,11 +9,13 @@ export const PubSubPush = z.looseObject({
 
 /** https://learn.microsoft.com/graph/change-notifications-delivery-webhooks: each item names its subscription. */
 export const GraphNotifications = z.looseObject({
-  value: z.array(z.looseObject({
-    subscriptionId: z.string().max(200),
-    clientState: z.string().max(256).optional(),
-    lifecycleEvent: z.string().max(64).optional(),
-    changeType: z.string().optional(),
-    resourceData: z.looseObject({ id: z.string().min(1).max(512).optional() }).optional(),
-  })),
+  value: z.array(
+    z.looseObject({
+      subscriptionId: z.string().max(200),
+      clientState: z.string().max(256).optional(),
+      lifecycleEvent: z.string().max(64).optional(),
+      changeType: z.string().optional(),
+      resourceData: z.looseObject({ id: z.string().min(1).max(512).optional() }).optional(),
+    }),
+  ),
 });

@@ -33,13 +33,21 @@ export const ContactCreate = contactCreateOf(contactEmail);
 export type ContactCreate = z.input<typeof ContactCreate>;
 
 export function contactPatchOf<E extends z.ZodType<string>, I extends z.ZodType>(email: E, id: I) {
-  return z.object({
-    emails: z.array(email).min(1).max(20).transform((list) => [...new Set(list)]),
-    name: text(200),
-    title: text(200),
-    phone: text(50),
-    companyId: id.nullable(),
-  }).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
+  return z
+    .object({
+      emails: z
+        .array(email)
+        .min(1)
+        .max(20)
+        .transform((list) => [...new Set(list)]),
+      name: text(200),
+      title: text(200),
+      phone: text(50),
+      companyId: id.nullable(),
+    })
+    .partial()
+    .strict()
+    .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 }
 export const ContactPatch = contactPatchOf(contactEmail, objectId('company'));
 export type ContactPatch = z.input<typeof ContactPatch>;
@@ -69,36 +77,47 @@ export function dealFieldsOf<I extends z.ZodType>(id: (what: string) => I) {
     status: DealStatus,
     amount: z.number().finite().min(0).max(1e12).nullable(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD'),
-    closeDate: z.string().datetime({ offset: true }).transform((s) => new Date(s)).nullable(),
+    closeDate: z
+      .string()
+      .datetime({ offset: true })
+      .transform((s) => new Date(s))
+      .nullable(),
     ownerId: id('user').nullable(),
     contactIds: z.array(id('contact')).max(200),
     companyId: id('company').nullable(),
   };
 }
-export const dealCreateOf = <I extends z.ZodType>(fields: ReturnType<typeof dealFieldsOf<I>>) =>
-  z.object(fields).partial().required({ name: true }).strict();
+export const dealCreateOf = <I extends z.ZodType>(fields: ReturnType<typeof dealFieldsOf<I>>) => z.object(fields).partial().required({ name: true }).strict();
 export const dealPatchOf = <I extends z.ZodType>(fields: ReturnType<typeof dealFieldsOf<I>>) =>
-  z.object(fields).partial().strict().refine((b) => Object.keys(b).length > 0, 'nothing to change');
+  z
+    .object(fields)
+    .partial()
+    .strict()
+    .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export const DealCreate = dealCreateOf(dealFieldsOf(objectId));
 export type DealCreate = z.input<typeof DealCreate>;
 export const DealPatch = dealPatchOf(dealFieldsOf(objectId));
 export type DealPatch = z.input<typeof DealPatch>;
 
 export function dealListOf<I extends z.ZodType>(id: (what: string) => I) {
-  return z.object({
-    contactId: id('contact').optional(),
-    companyId: id('company').optional(),
-    status: DealStatus.optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-  }).strict();
+  return z
+    .object({
+      contactId: id('contact').optional(),
+      companyId: id('company').optional(),
+      status: DealStatus.optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    })
+    .strict();
 }
 export const DealListQuery = dealListOf(objectId);
 
 /** POST /api/deals/:id/mail: the open email (by Message-ID), or its whole thread, becomes part of the deal's mail. */
-export const DealMailRequest = z.object({
-  internetMessageId: z.string().trim().min(1).max(2000),
-  scope: z.enum(['message', 'thread']).default('thread'),
-}).strict();
+export const DealMailRequest = z
+  .object({
+    internetMessageId: z.string().trim().min(1).max(2000),
+    scope: z.enum(['message', 'thread']).default('thread'),
+  })
+  .strict();
 export const DealMailResult = z.object({
   deal: Deal,
   attached: z.object({ scope: z.enum(['message', 'thread']), messages: z.number().int() }),
@@ -141,11 +160,14 @@ export type Task = z.infer<typeof Task>;
 export const TaskList = z.object({ tasks: z.array(Task) });
 
 /** A day (`2026-03-31`, due at its end in UTC) or an instant with its offset. */
-const due = z.string().trim().transform((s, ctx) => {
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);
-  if (!/^\d{4}-\d{2}-\d{2}($|T)/.test(s) || Number.isNaN(day.getTime())) ctx.addIssue({ code: 'custom', message: 'must be a date such as 2026-03-31' });
-  return day;
-});
+const due = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);
+    if (!/^\d{4}-\d{2}-\d{2}($|T)/.test(s) || Number.isNaN(day.getTime())) ctx.addIssue({ code: 'custom', message: 'must be a date such as 2026-03-31' });
+    return day;
+  });
 const MAX_LIST = 200;
 
 /** The activity routes' inputs, with the id schema given (the server's makes ObjectIds). */
@@ -154,18 +176,25 @@ export function activityInputsOf<I extends z.ZodType>(id: (what: string) => I) {
   const byRecord = z.object({ kind: RecordKind, id: id('record'), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict();
   return {
     noteCreate: z.object({ record, body: z.string().trim().min(1).max(10_000) }).strict(),
-    taskCreate: z.object({
-      record,
-      title: z.string().trim().min(1).max(500),
-      dueDate: due.nullable().optional(),
-      assigneeEmail: z.string().trim().toLowerCase().max(320).optional(),
-    }).strict(),
-    taskPatch: z.object({ done: z.boolean(), title: z.string().trim().min(1).max(500), dueDate: due.nullable() }).partial().strict()
+    taskCreate: z
+      .object({
+        record,
+        title: z.string().trim().min(1).max(500),
+        dueDate: due.nullable().optional(),
+        assigneeEmail: z.string().trim().toLowerCase().max(320).optional(),
+      })
+      .strict(),
+    taskPatch: z
+      .object({ done: z.boolean(), title: z.string().trim().min(1).max(500), dueDate: due.nullable() })
+      .partial()
+      .strict()
       .refine((b) => Object.keys(b).length > 0, 'nothing to change'),
     byRecord,
     taskList: z.union([
       byRecord,
-      z.object({ assignee: z.literal('me'), done: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) }).strict(),
+      z
+        .object({ assignee: z.literal('me'), done: z.enum(['true', 'false']).optional(), limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50) })
+        .strict(),
     ]),
   };
 }

@@ -5,17 +5,70 @@
  * is; errors (status 400 and up) are always `ApiErrorBody`.
  */
 import { z } from 'zod';
-import { AuthorizationUrl, LoginLink, MailboxConnect, MailboxList, RealmList, RealmStart, RedeemRequest, ResyncAccepted, Session, SessionRequest, UserPatch, UserView } from './account';
+import {
+  AuthorizationUrl,
+  LoginLink,
+  MailboxConnect,
+  MailboxList,
+  RealmList,
+  RealmStart,
+  RedeemRequest,
+  ResyncAccepted,
+  Session,
+  SessionRequest,
+  UserPatch,
+  UserView,
+} from './account';
 import { AddonContextRequest, AddonContextResponse } from './addon-view';
 import {
-  CopyState, ExcludeMessageRequest, ExclusionList, ExclusionResult, LoggedAgain, MessageChoices, MessageDetail, MessagePage, PageQuery,
-  SendAccepted, SendRequest, StateChange, ThreadView, VisibilityAnswer, VisibilityRequest,
+  CopyState,
+  ExcludeMessageRequest,
+  ExclusionList,
+  ExclusionResult,
+  LoggedAgain,
+  MessageChoices,
+  MessageDetail,
+  MessagePage,
+  PageQuery,
+  SendAccepted,
+  SendRequest,
+  StateChange,
+  ThreadView,
+  VisibilityAnswer,
+  VisibilityRequest,
 } from './messages';
-import { ErasureRequest, ErasureResult, OrgSettings, SenderAllowed, SenderExcluded, SenderExclusionRequest, SettingsPreview, UserSettings, WhyAnswer } from './privacy';
+import {
+  ErasureRequest,
+  ErasureResult,
+  OrgSettings,
+  SenderAllowed,
+  SenderExcluded,
+  SenderExclusionRequest,
+  SettingsPreview,
+  UserSettings,
+  WhyAnswer,
+} from './privacy';
 import { GraphNotifications, PubSubPush } from './push';
 import {
-  ActivityInputs, Company, Contact, ContactCreate, ContactList, ContactPatch, ContactSearch, Deal, DealCreate, DealList, DealListQuery, DealMailRequest,
-  DealMailResult, DealPatch, Note, NoteList, SidebarContext, Task, TaskList,
+  ActivityInputs,
+  Company,
+  Contact,
+  ContactCreate,
+  ContactList,
+  ContactPatch,
+  ContactSearch,
+  Deal,
+  DealCreate,
+  DealList,
+  DealListQuery,
+  DealMailRequest,
+  DealMailResult,
+  DealPatch,
+  Note,
+  NoteList,
+  SidebarContext,
+  Task,
+  TaskList,
 } from './records';
 
 /** A body that is not JSON: nothing (204 and the like), plain text, an HTML page, or bytes. */

@@ -77,7 +77,11 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
       );
       req.on('error', reject);
       // As fetch does: reject with the signal's reason (a TimeoutError DOMException for AbortSignal.timeout).
-      init.signal?.addEventListener('abort', () => req.destroy(typeof init.signal?.reason === 'object' && init.signal.reason !== null ? init.signal.reason as Error : new Error('aborted')), { once: true });
+      init.signal?.addEventListener(
+        'abort',
+        () => req.destroy(typeof init.signal?.reason === 'object' && init.signal.reason !== null ? (init.signal.reason as Error) : new Error('aborted')),
+        { once: true },
+      );
       req.end(payload);
     });
   };

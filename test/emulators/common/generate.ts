@@ -130,20 +130,84 @@ function mixSeed(seed: number, text: string): number {
 // ---------------------------------------------------------------------------------------------------------------
 // People
 
-const FIRST_NAMES = ['Alex', 'Maria', 'James', 'Priya', 'Chen', 'Fatima', 'Lucas', 'Sofia', 'Kwame', 'Hannah', 'Mateo', 'Aisha',
-  'Oliver', 'Yuki', 'Noah', 'Elena', 'Omar', 'Grace', 'Lars', 'Ines', 'Ravi', 'Chloé', 'José', 'Zoë', 'Jürgen', 'Søren', 'Amélie',
-  'Björn', 'Łukasz', 'Siobhán'];
-const LAST_NAMES = ['Okafor', 'García', 'Smith', 'Nguyen', 'Müller', 'Rossi', 'Kowalski', 'Tanaka', 'Haddad', 'Johansson', 'Dubois',
-  'Patel', 'O\'Brien', 'Fernández', 'Weiß', 'Andersen', 'Kim', 'Moreau', 'Novak', 'Silva'];
+const FIRST_NAMES = [
+  'Alex',
+  'Maria',
+  'James',
+  'Priya',
+  'Chen',
+  'Fatima',
+  'Lucas',
+  'Sofia',
+  'Kwame',
+  'Hannah',
+  'Mateo',
+  'Aisha',
+  'Oliver',
+  'Yuki',
+  'Noah',
+  'Elena',
+  'Omar',
+  'Grace',
+  'Lars',
+  'Ines',
+  'Ravi',
+  'Chloé',
+  'José',
+  'Zoë',
+  'Jürgen',
+  'Søren',
+  'Amélie',
+  'Björn',
+  'Łukasz',
+  'Siobhán',
+];
+const LAST_NAMES = [
+  'Okafor',
+  'García',
+  'Smith',
+  'Nguyen',
+  'Müller',
+  'Rossi',
+  'Kowalski',
+  'Tanaka',
+  'Haddad',
+  'Johansson',
+  'Dubois',
+  'Patel',
+  "O'Brien",
+  'Fernández',
+  'Weiß',
+  'Andersen',
+  'Kim',
+  'Moreau',
+  'Novak',
+  'Silva',
+];
 const FREE_MAIL_DOMAINS = ['gmail.com', 'outlook.com', 'yahoo.com', 'hotmail.co.uk', 'icloud.com', 'gmx.de', 'proton.me'];
-const DEFAULT_CUSTOMER_DOMAINS = ['globex-logistics.com', 'initech-systems.com', 'brightlane-health.org', 'nordlicht-maschinenbau.de',
-  'boulangerie-dupre.fr', 'bluepeak-analytics.com', 'meridian-foods.co.uk', 'kestrel-aviation.com', 'paloma-retail.es',
-  'vinterbyte.se'];
+const DEFAULT_CUSTOMER_DOMAINS = [
+  'globex-logistics.com',
+  'initech-systems.com',
+  'brightlane-health.org',
+  'nordlicht-maschinenbau.de',
+  'boulangerie-dupre.fr',
+  'bluepeak-analytics.com',
+  'meridian-foods.co.uk',
+  'kestrel-aviation.com',
+  'paloma-retail.es',
+  'vinterbyte.se',
+];
 
 /** Folds accents away for the local part (josé → jose); names keep them, which is what exercises RFC 2047. */
 function asciiSlug(text: string): string {
-  return text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/ł/g, 'l').replace(/ß/g, 'ss').replace(/ø/g, 'o')
-    .toLowerCase().replace(/[^a-z]/g, '');
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ł/g, 'l')
+    .replace(/ß/g, 'ss')
+    .replace(/ø/g, 'o')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
 }
 
 /**
@@ -170,16 +234,50 @@ interface BulkSender extends Identity {
   topics: readonly string[];
 }
 const BULK_SENDERS: readonly BulkSender[] = [
-  { name: 'Ledgerly', email: 'no-reply@updates.ledgerly.io', category: 'CATEGORY_UPDATES', topics: ['Your invoice is ready', 'Payment received — thank you', 'Your monthly statement'] },
-  { name: 'Shipwise Alerts', email: 'alerts@notify.shipwise.example.com', category: 'CATEGORY_UPDATES', topics: ['Shipment delivered', 'Your parcel is on its way', 'Delivery exception'] },
-  { name: 'Warehouse Weekly', email: 'newsletter@warehouseweekly.example.org', category: 'CATEGORY_PROMOTIONS', topics: ['5 automation trends this week', 'Webinar: cold-chain robotics', 'Early-bird tickets for LogiMAT'] },
-  { name: 'Cloudly', email: 'noreply@mail.cloudly.example.net', category: 'CATEGORY_PROMOTIONS', topics: ['20% off annual plans', 'New: shared inboxes', 'Your trial ends in 3 days'] },
-  { name: 'LinkUp', email: 'notifications@linkup.example.com', category: 'CATEGORY_SOCIAL', topics: ['You appeared in 12 searches', 'New connection request', 'Congratulate your colleague'] },
-  { name: 'Robotics Forum', email: 'digest@forum.robotics-community.example.org', category: 'CATEGORY_FORUMS', topics: ['Daily digest: 8 new topics', 'Reply to your post on gripper calibration'] },
+  {
+    name: 'Ledgerly',
+    email: 'no-reply@updates.ledgerly.io',
+    category: 'CATEGORY_UPDATES',
+    topics: ['Your invoice is ready', 'Payment received — thank you', 'Your monthly statement'],
+  },
+  {
+    name: 'Shipwise Alerts',
+    email: 'alerts@notify.shipwise.example.com',
+    category: 'CATEGORY_UPDATES',
+    topics: ['Shipment delivered', 'Your parcel is on its way', 'Delivery exception'],
+  },
+  {
+    name: 'Warehouse Weekly',
+    email: 'newsletter@warehouseweekly.example.org',
+    category: 'CATEGORY_PROMOTIONS',
+    topics: ['5 automation trends this week', 'Webinar: cold-chain robotics', 'Early-bird tickets for LogiMAT'],
+  },
+  {
+    name: 'Cloudly',
+    email: 'noreply@mail.cloudly.example.net',
+    category: 'CATEGORY_PROMOTIONS',
+    topics: ['20% off annual plans', 'New: shared inboxes', 'Your trial ends in 3 days'],
+  },
+  {
+    name: 'LinkUp',
+    email: 'notifications@linkup.example.com',
+    category: 'CATEGORY_SOCIAL',
+    topics: ['You appeared in 12 searches', 'New connection request', 'Congratulate your colleague'],
+  },
+  {
+    name: 'Robotics Forum',
+    email: 'digest@forum.robotics-community.example.org',
+    category: 'CATEGORY_FORUMS',
+    topics: ['Daily digest: 8 new topics', 'Reply to your post on gripper calibration'],
+  },
 ];
 
 function titleCase(domain: string): string {
-  return domain.split('.')[0].split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' ');
+  return domain
+    .split('.')[0]
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
 }
 const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 const firstName = (who: Identity): string => who.name.split(' ')[0];
@@ -189,13 +287,35 @@ const firstName = (who: Identity): string => who.name.split(' ')[0];
 // the composer) stays small however many messages are generated.
 
 const SUBJECTS: Record<Exclude<ThreadKind, 'newsletter'>, readonly string[]> = {
-  customer: ['Quote {Q}', 'Pilot scope and timeline', 'Renewal for {Y}', 'Invoice {INV} – question', 'Onboarding call next week',
-    'Site visit', 'Updated pricing', 'Contract redlines', 'Support ticket #{T}', 'Follow-up from our meeting', 'Delivery schedule',
-    'Angebot für {C}', 'Réunion de suivi – {C}', 'Presupuesto revisado', 'Integration questions', 'Next steps 🚀'],
-  internal: ['Pipeline review', 'Can you cover the {C} call?', 'Q{q} forecast', 'Discount approval for {C}', 'Lunch?',
-    'Notes from the {C} meeting', 'Travel booking', 'Deck for Thursday'],
-  personal: ['Dinner on Saturday?', 'Photos from the trip', 'Happy birthday!', 'Book club – next pick', 'Are you free this weekend?',
-    'Café next week ☕'],
+  customer: [
+    'Quote {Q}',
+    'Pilot scope and timeline',
+    'Renewal for {Y}',
+    'Invoice {INV} – question',
+    'Onboarding call next week',
+    'Site visit',
+    'Updated pricing',
+    'Contract redlines',
+    'Support ticket #{T}',
+    'Follow-up from our meeting',
+    'Delivery schedule',
+    'Angebot für {C}',
+    'Réunion de suivi – {C}',
+    'Presupuesto revisado',
+    'Integration questions',
+    'Next steps 🚀',
+  ],
+  internal: [
+    'Pipeline review',
+    'Can you cover the {C} call?',
+    'Q{q} forecast',
+    'Discount approval for {C}',
+    'Lunch?',
+    'Notes from the {C} meeting',
+    'Travel booking',
+    'Deck for Thursday',
+  ],
+  personal: ['Dinner on Saturday?', 'Photos from the trip', 'Happy birthday!', 'Book club – next pick', 'Are you free this weekend?', 'Café next week ☕'],
 };
 const GREETINGS = ['Hi,', 'Hello,', 'Hi there,', 'Good morning,', 'Hey,'];
 const PARAGRAPHS: Record<ThreadKind, readonly string[]> = {
@@ -266,9 +386,13 @@ const LOGO_CID_DOMAIN = 'threadline.invalid';
 /** A one-page PDF with a correct xref table, so attachment viewers and type sniffers accept it. */
 function tinyPdf(text: string): Buffer {
   const stream = `BT /F1 18 Tf 72 720 Td (${text}) Tj ET`;
-  const objects = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`, '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'];
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
   let out = '%PDF-1.4\n';
   const offsets = objects.map((body, i) => {
     const at = out.length;
@@ -300,8 +424,27 @@ function tinyPng(): Buffer {
 // Charsets the composer cannot produce from a string: we hand it the encoded bytes with the charset label.
 
 type Charset = 'utf-8' | 'iso-8859-1' | 'windows-1252';
-const CP1252_EXTRA: Record<string, number> = { '€': 0x80, '‚': 0x82, '„': 0x84, '…': 0x85, '‘': 0x91, '’': 0x92, '“': 0x93,
-  '”': 0x94, '•': 0x95, '–': 0x96, '—': 0x97, '™': 0x99, 'œ': 0x9c, 'Œ': 0x8c, 'Š': 0x8a, 'š': 0x9a, 'Ž': 0x8e, 'ž': 0x9e, 'Ÿ': 0x9f };
+const CP1252_EXTRA: Record<string, number> = {
+  '€': 0x80,
+  '‚': 0x82,
+  '„': 0x84,
+  '…': 0x85,
+  '‘': 0x91,
+  '’': 0x92,
+  '“': 0x93,
+  '”': 0x94,
+  '•': 0x95,
+  '–': 0x96,
+  '—': 0x97,
+  '™': 0x99,
+  œ: 0x9c,
+  Œ: 0x8c,
+  Š: 0x8a,
+  š: 0x9a,
+  Ž: 0x8e,
+  ž: 0x9e,
+  Ÿ: 0x9f,
+};
 
 /** The text in a single-byte charset, or null when a character has no byte there (then the body stays UTF-8). */
 function encodeSingleByte(text: string, charset: Exclude<Charset, 'utf-8'>): Buffer | null {
@@ -465,8 +608,20 @@ function threadDates(rng: Rng, n: number, startMs: number, endMs: number): Date[
   return dates.map((ms) => new Date(ms));
 }
 
-const THREAD_LENGTHS = [[1, 35], [2, 25], [3, 17], [4, 11], [5, 7], [6, 5]] as const;
-const THREAD_KINDS = [['customer', 55], ['internal', 15], ['personal', 8], ['newsletter', 22]] as const;
+const THREAD_LENGTHS = [
+  [1, 35],
+  [2, 25],
+  [3, 17],
+  [4, 11],
+  [5, 7],
+  [6, 5],
+] as const;
+const THREAD_KINDS = [
+  ['customer', 55],
+  ['internal', 15],
+  ['personal', 8],
+  ['newsletter', 22],
+] as const;
 const DAY_MS = 86_400_000;
 const DEFAULT_END = new Date('2025-06-30T17:00:00Z');
 
@@ -492,12 +647,25 @@ function planMailbox(opts: GenerateMailboxOptions): Plan[] {
       const messageId = mintMessageId(rng, from, dates[i]);
       const fresh = endMs - dates[i].getTime() < 7 * DAY_MS;
       plans.push({
-        kind, threadKey, messageId, owner: cast.owner,
-        inReplyTo: history[history.length - 1], references: history.slice(),
+        kind,
+        threadKey,
+        messageId,
+        owner: cast.owner,
+        inReplyTo: history[history.length - 1],
+        references: history.slice(),
         subject: i === 0 ? frame.subject : `Re: ${frame.subject}`,
-        date: dates[i], from, to: [to], cc: frame.cc,
+        date: dates[i],
+        from,
+        to: [to],
+        cc: frame.cc,
         body: frame.bulk
-          ? { shape: rng.chance(0.5) ? 'related' : 'alternative', charset: 'utf-8', text: `${rng.pick(PARAGRAPHS.newsletter)}\n`, attachments: [], logoOf: frame.bulk.email }
+          ? {
+              shape: rng.chance(0.5) ? 'related' : 'alternative',
+              charset: 'utf-8',
+              text: `${rng.pick(PARAGRAPHS.newsletter)}\n`,
+              attachments: [],
+              logoOf: frame.bulk.email,
+            }
           : chooseBody(rng, kind, i > 0, from, cast.owner, attachmentRate),
         listUnsubscribe: frame.bulk ? `<https://${domainOf(frame.bulk.email)}/unsubscribe/${rng.hex(12)}>` : undefined,
         // Mail read long ago is read; the last week's is often not.
@@ -530,7 +698,11 @@ const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace
 
 function composerOptions(spec: BodySpec, baseBoundary: string): MailComposerOptions {
   const text = spec.text.replace(/\n/g, '\r\n');
-  const paragraphs = spec.text.trim().split(/\n{2,}/).map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`).join('\n');
+  const paragraphs = spec.text
+    .trim()
+    .split(/\n{2,}/)
+    .map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`)
+    .join('\n');
   const base: MailComposerOptions = { baseBoundary, newline: 'win' };
   if (spec.charset !== 'utf-8') {
     const encoded = encodeSingleByte(text, spec.charset);
@@ -538,7 +710,11 @@ function composerOptions(spec: BodySpec, baseBoundary: string): MailComposerOpti
     if (encoded) return { ...base, alternatives: [{ content: encoded, contentType: `text/plain; charset=${spec.charset}` }] };
   }
   if (spec.shape === 'text') return { ...base, text };
-  const attachments: MailComposerAttachment[] = spec.attachments.map((i) => ({ filename: ATTACHMENTS[i].filename, contentType: ATTACHMENTS[i].contentType, content: ATTACHMENTS[i].content() }));
+  const attachments: MailComposerAttachment[] = spec.attachments.map((i) => ({
+    filename: ATTACHMENTS[i].filename,
+    contentType: ATTACHMENTS[i].contentType,
+    content: ATTACHMENTS[i].content(),
+  }));
   let html = `<html><body>\n${paragraphs}\n</body></html>`;
   if (spec.shape === 'related' && spec.logoOf) {
     const cid = `logo.${createHash('sha1').update(spec.logoOf).digest('hex').slice(0, 8)}@${LOGO_CID_DOMAIN}`;
@@ -555,7 +731,10 @@ async function buildTemplate(spec: BodySpec, key: string): Promise<BodyTemplate>
   const split = built.indexOf('\r\n\r\n');
   const head = built.subarray(0, split).toString('latin1');
   // Keep what describes the body; Date, Message-ID and MIME-Version are per message and set by assemble().
-  const contentHeaders = head.split(/\r\n(?![ \t])/).filter((line) => /^content-/i.test(line)).join('\r\n');
+  const contentHeaders = head
+    .split(/\r\n(?![ \t])/)
+    .filter((line) => /^content-/i.test(line))
+    .join('\r\n');
   return { contentHeaders, body: built.subarray(split + 4) };
 }
 
@@ -620,12 +799,30 @@ function describe(plan: Plan, raw: Buffer): GeneratedMessage {
   // Gmail puts the owner's own mail under SENT only; received mail gets INBOX (unless archived) and a category tab.
   const labelIds = sent
     ? ['SENT', ...(plan.important ? ['IMPORTANT'] : [])]
-    : [...(inInbox ? ['INBOX'] : []), ...(isRead ? [] : ['UNREAD']), ...(plan.starred ? ['STARRED'] : []),
-      ...(plan.important ? ['IMPORTANT'] : []), plan.category];
+    : [
+        ...(inInbox ? ['INBOX'] : []),
+        ...(isRead ? [] : ['UNREAD']),
+        ...(plan.starred ? ['STARRED'] : []),
+        ...(plan.important ? ['IMPORTANT'] : []),
+        plan.category,
+      ];
   return {
-    raw, messageId: plan.messageId, threadKey: plan.threadKey, date: plan.date, from, to: lower(plan.to), cc: lower(plan.cc),
-    subject: plan.subject, direction, labelIds, folder: sent ? 'sentitems' : inInbox ? 'inbox' : 'archive', isRead,
-    hasAttachments: plan.body.attachments.length > 0, inReplyTo: plan.inReplyTo, references: plan.references, kind: plan.kind,
+    raw,
+    messageId: plan.messageId,
+    threadKey: plan.threadKey,
+    date: plan.date,
+    from,
+    to: lower(plan.to),
+    cc: lower(plan.cc),
+    subject: plan.subject,
+    direction,
+    labelIds,
+    folder: sent ? 'sentitems' : inInbox ? 'inbox' : 'archive',
+    isRead,
+    hasAttachments: plan.body.attachments.length > 0,
+    inReplyTo: plan.inReplyTo,
+    references: plan.references,
+    kind: plan.kind,
   };
 }
 
@@ -670,14 +867,27 @@ export async function generateMessage(opts: GenerateMessageOptions): Promise<Gen
   const parent = opts.inReplyTo;
   const root = parent ? parent.subject.replace(/^(re|fwd?|aw|sv):\s*/i, '') : undefined;
   const plan: Plan = {
-    kind, owner: opts.owner, date, from, to, cc: opts.cc ?? [],
+    kind,
+    owner: opts.owner,
+    date,
+    from,
+    to,
+    cc: opts.cc ?? [],
     threadKey: parent?.threadKey ?? rng.hex(16),
     messageId: mintMessageId(rng, from, date),
     inReplyTo: parent?.messageId,
     references: parent ? [...parent.references, parent.messageId] : [],
-    subject: opts.subject ?? (root !== undefined ? `Re: ${root}` : fillSubject(rng.pick(SUBJECTS.customer), rng, titleCase(rng.pick(DEFAULT_CUSTOMER_DOMAINS)), date.getUTCFullYear())),
+    subject:
+      opts.subject ??
+      (root !== undefined
+        ? `Re: ${root}`
+        : fillSubject(rng.pick(SUBJECTS.customer), rng, titleCase(rng.pick(DEFAULT_CUSTOMER_DOMAINS)), date.getUTCFullYear())),
     body: chooseBody(rng, kind, parent !== undefined, from, opts.owner, opts.attachment ? 1 : 0),
-    isRead: false, archived: false, starred: false, important: kind === 'customer', category: 'CATEGORY_PERSONAL',
+    isRead: false,
+    archived: false,
+    starred: false,
+    important: kind === 'customer',
+    category: 'CATEGORY_PERSONAL',
   };
   return (await build([plan]))[0];
 }

@@ -117,7 +117,13 @@ export async function startEmulators(opts: StartEmulatorsOptions = {}): Promise<
     return {
       env,
       caFile: ca.caFile,
-      google: { control: google.control, httpUrl: googleServed.httpUrl, httpsUrl: googleServed.httpsUrl, clientId: google.clientId, clientSecret: google.clientSecret },
+      google: {
+        control: google.control,
+        httpUrl: googleServed.httpUrl,
+        httpsUrl: googleServed.httpsUrl,
+        clientId: google.clientId,
+        clientSecret: google.clientSecret,
+      },
       microsoft: {
         control: microsoft.control,
         httpUrl: microsoftServed.httpUrl,

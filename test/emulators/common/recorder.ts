@@ -109,8 +109,7 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
     next();
   }) as RequestRecorder;
 
-  middleware.entries = (filter = {}) =>
-    log.filter((e) => (filter.name === undefined || e.name === filter.name) && e.seq > (filter.sinceSeq ?? 0));
+  middleware.entries = (filter = {}) => log.filter((e) => (filter.name === undefined || e.name === filter.name) && e.seq > (filter.sinceSeq ?? 0));
   middleware.counters = () => ({
     total: seq,
     inFlight,

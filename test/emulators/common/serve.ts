@@ -52,8 +52,7 @@ export async function serveBoth(handler: http.RequestListener, opts: ServeBothOp
     throw err;
   }
 
-  const closeOne = (server: http.Server): Promise<void> =>
-    new Promise((resolve) => server.close(() => resolve()));
+  const closeOne = (server: http.Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     // 127.0.0.1 rather than localhost: Node 20 may resolve localhost to ::1 first, where nothing listens.

@@ -46,9 +46,7 @@ export function batchRoutes(ctx: GmailContext): Router {
     }
     const tree = parseMime(Buffer.concat([Buffer.from(`Content-Type: ${contentType}\r\n\r\n`), req.body]));
     if (tree.parts.length > 100) return invalidArgument(res, 'A batch may contain at most 100 calls');
-    const calls = tree.parts.map((part, i) =>
-      parseInner(part.content.toString('utf8'), (headerValue(part, 'content-id') ?? `${i + 1}`).replace(/^<|>$/g, '')),
-    );
+    const calls = tree.parts.map((part, i) => parseInner(part.content.toString('utf8'), (headerValue(part, 'content-id') ?? `${i + 1}`).replace(/^<|>$/g, '')));
     const outerAuth = req.get('authorization');
     const boundary = `batch_${randomBytes(12).toString('hex')}`;
     // "The server might perform your calls in any order" (the batch guide): they run concurrently here, a few at a
@@ -74,17 +72,21 @@ export function batchRoutes(ctx: GmailContext): Router {
         text = await answer.text();
       }
       const contentId = call ? `response-${call.contentId}` : 'response-invalid';
-      return `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: ${contentId}\r\n\r\n` +
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: ${type}\r\n${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}\r\n${text}\r\n`;
+      return (
+        `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: ${contentId}\r\n\r\n` +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: ${type}\r\n${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}\r\n${text}\r\n`
+      );
     };
     const chunks = new Array<string>(calls.length);
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(INNER_CONCURRENCY, calls.length) }, async () => {
-      while (next < calls.length) {
-        const i = next++;
-        chunks[i] = await answerOf(calls[i]);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(INNER_CONCURRENCY, calls.length) }, async () => {
+        while (next < calls.length) {
+          const i = next++;
+          chunks[i] = await answerOf(calls[i]);
+        }
+      }),
+    );
     // A Buffer body keeps Express from appending `; charset=utf-8` after the boundary parameter.
     res.set('Content-Type', `multipart/mixed; boundary=${boundary}`).send(Buffer.from(`${chunks.join('')}--${boundary}--\r\n`));
   };

@@ -25,7 +25,9 @@ export function controlRoutes(control: GoogleControl): Router {
       historyRetentionMs: control.retentionMs(),
     }),
   );
-  router.get('/__control/mailboxes/:email/messages', (req, res) => ok(res, { messages: control.messages(str(req, 'email')), historyId: control.historyId(str(req, 'email')) }));
+  router.get('/__control/mailboxes/:email/messages', (req, res) =>
+    ok(res, { messages: control.messages(str(req, 'email')), historyId: control.historyId(str(req, 'email')) }),
+  );
   router.post('/__control/mailboxes/:email/seed', async (req, res) => {
     const b = body(req);
     if (typeof b.dir === 'string') return ok(res, { ids: await control.seedFromDirectory(str(req, 'email'), b.dir, b.labelIds as string[] | undefined) });
@@ -87,12 +89,13 @@ export function controlRoutes(control: GoogleControl): Router {
   router.post('/__control/id-token', async (req, res) => ok(res, { token: await control.mintIdToken(body(req) as { email: string }) }));
   router.get('/__control/pushes', (_req, res) => ok(res, { pushes: control.pushes() }));
   router.get('/__control/requests', (req, res) =>
-    ok(res, { requests: control.requests({ name: req.query.name as string | undefined, sinceSeq: Number(req.query.sinceSeq ?? 0) }), counters: control.requestCounters() }),
+    ok(res, {
+      requests: control.requests({ name: req.query.name as string | undefined, sinceSeq: Number(req.query.sinceSeq ?? 0) }),
+      counters: control.requestCounters(),
+    }),
   );
   router.get('/__control/errors', (_req, res) => ok(res, { errors: control.errors() }));
-  router.get('/__control/sends', (_req, res) =>
-    ok(res, { sends: control.sends().map((s) => ({ ...s, raw: s.raw.toString('base64') })) }),
-  );
+  router.get('/__control/sends', (_req, res) => ok(res, { sends: control.sends().map((s) => ({ ...s, raw: s.raw.toString('base64') })) }));
   router.get('/__control/modifications', (_req, res) => ok(res, { modifications: control.modifications() }));
   router.post('/__control/reset-logs', (_req, res) => {
     control.resetLogs();

@@ -47,9 +47,7 @@ export function createGoogleControl(ctx: GmailContext, identity: GoogleIdentity,
       const box = mailbox(email);
       // Oldest first, so that replies find the message they reference and join its thread.
       const dated = items.map((item) => ({ ...item, internalDate: item.internalDate ?? item.date?.getTime() }));
-      return dated
-        .sort((a, b) => (a.internalDate ?? 0) - (b.internalDate ?? 0))
-        .map((item) => deliver(box, item.raw, item.labelIds, item.internalDate).id);
+      return dated.sort((a, b) => (a.internalDate ?? 0) - (b.internalDate ?? 0)).map((item) => deliver(box, item.raw, item.labelIds, item.internalDate).id);
     },
     /** Seeds every `.eml` file of a folder (sorted by name) with the given labels. */
     async seedFromDirectory(email: string, dir: string, labelIds: string[] = ['INBOX']): Promise<string[]> {

@@ -38,11 +38,9 @@ export function sendGoogleError(res: Response, code: number, message: string, de
   res.status(code).json(googleErrorBody(code, message, detail));
 }
 
-export const notFound = (res: Response): void =>
-  sendGoogleError(res, 404, 'Requested entity was not found.', { reason: 'notFound' });
+export const notFound = (res: Response): void => sendGoogleError(res, 404, 'Requested entity was not found.', { reason: 'notFound' });
 
-export const invalidArgument = (res: Response, message: string): void =>
-  sendGoogleError(res, 400, message, { reason: 'invalidArgument' });
+export const invalidArgument = (res: Response, message: string): void => sendGoogleError(res, 400, message, { reason: 'invalidArgument' });
 
 export const unauthenticated = (res: Response): void =>
   sendGoogleError(

@@ -59,8 +59,7 @@ function parseHeaders(head: string): Array<{ name: string; value: string }> {
   return headers.map((h) => ({ name: h.name, value: libmime.decodeWords(Buffer.from(h.value, 'latin1').toString('utf8')) }));
 }
 
-const header = (headers: MimeNode['headers'], name: string): string | undefined =>
-  headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
+const header = (headers: MimeNode['headers'], name: string): string | undefined => headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
 
 function decodeContent(body: string, encoding: string): Buffer {
   switch (encoding.toLowerCase()) {
@@ -105,9 +104,7 @@ function parseNode(text: string, partId: string, depth: number): MimeNode {
   const node: MimeNode = { partId, mimeType, filename, headers, charset: contentType.params.charset, content: Buffer.alloc(0), parts: [] };
   // Depth cap: a hostile message must not blow the stack of the emulator.
   if (mimeType.startsWith('multipart/') && contentType.params.boundary && depth < 50) {
-    node.parts = splitMultipart(body, contentType.params.boundary).map((part, i) =>
-      parseNode(part, partId === '' ? String(i) : `${partId}.${i}`, depth + 1),
-    );
+    node.parts = splitMultipart(body, contentType.params.boundary).map((part, i) => parseNode(part, partId === '' ? String(i) : `${partId}.${i}`, depth + 1));
     return node;
   }
   node.content = decodeContent(body, header(headers, 'content-transfer-encoding') ?? '7bit');
@@ -155,8 +152,7 @@ export function findPart(root: MimeNode, partId: string): MimeNode | undefined {
   return undefined;
 }
 
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /** Gmail's snippet: the start of the text, whitespace collapsed, HTML-escaped (e.g. `&#39;` for a quote). */
 export function snippetOf(root: MimeNode): string {
@@ -164,6 +160,9 @@ export function snippetOf(root: MimeNode): string {
   const plain = leaves.find((n) => n.mimeType === 'text/plain');
   const html = leaves.find((n) => n.mimeType === 'text/html');
   let text = plain ? decodeText(plain) : html ? decodeText(html).replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ') : '';
-  text = text.replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim();
+  text = text
+    .replace(/&nbsp;/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return escapeHtml(text.slice(0, 200));
 }

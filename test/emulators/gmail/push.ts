@@ -108,11 +108,14 @@ export class PushChannel {
     if (mode !== 'off' && now - last < 1000) {
       if (mode === 'drop') return void this.note(mailbox.email, mailbox.historyId, 'dropped-rate');
       if (!this.trailing.has(mailbox.email)) {
-        const timer = setTimeout(() => {
-          this.trailing.delete(mailbox.email);
-          this.lastSentAt.set(mailbox.email, Date.now());
-          this.publish(mailbox.email, mailbox.historyId);
-        }, last + 1000 - now);
+        const timer = setTimeout(
+          () => {
+            this.trailing.delete(mailbox.email);
+            this.lastSentAt.set(mailbox.email, Date.now());
+            this.publish(mailbox.email, mailbox.historyId);
+          },
+          last + 1000 - now,
+        );
         this.trailing.set(mailbox.email, timer);
       }
       return;

@@ -46,8 +46,14 @@ function term(mailbox: Mailbox, token: string, now: number): Predicate {
   }
   const op = token.slice(0, colon).toLowerCase();
   const value = unquote(token.slice(colon + 1));
-  const has = (id: string): Predicate => (m) => m.labelIds.has(id);
-  const addressIn = (names: string[]): Predicate => (m) => names.some((n) => (headerValue(m.tree, n) ?? '').toLowerCase().includes(value));
+  const has =
+    (id: string): Predicate =>
+    (m) =>
+      m.labelIds.has(id);
+  const addressIn =
+    (names: string[]): Predicate =>
+    (m) =>
+      names.some((n) => (headerValue(m.tree, n) ?? '').toLowerCase().includes(value));
   switch (op) {
     case 'after':
     case 'before': {

@@ -69,9 +69,7 @@ const addHandler = (ctx: GmailContext, name: 'messages.insert' | 'messages.impor
     const dateHeader = Date.parse(parseMime(raw).headers.find((h) => h.name.toLowerCase() === 'date')?.value ?? '');
     const internalDate = source === 'dateHeader' && Number.isFinite(dateHeader) ? dateHeader : Date.now();
     const message =
-      threadId && mailbox.threadExists(threadId)
-        ? mailbox.add({ raw, labelIds, internalDate, threadId })
-        : deliver(mailbox, raw, labelIds, internalDate);
+      threadId && mailbox.threadExists(threadId) ? mailbox.add({ raw, labelIds, internalDate, threadId }) : deliver(mailbox, raw, labelIds, internalDate);
     res.json({ id: message.id, threadId: message.threadId, labelIds: [...message.labelIds] });
   });
 
@@ -90,72 +88,110 @@ export function messageRoutes(ctx: GmailContext): Router {
   const router = express.Router();
   const base = '/users/:userId/messages';
 
-  router.get(base, op(ctx, 'messages.list', (req, res, mailbox) => {
-    const all = matching(mailbox, req.query);
-    const size = pageSize(req.query.maxResults, 100, 500);
-    const rest = all.filter(afterPageToken(req.query.pageToken as string | undefined));
-    const page = rest.slice(0, size);
-    // Empty lists are left out of the answer, as Gmail does: `{"resultSizeEstimate":0}`.
-    res.json({
-      ...(page.length ? { messages: page.map(messageRef) } : {}),
-      ...(rest.length > size ? { nextPageToken: encodePageToken(page[page.length - 1]) } : {}),
-      resultSizeEstimate: all.length,
-    });
-  }));
+  router.get(
+    base,
+    op(ctx, 'messages.list', (req, res, mailbox) => {
+      const all = matching(mailbox, req.query);
+      const size = pageSize(req.query.maxResults, 100, 500);
+      const rest = all.filter(afterPageToken(req.query.pageToken as string | undefined));
+      const page = rest.slice(0, size);
+      // Empty lists are left out of the answer, as Gmail does: `{"resultSizeEstimate":0}`.
+      res.json({
+        ...(page.length ? { messages: page.map(messageRef) } : {}),
+        ...(rest.length > size ? { nextPageToken: encodePageToken(page[page.length - 1]) } : {}),
+        resultSizeEstimate: all.length,
+      });
+    }),
+  );
 
-  router.get(`${base}/:id`, op(ctx, 'messages.get', (req, res, mailbox) => {
-    const format = String(req.query.format ?? 'full');
-    if (!FORMATS.has(format)) return invalidArgument(res, `Invalid value at 'format' (${format})`);
-    const message = found(res, mailbox, param(req, 'id'));
-    if (message) res.json(renderMessage(message, format as MessageFormat, many(req.query.metadataHeaders)));
-  }));
+  router.get(
+    `${base}/:id`,
+    op(ctx, 'messages.get', (req, res, mailbox) => {
+      const format = String(req.query.format ?? 'full');
+      if (!FORMATS.has(format)) return invalidArgument(res, `Invalid value at 'format' (${format})`);
+      const message = found(res, mailbox, param(req, 'id'));
+      if (message) res.json(renderMessage(message, format as MessageFormat, many(req.query.metadataHeaders)));
+    }),
+  );
 
-  router.get(`${base}/:messageId/attachments/:id`, op(ctx, 'messages.attachments.get', (req, res, mailbox) => {
-    const message = found(res, mailbox, param(req, 'messageId'));
-    if (!message) return;
-    const ref = parseAttachmentId(param(req, 'id'));
-    const part = ref && ref.messageId === message.id ? findPart(message.tree, ref.partId) : undefined;
-    if (!part) return invalidArgument(res, 'Invalid attachment token');
-    res.json({ attachmentId: param(req, 'id'), size: part.content.length, data: part.content.toString('base64url') });
-  }));
+  router.get(
+    `${base}/:messageId/attachments/:id`,
+    op(ctx, 'messages.attachments.get', (req, res, mailbox) => {
+      const message = found(res, mailbox, param(req, 'messageId'));
+      if (!message) return;
+      const ref = parseAttachmentId(param(req, 'id'));
+      const part = ref && ref.messageId === message.id ? findPart(message.tree, ref.partId) : undefined;
+      if (!part) return invalidArgument(res, 'Invalid attachment token');
+      res.json({ attachmentId: param(req, 'id'), size: part.content.length, data: part.content.toString('base64url') });
+    }),
+  );
 
   router.post(`${base}/send`, sendHandler(ctx));
   router.post(base, addHandler(ctx, 'messages.insert'));
   router.post(`${base}/import`, addHandler(ctx, 'messages.import'));
 
-  router.post(`${base}/batchModify`, op(ctx, 'messages.batchModify', (req, res, mailbox) => {
-    const { ids = [], addLabelIds = [], removeLabelIds = [] } = (req.body ?? {}) as Record<string, string[] | undefined>;
-    if (ids.length > 1000) return invalidArgument(res, 'Too many ids: at most 1000 are allowed per request');
-    if (!checkLabels(res, mailbox, [...addLabelIds, ...removeLabelIds], true)) return;
-    for (const id of ids) mailbox.modify(id, addLabelIds, removeLabelIds);
-    ctx.state.modifications.push({ mailbox: mailbox.email, method: 'messages.batchModify', ids, addLabelIds, removeLabelIds, at: Date.now() });
-    res.status(204).end();
-  }));
+  router.post(
+    `${base}/batchModify`,
+    op(ctx, 'messages.batchModify', (req, res, mailbox) => {
+      const { ids = [], addLabelIds = [], removeLabelIds = [] } = (req.body ?? {}) as Record<string, string[] | undefined>;
+      if (ids.length > 1000) return invalidArgument(res, 'Too many ids: at most 1000 are allowed per request');
+      if (!checkLabels(res, mailbox, [...addLabelIds, ...removeLabelIds], true)) return;
+      for (const id of ids) mailbox.modify(id, addLabelIds, removeLabelIds);
+      ctx.state.modifications.push({ mailbox: mailbox.email, method: 'messages.batchModify', ids, addLabelIds, removeLabelIds, at: Date.now() });
+      res.status(204).end();
+    }),
+  );
 
-  router.post(`${base}/:id/modify`, op(ctx, 'messages.modify', (req, res, mailbox) => {
-    const { addLabelIds = [], removeLabelIds = [] } = (req.body ?? {}) as Record<string, string[] | undefined>;
-    if (!checkLabels(res, mailbox, [...addLabelIds, ...removeLabelIds], true)) return;
-    const message = mailbox.modify(param(req, 'id'), addLabelIds, removeLabelIds);
-    if (!message) return notFound(res);
-    ctx.state.modifications.push({ mailbox: mailbox.email, method: 'messages.modify', ids: [message.id], addLabelIds, removeLabelIds, at: Date.now() });
-    res.json({ id: message.id, threadId: message.threadId, labelIds: [...message.labelIds] });
-  }));
+  router.post(
+    `${base}/:id/modify`,
+    op(ctx, 'messages.modify', (req, res, mailbox) => {
+      const { addLabelIds = [], removeLabelIds = [] } = (req.body ?? {}) as Record<string, string[] | undefined>;
+      if (!checkLabels(res, mailbox, [...addLabelIds, ...removeLabelIds], true)) return;
+      const message = mailbox.modify(param(req, 'id'), addLabelIds, removeLabelIds);
+      if (!message) return notFound(res);
+      ctx.state.modifications.push({ mailbox: mailbox.email, method: 'messages.modify', ids: [message.id], addLabelIds, removeLabelIds, at: Date.now() });
+      res.json({ id: message.id, threadId: message.threadId, labelIds: [...message.labelIds] });
+    }),
+  );
 
   // Trash is a label change (history shows labelsAdded TRASH); delete is permanent (messagesDeleted).
-  for (const [verb, add, remove] of [['trash', ['TRASH'], []], ['untrash', [], ['TRASH']]] as const) {
-    router.post(`${base}/:id/${verb}`, op(ctx, `messages.${verb}`, (req, res, mailbox) => {
-      const message = mailbox.modify(param(req, 'id'), [...add], [...remove]);
-      if (!message) return notFound(res);
-      ctx.state.modifications.push({ mailbox: mailbox.email, method: `messages.${verb}`, ids: [message.id], addLabelIds: [...add], removeLabelIds: [...remove], at: Date.now() });
-      res.json(renderMessage(message, 'minimal'));
-    }));
+  for (const [verb, add, remove] of [
+    ['trash', ['TRASH'], []],
+    ['untrash', [], ['TRASH']],
+  ] as const) {
+    router.post(
+      `${base}/:id/${verb}`,
+      op(ctx, `messages.${verb}`, (req, res, mailbox) => {
+        const message = mailbox.modify(param(req, 'id'), [...add], [...remove]);
+        if (!message) return notFound(res);
+        ctx.state.modifications.push({
+          mailbox: mailbox.email,
+          method: `messages.${verb}`,
+          ids: [message.id],
+          addLabelIds: [...add],
+          removeLabelIds: [...remove],
+          at: Date.now(),
+        });
+        res.json(renderMessage(message, 'minimal'));
+      }),
+    );
   }
 
-  router.delete(`${base}/:id`, op(ctx, 'messages.delete', (req, res, mailbox) => {
-    if (!mailbox.remove(param(req, 'id'))) return notFound(res);
-    ctx.state.modifications.push({ mailbox: mailbox.email, method: 'messages.delete', ids: [param(req, 'id')], addLabelIds: [], removeLabelIds: [], at: Date.now() });
-    res.status(204).end();
-  }));
+  router.delete(
+    `${base}/:id`,
+    op(ctx, 'messages.delete', (req, res, mailbox) => {
+      if (!mailbox.remove(param(req, 'id'))) return notFound(res);
+      ctx.state.modifications.push({
+        mailbox: mailbox.email,
+        method: 'messages.delete',
+        ids: [param(req, 'id')],
+        addLabelIds: [],
+        removeLabelIds: [],
+        at: Date.now(),
+      });
+      res.status(204).end();
+    }),
+  );
 
   return router;
 }

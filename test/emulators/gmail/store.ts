@@ -55,7 +55,10 @@ function newMessageId(internalDate: number): string {
 
 /** Subject comparison for threading: prefixes like Re:/Fwd: and case do not matter. */
 export function normalizeSubject(subject: string | undefined): string {
-  return (subject ?? '').replace(/^(\s*(re|fwd?|aw|sv|tr)\s*(\[\d+\])?\s*:\s*)+/i, '').trim().toLowerCase();
+  return (subject ?? '')
+    .replace(/^(\s*(re|fwd?|aw|sv|tr)\s*(\[\d+\])?\s*:\s*)+/i, '')
+    .trim()
+    .toLowerCase();
 }
 
 export class Mailbox {
@@ -181,9 +184,7 @@ export class Mailbox {
 
   /** All messages, newest first (Gmail's list order). Do not mutate the returned array. */
   newestFirst(): readonly StoredMessage[] {
-    this.sorted ??= [...this.messages.values()].sort(
-      (a, b) => b.internalDate - a.internalDate || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
-    );
+    this.sorted ??= [...this.messages.values()].sort((a, b) => b.internalDate - a.internalDate || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     return this.sorted;
   }
 

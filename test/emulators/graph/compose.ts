@@ -42,7 +42,17 @@ export function attachmentFrom(value: unknown): StoredAttachment {
 }
 
 /** What PATCH may change on a draft only (https://learn.microsoft.com/graph/api/message-update: "Updatable only if isDraft = true"). */
-export const BODY_FIELDS = ['subject', 'body', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'importance', 'internetMessageHeaders', 'internetMessageId'] as const;
+export const BODY_FIELDS = [
+  'subject',
+  'body',
+  'toRecipients',
+  'ccRecipients',
+  'bccRecipients',
+  'replyTo',
+  'importance',
+  'internetMessageHeaders',
+  'internetMessageId',
+] as const;
 
 /** The draft-editable fields present in a body, as a partial StoredMessage (for create and PATCH of drafts). */
 export function draftFields(input: Record<string, unknown>): Partial<StoredMessage> {
@@ -73,7 +83,8 @@ export function draftFields(input: Record<string, unknown>): Partial<StoredMessa
     // https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties
     out.extendedProperties = {};
     for (const p of input.singleValueExtendedProperties as { id?: unknown; value?: unknown }[]) {
-      if (typeof p?.id !== 'string' || typeof p.value !== 'string') throw badRequest('An extended property needs a string id and value.', 'ErrorInvalidExtendedProperty');
+      if (typeof p?.id !== 'string' || typeof p.value !== 'string')
+        throw badRequest('An extended property needs a string id and value.', 'ErrorInvalidExtendedProperty');
       out.extendedProperties[p.id.toLowerCase()] = p.value;
     }
   }

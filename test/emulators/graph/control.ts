@@ -252,4 +252,3 @@ export function controlRouter(control: MicrosoftControl): Router {
   });
   return router;
 }
-

@@ -49,7 +49,10 @@ const normalizeODataPath: RequestHandler = (req, _res, next) => {
 
 /** Names recorded requests by operation, with ids folded, so counters read `GET /v1.0/me/mailFolders/{id}/messages/delta`. */
 const operationName = (req: express.Request): string =>
-  `${req.method} ${req.originalUrl.split('?')[0]?.replace(/\/[A-Za-z0-9_=-]{20,}(?=\/|$)/g, '/{id}').replace(/\('[^']*'\)/g, '/{id}')}`;
+  `${req.method} ${req.originalUrl
+    .split('?')[0]
+    ?.replace(/\/[A-Za-z0-9_=-]{20,}(?=\/|$)/g, '/{id}')
+    .replace(/\('[^']*'\)/g, '/{id}')}`;
 
 export function createMicrosoftEmulator(opts: MicrosoftEmulatorOptions): { app: Express; control: MicrosoftControl } {
   const store = new MailStore();

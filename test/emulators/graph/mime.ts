@@ -88,7 +88,13 @@ export async function parseRfc822(raw: Buffer): Promise<ParsedFields> {
     text,
     internetMessageHeaders: mail.headerLines.map(({ line }) => {
       const colon = line.indexOf(':');
-      return { name: line.slice(0, colon).trim(), value: line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim() };
+      return {
+        name: line.slice(0, colon).trim(),
+        value: line
+          .slice(colon + 1)
+          .replace(/\r?\n[ \t]+/g, ' ')
+          .trim(),
+      };
     }),
     internetMessageId: mail.messageId ?? null,
     inReplyTo: mail.inReplyTo ?? null,

@@ -87,7 +87,11 @@ export class Notifier {
     if (at <= Date.now()) throw new GraphError(400, 'InvalidRequest', 'Subscription expiration must be in the future.');
     const max = this.settings.maxLifetimeMinutes;
     if (at > Date.now() + max * 60_000) {
-      throw new GraphError(400, 'ExtensionError', `Operation: Create; Exception: [Status Code: BadRequest; Reason: Subscription expiration can only be ${max} minutes in the future.]`);
+      throw new GraphError(
+        400,
+        'ExtensionError',
+        `Operation: Create; Exception: [Status Code: BadRequest; Reason: Subscription expiration can only be ${max} minutes in the future.]`,
+      );
     }
     return new Date(at).toISOString();
   }
@@ -138,19 +142,32 @@ export class Notifier {
     this.deliveries.push(record);
     let failure: GraphError | null = null;
     try {
-      const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, signal: AbortSignal.timeout(this.settings.validationTimeoutMs) });
+      const res = await fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        signal: AbortSignal.timeout(this.settings.validationTimeoutMs),
+      });
       const text = await res.text();
       record.status = res.status;
       if (res.status !== 200) {
-        failure = new GraphError(400, 'ValidationError', 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.');
+        failure = new GraphError(
+          400,
+          'ValidationError',
+          'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+        );
       } else if (text !== token || !(res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/plain')) {
-        failure = new GraphError(400, 'ValidationError', 'Subscription validation request failed. Response must exactly match validationToken query parameter.');
+        failure = new GraphError(
+          400,
+          'ValidationError',
+          'Subscription validation request failed. Response must exactly match validationToken query parameter.',
+        );
       }
     } catch (err) {
       record.error = String(err);
-      failure = (err as Error).name === 'TimeoutError'
-        ? new GraphError(400, 'InvalidRequest', 'Subscription validation request timed out.')
-        : new GraphError(400, 'InvalidRequest', 'Subscription validation request failed. Notification endpoint is unreachable.');
+      failure =
+        (err as Error).name === 'TimeoutError'
+          ? new GraphError(400, 'InvalidRequest', 'Subscription validation request timed out.')
+          : new GraphError(400, 'InvalidRequest', 'Subscription validation request failed. Notification endpoint is unreachable.');
     }
     record.durationMs = Date.now() - started;
     if (failure) throw failure;
@@ -215,7 +232,12 @@ export class Notifier {
     const record: Delivery = { at: new Date().toISOString(), kind, url, body, status: null, durationMs: 0 };
     this.deliveries.push(record);
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
       await res.arrayBuffer();
       record.status = res.status;
     } catch (err) {

@@ -36,18 +36,24 @@ export function queryString(req: Request, name: string): string | undefined {
 
 export function selectList(value: string | undefined): string[] | null {
   if (!value) return null;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function sendGraphError(req: Request, res: Response, err: GraphError, headers: Record<string, string> = {}): void {
   const clientRequestId = req.header('client-request-id') ?? randomUUID();
-  res.status(err.status).set({ 'request-id': randomUUID(), 'client-request-id': clientRequestId, ...headers }).json({
-    error: {
-      code: err.code,
-      message: err.message,
-      innerError: { date: new Date().toISOString().slice(0, 19), 'request-id': randomUUID(), 'client-request-id': clientRequestId },
-    },
-  });
+  res
+    .status(err.status)
+    .set({ 'request-id': randomUUID(), 'client-request-id': clientRequestId, ...headers })
+    .json({
+      error: {
+        code: err.code,
+        message: err.message,
+        innerError: { date: new Date().toISOString().slice(0, 19), 'request-id': randomUUID(), 'client-request-id': clientRequestId },
+      },
+    });
 }
 
 export const badRequest = (message: string, code = 'BadRequest'): GraphError => new GraphError(400, code, message);
@@ -77,7 +83,8 @@ const compare = (op: string, a: number, b: number): boolean =>
  */
 export function parseFilter(filter: string | undefined, opts: { deltaOnly?: boolean } = {}): Predicate | null {
   if (!filter) return null;
-  const extended = /^\s*singleValueExtendedProperties\/Any\(\s*(\w+)\s*:\s*\1\/id\s+eq\s+'((?:[^']|'')*)'\s+and\s+\1\/value\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
+  const extended =
+    /^\s*singleValueExtendedProperties\/Any\(\s*(\w+)\s*:\s*\1\/id\s+eq\s+'((?:[^']|'')*)'\s+and\s+\1\/value\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$/i.exec(filter);
   if (extended && !opts.deltaOnly) {
     const id = (extended[2] ?? '').replace(/''/g, "'").toLowerCase();
     const value = (extended[3] ?? '').replace(/''/g, "'");
@@ -96,7 +103,14 @@ export function parseFilter(filter: string | undefined, opts: { deltaOnly?: bool
     if (DATE_PROPS.has(prop)) {
       const at = Date.parse(literal.replace(/^'|'$/g, ''));
       if (Number.isNaN(at)) throw badRequest(`Invalid date in filter: ${literal}`, 'ErrorInvalidUrlQueryFilter');
-      const key = prop === 'receiveddatetime' ? 'receivedDateTime' : prop === 'sentdatetime' ? 'sentDateTime' : prop === 'createddatetime' ? 'createdDateTime' : 'lastModifiedDateTime';
+      const key =
+        prop === 'receiveddatetime'
+          ? 'receivedDateTime'
+          : prop === 'sentdatetime'
+            ? 'sentDateTime'
+            : prop === 'createddatetime'
+              ? 'createdDateTime'
+              : 'lastModifiedDateTime';
       return (m) => {
         const value = m[key];
         return value !== null && compare(op, Date.parse(value), at);

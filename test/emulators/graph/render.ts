@@ -14,8 +14,7 @@ export interface RenderContext {
   expandAttachments?: boolean;
 }
 
-export const messageIdFor = (message: StoredMessage, prefs: Preferences): string =>
-  prefs.immutableIds ? message.immutableId : regularIdOf(message);
+export const messageIdFor = (message: StoredMessage, prefs: Preferences): string => (prefs.immutableIds ? message.immutableId : regularIdOf(message));
 
 const ONLY_WHEN_SELECTED = new Set(['uniqueBody', 'internetMessageHeaders']);
 
@@ -72,9 +71,7 @@ export function renderMessage(mailbox: Mailbox, message: StoredMessage, ctx: Ren
     uniqueBody: body,
     internetMessageHeaders: message.internetMessageHeaders,
   };
-  const keys = ctx.select
-    ? ['@odata.etag', 'id', ...ctx.select.filter((k) => k in full)]
-    : Object.keys(full).filter((k) => !ONLY_WHEN_SELECTED.has(k));
+  const keys = ctx.select ? ['@odata.etag', 'id', ...ctx.select.filter((k) => k in full)] : Object.keys(full).filter((k) => !ONLY_WHEN_SELECTED.has(k));
   const out: Record<string, unknown> = {};
   for (const key of keys) out[key] = full[key];
   if (ctx.expandAttachments) {

@@ -4,16 +4,7 @@
  * delta, change notifications and the control log all see the same history.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  conversationIndex,
-  newChangeKey,
-  newConversationId,
-  newFolderId,
-  newGuid,
-  newImmutableId,
-  parseRegularId,
-  regularIdOf,
-} from './ids';
+import { conversationIndex, newChangeKey, newConversationId, newFolderId, newGuid, newImmutableId, parseRegularId, regularIdOf } from './ids';
 import { parseRfc822, type ParsedFields } from './mime';
 import type { MailChange, MailFolder, MailUser, Mailbox, StoredMessage } from './types';
 
@@ -43,8 +34,7 @@ export class GraphError extends Error {
   }
 }
 
-export const notFound = (): GraphError =>
-  new GraphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+export const notFound = (): GraphError => new GraphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
 
 export type NewMessage = Omit<ParsedFields, 'internetMessageId' | 'sentDateTime'> & {
   internetMessageId?: string | null;
@@ -109,7 +99,13 @@ export class MailStore {
       tombstones: [],
       seq: 0,
     };
-    const root: MailFolder = { id: newFolderId(), displayName: 'Top of Information Store', parentFolderId: '', wellKnownName: 'msgfolderroot', isHidden: false };
+    const root: MailFolder = {
+      id: newFolderId(),
+      displayName: 'Top of Information Store',
+      parentFolderId: '',
+      wellKnownName: 'msgfolderroot',
+      isHidden: false,
+    };
     mailbox.folders.set(root.id, root);
     for (const [wellKnownName, displayName] of Object.entries(WELL_KNOWN_FOLDERS)) {
       const folder: MailFolder = { id: newFolderId(), displayName, parentFolderId: root.id, wellKnownName, isHidden: false };

@@ -1,6 +1,5 @@
 /** The consent page shown in `page` mode: two plain links, so a browser test can click Allow or Deny. */
-const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 export function consentPage(query: Record<string, string>): string {
   const link = (decision: 'allow' | 'deny'): string => {

@@ -194,10 +194,7 @@ export function createGoogleIdentity(options: GoogleIdentityOptions) {
       if (body.redirect_uri !== pending.redirectUri) return oauthError(res, 400, 'redirect_uri_mismatch', 'Bad Request');
       if (pending.codeChallenge) {
         if (!body.code_verifier) return oauthError(res, 400, 'invalid_grant', 'Missing code verifier.');
-        const computed =
-          pending.codeChallengeMethod === 'S256'
-            ? createHash('sha256').update(body.code_verifier).digest('base64url')
-            : body.code_verifier;
+        const computed = pending.codeChallengeMethod === 'S256' ? createHash('sha256').update(body.code_verifier).digest('base64url') : body.code_verifier;
         if (computed !== pending.codeChallenge) {
           counters.invalidGrants += 1;
           return oauthError(res, 400, 'invalid_grant', 'Invalid code verifier.');
@@ -266,7 +263,14 @@ export function createGoogleIdentity(options: GoogleIdentityOptions) {
     /** The OIDC token Pub/Sub puts on a push: aud = the push endpoint (or configured audience), email = service account. */
     mintPushToken(audience: string, serviceAccountEmail: string, expiresInSeconds = 3600): Promise<string> {
       return signer.sign(
-        { iss: GOOGLE_ISSUER, aud: audience, azp: googleSubject(serviceAccountEmail), sub: googleSubject(serviceAccountEmail), email: serviceAccountEmail, email_verified: true },
+        {
+          iss: GOOGLE_ISSUER,
+          aud: audience,
+          azp: googleSubject(serviceAccountEmail),
+          sub: googleSubject(serviceAccountEmail),
+          email: serviceAccountEmail,
+          email_verified: true,
+        },
         expiresInSeconds,
       );
     },

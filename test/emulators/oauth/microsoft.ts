@@ -98,10 +98,8 @@ function aadError(res: Response, status: number, error: string, code: number, de
 }
 
 const s256 = (verifier: string): string => createHash('sha256').update(verifier).digest('base64url');
-const safeEqual = (a: string, b: string): boolean =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const safeEqual = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 export class MicrosoftIdentity {
   consentMode: ConsentMode = 'auto';
@@ -236,7 +234,10 @@ export class MicrosoftIdentity {
     // Errors found before the redirect URI is trusted are shown to the user, never sent to the URI.
     if (!clientId) return void res.status(400).type('html').send('<h1>AADSTS900144: The request body must contain the following parameter: client_id.</h1>');
     if (!redirectUri || (app?.redirectUris && !app.redirectUris.includes(redirectUri))) {
-      return void res.status(400).type('html').send('<h1>AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.</h1>');
+      return void res
+        .status(400)
+        .type('html')
+        .send('<h1>AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.</h1>');
     }
     const back = (query: Record<string, string>): void => {
       const url = new URL(redirectUri);
@@ -305,11 +306,19 @@ export class MicrosoftIdentity {
   private async redeemCode(res: Response, body: Record<string, string>, clientId: string): Promise<void> {
     const entry = body.code ? this.codes.get(body.code) : undefined;
     if (!entry) return aadError(res, 400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
-    if (entry.redeemed) return aadError(res, 400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.');
-    if (entry.expiresAt <= Date.now()) return aadError(res, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.');
+    if (entry.redeemed)
+      return aadError(
+        res,
+        400,
+        'invalid_grant',
+        54005,
+        'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+      );
+    if (entry.expiresAt <= Date.now())
+      return aadError(res, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity.');
     if (entry.clientId !== clientId) return aadError(res, 400, 'invalid_grant', 70000, 'The provided authorization code was issued to a different client.');
     if (body.redirect_uri !== entry.redirectUri) {
-      return aadError(res, 400, 'invalid_grant', 50148, "The redirect_uri does not match the one used to obtain the authorization code.");
+      return aadError(res, 400, 'invalid_grant', 50148, 'The redirect_uri does not match the one used to obtain the authorization code.');
     }
     if (entry.challenge !== null) {
       const verifier = body.code_verifier ?? '';
@@ -327,7 +336,13 @@ export class MicrosoftIdentity {
     const entry = body.refresh_token ? this.refreshTokens.get(body.refresh_token) : undefined;
     if (!entry) return aadError(res, 400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
     if (this.grants.get(entry.grantId)?.revoked) {
-      return aadError(res, 400, 'invalid_grant', 50173, 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.');
+      return aadError(
+        res,
+        400,
+        'invalid_grant',
+        50173,
+        'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.',
+      );
     }
     const grace = this.usedRefreshTokenGraceSeconds;
     if (entry.usedAt !== null && grace !== null && Date.now() - entry.usedAt > grace * 1000) {

@@ -11,7 +11,16 @@ const esc = (s: unknown): string =>
   String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /** A small glyph per CardService icon the add-on uses (ones common fonts have: no emoji); others get a dot. */
-const ICON_GLYPHS: Record<string, string> = { PERSON: '◉', EMAIL: '✉', DESCRIPTION: '☰', STORE: '⌂', DOLLAR: '$', CLOCK: '◷', STAR: '★', MULTIPLE_PEOPLE: '◎' };
+const ICON_GLYPHS: Record<string, string> = {
+  PERSON: '◉',
+  EMAIL: '✉',
+  DESCRIPTION: '☰',
+  STORE: '⌂',
+  DOLLAR: '$',
+  CLOCK: '◷',
+  STAR: '★',
+  MULTIPLE_PEOPLE: '◎',
+};
 
 function button(b: Recorded, primary = false): string {
   const filled = primary || b.textButtonStyle === 'FILLED';
@@ -22,26 +31,36 @@ function widget(w: Recorded): string {
   switch (w.type) {
     case 'DecoratedText': {
       const icon = (w.startIcon as Recorded | undefined)?.icon as string | undefined;
-      return `<div class="dt">${icon ? `<span class="icon">${esc(ICON_GLYPHS[icon] ?? '•')}</span>` : '<span class="icon"></span>'}<div>`
-        + `${w.topLabel ? `<div class="label">${esc(w.topLabel)}</div>` : ''}<div class="text${w.openLink || w.onClickAction ? ' link' : ''}">${esc(w.text)}</div>`
-        + `${w.bottomLabel ? `<div class="label">${esc(w.bottomLabel)}</div>` : ''}</div></div>`;
+      return (
+        `<div class="dt">${icon ? `<span class="icon">${esc(ICON_GLYPHS[icon] ?? '•')}</span>` : '<span class="icon"></span>'}<div>` +
+        `${w.topLabel ? `<div class="label">${esc(w.topLabel)}</div>` : ''}<div class="text${w.openLink || w.onClickAction ? ' link' : ''}">${esc(w.text)}</div>` +
+        `${w.bottomLabel ? `<div class="label">${esc(w.bottomLabel)}</div>` : ''}</div></div>`
+      );
     }
-    case 'TextParagraph': return `<p class="para">${esc(w.text)}</p>`;
-    case 'ButtonSet': return `<div class="buttons">${((w.buttons as Recorded[]) ?? []).map((b) => button(b)).join('')}</div>`;
-    case 'TextButton': return `<div class="buttons">${button(w)}</div>`;
-    case 'Divider': return '<hr>';
-    case 'TextInput': return `<label class="input"><span class="label">${esc(w.title)}</span><span class="field">${esc(w.value ?? w.hint ?? '')}</span></label>`;
-    default: return '';
+    case 'TextParagraph':
+      return `<p class="para">${esc(w.text)}</p>`;
+    case 'ButtonSet':
+      return `<div class="buttons">${((w.buttons as Recorded[]) ?? []).map((b) => button(b)).join('')}</div>`;
+    case 'TextButton':
+      return `<div class="buttons">${button(w)}</div>`;
+    case 'Divider':
+      return '<hr>';
+    case 'TextInput':
+      return `<label class="input"><span class="label">${esc(w.title)}</span><span class="field">${esc(w.value ?? w.hint ?? '')}</span></label>`;
+    default:
+      return '';
   }
 }
 
 /** A whole page: the card in a 320 px side panel, as Gmail shows add-ons beside an open email. */
 export function cardToHtml(card: Recorded, addOnName = 'Threadline'): string {
   const header = card.header as Recorded | undefined;
-  const sections = ((card.sections as Recorded[]) ?? []).map((s) =>
-    `<section>${s.header ? `<h2>${esc(s.header)}</h2>` : ''}${((s.widgets as Recorded[]) ?? []).map(widget).join('')}</section>`).join('');
+  const sections = ((card.sections as Recorded[]) ?? [])
+    .map((s) => `<section>${s.header ? `<h2>${esc(s.header)}</h2>` : ''}${((s.widgets as Recorded[]) ?? []).map(widget).join('')}</section>`)
+    .join('');
   const footer = card.fixedFooter as Recorded | undefined;
-  return `<!doctype html><html><head><meta charset="utf-8"><style>
+  return (
+    `<!doctype html><html><head><meta charset="utf-8"><style>
   * { box-sizing: border-box; }
   body { margin: 0; background: #f6f8fc; font: 14px/1.45 Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif; color: #1f1f1f; }
   .panel { width: 320px; background: #fff; border-left: 1px solid #dadce0; min-height: 100vh; display: flex; flex-direction: column; }
@@ -56,8 +75,9 @@ export function cardToHtml(card: Recorded, addOnName = 'Threadline'): string {
   .btn { color: #0b57d0; font-weight: 500; padding: 6px 8px; border-radius: 16px; }
   .btn.filled { background: #0b57d0; color: #fff; padding: 8px 20px; }
   .cards { flex: 1; } footer { display: flex; justify-content: flex-end; gap: 8px; padding: 10px 16px; border-top: 1px solid #dadce0; }
-  </style></head><body><div class="panel"><div class="bar">${esc(addOnName)}</div><div class="cards">`
-    + `${header ? `<div class="head"><div class="title">${esc(header.title)}</div>${header.subtitle ? `<div class="sub">${esc(header.subtitle)}</div>` : ''}</div>` : ''}`
-    + `${sections}</div>${footer ? `<footer>${footer.secondaryButton ? button(footer.secondaryButton as Recorded) : ''}${button(footer.primaryButton as Recorded, true)}</footer>` : ''}`
-    + '</div></body></html>';
+  </style></head><body><div class="panel"><div class="bar">${esc(addOnName)}</div><div class="cards">` +
+    `${header ? `<div class="head"><div class="title">${esc(header.title)}</div>${header.subtitle ? `<div class="sub">${esc(header.subtitle)}</div>` : ''}</div>` : ''}` +
+    `${sections}</div>${footer ? `<footer>${footer.secondaryButton ? button(footer.secondaryButton as Recorded) : ''}${button(footer.primaryButton as Recorded, true)}</footer>` : ''}` +
+    '</div></body></html>'
+  );
 }

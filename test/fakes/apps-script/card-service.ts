@@ -6,13 +6,26 @@
  * string parameters. https://developers.google.com/apps-script/reference/card-service
  */
 
-export interface Recorded { type: string; [field: string]: unknown }
+export interface Recorded {
+  type: string;
+  [field: string]: unknown;
+}
 
 const METHODS: Record<string, string[]> = {
   CardBuilder: ['setHeader', 'addSection', 'setFixedFooter', 'setName', 'build'],
   CardHeader: ['setTitle', 'setSubtitle', 'setImageUrl', 'setImageStyle', 'setImageAltText'],
   CardSection: ['setHeader', 'addWidget', 'setCollapsible', 'setNumUncollapsibleWidgets'],
-  DecoratedText: ['setText', 'setTopLabel', 'setBottomLabel', 'setWrapText', 'setStartIcon', 'setOpenLink', 'setOnClickAction', 'setOnClickOpenLinkAction', 'setButton'],
+  DecoratedText: [
+    'setText',
+    'setTopLabel',
+    'setBottomLabel',
+    'setWrapText',
+    'setStartIcon',
+    'setOpenLink',
+    'setOnClickAction',
+    'setOnClickOpenLinkAction',
+    'setButton',
+  ],
   TextParagraph: ['setText'],
   ButtonSet: ['addButton'],
   TextButton: ['setText', 'setOpenLink', 'setOnClickAction', 'setOnClickOpenLinkAction', 'setTextButtonStyle', 'setDisabled'],
@@ -28,12 +41,43 @@ const METHODS: Record<string, string[]> = {
   UniversalActionResponseBuilder: ['displayAddOnCards', 'setOpenLink', 'build'],
 };
 
-const BUILT: Record<string, string> = { CardBuilder: 'Card', ActionResponseBuilder: 'ActionResponse', UniversalActionResponseBuilder: 'UniversalActionResponse' };
+const BUILT: Record<string, string> = {
+  CardBuilder: 'Card',
+  ActionResponseBuilder: 'ActionResponse',
+  UniversalActionResponseBuilder: 'UniversalActionResponse',
+};
 
 export const ICONS = [
-  'AIRPLANE', 'BOOKMARK', 'BUS', 'CAR', 'CLOCK', 'CONFIRMATION_NUMBER_ICON', 'DOLLAR', 'DESCRIPTION', 'EMAIL', 'EVENT_PERFORMER',
-  'EVENT_SEAT', 'FLIGHT_ARRIVAL', 'FLIGHT_DEPARTURE', 'HOTEL', 'HOTEL_ROOM_TYPE', 'INVITE', 'MAP_PIN', 'MEMBERSHIP', 'MULTIPLE_PEOPLE',
-  'OFFER', 'PERSON', 'PHONE', 'RESTAURANT_ICON', 'SHOPPING_CART', 'STAR', 'STORE', 'TICKET', 'TRAIN', 'VIDEO_CAMERA', 'VIDEO_PLAY',
+  'AIRPLANE',
+  'BOOKMARK',
+  'BUS',
+  'CAR',
+  'CLOCK',
+  'CONFIRMATION_NUMBER_ICON',
+  'DOLLAR',
+  'DESCRIPTION',
+  'EMAIL',
+  'EVENT_PERFORMER',
+  'EVENT_SEAT',
+  'FLIGHT_ARRIVAL',
+  'FLIGHT_DEPARTURE',
+  'HOTEL',
+  'HOTEL_ROOM_TYPE',
+  'INVITE',
+  'MAP_PIN',
+  'MEMBERSHIP',
+  'MULTIPLE_PEOPLE',
+  'OFFER',
+  'PERSON',
+  'PHONE',
+  'RESTAURANT_ICON',
+  'SHOPPING_CART',
+  'STAR',
+  'STORE',
+  'TICKET',
+  'TRAIN',
+  'VIDEO_CAMERA',
+  'VIDEO_PLAY',
 ] as const;
 
 const RECORD = Symbol('record');
@@ -60,7 +104,11 @@ function deepValidate(value: unknown): void {
   if (!value || typeof value !== 'object') return;
   if (Array.isArray(value)) return value.forEach(deepValidate);
   const r = value as Recorded;
-  if (r.type === 'TextButton') check(typeof r.text === 'string' && r.text !== '' && (r.openLink || r.onClickAction || r.onClickOpenLinkAction), 'a text button needs a text and an action');
+  if (r.type === 'TextButton')
+    check(
+      typeof r.text === 'string' && r.text !== '' && (r.openLink || r.onClickAction || r.onClickOpenLinkAction),
+      'a text button needs a text and an action',
+    );
   if (r.type === 'DecoratedText' || r.type === 'TextParagraph') check(typeof r.text === 'string' && r.text !== '', `${r.type} needs a text`);
   if (r.type === 'Action') check(typeof r.functionName === 'string' && r.functionName !== '', 'an action needs a function name');
   if (r.type === 'OpenLink') check(typeof r.url === 'string' && r.url !== '', 'an open link needs a url');

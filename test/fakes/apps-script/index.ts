@@ -40,7 +40,12 @@ export function createAppsScriptSandbox(opts: SandboxOptions) {
     GmailApp: gmail.GmailApp,
     ScriptApp: createScriptApp(opts.identityToken),
     Session: createSession(opts.userEmail),
-    console: { log: (...a: unknown[]) => logs.push(a.join(' ')), info: (...a: unknown[]) => logs.push(a.join(' ')), warn: (...a: unknown[]) => logs.push(a.join(' ')), error: (...a: unknown[]) => logs.push(a.join(' ')) },
+    console: {
+      log: (...a: unknown[]) => logs.push(a.join(' ')),
+      info: (...a: unknown[]) => logs.push(a.join(' ')),
+      warn: (...a: unknown[]) => logs.push(a.join(' ')),
+      error: (...a: unknown[]) => logs.push(a.join(' ')),
+    },
   };
   const context = vm.createContext({ ...globals });
 

@@ -19,8 +19,12 @@ export function createCache(now: () => number) {
       if (ttlSeconds > 21600) throw new Error('Exception: expirationInSeconds is greater than 21600');
       entries.set(key, { value, expiresAt: now() + ttlSeconds * 1000 });
     },
-    remove(key: string): void { entries.delete(key); },
-    removeAll(keys: string[]): void { for (const k of keys) entries.delete(k); },
+    remove(key: string): void {
+      entries.delete(key);
+    },
+    removeAll(keys: string[]): void {
+      for (const k of keys) entries.delete(k);
+    },
     keys: () => [...entries.keys()].filter((k) => cache.get(k) !== null),
   };
   return cache;
@@ -30,8 +34,14 @@ export function createProperties() {
   const values = new Map<string, string>();
   return {
     getProperty: (key: string) => values.get(key) ?? null,
-    setProperty(key: string, value: string) { values.set(key, String(value)); return this; },
-    deleteProperty(key: string) { values.delete(key); return this; },
+    setProperty(key: string, value: string) {
+      values.set(key, String(value));
+      return this;
+    },
+    deleteProperty(key: string) {
+      values.delete(key);
+      return this;
+    },
     getProperties: () => Object.fromEntries(values),
   };
 }
@@ -62,20 +72,47 @@ const ACTION_SCOPES = [`${SCOPE}gmail.addons.current.message.action`, 'https://m
  * changing the message needs the action scope (https://developers.google.com/apps-script/reference/gmail/gmail-message).
  */
 const MESSAGE_METHODS: Record<string, string[]> = {
-  getId: [METADATA_SCOPE, ...CONTENT_SCOPES], getFrom: [METADATA_SCOPE, ...CONTENT_SCOPES], getTo: [METADATA_SCOPE, ...CONTENT_SCOPES],
-  getCc: [METADATA_SCOPE, ...CONTENT_SCOPES], getBcc: [METADATA_SCOPE, ...CONTENT_SCOPES], getReplyTo: [METADATA_SCOPE, ...CONTENT_SCOPES],
-  getSubject: [METADATA_SCOPE, ...CONTENT_SCOPES], getDate: [METADATA_SCOPE, ...CONTENT_SCOPES], getHeader: [METADATA_SCOPE, ...CONTENT_SCOPES],
-  getBody: CONTENT_SCOPES, getPlainBody: CONTENT_SCOPES, getRawContent: CONTENT_SCOPES, getAttachments: CONTENT_SCOPES, getThread: CONTENT_SCOPES,
-  isDraft: CONTENT_SCOPES, isInInbox: CONTENT_SCOPES, isStarred: CONTENT_SCOPES, isUnread: CONTENT_SCOPES,
-  markRead: ACTION_SCOPES, markUnread: ACTION_SCOPES, star: ACTION_SCOPES, unstar: ACTION_SCOPES, moveToTrash: ACTION_SCOPES,
-  reply: ACTION_SCOPES, replyAll: ACTION_SCOPES, forward: ACTION_SCOPES, createDraftReply: ACTION_SCOPES, createDraftReplyAll: ACTION_SCOPES,
+  getId: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getFrom: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getTo: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getCc: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getBcc: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getReplyTo: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getSubject: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getDate: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getHeader: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getBody: CONTENT_SCOPES,
+  getPlainBody: CONTENT_SCOPES,
+  getRawContent: CONTENT_SCOPES,
+  getAttachments: CONTENT_SCOPES,
+  getThread: CONTENT_SCOPES,
+  isDraft: CONTENT_SCOPES,
+  isInInbox: CONTENT_SCOPES,
+  isStarred: CONTENT_SCOPES,
+  isUnread: CONTENT_SCOPES,
+  markRead: ACTION_SCOPES,
+  markUnread: ACTION_SCOPES,
+  star: ACTION_SCOPES,
+  unstar: ACTION_SCOPES,
+  moveToTrash: ACTION_SCOPES,
+  reply: ACTION_SCOPES,
+  replyAll: ACTION_SCOPES,
+  forward: ACTION_SCOPES,
+  createDraftReply: ACTION_SCOPES,
+  createDraftReplyAll: ACTION_SCOPES,
 };
 /** GmailApp itself: beyond the open message, every method needs broad Gmail access. */
 const APP_METHODS: Record<string, string[]> = {
-  setCurrentMessageAccessToken: [METADATA_SCOPE, ...CONTENT_SCOPES], getMessageById: [METADATA_SCOPE, ...CONTENT_SCOPES],
-  search: ['https://mail.google.com/'], getInboxThreads: ['https://mail.google.com/'], getThreadById: ['https://mail.google.com/'],
-  getMessagesForThread: ['https://mail.google.com/'], getUserLabels: ['https://mail.google.com/'], sendEmail: ['https://mail.google.com/'],
-  createDraft: ['https://mail.google.com/'], getAliases: ['https://mail.google.com/'],
+  setCurrentMessageAccessToken: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  getMessageById: [METADATA_SCOPE, ...CONTENT_SCOPES],
+  search: ['https://mail.google.com/'],
+  getInboxThreads: ['https://mail.google.com/'],
+  getThreadById: ['https://mail.google.com/'],
+  getMessagesForThread: ['https://mail.google.com/'],
+  getUserLabels: ['https://mail.google.com/'],
+  sendEmail: ['https://mail.google.com/'],
+  createDraft: ['https://mail.google.com/'],
+  getAliases: ['https://mail.google.com/'],
 };
 
 /** Apps Script's refusal of a call the granted scopes do not cover. */
@@ -91,8 +128,17 @@ function permissionCheck(owner: string, table: Record<string, string[]>, granted
 }
 
 export interface FakeGmailMessage {
-  getId(): string; getFrom(): string; getTo(): string; getCc(): string; getBcc(): string; getReplyTo(): string;
-  getSubject(): string; getDate(): Date; getHeader(name: string): string; getPlainBody(): string; getBody(): string;
+  getId(): string;
+  getFrom(): string;
+  getTo(): string;
+  getCc(): string;
+  getBcc(): string;
+  getReplyTo(): string;
+  getSubject(): string;
+  getDate(): Date;
+  getHeader(name: string): string;
+  getPlainBody(): string;
+  getBody(): string;
 }
 export interface FakeGmailApp {
   setCurrentMessageAccessToken(accessToken: string): void;
@@ -110,38 +156,47 @@ export function createGmailApp(messages: MessageFixture[], opts: { scopes?: read
   const appCheck = permissionCheck('GmailApp', APP_METHODS, granted, calls);
   const messageCheck = permissionCheck('GmailMessage', MESSAGE_METHODS, granted, calls);
   let token: string | null = null;
-  const guarded = <T extends object>(impl: Partial<T> & Record<string, unknown>, check: (name: string) => void): T => new Proxy(impl, {
-    get(target, prop) {
-      if (typeof prop !== 'string' || prop === 'then') return undefined;
-      check(prop);
-      const fn = target[prop];
-      if (typeof fn !== 'function') throw new Error(`the fake has no ${prop}`);
-      return fn;
+  const guarded = <T extends object>(impl: Partial<T> & Record<string, unknown>, check: (name: string) => void): T =>
+    new Proxy(impl, {
+      get(target, prop) {
+        if (typeof prop !== 'string' || prop === 'then') return undefined;
+        check(prop);
+        const fn = target[prop];
+        if (typeof fn !== 'function') throw new Error(`the fake has no ${prop}`);
+        return fn;
+      },
+    }) as unknown as T;
+  const app = guarded<FakeGmailApp>(
+    {
+      setCurrentMessageAccessToken(accessToken: string) {
+        token = accessToken;
+      },
+      getMessageById(id: string) {
+        const m = messages.find((x) => x.id === id);
+        if (!m) throw new Error(`Exception: Invalid argument: ${id}`);
+        // Without the message's token, the per-message scopes grant nothing.
+        if (token !== m.accessToken) throw new Error('Exception: Access denied: : Missing access token for per message scope');
+        const header = (name: string) => Object.entries(m.headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? '';
+        return guarded<FakeGmailMessage>(
+          {
+            getId: () => m.id,
+            getFrom: () => m.from,
+            getTo: () => m.to,
+            getCc: () => m.cc ?? '',
+            getBcc: () => '',
+            getReplyTo: () => m.from,
+            getSubject: () => m.subject,
+            getDate: () => new Date(header('Date') || 0),
+            getHeader: header,
+            getPlainBody: () => m.body ?? '',
+            getBody: () => m.body ?? '',
+          },
+          messageCheck,
+        );
+      },
     },
-  }) as unknown as T;
-  const app = guarded<FakeGmailApp>({
-    setCurrentMessageAccessToken(accessToken: string) { token = accessToken; },
-    getMessageById(id: string) {
-      const m = messages.find((x) => x.id === id);
-      if (!m) throw new Error(`Exception: Invalid argument: ${id}`);
-      // Without the message's token, the per-message scopes grant nothing.
-      if (token !== m.accessToken) throw new Error('Exception: Access denied: : Missing access token for per message scope');
-      const header = (name: string) => Object.entries(m.headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1] ?? '';
-      return guarded<FakeGmailMessage>({
-        getId: () => m.id,
-        getFrom: () => m.from,
-        getTo: () => m.to,
-        getCc: () => m.cc ?? '',
-        getBcc: () => '',
-        getReplyTo: () => m.from,
-        getSubject: () => m.subject,
-        getDate: () => new Date(header('Date') || 0),
-        getHeader: header,
-        getPlainBody: () => m.body ?? '',
-        getBody: () => m.body ?? '',
-      }, messageCheck);
-    },
-  }, appCheck);
+    appCheck,
+  );
   return { GmailApp: app, calls };
 }
 

@@ -16,7 +16,13 @@ export interface FetchParams {
   followRedirects?: boolean;
 }
 
-export interface FetchCall { url: string; method: string; headers: Record<string, string>; payload?: string; status: number }
+export interface FetchCall {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  payload?: string;
+  status: number;
+}
 
 const CHILD = path.join(__dirname, 'fetch-child.mjs');
 /** Apps Script gives up on a fetch after about 60 s; a test should not wait that long. */
@@ -54,7 +60,9 @@ export function createUrlFetchApp(opts: { allowed?: (url: string) => boolean } =
         getContentText: () => body.toString('utf8'),
         getHeaders: () => ({ ...res.headers }),
         getAllHeaders: () => ({ ...res.headers }),
-        getBlob: () => { throw new Error('getBlob is not faked'); },
+        getBlob: () => {
+          throw new Error('getBlob is not faked');
+        },
       };
     },
   };

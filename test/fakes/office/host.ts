@@ -34,9 +34,12 @@ export async function installOfficeStub(context: BrowserContext, opts: OfficeStu
   // first because playwright tries the most recently added route first.
   await context.route('https://appsforoffice.microsoft.com/**', (route) => route.abort('blockedbyclient'));
   await context.route(OFFICE_JS_URL, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: stubSource }));
-  await context.addInitScript((cfg) => {
-    (window as unknown as { __officeStubConfig: unknown }).__officeStubConfig = cfg;
-  }, { item: opts.item, sets: opts.sets ?? { Mailbox: '1.5' }, naa: opts.naa });
+  await context.addInitScript(
+    (cfg) => {
+      (window as unknown as { __officeStubConfig: unknown }).__officeStubConfig = cfg;
+    },
+    { item: opts.item, sets: opts.sets ?? { Mailbox: '1.5' }, naa: opts.naa },
+  );
   if (opts.dialogAnswer) await context.exposeFunction('__officeStubDialogAnswer', opts.dialogAnswer);
 }
 
@@ -44,9 +47,10 @@ export async function installOfficeStub(context: BrowserContext, opts: OfficeStu
 export function officeHost(page: Page) {
   return {
     /** Selects another email (or none) and fires ItemChanged, as Outlook does for a pinned pane. */
-    selectItem: (item: ItemFixture | null) => page.evaluate((f) => {
-      (window as unknown as { __officeStub: { selectItem(f: unknown): void } }).__officeStub.selectItem(f);
-    }, item),
+    selectItem: (item: ItemFixture | null) =>
+      page.evaluate((f) => {
+        (window as unknown as { __officeStub: { selectItem(f: unknown): void } }).__officeStub.selectItem(f);
+      }, item),
     dialogs: () => page.evaluate(() => [...(window as unknown as { __officeStub: { dialogs: string[] } }).__officeStub.dialogs]),
     refusedModals: () => page.evaluate(() => [...(window as unknown as { __officeStub: { refusedModals: string[] } }).__officeStub.refusedModals]),
     naaRequests: () => page.evaluate(() => [...(window as unknown as { __officeStub: { naaRequests: string[] } }).__officeStub.naaRequests]),

@@ -11,7 +11,6 @@
  * in a real window whose own stub relays Office.context.ui.messageParent back through postMessage.
  */
 (function () {
-  
   var config = window.__officeStubConfig || {};
   var sets = config.sets || { Mailbox: '1.5' };
   var EventType = {
@@ -26,10 +25,12 @@
   /** A fixture { from: [email, name], to: [[email, name]...], cc, subject, internetMessageId } as a read-mode item. */
   function toItem(f) {
     if (!f) return null;
-    var addr = function (pair) { return { emailAddress: pair[0], displayName: pair[1] || '', recipientType: 'externalUser' }; };
+    var addr = function (pair) {
+      return { emailAddress: pair[0], displayName: pair[1] || '', recipientType: 'externalUser' };
+    };
     return {
       itemType: 'message',
-      itemId: f.itemId || (`AAMk${Math.random().toString(36).slice(2)}`),
+      itemId: f.itemId || `AAMk${Math.random().toString(36).slice(2)}`,
       from: addr(f.from),
       sender: addr(f.from),
       to: (f.to || []).map(addr),
@@ -43,24 +44,37 @@
 
   function versionAtLeast(have, want) {
     var a = String(have).split('.').map(Number);
-    var b = String(want || '1.1').split('.').map(Number);
+    var b = String(want || '1.1')
+      .split('.')
+      .map(Number);
     for (var i = 0; i < Math.max(a.length, b.length); i++) {
       if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) > (b[i] || 0);
     }
     return true;
   }
 
-  function ok(value) { return { status: AsyncResultStatus.Succeeded, value: value, error: null }; }
+  function ok(value) {
+    return { status: AsyncResultStatus.Succeeded, value: value, error: null };
+  }
 
   function dialogFor(url) {
     var listeners = {};
     var win = null;
     var dialog = {
-      addEventHandler: function (type, fn) { (listeners[type] = listeners[type] || []).push(fn); },
-      close: function () { if (win && !win.closed) win.close(); window.removeEventListener('message', relay); },
+      addEventHandler: function (type, fn) {
+        (listeners[type] = listeners[type] || []).push(fn);
+      },
+      close: function () {
+        if (win && !win.closed) win.close();
+        window.removeEventListener('message', relay);
+      },
       messageChild: function () {},
     };
-    function emit(type, arg) { (listeners[type] || []).forEach(function (fn) { fn(arg); }); }
+    function emit(type, arg) {
+      (listeners[type] || []).forEach(function (fn) {
+        fn(arg);
+      });
+    }
     function relay(ev) {
       if (ev.origin !== location.origin || !ev.data || ev.data.__officeStubDialog !== true) return;
       emit(EventType.DialogMessageReceived, { type: EventType.DialogMessageReceived, message: ev.data.message, origin: ev.origin });
@@ -89,22 +103,30 @@
       var info = { host: 'Outlook', platform: 'OfficeOnline' };
       // office.js calls back asynchronously, after the page's scripts ran.
       return new Promise(function (resolve) {
-        setTimeout(function () { if (cb) cb(info); resolve(info); }, 0);
+        setTimeout(function () {
+          if (cb) cb(info);
+          resolve(info);
+        }, 0);
       });
     },
     context: {
       requirements: {
         isSetSupported: function (name, minVersion) {
-          return  Object.hasOwn(sets, name) && versionAtLeast(sets[name], minVersion);
+          return Object.hasOwn(sets, name) && versionAtLeast(sets[name], minVersion);
         },
       },
       mailbox: {
-        get item() { return current; },
+        get item() {
+          return current;
+        },
         userProfile: { emailAddress: config.userEmail || 'rita@contoso-labs.test', displayName: 'Rita Rep' },
         addHandlerAsync: function (type, handler, options, callback) {
           var cb = typeof options === 'function' ? options : callback;
           if (type === EventType.ItemChanged) handlers.push(handler);
-          if (cb) setTimeout(function () { cb(ok(undefined)); }, 0);
+          if (cb)
+            setTimeout(function () {
+              cb(ok(undefined));
+            }, 0);
         },
       },
       ui: {
@@ -112,13 +134,18 @@
           var cb = typeof options === 'function' ? options : callback;
           dialogs.push(url);
           var dialog = dialogFor(url);
-          setTimeout(function () { if (cb) cb(ok(dialog)); dialog.start(); }, 0);
+          setTimeout(function () {
+            if (cb) cb(ok(dialog));
+            dialog.start();
+          }, 0);
         },
         messageParent: function (message) {
           var target = window.opener || window.parent;
           target.postMessage({ __officeStubDialog: true, message: message }, location.origin);
         },
-        openBrowserWindow: function (url) { window.open(url, '_blank', 'noopener'); },
+        openBrowserWindow: function (url) {
+          window.open(url, '_blank', 'noopener');
+        },
       },
     },
   };
@@ -130,15 +157,31 @@
   if (config.naa === 'fails') {
     var naaListeners = [];
     window.nestedAppAuthBridge = {
-      addEventListener: function (type, fn) { if (type === 'message') naaListeners.push(fn); },
-      removeEventListener: function (_type, fn) { naaListeners = naaListeners.filter(function (l) { return l !== fn; }); },
+      addEventListener: function (type, fn) {
+        if (type === 'message') naaListeners.push(fn);
+      },
+      removeEventListener: function (_type, fn) {
+        naaListeners = naaListeners.filter(function (l) {
+          return l !== fn;
+        });
+      },
       postMessage: function (text) {
         var req = JSON.parse(text);
         naaRequests.push(req.method);
-        var res = req.method === 'GetInitContext'
-          ? { messageType: 'NestedAppAuthResponse', requestId: req.requestId, success: true, initContext: { sdkName: 'office-stub', sdkVersion: '1.0' } }
-          : { messageType: 'NestedAppAuthResponse', requestId: req.requestId, success: false, error: { status: 'PERSISTENT_ERROR', code: 'broker_unavailable', description: 'The host could not get a token.' } };
-        setTimeout(function () { naaListeners.forEach(function (fn) { fn(JSON.stringify(res)); }); }, 0);
+        var res =
+          req.method === 'GetInitContext'
+            ? { messageType: 'NestedAppAuthResponse', requestId: req.requestId, success: true, initContext: { sdkName: 'office-stub', sdkVersion: '1.0' } }
+            : {
+                messageType: 'NestedAppAuthResponse',
+                requestId: req.requestId,
+                success: false,
+                error: { status: 'PERSISTENT_ERROR', code: 'broker_unavailable', description: 'The host could not get a token.' },
+              };
+        setTimeout(function () {
+          naaListeners.forEach(function (fn) {
+            fn(JSON.stringify(res));
+          });
+        }, 0);
       },
     };
   }
@@ -159,12 +202,16 @@
     dialogs: dialogs,
     refusedModals: refused,
     naaRequests: naaRequests,
-    handlerCount: function () { return handlers.length; },
+    handlerCount: function () {
+      return handlers.length;
+    },
     /** Outlook replaces `item` and then fires ItemChanged on the mailbox, asynchronously. */
     selectItem: function (fixture) {
       current = toItem(fixture);
       setTimeout(function () {
-        handlers.forEach(function (h) { h({ type: EventType.ItemChanged }); });
+        handlers.forEach(function (h) {
+          h({ type: EventType.ItemChanged });
+        });
       }, 0);
     },
   };

@@ -8,7 +8,11 @@ import { api, ApiFailure } from '../api';
 import { formatDateTime, h, show } from '../dom';
 import { type ChoiceDone, choiceDoneWords, choiceWords, type LogScope, loggingChoices, type MessageChoices, sharingChoices } from '../../../shared/src/choices';
 
-interface Exclusion { id: string; scope: LogScope; createdAt: string }
+interface Exclusion {
+  id: string;
+  scope: LogScope;
+  createdAt: string;
+}
 
 const logAgainCall = (id: string) => api('DELETE', `/api/me/excluded-messages/${encodeURIComponent(id)}`);
 
@@ -19,8 +23,13 @@ const logAgainCall = (id: string) => api('DELETE', `/api/me/excluded-messages/${
 export function choiceSection(messageId: string, gone: (section: HTMLElement) => void): HTMLElement {
   const body = h('div', {}, h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading your choice…'));
   const status = h('p', { class: 'muted', role: 'status' });
-  const section = h('section', { class: 'section choices', 'aria-labelledby': 'choice-title' },
-    h('h2', { id: 'choice-title' }, 'Your choice for this email'), body, status);
+  const section = h(
+    'section',
+    { class: 'section choices', 'aria-labelledby': 'choice-title' },
+    h('h2', { id: 'choice-title' }, 'Your choice for this email'),
+    body,
+    status,
+  );
   const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
   const choicesNow = () => api<MessageChoices>('GET', `/api/messages/${encodeURIComponent(messageId)}/choices`);
 
@@ -34,16 +43,23 @@ export function choiceSection(messageId: string, gone: (section: HTMLElement) =>
   function draw(c: MessageChoices | null): void {
     if (!c) return show(body);
     const words = choiceWords(c);
-    const logging = loggingChoices(c).map((l) => (l.action === 'logAgain'
-      ? button(l.label, l, () => logAgainCall(l.exclusionId))
-      : button(l.label, l, () => api('POST', '/api/me/excluded-messages', { body: { messageId, scope: l.scope } }))));
-    const sharing = sharingChoices(c).map((s) => button(s.label, { action: 'setSharing', level: s.level },
-      () => api('PUT', `/api/messages/${encodeURIComponent(messageId)}/visibility`, { body: { level: s.level } })));
-    show(body,
+    const logging = loggingChoices(c).map((l) =>
+      l.action === 'logAgain'
+        ? button(l.label, l, () => logAgainCall(l.exclusionId))
+        : button(l.label, l, () => api('POST', '/api/me/excluded-messages', { body: { messageId, scope: l.scope } })),
+    );
+    const sharing = sharingChoices(c).map((s) =>
+      button(s.label, { action: 'setSharing', level: s.level }, () =>
+        api('PUT', `/api/messages/${encodeURIComponent(messageId)}/visibility`, { body: { level: s.level } }),
+      ),
+    );
+    show(
+      body,
       h('p', { 'data-testid': 'choice-logging' }, words.logging),
       h('div', { class: 'actions', role: 'group', 'aria-label': 'Logging' }, logging),
       words.sharing ? h('p', { 'data-testid': 'choice-sharing' }, words.sharing) : null,
-      sharing.length ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Sharing' }, sharing) : null);
+      sharing.length ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Sharing' }, sharing) : null,
+    );
   }
 
   async function run(done: ChoiceDone, call: () => Promise<unknown>, error: HTMLElement): Promise<void> {
@@ -86,36 +102,67 @@ export function choiceSection(messageId: string, gone: (section: HTMLElement) =>
 export function exclusionsPanel(): HTMLElement {
   const list = h('ul', { class: 'rows' });
   const status = h('p', { class: 'muted', role: 'status' });
-  const panel = h('section', { class: 'settings', 'aria-labelledby': 'not-logged-title' },
+  const panel = h(
+    'section',
+    { class: 'settings', 'aria-labelledby': 'not-logged-title' },
     h('h2', { id: 'not-logged-title' }, 'Emails you chose not to log'),
     h('p', { class: 'muted' }, 'Chosen from a sidebar or a message’s page. Nothing of these emails is kept, so they are listed by date only.'),
-    list, status);
-  const say = (text: string, error = false) => { status.textContent = text; status.classList.toggle('error-text', error); };
+    list,
+    status,
+  );
+  const say = (text: string, error = false) => {
+    status.textContent = text;
+    status.classList.toggle('error-text', error);
+  };
   /** "Log again" for one choice: the list is then read again; a failure is said beside the button, the row stays. */
   const logAgainButton = (e: Exclusion) => {
     const error = h('span', { class: 'action-error error-text', role: 'alert' });
-    const b = h('button', { class: 'button', type: 'button', onclick: async () => {
-      b.disabled = true;
-      error.textContent = '';
-      try {
-        await logAgainCall(e.id);
-      } catch (err) {
-        b.disabled = false;
-        error.textContent = err instanceof Error ? err.message : String(err);
-        return;
-      }
-      say(choiceDoneWords({ action: 'logAgain', scope: e.scope }));
-      void load();
-    } }, 'Log again');
+    const b = h(
+      'button',
+      {
+        class: 'button',
+        type: 'button',
+        onclick: async () => {
+          b.disabled = true;
+          error.textContent = '';
+          try {
+            await logAgainCall(e.id);
+          } catch (err) {
+            b.disabled = false;
+            error.textContent = err instanceof Error ? err.message : String(err);
+            return;
+          }
+          say(choiceDoneWords({ action: 'logAgain', scope: e.scope }));
+          void load();
+        },
+      },
+      'Log again',
+    );
     return h('span', { class: 'action' }, b, error);
   };
-  const draw = (exclusions: (Exclusion & { copies: number })[]) => show(list, exclusions.length === 0
-    ? h('li', { class: 'row muted' }, 'None.')
-    : exclusions.map((e) => h('li', { class: 'row', 'data-exclusion': e.id },
-      h('span', {}, `${e.scope === 'thread' ? 'A thread' : 'An email'}, chosen ${formatDateTime(e.createdAt)}${e.copies ? ` (${e.copies} ${e.copies === 1 ? 'copy' : 'copies'} kept out)` : ''} `),
-      logAgainButton(e))));
-  const load = () => api<{ exclusions: (Exclusion & { copies: number })[] }>('GET', '/api/me/excluded-messages')
-    .then((r) => draw(r.exclusions), (err: unknown) => say(err instanceof Error ? err.message : String(err), true));
+  const draw = (exclusions: (Exclusion & { copies: number })[]) =>
+    show(
+      list,
+      exclusions.length === 0
+        ? h('li', { class: 'row muted' }, 'None.')
+        : exclusions.map((e) =>
+            h(
+              'li',
+              { class: 'row', 'data-exclusion': e.id },
+              h(
+                'span',
+                {},
+                `${e.scope === 'thread' ? 'A thread' : 'An email'}, chosen ${formatDateTime(e.createdAt)}${e.copies ? ` (${e.copies} ${e.copies === 1 ? 'copy' : 'copies'} kept out)` : ''} `,
+              ),
+              logAgainButton(e),
+            ),
+          ),
+    );
+  const load = () =>
+    api<{ exclusions: (Exclusion & { copies: number })[] }>('GET', '/api/me/excluded-messages').then(
+      (r) => draw(r.exclusions),
+      (err: unknown) => say(err instanceof Error ? err.message : String(err), true),
+    );
   void load();
   return panel;
 }

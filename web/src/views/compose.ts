@@ -20,7 +20,11 @@ export interface ComposeOptions {
 }
 
 const parseAddresses = (text: string): Address[] =>
-  text.split(/[,;\n]/).map((s) => s.trim()).filter(Boolean).map((email) => ({ email }) as Address);
+  text
+    .split(/[,;\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((email) => ({ email }) as Address);
 
 const newKey = () => (typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
@@ -38,9 +42,17 @@ export function composer(opts: ComposeOptions): { button: HTMLButtonElement; pan
   const cancel = h('button', { class: 'button', type: 'button' }, 'Cancel');
   const status = h('p', { class: 'muted', role: 'status' });
   const row = (label: string, input: HTMLElement) => h('div', { class: 'form-row' }, h('label', { for: input.id }, label), input);
-  const form = h('form', { class: 'compose', 'aria-label': opts.replyToMessageId ? 'Reply' : 'New email' },
-    row('From', from), row('To', to), row('Cc', cc), row('Subject', subject), row('Message', body),
-    h('div', { class: 'actions' }, send, cancel), status);
+  const form = h(
+    'form',
+    { class: 'compose', 'aria-label': opts.replyToMessageId ? 'Reply' : 'New email' },
+    row('From', from),
+    row('To', to),
+    row('Cc', cc),
+    row('Subject', subject),
+    row('Message', body),
+    h('div', { class: 'actions' }, send, cancel),
+    status,
+  );
   const panel = h('div', { class: 'compose-panel', hidden: true }, form);
   const button = h('button', { class: 'button button-primary', type: 'button', 'aria-expanded': 'false' }, opts.label ?? 'New email');
   let key = newKey();
@@ -56,9 +68,12 @@ export function composer(opts: ComposeOptions): { button: HTMLButtonElement; pan
       const own = (await api<{ mailboxes: Mailbox[] }>('GET', '/api/mailboxes')).mailboxes.filter((m) => m.userId === me);
       // One address may be connected twice (its Gmail and its Outlook mailbox): the provider tells them apart.
       const preferred = own.find((m) => opts.fromMailboxIds?.includes(m.id)) ?? own[0];
-      show(from, own.length
-        ? own.map((m) => h('option', { value: m.id, selected: m === preferred }, `${m.address} · ${PROVIDER_WORDS[m.provider]}`))
-        : h('option', { value: '' }, 'Connect a mailbox first'));
+      show(
+        from,
+        own.length
+          ? own.map((m) => h('option', { value: m.id, selected: m === preferred }, `${m.address} · ${PROVIDER_WORDS[m.provider]}`))
+          : h('option', { value: '' }, 'Connect a mailbox first'),
+      );
       send.disabled = own.length === 0;
     } catch (err) {
       show(from, h('option', { value: '' }, 'Could not load your mailboxes'));

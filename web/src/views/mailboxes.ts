@@ -69,12 +69,15 @@ function card(m: Mailbox, refresh: () => void): { el: HTMLElement; update(m: Mai
     }
   });
   const title = h('h3', { class: 'card-title' });
-  const el = h('li', { class: 'card mailbox', 'data-mailbox': m.id },
+  const el = h(
+    'li',
+    { class: 'card mailbox', 'data-mailbox': m.id },
     h('div', { class: 'card-head' }, title, badge),
     progress,
     h('p', { class: 'muted' }, 'Last sync: ', lastSync),
     problem,
-    h('div', { class: 'actions' }, resync, disconnect));
+    h('div', { class: 'actions' }, resync, disconnect),
+  );
 
   function update(next: Mailbox): void {
     current = next;
@@ -90,10 +93,18 @@ function card(m: Mailbox, refresh: () => void): { el: HTMLElement; update(m: Mai
     progress.hidden = next.state !== 'backfilling' && imported >= total;
     lastSync.textContent = formatAgo(next.lastSyncedAt);
     if (next.lastError) {
-      show(problem,
+      show(
+        problem,
         h('p', { class: 'error-text' }, `${next.lastError.message} (${formatDateTime(next.lastError.at)})`),
         next.lastError.fix ? h('p', {}, next.lastError.fix) : null,
-        next.state === 'reauth_required' ? h('button', { class: 'button button-primary', type: 'button', onclick: (ev: Event) => void connect(next.provider, ev.currentTarget as HTMLButtonElement) }, 'Reconnect') : null);
+        next.state === 'reauth_required'
+          ? h(
+              'button',
+              { class: 'button button-primary', type: 'button', onclick: (ev: Event) => void connect(next.provider, ev.currentTarget as HTMLButtonElement) },
+              'Reconnect',
+            )
+          : null,
+      );
     } else show(problem);
     problem.hidden = !next.lastError;
     resync.disabled = next.state === 'reauth_required';
@@ -106,14 +117,21 @@ export const mailboxesView: View = (main, _route, signal) => {
   const list = h('ul', { class: 'cards', 'aria-label': 'Mailboxes' });
   const status = h('div', {}, loading('Loading mailboxes…'));
   const buttons = (['google', 'microsoft'] as const).map((p) =>
-    h('button', { class: 'button button-primary', type: 'button', onclick: (ev: Event) => void connect(p, ev.currentTarget as HTMLButtonElement) }, `Connect ${PROVIDER_WORDS[p]}`));
+    h(
+      'button',
+      { class: 'button button-primary', type: 'button', onclick: (ev: Event) => void connect(p, ev.currentTarget as HTMLButtonElement) },
+      `Connect ${PROVIDER_WORDS[p]}`,
+    ),
+  );
   const admin = currentSession()?.user.role === 'admin';
-  show(main,
+  show(
+    main,
     h('h1', {}, 'Mailboxes'),
     h('p', { class: 'muted' }, admin ? 'Every mailbox of your organisation and how its sync is doing.' : 'Your mailboxes and how their sync is doing.'),
     h('div', { class: 'actions' }, ...buttons),
     status,
-    list);
+    list,
+  );
 
   const cards = new Map<string, ReturnType<typeof card>>();
   let timer = 0;
@@ -122,17 +140,32 @@ export const mailboxesView: View = (main, _route, signal) => {
     let importing = false;
     try {
       const { mailboxes } = await api<{ mailboxes: Mailbox[] }>('GET', '/api/mailboxes', { signal });
-      for (const [id, c] of cards) if (!mailboxes.some((m) => m.id === id)) { c.el.remove(); cards.delete(id); }
+      for (const [id, c] of cards)
+        if (!mailboxes.some((m) => m.id === id)) {
+          c.el.remove();
+          cards.delete(id);
+        }
       for (const m of mailboxes) {
         const existing = cards.get(m.id);
         if (existing) existing.update(m);
-        else { const c = card(m, () => void refresh()); cards.set(m.id, c); list.append(c.el); }
+        else {
+          const c = card(m, () => void refresh());
+          cards.set(m.id, c);
+          list.append(c.el);
+        }
       }
       importing = mailboxes.some((m) => m.state === 'backfilling');
-      show(status, mailboxes.length ? null : empty('No mailbox connected yet', 'Connect Gmail or Outlook: Threadline imports its mail and keeps it in sync both ways.'));
+      show(
+        status,
+        mailboxes.length ? null : empty('No mailbox connected yet', 'Connect Gmail or Outlook: Threadline imports its mail and keeps it in sync both ways.'),
+      );
     } catch (err) {
       if (signal.aborted) return;
-      if (!(err instanceof ApiFailure && err.status === 401)) show(status, failure(err, () => void refresh()));
+      if (!(err instanceof ApiFailure && err.status === 401))
+        show(
+          status,
+          failure(err, () => void refresh()),
+        );
     }
     if (!signal.aborted) timer = window.setTimeout(() => void refresh(), importing ? IMPORT_POLL_MS : POLL_MS);
   }
@@ -148,10 +181,11 @@ export const mailboxesView: View = (main, _route, signal) => {
 export function disconnectQuestion(m: { address: string; provider: string }): string {
   const common = 'Mail only this mailbox held leaves the CRM.';
   if (m.provider === 'microsoft') {
-    return `Disconnect ${m.address}? Threadline deletes its tokens and stops its change notifications at once, so it never reads this mailbox again. ` +
+    return (
+      `Disconnect ${m.address}? Threadline deletes its tokens and stops its change notifications at once, so it never reads this mailbox again. ` +
       'Microsoft offers no way for an app to revoke its own sign-in: to withdraw the permission itself, remove Threadline at https://myapps.microsoft.com ' +
-      `(or ask your Microsoft 365 admin). ${common}`;
+      `(or ask your Microsoft 365 admin). ${common}`
+    );
   }
   return `Disconnect ${m.address}? Threadline revokes its access at Google and deletes its tokens. ${common}`;
 }
-

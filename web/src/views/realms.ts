@@ -20,24 +20,54 @@ export function realmsPanel(): HTMLElement {
   const hint = h('input', { id: 'realm-admin', type: 'email', placeholder: 'it-admin@your-company.com', autocomplete: 'off' });
   const status = h('span', { class: 'muted', role: 'status' });
   const button = h('button', { class: 'button', type: 'submit' }, 'Add Microsoft 365 tenant');
-  const form = h('form', { class: 'settings', 'aria-labelledby': 'realms-title' },
+  const form = h(
+    'form',
+    { class: 'settings', 'aria-labelledby': 'realms-title' },
     h('h2', { id: 'realms-title' }, 'Sign-in realms'),
-    h('p', { class: 'muted' }, 'Users of these Google Workspace domains and Microsoft 365 tenants join this organisation when they sign in. A tenant is added by one of its administrators signing in at Microsoft.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Users of these Google Workspace domains and Microsoft 365 tenants join this organisation when they sign in. A tenant is added by one of its administrators signing in at Microsoft.',
+    ),
     list,
     h('div', { class: 'form-row' }, h('label', { for: 'realm-admin' }, 'Tenant administrator (optional)'), hint),
-    h('div', { class: 'actions' }, button, status));
+    h('div', { class: 'actions' }, button, status),
+  );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     button.disabled = true;
     status.textContent = 'Opening Microsoft sign-in…';
     api<{ authorizationUrl: string }>('POST', '/api/org/realms/microsoft', { body: hint.value.trim() ? { loginHint: hint.value.trim() } : {} })
-      .then(({ authorizationUrl }) => { window.location.assign(authorizationUrl); })
-      .catch((err: Error) => { status.textContent = err.message; button.disabled = false; });
+      .then(({ authorizationUrl }) => {
+        window.location.assign(authorizationUrl);
+      })
+      .catch((err: Error) => {
+        status.textContent = err.message;
+        button.disabled = false;
+      });
   });
   api<{ realms: Realm[] }>('GET', '/api/org/realms')
-    .then(({ realms }) => show(list, h('ul', { class: 'rows' }, realms.map((r) => h('li', { class: 'row' },
-      h('span', {}, describe(r)),
-      h('span', { class: 'muted' }, ` · ${r.via === 'admin' ? `added ${formatDateTime(r.attachedAt)}${r.verifiedAs ? ` by ${r.verifiedAs}` : ''}` : 'this organisation’s own'}`))))))
+    .then(({ realms }) =>
+      show(
+        list,
+        h(
+          'ul',
+          { class: 'rows' },
+          realms.map((r) =>
+            h(
+              'li',
+              { class: 'row' },
+              h('span', {}, describe(r)),
+              h(
+                'span',
+                { class: 'muted' },
+                ` · ${r.via === 'admin' ? `added ${formatDateTime(r.attachedAt)}${r.verifiedAs ? ` by ${r.verifiedAs}` : ''}` : 'this organisation’s own'}`,
+              ),
+            ),
+          ),
+        ),
+      ),
+    )
     .catch((err) => show(list, failure(err)));
   return form;
 }

@@ -25,16 +25,24 @@ export const signInView: View = (main, route) => {
   ];
   if (problem) parts.push(h('p', { class: 'error-text', role: 'alert' }, problem));
   if (consoleConfig().devSignIn) {
-    const provider = h('select', { id: 'dev-provider' }, h('option', { value: 'google' }, 'Google ID token'), h('option', { value: 'microsoft' }, 'Microsoft access token'));
+    const provider = h(
+      'select',
+      { id: 'dev-provider' },
+      h('option', { value: 'google' }, 'Google ID token'),
+      h('option', { value: 'microsoft' }, 'Microsoft access token'),
+    );
     const token = h('textarea', { id: 'dev-token', rows: 4, spellcheck: 'false', required: true });
     const status = h('p', { role: 'status', class: 'muted' });
-    const form = h('form', { class: 'settings', 'aria-labelledby': 'dev-title' },
+    const form = h(
+      'form',
+      { class: 'settings', 'aria-labelledby': 'dev-title' },
       h('h2', { id: 'dev-title' }, 'Development sign-in'),
       h('p', { class: 'muted' }, 'Not offered in production. Paste an identity token, e.g. one the emulators mint.'),
       h('div', { class: 'form-row' }, h('label', { for: 'dev-provider' }, 'Token kind'), provider),
       h('div', { class: 'form-row' }, h('label', { for: 'dev-token' }, 'Token'), token),
       h('div', { class: 'actions' }, h('button', { class: 'button button-primary', type: 'submit' }, 'Sign in')),
-      status);
+      status,
+    );
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       status.textContent = 'Signing in…';

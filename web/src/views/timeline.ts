@@ -19,16 +19,25 @@ export function syncedByWords(ids: string[]): string {
 const DIRECTION: Record<MessageSummary['direction'], string> = { inbound: 'Received', outbound: 'Sent', internal: 'Internal' };
 
 export function messageItem(m: MessageSummary): HTMLElement {
-  return h('li', { class: 'message-item', 'data-message': m.id },
-    h('a', { class: 'message-link', href: `#/messages/${m.id}` },
+  return h(
+    'li',
+    { class: 'message-item', 'data-message': m.id },
+    h(
+      'a',
+      { class: 'message-link', href: `#/messages/${m.id}` },
       h('span', { class: 'message-subject' }, m.subject || '(no subject)'),
-      h('span', { class: 'muted' }, ` · ${m.from.name || m.from.email}`)),
-    h('div', { class: 'message-meta muted' },
+      h('span', { class: 'muted' }, ` · ${m.from.name || m.from.email}`),
+    ),
+    h(
+      'div',
+      { class: 'message-meta muted' },
       h('span', {}, `${DIRECTION[m.direction]} ${formatDateTime(m.date)}`),
       m.hasAttachments ? h('span', { class: 'badge' }, 'Attachments') : null,
       m.state.starred ? h('span', { class: 'badge' }, 'Starred') : null,
-      h('span', {}, syncedByWords(m.syncedBy))),
-    m.snippet ? h('p', { class: 'snippet' }, m.snippet) : null);
+      h('span', {}, syncedByWords(m.syncedBy)),
+    ),
+    m.snippet ? h('p', { class: 'snippet' }, m.snippet) : null,
+  );
 }
 
 /** The timeline of `/api/<record>/<id>/messages`; `reload()` starts again from the newest. */
@@ -42,7 +51,11 @@ export function timeline(path: string, signal: AbortSignal): { el: HTMLElement; 
 
   async function load(first: boolean): Promise<void> {
     const mine = first ? ++generation : generation;
-    if (first) { list.replaceChildren(); cursor = null; show(status, loading('Loading messages…')); }
+    if (first) {
+      list.replaceChildren();
+      cursor = null;
+      show(status, loading('Loading messages…'));
+    }
     more.disabled = true;
     try {
       const page = await api<MessagePage>('GET', `${path}${q({ limit: PAGE, cursor })}`, { signal });
@@ -52,7 +65,11 @@ export function timeline(path: string, signal: AbortSignal): { el: HTMLElement; 
       more.hidden = !cursor;
       show(status, list.childElementCount ? null : empty('No email yet', 'Mail with this record appears here once a teammate’s mailbox has synced it.'));
     } catch (err) {
-      if (!signal.aborted) show(status, failure(err, () => void load(first)));
+      if (!signal.aborted)
+        show(
+          status,
+          failure(err, () => void load(first)),
+        );
     } finally {
       more.disabled = false;
     }

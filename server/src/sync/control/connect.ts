@@ -18,7 +18,10 @@ import type { ConsentingAccount, OAuthClient, OAuthTokens, ProviderName } from '
 export const STATE_TTL_MS = 10 * 60_000;
 
 export class ConnectError extends Error {
-  constructor(public readonly code: 'not_configured' | 'bad_state' | 'provider_error' | 'address_taken' | 'not_own_account', message: string) {
+  constructor(
+    public readonly code: 'not_configured' | 'bad_state' | 'provider_error' | 'address_taken' | 'not_own_account',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -41,7 +44,11 @@ function client(deps: ConnectDeps, provider: ProviderName): OAuthClient {
 }
 
 /** Called inside the user's org context. */
-export async function startConnect(deps: ConnectDeps, user: { userId: Types.ObjectId; orgId: Types.ObjectId; email: string }, provider: ProviderName): Promise<string> {
+export async function startConnect(
+  deps: ConnectDeps,
+  user: { userId: Types.ObjectId; orgId: Types.ObjectId; email: string },
+  provider: ProviderName,
+): Promise<string> {
   const oauth = client(deps, provider);
   const state = `${user.orgId.toHexString()}.${randomBytes(24).toString('base64url')}`;
   const codeVerifier = randomBytes(48).toString('base64url');
@@ -83,7 +90,11 @@ async function discardTokens(oauth: OAuthClient, tokens: OAuthTokens): Promise<v
   await oauth.revoke(tokens.refreshToken ?? tokens.accessToken).catch(() => undefined);
 }
 
-export async function completeConnect(deps: ConnectDeps, provider: ProviderName, params: { code: string; state: string }): Promise<{ mailboxId: Types.ObjectId; address: string; orgId: Types.ObjectId }> {
+export async function completeConnect(
+  deps: ConnectDeps,
+  provider: ProviderName,
+  params: { code: string; state: string },
+): Promise<{ mailboxId: Types.ObjectId; address: string; orgId: Types.ObjectId }> {
   const oauth = client(deps, provider);
   const st = await consumeState(provider, params.state);
   let tokens: OAuthTokens;
@@ -103,7 +114,10 @@ export async function completeConnect(deps: ConnectDeps, provider: ProviderName,
   if (!starter || !isOwnAccount(starter, account, provider)) {
     await discardTokens(oauth, tokens);
     // Names neither mailbox: the page is seen by whoever opened the link.
-    throw new ConnectError('not_own_account', 'This connect link belongs to another Threadline user, so nothing was stored and the permission just given was withdrawn. To connect your own mailbox, sign in to Threadline yourself and connect from there.');
+    throw new ConnectError(
+      'not_own_account',
+      'This connect link belongs to another Threadline user, so nothing was stored and the permission just given was withdrawn. To connect your own mailbox, sign in to Threadline yourself and connect from there.',
+    );
   }
   const address = account.address.toLowerCase();
   return runInOrg(st.orgId, async () => {
@@ -123,11 +137,23 @@ export async function completeConnect(deps: ConnectDeps, provider: ProviderName,
     if (existing) {
       // Reconnecting: fresh tokens, and the mailbox resumes from its stored cursor. It is `live` again only once a
       // run has push up and has read from that cursor (engine/runner.ts).
-      await Mailbox.updateOne({ _id: mailboxId }, { $set: { ...sealed, lastError: null, failures: 0, backoffUntil: null, nextRunAt: new Date(), state: 'backfilling' } });
+      await Mailbox.updateOne(
+        { _id: mailboxId },
+        { $set: { ...sealed, lastError: null, failures: 0, backoffUntil: null, nextRunAt: new Date(), state: 'backfilling' } },
+      );
     } else {
       // One write: a worker may take the new mailbox at once, and FerretDB runs a later update as a read then a
       // write of the whole document, which could undo that worker's lease.
-      await Mailbox.create({ _id: mailboxId, userId: st.userId, provider, address, state: 'backfilling', stage: 'backfill', nextRunAt: new Date(), tokens: sealedTokens });
+      await Mailbox.create({
+        _id: mailboxId,
+        userId: st.userId,
+        provider,
+        address,
+        state: 'backfilling',
+        stage: 'backfill',
+        nextRunAt: new Date(),
+        tokens: sealedTokens,
+      });
     }
     await signalDue();
     return { mailboxId, address, orgId: st.orgId };

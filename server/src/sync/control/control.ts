@@ -48,7 +48,9 @@ export function createSyncControl(deps: { vault: Vault; providers: Providers; ad
   };
 
   return {
-    onDue(fn) { due = fn; },
+    onDue(fn) {
+      due = fn;
+    },
 
     async markDue(mailboxId, hint) {
       await due(mailboxId, hint);
@@ -74,7 +76,8 @@ export function createSyncControl(deps: { vault: Vault; providers: Providers; ad
       }
       const oauth = deps.providers.oauth[m.provider];
       for (const token of [open(m, 'refresh'), open(m, 'access')]) {
-        if (token && oauth) await oauth.revoke(token).catch((err: Error) => deps.log.warn({ mailboxId: String(m._id), err: err.message }, 'revoking a token failed'));
+        if (token && oauth)
+          await oauth.revoke(token).catch((err: Error) => deps.log.warn({ mailboxId: String(m._id), err: err.message }, 'revoking a token failed'));
       }
       await removeMailboxData(m._id, m.userId);
     },

@@ -27,21 +27,20 @@ export function createSyncHost(deps: { config: Pick<Config, SyncSettings>; vault
   return {
     owner,
     adapters: {
-      forMailbox: (m) => deps.providers.adapterFor(
-        { id: String(m._id), orgId: String(m.orgId), provider: m.provider, address: m.address },
-        createTokenSource(m, tokenDeps),
-      ),
+      forMailbox: (m) =>
+        deps.providers.adapterFor({ id: String(m._id), orgId: String(m.orgId), provider: m.provider, address: m.address }, createTokenSource(m, tokenDeps)),
     },
-    startWorkers: ({ concurrency }) => startWorkers({
-      owner,
-      concurrency,
-      adapterFor: deps.providers.adapterFor,
-      tokens: { vault: deps.vault, oauth: deps.providers.oauth },
-      pollSeconds: deps.config.SYNC_POLL_SECONDS,
-      leaseSeconds: deps.config.SYNC_LEASE_SECONDS,
-      reconcileEveryMs: deps.config.SYNC_RECONCILE_SECONDS * 1000,
-      pushRenewBeforeMs: deps.config.SYNC_PUSH_RENEW_BEFORE_SECONDS * 1000,
-      log: deps.log,
-    }),
+    startWorkers: ({ concurrency }) =>
+      startWorkers({
+        owner,
+        concurrency,
+        adapterFor: deps.providers.adapterFor,
+        tokens: { vault: deps.vault, oauth: deps.providers.oauth },
+        pollSeconds: deps.config.SYNC_POLL_SECONDS,
+        leaseSeconds: deps.config.SYNC_LEASE_SECONDS,
+        reconcileEveryMs: deps.config.SYNC_RECONCILE_SECONDS * 1000,
+        pushRenewBeforeMs: deps.config.SYNC_PUSH_RENEW_BEFORE_SECONDS * 1000,
+        log: deps.log,
+      }),
   };
 }

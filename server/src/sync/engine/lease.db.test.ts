@@ -14,7 +14,9 @@ async function mailboxWithOrphanClaim(claimAgeMs: number): Promise<Types.ObjectI
   const id = (await runInOrg(orgId, () => Mailbox.create({ userId: new Types.ObjectId(), provider: 'google', address: `x${claimAgeMs}@acme.test` })))._id;
   // Generation 1 claimed, but its lease write never landed (the claimant died, or its write was undone).
   const key = `lease:${String(id)}:1`;
-  await runAsSystem('test', () => SyncLock.create({ _id: stableId(orgId, 'lock', key), orgId, key, owner: 'dead-worker', at: new Date(Date.now() - claimAgeMs) }));
+  await runAsSystem('test', () =>
+    SyncLock.create({ _id: stableId(orgId, 'lock', key), orgId, key, owner: 'dead-worker', at: new Date(Date.now() - claimAgeMs) }),
+  );
   return id;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Mailbox leases (DESIGN §2): a worker holds a mailbox through an owner id and an expiry on the mailbox; it may die at
+ * Mailbox leases (docs/ARCHITECTURE.md, "Processes"): a worker holds a mailbox through an owner id and an expiry on the mailbox; it may die at
  * any moment, and another worker takes the mailbox over once the lease has expired.
  *
  * Taking a lease is a claim on its next generation: the worker inserts the lock document of generation n+1
@@ -17,7 +17,11 @@ import { stableId } from '../../models/ids';
 
 export const DEFAULT_LEASE_SECONDS = 60;
 
-export interface LeaseView { owner: string | null; until: Date | null; gen?: number }
+export interface LeaseView {
+  owner: string | null;
+  until: Date | null;
+  gen?: number;
+}
 
 /** True when `lease` is free for `owner` at `now` (nobody holds it, it expired, or it is already ours). */
 export function leaseIsFree(lease: LeaseView | null | undefined, owner: string, now: Date): boolean {
@@ -28,7 +32,14 @@ export function leaseIsFree(lease: LeaseView | null | undefined, owner: string, 
  * Claims generation `gen` of a lock for `owner`: exactly one caller per (purpose, mailbox, generation) gets true.
  * The previous generation's lock is removed afterwards (best effort: it only keeps the collection small).
  */
-export async function claimGeneration(orgId: Types.ObjectId, purpose: string, mailboxId: Types.ObjectId, gen: number, owner: string, now: Date): Promise<boolean> {
+export async function claimGeneration(
+  orgId: Types.ObjectId,
+  purpose: string,
+  mailboxId: Types.ObjectId,
+  gen: number,
+  owner: string,
+  now: Date,
+): Promise<boolean> {
   const key = (g: number) => `${purpose}:${String(mailboxId)}:${g}`;
   try {
     await runAsSystem('sync lock', () => SyncLock.create({ _id: stableId(orgId, 'lock', key(gen)), orgId, key: key(gen), owner, at: now }));
@@ -52,7 +63,14 @@ export const ORPHANED_CLAIM_MS = 5_000;
  * Claims generation `gen`, or the next one past claims orphaned before `now`: the generation won, or null when a
  * live claim (younger than ORPHANED_CLAIM_MS) holds it.
  */
-export async function claimNextGeneration(orgId: Types.ObjectId, purpose: string, id: Types.ObjectId, gen: number, owner: string, now: Date): Promise<number | null> {
+export async function claimNextGeneration(
+  orgId: Types.ObjectId,
+  purpose: string,
+  id: Types.ObjectId,
+  gen: number,
+  owner: string,
+  now: Date,
+): Promise<number | null> {
   for (let g = gen; g < gen + 4; g += 1) {
     if (await claimGeneration(orgId, purpose, id, g, owner, now)) return g;
     const lock = await runAsSystem('sync lock', () => SyncLock.findById(stableId(orgId, 'lock', `${purpose}:${String(id)}:${g}`)).lean<{ at: Date }>());
@@ -66,7 +84,11 @@ export async function claimNextGeneration(orgId: Types.ObjectId, purpose: string
  * `wanted`, given the mailbox as read, says it is not to be run (then nothing is claimed).
  */
 export async function acquireLease(
-  mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date, wanted?: (current: MailboxDoc) => boolean,
+  mailboxId: Types.ObjectId,
+  owner: string,
+  leaseSeconds: number,
+  now: Date,
+  wanted?: (current: MailboxDoc) => boolean,
 ): Promise<MailboxDoc | null> {
   const current = await runAsSystem('sync lease', () => Mailbox.findById(mailboxId).lean<MailboxDoc>());
   if (!current || !leaseIsFree(current.lease, owner, now) || (wanted && !wanted(current))) return null;
@@ -79,19 +101,15 @@ export async function acquireLease(
 
 /** Extends the lease; false when it was lost (expired and taken): the caller must stop at once. */
 export async function renewLease(mailboxId: Types.ObjectId, owner: string, leaseSeconds: number, now: Date): Promise<boolean> {
-  const res = await runAsSystem('sync lease', () => Mailbox.updateOne(
-    { _id: mailboxId, 'lease.owner': owner },
-    { $set: { 'lease.until': new Date(now.getTime() + leaseSeconds * 1000) } },
-  ));
+  const res = await runAsSystem('sync lease', () =>
+    Mailbox.updateOne({ _id: mailboxId, 'lease.owner': owner }, { $set: { 'lease.until': new Date(now.getTime() + leaseSeconds * 1000) } }),
+  );
   return res.matchedCount === 1;
 }
 
 /** Frees the lease (the generation stays, so the next claim is n+1). */
 export async function releaseLease(mailboxId: Types.ObjectId, owner: string): Promise<void> {
-  await runAsSystem('sync lease', () => Mailbox.updateOne(
-    { _id: mailboxId, 'lease.owner': owner },
-    { $set: { 'lease.owner': null, 'lease.until': null } },
-  ));
+  await runAsSystem('sync lease', () => Mailbox.updateOne({ _id: mailboxId, 'lease.owner': owner }, { $set: { 'lease.owner': null, 'lease.until': null } }));
 }
 
 export class LeaseLostError extends Error {

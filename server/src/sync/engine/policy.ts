@@ -1,5 +1,5 @@
 /**
- * The one table that decides what an error means (DESIGN §2, STYLE habit 4): provider error code × where it happened
+ * The one table that decides what an error means (docs/ARCHITECTURE.md: one table, not a check at each call site): provider error code × where it happened
  * → what the engine does. Adapters translate provider errors into codes; nothing else here looks at messages.
  */
 import { ProviderError, type ProviderErrorCode } from '../providers/port';
@@ -23,14 +23,14 @@ export type Action =
 export type ErrorCode = ProviderErrorCode | 'internal';
 
 export const POLICY: Readonly<Record<ErrorCode, Readonly<Record<PolicyStage, Action>>>> = {
-  transient:      { backfill: 'retry',   incremental: 'retry',   resync: 'retry',   item: 'fail_item', push: 'fail_item' },
-  throttled:      { backfill: 'backoff', incremental: 'backoff', resync: 'backoff', item: 'backoff',   push: 'backoff' },
-  cursor_expired: { backfill: 'resync',  incremental: 'resync',  resync: 'backoff', item: 'fail_item', push: 'fail_item' },
-  auth_revoked:   { backfill: 'reauth',  incremental: 'reauth',  resync: 'reauth',  item: 'reauth',    push: 'reauth' },
-  permission:     { backfill: 'fail',    incremental: 'fail',    resync: 'fail',    item: 'fail_item', push: 'fail_item' },
-  not_found:      { backfill: 'resync',  incremental: 'resync',  resync: 'fail',    item: 'fail_item', push: 'fail_item' },
-  invalid:        { backfill: 'fail',    incremental: 'fail',    resync: 'fail',    item: 'fail_item', push: 'fail_item' },
-  internal:       { backfill: 'backoff', incremental: 'backoff', resync: 'backoff', item: 'backoff',   push: 'fail_item' },
+  transient: { backfill: 'retry', incremental: 'retry', resync: 'retry', item: 'fail_item', push: 'fail_item' },
+  throttled: { backfill: 'backoff', incremental: 'backoff', resync: 'backoff', item: 'backoff', push: 'backoff' },
+  cursor_expired: { backfill: 'resync', incremental: 'resync', resync: 'backoff', item: 'fail_item', push: 'fail_item' },
+  auth_revoked: { backfill: 'reauth', incremental: 'reauth', resync: 'reauth', item: 'reauth', push: 'reauth' },
+  permission: { backfill: 'fail', incremental: 'fail', resync: 'fail', item: 'fail_item', push: 'fail_item' },
+  not_found: { backfill: 'resync', incremental: 'resync', resync: 'fail', item: 'fail_item', push: 'fail_item' },
+  invalid: { backfill: 'fail', incremental: 'fail', resync: 'fail', item: 'fail_item', push: 'fail_item' },
+  internal: { backfill: 'backoff', incremental: 'backoff', resync: 'backoff', item: 'backoff', push: 'fail_item' },
 };
 
 /** A poison message is retried on this many runs, then skipped for good (and kept on record). */
@@ -54,18 +54,33 @@ export function decide(err: unknown, stage: PolicyStage): Decision {
 }
 
 /**
- * What the user is told about each error (DESIGN §4.11), the one table for every screen: `happened` in words a user
+ * What the user is told about each error (docs/SYNC.md, "Failures are visible"), the one table for every screen: `happened` in words a user
  * understands (stored as the mailbox's lastError.message), and `fix`, what to do (shown beside it).
  */
 const IN_WORDS: Readonly<Record<ErrorCode, { happened: string; fix: string; resumes?: true }>> = {
   auth_revoked: { happened: 'Threadline can no longer reach this mailbox: access was withdrawn or expired.', fix: 'Reconnect the mailbox to resume syncing.' },
-  throttled: { happened: 'The email provider asked us to slow down for this mailbox.', fix: 'Nothing to do: syncing resumes by itself and nothing is lost.', resumes: true },
-  permission: { happened: 'Threadline is not allowed to read this mailbox.', fix: 'Reconnect it and accept every permission asked, or ask your administrator.' },
-  transient: { happened: 'The email provider had a temporary problem.', fix: 'Nothing to do: Threadline retries by itself. Use Resync if it lasts.', resumes: true },
+  throttled: {
+    happened: 'The email provider asked us to slow down for this mailbox.',
+    fix: 'Nothing to do: syncing resumes by itself and nothing is lost.',
+    resumes: true,
+  },
+  permission: {
+    happened: 'Threadline is not allowed to read this mailbox.',
+    fix: 'Reconnect it and accept every permission asked, or ask your administrator.',
+  },
+  transient: {
+    happened: 'The email provider had a temporary problem.',
+    fix: 'Nothing to do: Threadline retries by itself. Use Resync if it lasts.',
+    resumes: true,
+  },
   cursor_expired: { happened: 'The provider no longer had our sync position, so the mailbox is being re-read.', fix: 'Nothing to do: nothing is lost.' },
   not_found: { happened: 'The provider no longer had our sync position, so the mailbox is being re-read.', fix: 'Nothing to do: nothing is lost.' },
   invalid: { happened: 'The email provider refused a request from Threadline.', fix: 'Use Resync; if it keeps failing, contact your administrator.' },
-  internal: { happened: 'Sync hit an unexpected problem.', fix: 'Threadline retries by itself; if it lasts, use Resync or contact your administrator.', resumes: true },
+  internal: {
+    happened: 'Sync hit an unexpected problem.',
+    fix: 'Threadline retries by itself; if it lasts, use Resync or contact your administrator.',
+    resumes: true,
+  },
 };
 
 const wordsFor = (code: string) => IN_WORDS[code as ErrorCode] ?? IN_WORDS.internal;

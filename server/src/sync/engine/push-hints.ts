@@ -47,8 +47,8 @@ export async function takePushHints(mailboxId: string): Promise<string[] | null>
       { new: false },
     ).lean<{ pushHints?: { ids?: string[]; overflow?: boolean } }>();
     const hints = doc?.pushHints;
-    if (!hints || (!hints.overflow && !(hints.ids?.length))) return null;
-    return hints.overflow ? null : hints.ids ?? null;
+    if (!hints || (!hints.overflow && !hints.ids?.length)) return null;
+    return hints.overflow ? null : (hints.ids ?? null);
   });
 }
 

@@ -14,12 +14,22 @@ describe('re-sealing tokens after a key rotation', () => {
     const newKey = randomBytes(32);
     const before = createVault({ currentKey: oldKey });
     const orgId = new Types.ObjectId();
-    const ids = await runInOrg(orgId, async () => Promise.all([0, 1, 2].map(async (i) => {
-      const _id = new Types.ObjectId();
-      const ctx = (field: string) => ({ orgId: String(orgId), mailboxId: String(_id), field });
-      await Mailbox.create({ _id, userId: new Types.ObjectId(), provider: 'google', address: `u${i}@rot.test`, tokens: { access: before.seal(`access-${i}`, ctx('access')), refresh: before.seal(`refresh-${i}`, ctx('refresh')) } });
-      return _id;
-    })));
+    const ids = await runInOrg(orgId, async () =>
+      Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const _id = new Types.ObjectId();
+          const ctx = (field: string) => ({ orgId: String(orgId), mailboxId: String(_id), field });
+          await Mailbox.create({
+            _id,
+            userId: new Types.ObjectId(),
+            provider: 'google',
+            address: `u${i}@rot.test`,
+            tokens: { access: before.seal(`access-${i}`, ctx('access')), refresh: before.seal(`refresh-${i}`, ctx('refresh')) },
+          });
+          return _id;
+        }),
+      ),
+    );
     const rotating = createVault({ currentKey: newKey, oldKeys: [oldKey] });
     expect(await tokensUnderOldKeys(rotating)).toBe(3);
     expect(await resealTokens(rotating, 2)).toBe(4); // a batch of two mailboxes

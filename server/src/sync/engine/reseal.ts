@@ -15,11 +15,16 @@ import { Mailbox } from '../../models/mailbox';
 
 const FIELDS = ['access', 'refresh'] as const;
 
-const underOldKey = (vault: Vault) => mongoose.trusted({
-  $or: FIELDS.map((f) => ({ [`tokens.${f}.kid`]: mongoose.trusted({ $exists: true, $nin: [vault.currentKid, null] }) })),
-});
+const underOldKey = (vault: Vault) =>
+  mongoose.trusted({
+    $or: FIELDS.map((f) => ({ [`tokens.${f}.kid`]: mongoose.trusted({ $exists: true, $nin: [vault.currentKid, null] }) })),
+  });
 
-interface Sealed { _id: Types.ObjectId; orgId: Types.ObjectId; tokens?: Partial<Record<(typeof FIELDS)[number], SealedSecret | null>> }
+interface Sealed {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  tokens?: Partial<Record<(typeof FIELDS)[number], SealedSecret | null>>;
+}
 
 /** Re-seals up to `limit` mailboxes' tokens; returns how many tokens were re-sealed. */
 export async function resealTokens(vault: Vault, limit = 100): Promise<number> {
@@ -35,10 +40,9 @@ export async function resealTokens(vault: Vault, limit = 100): Promise<number> {
       } catch {
         continue;
       }
-      const res = await runAsSystem('re-seal tokens', () => Mailbox.updateOne(
-        { _id: m._id, [`tokens.${field}.ct`]: sealed.ct },
-        { $set: { [`tokens.${field}`]: fresh } },
-      ));
+      const res = await runAsSystem('re-seal tokens', () =>
+        Mailbox.updateOne({ _id: m._id, [`tokens.${field}.ct`]: sealed.ct }, { $set: { [`tokens.${field}`]: fresh } }),
+      );
       resealed += res.modifiedCount;
     }
   }

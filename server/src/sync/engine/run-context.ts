@@ -58,10 +58,9 @@ export class RunContext {
   async persist(set: Record<string, unknown>): Promise<void> {
     const now = this.now();
     const until = new Date(now.getTime() + (this.deps.leaseSeconds ?? 60) * 1000);
-    const res = await runAsSystem('sync progress', () => Mailbox.updateOne(
-      { _id: this.mailbox._id, 'lease.owner': this.deps.owner },
-      { $set: { ...set, 'lease.until': until } },
-    ));
+    const res = await runAsSystem('sync progress', () =>
+      Mailbox.updateOne({ _id: this.mailbox._id, 'lease.owner': this.deps.owner }, { $set: { ...set, 'lease.until': until } }),
+    );
     if (res.matchedCount !== 1) throw new LeaseLostError(this.mailbox._id);
     const fresh = await runAsSystem('sync progress', () => Mailbox.findById(this.mailbox._id).lean<MailboxDoc>());
     if (fresh) this.mailbox = fresh;

@@ -22,8 +22,14 @@ useTestDatabase();
 const boxes = new Map<string, FakeMailbox>();
 const oauth = new CountingOAuth();
 const deps = (over: Partial<RunnerDeps> = {}): RunnerDeps => ({
-  owner: 'worker-a', adapterFor: fakeAdapterFactory(boxes), tokens: { vault, oauth: { google: oauth } },
-  pollSeconds: 60, pageSize: 20, sleep: async () => {}, random: () => 0.5, ...over,
+  owner: 'worker-a',
+  adapterFor: fakeAdapterFactory(boxes),
+  tokens: { vault, oauth: { google: oauth } },
+  pollSeconds: 60,
+  pageSize: 20,
+  sleep: async () => {},
+  random: () => 0.5,
+  ...over,
 });
 const mailbox = (f: Fixture) => runAsSystem('test', () => Mailbox.findById(f.mailboxId).lean<MailboxDoc>());
 const copies = (f: Fixture) => runInOrg(f.orgId, () => MailboxMessage.find({ mailboxId: f.mailboxId }).lean());
@@ -32,7 +38,13 @@ const copies = (f: Fixture) => runInOrg(f.orgId, () => MailboxMessage.find({ mai
 async function seeded(f: Fixture, count: number, seed = 1): Promise<FakeMailbox> {
   const box = new FakeMailbox();
   const now = Date.now();
-  const mails = await generateMailbox({ owner: { email: f.address, name: 'Owner' }, count, seed, startDate: new Date(now - 30 * 86_400_000), endDate: new Date(now - 3_600_000) });
+  const mails = await generateMailbox({
+    owner: { email: f.address, name: 'Owner' },
+    count,
+    seed,
+    startDate: new Date(now - 30 * 86_400_000),
+    endDate: new Date(now - 3_600_000),
+  });
   mails.forEach((m, i) => box.add({ id: `m${i}`, threadId: m.threadKey, raw: m.raw, receivedAt: m.date, flags: { read: m.isRead }, labels: m.labelIds }));
   boxes.set(String(f.mailboxId), box);
   return box;
@@ -64,13 +76,18 @@ describe('backfill', () => {
     let mb = await mailbox(f);
     expect(mb!.backfill).toMatchObject({ imported: 40, total: 120 });
     const stored = await copies(f);
-    const newest = [...box.messages.values()].sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime()).slice(0, 40).map((m) => m.id);
+    const newest = [...box.messages.values()]
+      .sort((a, b) => b.receivedAt.getTime() - a.receivedAt.getTime())
+      .slice(0, 40)
+      .map((m) => m.id);
     expect(stored.map((c) => c.providerMessageId).sort()).toEqual(newest.sort());
 
     // "Crash": the third page is stored, the worker dies before persisting its position and while holding the lease.
     const third = await box.adapter().changeSource.backfillPage({ since: new Date(0), position: mb!.backfill.position, pageSize: 20 });
     await ingestMessages(await loadIngestContext(mb!), third.upserts);
-    await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { 'lease.owner': 'dead-worker', 'lease.until': new Date(Date.now() + 60_000) } }));
+    await runAsSystem('test', () =>
+      Mailbox.updateOne({ _id: f.mailboxId }, { $set: { 'lease.owner': 'dead-worker', 'lease.until': new Date(Date.now() + 60_000) } }),
+    );
     expect(await runMailboxOnce(f.mailboxId, deps({ owner: 'worker-b' }))).toMatchObject({ ran: false, reason: 'leased' });
     await runAsSystem('test', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { 'lease.until': new Date(Date.now() - 1) } }));
 
@@ -117,7 +134,12 @@ describe('backfill', () => {
     const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
     const box = await seeded(f, 60, 2);
     let pages = 0;
-    const lateRaw = Buffer.from((box.messages.get('m1')!.raw.toString()).replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <late@x.com>'));
+    const lateRaw = Buffer.from(
+      box.messages
+        .get('m1')!
+        .raw.toString()
+        .replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <late@x.com>'),
+    );
     box.onCall = async (op) => {
       if (op !== 'backfillPage' || ++pages !== 2) return;
       box.add({ id: 'late', threadId: null, raw: lateRaw, receivedAt: new Date() });
@@ -145,7 +167,12 @@ describe('incremental', () => {
 
   it('applies new mail, deletions and state changes, and moves the cursor only forward', async () => {
     const before = (await mailbox(f))!.cursor as { state: { seq: number } };
-    const raw = Buffer.from(box.messages.get('m3')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <new-1@x.com>'));
+    const raw = Buffer.from(
+      box.messages
+        .get('m3')!
+        .raw.toString()
+        .replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <new-1@x.com>'),
+    );
     box.add({ id: 'n1', threadId: 'tn', raw, receivedAt: new Date() });
     box.delete('m4');
     box.setState('m5', { flags: { read: true }, labelsAdded: ['Label_7'] });
@@ -164,7 +191,12 @@ describe('incremental', () => {
 
   it('recovers from an expired cursor by re-listing, with exact counts and no duplicates', async () => {
     for (let i = 0; i < 3; i++) {
-      const raw = Buffer.from(box.messages.get('m6')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, `Message-ID: <gap-${i}@x.com>`));
+      const raw = Buffer.from(
+        box.messages
+          .get('m6')!
+          .raw.toString()
+          .replace(/Message-ID:\s*<[^>]+>/i, `Message-ID: <gap-${i}@x.com>`),
+      );
       box.add({ id: `gap${i}`, threadId: null, raw, receivedAt: new Date() });
     }
     box.delete('m7');
@@ -177,17 +209,32 @@ describe('incremental', () => {
     expect(await mailbox(f)).toMatchObject({ stage: 'incremental', state: 'live' });
     await expectExactCopies(f, box);
     // And it continues from the fresh cursor.
-    const raw = Buffer.from(box.messages.get('m9')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <after@x.com>'));
+    const raw = Buffer.from(
+      box.messages
+        .get('m9')!
+        .raw.toString()
+        .replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <after@x.com>'),
+    );
     box.add({ id: 'after', threadId: null, raw, receivedAt: new Date() });
     await runMailboxOnce(f.mailboxId, deps());
     await expectExactCopies(f, box);
   });
 
   it('records a poison message and skips it after a few tries without pinning the cursor', async () => {
-    const raw = Buffer.from(box.messages.get('m10')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <poison@x.com>'));
+    const raw = Buffer.from(
+      box.messages
+        .get('m10')!
+        .raw.toString()
+        .replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <poison@x.com>'),
+    );
     box.poisonIds.add('bad');
     box.add({ id: 'bad', threadId: null, raw, receivedAt: new Date() });
-    const raw2 = Buffer.from(box.messages.get('m11')!.raw.toString().replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <fine-after-poison@x.com>'));
+    const raw2 = Buffer.from(
+      box.messages
+        .get('m11')!
+        .raw.toString()
+        .replace(/Message-ID:\s*<[^>]+>/i, 'Message-ID: <fine-after-poison@x.com>'),
+    );
     box.add({ id: 'fine', threadId: null, raw: raw2, receivedAt: new Date() });
     await runMailboxOnce(f.mailboxId, deps());
     expect((await copies(f)).some((c) => c.providerMessageId === 'fine')).toBe(true);
@@ -226,7 +273,11 @@ describe('failures', () => {
   it('fails, backs off and says so when the adapter cannot be built, instead of crashing the run', async () => {
     const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
     await seeded(f, 3, 6);
-    const refusing = deps({ adapterFor: () => { throw new Error('GRAPH_API_URL must be https'); } });
+    const refusing = deps({
+      adapterFor: () => {
+        throw new Error('GRAPH_API_URL must be https');
+      },
+    });
     const out = await runMailboxOnce(f.mailboxId, refusing);
     expect(out).toMatchObject({ ran: true, action: 'backoff' });
     const mb = (await mailbox(f))!;
@@ -250,7 +301,9 @@ describe('failures', () => {
     const box = await seeded(f, 5, 6);
     const otherBox = await seeded(other, 5, 7);
     const refreshes = oauth.refreshCalls;
-    oauth.next = async () => { throw new ProviderError('auth_revoked', 'invalid_grant'); };
+    oauth.next = async () => {
+      throw new ProviderError('auth_revoked', 'invalid_grant');
+    };
     await runMailboxOnce(f.mailboxId, deps());
     oauth.next = null;
     expect(oauth.refreshCalls).toBe(refreshes + 1);
@@ -288,7 +341,9 @@ describe('scheduler', () => {
     const ran: string[] = [];
     const workers = startWorkers({ ...deps(), concurrency: 2, autoStart: false, onRun: (id) => ran.push(String(id)) });
     try {
-      while (await workers.tick()) { /* until nothing is due */ }
+      while (await workers.tick()) {
+        /* until nothing is due */
+      }
       expect(ran).toContain(String(f.mailboxId));
       expect(ran).not.toContain(String(halted.mailboxId));
       await expectExactCopies(f, box);
@@ -323,8 +378,17 @@ describe('scheduler', () => {
     for (const [i, f] of fs.entries()) await seeded(f, 3, 30 + i);
     const ran: string[] = [];
     const looks: boolean[] = [];
-    const until = async (ok: () => boolean) => { while (!ok()) await new Promise((r) => setImmediate(r)); };
-    const workers = startWorkers({ ...deps(), concurrency: 2, idleMs: 2, rescanEveryMs: 60_000, onRun: (id) => ran.push(String(id)), onLook: (scanned) => looks.push(scanned) });
+    const until = async (ok: () => boolean) => {
+      while (!ok()) await new Promise((r) => setImmediate(r));
+    };
+    const workers = startWorkers({
+      ...deps(),
+      concurrency: 2,
+      idleMs: 2,
+      rescanEveryMs: 60_000,
+      onRun: (id) => ran.push(String(id)),
+      onLook: (scanned) => looks.push(scanned),
+    });
     try {
       await until(() => fs.every((f) => ran.includes(String(f.mailboxId))));
       // All live, next runs a minute away. Each run's end may cost a read or two (its end here, the due signal it
@@ -354,10 +418,12 @@ describe('scheduler', () => {
     await seeded(other, 3, 42);
     const raw = [...box.messages.values()][0].raw;
     // Earlier tests' mailboxes of this database are not to run meanwhile: their runs would be looks of their own.
-    await runAsSystem('test', () => Mailbox.updateMany(
-      { _id: trusted({ $nin: [f.mailboxId, other.mailboxId] }) },
-      { $set: { nextRunAt: new Date(Date.now() + 86_400_000), backoffUntil: null } },
-    ));
+    await runAsSystem('test', () =>
+      Mailbox.updateMany(
+        { _id: trusted({ $nin: [f.mailboxId, other.mailboxId] }) },
+        { $set: { nextRunAt: new Date(Date.now() + 86_400_000), backoffUntil: null } },
+      ),
+    );
     const outcomes: { id: string; ingested: number }[] = [];
     const looks: boolean[] = [];
     let onRun: ((id: string) => void) | null = null;
@@ -369,8 +435,15 @@ describe('scheduler', () => {
       }
     };
     const workers = startWorkers({
-      ...deps(), concurrency: 2, idleMs: 2, rescanEveryMs: 3_600_000, onLook: (scanned) => looks.push(scanned),
-      onRun: (id, out) => { outcomes.push({ id: String(id), ingested: out.ingested }); onRun?.(String(id)); },
+      ...deps(),
+      concurrency: 2,
+      idleMs: 2,
+      rescanEveryMs: 3_600_000,
+      onLook: (scanned) => looks.push(scanned),
+      onRun: (id, out) => {
+        outcomes.push({ id: String(id), ingested: out.ingested });
+        onRun?.(String(id));
+      },
     });
     try {
       await until('both mailboxes live', async () => (await Promise.all([f, other].map(mailbox))).every((m) => m?.state === 'live'));
@@ -543,4 +616,3 @@ describe('progress that adds up', () => {
     expect(await copies(f)).toHaveLength(45);
   });
 });
-

@@ -1,5 +1,5 @@
 /**
- * One run of one mailbox (DESIGN §2, §4): take the lease, do the work of the mailbox's stage, and record the outcome
+ * One run of one mailbox (docs/ARCHITECTURE.md "Processes", docs/SYNC.md): take the lease, do the work of the mailbox's stage, and record the outcome
  * — progress, next run time, or the error as the policy table decides it — then release the lease.
  */
 import mongoose, { type Types } from 'mongoose';
@@ -97,7 +97,11 @@ async function execute(mailbox: MailboxDoc, deps: RunnerDeps): Promise<RunOutcom
     }
     const now = run.now();
     await run.persist({
-      state: stateForStage(stage), failures: 0, backoffUntil: null, lastError: null, lastSyncedAt: now,
+      state: stateForStage(stage),
+      failures: 0,
+      backoffUntil: null,
+      lastError: null,
+      lastSyncedAt: now,
     });
     const scheduled = await scheduleNext(mailbox._id, seenNextRunAt, nextRunAfterSuccess(now, { moreWork, pollSeconds: deps.pollSeconds }), seenRequests);
     return { ran: true, stage, pages: run.pages, ingested: run.ingested, moreWork, again: !scheduled };

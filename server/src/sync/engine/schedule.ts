@@ -1,6 +1,6 @@
 /**
  * When a mailbox may run and when it runs next, as pure functions of the stored mailbox and a clock passed in
- * (STYLE habit 5): the scheduler's query and the runner's checks both follow these rules.
+ * (pure functions of the clock they are given, so tests need no waiting): the scheduler's query and the runner's checks both follow these rules.
  */
 import { HALTED_STATES, type MailboxState } from './stages';
 

@@ -1,5 +1,5 @@
 /**
- * The worker loop (DESIGN §2, §4.4): picks mailboxes that are due (across organisations), runs up to `concurrency`
+ * The worker loop (docs/ARCHITECTURE.md "Processes", docs/SYNC.md "Push, polling and reconciliation"): picks mailboxes that are due (across organisations), runs up to `concurrency`
  * at once, and sweeps periodically for push channels to renew and reconciliations to run. Nothing starts at import;
  * `startWorkers` starts it and `stop()` ends it gracefully (running mailboxes finish their current run).
  */
@@ -86,19 +86,25 @@ async function dueSignal(): Promise<number> {
 
 /** When the next mailbox that can run is due after `now` (its nextRunAt), or null when none is scheduled. */
 async function nextDueAt(now: Date): Promise<Date | null> {
-  const doc = await runAsSystem('sync scheduler next due', () => Mailbox.findOne(mongoose.trusted({
-    nextRunAt: mongoose.trusted({ $gt: now }),
-    state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
-  }), { nextRunAt: 1 }).sort({ nextRunAt: 1 }).lean<{ nextRunAt: Date }>());
+  const doc = await runAsSystem('sync scheduler next due', () =>
+    Mailbox.findOne(
+      mongoose.trusted({
+        nextRunAt: mongoose.trusted({ $gt: now }),
+        state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
+      }),
+      { nextRunAt: 1 },
+    )
+      .sort({ nextRunAt: 1 })
+      .lean<{ nextRunAt: Date }>(),
+  );
   return doc?.nextRunAt ?? null;
 }
 
 /** A user's Resync (POST /api/mailboxes/:id/resync): the next run re-lists the mailbox and repairs what is missing. */
 export async function requestResync(mailboxId: Types.ObjectId, now: Date = new Date()): Promise<void> {
-  await runAsSystem('request resync', () => Mailbox.updateOne(
-    { _id: mailboxId },
-    { $set: { reconcileRequestedAt: now, nextRunAt: now, backoffUntil: null, failures: 0 } },
-  ));
+  await runAsSystem('request resync', () =>
+    Mailbox.updateOne({ _id: mailboxId }, { $set: { reconcileRequestedAt: now, nextRunAt: now, backoffUntil: null, failures: 0 } }),
+  );
   await signalDue();
 }
 
@@ -107,30 +113,46 @@ export async function requestResync(mailboxId: Types.ObjectId, now: Date = new D
  * the ids of `exclude` that were due too.
  */
 export async function findDue(now: Date, limit: number, exclude: Set<string>, excluded?: Set<string>): Promise<Types.ObjectId[]> {
-  const docs = await runAsSystem('sync scheduler sweep', () => Mailbox.find(mongoose.trusted({
-    nextRunAt: mongoose.trusted({ $lte: now }),
-    state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
-    $and: [
-      { $or: [{ 'lease.owner': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }] },
-      { $or: [{ backoffUntil: null }, { backoffUntil: mongoose.trusted({ $lte: now }) }] },
-    ],
-  }), { _id: 1 }).sort({ nextRunAt: 1 }).limit(limit + exclude.size).lean());
+  const docs = await runAsSystem('sync scheduler sweep', () =>
+    Mailbox.find(
+      mongoose.trusted({
+        nextRunAt: mongoose.trusted({ $lte: now }),
+        state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
+        $and: [
+          { $or: [{ 'lease.owner': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }] },
+          { $or: [{ backoffUntil: null }, { backoffUntil: mongoose.trusted({ $lte: now }) }] },
+        ],
+      }),
+      { _id: 1 },
+    )
+      .sort({ nextRunAt: 1 })
+      .limit(limit + exclude.size)
+      .lean(),
+  );
   for (const d of docs) if (exclude.has(String(d._id))) excluded?.add(String(d._id));
-  return docs.map((d) => d._id).filter((id) => !exclude.has(String(id))).slice(0, limit);
+  return docs
+    .map((d) => d._id)
+    .filter((id) => !exclude.has(String(id)))
+    .slice(0, limit);
 }
 
 /** Push channels expiring within `withinMs`, and mailboxes whose reconciliation is overdue, are made due now. */
 export async function sweepUpkeep(now: Date, opts: { pushRenewBeforeMs: number; reconcileEveryMs: number }): Promise<number> {
-  const res = await runAsSystem('sync upkeep sweep', () => Mailbox.updateMany(mongoose.trusted({
-    state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
-    stage: 'incremental',
-    nextRunAt: mongoose.trusted({ $gt: now }),
-    $or: [
-      { 'push.expiresAt': mongoose.trusted({ $ne: null, $lte: new Date(now.getTime() + opts.pushRenewBeforeMs) }) },
-      { reconciledAt: mongoose.trusted({ $lte: new Date(now.getTime() - opts.reconcileEveryMs) }) },
-      { reconcileRequestedAt: mongoose.trusted({ $ne: null }) },
-    ],
-  }), { $set: { nextRunAt: now } }));
+  const res = await runAsSystem('sync upkeep sweep', () =>
+    Mailbox.updateMany(
+      mongoose.trusted({
+        state: mongoose.trusted({ $nin: [...HALTED_STATES] }),
+        stage: 'incremental',
+        nextRunAt: mongoose.trusted({ $gt: now }),
+        $or: [
+          { 'push.expiresAt': mongoose.trusted({ $ne: null, $lte: new Date(now.getTime() + opts.pushRenewBeforeMs) }) },
+          { reconciledAt: mongoose.trusted({ $lte: new Date(now.getTime() - opts.reconcileEveryMs) }) },
+          { reconcileRequestedAt: mongoose.trusted({ $ne: null }) },
+        ],
+      }),
+      { $set: { nextRunAt: now } },
+    ),
+  );
   return res.modifiedCount;
 }
 
@@ -255,7 +277,7 @@ export function startWorkers(opts: WorkerOptions): Workers {
       // Slots left and work found: look again at once. Otherwise wait for the idle interval, a finished run or a wake-up.
       await new Promise<void>((resolve) => {
         wake = resolve;
-        timer = setTimeout(resolve, started > 0 && running.size < opts.concurrency ? 0 : opts.idleMs ?? 250);
+        timer = setTimeout(resolve, started > 0 && running.size < opts.concurrency ? 0 : (opts.idleMs ?? 250));
         if (running.size > 0) void Promise.race(running.values()).then(resolve);
       });
       if (timer) clearTimeout(timer);

@@ -1,6 +1,6 @@
 /**
- * The sync stages of a mailbox and the user-facing states of CONTRACT.md. Each run does only the work of the stage
- * the mailbox is in (STYLE habit 7); the state shown to users follows from the stage unless a failure overrides it.
+ * The sync stages of a mailbox and the user-facing states of the API (server/openapi.yaml). Each run does only the work of the stage
+ * the mailbox is in (one bad message must not stop the mailbox); the state shown to users follows from the stage unless a failure overrides it.
  */
 import { MAILBOX_STATES, type MailboxState } from '../../models/mailbox';
 

@@ -1,5 +1,5 @@
 /**
- * The work of each stage (DESIGN §4.1–4.4). Every step stores what it fetched BEFORE it persists the position that
+ * The work of each stage (docs/SYNC.md: "Backfill", "Incremental", "Cursor expired", "Push, polling and reconciliation"). Every step stores what it fetched BEFORE it persists the position that
  * says it was fetched, so a crash at any point replays at most one page, which the idempotent ingest absorbs.
  */
 import { mapBounded } from '../../async/bounded';
@@ -26,12 +26,16 @@ export function validCursor(value: unknown, provider: string): SyncCursor | null
 async function store(run: RunContext, upserts: RemoteMessage[]): Promise<IngestResult> {
   const res = await ingestMessages(run.ingest, upserts);
   run.ingested += res.stored;
-  if (res.failed.length > 0) await recordPoison(run, res.failed.map((f) => ({ providerMessageId: f.providerMessageId, code: 'store', message: f.reason })));
+  if (res.failed.length > 0)
+    await recordPoison(
+      run,
+      res.failed.map((f) => ({ providerMessageId: f.providerMessageId, code: 'store', message: f.reason })),
+    );
   return res;
 }
 
 /**
- * Poison messages (STYLE habit 7): counted per id; retried on later runs; after MAX_ITEM_ATTEMPTS skipped for good,
+ * Poison messages (one bad message must not stop the mailbox): counted per id; retried on later runs; after MAX_ITEM_ATTEMPTS skipped for good,
  * kept on the mailbox and in syncEvents. They never hold the cursor back.
  */
 export async function recordPoison(run: RunContext, failures: Failure[], opts: { retried?: boolean } = {}): Promise<void> {
@@ -192,7 +196,7 @@ export async function incremental(run: RunContext): Promise<boolean> {
 }
 
 /**
- * Re-list and repair (DESIGN §4.3, §4.4): every provider id in the window is compared with the stored copies; what
+ * Re-list and repair (docs/SYNC.md, "Cursor expired" and "Push, polling and reconciliation"): every provider id in the window is compared with the stored copies; what
  * is missing is fetched and stored, copies the provider no longer has are deleted per policy. Bounded by the history
  * window on both sides. With `freshCursor` (cursor expiry) a new cursor is taken first and replaces the old one.
  */
@@ -206,7 +210,8 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
     await run.keepLease();
   }
   const stored = await runInOrg(run.mailbox.orgId, () =>
-    MailboxMessage.find({ mailboxId: run.mailbox._id }, { providerMessageId: 1, receivedAt: 1, messageId: 1 }).lean());
+    MailboxMessage.find({ mailboxId: run.mailbox._id }, { providerMessageId: 1, receivedAt: 1, messageId: 1 }).lean(),
+  );
   const have = new Set(stored.map((c) => c.providerMessageId));
   const skipped = new Set((run.mailbox.poison ?? []).filter((p) => p.skipped).map((p) => p.providerMessageId));
   const missing = [...listed].filter((id) => !have.has(id) && !skipped.has(id));
@@ -226,33 +231,53 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
           return null;
         }
       });
-      repaired += (await store(run, fetched.filter((m): m is RemoteMessage => m !== null))).stored;
+      repaired += (
+        await store(
+          run,
+          fetched.filter((m): m is RemoteMessage => m !== null),
+        )
+      ).stored;
       await recordPoison(run, failures);
       await run.keepLease();
     }
   }
   // Only copies inside the listed window can be judged gone; older ones were simply not listed.
   const gone = stored.filter((c) => !listed.has(c.providerMessageId) && c.receivedAt && c.receivedAt.getTime() >= since.getTime());
-  const deleted = await applyDeletes(run.mailbox, gone.map((c) => c.providerMessageId), run.ingest.org.sync.deletionPolicy, run.now());
+  const deleted = await applyDeletes(
+    run.mailbox,
+    gone.map((c) => c.providerMessageId),
+    run.ingest.org.sync.deletionPolicy,
+    run.now(),
+  );
   const goneIds = new Set(gone.map((c) => c.providerMessageId));
   const holdersRepaired = await runInOrg(run.mailbox.orgId, () =>
-    repairHolders(stored.filter((c) => !goneIds.has(c.providerMessageId)).map((c) => c.messageId), run.mailbox.userId));
+    repairHolders(
+      stored.filter((c) => !goneIds.has(c.providerMessageId)).map((c) => c.messageId),
+      run.mailbox.userId,
+    ),
+  );
   // A resync that ends a backfill (its cursor expired on the way) has listed and fetched the whole window itself:
   // the import is complete, and its progress says so.
   const held = [...listed].filter((id) => !skipped.has(id)).length;
-  const endsBackfill = cursor && !run.mailbox.backfill?.completedAt
-    ? { 'backfill.completedAt': run.now(), 'backfill.imported': held, 'backfill.total': held } : {};
+  const endsBackfill =
+    cursor && !run.mailbox.backfill?.completedAt ? { 'backfill.completedAt': run.now(), 'backfill.imported': held, 'backfill.total': held } : {};
   await run.persist({
-    reconciledAt: run.now(), reconcileRequestedAt: null,
+    reconciledAt: run.now(),
+    reconcileRequestedAt: null,
     ...(cursor ? { cursor, stage: 'incremental' } : {}),
     ...endsBackfill,
   });
   await run.event(opts.freshCursor ? 'resynced' : 'reconciled', {
-    listed: listed.size, missing: missing.length, repaired, gone: gone.length, deletes: deleted, holdersRepaired,
+    listed: listed.size,
+    missing: missing.length,
+    repaired,
+    gone: gone.length,
+    deletes: deleted,
+    holdersRepaired,
   });
 }
 
-/** Keeps push alive (DESIGN §4.4): started when missing, renewed well before expiry. Failures never stop sync. */
+/** Keeps push alive (docs/SYNC.md, "Push, polling and reconciliation"): started when missing, renewed well before expiry. Failures never stop sync. */
 export async function upkeepPush(run: RunContext): Promise<void> {
   const push = run.adapter.push;
   if (!push) return;

@@ -1,5 +1,5 @@
 /**
- * An AccessTokenSource over a mailbox's sealed tokens (DESIGN §4.11, §7, §9 "revoked grant"):
+ * An AccessTokenSource over a mailbox's sealed tokens (docs/SYNC.md "Failures are visible", docs/SECURITY.md):
  *
  * - The stored access token is used while it is valid (with a safety margin).
  * - One refresh at a time per mailbox: within a process the source shares one in-flight refresh; across processes a
@@ -59,9 +59,12 @@ export class MailboxTokenSource implements AccessTokenSource {
    */
   private given: StoredTokens['tokens'] | null;
 
-  constructor(private readonly mailbox: TokenMailbox, private readonly deps: TokenDeps) {
+  constructor(
+    private readonly mailbox: TokenMailbox,
+    private readonly deps: TokenDeps,
+  ) {
     // Only with the state read alongside: a mailbox that needs reconnecting fails without reaching the provider.
-    this.given = mailbox.state !== undefined && mailbox.state !== 'reauth_required' ? mailbox.tokens ?? null : null;
+    this.given = mailbox.state !== undefined && mailbox.state !== 'reauth_required' ? (mailbox.tokens ?? null) : null;
   }
 
   private now(): Date {
@@ -128,7 +131,9 @@ export class MailboxTokenSource implements AccessTokenSource {
     const gen = (stored.tokenRefresh?.gen ?? 0) + 1;
     if (!(await claimGeneration(this.mailbox.orgId, 'refresh', this.mailbox._id, gen, this.deps.owner, now))) return false;
     const until = new Date(now.getTime() + (this.deps.refreshLeaseSeconds ?? 30) * 1000);
-    await runAsSystem('token refresh lease', () => Mailbox.updateOne({ _id: this.mailbox._id }, { $set: { tokenRefresh: { owner: this.deps.owner, until, gen } } }));
+    await runAsSystem('token refresh lease', () =>
+      Mailbox.updateOne({ _id: this.mailbox._id }, { $set: { tokenRefresh: { owner: this.deps.owner, until, gen } } }),
+    );
     return true;
   }
 
@@ -141,20 +146,29 @@ export class MailboxTokenSource implements AccessTokenSource {
       if (!client || !sealedRefresh) throw new ProviderError('auth_revoked', 'no refresh token is stored for this mailbox');
       const tokens = await client.refresh(this.deps.vault.open(sealedRefresh, this.ctx('refresh')));
       const access = this.deps.vault.seal(tokens.accessToken, this.ctx('access'));
-      await runAsSystem('token refresh', () => Mailbox.updateOne(fenced, { $set: {
-        'tokens.access': access, 'tokens.accessExpiresAt': tokens.expiresAt,
-        ...(tokens.refreshToken ? { 'tokens.refresh': this.deps.vault.seal(tokens.refreshToken, this.ctx('refresh')) } : {}),
-        ...clear,
-      } }));
+      await runAsSystem('token refresh', () =>
+        Mailbox.updateOne(fenced, {
+          $set: {
+            'tokens.access': access,
+            'tokens.accessExpiresAt': tokens.expiresAt,
+            ...(tokens.refreshToken ? { 'tokens.refresh': this.deps.vault.seal(tokens.refreshToken, this.ctx('refresh')) } : {}),
+            ...clear,
+          },
+        }),
+      );
       this.cached = { token: tokens.accessToken, expiresAt: tokens.expiresAt, ct: access.ct };
       this.refusedCt = null;
       return tokens.accessToken;
     } catch (err) {
       const revoked = err instanceof ProviderError && err.code === 'auth_revoked';
-      await runAsSystem('token refresh', () => Mailbox.updateOne(fenced, { $set: {
-        ...clear,
-        ...(revoked ? { state: 'reauth_required', lastError: { code: 'auth_revoked', message: userMessage('auth_revoked'), at: this.now() } } : {}),
-      } }));
+      await runAsSystem('token refresh', () =>
+        Mailbox.updateOne(fenced, {
+          $set: {
+            ...clear,
+            ...(revoked ? { state: 'reauth_required', lastError: { code: 'auth_revoked', message: userMessage('auth_revoked'), at: this.now() } } : {}),
+          },
+        }),
+      );
       throw err;
     }
   }

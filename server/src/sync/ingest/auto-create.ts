@@ -15,7 +15,11 @@ import { isAddressExcluded, type MergedPrivacyRules } from './privacy';
 import type { Prepared } from './prepare';
 
 export async function autoCreateContacts(
-  ctx: IngestContext, items: Prepared[], directory: OrgDirectory, rules: MergedPrivacyRules, now: Date,
+  ctx: IngestContext,
+  items: Prepared[],
+  directory: OrgDirectory,
+  rules: MergedPrivacyRules,
+  now: Date,
 ): Promise<{ _id: Types.ObjectId; emails: string[]; companyId: Types.ObjectId | null }[]> {
   const policy = ctx.org.sync.autoCreateContacts;
   // Contacts are seen by the whole organisation: mail its holder keeps private never makes one (docs/SECURITY.md,
@@ -30,7 +34,9 @@ export async function autoCreateContacts(
     for (const person of [...parsed.from, ...parsed.to, ...parsed.cc, ...parsed.bcc]) {
       if (wanted.has(person.email) || directory.isKnownContact(person.email)) continue;
       const verdict = shouldAutoCreateContact(person, { direction, fromMe, headers: parsed.headers }, policy, {
-        ownAddresses: own, orgDomains: ctx.org.domains, excluded: (e) => isAddressExcluded(e, rules),
+        ownAddresses: own,
+        orgDomains: ctx.org.domains,
+        excluded: (e) => isAddressExcluded(e, rules),
       });
       const suggestion = verdict.create ? suggestContact(person) : null;
       if (suggestion) wanted.set(suggestion.email, suggestion);
@@ -44,20 +50,32 @@ export async function autoCreateContacts(
     if (s.companyDomain && !directory.companyForDomain(s.companyDomain)) newDomains.set(s.companyDomain, s.companyName ?? s.companyDomain);
   }
   const companies = [...newDomains].map(([domain, name]) => ({
-    _id: stableId(orgId, 'company', domain), orgId, name, domains: [domain], createdAt: now, updatedAt: now,
+    _id: stableId(orgId, 'company', domain),
+    orgId,
+    name,
+    domains: [domain],
+    createdAt: now,
+    updatedAt: now,
   }));
   const companyOutcome = await insertIdempotent(Company, companies);
   for (const i of [...companyOutcome.inserted, ...companyOutcome.existing]) {
     // An existing one may be a company someone created by hand with that domain (another id): look it up.
-    const id = companyOutcome.inserted.includes(i) ? companies[i]._id
-      : (await Company.findOne({ domains: companies[i].domains[0] }, { _id: 1 }).lean())?._id;
+    const id = companyOutcome.inserted.includes(i) ? companies[i]._id : (await Company.findOne({ domains: companies[i].domains[0] }, { _id: 1 }).lean())?._id;
     if (id) directory.addCompany(id, companies[i].domains);
   }
 
   const contacts = [...wanted.values()].map((s) => ({
-    _id: stableId(orgId, 'contact', s.email), orgId, emails: [s.email], name: s.name, title: '', phone: '',
-    companyId: s.companyDomain ? directory.companyForDomain(s.companyDomain) : null, ownerId: mailbox.userId, source: 'auto',
-    createdAt: now, updatedAt: now,
+    _id: stableId(orgId, 'contact', s.email),
+    orgId,
+    emails: [s.email],
+    name: s.name,
+    title: '',
+    phone: '',
+    companyId: s.companyDomain ? directory.companyForDomain(s.companyDomain) : null,
+    ownerId: mailbox.userId,
+    source: 'auto',
+    createdAt: now,
+    updatedAt: now,
   }));
   const contactOutcome = await insertIdempotent(Contact, contacts);
   const created = contactOutcome.inserted.map((i) => contacts[i]);

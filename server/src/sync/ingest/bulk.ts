@@ -10,7 +10,12 @@ export interface InsertOutcome {
   failed: { index: number; message: string }[];
 }
 
-interface WriteErrorLike { index: number; code?: number; errmsg?: string; err?: { code?: number; errmsg?: string } }
+interface WriteErrorLike {
+  index: number;
+  code?: number;
+  errmsg?: string;
+  err?: { code?: number; errmsg?: string };
+}
 
 /**
  * Inserts every document in one unordered batch: one bad or existing document never stops the others. Validation is

@@ -12,10 +12,19 @@ import { removeCopies } from './removal';
 import type { RemoteStateChange } from '../providers/port';
 import { mergeProviderChange, type CopyState, type StateChange } from './state';
 
-export interface ChangeMailbox { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId }
+export interface ChangeMailbox {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+}
 export type DeletionPolicy = 'mirror' | 'preserve';
 
-export interface StateChangeResult { applied: number; echoes: number; ignored: number; missing: number }
+export interface StateChangeResult {
+  applied: number;
+  echoes: number;
+  ignored: number;
+  missing: number;
+}
 
 type CopyRow = Pick<MailboxMessageDoc, '_id' | 'providerMessageId' | 'state' | 'stateChangedAt' | 'labels' | 'folderId' | 'pending' | 'messageId'>;
 const COPY_FIELDS = { providerMessageId: 1, state: 1, stateChangedAt: 1, labels: 1, folderId: 1, pending: 1, messageId: 1 } as const;
@@ -42,12 +51,17 @@ export async function findCopies(mailboxId: Types.ObjectId, providerIds: string[
 
 const copyState = (row: CopyRow): CopyState => ({
   state: { read: !!row.state?.read, starred: !!row.state?.starred, archived: !!row.state?.archived, deleted: !!row.state?.deleted },
-  stateChangedAt: row.stateChangedAt ?? {}, labels: row.labels ?? [], folderId: row.folderId ?? null, pending: row.pending ?? [],
+  stateChangedAt: row.stateChangedAt ?? {},
+  labels: row.labels ?? [],
+  folderId: row.folderId ?? null,
+  pending: row.pending ?? [],
 });
 
 /** Merges each change into its copy and writes the copies that changed, in one unordered bulk write. */
 export async function mergeIntoCopies(
-  copies: Map<string, CopyRow>, changes: { providerMessageId: string; change: StateChange }[], changedAt: Date,
+  copies: Map<string, CopyRow>,
+  changes: { providerMessageId: string; change: StateChange }[],
+  changedAt: Date,
 ): Promise<StateChangeResult> {
   const result: StateChangeResult = { applied: 0, echoes: 0, ignored: 0, missing: 0 };
   const working = new Map<string, { row: CopyRow; state: CopyState; dirty: boolean }>();
@@ -67,12 +81,14 @@ export async function mergeIntoCopies(
     result.echoes += merged.echoes;
     result.ignored += merged.ignored;
   }
-  const ops = [...working.values()].filter((w) => w.dirty).map(({ row, state }) => ({
-    updateOne: {
-      filter: { _id: row._id },
-      update: { $set: { state: state.state, stateChangedAt: state.stateChangedAt, labels: state.labels, folderId: state.folderId, pending: state.pending } },
-    },
-  }));
+  const ops = [...working.values()]
+    .filter((w) => w.dirty)
+    .map(({ row, state }) => ({
+      updateOne: {
+        filter: { _id: row._id },
+        update: { $set: { state: state.state, stateChangedAt: state.stateChangedAt, labels: state.labels, folderId: state.folderId, pending: state.pending } },
+      },
+    }));
   if (ops.length > 0) await MailboxMessage.bulkWrite(ops, { ordered: false });
   return result;
 }
@@ -81,26 +97,30 @@ export async function mergeIntoCopies(
  * Applies a page's state changes to the mailbox's copies. `changedAt` is when the provider reported them (the time
  * the page was fetched): a CRM write made after that is newer and wins.
  */
-export async function applyStateChanges(
-  mailbox: ChangeMailbox, changes: RemoteStateChange[], opts: { changedAt?: Date } = {},
-): Promise<StateChangeResult> {
+export async function applyStateChanges(mailbox: ChangeMailbox, changes: RemoteStateChange[], opts: { changedAt?: Date } = {}): Promise<StateChangeResult> {
   if (changes.length === 0) return { applied: 0, echoes: 0, ignored: 0, missing: 0 };
   return runInOrg(mailbox.orgId, async () => {
-    const copies = await findCopies(mailbox._id, changes.map((c) => c.providerMessageId));
+    const copies = await findCopies(
+      mailbox._id,
+      changes.map((c) => c.providerMessageId),
+    );
     const list = changes.map(({ providerMessageId, ...change }) => ({ providerMessageId, change }));
     return mergeIntoCopies(copies, list, opts.changedAt ?? new Date());
   });
 }
 
-export interface DeleteResult { copiesRemoved: number; messagesRemoved: number; markedDeleted: number; missing: number }
+export interface DeleteResult {
+  copiesRemoved: number;
+  messagesRemoved: number;
+  markedDeleted: number;
+  missing: number;
+}
 
 /**
  * Messages gone from the mailbox. `mirror`: the copy goes, the user leaves `syncedBy` unless another of their
  * mailboxes still holds it, and the message goes with its last copy. `preserve`: the copy stays, marked deleted.
  */
-export async function applyDeletes(
-  mailbox: ChangeMailbox, providerIds: string[], policy: DeletionPolicy, now: Date = new Date(),
-): Promise<DeleteResult> {
+export async function applyDeletes(mailbox: ChangeMailbox, providerIds: string[], policy: DeletionPolicy, now: Date = new Date()): Promise<DeleteResult> {
   const result: DeleteResult = { copiesRemoved: 0, messagesRemoved: 0, markedDeleted: 0, missing: 0 };
   if (providerIds.length === 0) return result;
   return runInOrg(mailbox.orgId, async () => {

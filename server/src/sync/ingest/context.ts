@@ -36,8 +36,11 @@ export interface IngestContext {
 export function privacyRulesOf(ctx: IngestContext): MergedPrivacyRules {
   const s = ctx.org.sync;
   const orgRules: PrivacyRules = {
-    excludedDomains: s.excludedDomains, excludedAddresses: s.excludedAddresses, excludedLabels: s.excludedLabels,
-    excludeInternal: s.excludeInternal, onlyKnownContacts: s.onlyKnownContacts,
+    excludedDomains: s.excludedDomains,
+    excludedAddresses: s.excludedAddresses,
+    excludedLabels: s.excludedLabels,
+    excludeInternal: s.excludeInternal,
+    onlyKnownContacts: s.onlyKnownContacts,
   };
   return mergeRules(orgRules, ctx.user.privacy);
 }

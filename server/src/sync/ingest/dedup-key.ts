@@ -42,7 +42,12 @@ export function dedupKey(parsed: DedupInput): string {
  */
 export function normaliseForKey(s: string): string {
   // Only the start of a long text matters; bound the work for megabyte bodies.
-  return s.slice(0, TEXT_PREFIX_CHARS * 4).normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase();
+  return s
+    .slice(0, TEXT_PREFIX_CHARS * 4)
+    .normalize('NFC')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase();
 }
 
 /**

@@ -28,8 +28,9 @@ export async function lackingHolder(messageIds: readonly Types.ObjectId[], userI
   const lacking: Types.ObjectId[] = [];
   const ids = unique(messageIds);
   for (let i = 0; i < ids.length; i += CHUNK) {
-    const found = await Message.find({ _id: mongoose.trusted({ $in: ids.slice(i, i + CHUNK) }) }, { syncedBy: 1 })
-      .lean<{ _id: Types.ObjectId; syncedBy?: Types.ObjectId[] }[]>();
+    const found = await Message.find({ _id: mongoose.trusted({ $in: ids.slice(i, i + CHUNK) }) }, { syncedBy: 1 }).lean<
+      { _id: Types.ObjectId; syncedBy?: Types.ObjectId[] }[]
+    >();
     for (const m of found) if (!(m.syncedBy ?? []).some((u) => u.equals(userId))) lacking.push(m._id);
   }
   return lacking;

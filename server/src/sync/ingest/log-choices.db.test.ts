@@ -23,7 +23,10 @@ useTestDatabase();
 
 const ingest = async (f: Fixture, remote: Parameters<typeof ingestMessages>[1]) =>
   ingestMessages(await loadIngestContext({ _id: f.mailboxId, orgId: f.orgId, userId: f.userId, address: f.address }), remote);
-const held = (f: Fixture) => runInOrg(f.orgId, async () => (await MailboxMessage.find({ mailboxId: f.mailboxId }).select({ providerMessageId: 1 }).lean()).map((c) => c.providerMessageId).sort());
+const held = (f: Fixture) =>
+  runInOrg(f.orgId, async () =>
+    (await MailboxMessage.find({ mailboxId: f.mailboxId }).select({ providerMessageId: 1 }).lean()).map((c) => c.providerMessageId).sort(),
+  );
 const subjects = (orgId: Types.ObjectId) => runInOrg(orgId, async () => (await Message.find({}).select({ subject: 1 }).lean()).map((m) => m.subject).sort());
 
 async function everythingStored(): Promise<string> {
@@ -56,16 +59,24 @@ describe('a choice not to log one email', () => {
     for (const trace of ['confidential offer', 'secret terms', 'offer-1@customer.test']) expect(dump).not.toContain(trace);
 
     // Only Ann's choice: Bob's copy of the same email is logged.
-    expect(await ingest(bob, [await remoteOf({ ...spec, to: ['bob@acme.test'] }, { providerMessageId: 'b-1' })])).toMatchObject({ stored: 1, excludedByChoice: 0 });
+    expect(await ingest(bob, [await remoteOf({ ...spec, to: ['bob@acme.test'] }, { providerMessageId: 'b-1' })])).toMatchObject({
+      stored: 1,
+      excludedByChoice: 0,
+    });
     expect(await subjects(orgId)).toEqual(['Confidential offer', 'Hello']);
   });
 
   it('works for an email not in the CRM yet, chosen by its Message-ID', async () => {
     const orgId = await createOrg();
     const ann = await createMailbox(orgId, 'ann@acme.test');
-    expect(await runInOrg(orgId, () => excludeFromLog(ann.userId, { internetMessageId: 'later-1@customer.test' }, 'message')))
-      .toMatchObject({ ok: true, removed: { copies: 0, messages: 0 } });
-    expect(await ingest(ann, [await remoteOf(mail({ messageId: '<later-1@customer.test>', subject: 'Arrives later' }))])).toMatchObject({ stored: 0, excludedByChoice: 1 });
+    expect(await runInOrg(orgId, () => excludeFromLog(ann.userId, { internetMessageId: 'later-1@customer.test' }, 'message'))).toMatchObject({
+      ok: true,
+      removed: { copies: 0, messages: 0 },
+    });
+    expect(await ingest(ann, [await remoteOf(mail({ messageId: '<later-1@customer.test>', subject: 'Arrives later' }))])).toMatchObject({
+      stored: 0,
+      excludedByChoice: 1,
+    });
     expect(await subjects(orgId)).toEqual([]);
   });
 });
@@ -75,9 +86,19 @@ describe('a choice not to log a thread', () => {
     const orgId = await createOrg();
     const ann = await createMailbox(orgId, 'ann@acme.test');
     const root = mail({ messageId: '<root@customer.test>', subject: 'Legal matter' });
-    const reply = mail({ messageId: '<reply-1@customer.test>', subject: 'Re: Legal matter', inReplyTo: '<root@customer.test>', references: ['<root@customer.test>'] });
-    await ingest(ann, [await remoteOf(root, { providerMessageId: 'r0', providerThreadId: 'T1' }), await remoteOf(reply, { providerMessageId: 'r1', providerThreadId: 'T1' })]);
-    await ingest(ann, [await remoteOf(mail({ messageId: '<other@customer.test>', subject: 'Unrelated' }), { providerMessageId: 'u1', providerThreadId: 'T9' })]);
+    const reply = mail({
+      messageId: '<reply-1@customer.test>',
+      subject: 'Re: Legal matter',
+      inReplyTo: '<root@customer.test>',
+      references: ['<root@customer.test>'],
+    });
+    await ingest(ann, [
+      await remoteOf(root, { providerMessageId: 'r0', providerThreadId: 'T1' }),
+      await remoteOf(reply, { providerMessageId: 'r1', providerThreadId: 'T1' }),
+    ]);
+    await ingest(ann, [
+      await remoteOf(mail({ messageId: '<other@customer.test>', subject: 'Unrelated' }), { providerMessageId: 'u1', providerThreadId: 'T9' }),
+    ]);
     const { messageId: replyId } = await runInOrg(orgId, async () => ({ messageId: (await Message.findOne({ subject: 'Re: Legal matter' }).lean())!._id }));
 
     const chosen = await runInOrg(orgId, () => excludeFromLog(ann.userId, { messageId: replyId }, 'thread'));
@@ -86,16 +107,26 @@ describe('a choice not to log a thread', () => {
 
     const later = [
       // A reply by the References chain, in another provider thread (a teammate forwarded it, say).
-      await remoteOf(mail({ messageId: '<reply-2@customer.test>', subject: 'Re: Legal matter', references: ['<root@customer.test>', '<reply-1@customer.test>'] }), { providerMessageId: 'r2', providerThreadId: 'T2' }),
+      await remoteOf(
+        mail({ messageId: '<reply-2@customer.test>', subject: 'Re: Legal matter', references: ['<root@customer.test>', '<reply-1@customer.test>'] }),
+        { providerMessageId: 'r2', providerThreadId: 'T2' },
+      ),
       // A reply whose client kept only the provider's thread (no References, no In-Reply-To).
       await remoteOf(mail({ messageId: '<reply-3@customer.test>', subject: 'Legal matter, again' }), { providerMessageId: 'r3', providerThreadId: 'T1' }),
     ];
     expect(await ingest(ann, later)).toMatchObject({ stored: 0, excludedByChoice: 2 });
     // A reply to a message that was itself kept out (only In-Reply-To, a third provider thread): the chain goes on.
-    const chained = await remoteOf(mail({ messageId: '<reply-4@customer.test>', subject: 'Re: Legal matter, again', inReplyTo: '<reply-3@customer.test>' }), { providerMessageId: 'r4', providerThreadId: 'T3' });
+    const chained = await remoteOf(mail({ messageId: '<reply-4@customer.test>', subject: 'Re: Legal matter, again', inReplyTo: '<reply-3@customer.test>' }), {
+      providerMessageId: 'r4',
+      providerThreadId: 'T3',
+    });
     expect(await ingest(ann, [chained])).toMatchObject({ stored: 0, excludedByChoice: 1 });
     // The rest of the mailbox is logged as before.
-    expect(await ingest(ann, [await remoteOf(mail({ messageId: '<new@customer.test>', subject: 'New topic' }), { providerMessageId: 'n1', providerThreadId: 'T4' })])).toMatchObject({ stored: 1 });
+    expect(
+      await ingest(ann, [
+        await remoteOf(mail({ messageId: '<new@customer.test>', subject: 'New topic' }), { providerMessageId: 'n1', providerThreadId: 'T4' }),
+      ]),
+    ).toMatchObject({ stored: 1 });
     expect(await subjects(orgId)).toEqual(['New topic', 'Unrelated']);
     const dump = await everythingStored();
     for (const trace of ['legal matter', 'root@customer.test', 'reply-3@customer.test']) expect(dump).not.toContain(trace);
@@ -115,7 +146,9 @@ it('a choice made while a page is being stored takes back the copy that page wro
   await runInOrg(orgId, async () => {
     const [parsed] = await parseAll([remote]);
     const exclusion = await LogExclusion.create({ userId: ann.userId, scope: 'message' });
-    await insertIdempotent(LogExclusionKey, [{ _id: logKeyId(orgId, ann.userId, emailKey(dedupKey(parsed))), orgId, userId: ann.userId, exclusionId: exclusion._id }]);
+    await insertIdempotent(LogExclusionKey, [
+      { _id: logKeyId(orgId, ann.userId, emailKey(dedupKey(parsed))), orgId, userId: ann.userId, exclusionId: exclusion._id },
+    ]);
     const s = screen(remote, parsed, { address: ann.address }, ['acme.test'], mergeRules(NO_RULES), () => false);
     if (s.kind !== 'kept') throw new Error('screened out');
     const copy = await MailboxMessage.findOne({ providerMessageId: 'x1' }).lean();

@@ -30,12 +30,17 @@ export const logKeyId = (orgId: Types.ObjectId | string, userId: Types.ObjectId 
 const REFERENCES_CHECKED = { first: 3, last: 10 };
 
 /** Everything a copy is checked against. */
-export function incomingKeys(item: Pick<Prepared, 'dedupKey' | 'parsed'> & { remote: Pick<Prepared['remote'], 'providerThreadId'> }, mailboxId: Types.ObjectId): string[] {
+export function incomingKeys(
+  item: Pick<Prepared, 'dedupKey' | 'parsed'> & { remote: Pick<Prepared['remote'], 'providerThreadId'> },
+  mailboxId: Types.ObjectId,
+): string[] {
   const p = item.parsed;
   const keys = [emailKey(item.dedupKey)];
   if (item.dedupKey.startsWith('mid:')) keys.push(emailKey(`${item.dedupKey}#${collisionFingerprint(p)}`));
-  const refs = p.references.length <= REFERENCES_CHECKED.first + REFERENCES_CHECKED.last
-    ? p.references : [...p.references.slice(0, REFERENCES_CHECKED.first), ...p.references.slice(-REFERENCES_CHECKED.last)];
+  const refs =
+    p.references.length <= REFERENCES_CHECKED.first + REFERENCES_CHECKED.last
+      ? p.references
+      : [...p.references.slice(0, REFERENCES_CHECKED.first), ...p.references.slice(-REFERENCES_CHECKED.last)];
   for (const mid of new Set([p.messageId, p.inReplyTo, ...refs])) if (mid) keys.push(threadMemberKey(mid));
   if (item.remote.providerThreadId) keys.push(providerThreadKey(mailboxId, item.remote.providerThreadId));
   return keys;
@@ -49,7 +54,11 @@ function ownThreadKeys(item: Pick<Prepared, 'parsed'> & { remote: Pick<Prepared[
   return keys;
 }
 
-export interface ChoiceOwner { orgId: Types.ObjectId; userId: Types.ObjectId; mailboxId: Types.ObjectId }
+export interface ChoiceOwner {
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  mailboxId: Types.ObjectId;
+}
 
 /** Which of `items` a choice of the user covers: index → exclusion id. One read by `_id`; none when nothing matches. */
 export async function coveredByChoices(owner: ChoiceOwner, items: readonly Parameters<typeof incomingKeys>[0][]): Promise<Map<number, Types.ObjectId>> {
@@ -57,7 +66,9 @@ export async function coveredByChoices(owner: ChoiceOwner, items: readonly Param
   if (items.length === 0) return out;
   const idsOf = items.map((item) => incomingKeys(item, owner.mailboxId).map((k) => String(logKeyId(owner.orgId, owner.userId, k))));
   const all = [...new Set(idsOf.flat())].map((id) => new mongoose.Types.ObjectId(id));
-  const hits = await LogExclusionKey.find({ _id: mongoose.trusted({ $in: all }) }).select({ exclusionId: 1 }).lean<{ _id: Types.ObjectId; exclusionId: Types.ObjectId }[]>();
+  const hits = await LogExclusionKey.find({ _id: mongoose.trusted({ $in: all }) })
+    .select({ exclusionId: 1 })
+    .lean<{ _id: Types.ObjectId; exclusionId: Types.ObjectId }[]>();
   if (hits.length === 0) return out;
   const exclusionOf = new Map(hits.map((h) => [String(h._id), h.exclusionId]));
   idsOf.forEach((ids, i) => {
@@ -71,18 +82,33 @@ export async function coveredByChoices(owner: ChoiceOwner, items: readonly Param
  * Records what the choices kept out: the copies' provider ids on their choice (for "Log again"), and — for a thread
  * choice — the copies' own keys, so later replies to them are kept out too.
  */
-export async function noteKeptOut(owner: ChoiceOwner, kept: { exclusionId: Types.ObjectId; item: Parameters<typeof incomingKeys>[0] & { remote: { providerMessageId: string } } }[]): Promise<void> {
+export async function noteKeptOut(
+  owner: ChoiceOwner,
+  kept: { exclusionId: Types.ObjectId; item: Parameters<typeof incomingKeys>[0] & { remote: { providerMessageId: string } } }[],
+): Promise<void> {
   if (kept.length === 0) return;
   const byExclusion = new Map<string, typeof kept>();
   for (const k of kept) byExclusion.set(String(k.exclusionId), [...(byExclusion.get(String(k.exclusionId)) ?? []), k]);
-  const threads = new Set((await LogExclusion.find({ _id: mongoose.trusted({ $in: kept.map((k) => k.exclusionId) }), scope: 'thread' }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((e) => String(e._id)));
+  const threads = new Set(
+    (
+      await LogExclusion.find({ _id: mongoose.trusted({ $in: kept.map((k) => k.exclusionId) }), scope: 'thread' })
+        .select({ _id: 1 })
+        .lean<{ _id: Types.ObjectId }[]>()
+    ).map((e) => String(e._id)),
+  );
   for (const [id, group] of byExclusion) {
     const exclusionId = group[0].exclusionId;
     if (threads.has(id)) {
       const keys = [...new Set(group.flatMap((k) => ownThreadKeys(k.item, owner.mailboxId)))];
-      await insertIdempotent(LogExclusionKey, keys.map((key) => ({ _id: logKeyId(owner.orgId, owner.userId, key), orgId: owner.orgId, userId: owner.userId, exclusionId })));
+      await insertIdempotent(
+        LogExclusionKey,
+        keys.map((key) => ({ _id: logKeyId(owner.orgId, owner.userId, key), orgId: owner.orgId, userId: owner.userId, exclusionId })),
+      );
     }
-    await rememberCopies(exclusionId, group.map((k) => ({ mailboxId: owner.mailboxId, providerMessageId: k.item.remote.providerMessageId })));
+    await rememberCopies(
+      exclusionId,
+      group.map((k) => ({ mailboxId: owner.mailboxId, providerMessageId: k.item.remote.providerMessageId })),
+    );
   }
 }
 
@@ -95,7 +121,9 @@ export async function rememberCopies(exclusionId: Types.ObjectId, copies: { mail
   const doc = await LogExclusion.findById(exclusionId).select({ copies: 1 }).lean<{ copies?: { mailboxId: Types.ObjectId; providerMessageId: string }[] }>();
   if (!doc) return;
   const known = new Set((doc.copies ?? []).map((c) => `${String(c.mailboxId)}|${c.providerMessageId}`));
-  const fresh = [...new Map(copies.map((c) => [`${String(c.mailboxId)}|${c.providerMessageId}`, c])).entries()].filter(([k]) => !known.has(k)).map(([, c]) => c);
+  const fresh = [...new Map(copies.map((c) => [`${String(c.mailboxId)}|${c.providerMessageId}`, c])).entries()]
+    .filter(([k]) => !known.has(k))
+    .map(([, c]) => c);
   if (fresh.length === 0) return;
   const room = Math.max(0, MAX_REMEMBERED_COPIES - known.size);
   const update: Record<string, unknown> = {};

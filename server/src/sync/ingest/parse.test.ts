@@ -48,8 +48,24 @@ describe('parseMessage on the seed corpus', () => {
   it('lists attachments as metadata only', async () => {
     const p = await parseMessage(fixture('03-mixed-pdf-png.eml'));
     expect(p.attachments).toEqual([
-      { partId: '2', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), filename: 'Quote Q-2025-0412.pdf', mimeType: 'application/pdf', size: 608, contentId: null, inline: false },
-      { partId: '3', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), filename: 'floor-plan.png', mimeType: 'image/png', size: 74, contentId: null, inline: false },
+      {
+        partId: '2',
+        checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+        filename: 'Quote Q-2025-0412.pdf',
+        mimeType: 'application/pdf',
+        size: 608,
+        contentId: null,
+        inline: false,
+      },
+      {
+        partId: '3',
+        checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+        filename: 'floor-plan.png',
+        mimeType: 'image/png',
+        size: 74,
+        contentId: null,
+        inline: false,
+      },
     ]);
     for (const a of p.attachments) expect(Object.keys(a)).not.toContain('content');
     expect(p.cc).toHaveLength(1);
@@ -192,8 +208,7 @@ describe('parseMessage on built messages', () => {
 
   it('uses the caller’s fallback date when Date is missing, invalid or far in the future', async () => {
     const fallbackDate = new Date('2025-03-01T12:00:00Z');
-    const message = (date: string | null) =>
-      crlf(['From: a@acme.com', 'Message-ID: <d@acme.com>', ...(date === null ? [] : [`Date: ${date}`]), '', 'x']);
+    const message = (date: string | null) => crlf(['From: a@acme.com', 'Message-ID: <d@acme.com>', ...(date === null ? [] : [`Date: ${date}`]), '', 'x']);
 
     const missing = await parseMessage(message(null), { fallbackDate });
     expect([missing.date, missing.dateSource, missing.warnings]).toEqual([fallbackDate, 'fallback', ['date_missing']]);
@@ -283,8 +298,18 @@ describe('parseMessage on built messages', () => {
     ['random bytes', randomBytes(4096)],
     ['only NUL bytes', Buffer.alloc(1024)],
     ['a header line of 2 MB', crlf(['From: a@acme.com', `X-Long: ${'a'.repeat(2 * 1024 * 1024)}`, '', 'x'])],
-    ['5,000 nested parts', crlf(['Content-Type: multipart/mixed; boundary=b0', '', ...Array.from({ length: 5000 }, (_, i) => `--b${i}\r\nContent-Type: multipart/mixed; boundary=b${i + 1}\r\n`)])],
-    ['an unknown charset and broken base64', crlf(['Content-Type: text/plain; charset=x-nope', 'Content-Transfer-Encoding: base64', '', '!!!!not base64$$$$===='])],
+    [
+      '5,000 nested parts',
+      crlf([
+        'Content-Type: multipart/mixed; boundary=b0',
+        '',
+        ...Array.from({ length: 5000 }, (_, i) => `--b${i}\r\nContent-Type: multipart/mixed; boundary=b${i + 1}\r\n`),
+      ]),
+    ],
+    [
+      'an unknown charset and broken base64',
+      crlf(['Content-Type: text/plain; charset=x-nope', 'Content-Transfer-Encoding: base64', '', '!!!!not base64$$$$====']),
+    ],
   ])('does not throw on %s', async (_label, raw) => {
     const p = await parseMessage(raw);
     expect(typeof p.malformed).toBe('boolean');

@@ -211,16 +211,28 @@ function stringHeader(value: unknown): string | undefined {
 }
 
 function addressHeader(value: unknown): AddressObject | AddressObject[] | undefined {
-  const isObject = (v: unknown): v is AddressObject =>
-    typeof v === 'object' && v !== null && Array.isArray((v as { value?: unknown }).value);
+  const isObject = (v: unknown): v is AddressObject => typeof v === 'object' && v !== null && Array.isArray((v as { value?: unknown }).value);
   if (Array.isArray(value)) return value.filter(isObject);
   return isObject(value) ? value : undefined;
 }
 
 /** Header fields the pipeline reads; a salvage pass keeps only these. */
 const SALVAGED_FIELDS = new Set([
-  'message-id', 'in-reply-to', 'references', 'subject', 'date', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc',
-  'list-id', 'list-unsubscribe', 'auto-submitted', 'precedence',
+  'message-id',
+  'in-reply-to',
+  'references',
+  'subject',
+  'date',
+  'from',
+  'sender',
+  'reply-to',
+  'to',
+  'cc',
+  'bcc',
+  'list-id',
+  'list-unsubscribe',
+  'auto-submitted',
+  'precedence',
 ]);
 const MAX_SALVAGED_FIELD_BYTES = 64 * 1024;
 
@@ -384,7 +396,10 @@ function allRawHeaders(lines: HeaderLines, key: string): string[] {
 }
 
 function makeSnippet(text: string): string {
-  const collapsed = text.slice(0, SNIPPET_CHARS * 8).replace(/\s+/g, ' ').trim();
+  const collapsed = text
+    .slice(0, SNIPPET_CHARS * 8)
+    .replace(/\s+/g, ' ')
+    .trim();
   const chars = Array.from(collapsed);
   return chars.length <= SNIPPET_CHARS ? collapsed : `${chars.slice(0, SNIPPET_CHARS).join('').trimEnd()}…`;
 }

@@ -24,14 +24,13 @@ export interface Prepared {
   dedupKey: string;
 }
 
-export type Screened =
-  | { kind: 'kept'; item: Prepared }
-  | { kind: 'excluded'; providerMessageId: string; rule: { kind: PrivacyRuleKind; scope?: RuleScope } };
+export type Screened = { kind: 'kept'; item: Prepared } | { kind: 'excluded'; providerMessageId: string; rule: { kind: PrivacyRuleKind; scope?: RuleScope } };
 
 export function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
   // parseMessage never rejects (a bad message comes back flagged).
   return mapBounded(remote, PARSE_CONCURRENCY, async (r) =>
-    r.content.kind === 'parsed' ? r.content.parsed : parseMessage(r.content.raw, { fallbackDate: r.receivedAt }));
+    r.content.kind === 'parsed' ? r.content.parsed : parseMessage(r.content.raw, { fallbackDate: r.receivedAt }),
+  );
 }
 
 export function participantsOf(p: ParsedMessage): string[] {
@@ -40,8 +39,12 @@ export function participantsOf(p: ParsedMessage): string[] {
 }
 
 export function screen(
-  remote: RemoteMessage, parsed: ParsedMessage, mailbox: { address: string }, orgDomains: string[],
-  rules: MergedPrivacyRules, isKnownContact: (email: string) => boolean,
+  remote: RemoteMessage,
+  parsed: ParsedMessage,
+  mailbox: { address: string },
+  orgDomains: string[],
+  rules: MergedPrivacyRules,
+  isKnownContact: (email: string) => boolean,
 ): Screened {
   const participants = participantsOf(parsed);
   const direction = classifyDirection(parsed, mailbox, orgDomains);
@@ -80,18 +83,23 @@ export function messageContent(item: Prepared): Record<string, unknown> {
     participants: item.participants,
     // Kept raw and flagged, never dropped (docs/SYNC.md "Failures are visible"): the raw bytes allow a re-parse by a
     // fixed parser.
-    malformed: p.malformed && raw !== null
-      ? { reason: p.malformedReason ?? 'unparsable', raw: raw.subarray(0, MAX_RAW_KEPT_BYTES) }
-      : null,
+    malformed: p.malformed && raw !== null ? { reason: p.malformedReason ?? 'unparsable', raw: raw.subarray(0, MAX_RAW_KEPT_BYTES) } : null,
     decoding: decodingDocs(p),
     parserVersion: raw !== null ? PARSER_VERSION : null,
   };
 }
 
 /** The stored attachment metadata: the id is what the change source's fetchAttachment takes (or `uu<N>`). */
-export function attachmentDocs(p: ParsedMessage): { id: string; filename: string; mimeType: string; size: number; contentId: string | null; inline: boolean }[] {
+export function attachmentDocs(
+  p: ParsedMessage,
+): { id: string; filename: string; mimeType: string; size: number; contentId: string | null; inline: boolean }[] {
   return p.attachments.map((a, i) => ({
-    id: a.partId ?? String(i + 1), filename: a.filename ?? '', mimeType: a.mimeType, size: a.size, contentId: a.contentId, inline: a.inline,
+    id: a.partId ?? String(i + 1),
+    filename: a.filename ?? '',
+    mimeType: a.mimeType,
+    size: a.size,
+    contentId: a.contentId,
+    inline: a.inline,
   }));
 }
 

@@ -38,9 +38,7 @@ export interface MergedPrivacyRules {
 
 export type PrivacyRuleKind = 'domain' | 'address' | 'label' | 'internal' | 'onlyKnownContacts';
 
-export type PrivacyDecision =
-  | { excluded: false }
-  | { excluded: true; rule: { kind: PrivacyRuleKind; value?: string; scope?: RuleScope } };
+export type PrivacyDecision = { excluded: false } | { excluded: true; rule: { kind: PrivacyRuleKind; value?: string; scope?: RuleScope } };
 
 export interface PrivacyMessage {
   /** Every address on the message (from, to, cc, bcc, reply-to), normalised or not. */
@@ -80,7 +78,10 @@ export function mergeRules(org: PrivacyRules, user?: Partial<PrivacyRules> | nul
 
 function scoped(org: string[], user: string[], normalise: (s: string) => string | null): ScopedValue[] {
   const out = new Map<string, ScopedValue>();
-  for (const [values, scope] of [[org, 'org'], [user, 'user']] as const) {
+  for (const [values, scope] of [
+    [org, 'org'],
+    [user, 'user'],
+  ] as const) {
     for (const raw of values) {
       const value = normalise(raw);
       if (value !== null && !out.has(value)) out.set(value, { value, scope });
@@ -141,7 +142,5 @@ function exclude(kind: PrivacyRuleKind, rule: ScopedValue): PrivacyDecision {
 export function isAddressExcluded(email: string, rules: MergedPrivacyRules): boolean {
   const a = normaliseAddress(email);
   if (a === null) return false;
-  return (
-    rules.excludedAddresses.some((r) => r.value === a) || rules.excludedDomains.some((r) => addressInDomains(a, [r.value]))
-  );
+  return rules.excludedAddresses.some((r) => r.value === a) || rules.excludedDomains.some((r) => addressInDomains(a, [r.value]));
 }

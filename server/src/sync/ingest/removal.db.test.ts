@@ -22,9 +22,12 @@ async function withCachedAttachment(address: string) {
   return { orgId, f, remote, message: message! };
 }
 
-const leftovers = (orgId: Types.ObjectId) => runInOrg(orgId, async () => ({
-  messages: await Message.countDocuments({}), cached: await AttachmentCache.countDocuments({}), threads: await Thread.countDocuments({}),
-}));
+const leftovers = (orgId: Types.ObjectId) =>
+  runInOrg(orgId, async () => ({
+    messages: await Message.countDocuments({}),
+    cached: await AttachmentCache.countDocuments({}),
+    threads: await Thread.countDocuments({}),
+  }));
 
 describe('removing mail leaves nothing behind', () => {
   it('disconnect: the messages only this mailbox held go with their cached attachment bytes and their threads', async () => {
@@ -43,8 +46,28 @@ describe('removing mail leaves nothing behind', () => {
   it('a sent outbox entry keeps its row and answer, not the body or the attachments', async () => {
     const orgId = await createOrg();
     const body = { text: 'Private terms', attachments: [{ filename: 'terms.pdf', contentBase64: Buffer.from('%PDF secret').toString('base64') }] };
-    const sent = await runInOrg(orgId, () => Outbox.create({ userId: new Types.ObjectId(), idempotencyKey: 'k-1', requestHash: 'h', mailboxId: new Types.ObjectId(), request: body, status: 'sent', internetMessageId: 'x@y' }));
-    const queued = await runInOrg(orgId, () => Outbox.create({ userId: new Types.ObjectId(), idempotencyKey: 'k-2', requestHash: 'h', mailboxId: new Types.ObjectId(), request: body, status: 'queued', internetMessageId: 'z@y' }));
+    const sent = await runInOrg(orgId, () =>
+      Outbox.create({
+        userId: new Types.ObjectId(),
+        idempotencyKey: 'k-1',
+        requestHash: 'h',
+        mailboxId: new Types.ObjectId(),
+        request: body,
+        status: 'sent',
+        internetMessageId: 'x@y',
+      }),
+    );
+    const queued = await runInOrg(orgId, () =>
+      Outbox.create({
+        userId: new Types.ObjectId(),
+        idempotencyKey: 'k-2',
+        requestHash: 'h',
+        mailboxId: new Types.ObjectId(),
+        request: body,
+        status: 'queued',
+        internetMessageId: 'z@y',
+      }),
+    );
     // Kept for the retention first.
     expect(await purgeSentContent(new Date(), 3600)).toBe(0);
     expect(await purgeSentContent(new Date(Date.now() + 1000), 0)).toBe(1);

@@ -19,7 +19,8 @@ export async function removeMessages(ids: Types.ObjectId[]): Promise<number> {
   let removed = 0;
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
-    const docs = await Message.find({ _id: trusted({ $in: batch }) }).select({ threadId: 1, date: 1, participants: 1 })
+    const docs = await Message.find({ _id: trusted({ $in: batch }) })
+      .select({ threadId: 1, date: 1, participants: 1 })
       .lean<{ _id: Types.ObjectId; threadId?: Types.ObjectId | null; date: Date; participants?: string[] }[]>();
     const threadIds = [...new Map(docs.flatMap((d) => (d.threadId ? [[String(d.threadId), d.threadId] as const] : []))).values()];
     // The read model's entries first: a crash after them leaves mail the rebuild command indexes again, never an
@@ -42,7 +43,10 @@ async function removeEmptyThreads(threadIds: Types.ObjectId[]): Promise<void> {
 
 /** The `$pull` that takes a user out of a message's holders, with the sharing override of their holding. */
 export const releaseHolder = (userId: Types.ObjectId) => ({
-  syncedBy: userId, 'levelOverrides.private': userId, 'levelOverrides.metadata': userId, 'levelOverrides.full': userId,
+  syncedBy: userId,
+  'levelOverrides.private': userId,
+  'levelOverrides.metadata': userId,
+  'levelOverrides.full': userId,
 });
 
 /**
@@ -60,7 +64,8 @@ export async function removeCopies(copyFilter: Record<string, unknown>, userId: 
     copies += batch.length;
     const messageIds = [...new Set(batch.map((c) => String(c.messageId)))].map((id) => new Types.ObjectId(id));
     const remaining = await MailboxMessage.find({ messageId: trusted({ $in: messageIds }) })
-      .select({ messageId: 1, userId: 1 }).lean<{ messageId: Types.ObjectId; userId: Types.ObjectId }[]>();
+      .select({ messageId: 1, userId: 1 })
+      .lean<{ messageId: Types.ObjectId; userId: Types.ObjectId }[]>();
     const holders = new Map<string, Set<string>>();
     for (const r of remaining) holders.set(String(r.messageId), (holders.get(String(r.messageId)) ?? new Set()).add(String(r.userId)));
     const orphaned = messageIds.filter((id) => !holders.has(String(id)));

@@ -102,7 +102,9 @@ describe('sanitizeEmailHtml', () => {
   });
 
   it('drops remote background attributes and srcset without loading them', () => {
-    const out = clean('<table background="https://t.example/bg.png"><tr><td background="https://t.example/bg2.png">x</td></tr></table><img srcset="https://t.example/a.png 2x">');
+    const out = clean(
+      '<table background="https://t.example/bg.png"><tr><td background="https://t.example/bg2.png">x</td></tr></table><img srcset="https://t.example/a.png 2x">',
+    );
     expect(out).not.toContain('t.example');
   });
 
@@ -111,9 +113,7 @@ describe('sanitizeEmailHtml', () => {
       '<logo.7c1f@acme-robotics.com>': '/api/messages/m1/attachments/2.2',
       'chart@x': '/api/messages/m1/attachments/2.3',
     });
-    expect(out).toBe(
-      '<img src="/api/messages/m1/attachments/2.2" /><img src="/api/messages/m1/attachments/2.3" /><img data-cid="unknown@x" />',
-    );
+    expect(out).toBe('<img src="/api/messages/m1/attachments/2.2" /><img src="/api/messages/m1/attachments/2.3" /><img data-cid="unknown@x" />');
   });
 
   it('keeps raster data: images, refuses svg and html data: URIs', () => {

@@ -24,10 +24,7 @@ export interface SanitizedHtml {
   blockedRemoteImages: number;
 }
 
-const ALLOWED_TAGS = [
-  ...sanitizeHtml.defaults.allowedTags,
-  'img', 'font', 'center', 'del', 'ins', 'big', 'small', 'tt', 'strike', 'span', 'div',
-];
+const ALLOWED_TAGS = [...sanitizeHtml.defaults.allowedTags, 'img', 'font', 'center', 'del', 'ins', 'big', 'small', 'tt', 'strike', 'span', 'div'];
 
 const COMMON_ATTRIBUTES = ['style', 'dir', 'lang', 'title', 'align'];
 const ALLOWED_ATTRIBUTES: Record<string, string[]> = {
@@ -54,16 +51,61 @@ const SAFE_CSS_VALUE = /^(?:[^\\()"'<>{};@]|(?<=\b(?:rgba?|hsla?|calc|min|max|cl
 const SAFE_FONT_FAMILY = /^[\w\s,'"-]*$/;
 
 const STYLE_PROPERTIES = [
-  'color', 'background-color', 'background',
-  'font', 'font-size', 'font-style', 'font-weight', 'font-variant', 'line-height', 'letter-spacing', 'word-spacing',
-  'text-align', 'text-decoration', 'text-transform', 'text-indent', 'vertical-align', 'white-space',
-  'word-break', 'word-wrap', 'overflow-wrap', 'direction',
-  'margin', 'margin-top', 'margin-right', 'margin-bottom', 'margin-left',
-  'padding', 'padding-top', 'padding-right', 'padding-bottom', 'padding-left',
-  'border', 'border-top', 'border-right', 'border-bottom', 'border-left', 'border-color', 'border-style',
-  'border-width', 'border-radius', 'border-collapse', 'border-spacing',
-  'width', 'height', 'max-width', 'min-width', 'max-height', 'min-height',
-  'display', 'table-layout', 'list-style-type', 'float', 'clear', 'overflow', 'opacity',
+  'color',
+  'background-color',
+  'background',
+  'font',
+  'font-size',
+  'font-style',
+  'font-weight',
+  'font-variant',
+  'line-height',
+  'letter-spacing',
+  'word-spacing',
+  'text-align',
+  'text-decoration',
+  'text-transform',
+  'text-indent',
+  'vertical-align',
+  'white-space',
+  'word-break',
+  'word-wrap',
+  'overflow-wrap',
+  'direction',
+  'margin',
+  'margin-top',
+  'margin-right',
+  'margin-bottom',
+  'margin-left',
+  'padding',
+  'padding-top',
+  'padding-right',
+  'padding-bottom',
+  'padding-left',
+  'border',
+  'border-top',
+  'border-right',
+  'border-bottom',
+  'border-left',
+  'border-color',
+  'border-style',
+  'border-width',
+  'border-radius',
+  'border-collapse',
+  'border-spacing',
+  'width',
+  'height',
+  'max-width',
+  'min-width',
+  'max-height',
+  'min-height',
+  'display',
+  'table-layout',
+  'list-style-type',
+  'float',
+  'clear',
+  'overflow',
+  'opacity',
 ];
 const ALLOWED_STYLES: Record<string, RegExp[]> = {
   ...Object.fromEntries(STYLE_PROPERTIES.map((p) => [p, [SAFE_CSS_VALUE]])),

@@ -1,7 +1,13 @@
 import { applyCrmWrite, mergeProviderChange, type CopyState } from './state';
 
 const t = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s));
-const copy: CopyState = { state: { read: false, starred: false, archived: false, deleted: false }, stateChangedAt: {}, labels: ['INBOX'], folderId: null, pending: [] };
+const copy: CopyState = {
+  state: { read: false, starred: false, archived: false, deleted: false },
+  stateChangedAt: {},
+  labels: ['INBOX'],
+  folderId: null,
+  pending: [],
+};
 
 describe('state both ways', () => {
   it('treats the echo of a CRM write as the echo, not a change', () => {

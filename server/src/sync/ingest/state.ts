@@ -14,7 +14,11 @@ import type { MessageFlags } from '../providers/port';
 export type FlagField = keyof MessageFlags;
 export const FLAG_FIELDS: readonly FlagField[] = ['read', 'starred', 'archived', 'deleted'];
 
-export interface PendingWrite { field: string; value: unknown; at: Date }
+export interface PendingWrite {
+  field: string;
+  value: unknown;
+  at: Date;
+}
 
 export interface CopyState {
   state: MessageFlags;
@@ -45,7 +49,11 @@ const labelField = (label: string): string => `label:${label}`;
 
 /** The provider says `field` is now `value`, as of `changedAt`. */
 function decide(
-  pending: PendingWrite[], field: string, value: boolean, lastChange: Date | undefined, changedAt: Date,
+  pending: PendingWrite[],
+  field: string,
+  value: boolean,
+  lastChange: Date | undefined,
+  changedAt: Date,
 ): { apply: boolean; echo: boolean; pending: PendingWrite[] } {
   const entry = pending.find((p) => p.field === field);
   if (entry) {
@@ -60,8 +68,11 @@ function decide(
 
 export function mergeProviderChange(copy: CopyState, change: StateChange, changedAt: Date): MergeOutcome {
   const next: CopyState = {
-    state: { ...copy.state }, stateChangedAt: { ...copy.stateChangedAt }, labels: [...copy.labels],
-    folderId: copy.folderId, pending: [...copy.pending],
+    state: { ...copy.state },
+    stateChangedAt: { ...copy.stateChangedAt },
+    labels: [...copy.labels],
+    folderId: copy.folderId,
+    pending: [...copy.pending],
   };
   const out: MergeOutcome = { next, changed: [], echoes: 0, ignored: 0 };
 
@@ -121,8 +132,11 @@ export function changeFromSnapshot(copy: CopyState, flags: MessageFlags, labels:
  */
 export function applyCrmWrite(copy: CopyState, change: StateChange, at: Date): CopyState {
   const next: CopyState = {
-    state: { ...copy.state }, stateChangedAt: { ...copy.stateChangedAt }, labels: [...copy.labels],
-    folderId: copy.folderId, pending: [...copy.pending],
+    state: { ...copy.state },
+    stateChangedAt: { ...copy.stateChangedAt },
+    labels: [...copy.labels],
+    folderId: copy.folderId,
+    pending: [...copy.pending],
   };
   const setPending = (field: string, value: boolean) => {
     next.pending = [...next.pending.filter((p) => p.field !== field), { field, value, at }];

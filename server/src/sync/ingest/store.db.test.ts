@@ -43,15 +43,29 @@ describe('ingestMessages on the real database', () => {
     });
   });
 
-  it('does not merge a copy that only shares the Message-ID: an outsider cannot surface someone\'s private mail', async () => {
+  it("does not merge a copy that only shares the Message-ID: an outsider cannot surface someone's private mail", async () => {
     const orgId = await createOrg();
     const ann = await createMailbox(orgId, 'ann@acme.test');
     const bob = await createMailbox(orgId, 'bob@acme.test');
     const date = new Date('2026-11-20T10:00:00Z');
-    const privateMail = { from: 'lawyer@counsel.test', to: ['ann@acme.test'], subject: 'Settlement terms', messageId: '<secret-1@counsel.test>', date, text: 'The confidential terms.' };
+    const privateMail = {
+      from: 'lawyer@counsel.test',
+      to: ['ann@acme.test'],
+      subject: 'Settlement terms',
+      messageId: '<secret-1@counsel.test>',
+      date,
+      text: 'The confidential terms.',
+    };
     await ingest(ann, [await remoteOf(privateMail)]);
     // Eve reuses the Message-ID in a mail to Bob.
-    const forged = { from: 'eve@attacker.test', to: ['bob@acme.test'], subject: 'Hello', messageId: '<secret-1@counsel.test>', date: new Date('2026-11-21T09:00:00Z'), text: 'Hi Bob' };
+    const forged = {
+      from: 'eve@attacker.test',
+      to: ['bob@acme.test'],
+      subject: 'Hello',
+      messageId: '<secret-1@counsel.test>',
+      date: new Date('2026-11-21T09:00:00Z'),
+      text: 'Hi Bob',
+    };
     const res = await ingest(bob, [await remoteOf(forged)]);
     expect(res).toMatchObject({ stored: 1, newMessages: 1 });
     // Seen again (a replay): the same separate message, not a third one.
@@ -69,19 +83,31 @@ describe('ingestMessages on the real database', () => {
     // A genuine second copy (same sender, date and subject, a list tag on the subject even) still joins the first.
     const cat = await createMailbox(orgId, 'cat@acme.test');
     expect((await ingest(cat, [await remoteOf({ ...privateMail, to: ['ann@acme.test', 'cat@acme.test'] })])).newMessages).toBe(0);
-    expect((await ingest(cat, [await remoteOf({ ...privateMail, subject: '[legal] Settlement terms' }, { providerMessageId: 'via-list' })])).newMessages).toBe(0);
+    expect((await ingest(cat, [await remoteOf({ ...privateMail, subject: '[legal] Settlement terms' }, { providerMessageId: 'via-list' })])).newMessages).toBe(
+      0,
+    );
   });
 
   it('keeps a stored copy of mail without a Message-ID on its message when a better parser reads it differently', async () => {
     const orgId = await createOrg();
     const ann = await createMailbox(orgId, 'ann@acme.test');
     // No Message-ID: the dedup key hashes sender, date, subject and text, which is what a parser upgrade changes.
-    const mail = (subject: string) => Buffer.from(`From: Scanner <scan@customer.test>\r\nTo: ann@acme.test\r\nDate: Mon, 07 Apr 2025 08:00:00 +0000\r\nSubject: ${subject}\r\n\r\nScan attached.\r\n`, 'latin1');
-    const copy = { providerMessageId: 'scan-1', providerThreadId: null, labels: ['INBOX'], folderId: null, flags: { read: false, starred: false, archived: false, deleted: false }, receivedAt: new Date('2025-04-07T08:00:01Z') };
+    const mail = (subject: string) =>
+      Buffer.from(
+        `From: Scanner <scan@customer.test>\r\nTo: ann@acme.test\r\nDate: Mon, 07 Apr 2025 08:00:00 +0000\r\nSubject: ${subject}\r\n\r\nScan attached.\r\n`,
+        'latin1',
+      );
+    const copy = {
+      providerMessageId: 'scan-1',
+      providerThreadId: null,
+      labels: ['INBOX'],
+      folderId: null,
+      flags: { read: false, starred: false, archived: false, deleted: false },
+      receivedAt: new Date('2025-04-07T08:00:01Z'),
+    };
     // As an older reading stored it (U+FFFD where the bytes were Latin-1), then the same copy seen again.
     expect(await ingest(ann, [{ ...copy, content: { kind: 'raw', raw: mail('Gr\ufffd\ufffde') } }])).toMatchObject({ stored: 1, newMessages: 1 });
-    expect(await ingest(ann, [{ ...copy, content: { kind: 'raw', raw: mail('Gr\xfc\xdfe') } }]))
-      .toMatchObject({ stored: 0, alreadyStored: 1, newMessages: 0 });
+    expect(await ingest(ann, [{ ...copy, content: { kind: 'raw', raw: mail('Gr\xfc\xdfe') } }])).toMatchObject({ stored: 0, alreadyStored: 1, newMessages: 0 });
     await runInOrg(orgId, async () => {
       const msgs = await Message.find({}).lean();
       expect(msgs).toHaveLength(1);
@@ -96,12 +122,17 @@ describe('ingestMessages on the real database', () => {
     const orgId = await createOrg();
     const boxes = await Promise.all(['ann', 'bob', 'cat'].map((n) => createMailbox(orgId, `${n}@acme.test`)));
     const specs = Array.from({ length: 30 }, (_, i) => ({
-      from: `buyer${i}@customer.test`, to: ['ann@acme.test', 'bob@acme.test', 'cat@acme.test'], subject: `Order ${i}`, messageId: `<order-${i}@customer.test>`,
+      from: `buyer${i}@customer.test`,
+      to: ['ann@acme.test', 'bob@acme.test', 'cat@acme.test'],
+      subject: `Order ${i}`,
+      messageId: `<order-${i}@customer.test>`,
     }));
     // Three mailboxes, pages of five, all at once: the updates of one message interleave.
-    await Promise.all(boxes.map(async (box) => {
-      for (let i = 0; i < specs.length; i += 5) await ingest(box, await Promise.all(specs.slice(i, i + 5).map((sp) => remoteOf(sp))));
-    }));
+    await Promise.all(
+      boxes.map(async (box) => {
+        for (let i = 0; i < specs.length; i += 5) await ingest(box, await Promise.all(specs.slice(i, i + 5).map((sp) => remoteOf(sp))));
+      }),
+    );
     const everyone = boxes.map((b) => String(b.userId)).sort();
     await runInOrg(orgId, async () => {
       const msgs = await Message.find({}, { syncedBy: 1 }).lean();
@@ -110,7 +141,12 @@ describe('ingestMessages on the real database', () => {
       // A write that read the message before Bob was added and wrote it back after: Bob is gone from one message.
       const [victim] = msgs;
       await Message.updateOne({ _id: victim._id }, { $set: { syncedBy: [boxes[0].userId, boxes[2].userId] } });
-      expect(await repairHolders(msgs.map((m) => m._id), boxes[1].userId)).toBe(1);
+      expect(
+        await repairHolders(
+          msgs.map((m) => m._id),
+          boxes[1].userId,
+        ),
+      ).toBe(1);
       expect((await Message.findById(victim._id).lean())!.syncedBy.map(String).sort()).toEqual(everyone);
     });
     // Storing the same page again (a replay after a crash) puts a lost holder back as well.
@@ -125,7 +161,9 @@ describe('ingestMessages on the real database', () => {
   it('is idempotent: the same page stored twice changes nothing', async () => {
     const orgId = await createOrg();
     const f = await createMailbox(orgId, 'ann@acme.test');
-    const page = await Promise.all([1, 2, 3].map((i) => remoteOf({ from: `p${i}@x.test`, to: ['ann@acme.test'], subject: `S${i}`, messageId: `<idem-${i}@x.test>` })));
+    const page = await Promise.all(
+      [1, 2, 3].map((i) => remoteOf({ from: `p${i}@x.test`, to: ['ann@acme.test'], subject: `S${i}`, messageId: `<idem-${i}@x.test>` })),
+    );
     expect((await ingest(f, page)).stored).toBe(3);
     const second = await ingest(f, page);
     expect(second).toMatchObject({ stored: 0, alreadyStored: 3, newMessages: 0 });
@@ -139,10 +177,30 @@ describe('ingestMessages on the real database', () => {
     const orgId = await createOrg();
     const ann = await createMailbox(orgId, 'ann@acme.test');
     const bob = await createMailbox(orgId, 'bob@acme.test');
-    await ingest(ann, [await remoteOf({ from: 'ann@acme.test', to: ['dan@buyer-example.com'], subject: 'Offer', messageId: '<root@acme.test>' }, { providerThreadId: 'gA' })]);
-    await ingest(bob, [await remoteOf({ from: 'dan@buyer-example.com', to: ['ann@acme.test'], cc: ['bob@acme.test'], subject: 'Re: Offer', messageId: '<r1@buyer-example.com>', inReplyTo: '<root@acme.test>', references: ['<root@acme.test>'] }, { providerThreadId: 'gB' })]);
+    await ingest(ann, [
+      await remoteOf({ from: 'ann@acme.test', to: ['dan@buyer-example.com'], subject: 'Offer', messageId: '<root@acme.test>' }, { providerThreadId: 'gA' }),
+    ]);
+    await ingest(bob, [
+      await remoteOf(
+        {
+          from: 'dan@buyer-example.com',
+          to: ['ann@acme.test'],
+          cc: ['bob@acme.test'],
+          subject: 'Re: Offer',
+          messageId: '<r1@buyer-example.com>',
+          inReplyTo: '<root@acme.test>',
+          references: ['<root@acme.test>'],
+        },
+        { providerThreadId: 'gB' },
+      ),
+    ]);
     // A message in Ann's provider thread without any References still joins through the provider thread id.
-    await ingest(ann, [await remoteOf({ from: 'dan@buyer-example.com', to: ['ann@acme.test'], subject: 'Offer (broken client)', messageId: '<r2@buyer-example.com>' }, { providerThreadId: 'gA' })]);
+    await ingest(ann, [
+      await remoteOf(
+        { from: 'dan@buyer-example.com', to: ['ann@acme.test'], subject: 'Offer (broken client)', messageId: '<r2@buyer-example.com>' },
+        { providerThreadId: 'gA' },
+      ),
+    ]);
     await runInOrg(orgId, async () => {
       const msgs = await Message.find({}, { threadId: 1 }).lean();
       expect(new Set(msgs.map((m) => String(m.threadId))).size).toBe(1);
@@ -247,7 +305,9 @@ describe('ingestMessages on the real database', () => {
   it('keeps a malformed message raw and flagged without blocking the page', async () => {
     const orgId = await createOrg();
     const f = await createMailbox(orgId, 'ann@acme.test');
-    const bad = Buffer.from(`From: x@broken.test\r\nTo: ann@acme.test\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${'--b\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'.repeat(200)}`);
+    const bad = Buffer.from(
+      `From: x@broken.test\r\nTo: ann@acme.test\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${'--b\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'.repeat(200)}`,
+    );
     const good = await remoteOf({ from: 'y@fine.test', to: ['ann@acme.test'], subject: 'fine' });
     const res = await ingest(f, [{ ...good, providerMessageId: 'bad-1', content: { kind: 'raw', raw: bad } }, good]);
     expect(res.stored).toBe(2);
@@ -265,19 +325,33 @@ describe('provider changes to stored copies', () => {
 
   beforeAll(async () => {
     f = await createMailbox(await createOrg(), 'ann@acme.test');
-    await ingest(f, await Promise.all(['s1', 's2', 's3', 'd1', 'd2'].map((id) => remoteOf({ from: `${id}@x.test`, to: ['ann@acme.test'], subject: id, messageId: `<${id}@x.test>` }, { providerMessageId: id }))));
+    await ingest(
+      f,
+      await Promise.all(
+        ['s1', 's2', 's3', 'd1', 'd2'].map((id) =>
+          remoteOf({ from: `${id}@x.test`, to: ['ann@acme.test'], subject: id, messageId: `<${id}@x.test>` }, { providerMessageId: id }),
+        ),
+      ),
+    );
   });
 
   async function crmWrite(id: string, change: Parameters<typeof applyCrmWrite>[1], at: Date) {
     const c = (await copyOf(id))!;
     const next = applyCrmWrite({ state: c.state, stateChangedAt: c.stateChangedAt, labels: c.labels, folderId: c.folderId, pending: c.pending }, change, at);
-    await runInOrg(f.orgId, () => MailboxMessage.updateOne({ _id: c._id }, { $set: { state: next.state, stateChangedAt: next.stateChangedAt, labels: next.labels, pending: next.pending } }));
+    await runInOrg(f.orgId, () =>
+      MailboxMessage.updateOne(
+        { _id: c._id },
+        { $set: { state: next.state, stateChangedAt: next.stateChangedAt, labels: next.labels, pending: next.pending } },
+      ),
+    );
   }
 
   it('suppresses the echo of a CRM write: the pending entry clears, nothing counts as a change', async () => {
     const t0 = new Date('2030-01-01T10:00:00Z');
     await crmWrite('s1', { flags: { read: true }, labelsAdded: ['Customers'] }, t0);
-    const res = await applyStateChanges(mbOf(f), [{ providerMessageId: 's1', flags: { read: true }, labelsAdded: ['Customers'] }], { changedAt: new Date(t0.getTime() + 5000) });
+    const res = await applyStateChanges(mbOf(f), [{ providerMessageId: 's1', flags: { read: true }, labelsAdded: ['Customers'] }], {
+      changedAt: new Date(t0.getTime() + 5000),
+    });
     expect(res).toMatchObject({ applied: 0, echoes: 2 });
     const c = await copyOf('s1');
     expect(c!.pending).toEqual([]);
@@ -319,4 +393,3 @@ describe('provider changes to stored copies', () => {
     });
   });
 });
-

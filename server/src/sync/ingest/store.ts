@@ -57,8 +57,17 @@ const PIPELINE_CHUNK = 50;
 
 export async function ingestMessages(ctx: IngestContext, remote: RemoteMessage[]): Promise<IngestResult> {
   const result: IngestResult = {
-    received: remote.length, stored: 0, alreadyStored: 0, newMessages: 0, excluded: 0, excludedByRule: {}, excludedByChoice: 0,
-    malformed: 0, contactsCreated: 0, stateChanged: 0, failed: [],
+    received: remote.length,
+    stored: 0,
+    alreadyStored: 0,
+    newMessages: 0,
+    excluded: 0,
+    excludedByRule: {},
+    excludedByChoice: 0,
+    malformed: 0,
+    contactsCreated: 0,
+    stateChanged: 0,
+    failed: [],
   };
   if (remote.length === 0) return result;
   return runInOrg(ctx.mailbox.orgId, async () => {
@@ -120,10 +129,19 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const ownCompanyDomains = ctx.org.domains.map(registrableDomain).filter((d): d is string => d !== null);
 
   // 3. Threads, then the messages themselves (one document per dedup key, even within the page).
-  const threads = await resolveThreads(orgId, mailbox._id, kept.map((k) => ({
-    ...threadRoot(k.parsed), providerThreadId: k.remote.providerThreadId, fallbackKey: `key:${k.dedupKey}`,
-    subject: k.parsed.subject, date: k.parsed.date ?? k.remote.receivedAt,
-  })), threadKeys, now);
+  const threads = await resolveThreads(
+    orgId,
+    mailbox._id,
+    kept.map((k) => ({
+      ...threadRoot(k.parsed),
+      providerThreadId: k.remote.providerThreadId,
+      fallbackKey: `key:${k.dedupKey}`,
+      subject: k.parsed.subject,
+      date: k.parsed.date ?? k.remote.receivedAt,
+    })),
+    threadKeys,
+    now,
+  );
   // Copies of mail without a Message-ID this mailbox already stored keep their message (storedContentKeyedCopies).
   const sentAs = new Map(crmSent);
   for (const [providerMessageId, messageId] of await storedContentKeyedCopies(mailbox, kept)) sentAs.set(providerMessageId, messageId);
@@ -133,8 +151,14 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // The CRM's own message already exists (written at enqueue): no `messages` document for those.
   const docIdx = [...firstIndex.values()].filter((i) => !sentAs.has(kept[i].remote.providerMessageId) || crmGone.has(kept[i].remote.providerMessageId));
   const messageDocs = docIdx.map((i) => ({
-    _id: messageIds[i], orgId, ...messageContent(kept[i]), threadId: threads[i],
-    ...directory.linksFor(kept[i].participants, ownCompanyDomains), syncedBy: [mailbox.userId], createdAt: now, updatedAt: now,
+    _id: messageIds[i],
+    orgId,
+    ...messageContent(kept[i]),
+    threadId: threads[i],
+    ...directory.linksFor(kept[i].participants, ownCompanyDomains),
+    syncedBy: [mailbox.userId],
+    createdAt: now,
+    updatedAt: now,
   }));
   const msgOutcome = await insertIdempotent(Message, messageDocs);
   result.newMessages += msgOutcome.inserted.length;
@@ -145,17 +169,32 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // stored pointing at no message at all, and the CRM message never got its copy.
   if (msgOutcome.existing.length > 0) {
     const keys = msgOutcome.existing.map((j) => kept[docIdx[j]].dedupKey);
-    const found = await Message.find({ dedupKey: mongoose.trusted({ $in: keys }) }, { _id: 1, dedupKey: 1 }).lean<{ _id: mongoose.Types.ObjectId; dedupKey: string }[]>();
+    const found = await Message.find({ dedupKey: mongoose.trusted({ $in: keys }) }, { _id: 1, dedupKey: 1 }).lean<
+      { _id: mongoose.Types.ObjectId; dedupKey: string }[]
+    >();
     const actual = new Map(found.map((m) => [m.dedupKey, m._id]));
     kept.forEach((k, i) => {
       const id = actual.get(k.dedupKey);
       if (id && !sentAs.has(k.remote.providerMessageId)) messageIds[i] = id;
     });
   }
-  await separateCollisions(orgId, kept, docIdx, msgOutcome.existing, messageIds, (i) => ({
-    orgId, ...messageContent(kept[i]), threadId: threads[i],
-    ...directory.linksFor(kept[i].participants, ownCompanyDomains), syncedBy: [mailbox.userId], createdAt: now, updatedAt: now,
-  }), result);
+  await separateCollisions(
+    orgId,
+    kept,
+    docIdx,
+    msgOutcome.existing,
+    messageIds,
+    (i) => ({
+      orgId,
+      ...messageContent(kept[i]),
+      threadId: threads[i],
+      ...directory.linksFor(kept[i].participants, ownCompanyDomains),
+      syncedBy: [mailbox.userId],
+      createdAt: now,
+      updatedAt: now,
+    }),
+    result,
+  );
   const existingMessages = msgOutcome.existing.map((j) => messageIds[docIdx[j]]);
 
   // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).
@@ -169,29 +208,47 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const copyDocs = copyIdx.map((i) => {
     const r = kept[i].remote;
     return {
-      _id: copyDocId(orgId, mailbox._id, r.providerMessageId), orgId, mailboxId: mailbox._id, userId: mailbox.userId,
-      messageId: messageIds[i], providerMessageId: r.providerMessageId, providerThreadId: r.providerThreadId,
-      labels: r.labels, folderId: r.folderId, receivedAt: r.receivedAt, state: r.flags, stateChangedAt: {}, pending: [],
-      createdAt: now, updatedAt: now,
+      _id: copyDocId(orgId, mailbox._id, r.providerMessageId),
+      orgId,
+      mailboxId: mailbox._id,
+      userId: mailbox.userId,
+      messageId: messageIds[i],
+      providerMessageId: r.providerMessageId,
+      providerThreadId: r.providerThreadId,
+      labels: r.labels,
+      folderId: r.folderId,
+      receivedAt: r.receivedAt,
+      state: r.flags,
+      stateChangedAt: {},
+      pending: [],
+      createdAt: now,
+      updatedAt: now,
     };
   });
   const copyOutcome = await insertIdempotent(MailboxMessage, copyDocs);
   // The thread this page resolved is the stored message's own unless the message is the CRM's (indexed when it
   // was recorded, with its thread; one stored again here is new mail) or was stored before under another; a thread
   // entry is checked when read.
-  await indexCopies(copyOutcome.inserted.map((j) => {
-    const i = copyIdx[j];
-    const k = kept[i];
-    const threadId = sentAs.has(k.remote.providerMessageId) && !crmGone.has(k.remote.providerMessageId) ? undefined : threads[i];
-    return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants, threadId };
-  }));
+  await indexCopies(
+    copyOutcome.inserted.map((j) => {
+      const i = copyIdx[j];
+      const k = kept[i];
+      const threadId = sentAs.has(k.remote.providerMessageId) && !crmGone.has(k.remote.providerMessageId) ? undefined : threads[i];
+      return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants, threadId };
+    }),
+  );
   result.stored += copyOutcome.inserted.length;
   result.alreadyStored += copyOutcome.existing.length;
   copyOutcome.failed.forEach((f) => result.failed.push({ providerMessageId: copyDocs[f.index].providerMessageId, reason: f.message }));
   const malformedIds = copyOutcome.inserted.filter((j) => kept[copyIdx[j]].parsed.malformed).map((j) => copyDocs[j].providerMessageId);
   if (malformedIds.length > 0) {
     result.malformed += malformedIds.length;
-    await SyncEvent.create({ mailboxId: mailbox._id, at: now, kind: 'malformed_kept', detail: { count: malformedIds.length, providerMessageIds: malformedIds } });
+    await SyncEvent.create({
+      mailboxId: mailbox._id,
+      at: now,
+      kind: 'malformed_kept',
+      detail: { count: malformedIds.length, providerMessageIds: malformedIds },
+    });
   }
 
   // 5. Holders: a message another mailbox stored first gains this user. When this mailbox's copy already existed
@@ -199,17 +256,31 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const newCopyMessages = new Set(copyOutcome.inserted.map((j) => String(copyDocs[j].messageId)));
   const needHolder = existingMessages.filter((id) => newCopyMessages.has(String(id)));
   for (const j of copyOutcome.inserted) if (sentAs.has(copyDocs[j].providerMessageId)) needHolder.push(copyDocs[j].messageId);
-  needHolder.push(...await lackingHolder(existingMessages.filter((id) => !newCopyMessages.has(String(id))), mailbox.userId));
+  needHolder.push(
+    ...(await lackingHolder(
+      existingMessages.filter((id) => !newCopyMessages.has(String(id))),
+      mailbox.userId,
+    )),
+  );
   if (needHolder.length > 0) await addHolder(needHolder, mailbox.userId);
 
   // 6. Copies that existed: the provider's current flags and labels, through the echo and later-wins rules.
   if (copyOutcome.existing.length > 0) {
     const again = copyOutcome.existing.map((j) => kept[copyIdx[j]].remote);
-    const rows = await findCopies(mailbox._id, again.map((r) => r.providerMessageId));
+    const rows = await findCopies(
+      mailbox._id,
+      again.map((r) => r.providerMessageId),
+    );
     const changes = again.flatMap((r) => {
       const row = rows.get(r.providerMessageId);
       if (!row) return [];
-      const current = { state: row.state, stateChangedAt: row.stateChangedAt ?? {}, labels: row.labels ?? [], folderId: row.folderId ?? null, pending: row.pending ?? [] };
+      const current = {
+        state: row.state,
+        stateChangedAt: row.stateChangedAt ?? {},
+        labels: row.labels ?? [],
+        folderId: row.folderId ?? null,
+        pending: row.pending ?? [],
+      };
       return [{ providerMessageId: r.providerMessageId, change: changeFromSnapshot(current, r.flags, r.labels, r.folderId) }];
     });
     result.stateChanged += (await mergeIntoCopies(rows, changes, now)).applied;
@@ -225,13 +296,14 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   if (versionBefore === directory.version && versionNow === versionBefore + created.length) {
     directory.version = versionNow; // only this page's own contacts moved it, and they are in the directory already
   } else {
-    const stored = kept.flatMap((k, i) => failedMessages.has(String(messageIds[i])) ? [] : [{ messageId: messageIds[i], participants: k.participants }]);
+    const stored = kept.flatMap((k, i) => (failedMessages.has(String(messageIds[i])) ? [] : [{ messageId: messageIds[i], participants: k.participants }]));
     await relinkPage(ctx, stored, ownCompanyDomains);
   }
 
   // 9. A choice made while this page was being stored (after step 1b read the keys) takes back what it covers, through
   // the one removal path: the answer to "don't log" never races a sync into keeping the email.
-  const written = copyOutcome.inserted.map((j) => ({ item: kept[copyIdx[j]], copyId: copyDocs[j]._id }))
+  const written = copyOutcome.inserted
+    .map((j) => ({ item: kept[copyIdx[j]], copyId: copyDocs[j]._id }))
     .filter(({ item }) => !heldSend(item.remote.providerMessageId));
   await takeBackLateChoices(owner, written, result);
 }
@@ -242,19 +314,32 @@ async function applyChoices(owner: ChoiceOwner, items: Prepared[], exempt: (item
   const covered = await coveredByChoices(owner, candidates);
   if (covered.size === 0) return items;
   const out = new Set(candidates.filter((_, i) => covered.has(i)));
-  await noteKeptOut(owner, [...covered].map(([i, exclusionId]) => ({ exclusionId, item: candidates[i] })));
+  await noteKeptOut(
+    owner,
+    [...covered].map(([i, exclusionId]) => ({ exclusionId, item: candidates[i] })),
+  );
   result.excluded += out.size;
   result.excludedByChoice += out.size;
   return items.filter((k) => !out.has(k));
 }
 
 /** Step 9 (exported for its test: the race it closes cannot be timed from outside). */
-export async function takeBackLateChoices(owner: ChoiceOwner, written: { item: Prepared; copyId: mongoose.Types.ObjectId }[], result: IngestResult): Promise<void> {
-  const covered = await coveredByChoices(owner, written.map((w) => w.item));
+export async function takeBackLateChoices(
+  owner: ChoiceOwner,
+  written: { item: Prepared; copyId: mongoose.Types.ObjectId }[],
+  result: IngestResult,
+): Promise<void> {
+  const covered = await coveredByChoices(
+    owner,
+    written.map((w) => w.item),
+  );
   if (covered.size === 0) return;
   const taken = [...covered.keys()].map((i) => written[i]);
   const removed = await removeCopies({ _id: mongoose.trusted({ $in: taken.map((t) => t.copyId) }) }, owner.userId);
-  await noteKeptOut(owner, [...covered].map(([i, exclusionId]) => ({ exclusionId, item: written[i].item })));
+  await noteKeptOut(
+    owner,
+    [...covered].map(([i, exclusionId]) => ({ exclusionId, item: written[i].item })),
+  );
   result.stored -= removed.copies;
   result.excluded += removed.copies;
   result.excludedByChoice += removed.copies;
@@ -269,13 +354,19 @@ export async function takeBackLateChoices(owner: ChoiceOwner, written: { item: P
  * visibility ever show through the other (docs/SECURITY.md, "Deduplication").
  */
 async function separateCollisions(
-  orgId: mongoose.Types.ObjectId, kept: Prepared[], docIdx: number[], existing: number[], messageIds: mongoose.Types.ObjectId[],
-  docOf: (i: number) => Record<string, unknown>, result: IngestResult,
+  orgId: mongoose.Types.ObjectId,
+  kept: Prepared[],
+  docIdx: number[],
+  existing: number[],
+  messageIds: mongoose.Types.ObjectId[],
+  docOf: (i: number) => Record<string, unknown>,
+  result: IngestResult,
 ): Promise<void> {
   const candidates = existing.map((j) => docIdx[j]).filter((i) => kept[i].dedupKey.startsWith('mid:'));
   if (candidates.length === 0) return;
-  const stored = await Message.find({ _id: mongoose.trusted({ $in: candidates.map((i) => messageIds[i]) }) }, { from: 1, date: 1, subject: 1 })
-    .lean<{ _id: mongoose.Types.ObjectId; from: { email: string } | null; date: Date | null; subject: string }[]>();
+  const stored = await Message.find({ _id: mongoose.trusted({ $in: candidates.map((i) => messageIds[i]) }) }, { from: 1, date: 1, subject: 1 }).lean<
+    { _id: mongoose.Types.ObjectId; from: { email: string } | null; date: Date | null; subject: string }[]
+  >();
   const byId = new Map(stored.map((m) => [String(m._id), m]));
   const split = candidates.filter((i) => {
     const m = byId.get(String(messageIds[i]));
@@ -313,19 +404,25 @@ function sameEmail(stored: { from: { email: string } | null; date: Date | null; 
   return normaliseForKey(stored.subject ?? '') === normaliseForKey(parsed.subject);
 }
 
-
 /** Reloads the run's directory and adds the links it gives to the page's messages. */
-async function relinkPage(ctx: IngestContext, stored: { messageId: mongoose.Types.ObjectId; participants: string[] }[], ownCompanyDomains: string[]): Promise<void> {
-  const directory = ctx.directory = await OrgDirectory.load();
+async function relinkPage(
+  ctx: IngestContext,
+  stored: { messageId: mongoose.Types.ObjectId; participants: string[] }[],
+  ownCompanyDomains: string[],
+): Promise<void> {
+  const directory = (ctx.directory = await OrgDirectory.load());
   const seen = new Set<string>();
   for (const { messageId, participants } of stored) {
     if (seen.has(String(messageId))) continue;
     seen.add(String(messageId));
     const links = directory.linksFor(participants, ownCompanyDomains);
     if (links.contactIds.length + links.companyIds.length + links.dealIds.length === 0) continue;
-    await Message.updateOne({ _id: messageId }, {
-      $addToSet: { contactIds: { $each: links.contactIds }, companyIds: { $each: links.companyIds }, dealIds: { $each: links.dealIds } },
-    });
+    await Message.updateOne(
+      { _id: messageId },
+      {
+        $addToSet: { contactIds: { $each: links.contactIds }, companyIds: { $each: links.companyIds }, dealIds: { $each: links.dealIds } },
+      },
+    );
   }
 }
 
@@ -339,8 +436,9 @@ async function storedContentKeyedCopies(mailbox: IngestContext['mailbox'], kept:
   const out = new Map<string, mongoose.Types.ObjectId>();
   const ids = kept.filter((k) => k.dedupKey.startsWith('hash:')).map((k) => k.remote.providerMessageId);
   await mapBounded([...new Set(ids)], READ_CONCURRENCY, async (providerMessageId) => {
-    const copy = await MailboxMessage.findOne({ _id: copyDocId(mailbox.orgId, mailbox._id, providerMessageId) }, { messageId: 1 })
-      .lean<{ messageId: mongoose.Types.ObjectId | null }>();
+    const copy = await MailboxMessage.findOne({ _id: copyDocId(mailbox.orgId, mailbox._id, providerMessageId) }, { messageId: 1 }).lean<{
+      messageId: mongoose.Types.ObjectId | null;
+    }>();
     if (copy?.messageId) out.set(providerMessageId, copy.messageId);
   });
   return out;
@@ -364,11 +462,14 @@ async function crmSentMessages(mailbox: IngestContext['mailbox'], kept: Prepared
   const ids = kept.filter((k) => k.parsed.from.some((a) => a.email === own)).map((k) => k.remote.providerMessageId);
   const out = new Map<string, mongoose.Types.ObjectId>();
   if (ids.length === 0) return out;
-  const entries = await Outbox.find(mongoose.trusted({
-    mailboxId: mailbox._id,
-    messageId: mongoose.trusted({ $ne: null }),
-    $or: [{ providerDraftId: mongoose.trusted({ $in: ids }) }, { providerMessageId: mongoose.trusted({ $in: ids }) }],
-  }), { messageId: 1, providerDraftId: 1, providerMessageId: 1 }).lean<{ messageId: mongoose.Types.ObjectId; providerDraftId: string | null; providerMessageId: string | null }[]>();
+  const entries = await Outbox.find(
+    mongoose.trusted({
+      mailboxId: mailbox._id,
+      messageId: mongoose.trusted({ $ne: null }),
+      $or: [{ providerDraftId: mongoose.trusted({ $in: ids }) }, { providerMessageId: mongoose.trusted({ $in: ids }) }],
+    }),
+    { messageId: 1, providerDraftId: 1, providerMessageId: 1 },
+  ).lean<{ messageId: mongoose.Types.ObjectId; providerDraftId: string | null; providerMessageId: string | null }[]>();
   for (const e of entries) {
     for (const id of [e.providerDraftId, e.providerMessageId]) if (id && ids.includes(id)) out.set(id, e.messageId);
   }

@@ -71,16 +71,24 @@ export async function resolveThreads(
     toInsert.push({ key, candidate: computed[best] });
   }
 
-  const outcome = await insertIdempotent(ThreadKey, toInsert.map(({ key, candidate }) => ({
-    _id: stableId(orgId, 'threadKey', key), orgId, key, threadId: candidate,
-  })));
+  const outcome = await insertIdempotent(
+    ThreadKey,
+    toInsert.map(({ key, candidate }) => ({
+      _id: stableId(orgId, 'threadKey', key),
+      orgId,
+      key,
+      threadId: candidate,
+    })),
+  );
   outcome.inserted.forEach((i) => resolved.set(toInsert[i].key, toInsert[i].candidate));
   // Mapped by an earlier run: read the mapping (an `_id` equality read, cheap everywhere).
-  await Promise.all(outcome.existing.map(async (i) => {
-    const { key, candidate } = toInsert[i];
-    const doc = await ThreadKey.findById(stableId(orgId, 'threadKey', key), { threadId: 1 }).lean();
-    resolved.set(key, doc?.threadId ?? candidate);
-  }));
+  await Promise.all(
+    outcome.existing.map(async (i) => {
+      const { key, candidate } = toInsert[i];
+      const doc = await ThreadKey.findById(stableId(orgId, 'threadKey', key), { threadId: 1 }).lean();
+      resolved.set(key, doc?.threadId ?? candidate);
+    }),
+  );
   if (outcome.failed.length > 0) throw new Error(`thread keys could not be written: ${outcome.failed[0].message}`);
   for (const [key, id] of resolved) cache.set(key, id);
 
@@ -95,8 +103,14 @@ export async function resolveThreads(
     if (!firstOfThread.has(String(id))) firstOfThread.set(String(id), i);
   });
   const threadDocs = [...firstOfThread.values()].map((i) => ({
-    _id: result[i], orgId, subject: inputs[i].subject, messageKeys: inputs[i].rootKey !== null ? [inputs[i].rootKey] : [],
-    providerThreadKeys: ptKey(inputs[i]) !== null ? [ptKey(inputs[i])] : [], lastMessageAt: inputs[i].date, createdAt: now, updatedAt: now,
+    _id: result[i],
+    orgId,
+    subject: inputs[i].subject,
+    messageKeys: inputs[i].rootKey !== null ? [inputs[i].rootKey] : [],
+    providerThreadKeys: ptKey(inputs[i]) !== null ? [ptKey(inputs[i])] : [],
+    lastMessageAt: inputs[i].date,
+    createdAt: now,
+    updatedAt: now,
   }));
   const created = await insertIdempotent(Thread, threadDocs);
   if (created.failed.length > 0) throw new Error(`threads could not be written: ${created.failed[0].message}`);

@@ -62,7 +62,9 @@ describe('decodeAttachments', () => {
   });
   it('refuses text that is not base64, naming the attachment', () => {
     expect(() => decodeAttachments([file(3), { ...file(3), contentBase64: 'ab$d' }], 1000)).toThrow(ComposeError);
-    expect(() => decodeAttachments([file(3), { ...file(3), contentBase64: 'ab$d' }], 1000)).toThrow(expect.objectContaining({ code: 'invalid', field: 'attachments.1.contentBase64' }));
+    expect(() => decodeAttachments([file(3), { ...file(3), contentBase64: 'ab$d' }], 1000)).toThrow(
+      expect.objectContaining({ code: 'invalid', field: 'attachments.1.contentBase64' }),
+    );
   });
 });
 
@@ -96,14 +98,21 @@ describe('composeMessage', () => {
   });
 
   it('threads a reply with In-Reply-To and References', async () => {
-    const raw = await composeMessage({ ...base, subject: 'Re: Pricing', inReplyTo: { internetMessageId: 'orig@client.test', references: ['root@client.test'], subject: 'Pricing' } });
+    const raw = await composeMessage({
+      ...base,
+      subject: 'Re: Pricing',
+      inReplyTo: { internetMessageId: 'orig@client.test', references: ['root@client.test'], subject: 'Pricing' },
+    });
     const mail = await simpleParser(raw);
     expect(mail.inReplyTo).toBe('<orig@client.test>');
     expect(mail.references).toEqual(['<root@client.test>', '<orig@client.test>']);
   });
 
   it('attaches files with their names and types', async () => {
-    const raw = await composeMessage({ ...base, attachments: [{ filename: 'offer.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 offer') }] });
+    const raw = await composeMessage({
+      ...base,
+      attachments: [{ filename: 'offer.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4 offer') }],
+    });
     const mail = await simpleParser(raw);
     expect(mail.attachments).toHaveLength(1);
     expect(mail.attachments[0]).toMatchObject({ filename: 'offer.pdf', contentType: 'application/pdf' });

@@ -39,7 +39,11 @@ export interface ComposeInput {
 const MAX_REFERENCES = 20;
 
 export class ComposeError extends Error {
-  constructor(public readonly code: 'too_large' | 'invalid', public readonly field: string, message: string) {
+  constructor(
+    public readonly code: 'too_large' | 'invalid',
+    public readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ComposeError';
   }
@@ -64,8 +68,7 @@ const bracketed = (id: string): string => (id.startsWith('<') ? id : `<${id}>`);
  * Message-ID; when the chain is long, the first (the thread root) and the newest ones are kept.
  */
 export function threadingHeaders(parent: ReplyContext): { inReplyTo: string | null; references: string[] } {
-  const chain = [...parent.references, ...(parent.internetMessageId ? [parent.internetMessageId] : [])]
-    .filter((id, i, all) => id && all.indexOf(id) === i);
+  const chain = [...parent.references, ...(parent.internetMessageId ? [parent.internetMessageId] : [])].filter((id, i, all) => id && all.indexOf(id) === i);
   const kept = chain.length > MAX_REFERENCES ? [chain[0], ...chain.slice(chain.length - (MAX_REFERENCES - 1))] : chain;
   return { inReplyTo: parent.internetMessageId ? bracketed(parent.internetMessageId) : null, references: kept.map(bracketed) };
 }
@@ -76,10 +79,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * Decodes the request's base64 attachments and enforces the total cap before anything is composed. Buffer.from
  * silently skips characters that are not base64, so the text is checked first: a corrupt file is refused, not sent.
  */
-export function decodeAttachments(
-  list: { filename: string; contentType: string; contentBase64: string }[],
-  capBytes: number,
-): ComposeAttachment[] {
+export function decodeAttachments(list: { filename: string; contentType: string; contentBase64: string }[], capBytes: number): ComposeAttachment[] {
   let total = 0;
   return list.map((a, i) => {
     const text = a.contentBase64.replace(/\s+/g, '');

@@ -37,7 +37,10 @@ export type { SendRequest } from './record';
 export type OutboxStatus = 'queued' | 'sending' | 'sent' | 'failed';
 
 /** The 202 answer: `id` is the CRM message id. */
-export interface SendAnswer { id: string; status: OutboxStatus }
+export interface SendAnswer {
+  id: string;
+  status: OutboxStatus;
+}
 
 export class OutboundError extends Error {
   constructor(
@@ -84,7 +87,12 @@ async function findEntry(userId: Types.ObjectId, idempotencyKey: string): Promis
 }
 
 /** Everything fixed before the entry is written: subject, Date, thread, the message replied to, attachment metadata. */
-async function prepare(userId: Types.ObjectId, body: SendRequest, mailbox: SendingMailbox, ids: { orgId: Types.ObjectId; messageKey: string }): Promise<PreparedSend> {
+async function prepare(
+  userId: Types.ObjectId,
+  body: SendRequest,
+  mailbox: SendingMailbox,
+  ids: { orgId: Types.ObjectId; messageKey: string },
+): Promise<PreparedSend> {
   // Decoded here only to refuse a bad or oversize attachment before anything is stored (the cap is the provider's).
   const files = decodeAttachments(body.attachments ?? [], capabilitiesOf(mailbox.provider).sendAttachmentCapBytes);
   const user = await User.findById(userId).select({ name: 1 }).lean<{ name?: string }>();
@@ -96,11 +104,21 @@ async function prepare(userId: Types.ObjectId, body: SendRequest, mailbox: Sendi
   if (body.replyToMessageId) {
     const original = await Message.findById(body.replyToMessageId)
       .select({ internetMessageId: 1, references: 1, subject: 1, threadId: 1, syncedBy: 1, levelOverrides: 1 })
-      .lean<{ _id: Types.ObjectId; internetMessageId: string | null; references?: string[]; subject: string; threadId: Types.ObjectId | null; syncedBy: Types.ObjectId[]; levelOverrides?: MessageDoc['levelOverrides'] }>();
+      .lean<{
+        _id: Types.ObjectId;
+        internetMessageId: string | null;
+        references?: string[];
+        subject: string;
+        threadId: Types.ObjectId | null;
+        syncedBy: Types.ObjectId[];
+        levelOverrides?: MessageDoc['levelOverrides'];
+      }>();
     // Replying copies the subject: only to a message the caller may see (404 otherwise, as if it did not exist).
-    if (!original || (await loadVisibility(userId)).access(original) === 'none') throw new OutboundError('message_not_found', 'the message replied to was not found');
+    if (!original || (await loadVisibility(userId)).access(original) === 'none')
+      throw new OutboundError('message_not_found', 'the message replied to was not found');
     const copy = await MailboxMessage.findOne({ messageId: original._id, mailboxId: mailbox._id })
-      .select({ providerMessageId: 1, providerThreadId: 1 }).lean<{ providerMessageId: string; providerThreadId: string | null }>();
+      .select({ providerMessageId: 1, providerThreadId: 1 })
+      .lean<{ providerMessageId: string; providerThreadId: string | null }>();
     reply = {
       messageId: String(original._id),
       internetMessageId: original.internetMessageId,
@@ -154,8 +172,15 @@ export async function enqueueSend(
   const messageId = messageDocId(user.orgId, `mid:${messageKey}`);
   try {
     await Outbox.create({
-      _id: entryId, userId: user.userId, idempotencyKey, requestHash: hash, mailboxId: mailbox._id,
-      request: prepared, status: 'queued', internetMessageId, messageId,
+      _id: entryId,
+      userId: user.userId,
+      idempotencyKey,
+      requestHash: hash,
+      mailboxId: mailbox._id,
+      request: prepared,
+      status: 'queued',
+      internetMessageId,
+      messageId,
     });
   } catch (err) {
     // The same key raced us: the first writer's answer is the answer.
@@ -181,7 +206,9 @@ async function compose(entry: StoredEntry, mailbox: SendingMailbox): Promise<Pic
   const r = entry.request;
   const fields: OutgoingMessage['fields'] = {
     from: { email: mailbox.address, name: r.fromName },
-    to: r.to, cc: r.cc ?? [], bcc: r.bcc ?? [],
+    to: r.to,
+    cc: r.cc ?? [],
+    bcc: r.bcc ?? [],
     subject: r.subject,
     ...(r.text !== undefined ? { text: r.text } : {}),
     ...(r.html !== undefined ? { html: r.html } : {}),
@@ -198,7 +225,7 @@ async function compose(entry: StoredEntry, mailbox: SendingMailbox): Promise<Pic
 
 function backoffMs(attempts: number, err: unknown): number {
   const exponential = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
-  const retryAfter = err instanceof ProviderError ? err.details.retryAfterMs ?? 0 : 0;
+  const retryAfter = err instanceof ProviderError ? (err.details.retryAfterMs ?? 0) : 0;
   // Up to 20% jitter, so entries that failed together do not all come back together.
   return Math.max(retryAfter, Math.round(exponential * (1 + Math.random() * 0.2)));
 }
@@ -292,9 +319,19 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
     const internetMessageId = await adoptSentMessageId(entry, sent);
     const messageId = await ensureRecorded({ ...entry, internetMessageId }, mailbox);
     await recordSentCopy(messageId, mailbox, sent, now);
-    await Outbox.updateOne({ _id: entry._id }, {
-      $set: { status: 'sent', providerMessageId: sent.providerMessageId, providerThreadId: sent.providerThreadId, lastError: null, 'lease.owner': null, 'lease.until': null },
-    });
+    await Outbox.updateOne(
+      { _id: entry._id },
+      {
+        $set: {
+          status: 'sent',
+          providerMessageId: sent.providerMessageId,
+          providerThreadId: sent.providerThreadId,
+          lastError: null,
+          'lease.owner': null,
+          'lease.until': null,
+        },
+      },
+    );
     return outcome;
   } catch (err) {
     if (err instanceof ProviderError && REFUSED.has(err.code)) return fail(err.code, err.message);
@@ -310,14 +347,21 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
  * The worker's sweep: every entry that is queued or sending and not leased (or whose lease expired: a worker
  * died mid-send), oldest first, each in its own organisation's context.
  */
-export async function processDueOutbox(adapters: MailboxAdapters, opts: { limit?: number; now?: Date; retentionSeconds?: number } = {}): Promise<Record<RunOutcome, number>> {
+export async function processDueOutbox(
+  adapters: MailboxAdapters,
+  opts: { limit?: number; now?: Date; retentionSeconds?: number } = {},
+): Promise<Record<RunOutcome, number>> {
   const now = opts.now ?? new Date();
   await purgeSentContent(now, opts.retentionSeconds ?? 0);
   const due = await runAsSystem('outbox sweep across organisations', () =>
     Outbox.find({
       status: mongoose.trusted({ $in: ['queued', 'sending'] }),
       $or: [{ 'lease.until': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }],
-    }).sort({ updatedAt: 1 }).limit(opts.limit ?? 50).select({ _id: 1, orgId: 1 }).lean<{ _id: Types.ObjectId; orgId: Types.ObjectId }[]>(),
+    })
+      .sort({ updatedAt: 1 })
+      .limit(opts.limit ?? 50)
+      .select({ _id: 1, orgId: 1 })
+      .lean<{ _id: Types.ObjectId; orgId: Types.ObjectId }[]>(),
   );
   const counts: Record<RunOutcome, number> = { sent: 0, recovered: 0, retry: 0, failed: 0, skipped: 0 };
   for (const e of due) counts[await runInOrg(e.orgId, () => runOutboxOnce(e._id, adapters, { now }))]++;
@@ -331,10 +375,16 @@ export async function processDueOutbox(adapters: MailboxAdapters, opts: { limit?
  * behind"). `retentionSeconds` (OUTBOX_CONTENT_RETENTION_SECONDS) keeps it that long after sending first.
  */
 export async function purgeSentContent(now: Date, retentionSeconds: number): Promise<number> {
-  const res = await runAsSystem('outbox content purge across organisations', () => Outbox.updateMany(
-    { status: 'sent', 'request.purged': mongoose.trusted({ $ne: true }), updatedAt: mongoose.trusted({ $lte: new Date(now.getTime() - retentionSeconds * 1000) }) },
-    { $set: { request: { purged: true, at: now } } },
-  ));
+  const res = await runAsSystem('outbox content purge across organisations', () =>
+    Outbox.updateMany(
+      {
+        status: 'sent',
+        'request.purged': mongoose.trusted({ $ne: true }),
+        updatedAt: mongoose.trusted({ $lte: new Date(now.getTime() - retentionSeconds * 1000) }),
+      },
+      { $set: { request: { purged: true, at: now } } },
+    ),
+  );
   return res.modifiedCount;
 }
 

@@ -26,7 +26,10 @@ import { sanitizeEmailHtml } from '../ingest/sanitize';
 import { capabilitiesOf } from '../providers/capabilities';
 import type { ProviderName, SentResult } from '../providers/port';
 
-export interface SendAddress { email: string; name?: string }
+export interface SendAddress {
+  email: string;
+  name?: string;
+}
 
 /** The validated request body of POST /api/messages (server/openapi.yaml). */
 export interface SendRequest {
@@ -62,7 +65,13 @@ export interface PreparedSend extends SendRequest {
   attachmentMeta: { id: string; filename: string; mimeType: string; size: number }[];
 }
 
-export interface SendingMailbox { _id: Types.ObjectId; orgId: Types.ObjectId; userId: Types.ObjectId; address: string; provider: ProviderName }
+export interface SendingMailbox {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  userId: Types.ObjectId;
+  address: string;
+  provider: ProviderName;
+}
 
 const SNIPPET_CHARS = 200;
 
@@ -76,7 +85,12 @@ function snippetOf(text: string | undefined, html: string | undefined): string {
 
 /** Attachment metadata as the ingest identifies files: the sha256 of the content. */
 export function attachmentMeta(files: { filename: string; contentType: string; content: Buffer }[]): PreparedSend['attachmentMeta'] {
-  return files.map((f) => ({ id: createHash('sha256').update(f.content).digest('hex'), filename: f.filename, mimeType: f.contentType, size: f.content.length }));
+  return files.map((f) => ({
+    id: createHash('sha256').update(f.content).digest('hex'),
+    filename: f.filename,
+    mimeType: f.contentType,
+    size: f.content.length,
+  }));
 }
 
 /**
@@ -98,9 +112,7 @@ export async function recordCrmMessage(
   const key = dedupKey({ messageId: messageKey, from: [from], date, subject: prepared.subject, text: prepared.text ?? '', malformed: false, rawSha256: null });
   const threadId = new Types.ObjectId(prepared.threadId);
   // Our References header: the parent's chain and the parent itself (compose.ts threadingHeaders), normalised.
-  const references = prepared.reply
-    ? [...new Set([...prepared.reply.references, prepared.reply.internetMessageId].filter((k): k is string => !!k))]
-    : [];
+  const references = prepared.reply ? [...new Set([...prepared.reply.references, prepared.reply.internetMessageId].filter((k): k is string => !!k))] : [];
 
   // A Message-ID adopted after sending (adoptSentMessageId) re-keys the message recorded under ours; finish that
   // here if a crash came between the entry's update and the message's.
@@ -121,7 +133,12 @@ export async function recordCrmMessage(
         references,
         threadId,
         subject: prepared.subject,
-        from, to, cc, bcc, date, direction,
+        from,
+        to,
+        cc,
+        bcc,
+        date,
+        direction,
         snippet: snippetOf(prepared.text, prepared.html),
         text: prepared.text ?? '',
         html: prepared.html !== undefined ? sanitizeEmailHtml(prepared.html).html : '',
@@ -164,20 +181,38 @@ async function rekeyMessage(messageId: Types.ObjectId, messageKey: string): Prom
   const key = `mid:${messageKey}`;
   const current = await Message.findById(messageId).select({ dedupKey: 1, threadId: 1 }).lean<{ dedupKey: string; threadId: Types.ObjectId | null }>();
   if (!current || current.dedupKey === key || !current.dedupKey.startsWith('mid:')) return;
-  type Folded = { _id: Types.ObjectId; date: Date; participants?: string[]; threadId?: Types.ObjectId | null; syncedBy?: Types.ObjectId[]; contactIds?: Types.ObjectId[]; companyIds?: Types.ObjectId[]; dealIds?: Types.ObjectId[] };
-  const other = await Message.findOne({ dedupKey: key }).select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1, date: 1, participants: 1, threadId: 1 }).lean<Folded>();
+  type Folded = {
+    _id: Types.ObjectId;
+    date: Date;
+    participants?: string[];
+    threadId?: Types.ObjectId | null;
+    syncedBy?: Types.ObjectId[];
+    contactIds?: Types.ObjectId[];
+    companyIds?: Types.ObjectId[];
+    dealIds?: Types.ObjectId[];
+  };
+  const other = await Message.findOne({ dedupKey: key })
+    .select({ syncedBy: 1, contactIds: 1, companyIds: 1, dealIds: 1, date: 1, participants: 1, threadId: 1 })
+    .lean<Folded>();
   if (other && !other._id.equals(messageId)) {
     await MailboxMessage.updateMany({ messageId: other._id }, { $set: { messageId } });
     const moved = await MailboxMessage.find({ messageId }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
-    const ours = await Message.findById(messageId).select({ date: 1, participants: 1, threadId: 1 }).lean<{ date: Date; participants: string[]; threadId: Types.ObjectId | null }>();
+    const ours = await Message.findById(messageId)
+      .select({ date: 1, participants: 1, threadId: 1 })
+      .lean<{ date: Date; participants: string[]; threadId: Types.ObjectId | null }>();
     if (ours) await indexCopies(moved.map((c) => ({ copyId: c._id, messageId, date: ours.date, participants: ours.participants, threadId: ours.threadId })));
     await forgetMessages([other]);
-    await Message.updateOne({ _id: messageId }, {
-      $addToSet: {
-        syncedBy: { $each: other.syncedBy ?? [] }, contactIds: { $each: other.contactIds ?? [] },
-        companyIds: { $each: other.companyIds ?? [] }, dealIds: { $each: other.dealIds ?? [] },
+    await Message.updateOne(
+      { _id: messageId },
+      {
+        $addToSet: {
+          syncedBy: { $each: other.syncedBy ?? [] },
+          contactIds: { $each: other.contactIds ?? [] },
+          companyIds: { $each: other.companyIds ?? [] },
+          dealIds: { $each: other.dealIds ?? [] },
+        },
       },
-    });
+    );
     await Message.deleteOne({ _id: other._id });
   }
   await Message.updateOne({ _id: messageId }, { $set: { dedupKey: key, internetMessageId: messageKey } });
@@ -220,7 +255,8 @@ export async function recordSentCopy(messageId: Types.ObjectId, mailbox: Sending
     },
     { upsert: true },
   );
-  const message = await Message.findById(messageId).select({ date: 1, participants: 1, threadId: 1 })
+  const message = await Message.findById(messageId)
+    .select({ date: 1, participants: 1, threadId: 1 })
     .lean<{ _id: Types.ObjectId; date: Date; participants: string[]; threadId: Types.ObjectId | null }>();
   if (written.upsertedCount > 0 && message) {
     await indexCopies([{ copyId, messageId, date: message.date, participants: message.participants, threadId: message.threadId }]);

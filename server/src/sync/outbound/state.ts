@@ -30,10 +30,18 @@ export interface StateChange {
   labels?: { add: string[]; remove: string[] };
 }
 
-export interface CopyStateView { id: string; state: MessageFlags; labels: string[] }
+export interface CopyStateView {
+  id: string;
+  state: MessageFlags;
+  labels: string[];
+}
 
 export class StateWriteError extends Error {
-  constructor(public readonly code: 'not_found' | 'provider', message: string, public readonly providerError?: ProviderError) {
+  constructor(
+    public readonly code: 'not_found' | 'provider',
+    message: string,
+    public readonly providerError?: ProviderError,
+  ) {
     super(message);
     this.name = 'StateWriteError';
   }
@@ -73,7 +81,8 @@ async function callerCopies(userId: Types.ObjectId, messageId: string): Promise<
   // `userId` on the copy: only the caller's own mailboxes' copies (other organisations' ids match nothing at all).
   return MailboxMessage.find({ messageId: new Types.ObjectId(messageId), userId })
     .select({ mailboxId: 1, providerMessageId: 1, labels: 1, state: 1, stateChangedAt: 1 })
-    .sort({ _id: 1 }).lean<Copy[]>();
+    .sort({ _id: 1 })
+    .lean<Copy[]>();
 }
 
 async function applyToCopy(copy: Copy, delta: Delta, adapters: MailboxAdapters, now: Date): Promise<void> {
@@ -122,7 +131,13 @@ async function rollBack(copy: Copy, delta: Delta, written: { labels: string[]; p
   await MailboxMessage.updateOne({ _id: copy._id }, { $pullAll: { pending: written.pending } });
 }
 
-async function write(userId: Types.ObjectId, messageId: string, change: StateChange & { deleted?: boolean }, adapters: MailboxAdapters, now: Date): Promise<CopyStateView> {
+async function write(
+  userId: Types.ObjectId,
+  messageId: string,
+  change: StateChange & { deleted?: boolean },
+  adapters: MailboxAdapters,
+  now: Date,
+): Promise<CopyStateView> {
   const copies = await callerCopies(userId, messageId);
   if (copies.length === 0) throw new StateWriteError('not_found', 'message not found');
   for (const copy of copies) {
@@ -139,7 +154,13 @@ async function write(userId: Types.ObjectId, messageId: string, change: StateCha
 }
 
 /** PATCH /api/messages/:id. Runs in the caller's organisation context. */
-export function writeMessageState(userId: Types.ObjectId, messageId: string, change: StateChange, adapters: MailboxAdapters, now = new Date()): Promise<CopyStateView> {
+export function writeMessageState(
+  userId: Types.ObjectId,
+  messageId: string,
+  change: StateChange,
+  adapters: MailboxAdapters,
+  now = new Date(),
+): Promise<CopyStateView> {
   return write(userId, messageId, change, adapters, now);
 }
 

@@ -158,9 +158,16 @@ export interface ChangeSource {
   fetchRaw(providerMessageId: string): Promise<Buffer>;
 }
 
-export interface OutgoingAddress { email: string; name?: string }
+export interface OutgoingAddress {
+  email: string;
+  name?: string;
+}
 
-export interface OutgoingAttachment { filename: string; contentType: string; content: Buffer }
+export interface OutgoingAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
 
 /** What a message to send says, as fields: for providers that build it from JSON rather than MIME (Graph drafts). */
 export interface OutgoingFields {
@@ -227,7 +234,11 @@ export interface MailboxWriter {
   trash(providerMessageId: string): Promise<void>;
 }
 
-export interface PushChannelInfo { channelId: string | null; clientState: string | null; expiresAt: Date }
+export interface PushChannelInfo {
+  channelId: string | null;
+  clientState: string | null;
+  expiresAt: Date;
+}
 
 export interface PushChannel {
   /** Start (or re-create) push for the mailbox; returns what must be stored to renew and verify it. */

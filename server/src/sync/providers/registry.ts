@@ -40,13 +40,15 @@ export function buildProviders(config: Config, opts: ProvidersOptions = {}): Pro
   };
 
   const { identity } = opts;
-  const verifyPubSubToken = identity && (async (token: string) => {
-    try {
-      await identity.verifyPubSubPushToken(token);
-    } catch (err) {
-      if (err instanceof AuthError) throw new PushRefused(err.status === 403 ? 403 : 401, err.message);
-      throw err;
-    }
-  });
+  const verifyPubSubToken =
+    identity &&
+    (async (token: string) => {
+      try {
+        await identity.verifyPubSubPushToken(token);
+      } catch (err) {
+        if (err instanceof AuthError) throw new PushRefused(err.status === 403 ? 403 : 401, err.message);
+        throw err;
+      }
+    });
   return { oauth, adapterFor, push: [new GmailPushReceiver(verifyPubSubToken), new GraphPushReceiver()] };
 }

@@ -17,7 +17,10 @@ import { isUuencodedAttachmentId, uuencodedAttachment } from '../ingest/parse';
 import { ProviderError, type ChangeSource } from '../providers/port';
 import type { MailboxAdapters, MailboxForAdapter } from '../providers/runtime';
 
-export interface AttachmentCacheLimits { itemMaxBytes: number; totalMaxBytes: number }
+export interface AttachmentCacheLimits {
+  itemMaxBytes: number;
+  totalMaxBytes: number;
+}
 export const DEFAULT_CACHE_LIMITS: AttachmentCacheLimits = { itemMaxBytes: 5 * 1024 * 1024, totalMaxBytes: 200 * 1024 * 1024 };
 
 /** No copy could give the bytes: `not_found` when every provider said so, else the last provider error. */
@@ -57,14 +60,17 @@ function toBuffer(data: unknown): Buffer {
 }
 
 async function fromProvider(adapters: MailboxAdapters, messageId: Types.ObjectId, attachmentId: string, callerId: Types.ObjectId): Promise<Buffer> {
-  const copies = await MailboxMessage.find({ messageId }).select({ mailboxId: 1, userId: 1, providerMessageId: 1 }).sort({ createdAt: 1, _id: 1 })
+  const copies = await MailboxMessage.find({ messageId })
+    .select({ mailboxId: 1, userId: 1, providerMessageId: 1 })
+    .sort({ createdAt: 1, _id: 1 })
     .lean<{ mailboxId: Types.ObjectId; userId: Types.ObjectId; providerMessageId: string }[]>();
   // The caller's own copy first: it spends their quota, not a teammate's.
   copies.sort((a, b) => Number(b.userId.equals(callerId)) - Number(a.userId.equals(callerId)));
   let lastError: ProviderError | null = null;
   for (const copy of copies) {
     const mailbox = await Mailbox.findOne({ _id: copy.mailboxId, state: mongoose.trusted({ $ne: 'reauth_required' }) })
-      .select({ orgId: 1, provider: 1, address: 1 }).lean<MailboxForAdapter>();
+      .select({ orgId: 1, provider: 1, address: 1 })
+      .lean<MailboxForAdapter>();
     if (!mailbox) continue;
     try {
       return await fetchFrom(adapters.forMailbox(mailbox).changeSource, copy.providerMessageId, attachmentId);
@@ -87,13 +93,11 @@ async function fetchFrom(source: ChangeSource, providerMessageId: string, attach
 
 async function remember(limits: AttachmentCacheLimits, messageId: Types.ObjectId, attachmentId: string, bytes: Buffer): Promise<void> {
   if (bytes.length > limits.itemMaxBytes || bytes.length > limits.totalMaxBytes) return;
-  await AttachmentCache.updateOne(
-    { messageId, attachmentId },
-    { $set: { data: bytes, size: bytes.length, lastUsedAt: new Date() } },
-    { upsert: true },
-  ).catch((err: { code?: number }) => {
-    if (err.code !== 11000) throw err; // a concurrent download stored it first: fine
-  });
+  await AttachmentCache.updateOne({ messageId, attachmentId }, { $set: { data: bytes, size: bytes.length, lastUsedAt: new Date() } }, { upsert: true }).catch(
+    (err: { code?: number }) => {
+      if (err.code !== 11000) throw err; // a concurrent download stored it first: fine
+    },
+  );
   await evict(limits.totalMaxBytes);
 }
 

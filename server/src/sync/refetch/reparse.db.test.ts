@@ -21,21 +21,27 @@ const mbOf = (f: Fixture) => ({ _id: f.mailboxId, orgId: f.orgId, userId: f.user
 const provider = new Map<string, Buffer | ProviderError>();
 const fetchedRaw: string[] = [];
 const adapters: MailboxAdapters = {
-  forMailbox: () => ({
-    changeSource: {
-      fetchRaw: async (id: string) => {
-        fetchedRaw.push(id);
-        const answer = provider.get(id) ?? new ProviderError('not_found', 'gone');
-        if (answer instanceof ProviderError) throw answer;
-        return answer;
+  forMailbox: () =>
+    ({
+      changeSource: {
+        fetchRaw: async (id: string) => {
+          fetchedRaw.push(id);
+          const answer = provider.get(id) ?? new ProviderError('not_found', 'gone');
+          if (answer instanceof ProviderError) throw answer;
+          return answer;
+        },
       },
-    },
-  }) as unknown as ProviderAdapter,
+    }) as unknown as ProviderAdapter,
 };
 
 const copy = (providerMessageId: string, raw: Buffer): RemoteMessage => ({
-  providerMessageId, providerThreadId: null, labels: ['INBOX'], folderId: null,
-  flags: { read: false, starred: false, archived: false, deleted: false }, receivedAt: new Date('2025-04-01T00:00:00Z'), content: { kind: 'raw', raw },
+  providerMessageId,
+  providerThreadId: null,
+  labels: ['INBOX'],
+  folderId: null,
+  flags: { read: false, starred: false, archived: false, deleted: false },
+  receivedAt: new Date('2025-04-01T00:00:00Z'),
+  content: { kind: 'raw', raw },
 });
 
 async function store(f: Fixture, providerMessageId: string, file: string): Promise<Types.ObjectId> {
@@ -61,8 +67,16 @@ describe('npm run reparse: flagged mail read again', () => {
     expect(fresh).toMatchObject({ subject: 'Frösche – Angebot für Kühlräume', parserVersion: PARSER_VERSION });
     expect(fresh!.decoding!.length).toBeGreaterThan(0);
 
-    await ageMessage(ann, frogs, { subject: 'Fr\ufffdsche \ufffd Angebot f\ufffdr K\ufffdhlr\ufffdume', 'from.name': 'J\ufffdrg M\ufffdller', attachments: [], hasAttachments: false, parserVersion: 1 });
-    const thread = await runInOrg(orgId, () => Thread.findByIdAndUpdate(fresh!.threadId, { $set: { subject: 'Fr\ufffdsche \ufffd Angebot f\ufffdr K\ufffdhlr\ufffdume' } }, { new: true }).lean());
+    await ageMessage(ann, frogs, {
+      subject: 'Fr\ufffdsche \ufffd Angebot f\ufffdr K\ufffdhlr\ufffdume',
+      'from.name': 'J\ufffdrg M\ufffdller',
+      attachments: [],
+      hasAttachments: false,
+      parserVersion: 1,
+    });
+    const thread = await runInOrg(orgId, () =>
+      Thread.findByIdAndUpdate(fresh!.threadId, { $set: { subject: 'Fr\ufffdsche \ufffd Angebot f\ufffdr K\ufffdhlr\ufffdume' } }, { new: true }).lean(),
+    );
     await runInOrg(orgId, () => AttachmentCache.create({ messageId: frogs, attachmentId: '9', size: 1, data: Buffer.from('x') }));
     await ageMessage(ann, french, { text: 'Nous avons bien re\ufffdu votre offre', parserVersion: 1 });
     provider.set('g-french', new ProviderError('not_found', 'deleted at the provider'));
@@ -71,7 +85,12 @@ describe('npm run reparse: flagged mail read again', () => {
     expect(first).toMatchObject({ examined: 2, updated: 1, unchanged: 0 });
     expect(first.kept).toEqual([{ messageId: String(french), reason: expect.stringContaining('not_found') }]);
     const fixed = await read(ann, frogs);
-    expect(fixed).toMatchObject({ subject: 'Frösche – Angebot für Kühlräume', from: { name: 'Jörg Müller' }, hasAttachments: true, parserVersion: PARSER_VERSION });
+    expect(fixed).toMatchObject({
+      subject: 'Frösche – Angebot für Kühlräume',
+      from: { name: 'Jörg Müller' },
+      hasAttachments: true,
+      parserVersion: PARSER_VERSION,
+    });
     expect(fixed!.attachments.map((a) => a.filename)).toEqual(['Preisübersicht Kühlräume.pdf']);
     expect(fixed!.text).toBe(fresh!.text);
     expect((await runInOrg(orgId, () => Thread.findById(thread!._id).lean()))!.subject).toBe('Frösche – Angebot für Kühlräume');
@@ -95,7 +114,12 @@ describe('npm run reparse: flagged mail read again', () => {
     const ann = await createMailbox(orgId, 'ann@acme.test');
     const uu = await store(ann, 'g-uu', '35-uuencode-attachment.eml');
     // As the reading before uuencode support stored it: the blocks in the text, no attachments, no version.
-    await ageMessage(ann, uu, { text: 'Hallo Dana,\n\nbegin 644 Wartungsplan.txt\nM5V%R\n`\nend\n', attachments: [], hasAttachments: false }, { parserVersion: 1, decoding: 1 });
+    await ageMessage(
+      ann,
+      uu,
+      { text: 'Hallo Dana,\n\nbegin 644 Wartungsplan.txt\nM5V%R\n`\nend\n', attachments: [], hasAttachments: false },
+      { parserVersion: 1, decoding: 1 },
+    );
     const bob = await createMailbox(orgId, 'bob@acme.test');
     await runInOrg(orgId, () => Mailbox.updateOne({ _id: bob.mailboxId }, { $set: { provider: 'microsoft' } }));
     const graph = await store(bob, 'm-graph', '01-plain-text.eml');
@@ -106,7 +130,10 @@ describe('npm run reparse: flagged mail read again', () => {
     expect(await reparseStoredMail({ adapters, orgId, unrecorded: true })).toMatchObject({ examined: 2, updated: 1, providerContent: 1 });
     expect(fetchedRaw).toEqual(['g-uu']);
     const fixed = await read(ann, uu);
-    expect(fixed!.attachments.map((a) => [a.id, a.filename, a.mimeType])).toEqual([['uu1', 'Wartungsplan.txt', 'text/plain'], ['uu2', 'Anlage 3.png', 'image/png']]);
+    expect(fixed!.attachments.map((a) => [a.id, a.filename, a.mimeType])).toEqual([
+      ['uu1', 'Wartungsplan.txt', 'text/plain'],
+      ['uu2', 'Anlage 3.png', 'image/png'],
+    ]);
     expect(fixed!.text).not.toContain('begin 644');
     expect(fixed).toMatchObject({ hasAttachments: true, decoding: [], parserVersion: PARSER_VERSION });
     expect(await read(bob, graph)).toMatchObject({ subject: 'As Graph gave it', parserVersion: null });

@@ -63,15 +63,46 @@ export interface ReparseSummary {
 const TRY_NEXT_COPY = new Set(['not_found', 'invalid', 'permission', 'auth_revoked']);
 
 const CONTENT_FIELDS = {
-  subject: 1, from: 1, to: 1, cc: 1, bcc: 1, date: 1, text: 1, html: 1, snippet: 1, hasAttachments: 1, attachments: 1,
-  decoding: 1, parserVersion: 1, malformed: 1, threadId: 1,
+  subject: 1,
+  from: 1,
+  to: 1,
+  cc: 1,
+  bcc: 1,
+  date: 1,
+  text: 1,
+  html: 1,
+  snippet: 1,
+  hasAttachments: 1,
+  attachments: 1,
+  decoding: 1,
+  parserVersion: 1,
+  malformed: 1,
+  threadId: 1,
 } as const;
 
-type Stored = Pick<MessageDoc, '_id' | 'subject' | 'from' | 'to' | 'cc' | 'date' | 'text' | 'html' | 'snippet' | 'hasAttachments' | 'attachments' | 'malformed' | 'threadId' | 'decoding' | 'parserVersion'> & { bcc?: AddressValue[] };
+type Stored = Pick<
+  MessageDoc,
+  | '_id'
+  | 'subject'
+  | 'from'
+  | 'to'
+  | 'cc'
+  | 'date'
+  | 'text'
+  | 'html'
+  | 'snippet'
+  | 'hasAttachments'
+  | 'attachments'
+  | 'malformed'
+  | 'threadId'
+  | 'decoding'
+  | 'parserVersion'
+> & { bcc?: AddressValue[] };
 
 export async function reparseStoredMail(opts: ReparseOptions): Promise<ReparseSummary> {
   const summary: ReparseSummary = { examined: 0, updated: 0, unchanged: 0, providerContent: 0, kept: [] };
-  const orgs = opts.orgId ? [{ _id: opts.orgId }]
+  const orgs = opts.orgId
+    ? [{ _id: opts.orgId }]
     : await runAsSystem('reparse: every organisation', () => Org.find({}, { _id: 1 }).sort({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>());
   for (const org of orgs) {
     await runInOrg(org._id, async () => {
@@ -133,11 +164,17 @@ async function reparseOne(opts: ReparseOptions, stored: Stored): Promise<Reparse
 async function rawOf(adapters: MailboxAdapters, stored: Stored): Promise<{ raw: Buffer } | { failure: string } | { providerContent: true }> {
   const kept = stored.malformed?.raw ? toBuffer(stored.malformed.raw) : null;
   if (kept && kept.length > 0 && kept.length < MAX_RAW_KEPT_BYTES) return { raw: kept };
-  const copies = await MailboxMessage.find({ messageId: stored._id }, { mailboxId: 1, providerMessageId: 1, createdAt: 1 }).sort({ createdAt: 1, _id: 1 })
+  const copies = await MailboxMessage.find({ messageId: stored._id }, { mailboxId: 1, providerMessageId: 1, createdAt: 1 })
+    .sort({ createdAt: 1, _id: 1 })
     .lean<{ mailboxId: Types.ObjectId; providerMessageId: string }[]>();
   if (copies.length === 0) return { failure: 'no mailbox holds it any more' };
-  const mailboxes = new Map((await Mailbox.find({ _id: mongoose.trusted({ $in: copies.map((c) => c.mailboxId) }) }, { orgId: 1, provider: 1, address: 1, state: 1 })
-    .lean<(MailboxForAdapter & { state: string })[]>()).map((m) => [String(m._id), m]));
+  const mailboxes = new Map(
+    (
+      await Mailbox.find({ _id: mongoose.trusted({ $in: copies.map((c) => c.mailboxId) }) }, { orgId: 1, provider: 1, address: 1, state: 1 }).lean<
+        (MailboxForAdapter & { state: string })[]
+      >()
+    ).map((m) => [String(m._id), m]),
+  );
   // Mail stored before versions were recorded came from whichever copy was stored first: a provider's JSON is no MIME.
   const first = mailboxes.get(String(copies[0].mailboxId));
   if (stored.parserVersion === undefined && first && capabilitiesOf(first.provider).content === 'structured') return { providerContent: true };

@@ -31,13 +31,23 @@ beforeAll(async () => {
 });
 afterAll(() => idp.close());
 
-const erase = (who: SignedIn, body: unknown) => request(svc.app).post('/api/erasure').set(bearer(who)).send(body as object);
+const erase = (who: SignedIn, body: unknown) =>
+  request(svc.app)
+    .post('/api/erasure')
+    .set(bearer(who))
+    .send(body as object);
 
 /** The raw documents of these collections, as text: where an erased address must not appear. */
 async function rawText(collections: string[], orgId?: Types.ObjectId): Promise<string> {
   const db = mongoose.connection.db!;
   const out: unknown[] = [];
-  for (const name of collections) out.push(await db.collection(name).find(orgId ? { orgId } : {}).toArray());
+  for (const name of collections)
+    out.push(
+      await db
+        .collection(name)
+        .find(orgId ? { orgId } : {})
+        .toArray(),
+    );
   return JSON.stringify(out);
 }
 const HOLDING = ['messages', 'mailboxmessages', 'contacts', 'threads', 'threadkeys', 'attachmentcaches', 'outboxes', 'auditlogs'];
@@ -61,15 +71,27 @@ describe('POST /api/erasure', () => {
   it('removes every trace of the address in the organisation, audits a hash, and leaves other organisations alone', async () => {
     const thread = await runInOrg(ada.orgId, () => Thread.create({ subject: 'Partnership' }));
     const threadId = thread._id as Types.ObjectId;
-    const withVictim = await seedMessage({ holders: [{ who: ada }, { who: bob }], from: VICTIM, subject: 'Partnership', threadId,
-      attachments: [{ id: 'a1', filename: 'terms.pdf', mimeType: 'application/pdf', size: 3 }] });
+    const withVictim = await seedMessage({
+      holders: [{ who: ada }, { who: bob }],
+      from: VICTIM,
+      subject: 'Partnership',
+      threadId,
+      attachments: [{ id: 'a1', filename: 'terms.pdf', mimeType: 'application/pdf', size: 3 }],
+    });
     const ccVictim = await seedMessage({ holders: [{ who: bob }], from: 'pat@initech.com', cc: [VICTIM] });
     const unrelated = await seedMessage({ holders: [{ who: ada }], from: 'pat@initech.com' });
     const { several, solo, deal } = await runInOrg(ada.orgId, async () => {
       await ThreadKey.create({ key: `pt:${ada.mailboxId}:t1`, threadId });
       await AttachmentCache.create({ messageId: withVictim._id, attachmentId: 'a1', size: 3, data: Buffer.from('pdf') });
-      await Outbox.create({ userId: ada.userId, idempotencyKey: randomBytes(4).toString('hex'), requestHash: 'h', mailboxId: ada.mailboxId, status: 'sent',
-        internetMessageId: 'sent-1@acme.test', request: { to: [{ email: 'Victim@Partner.com' }], subject: 'Hello', text: 'Hi' } });
+      await Outbox.create({
+        userId: ada.userId,
+        idempotencyKey: randomBytes(4).toString('hex'),
+        requestHash: 'h',
+        mailboxId: ada.mailboxId,
+        status: 'sent',
+        internetMessageId: 'sent-1@acme.test',
+        request: { to: [{ email: 'Victim@Partner.com' }], subject: 'Hello', text: 'Hi' },
+      });
       const several = await Contact.create({ emails: [VICTIM, 'victim.home@partner.com'], name: 'Vic Tim' });
       const solo = await Contact.create({ emails: ['solo@partner.com'], name: 'Solo' });
       const deal = await Deal.create({ name: 'Partner deal', contactIds: [solo._id, several._id] });
@@ -79,9 +101,20 @@ describe('POST /api/erasure', () => {
 
     const res = await erase(ada, { email: ' Victim@PARTNER.com ' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ erased: true, counts: {
-      messages: 2, copies: 3, cachedAttachments: 1, threads: 1, threadKeys: 1, contactsDeleted: 0, contactsUpdated: 1, sentRecords: 1, alreadyExcluded: false,
-    } });
+    expect(res.body).toEqual({
+      erased: true,
+      counts: {
+        messages: 2,
+        copies: 3,
+        cachedAttachments: 1,
+        threads: 1,
+        threadKeys: 1,
+        contactsDeleted: 0,
+        contactsUpdated: 1,
+        sentRecords: 1,
+        alreadyExcluded: false,
+      },
+    });
 
     // Lowercased: the outbox kept the address as typed. The unrelated mail shows the scan is not vacuous.
     const left = (await rawText(HOLDING, ada.orgId)).toLowerCase();
@@ -116,7 +149,15 @@ describe('POST /api/erasure', () => {
     const res = await erase(ada, { email: VICTIM });
     expect(res.status).toBe(200);
     expect(res.body.counts).toEqual({
-      messages: 0, copies: 0, cachedAttachments: 0, threads: 0, threadKeys: 0, contactsDeleted: 0, contactsUpdated: 0, sentRecords: 0, alreadyExcluded: true,
+      messages: 0,
+      copies: 0,
+      cachedAttachments: 0,
+      threads: 0,
+      threadKeys: 0,
+      contactsDeleted: 0,
+      contactsUpdated: 0,
+      sentRecords: 0,
+      alreadyExcluded: true,
     });
     expect((await request(svc.app).get('/api/settings').set(bearer(ada))).body.sync.excludedAddresses).toEqual([VICTIM, 'solo@partner.com']);
     expect(await mongoose.connection.db!.collection('auditlogs').countDocuments({ orgId: ada.orgId, action: 'erasure' })).toBe(3);

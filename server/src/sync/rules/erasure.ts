@@ -63,10 +63,13 @@ export async function eraseAddress(actorId: Types.ObjectId, email: string): Prom
   // Counted before the removal, which reports messages only; the same filter the rule will match.
   const held = await Message.find({ participants: email }).select({ threadId: 1 }).lean<Pick<MessageDoc, '_id' | 'threadId'>[]>();
   const ids = held.map((m) => m._id);
-  const [copies, cachedAttachments] = ids.length === 0 ? [0, 0] : await Promise.all([
-    MailboxMessage.countDocuments({ messageId: trusted({ $in: ids }) }),
-    AttachmentCache.countDocuments({ messageId: trusted({ $in: ids }) }),
-  ]);
+  const [copies, cachedAttachments] =
+    ids.length === 0
+      ? [0, 0]
+      : await Promise.all([
+          MailboxMessage.countDocuments({ messageId: trusted({ $in: ids }) }),
+          AttachmentCache.countDocuments({ messageId: trusted({ $in: ids }) }),
+        ]);
 
   // Judged as if the address were newly excluded, even on a repeat, so anything stored since is removed too.
   const others = sync.excludedAddresses.filter((a) => a !== email);
@@ -89,7 +92,13 @@ export async function eraseAddress(actorId: Types.ObjectId, email: string): Prom
 async function forgetRemovedThreads(threadIds: Types.ObjectId[]): Promise<{ threads: number; threadKeys: number }> {
   if (threadIds.length === 0) return { threads: 0, threadKeys: 0 };
   const unique = [...new Set(threadIds.map(String))].map((id) => new Types.ObjectId(id));
-  const left = new Set((await Thread.find({ _id: trusted({ $in: unique }) }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((t) => String(t._id)));
+  const left = new Set(
+    (
+      await Thread.find({ _id: trusted({ $in: unique }) })
+        .select({ _id: 1 })
+        .lean<{ _id: Types.ObjectId }[]>()
+    ).map((t) => String(t._id)),
+  );
   const gone = unique.filter((t) => !left.has(String(t)));
   if (gone.length === 0) return { threads: 0, threadKeys: 0 };
   const { deletedCount } = await ThreadKey.deleteMany({ threadId: trusted({ $in: gone }) });

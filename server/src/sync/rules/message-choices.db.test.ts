@@ -16,11 +16,19 @@ useTestDatabase();
 
 const boxes = new Map<string, FakeMailbox>();
 const deps: RunnerDeps = {
-  owner: 'worker-a', adapterFor: fakeAdapterFactory(boxes), tokens: { vault, oauth: { google: new CountingOAuth() } },
-  pollSeconds: 60, pageSize: 20, sleep: async () => {}, random: () => 0.5,
+  owner: 'worker-a',
+  adapterFor: fakeAdapterFactory(boxes),
+  tokens: { vault, oauth: { google: new CountingOAuth() } },
+  pollSeconds: 60,
+  pageSize: 20,
+  sleep: async () => {},
+  random: () => 0.5,
 };
-const held = (f: Fixture) => runInOrg(f.orgId, async () => (await MailboxMessage.find({ mailboxId: f.mailboxId }).lean()).map((c) => c.providerMessageId).sort());
-const run = async (f: Fixture) => { for (let i = 0; i < 10 && (await runMailboxOnce(f.mailboxId, deps)).moreWork; i++); };
+const held = (f: Fixture) =>
+  runInOrg(f.orgId, async () => (await MailboxMessage.find({ mailboxId: f.mailboxId }).lean()).map((c) => c.providerMessageId).sort());
+const run = async (f: Fixture) => {
+  for (let i = 0; i < 10 && (await runMailboxOnce(f.mailboxId, deps)).moreWork; i++);
+};
 
 async function add(box: FakeMailbox, id: string, threadId: string, spec: Omit<MailSpec, 'from' | 'to'>, hoursAgo: number): Promise<void> {
   const date = new Date(Date.now() - hoursAgo * 3_600_000);
@@ -39,7 +47,13 @@ it('a thread choice outlives new mail and a reconciliation; "Log again" fetches 
 
   const chosen = await runInOrg(f.orgId, () => excludeFromLog(f.userId, { internetMessageId: 'deal-2@customer.test' }, 'thread'));
   expect(chosen).toMatchObject({ ok: true, removed: { copies: 2, messages: 2 } });
-  await add(box, 'g2', 'T1', { messageId: '<deal-3@customer.test>', subject: 'Re: Sensitive deal', references: ['<deal@customer.test>', '<deal-2@customer.test>'] }, 1);
+  await add(
+    box,
+    'g2',
+    'T1',
+    { messageId: '<deal-3@customer.test>', subject: 'Re: Sensitive deal', references: ['<deal@customer.test>', '<deal-2@customer.test>'] },
+    1,
+  );
   await run(f);
   expect(await held(f)).toEqual(['h0']);
   // A reconciliation re-lists the mailbox and fetches what it lacks: the thread stays out.
@@ -50,7 +64,11 @@ it('a thread choice outlives new mail and a reconciliation; "Log again" fetches 
 
   const woken: string[] = [];
   const exclusionId = (await runInOrg(f.orgId, () => LogExclusion.findOne({}).lean()))!._id;
-  const undone = await runInOrg(f.orgId, () => logAgain(f.userId, exclusionId, async (id) => { woken.push(String(id)); }));
+  const undone = await runInOrg(f.orgId, () =>
+    logAgain(f.userId, exclusionId, async (id) => {
+      woken.push(String(id));
+    }),
+  );
   expect(undone).toMatchObject({ ok: true, reimport: { messages: 3, reconcile: false } });
   expect(woken).toEqual([String(f.mailboxId)]);
   box.calls.length = 0;
@@ -76,12 +94,44 @@ it('a reply sent from the CRM goes with its thread and comes back with it, under
   const date = new Date(Date.now() - 20 * 3_600_000);
   await runInOrg(f.orgId, async () => {
     const { threadId } = (await Message.findOne({ subject: 'Offer' }).lean())!;
-    await Message.create({ _id: crmId, dedupKey: 'mid:reply@acme.test', subject: 'Re: Offer', date, direction: 'outbound', from: { email: 'ann@acme.test' }, threadId, syncedBy: [f.userId] });
-    await Outbox.create({ userId: f.userId, idempotencyKey: 'k-1', requestHash: 'h', mailboxId: f.mailboxId, request: {}, status: 'sent', internetMessageId: 'reply@acme.test', messageId: crmId, providerMessageId: 'g1' });
+    await Message.create({
+      _id: crmId,
+      dedupKey: 'mid:reply@acme.test',
+      subject: 'Re: Offer',
+      date,
+      direction: 'outbound',
+      from: { email: 'ann@acme.test' },
+      threadId,
+      syncedBy: [f.userId],
+    });
+    await Outbox.create({
+      userId: f.userId,
+      idempotencyKey: 'k-1',
+      requestHash: 'h',
+      mailboxId: f.mailboxId,
+      request: {},
+      status: 'sent',
+      internetMessageId: 'reply@acme.test',
+      messageId: crmId,
+      providerMessageId: 'g1',
+    });
   });
-  box.add({ id: 'g1', threadId: 'T1', raw: await rawMail({ from: 'ann@acme.test', to: ['carla@customer.test'], subject: 'Re: Offer', messageId: '<reply@acme.test>', references: ['<offer@customer.test>'], date }), receivedAt: date });
+  box.add({
+    id: 'g1',
+    threadId: 'T1',
+    raw: await rawMail({
+      from: 'ann@acme.test',
+      to: ['carla@customer.test'],
+      subject: 'Re: Offer',
+      messageId: '<reply@acme.test>',
+      references: ['<offer@customer.test>'],
+      date,
+    }),
+    receivedAt: date,
+  });
   await run(f);
-  const copyOf = (id: string) => runInOrg(f.orgId, async () => (await MailboxMessage.findOne({ mailboxId: f.mailboxId, providerMessageId: id }).lean())?.messageId);
+  const copyOf = (id: string) =>
+    runInOrg(f.orgId, async () => (await MailboxMessage.findOne({ mailboxId: f.mailboxId, providerMessageId: id }).lean())?.messageId);
   expect(String(await copyOf('g1'))).toBe(String(crmId));
 
   const chosen = await runInOrg(f.orgId, () => excludeFromLog(f.userId, { internetMessageId: 'offer@customer.test' }, 'thread'));

@@ -27,9 +27,16 @@ export type LogScope = 'message' | 'thread';
 /** The email a choice is about: by its CRM id (it is stored and the caller may see it), or by its normalised Message-ID. */
 export type ChoiceTarget = { messageId: Types.ObjectId } | { internetMessageId: string };
 
-export interface ExclusionView { id: string; scope: LogScope; createdAt: string }
-export const exclusionView = (e: Pick<LogExclusionDoc, '_id' | 'scope' | 'createdAt'>): ExclusionView =>
-  ({ id: String(e._id), scope: e.scope, createdAt: new Date(e.createdAt).toISOString() });
+export interface ExclusionView {
+  id: string;
+  scope: LogScope;
+  createdAt: string;
+}
+export const exclusionView = (e: Pick<LogExclusionDoc, '_id' | 'scope' | 'createdAt'>): ExclusionView => ({
+  id: String(e._id),
+  scope: e.scope,
+  createdAt: new Date(e.createdAt).toISOString(),
+});
 
 const { trusted } = mongoose;
 /** A thread with more messages than this is treated by its first ones (by date) and its later ones' chain. */
@@ -66,7 +73,11 @@ async function keysAndCopies(scope: LogScope, doc: StoredEmail | null, mid: stri
   if (mid) keys.add(threadMemberKey(mid));
   let members: Pick<MessageDoc, '_id' | 'dedupKey'>[] = doc ? [doc] : [];
   if (doc?.threadId) {
-    members = await Message.find({ threadId: doc.threadId }).select({ dedupKey: 1 }).sort({ date: 1 }).limit(MAX_THREAD_MESSAGES).lean<Pick<MessageDoc, '_id' | 'dedupKey'>[]>();
+    members = await Message.find({ threadId: doc.threadId })
+      .select({ dedupKey: 1 })
+      .sort({ date: 1 })
+      .limit(MAX_THREAD_MESSAGES)
+      .lean<Pick<MessageDoc, '_id' | 'dedupKey'>[]>();
     // The thread's root, which replies carry first in References even when the root itself was never stored.
     const thread = await Thread.findById(doc.threadId).select({ messageKeys: 1 }).lean<{ messageKeys?: string[] }>();
     for (const root of thread?.messageKeys ?? []) keys.add(threadMemberKey(root));
@@ -92,29 +103,43 @@ export async function excludeFromLog(callerId: Types.ObjectId, target: ChoiceTar
   const { keys, messageIds } = await keysAndCopies(scope, doc, mid);
   // The caller's copies of these emails: their provider threads join the keys (a thread choice), their ids the list
   // "Log again" fetches back.
-  const copies = messageIds.length === 0 ? [] : await MailboxMessage.find({ userId: callerId, messageId: trusted({ $in: messageIds }) })
-    .select({ mailboxId: 1, providerMessageId: 1, providerThreadId: 1 }).lean<{ _id: Types.ObjectId; mailboxId: Types.ObjectId; providerMessageId: string; providerThreadId: string | null }[]>();
+  const copies =
+    messageIds.length === 0
+      ? []
+      : await MailboxMessage.find({ userId: callerId, messageId: trusted({ $in: messageIds }) })
+          .select({ mailboxId: 1, providerMessageId: 1, providerThreadId: 1 })
+          .lean<{ _id: Types.ObjectId; mailboxId: Types.ObjectId; providerMessageId: string; providerThreadId: string | null }[]>();
   if (scope === 'thread') for (const c of copies) if (c.providerThreadId) keys.push(providerThreadKey(c.mailboxId, c.providerThreadId));
 
   // The same choice again (a double click, a second sidebar) is the first one: its primary key already points at a
   // choice of this scope.
-  const primary = await LogExclusionKey.findById(logKeyId(orgId, callerId, keys[0])).select({ exclusionId: 1 }).lean<{ exclusionId: Types.ObjectId }>();
+  const primary = await LogExclusionKey.findById(logKeyId(orgId, callerId, keys[0]))
+    .select({ exclusionId: 1 })
+    .lean<{ exclusionId: Types.ObjectId }>();
   const existing = primary ? await LogExclusion.findOne({ _id: primary.exclusionId, userId: callerId, scope }).lean<LogExclusionDoc>() : null;
-  const exclusion = existing ?? (await LogExclusion.create({ userId: callerId, scope })).toObject() as LogExclusionDoc;
+  const exclusion = existing ?? ((await LogExclusion.create({ userId: callerId, scope })).toObject() as LogExclusionDoc);
   // Keys first, then removal: from here on no sync keeps a copy of these emails for the caller.
-  const outcome = await insertIdempotent(LogExclusionKey, [...new Set(keys)].map((key) => ({ _id: logKeyId(orgId, callerId, key), orgId, userId: callerId, exclusionId: exclusion._id })));
+  const outcome = await insertIdempotent(
+    LogExclusionKey,
+    [...new Set(keys)].map((key) => ({ _id: logKeyId(orgId, callerId, key), orgId, userId: callerId, exclusionId: exclusion._id })),
+  );
   if (outcome.failed.length > 0) throw new Error(`log choice keys could not be written: ${outcome.failed[0].message}`);
-  await rememberCopies(exclusion._id, copies.map((c) => ({ mailboxId: c.mailboxId, providerMessageId: c.providerMessageId })));
+  await rememberCopies(
+    exclusion._id,
+    copies.map((c) => ({ mailboxId: c.mailboxId, providerMessageId: c.providerMessageId })),
+  );
   const removed = copies.length === 0 ? { copies: 0, messages: 0 } : await removeCopies({ _id: trusted({ $in: copies.map((c) => c._id) }) }, callerId);
   return { ok: true, created: !existing, exclusion: exclusionView(exclusion), removed };
 }
 
-export type LogAgainOutcome =
-  | { ok: false; reason: 'not_found' }
-  | { ok: true; exclusion: ExclusionView; reimport: { messages: number; reconcile: boolean } };
+export type LogAgainOutcome = { ok: false; reason: 'not_found' } | { ok: true; exclusion: ExclusionView; reimport: { messages: number; reconcile: boolean } };
 
 /** Lifts one of the caller's choices; `markDue` wakes the mailboxes that have copies to fetch back. */
-export async function logAgain(callerId: Types.ObjectId, exclusionId: Types.ObjectId, markDue: (mailboxId: Types.ObjectId) => Promise<void>): Promise<LogAgainOutcome> {
+export async function logAgain(
+  callerId: Types.ObjectId,
+  exclusionId: Types.ObjectId,
+  markDue: (mailboxId: Types.ObjectId) => Promise<void>,
+): Promise<LogAgainOutcome> {
   const exclusion = await LogExclusion.findOne({ _id: exclusionId, userId: callerId }).lean<LogExclusionDoc>();
   if (!exclusion) return { ok: false, reason: 'not_found' };
   // Keys first: a crash between the two leaves a choice that keeps nothing out, which a second "Log again" finishes.
@@ -145,9 +170,13 @@ export async function choiceCovering(callerId: Types.ObjectId, email: { dedupKey
   const dedupKey = 'dedupKey' in email ? email.dedupKey : `mid:${email.internetMessageId}`;
   const mid = midOf(dedupKey);
   const ids = [emailKey(dedupKey), ...(mid ? [threadMemberKey(mid)] : [])].map((k) => logKeyId(orgId, callerId, k));
-  const hits = await LogExclusionKey.find({ _id: trusted({ $in: ids }) }).select({ exclusionId: 1 }).lean<{ exclusionId: Types.ObjectId }[]>();
+  const hits = await LogExclusionKey.find({ _id: trusted({ $in: ids }) })
+    .select({ exclusionId: 1 })
+    .lean<{ exclusionId: Types.ObjectId }[]>();
   if (hits.length === 0) return null;
-  const found = await LogExclusion.find({ _id: trusted({ $in: hits.map((h) => h.exclusionId) }), userId: callerId }).select({ scope: 1, createdAt: 1 }).lean<LogExclusionDoc[]>();
+  const found = await LogExclusion.find({ _id: trusted({ $in: hits.map((h) => h.exclusionId) }), userId: callerId })
+    .select({ scope: 1, createdAt: 1 })
+    .lean<LogExclusionDoc[]>();
   // A thread choice says more than a message one: it is the one "Log again" must lift for this email to come back.
   const best = found.find((e) => e.scope === 'thread') ?? found[0];
   return best ? exclusionView(best) : null;
@@ -155,6 +184,10 @@ export async function choiceCovering(callerId: Types.ObjectId, email: { dedupKey
 
 /** The caller's choices, newest first. Only ids, scopes and dates: the emails they keep out left no trace. */
 export async function listExclusions(callerId: Types.ObjectId, limit = 200): Promise<(ExclusionView & { copies: number })[]> {
-  const list = await LogExclusion.find({ userId: callerId }).select({ scope: 1, createdAt: 1, copies: 1, overflow: 1 }).sort({ createdAt: -1 }).limit(limit).lean<LogExclusionDoc[]>();
+  const list = await LogExclusion.find({ userId: callerId })
+    .select({ scope: 1, createdAt: 1, copies: 1, overflow: 1 })
+    .sort({ createdAt: -1 })
+    .limit(limit)
+    .lean<LogExclusionDoc[]>();
   return list.map((e) => ({ ...exclusionView(e), copies: (e.copies ?? []).length }));
 }

@@ -20,7 +20,8 @@ import { evaluatePrivacy, mergeRules, NO_RULES, type MergedPrivacyRules, type Pr
 const BATCH = 500;
 
 /** The exclusion lists and switches a change is judged on (org settings.sync, or a user's settings). */
-export type RuleSet = Pick<PrivacyRules, 'excludedDomains' | 'excludedAddresses' | 'excludedLabels'> & Partial<Pick<PrivacyRules, 'excludeInternal' | 'onlyKnownContacts'>>;
+export type RuleSet = Pick<PrivacyRules, 'excludedDomains' | 'excludedAddresses' | 'excludedLabels'> &
+  Partial<Pick<PrivacyRules, 'excludeInternal' | 'onlyKnownContacts'>>;
 
 export interface RuleChange {
   /** Only the rules that are new: what must be removed now (everything else was enforced already). */
@@ -43,8 +44,12 @@ export function diffRules(before: RuleSet, after: RuleSet): RuleChange {
       excludeInternal: a.excludeInternal && !b.excludeInternal ? a.excludeInternal : false,
       onlyKnownContacts: a.onlyKnownContacts && !b.onlyKnownContacts ? a.onlyKnownContacts : false,
     },
-    loosened: dropped('excludedDomains') || dropped('excludedAddresses') || dropped('excludedLabels')
-      || (Boolean(b.excludeInternal) && !a.excludeInternal) || (Boolean(b.onlyKnownContacts) && !a.onlyKnownContacts),
+    loosened:
+      dropped('excludedDomains') ||
+      dropped('excludedAddresses') ||
+      dropped('excludedLabels') ||
+      (Boolean(b.excludeInternal) && !a.excludeInternal) ||
+      (Boolean(b.onlyKnownContacts) && !a.onlyKnownContacts),
   };
 }
 
@@ -67,10 +72,17 @@ function labelFilter(r: MergedPrivacyRules): Record<string, unknown> | null {
   return { $or: r.excludedLabels.map((l) => ({ labels: new RegExp(`^${escapeRegex(l.value).replace(/\\ /g, '\\s+')}(?:/.*)?$`, 'i') })) };
 }
 
-interface Scope { orgDomains: string[]; mailboxIds?: Types.ObjectId[] }
+interface Scope {
+  orgDomains: string[];
+  mailboxIds?: Types.ObjectId[];
+}
 
 /** A stored message a rule change excludes, with the rule that matched (evaluatePrivacy's answer). */
-interface ExcludedMessage extends Holding { _id: Types.ObjectId; syncedBy: Types.ObjectId[]; rule: ExcludedRule }
+interface ExcludedMessage extends Holding {
+  _id: Types.ObjectId;
+  syncedBy: Types.ObjectId[];
+  rule: ExcludedRule;
+}
 export type ExcludedRule = Extract<PrivacyDecision, { excluded: true }>['rule'];
 
 /**
@@ -86,9 +98,17 @@ async function forEachExcludedMessage(rules: MergedPrivacyRules, scope: Scope, v
   const onlyHeld = scope.mailboxIds ? await heldBy(scope.mailboxIds) : null;
   let after: Types.ObjectId | null = null;
   for (;;) {
-    const page: { _id: Types.ObjectId; participants: string[]; direction: 'inbound' | 'outbound' | 'internal'; syncedBy?: Types.ObjectId[]; levelOverrides?: Holding['levelOverrides'] }[] = await Message
-      .find(after ? { $and: [filter, { _id: mongoose.trusted({ $gt: after }) }] } : filter)
-      .select({ participants: 1, direction: 1, syncedBy: 1, levelOverrides: 1 }).sort({ _id: 1 }).limit(BATCH).lean();
+    const page: {
+      _id: Types.ObjectId;
+      participants: string[];
+      direction: 'inbound' | 'outbound' | 'internal';
+      syncedBy?: Types.ObjectId[];
+      levelOverrides?: Holding['levelOverrides'];
+    }[] = await Message.find(after ? { $and: [filter, { _id: mongoose.trusted({ $gt: after }) }] } : filter)
+      .select({ participants: 1, direction: 1, syncedBy: 1, levelOverrides: 1 })
+      .sort({ _id: 1 })
+      .limit(BATCH)
+      .lean();
     if (page.length === 0) break;
     after = page[page.length - 1]._id;
     for (const m of page) {
@@ -122,7 +142,11 @@ async function scheduleReimport(filter: Record<string, unknown>): Promise<void> 
   await signalDue();
 }
 
-export interface ApplyResult { removedMessages: number; removedCopies: number; rescheduled: boolean }
+export interface ApplyResult {
+  removedMessages: number;
+  removedCopies: number;
+  rescheduled: boolean;
+}
 
 /** The organisation's sync rules changed (runs in the org's context). */
 export async function applyOrgRulesChange(before: RuleSet, after: RuleSet, orgDomains: string[]): Promise<ApplyResult> {
@@ -156,7 +180,10 @@ export interface RulesPreview extends ApplyResult {
  * counter per labelled message (as the removal itself does).
  */
 export async function previewOrgRulesChange(
-  before: RuleSet, after: RuleSet, orgDomains: string[], opts: { samples: number; mayShow(m: Holding): boolean },
+  before: RuleSet,
+  after: RuleSet,
+  orgDomains: string[],
+  opts: { samples: number; mayShow(m: Holding): boolean },
 ): Promise<RulesPreview> {
   const { tightened, loosened } = diffRules(before, after);
   const samples: RulesPreview['samples'] = [];
@@ -173,7 +200,10 @@ export async function previewOrgRulesChange(
   if (labels) {
     const labelRules = { ...mergeRules(NO_RULES), excludedLabels: tightened.excludedLabels };
     const matched = new Map<string, { copies: number; labels: string[] }>();
-    for await (const c of MailboxMessage.find(labels).select({ messageId: 1, labels: 1 }).lean<{ messageId: Types.ObjectId; labels: string[] }>().cursor({ batchSize: BATCH })) {
+    for await (const c of MailboxMessage.find(labels)
+      .select({ messageId: 1, labels: 1 })
+      .lean<{ messageId: Types.ObjectId; labels: string[] }>()
+      .cursor({ batchSize: BATCH })) {
       const id = String(c.messageId);
       if (byMessageRule?.has(id)) continue;
       const seen = matched.get(id);
@@ -184,7 +214,9 @@ export async function previewOrgRulesChange(
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH).map((id) => new Types.ObjectId(id));
       const copies = new Map<string, number>();
-      for (const c of await MailboxMessage.find({ messageId: mongoose.trusted({ $in: batch }) }).select({ messageId: 1 }).lean<{ messageId: Types.ObjectId }[]>()) {
+      for (const c of await MailboxMessage.find({ messageId: mongoose.trusted({ $in: batch }) })
+        .select({ messageId: 1 })
+        .lean<{ messageId: Types.ObjectId }[]>()) {
         copies.set(String(c.messageId), (copies.get(String(c.messageId)) ?? 0) + 1);
       }
       for (const id of batch) {
@@ -193,9 +225,15 @@ export async function previewOrgRulesChange(
         if (copies.get(String(id)) !== hit.copies) continue;
         removedMessages += 1;
         if (samples.length >= opts.samples) continue;
-        const doc = await Message.findById(id).select({ syncedBy: 1, levelOverrides: 1 }).lean<{ syncedBy?: Types.ObjectId[]; levelOverrides?: Holding['levelOverrides'] }>();
-        const decision = evaluatePrivacy({ participants: [], labels: hit.labels, direction: 'inbound' }, labelRules, { isKnownContact: () => false, orgDomains });
-        if (doc && decision.excluded && opts.mayShow({ syncedBy: doc.syncedBy ?? [], levelOverrides: doc.levelOverrides ?? null })) samples.push({ _id: id, rule: decision.rule });
+        const doc = await Message.findById(id)
+          .select({ syncedBy: 1, levelOverrides: 1 })
+          .lean<{ syncedBy?: Types.ObjectId[]; levelOverrides?: Holding['levelOverrides'] }>();
+        const decision = evaluatePrivacy({ participants: [], labels: hit.labels, direction: 'inbound' }, labelRules, {
+          isKnownContact: () => false,
+          orgDomains,
+        });
+        if (doc && decision.excluded && opts.mayShow({ syncedBy: doc.syncedBy ?? [], levelOverrides: doc.levelOverrides ?? null }))
+          samples.push({ _id: id, rule: decision.rule });
       }
     }
   }
@@ -207,7 +245,10 @@ export async function applyUserRulesChange(userId: Types.ObjectId, before: RuleS
   const { tightened, loosened } = diffRules(before, after);
   const mailboxIds = (await Mailbox.find({ userId }).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((m) => m._id);
   const total = { copies: 0, messages: 0 };
-  const add = (r: { copies: number; messages: number }) => { total.copies += r.copies; total.messages += r.messages; };
+  const add = (r: { copies: number; messages: number }) => {
+    total.copies += r.copies;
+    total.messages += r.messages;
+  };
   if (mailboxIds.length) {
     const inMailboxes = { mailboxId: mongoose.trusted({ $in: mailboxIds }) };
     const ids = await excludedMessageIds(tightened, { orgDomains, mailboxIds });

@@ -98,7 +98,11 @@ export function rfc822(options: Mail.Options): Promise<Buffer> {
 }
 
 /** A stand-in for the product's /webhooks/gmail: records each push, answers 204. */
-export async function startPushReceiver(): Promise<{ url: string; received: Array<{ headers: http.IncomingHttpHeaders; body: Record<string, unknown> }>; close(): Promise<void> }> {
+export async function startPushReceiver(): Promise<{
+  url: string;
+  received: Array<{ headers: http.IncomingHttpHeaders; body: Record<string, unknown> }>;
+  close(): Promise<void>;
+}> {
   const received: Array<{ headers: http.IncomingHttpHeaders; body: Record<string, unknown> }> = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];

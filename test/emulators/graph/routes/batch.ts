@@ -23,7 +23,14 @@ const MAX_BATCH = 20;
 const PARALLEL = 4;
 
 /** A private loopback listener for replaying batch items, created on first use and never holding the process open. */
-function loopback(app: () => Express): (method: string, path: string, headers: Record<string, string>, body: Buffer | undefined) => Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+function loopback(
+  app: () => Express,
+): (
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+) => Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
   let port: Promise<number> | null = null;
   const listen = (): Promise<number> => {
     port ??= new Promise((resolve) => {
@@ -55,41 +62,46 @@ function loopback(app: () => Express): (method: string, path: string, headers: R
 export function batchRoutes(app: () => Express): Router {
   const router = Router();
   const send = loopback(app);
-  router.post('/\\$batch', handle(async (req, res) => {
-    const requests = bodyOf(req).requests;
-    if (!Array.isArray(requests) || requests.length === 0) throw badRequest('The batch must contain a requests array.', 'BadRequest');
-    if (requests.length > MAX_BATCH) throw badRequest(`Too many requests in the batch. Maximum number of requests allowed is ${MAX_BATCH}.`, 'BadRequest');
-    const items = requests as BatchRequest[];
-    const done = new Map<string, Promise<unknown>>();
-    const run = async (item: BatchRequest): Promise<unknown> => {
-      await Promise.all((item.dependsOn ?? []).map((id) => done.get(id)));
-      const headers: Record<string, string> = { ...(item.headers ?? {}), authorization: req.header('authorization') ?? '' };
-      const prefer = req.header('prefer');
-      if (prefer && !Object.keys(headers).some((h) => h.toLowerCase() === 'prefer')) headers.prefer = prefer;
-      let payload: Buffer | undefined;
-      if (item.body !== undefined) {
-        payload = Buffer.from(JSON.stringify(item.body));
-        headers['content-type'] ??= 'application/json';
-      }
-      const path = `/v1.0${item.url.startsWith('/') ? '' : '/'}${item.url}`;
-      const answer = await send(item.method.toUpperCase(), path, headers, payload);
-      const type = answer.headers['content-type'] ?? '';
-      const body = answer.body.length === 0 ? undefined : type.includes('json') ? JSON.parse(answer.body.toString()) : answer.body.toString('base64');
-      const keep = Object.fromEntries(Object.entries(answer.headers).filter(([k]) => ['content-type', 'retry-after', 'location', 'preference-applied'].includes(k)));
-      return { id: item.id, status: answer.status, headers: keep, ...(body !== undefined ? { body } : {}) };
-    };
-    // Without dependsOn, at most PARALLEL run at once; a dependent item waits for what it names.
-    const responses: unknown[] = [];
-    const queue = [...items];
-    const workers = Array.from({ length: Math.min(PARALLEL, queue.length) }, async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        const task = run(item);
-        done.set(item.id, task);
-        responses.push(await task);
-      }
-    });
-    await Promise.all(workers);
-    res.json({ responses });
-  }));
+  router.post(
+    '/\\$batch',
+    handle(async (req, res) => {
+      const requests = bodyOf(req).requests;
+      if (!Array.isArray(requests) || requests.length === 0) throw badRequest('The batch must contain a requests array.', 'BadRequest');
+      if (requests.length > MAX_BATCH) throw badRequest(`Too many requests in the batch. Maximum number of requests allowed is ${MAX_BATCH}.`, 'BadRequest');
+      const items = requests as BatchRequest[];
+      const done = new Map<string, Promise<unknown>>();
+      const run = async (item: BatchRequest): Promise<unknown> => {
+        await Promise.all((item.dependsOn ?? []).map((id) => done.get(id)));
+        const headers: Record<string, string> = { ...(item.headers ?? {}), authorization: req.header('authorization') ?? '' };
+        const prefer = req.header('prefer');
+        if (prefer && !Object.keys(headers).some((h) => h.toLowerCase() === 'prefer')) headers.prefer = prefer;
+        let payload: Buffer | undefined;
+        if (item.body !== undefined) {
+          payload = Buffer.from(JSON.stringify(item.body));
+          headers['content-type'] ??= 'application/json';
+        }
+        const path = `/v1.0${item.url.startsWith('/') ? '' : '/'}${item.url}`;
+        const answer = await send(item.method.toUpperCase(), path, headers, payload);
+        const type = answer.headers['content-type'] ?? '';
+        const body = answer.body.length === 0 ? undefined : type.includes('json') ? JSON.parse(answer.body.toString()) : answer.body.toString('base64');
+        const keep = Object.fromEntries(
+          Object.entries(answer.headers).filter(([k]) => ['content-type', 'retry-after', 'location', 'preference-applied'].includes(k)),
+        );
+        return { id: item.id, status: answer.status, headers: keep, ...(body !== undefined ? { body } : {}) };
+      };
+      // Without dependsOn, at most PARALLEL run at once; a dependent item waits for what it names.
+      const responses: unknown[] = [];
+      const queue = [...items];
+      const workers = Array.from({ length: Math.min(PARALLEL, queue.length) }, async () => {
+        for (let item = queue.shift(); item; item = queue.shift()) {
+          const task = run(item);
+          done.set(item.id, task);
+          responses.push(await task);
+        }
+      });
+      await Promise.all(workers);
+      res.json({ responses });
+    }),
+  );
   return router;
 }

@@ -10,23 +10,26 @@ import { renderFolder } from '../render';
 export function folderRoutes({ store, baseUrl }: RouteDeps): Router {
   const router = Router();
 
-  router.get('/me', handle((_req, res) => {
-    const { user } = graphLocals(res).mailbox;
-    res.json({
-      '@odata.context': `${baseUrl()}/v1.0/$metadata#users/$entity`,
-      id: user.id,
-      displayName: user.displayName,
-      mail: user.address,
-      userPrincipalName: user.address,
-      givenName: user.displayName.split(' ')[0] ?? null,
-      surname: user.displayName.split(' ').slice(1).join(' ') || null,
-      jobTitle: null,
-      officeLocation: null,
-      preferredLanguage: 'en-US',
-      businessPhones: [],
-      mobilePhone: null,
-    });
-  }));
+  router.get(
+    '/me',
+    handle((_req, res) => {
+      const { user } = graphLocals(res).mailbox;
+      res.json({
+        '@odata.context': `${baseUrl()}/v1.0/$metadata#users/$entity`,
+        id: user.id,
+        displayName: user.displayName,
+        mail: user.address,
+        userPrincipalName: user.address,
+        givenName: user.displayName.split(' ')[0] ?? null,
+        surname: user.displayName.split(' ').slice(1).join(' ') || null,
+        jobTitle: null,
+        officeLocation: null,
+        preferredLanguage: 'en-US',
+        businessPhones: [],
+        mobilePhone: null,
+      });
+    }),
+  );
 
   const list = (parentRef: string | null) =>
     handle((req, res) => {
@@ -51,17 +54,22 @@ export function folderRoutes({ store, baseUrl }: RouteDeps): Router {
       const displayName = bodyOf(req).displayName;
       if (typeof displayName !== 'string' || !displayName.trim()) throw badRequest('displayName is required.', 'ErrorInvalidRequest');
       const folder = store.createFolder(mailbox, parent.id, displayName.trim());
-      res.status(201).json({ '@odata.context': `${baseUrl()}/v1.0/$metadata#users('${mailbox.user.id}')/mailFolders/$entity`, ...renderFolder(mailbox, folder) });
+      res
+        .status(201)
+        .json({ '@odata.context': `${baseUrl()}/v1.0/$metadata#users('${mailbox.user.id}')/mailFolders/$entity`, ...renderFolder(mailbox, folder) });
     });
 
   router.get('/me/mailFolders', list(null));
   router.post('/me/mailFolders', create(null));
   router.get('/me/mailFolders/:folderId/childFolders', list('folderId'));
   router.post('/me/mailFolders/:folderId/childFolders', create('folderId'));
-  router.get('/me/mailFolders/:folderId', handle((req, res) => {
-    const { mailbox } = graphLocals(res);
-    const folder = store.requireFolder(mailbox, req.params.folderId as string);
-    res.json({ '@odata.context': `${baseUrl()}/v1.0/$metadata#users('${mailbox.user.id}')/mailFolders/$entity`, ...renderFolder(mailbox, folder) });
-  }));
+  router.get(
+    '/me/mailFolders/:folderId',
+    handle((req, res) => {
+      const { mailbox } = graphLocals(res);
+      const folder = store.requireFolder(mailbox, req.params.folderId as string);
+      res.json({ '@odata.context': `${baseUrl()}/v1.0/$metadata#users('${mailbox.user.id}')/mailFolders/$entity`, ...renderFolder(mailbox, folder) });
+    }),
+  );
   return router;
 }

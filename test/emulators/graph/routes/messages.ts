@@ -81,82 +81,100 @@ export function messageRoutes({ store, baseUrl, log }: RouteDeps): Router {
   const item = Router({ mergeParams: true });
   const found = (req: Request, res: Response): StoredMessage => store.requireMessage(graphLocals(res).mailbox, req.params.messageId as string);
 
-  item.get('/', handle((req, res) => single(req, res, found(req, res))));
-  item.get('/$value', handle(async (req, res) => {
-    res.type('message/rfc822').send(await mimeOf(found(req, res)));
-  }));
-  item.patch('/', handle((req, res) => {
-    const { mailbox } = graphLocals(res);
-    const message = found(req, res);
-    const input = bodyOf(req);
-    const patch: Partial<StoredMessage> = message.isDraft ? draftFields(input) : {};
-    // Extended properties may be set on any item; PATCHing them adds or replaces those named, the others stay.
-    const extended = draftFields({ singleValueExtendedProperties: input.singleValueExtendedProperties }).extendedProperties;
-    if (extended) patch.extendedProperties = { ...message.extendedProperties, ...extended };
-    for (const key of Object.keys(input)) {
-      if (!STATE_FIELDS.has(key) && !(message.isDraft && (BODY_FIELDS as readonly string[]).includes(key))) {
-        throw new GraphError(400, 'ErrorInvalidPropertyUpdateSentMessage', `Update operation is not supported for property '${key}' on this item.`);
-      }
-    }
-    if ('isRead' in input) {
-      if (typeof input.isRead !== 'boolean') throw badRequest('isRead must be a boolean.');
-      patch.isRead = input.isRead;
-    }
-    if ('flag' in input) {
-      const status = (input.flag as { flagStatus?: unknown } | null)?.flagStatus;
-      if (!FLAG_STATUSES.includes(status as FlagStatus)) throw badRequest(`Invalid flagStatus: ${String(status)}`);
-      patch.flag = { flagStatus: status as FlagStatus };
-    }
-    if ('categories' in input) {
-      if (!Array.isArray(input.categories) || input.categories.some((c) => typeof c !== 'string')) throw badRequest('categories must be strings.');
-      patch.categories = [...(input.categories as string[])];
-    }
-    if (input.importance === 'low' || input.importance === 'normal' || input.importance === 'high') patch.importance = input.importance;
-    // internetMessageId: "Updatable only if isDraft = true" (https://learn.microsoft.com/graph/api/message-update);
-    // on a sent item the loop above already refused it, as Exchange refuses any draft-only property there.
-    if ('internetMessageId' in input) {
-      if (typeof input.internetMessageId !== 'string' || !/^<[^<>\s]+@[^<>\s]+>$/.test(input.internetMessageId.trim())) {
-        throw badRequest('internetMessageId must be a Message-ID in the RFC 2822 form <id@domain>.', 'ErrorInvalidInternetMessageId');
-      }
-      if (!mailbox.assignsOwnMessageIds) patch.internetMessageId = input.internetMessageId.trim();
-    }
-    store.update(mailbox, message, patch);
-    log.add({ address: mailbox.user.address, action: 'patch', messageId: message.immutableId, internetMessageId: message.internetMessageId, detail: input });
-    single(req, res, message);
-  }));
-  item.delete('/', handle((req, res) => {
-    const { mailbox } = graphLocals(res);
-    const message = found(req, res);
-    store.move(mailbox, message, store.requireFolder(mailbox, RECOVERABLE_DELETIONS).id);
-    log.add({ address: mailbox.user.address, action: 'delete', messageId: message.immutableId, internetMessageId: message.internetMessageId });
-    res.status(204).end();
-  }));
-  item.post('/permanentDelete', handle((req, res) => {
-    const { mailbox } = graphLocals(res);
-    const message = found(req, res);
-    store.purge(mailbox, message);
-    log.add({ address: mailbox.user.address, action: 'permanentDelete', messageId: message.immutableId, internetMessageId: message.internetMessageId });
-    res.status(204).end();
-  }));
-  for (const action of ['move', 'copy'] as const) {
-    item.post(`/${action}`, handle((req, res) => {
+  item.get(
+    '/',
+    handle((req, res) => single(req, res, found(req, res))),
+  );
+  item.get(
+    '/$value',
+    handle(async (req, res) => {
+      res.type('message/rfc822').send(await mimeOf(found(req, res)));
+    }),
+  );
+  item.patch(
+    '/',
+    handle((req, res) => {
       const { mailbox } = graphLocals(res);
       const message = found(req, res);
-      const destinationId = bodyOf(req).destinationId ?? bodyOf(req).DestinationId;
-      if (typeof destinationId !== 'string') throw badRequest('destinationId is required.', 'ErrorInvalidRequest');
-      const destination = store.requireFolder(mailbox, destinationId);
-      const fromRegularId = regularIdOf(message);
-      const result = action === 'move' ? store.move(mailbox, message, destination.id) : store.copy(mailbox, message, destination.id);
-      log.add({
-        address: mailbox.user.address,
-        action,
-        messageId: message.immutableId,
-        internetMessageId: message.internetMessageId,
-        detail: { destinationId: destination.id, wellKnownName: destination.wellKnownName, fromRegularId },
-      });
-      // Both answer 201 with the item as it now stands in the destination folder.
-      single(req, res, result, 201);
-    }));
+      const input = bodyOf(req);
+      const patch: Partial<StoredMessage> = message.isDraft ? draftFields(input) : {};
+      // Extended properties may be set on any item; PATCHing them adds or replaces those named, the others stay.
+      const extended = draftFields({ singleValueExtendedProperties: input.singleValueExtendedProperties }).extendedProperties;
+      if (extended) patch.extendedProperties = { ...message.extendedProperties, ...extended };
+      for (const key of Object.keys(input)) {
+        if (!STATE_FIELDS.has(key) && !(message.isDraft && (BODY_FIELDS as readonly string[]).includes(key))) {
+          throw new GraphError(400, 'ErrorInvalidPropertyUpdateSentMessage', `Update operation is not supported for property '${key}' on this item.`);
+        }
+      }
+      if ('isRead' in input) {
+        if (typeof input.isRead !== 'boolean') throw badRequest('isRead must be a boolean.');
+        patch.isRead = input.isRead;
+      }
+      if ('flag' in input) {
+        const status = (input.flag as { flagStatus?: unknown } | null)?.flagStatus;
+        if (!FLAG_STATUSES.includes(status as FlagStatus)) throw badRequest(`Invalid flagStatus: ${String(status)}`);
+        patch.flag = { flagStatus: status as FlagStatus };
+      }
+      if ('categories' in input) {
+        if (!Array.isArray(input.categories) || input.categories.some((c) => typeof c !== 'string')) throw badRequest('categories must be strings.');
+        patch.categories = [...(input.categories as string[])];
+      }
+      if (input.importance === 'low' || input.importance === 'normal' || input.importance === 'high') patch.importance = input.importance;
+      // internetMessageId: "Updatable only if isDraft = true" (https://learn.microsoft.com/graph/api/message-update);
+      // on a sent item the loop above already refused it, as Exchange refuses any draft-only property there.
+      if ('internetMessageId' in input) {
+        if (typeof input.internetMessageId !== 'string' || !/^<[^<>\s]+@[^<>\s]+>$/.test(input.internetMessageId.trim())) {
+          throw badRequest('internetMessageId must be a Message-ID in the RFC 2822 form <id@domain>.', 'ErrorInvalidInternetMessageId');
+        }
+        if (!mailbox.assignsOwnMessageIds) patch.internetMessageId = input.internetMessageId.trim();
+      }
+      store.update(mailbox, message, patch);
+      log.add({ address: mailbox.user.address, action: 'patch', messageId: message.immutableId, internetMessageId: message.internetMessageId, detail: input });
+      single(req, res, message);
+    }),
+  );
+  item.delete(
+    '/',
+    handle((req, res) => {
+      const { mailbox } = graphLocals(res);
+      const message = found(req, res);
+      store.move(mailbox, message, store.requireFolder(mailbox, RECOVERABLE_DELETIONS).id);
+      log.add({ address: mailbox.user.address, action: 'delete', messageId: message.immutableId, internetMessageId: message.internetMessageId });
+      res.status(204).end();
+    }),
+  );
+  item.post(
+    '/permanentDelete',
+    handle((req, res) => {
+      const { mailbox } = graphLocals(res);
+      const message = found(req, res);
+      store.purge(mailbox, message);
+      log.add({ address: mailbox.user.address, action: 'permanentDelete', messageId: message.immutableId, internetMessageId: message.internetMessageId });
+      res.status(204).end();
+    }),
+  );
+  for (const action of ['move', 'copy'] as const) {
+    item.post(
+      `/${action}`,
+      handle((req, res) => {
+        const { mailbox } = graphLocals(res);
+        const message = found(req, res);
+        const destinationId = bodyOf(req).destinationId ?? bodyOf(req).DestinationId;
+        if (typeof destinationId !== 'string') throw badRequest('destinationId is required.', 'ErrorInvalidRequest');
+        const destination = store.requireFolder(mailbox, destinationId);
+        const fromRegularId = regularIdOf(message);
+        const result = action === 'move' ? store.move(mailbox, message, destination.id) : store.copy(mailbox, message, destination.id);
+        log.add({
+          address: mailbox.user.address,
+          action,
+          messageId: message.immutableId,
+          internetMessageId: message.internetMessageId,
+          detail: { destinationId: destination.id, wellKnownName: destination.wellKnownName, fromRegularId },
+        });
+        // Both answer 201 with the item as it now stands in the destination folder.
+        single(req, res, result, 201);
+      }),
+    );
   }
   router.use('/me/messages/:messageId', item);
   router.use('/me/mailFolders/:folderId/messages/:messageId', item);

@@ -41,36 +41,53 @@ export function sendRoutes({ store, baseUrl, log }: RouteDeps): Router {
       throw new GraphError(400, 'ErrorInvalidRecipients', 'At least one recipient is not valid., Recipient is missing.');
     }
     const now = new Date().toISOString();
-    const sent = store.move(mailbox, draft, store.requireFolder(mailbox, 'sentitems').id, { isDraft: false, isRead: true, sentDateTime: now, receivedDateTime: now });
+    const sent = store.move(mailbox, draft, store.requireFolder(mailbox, 'sentitems').id, {
+      isDraft: false,
+      isRead: true,
+      sentDateTime: now,
+      receivedDateTime: now,
+    });
     log.add({
       address: mailbox.user.address,
       action: 'send',
       messageId: sent.immutableId,
       internetMessageId: sent.internetMessageId,
-      detail: { via, subject: sent.subject, to: sent.toRecipients.map((r) => r.emailAddress.address), inReplyTo: sent.inReplyTo, conversationId: sent.conversationId },
+      detail: {
+        via,
+        subject: sent.subject,
+        to: sent.toRecipients.map((r) => r.emailAddress.address),
+        inReplyTo: sent.inReplyTo,
+        conversationId: sent.conversationId,
+      },
     });
     await deliverLocally(store, sent);
     if (!saveToSentItems) store.purge(mailbox, sent);
   };
 
-  router.post('/me/sendMail', handle(async (req, res) => {
-    const { mailbox } = graphLocals(res);
-    const body = bodyOf(req);
-    if (typeof body.message !== 'object' || body.message === null) throw badRequest("Missing required property 'message'.", 'ErrorInvalidRequest');
-    const draft = store.insert(mailbox, store.requireFolder(mailbox, 'drafts').id, newMessageFrom(body.message as Record<string, unknown>, owner(mailbox)));
-    await dispatch(mailbox, draft, body.saveToSentItems !== false, 'sendMail');
-    res.status(202).end();
-  }));
+  router.post(
+    '/me/sendMail',
+    handle(async (req, res) => {
+      const { mailbox } = graphLocals(res);
+      const body = bodyOf(req);
+      if (typeof body.message !== 'object' || body.message === null) throw badRequest("Missing required property 'message'.", 'ErrorInvalidRequest');
+      const draft = store.insert(mailbox, store.requireFolder(mailbox, 'drafts').id, newMessageFrom(body.message as Record<string, unknown>, owner(mailbox)));
+      await dispatch(mailbox, draft, body.saveToSentItems !== false, 'sendMail');
+      res.status(202).end();
+    }),
+  );
 
   const found = (req: Request, res: Response): StoredMessage => store.requireMessage(graphLocals(res).mailbox, req.params.messageId as string);
 
-  router.post(['/me/messages/:messageId/send', '/me/mailFolders/:folderId/messages/:messageId/send'], handle(async (req, res) => {
-    const { mailbox } = graphLocals(res);
-    const draft = found(req, res);
-    if (!draft.isDraft) throw new GraphError(400, 'ErrorInvalidOperation', 'Only draft items can be sent.');
-    await dispatch(mailbox, draft, true, 'draft');
-    res.status(202).end();
-  }));
+  router.post(
+    ['/me/messages/:messageId/send', '/me/mailFolders/:folderId/messages/:messageId/send'],
+    handle(async (req, res) => {
+      const { mailbox } = graphLocals(res);
+      const draft = found(req, res);
+      if (!draft.isDraft) throw new GraphError(400, 'ErrorInvalidOperation', 'Only draft items can be sent.');
+      await dispatch(mailbox, draft, true, 'draft');
+      res.status(202).end();
+    }),
+  );
 
   /** The reply draft Outlook would build: RE: subject, quoted original, threading headers. */
   const replyDraft = (mailbox: Mailbox, original: StoredMessage, all: boolean, input: Record<string, unknown>): StoredMessage => {
@@ -87,7 +104,10 @@ export function sendRoutes({ store, baseUrl, log }: RouteDeps): Router {
       subject: /^re:/i.test(original.subject) ? original.subject : `RE: ${original.subject}`,
       toRecipients: to,
       ccRecipients: cc,
-      body: { contentType: 'html', content: `<div>${escapeHtml(comment)}</div><hr><div><b>From:</b> ${fromLine}<br><b>Subject:</b> ${escapeHtml(original.subject)}</div>${quoted}` },
+      body: {
+        contentType: 'html',
+        content: `<div>${escapeHtml(comment)}</div><hr><div><b>From:</b> ${fromLine}<br><b>Subject:</b> ${escapeHtml(original.subject)}</div>${quoted}`,
+      },
       text: `${comment}\n\n${original.text}`,
       inReplyTo: original.internetMessageId,
       references: [...original.references, original.internetMessageId],
@@ -96,23 +116,41 @@ export function sendRoutes({ store, baseUrl, log }: RouteDeps): Router {
     return Object.keys(overrides).length ? store.update(mailbox, draft, overrides) : draft;
   };
 
-  for (const [path, all] of [['createReply', false], ['createReplyAll', true]] as const) {
-    router.post([`/me/messages/:messageId/${path}`, `/me/mailFolders/:folderId/messages/:messageId/${path}`], handle((req, res) => {
-      const { mailbox, prefs } = graphLocals(res);
-      const draft = replyDraft(mailbox, found(req, res), all, bodyOf(req));
-      log.add({ address: mailbox.user.address, action: 'createReply', messageId: draft.immutableId, internetMessageId: draft.internetMessageId, detail: { all } });
-      res.status(201).json({
-        '@odata.context': `${baseUrl()}/v1.0/$metadata#users('${mailbox.user.id}')/messages/$entity`,
-        ...renderMessage(mailbox, draft, { baseUrl: baseUrl(), prefs, select: null }),
-      });
-    }));
+  for (const [path, all] of [
+    ['createReply', false],
+    ['createReplyAll', true],
+  ] as const) {
+    router.post(
+      [`/me/messages/:messageId/${path}`, `/me/mailFolders/:folderId/messages/:messageId/${path}`],
+      handle((req, res) => {
+        const { mailbox, prefs } = graphLocals(res);
+        const draft = replyDraft(mailbox, found(req, res), all, bodyOf(req));
+        log.add({
+          address: mailbox.user.address,
+          action: 'createReply',
+          messageId: draft.immutableId,
+          internetMessageId: draft.internetMessageId,
+          detail: { all },
+        });
+        res.status(201).json({
+          '@odata.context': `${baseUrl()}/v1.0/$metadata#users('${mailbox.user.id}')/messages/$entity`,
+          ...renderMessage(mailbox, draft, { baseUrl: baseUrl(), prefs, select: null }),
+        });
+      }),
+    );
   }
-  for (const [path, all] of [['reply', false], ['replyAll', true]] as const) {
-    router.post([`/me/messages/:messageId/${path}`, `/me/mailFolders/:folderId/messages/:messageId/${path}`], handle(async (req, res) => {
-      const { mailbox } = graphLocals(res);
-      await dispatch(mailbox, replyDraft(mailbox, found(req, res), all, bodyOf(req)), true, path);
-      res.status(202).end();
-    }));
+  for (const [path, all] of [
+    ['reply', false],
+    ['replyAll', true],
+  ] as const) {
+    router.post(
+      [`/me/messages/:messageId/${path}`, `/me/mailFolders/:folderId/messages/:messageId/${path}`],
+      handle(async (req, res) => {
+        const { mailbox } = graphLocals(res);
+        await dispatch(mailbox, replyDraft(mailbox, found(req, res), all, bodyOf(req)), true, path);
+        res.status(202).end();
+      }),
+    );
   }
   return router;
 }

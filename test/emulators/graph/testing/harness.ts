@@ -36,7 +36,8 @@ export const pkcePair = (): { verifier: string; challenge: string } => {
 
 export const CLIENT_ID = '11111111-2222-3333-4444-555555555555';
 export const REDIRECT_URI = 'http://127.0.0.1:9/oauth/microsoft/callback';
-export const SCOPES = 'openid profile email offline_access https://graph.microsoft.com/Mail.ReadWrite https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/User.Read';
+export const SCOPES =
+  'openid profile email offline_access https://graph.microsoft.com/Mail.ReadWrite https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/User.Read';
 
 /** Follows authorize without following the redirect: returns the Location the browser would be sent to. */
 export async function authorize(origin: string, params: Record<string, string>): Promise<URL> {
@@ -82,7 +83,13 @@ export async function signIn(origin: string, address: string): Promise<Record<st
 }
 
 type MessageFields = {
-  from: string; to: string; subject: string; text?: string; html?: string; messageId?: string; date?: Date;
+  from: string;
+  to: string;
+  subject: string;
+  text?: string;
+  html?: string;
+  messageId?: string;
+  date?: Date;
   attachments?: { filename: string; content: Buffer; contentType?: string }[];
 };
 
@@ -95,10 +102,18 @@ export async function outgoing(fields: MessageFields): Promise<Pick<OutgoingMess
   return {
     raw: await rfc822(fields),
     fields: {
-      from: { email: fields.from }, to: [{ email: fields.to }], cc: [], bcc: [], subject: fields.subject,
+      from: { email: fields.from },
+      to: [{ email: fields.to }],
+      cc: [],
+      bcc: [],
+      subject: fields.subject,
       text: fields.text ?? `Body of ${fields.subject}`,
       ...(fields.html !== undefined ? { html: fields.html } : {}),
-      attachments: (fields.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType ?? 'application/octet-stream', content: a.content })),
+      attachments: (fields.attachments ?? []).map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType ?? 'application/octet-stream',
+        content: a.content,
+      })),
     },
   };
 }
@@ -106,7 +121,12 @@ export async function outgoing(fields: MessageFields): Promise<Pick<OutgoingMess
 export type ValidationMode = 'echo' | 'wrong' | 'error';
 
 /** A webhook endpoint like the product's: echoes validation tokens (or not), records notifications, answers 202. */
-export async function startReceiver(): Promise<{ url: string; mode: ValidationMode; received: { path: string; body: { value: Record<string, unknown>[] } }[]; close(): Promise<void> }> {
+export async function startReceiver(): Promise<{
+  url: string;
+  mode: ValidationMode;
+  received: { path: string; body: { value: Record<string, unknown>[] } }[];
+  close(): Promise<void>;
+}> {
   const state = { mode: 'echo' as ValidationMode, received: [] as { path: string; body: { value: Record<string, unknown>[] } }[] };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');

@@ -17,7 +17,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser, type MailParserOptions } from 'mailparser';
-import { decodeBodyBytes, } from './charsets';
+import { decodeBodyBytes } from './charsets';
 import { fixHeaderLine } from './headers';
 import { extractUuencoded, type UuFile } from './uuencode';
 import type { DecodingNote } from '../../../mail/message';
@@ -27,7 +27,10 @@ interface SplitterNode {
   charset: string | false;
   contentType: string | false;
 }
-interface HeaderLine { key: string; line: string }
+interface HeaderLine {
+  key: string;
+  line: string;
+}
 interface Internals {
   createNode(this: MailParser, node: SplitterNode): unknown;
   processHeaders(this: MailParser, lines: HeaderLine[]): unknown;

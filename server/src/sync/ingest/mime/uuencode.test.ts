@@ -9,7 +9,9 @@ function encode(bytes: Buffer, name: string): string {
     const chunk = bytes.subarray(i, i + 45);
     let line = char(chunk.length);
     for (let j = 0; j < chunk.length; j += 3) {
-      const a = chunk[j], b = chunk[j + 1] ?? 0, c = chunk[j + 2] ?? 0;
+      const a = chunk[j],
+        b = chunk[j + 1] ?? 0,
+        c = chunk[j + 2] ?? 0;
       line += char(a >> 2) + char(((a & 0x03) << 4) | (b >> 4)) + char(((b & 0x0f) << 2) | (c >> 6)) + char(c & 0x3f);
     }
     lines.push(line);
@@ -33,9 +35,13 @@ describe('extractUuencoded', () => {
   });
 
   it('reads several blocks, CRLF lines, and trailing spaces a mailer stripped', () => {
-    const a = randomBytes(100), b = Buffer.from('plain words\n');
+    const a = randomBytes(100),
+      b = Buffer.from('plain words\n');
     // A line ending in encoded zero bits ends in spaces: strip them, as some mailers do.
-    const stripped = encode(b, 'b.txt').split('\n').map((l) => l.replace(/ +$/, '')).join('\r\n');
+    const stripped = encode(b, 'b.txt')
+      .split('\n')
+      .map((l) => l.replace(/ +$/, ''))
+      .join('\r\n');
     const out = extractUuencoded(`one\r\n${encode(a, 'a.bin').replace(/\n/g, '\r\n')}\r\ntwo\r\n${stripped}\r\nthree`);
     expect(out.files.map((f) => f.filename)).toEqual(['a.bin', 'b.txt']);
     expect(out.files[0].bytes.equals(a)).toBe(true);

@@ -85,7 +85,10 @@ function decodeLine(line: string): Buffer | null {
   const at = (k: number): number => (k < line.length ? value(line.charCodeAt(k)) : 0);
   for (let g = 0; g < groups; g++) {
     const p = 1 + g * 4;
-    const a = at(p), b = at(p + 1), c = at(p + 2), d = at(p + 3);
+    const a = at(p),
+      b = at(p + 1),
+      c = at(p + 2),
+      d = at(p + 3);
     out[g * 3] = (a << 2) | (b >> 4);
     out[g * 3 + 1] = ((b & 0x0f) << 4) | (c >> 2);
     out[g * 3 + 2] = ((c & 0x03) << 6) | d;
@@ -97,7 +100,10 @@ const stripCr = (line: string): string => (line.endsWith('\r') ? line.slice(0, -
 
 /** `begin 644 C:\TEMP\plan.pdf` or `../../etc/x`: only the last path component is a file name. */
 function baseName(name: string): string {
-  const base = name.split(/[\\/]/).filter((p) => p !== '' && p !== '.' && p !== '..').pop();
+  const base = name
+    .split(/[\\/]/)
+    .filter((p) => p !== '' && p !== '.' && p !== '..')
+    .pop();
   return (base ?? '').slice(0, 255) || 'attachment';
 }
 

@@ -7,8 +7,8 @@ describe('Gmail batch framing', () => {
   it('writes one application/http part per call, path only, numbered Content-IDs', () => {
     const body = batchRequestBody(['/gmail/v1/users/me/messages/a?format=raw', '/gmail/v1/users/me/messages/b?format=raw'], 'b0und');
     expect(body).toBe(
-      '--b0und\r\nContent-Type: application/http\r\nContent-ID: <item-1>\r\n\r\nGET /gmail/v1/users/me/messages/a?format=raw\r\n\r\n'
-      + '--b0und\r\nContent-Type: application/http\r\nContent-ID: <item-2>\r\n\r\nGET /gmail/v1/users/me/messages/b?format=raw\r\n\r\n--b0und--\r\n',
+      '--b0und\r\nContent-Type: application/http\r\nContent-ID: <item-1>\r\n\r\nGET /gmail/v1/users/me/messages/a?format=raw\r\n\r\n' +
+        '--b0und\r\nContent-Type: application/http\r\nContent-ID: <item-2>\r\n\r\nGET /gmail/v1/users/me/messages/b?format=raw\r\n\r\n--b0und--\r\n',
     );
   });
 
@@ -19,9 +19,10 @@ describe('Gmail batch framing', () => {
   });
 
   it('pairs answers with calls by Content-ID, whatever their order, each with its own status and headers', () => {
-    const body = `--B\r\n${part('<response-item-2>', '404 Not Found', '{"error":{"code":404}}')}`
-      + `--B\r\n${part('response-item-1', '200 OK', '{"id":"a"}')}`
-      + `--B\r\n${part('<response-item-3>', '429 Too Many Requests', '{}', 'Retry-After: 2\r\n')}--B--\r\n`;
+    const body =
+      `--B\r\n${part('<response-item-2>', '404 Not Found', '{"error":{"code":404}}')}` +
+      `--B\r\n${part('response-item-1', '200 OK', '{"id":"a"}')}` +
+      `--B\r\n${part('<response-item-3>', '429 Too Many Requests', '{}', 'Retry-After: 2\r\n')}--B--\r\n`;
     const answers = parseBatchResponse('multipart/mixed; boundary=B', body);
     expect(answers.get(1)).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '{"id":"a"}' });
     expect(answers.get(2)?.status).toBe(404);
@@ -29,8 +30,9 @@ describe('Gmail batch framing', () => {
   });
 
   it('falls back to position only when a part has no Content-ID, and leaves out parts it cannot read', () => {
-    const body = `--B\r\n${part(null, '200 OK', '{"id":"a"}')}--B\r\n${part('<response-other>', '200 OK', '{}')}`
-      + `--B\r\nContent-Type: application/http\r\nContent-ID: <response-item-3>\r\n\r\nnot http\r\n--B--`;
+    const body =
+      `--B\r\n${part(null, '200 OK', '{"id":"a"}')}--B\r\n${part('<response-other>', '200 OK', '{}')}` +
+      `--B\r\nContent-Type: application/http\r\nContent-ID: <response-item-3>\r\n\r\nnot http\r\n--B--`;
     const answers = parseBatchResponse('multipart/mixed; boundary=B', body);
     expect([...answers.keys()]).toEqual([1]);
     expect(() => parseBatchResponse('text/plain', body)).toThrow(/boundary/);

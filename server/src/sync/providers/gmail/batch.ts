@@ -24,8 +24,7 @@ export interface InnerResponse {
 
 /** The body of a batch of GET calls, one part per path, Content-ID `<item-N>` (N from 1). */
 export function batchRequestBody(paths: readonly string[], boundary: string): string {
-  const parts = paths.map((path, i) =>
-    `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: <item-${i + 1}>\r\n\r\nGET ${path}\r\n\r\n`);
+  const parts = paths.map((path, i) => `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: <item-${i + 1}>\r\n\r\nGET ${path}\r\n\r\n`);
   return `${parts.join('')}--${boundary}--\r\n`;
 }
 

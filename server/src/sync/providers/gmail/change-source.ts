@@ -4,14 +4,7 @@
  * Sync guide: https://developers.google.com/gmail/api/guides/sync
  */
 import type { gmail_v1 } from '@googleapis/gmail';
-import {
-  ProviderError,
-  type BackfillPage,
-  type ChangeSource,
-  type RemoteMessage,
-  type SyncCursor,
-  type SyncPage,
-} from '../port';
+import { ProviderError, type BackfillPage, type ChangeSource, type RemoteMessage, type SyncCursor, type SyncPage } from '../port';
 import type { BatchAnswer, GmailClient } from './client';
 import { planHistory } from './history';
 import type { GmailLabelCatalogue } from './label-catalogue';
@@ -188,11 +181,9 @@ export class GmailChangeSource implements ChangeSource {
     const partId = gmailPartIdFromImap(attachmentId);
     if (partId === null) throw new ProviderError('invalid', `Gmail: attachment id must be an IMAP part number, got "${attachmentId}"`);
     // format=full carries the MIME tree with per-part attachmentIds (fresh ones on every read).
-    const full = await this.client.call(
-      'messages.get',
-      (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'full' }),
-      { retries: FETCH_RETRIES },
-    );
+    const full = await this.client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'full' }), {
+      retries: FETCH_RETRIES,
+    });
     const part = findPayloadPart(full.payload ?? undefined, partId);
     if (!part?.body) throw new ProviderError('not_found', `Gmail: no part ${attachmentId} in message`);
     if (part.body.data) return Buffer.from(part.body.data, 'base64url');
@@ -244,10 +235,11 @@ export class GmailChangeSource implements ChangeSource {
   private async fetchMany(ids: readonly string[]): Promise<(RemoteMessage | null | ProviderError)[]> {
     const { client } = this;
     const { fetchConcurrency } = this.opts;
-    const single = (id: string) => this.fetchOne(id).catch((err: unknown) => {
-      if (err instanceof ProviderError) return err;
-      throw err;
-    });
+    const single = (id: string) =>
+      this.fetchOne(id).catch((err: unknown) => {
+        if (err instanceof ProviderError) return err;
+        throw err;
+      });
     const size = client.batchSize('messages.get');
     if (ids.length < 2 || size < 2) return mapBounded(ids, fetchConcurrency, single);
     const chunks: string[][] = [];
@@ -256,7 +248,10 @@ export class GmailChangeSource implements ChangeSource {
       if (!client.batchPays('messages.get', chunk.length)) return mapBounded(chunk, fetchConcurrency, single);
       let answers: BatchAnswer[] | null;
       try {
-        answers = await client.getMany('messages.get', chunk.map((id) => `/gmail/v1/users/${USER}/messages/${encodeURIComponent(id)}?format=raw`));
+        answers = await client.getMany(
+          'messages.get',
+          chunk.map((id) => `/gmail/v1/users/${USER}/messages/${encodeURIComponent(id)}?format=raw`),
+        );
       } catch (err) {
         // A batch that failed as a whole for a passing reason: its calls one by one, each with its own retries.
         if (!(err instanceof ProviderError) || err.code !== 'transient') throw err;
@@ -274,10 +269,8 @@ export class GmailChangeSource implements ChangeSource {
   }
 
   private list(q: string, maxResults: number, pageToken: string | undefined) {
-    return this.client.call(
-      'messages.list',
-      (api) => api.users.messages.list({ userId: USER, q, maxResults, pageToken, includeSpamTrash: false }),
-      { retries: FETCH_RETRIES },
-    );
+    return this.client.call('messages.list', (api) => api.users.messages.list({ userId: USER, q, maxResults, pageToken, includeSpamTrash: false }), {
+      retries: FETCH_RETRIES,
+    });
   }
 }

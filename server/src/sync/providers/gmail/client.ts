@@ -194,7 +194,8 @@ export class GmailClient {
             batchUnsupported.add(this.root());
             return null;
           }
-          if (answer.status !== 200) throw this.failure({ status: answer.status, headers: { 'retry-after': answer.headers.get('retry-after') ?? '' }, body: text });
+          if (answer.status !== 200)
+            throw this.failure({ status: answer.status, headers: { 'retry-after': answer.headers.get('retry-after') ?? '' }, body: text });
           const inner = parseBatchResponse(answer.headers.get('content-type'), text);
           return paths.map((_, i): BatchAnswer => {
             const response = inner.get(i + 1);
@@ -221,9 +222,12 @@ export class GmailClient {
     let data: unknown = response.body;
     try {
       data = JSON.parse(response.body);
-    } catch { /* not JSON: the status alone decides */ }
-    const error = translateGmailError({ response: { status: response.status, headers: response.headers, data } })
-      ?? new ProviderError('transient', `Gmail: HTTP ${response.status} in a batch`, { status: response.status });
+    } catch {
+      /* not JSON: the status alone decides */
+    }
+    const error =
+      translateGmailError({ response: { status: response.status, headers: response.headers, data } }) ??
+      new ProviderError('transient', `Gmail: HTTP ${response.status} in a batch`, { status: response.status });
     // As for a single call: a Retry-After pauses the whole mailbox.
     if (error.details.retryAfterMs !== undefined) this.opts.gate.blockFor(error.details.retryAfterMs);
     return error;

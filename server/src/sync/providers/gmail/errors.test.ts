@@ -11,7 +11,9 @@ function httpError(status: number, reason?: string, headers: Record<string, stri
 
 function networkError(code: string) {
   // undici: TypeError('fetch failed') with the system error as `cause`; gaxios wraps it.
-  return Object.assign(new Error('request failed'), { cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code }) }) });
+  return Object.assign(new Error('request failed'), {
+    cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code }) }),
+  });
 }
 
 const NOW = Date.parse('2026-05-01T12:00:00Z');
@@ -25,7 +27,12 @@ describe('translateGmailError', () => {
     ['403 quotaExceeded', httpError(403, 'quotaExceeded'), 'throttled', DEFAULT_THROTTLE_MS],
     ['403 dailyLimitExceeded', httpError(403, 'dailyLimitExceeded'), 'throttled', DAILY_LIMIT_RETRY_MS],
     ['429 with Retry-After seconds', httpError(429, 'rateLimitExceeded', { 'Retry-After': '7' }), 'throttled', 7000],
-    ['403 rate limit with Retry-After date', httpError(403, 'userRateLimitExceeded', { 'retry-after': new Date(NOW + 30_000).toUTCString() }), 'throttled', 30_000],
+    [
+      '403 rate limit with Retry-After date',
+      httpError(403, 'userRateLimitExceeded', { 'retry-after': new Date(NOW + 30_000).toUTCString() }),
+      'throttled',
+      30_000,
+    ],
     ['403 insufficientPermissions', httpError(403, 'insufficientPermissions'), 'permission', undefined],
     ['403 domainPolicy', httpError(403, 'domainPolicy'), 'permission', undefined],
     ['403 without a reason', httpError(403), 'permission', undefined],

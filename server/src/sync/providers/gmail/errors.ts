@@ -21,9 +21,23 @@ const DAILY_REASONS = new Set(['dailyLimitExceeded', 'dailyLimitExceededUnreg'])
 const GRANT_ERRORS = new Set(['invalid_grant', 'unauthorized_client']);
 /** Connection-level failures worth a retry: the request may not have reached Google, or its answer was lost. */
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-  'ERR_STREAM_PREMATURE_CLOSE', 'TimeoutError', 'AbortError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'TimeoutError',
+  'AbortError',
 ]);
 
 interface ErrorLike {
@@ -67,8 +81,7 @@ export function errorFacts(err: unknown, now = Date.now()): ErrorFacts {
   const data = asObject(response?.data);
   const apiError = asObject(data?.error);
   const first = asObject(Array.isArray(apiError?.errors) ? apiError.errors[0] : undefined);
-  const reason =
-    typeof first?.reason === 'string' ? first.reason : typeof data?.error === 'string' ? data.error : undefined;
+  const reason = typeof first?.reason === 'string' ? first.reason : typeof data?.error === 'string' ? data.error : undefined;
   const retryAfterMs = parseRetryAfter(headerValue(response?.headers, 'retry-after'), now);
   let networkCode: string | undefined;
   if (status === undefined) {

@@ -10,7 +10,16 @@ import { googleSubject } from '../../../../../test/emulators/oauth/google-keys';
 import { generateMailbox, generateMessage, type GeneratedMessage } from '../../../../../test/emulators/common/generate';
 import { startEmulators, type RunningEmulators } from '../../../../../test/emulators/common';
 import { parseMessage } from '../../ingest/parse';
-import { ProviderError, type AccessTokenSource, type MailboxRef, type OAuthTokens, type ProviderAdapter, type RemoteMessage, type RemoteStateChange, type SyncCursor } from '../port';
+import {
+  ProviderError,
+  type AccessTokenSource,
+  type MailboxRef,
+  type OAuthTokens,
+  type ProviderAdapter,
+  type RemoteMessage,
+  type RemoteStateChange,
+  type SyncCursor,
+} from '../port';
 import { gmailAdapterFactory, type GmailAdapterConfig, type GmailAdapterOptions } from './index';
 import { googleOAuth, type GoogleOAuthConfig } from './oauth';
 
@@ -56,7 +65,8 @@ function tokenSource(initial: string, refreshToken: string): AccessTokenSource &
   let current: Promise<string> | null = Promise.resolve(initial);
   const source = {
     refreshes: 0,
-    accessToken: () => (current ??= oauth.refresh(refreshToken).then((r) => {
+    accessToken: () =>
+      (current ??= oauth.refresh(refreshToken).then((r) => {
         source.refreshes++;
         return r.accessToken;
       })),
@@ -126,7 +136,10 @@ beforeAll(async () => {
   expect(signedIn.scopes).toEqual(expect.arrayContaining(['https://www.googleapis.com/auth/gmail.modify', 'openid', 'email']));
   tokens = tokenSource(signedIn.accessToken, signedIn.refreshToken);
   seeded = await generateMailbox({ owner: OWNER, count: 40, seed: 4, startDate: new Date(NOW - 50 * DAY), endDate: new Date(NOW - DAY) });
-  control().seed(USER, seeded.map((m) => ({ raw: m.raw, labelIds: m.labelIds, internalDate: m.date.getTime() })));
+  control().seed(
+    USER,
+    seeded.map((m) => ({ raw: m.raw, labelIds: m.labelIds, internalDate: m.date.getTime() })),
+  );
   adapter = build();
 }, 60_000);
 
@@ -134,13 +147,19 @@ afterAll(async () => {
   await emulators?.stop();
 });
 
-it('connects: the consenting account is the mailbox address and the ID token\'s sub and verified email', async () => {
+it("connects: the consenting account is the mailbox address and the ID token's sub and verified email", async () => {
   const granted = await signIn();
   expect(await oauthClient().consentingAccount(granted)).toEqual({
-    address: USER, identityKeys: [`google:${googleSubject(USER)}`], verifiedEmail: USER,
+    address: USER,
+    identityKeys: [`google:${googleSubject(USER)}`],
+    verifiedEmail: USER,
   });
   // Without an ID token (no `openid` granted) the account has no stable id, only the address.
-  expect(await oauthClient().consentingAccount({ accessToken: granted.accessToken, expiresAt: granted.expiresAt })).toEqual({ address: USER, identityKeys: [], verifiedEmail: null });
+  expect(await oauthClient().consentingAccount({ accessToken: granted.accessToken, expiresAt: granted.expiresAt })).toEqual({
+    address: USER,
+    identityKeys: [],
+    verifiedEmail: null,
+  });
 });
 
 it('backfills newest first within the window, page by page, with exact counts', async () => {
@@ -172,8 +191,10 @@ describe('batch fetches', () => {
     control().setFaults({});
   });
 
-  it('fetches a page\'s messages in batch requests, each call still counted by the quota', async () => {
-    const listed = control().messages(USER).filter((m) => m.internalDate >= SINCE.getTime() && !m.labelIds.some((l) => ['TRASH', 'SPAM', 'DRAFT'].includes(l)));
+  it("fetches a page's messages in batch requests, each call still counted by the quota", async () => {
+    const listed = control()
+      .messages(USER)
+      .filter((m) => m.internalDate >= SINCE.getTime() && !m.labelIds.some((l) => ['TRASH', 'SPAM', 'DRAFT'].includes(l)));
     control().resetLogs();
     // A fresh adapter: one whose quota window other tests just spent would rightly fetch one by one (batchPays).
     const pages = await backfillAll(build(), 30);
@@ -188,7 +209,9 @@ describe('batch fetches', () => {
   });
 
   it('asks again on its own for a call the batch answered with a 5xx, and for a batch that failed whole', async () => {
-    const listed = control().messages(USER).filter((m) => m.internalDate >= SINCE.getTime() && !m.labelIds.some((l) => ['TRASH', 'SPAM', 'DRAFT'].includes(l)));
+    const listed = control()
+      .messages(USER)
+      .filter((m) => m.internalDate >= SINCE.getTime() && !m.labelIds.some((l) => ['TRASH', 'SPAM', 'DRAFT'].includes(l)));
     // Faults strike before routing, so a faulted call is logged by its path. Backfills until both kinds were hit
     // (a quarter of requests fail: each run is almost sure to fault inner calls, a whole batch less so).
     const faulted = new Set<string>();
@@ -199,7 +222,8 @@ describe('batch fetches', () => {
       expect(pages.flatMap((p) => p.failed)).toEqual([]);
       expect(new Set(pages.flatMap((p) => p.upserts.map((m) => m.providerMessageId)))).toEqual(new Set(listed.map((m) => m.id)));
       for (const r of control().requests()) {
-        if ((r.status ?? 0) >= 500) faulted.add(r.name.startsWith('POST /batch') ? 'batch' : r.name.startsWith('GET /gmail/v1/users/me/messages/') ? 'inner' : 'other');
+        if ((r.status ?? 0) >= 500)
+          faulted.add(r.name.startsWith('POST /batch') ? 'batch' : r.name.startsWith('GET /gmail/v1/users/me/messages/') ? 'inner' : 'other');
       }
     }
     expect([faulted.has('batch'), faulted.has('inner')]).toEqual([true, true]);
@@ -228,7 +252,9 @@ it('lists all ids in scope for reconciliation', async () => {
 
 it('maps history: new mail, read, star, archive, trash, permanent delete', async () => {
   const cursor = await adapter.changeSource.currentCursor();
-  const inbox = control().messages(USER).filter((m) => m.labelIds.includes('INBOX') && !m.labelIds.includes('STARRED'));
+  const inbox = control()
+    .messages(USER)
+    .filter((m) => m.labelIds.includes('INBOX') && !m.labelIds.includes('STARRED'));
   const [r, s, a, t, d] = inbox.map((m) => m.id);
   const incoming = await generateMessage({ owner: OWNER, subject: 'Pricing question' });
   const delivered = control().deliver(USER, incoming.raw);
@@ -269,13 +295,17 @@ it('speaks label names: ids from Gmail come out as the names people see, names w
   const later = control().createLabel(USER, 'Later')!;
   control().label(USER, delivered.id, [later]);
   const got = await drainHistory(fresh, cursor);
-  expect(got.upserts.find((m) => m.providerMessageId === delivered.id)?.labels ?? got.stateChanges.find((c) => c.providerMessageId === delivered.id)?.labelsAdded)
-    .toEqual(expect.arrayContaining(['Later']));
+  expect(
+    got.upserts.find((m) => m.providerMessageId === delivered.id)?.labels ?? got.stateChanges.find((c) => c.providerMessageId === delivered.id)?.labelsAdded,
+  ).toEqual(expect.arrayContaining(['Later']));
   expect(JSON.stringify(got)).not.toContain(later);
 
   // Writes by name, any case; a name the mailbox lacks becomes a label, once.
   await fresh.writer.modify(delivered.id, { labelsAdded: ['customers/acme', 'Deals 2026'], labelsRemoved: ['Later'] });
-  const labelIds = () => control().messages(USER).find((m) => m.id === delivered.id)!.labelIds;
+  const labelIds = () =>
+    control()
+      .messages(USER)
+      .find((m) => m.id === delivered.id)!.labelIds;
   const deals = control().requests({ name: 'gmail.users.labels.create' }).length;
   expect(labelIds()).toEqual(expect.arrayContaining([customers]));
   expect(labelIds()).not.toContain(later);
@@ -288,7 +318,9 @@ it('speaks label names: ids from Gmail come out as the names people see, names w
 
 it('pages history with a position and moves the cursor only on the last page', async () => {
   const cursor = await adapter.changeSource.currentCursor();
-  const target = control().messages(USER).find((m) => m.labelIds.includes('INBOX'))!.id;
+  const target = control()
+    .messages(USER)
+    .find((m) => m.labelIds.includes('INBOX'))!.id;
   for (let i = 0; i < 130; i++) control().act(USER, target, i % 2 ? 'unstar' : 'star'); // 130 records > one page of 100
   const first = await adapter.changeSource.changesSince(cursor, null);
   expect(first.nextCursor).toBeNull();
@@ -309,7 +341,9 @@ it('turns an expired history id (404) into cursor_expired', async () => {
 });
 
 it('sends a reply that threads, and finds it again by Message-ID', async () => {
-  const original = control().messages(USER).find((m) => m.labelIds.includes('INBOX') && !m.subject.startsWith('Re:'))!;
+  const original = control()
+    .messages(USER)
+    .find((m) => m.labelIds.includes('INBOX') && !m.subject.startsWith('Re:'))!;
   const generated = seeded.find((m) => m.messageId === original.messageIdHeader)!;
   const messageId = `<reply-${Date.now()}@acme-e2e.test>`;
   const raw = await rfc822({
@@ -322,20 +356,38 @@ it('sends a reply that threads, and finds it again by Message-ID', async () => {
   });
   // A send costs 100 units: what earlier tests used in this second must not make it a quota test (that is below).
   control().setQuota({ unitsPerSecond: 2_000, status: 429 });
-  const fields = { from: { email: USER }, to: [{ email: generated.from }], cc: [], bcc: [], subject: `Re: ${original.subject}`, text: 'Thanks, see you Tuesday.', attachments: [] };
-  const sent = await adapter.writer.send({ raw, fields, internetMessageId: messageId, replyTo: { providerMessageId: original.id, providerThreadId: null } }).finally(() => control().setQuota({ unitsPerSecond: 250, status: 429 }));
+  const fields = {
+    from: { email: USER },
+    to: [{ email: generated.from }],
+    cc: [],
+    bcc: [],
+    subject: `Re: ${original.subject}`,
+    text: 'Thanks, see you Tuesday.',
+    attachments: [],
+  };
+  const sent = await adapter.writer
+    .send({ raw, fields, internetMessageId: messageId, replyTo: { providerMessageId: original.id, providerThreadId: null } })
+    .finally(() => control().setQuota({ unitsPerSecond: 250, status: 429 }));
   expect(sent.providerThreadId).toBe(original.threadId);
   expect(control().sends().at(-1)).toMatchObject({ id: sent.providerMessageId, threadId: original.threadId, requestedThreadId: original.threadId });
 
   // The sent copy is read back for the Message-ID that went out (outbound adopts it when Gmail put its own).
   expect(sent.internetMessageId).toBe(messageId);
-  expect(await adapter.writer.findByInternetMessageId(messageId)).toEqual({ providerMessageId: sent.providerMessageId, providerThreadId: sent.providerThreadId });
+  expect(await adapter.writer.findByInternetMessageId(messageId)).toEqual({
+    providerMessageId: sent.providerMessageId,
+    providerThreadId: sent.providerThreadId,
+  });
   expect(await adapter.writer.findByInternetMessageId('<never-sent@acme-e2e.test>')).toBeNull();
 });
 
 it('writes read / star / archive / trash / untrash to the mailbox', async () => {
-  const target = control().messages(USER).find((m) => m.labelIds.includes('INBOX') && m.labelIds.includes('UNREAD') && !m.labelIds.includes('STARRED'))!;
-  const labels = () => control().messages(USER).find((m) => m.id === target.id)!.labelIds;
+  const target = control()
+    .messages(USER)
+    .find((m) => m.labelIds.includes('INBOX') && m.labelIds.includes('UNREAD') && !m.labelIds.includes('STARRED'))!;
+  const labels = () =>
+    control()
+      .messages(USER)
+      .find((m) => m.id === target.id)!.labelIds;
   await adapter.writer.modify(target.id, { flags: { read: true, starred: true, archived: true } });
   expect(labels()).toEqual(expect.arrayContaining(['STARRED']));
   expect(labels()).not.toEqual(expect.arrayContaining(['UNREAD']));
@@ -345,9 +397,11 @@ it('writes read / star / archive / trash / untrash to the mailbox', async () => 
   await adapter.writer.modify(target.id, { flags: { deleted: false, archived: false } });
   expect(labels()).toEqual(expect.arrayContaining(['INBOX']));
   expect(labels()).not.toContain('TRASH');
-  expect(control().modifications().map((m) => m.method)).toEqual(
-    expect.arrayContaining(['messages.modify', 'messages.trash', 'messages.untrash']),
-  );
+  expect(
+    control()
+      .modifications()
+      .map((m) => m.method),
+  ).toEqual(expect.arrayContaining(['messages.modify', 'messages.trash', 'messages.untrash']));
 });
 
 it('fetches an attachment by the part number the MIME parser gives it', async () => {
@@ -364,7 +418,7 @@ it('fetches an attachment by the part number the MIME parser gives it', async ()
   expect(await adapter.changeSource.fetchMessage('0000000000000000')).toBeNull();
 });
 
-it('re-fetches a copy\'s raw message byte for byte (format=raw), and says not_found for one that is gone', async () => {
+it("re-fetches a copy's raw message byte for byte (format=raw), and says not_found for one that is gone", async () => {
   const legacy = readFileSync(join(__dirname, '../../../../../test/fixtures/mail/35-uuencode-attachment.eml'));
   const { id } = control().deliver(USER, legacy);
   expect((await adapter.changeSource.fetchRaw(id)).equals(legacy)).toBe(true);
@@ -427,7 +481,9 @@ describe('quota', () => {
   it('a Retry-After pauses the whole mailbox: no other call of it is sent before it has elapsed', async () => {
     const factory = gmailAdapterFactory(adapterConfig);
     const paced = factory(MAILBOX, tokens);
-    const [first, second] = control().messages(USER).map((m) => m.id);
+    const [first, second] = control()
+      .messages(USER)
+      .map((m) => m.id);
     control().setQuota({ unitsPerSecond: 1, status: 429 });
     control().resetLogs();
     const err = await providerError(paced.writer.modify(first, { flags: { starred: true } }));
@@ -435,7 +491,9 @@ describe('quota', () => {
     const pauseMs = err.details.retryAfterMs!;
     control().setQuota({ unitsPerSecond: 250, status: 429 });
     await paced.changeSource.fetchMessage(second);
-    const [rejected, next] = control().requests().filter((r) => r.group === USER);
+    const [rejected, next] = control()
+      .requests()
+      .filter((r) => r.group === USER);
     expect(rejected.status).toBe(429);
     expect(next.startedAt - (rejected.endedAt ?? rejected.startedAt)).toBeGreaterThanOrEqual(pauseMs - 5);
     // A different mailbox is not held back by it.

@@ -18,8 +18,20 @@ const USER = 'me';
 
 /** Gmail's system label ids (users.labels, type "system"): each is its own name. */
 const SYSTEM = new Set([
-  'INBOX', 'SENT', 'TRASH', 'SPAM', 'DRAFT', 'UNREAD', 'STARRED', 'IMPORTANT', 'CHAT',
-  'CATEGORY_PERSONAL', 'CATEGORY_SOCIAL', 'CATEGORY_PROMOTIONS', 'CATEGORY_UPDATES', 'CATEGORY_FORUMS',
+  'INBOX',
+  'SENT',
+  'TRASH',
+  'SPAM',
+  'DRAFT',
+  'UNREAD',
+  'STARRED',
+  'IMPORTANT',
+  'CHAT',
+  'CATEGORY_PERSONAL',
+  'CATEGORY_SOCIAL',
+  'CATEGORY_PROMOTIONS',
+  'CATEGORY_UPDATES',
+  'CATEGORY_FORUMS',
 ]);
 const isSystem = (label: string): boolean => SYSTEM.has(label);
 const nameKey = (name: string): string => name.trim().replace(/\s+/g, ' ').toLowerCase();
@@ -68,7 +80,8 @@ export class GmailLabelCatalogue {
     if (!trimmed) throw new ProviderError('invalid', 'A label needs a name');
     try {
       const label = await this.client.call('labels.create', (api) =>
-        api.users.labels.create({ userId: USER, requestBody: { name: trimmed, labelListVisibility: 'labelShow', messageListVisibility: 'show' } }));
+        api.users.labels.create({ userId: USER, requestBody: { name: trimmed, labelListVisibility: 'labelShow', messageListVisibility: 'show' } }),
+      );
       if (!label.id) throw new ProviderError('invalid', 'Gmail: label answer without id', { providerCode: 'malformedResponse' });
       this.remember({ ...label, name: label.name ?? trimmed });
       return label.id;
@@ -87,10 +100,12 @@ export class GmailLabelCatalogue {
   }
 
   private async refresh(): Promise<void> {
-    const answer = await this.client.call('labels.list', (api) => api.users.labels.list({ userId: USER }), { retries: 2 }).catch((err) => {
-      this.loaded = null;
-      throw err;
-    });
+    const answer = await this.client
+      .call('labels.list', (api) => api.users.labels.list({ userId: USER }), { retries: 2 })
+      .catch((err) => {
+        this.loaded = null;
+        throw err;
+      });
     this.byId = new Map();
     this.byName = new Map();
     for (const label of answer.labels ?? []) this.remember(label);

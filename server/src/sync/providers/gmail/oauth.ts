@@ -55,7 +55,17 @@ export class GoogleOAuth implements OAuthClient {
     });
   }
 
-  authorizationUrl({ state, codeChallenge, redirectUri, loginHint }: { state: string; codeChallenge: string; redirectUri: string; loginHint?: string }): string {
+  authorizationUrl({
+    state,
+    codeChallenge,
+    redirectUri,
+    loginHint,
+  }: {
+    state: string;
+    codeChallenge: string;
+    redirectUri: string;
+    loginHint?: string;
+  }): string {
     return this.client.generateAuthUrl({
       // offline: a refresh token; prompt=consent: a refresh token again on reconnect, which Google otherwise
       // only gives at the first consent (web-server guide, "Refreshing an access token (offline access)").
@@ -75,7 +85,8 @@ export class GoogleOAuth implements OAuthClient {
       (answer) => answer.tokens,
       (err: unknown) => {
         // At this step invalid_grant means a used, expired or mismatched code, not a revoked mailbox.
-        if (errorFacts(err).reason === 'invalid_grant') throw new ProviderError('invalid', 'Google: authorization code invalid or expired', { providerCode: 'invalid_grant' });
+        if (errorFacts(err).reason === 'invalid_grant')
+          throw new ProviderError('invalid', 'Google: authorization code invalid or expired', { providerCode: 'invalid_grant' });
         throw asProviderError(err);
       },
     );
@@ -128,7 +139,14 @@ export class GoogleOAuth implements OAuthClient {
     // The generated client's own OAuth2Client copy (see client.ts on the two google-auth-library copies).
     const auth = new gmailAuth.OAuth2();
     auth.setCredentials({ access_token: accessToken });
-    const api = gmail({ version: 'v1', rootUrl: `${this.config.GMAIL_API_URL.replace(/\/+$/, '')}/`, auth, retry: false, timeout: TOKEN_TIMEOUT_MS, fetchImplementation: nodeFetch });
+    const api = gmail({
+      version: 'v1',
+      rootUrl: `${this.config.GMAIL_API_URL.replace(/\/+$/, '')}/`,
+      auth,
+      retry: false,
+      timeout: TOKEN_TIMEOUT_MS,
+      fetchImplementation: nodeFetch,
+    });
     try {
       const { data } = await api.users.getProfile({ userId: 'me' });
       if (!data.emailAddress) throw new ProviderError('invalid', 'Gmail: profile without emailAddress');

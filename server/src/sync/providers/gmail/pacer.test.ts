@@ -123,7 +123,9 @@ describe('units held until answered (calls inside a batch)', () => {
     const pacer = new QuotaPacer({ unitsPerSecond: 10, clock });
     const release = await pacer.acquire(10, { untilAnswered: true });
     let second = false;
-    void pacer.acquire(5).then(() => { second = true; });
+    void pacer.acquire(5).then(() => {
+      second = true;
+    });
     await clock.advance(5_000);
     // A single call's units would have come back after window + guard; these wait for the answer.
     expect(second).toBe(false);

@@ -143,10 +143,13 @@ export class QuotaPacer {
     // held until answered wakes the queue when it is settled.
     const wakeAt = Math.min(...this.charges.map((c) => c.expiresAt));
     if (this.queue.length > 0 && Number.isFinite(wakeAt)) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = null;
-        this.pump();
-      }, Math.max(0, wakeAt - now));
+      this.timer = this.clock.setTimeout(
+        () => {
+          this.timer = null;
+          this.pump();
+        },
+        Math.max(0, wakeAt - now),
+      );
     }
   }
 

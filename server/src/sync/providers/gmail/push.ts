@@ -40,10 +40,12 @@ export class GmailPush implements PushChannel {
 }
 
 /** https://cloud.google.com/pubsub/docs/push: the message's `data` is base64 of the Gmail notification. */
-const pubsubPush = z.object({
-  message: z.object({ data: z.string().max(8192), messageId: z.string().optional(), publishTime: z.string().optional() }).passthrough(),
-  subscription: z.string().optional(),
-}).passthrough();
+const pubsubPush = z
+  .object({
+    message: z.object({ data: z.string().max(8192), messageId: z.string().optional(), publishTime: z.string().optional() }).passthrough(),
+    subscription: z.string().optional(),
+  })
+  .passthrough();
 /** `{emailAddress, historyId}`; the historyId may be a string or a number (https://developers.google.com/gmail/api/guides/push). */
 const gmailData = z.object({ emailAddress: z.string().email(), historyId: z.union([z.string(), z.number()]) }).passthrough();
 
@@ -77,7 +79,9 @@ export class GmailPushReceiver implements PushReceiver {
       try {
         const data = gmailData.safeParse(JSON.parse(Buffer.from(parsed.data.message.data, 'base64').toString('utf8')));
         if (data.success) address = data.data.emailAddress.toLowerCase();
-      } catch { /* not JSON: acknowledged and ignored */ }
+      } catch {
+        /* not JSON: acknowledged and ignored */
+      }
     }
     return { kind: 'notices', status: 204, notices: address ? [{ to: { address } }] : [] };
   }

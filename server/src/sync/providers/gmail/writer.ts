@@ -60,9 +60,7 @@ export class GmailWriter implements MailboxWriter {
       labelsRemoved: change.labelsRemoved?.length ? await this.labels.idsOf(change.labelsRemoved, { create: false }) : [],
     });
     if (edit.addLabelIds.length || edit.removeLabelIds.length) {
-      await this.client.call('messages.modify', (api) =>
-        api.users.messages.modify({ userId: USER, id: providerMessageId, requestBody: edit }),
-      );
+      await this.client.call('messages.modify', (api) => api.users.messages.modify({ userId: USER, id: providerMessageId, requestBody: edit }));
     }
     // Trash is a method of its own; with the gmail.modify scope nothing can be deleted for good (docs/SYNC.md "Deletion policy").
     if (deleted === true) await this.trash(providerMessageId);
@@ -74,7 +72,9 @@ export class GmailWriter implements MailboxWriter {
   }
 
   private async threadOf(providerMessageId: string): Promise<string | null> {
-    const message = await this.client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'minimal' }), { retries: 2 });
+    const message = await this.client.call('messages.get', (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'minimal' }), {
+      retries: 2,
+    });
     return message.threadId ?? null;
   }
 
@@ -84,8 +84,11 @@ export class GmailWriter implements MailboxWriter {
    */
   private async sentMessageId(providerMessageId: string): Promise<string | null | undefined> {
     try {
-      const copy = await this.client.call('messages.get', (api) =>
-        api.users.messages.get({ userId: USER, id: providerMessageId, format: 'metadata', metadataHeaders: ['Message-ID'] }), { retries: 2 });
+      const copy = await this.client.call(
+        'messages.get',
+        (api) => api.users.messages.get({ userId: USER, id: providerMessageId, format: 'metadata', metadataHeaders: ['Message-ID'] }),
+        { retries: 2 },
+      );
       return copy.payload?.headers?.find((h) => h.name?.toLowerCase() === 'message-id')?.value ?? null;
     } catch {
       return undefined;

@@ -16,14 +16,16 @@ const ATTACHMENT_SELECT = 'id,name,contentType,size,isInline,contentId';
 export async function completeAttachments(client: GraphMailboxClient, items: GraphMessage[]): Promise<void> {
   const missing = items.filter((m) => !m['@removed'] && m.hasAttachments === true && m.attachments === undefined);
   // In parallel: the mailbox's request gate keeps it within Graph's 4 concurrent requests.
-  await Promise.all(missing.map(async (m) => {
-    try {
-      const page = await client.get<GraphPage<GraphAttachment>>(`${messagePath(m.id, '/attachments')}${query({ $select: ATTACHMENT_SELECT })}`);
-      m.attachments = page.value;
-    } catch (err) {
-      // Gone since the delta page was made: the next round reports it removed. Never mistaken for the folder's 404.
-      if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
-      m.attachments = [];
-    }
-  }));
+  await Promise.all(
+    missing.map(async (m) => {
+      try {
+        const page = await client.get<GraphPage<GraphAttachment>>(`${messagePath(m.id, '/attachments')}${query({ $select: ATTACHMENT_SELECT })}`);
+        m.attachments = page.value;
+      } catch (err) {
+        // Gone since the delta page was made: the next round reports it removed. Never mistaken for the folder's 404.
+        if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
+        m.attachments = [];
+      }
+    }),
+  );
 }

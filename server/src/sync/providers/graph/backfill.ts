@@ -135,7 +135,15 @@ export class GraphBackfill {
       startedAt: this.now().toISOString(),
       // All ages: an upper bound, refined by nothing cheaper (a $count per folder and window would cost calls).
       total: map.synced.reduce((n, f) => n + f.totalItemCount, 0),
-      folders: map.synced.map((f) => ({ id: f.id, kind: f.kind, phase: 'delta', link: initialDeltaPath(f.id, sinceIso), deltaLink: null, frontier: null, count: 0 })),
+      folders: map.synced.map((f) => ({
+        id: f.id,
+        kind: f.kind,
+        phase: 'delta',
+        link: initialDeltaPath(f.id, sinceIso),
+        deltaLink: null,
+        frontier: null,
+        count: 0,
+      })),
     };
   }
 

@@ -80,8 +80,12 @@ function readCursor(cursor: SyncCursor): GraphCursorState {
   const s = cursor.state as Partial<GraphCursorState>;
   const folders = s.folders;
   const valid =
-    cursor.v === 1 && cursor.provider === 'microsoft' && typeof folders === 'object' && folders !== null &&
-    Object.values(folders).every((l) => typeof l === 'string') && (s.since === null || s.since === undefined || typeof s.since === 'string');
+    cursor.v === 1 &&
+    cursor.provider === 'microsoft' &&
+    typeof folders === 'object' &&
+    folders !== null &&
+    Object.values(folders).every((l) => typeof l === 'string') &&
+    (s.since === null || s.since === undefined || typeof s.since === 'string');
   if (!valid) throw new ProviderError('invalid', 'Graph: not a Graph cursor');
   return { folders: { ...folders }, since: s.since ?? null, at: typeof s.at === 'string' ? s.at : new Date(0).toISOString() };
 }
@@ -151,7 +155,10 @@ export class GraphChangeSource implements ChangeSource {
     if (Object.values(round.folders).some((f) => f.link !== null)) {
       return { upserts, deletes: [], stateChanges, nextCursor: null, reset: round.reset, nextPosition: round };
     }
-    const gone = await this.confirmGone([...removed].filter((id) => !seen.has(id)), stateChanges);
+    const gone = await this.confirmGone(
+      [...removed].filter((id) => !seen.has(id)),
+      stateChanges,
+    );
     const folders: Record<string, string> = {};
     for (const [id, f] of Object.entries(round.folders)) if (f.deltaLink) folders[id] = f.deltaLink;
     const next: GraphCursorState = { folders, since: state.since, at: round.startedAt };
@@ -161,7 +168,8 @@ export class GraphChangeSource implements ChangeSource {
   async *listAllIds(opts: { since: Date }): AsyncIterable<string[]> {
     const map = await this.opts.catalog.get(this.opts.client, { force: true });
     for (const folder of map.synced) {
-      let link: string | null = `${folderPath(folder.id, '/messages')}${query({ $select: 'id', $filter: sinceFilter(opts.since.toISOString()), $top: LIST_IDS_PAGE })}`;
+      let link: string | null =
+        `${folderPath(folder.id, '/messages')}${query({ $select: 'id', $filter: sinceFilter(opts.since.toISOString()), $top: LIST_IDS_PAGE })}`;
       while (link) {
         const page: GraphPage<{ id: string }> = await this.opts.client.get<GraphPage<{ id: string }>>(link);
         if (page.value.length) yield page.value.map((m) => m.id);
@@ -207,7 +215,12 @@ export class GraphChangeSource implements ChangeSource {
       const { message, kind } = current;
       upserts.push(toRemoteMessage(message, kind));
       if (Date.parse(message.createdDateTime ?? '') < fullRoundAt) {
-        stateChanges.push({ providerMessageId: message.id, flags: flagsOf(message, kind), labelsAdded: [...(message.categories ?? [])], ...(message.parentFolderId ? { folderId: message.parentFolderId } : {}) });
+        stateChanges.push({
+          providerMessageId: message.id,
+          flags: flagsOf(message, kind),
+          labelsAdded: [...(message.categories ?? [])],
+          ...(message.parentFolderId ? { folderId: message.parentFolderId } : {}),
+        });
       }
     });
     return { upserts, deletes, stateChanges, nextCursor: cursor, reset: false, nextPosition: null };
@@ -223,7 +236,8 @@ export class GraphChangeSource implements ChangeSource {
       messagePath(providerMessageId, `/attachments/${encodeURIComponent(attachmentId)}`),
     );
     // Only fileAttachment has contentBytes; item and reference attachments have no bytes to give.
-    if (typeof attachment.contentBytes !== 'string') throw new ProviderError('invalid', `Graph: attachment is not a file (${attachment['@odata.type'] ?? 'unknown type'})`);
+    if (typeof attachment.contentBytes !== 'string')
+      throw new ProviderError('invalid', `Graph: attachment is not a file (${attachment['@odata.type'] ?? 'unknown type'})`);
     return Buffer.from(attachment.contentBytes, 'base64');
   }
 
@@ -274,7 +288,8 @@ export class GraphChangeSource implements ChangeSource {
         map = await this.opts.catalog.get(this.opts.client, { force: true });
         folder = map.byId.get(folderId);
       }
-      if (!folder) gone.push(id); // moved out of sync scope (Junk Email, Drafts)
+      if (!folder)
+        gone.push(id); // moved out of sync scope (Junk Email, Drafts)
       else stateChanges.push({ providerMessageId: id, folderId, flags: { archived: folder.kind === 'archive', deleted: folder.kind === 'deleteditems' } });
     }
     return gone;

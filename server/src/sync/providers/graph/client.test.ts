@@ -8,7 +8,9 @@ const API = 'https://graph.example.test';
 
 describe('graphPathFromLink', () => {
   it('makes links on GRAPH_API_URL relative to /v1.0', () => {
-    expect(graphPathFromLink(`${API}/v1.0/me/mailFolders('AQMk')/messages/delta?$skiptoken=abc`, API)).toBe("/me/mailFolders('AQMk')/messages/delta?$skiptoken=abc");
+    expect(graphPathFromLink(`${API}/v1.0/me/mailFolders('AQMk')/messages/delta?$skiptoken=abc`, API)).toBe(
+      "/me/mailFolders('AQMk')/messages/delta?$skiptoken=abc",
+    );
     expect(graphPathFromLink('https://proxy.test/graph/v1.0/me/messages?$skip=10', 'https://proxy.test/graph/')).toBe('/me/messages?$skip=10');
   });
 

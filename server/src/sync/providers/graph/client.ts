@@ -100,7 +100,7 @@ function headerBag(context: Context): HeaderBag {
 
 function withImmutableIds(headers: HeaderBag): void {
   const key = Object.keys(headers).find((k) => k.toLowerCase() === 'prefer');
-  const existing = key ? headers[key] ?? '' : '';
+  const existing = key ? (headers[key] ?? '') : '';
   if (/idtype\s*=\s*"?immutableid"?/i.test(existing)) return;
   if (key) delete headers[key];
   headers.Prefer = existing ? `${existing}, ${IMMUTABLE_ID_PREFERENCE}` : IMMUTABLE_ID_PREFERENCE;
@@ -159,23 +159,26 @@ class MailboxGate implements Middleware {
       // here is left to AuthenticationHandler's own call below, which reports it as before.
       await tokens.accessToken().catch(() => undefined);
       try {
-        await gate.run(async () => {
-          try {
-            // Per attempt: a retried request gets a fresh timer. TimeoutError is a network failure (errors.ts).
-            context.options!.signal = AbortSignal.timeout(this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
-            await next.execute(context);
-          } catch (error) {
-            failure = { error };
-            return;
-          }
-          const res = context.response;
-          if (res && (res.status === 429 || res.status === 503)) {
-            // Recorded before the slot is released, so no queued request is sent inside the window.
-            const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-            if (retryAfterMs !== undefined) gate.blockFor(retryAfterMs);
-            else if (res.status === 429) gate.blockFor(BASE_BACKOFF_MS * 2 ** failures);
-          }
-        }, { maxWaitMs });
+        await gate.run(
+          async () => {
+            try {
+              // Per attempt: a retried request gets a fresh timer. TimeoutError is a network failure (errors.ts).
+              context.options!.signal = AbortSignal.timeout(this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+              await next.execute(context);
+            } catch (error) {
+              failure = { error };
+              return;
+            }
+            const res = context.response;
+            if (res && (res.status === 429 || res.status === 503)) {
+              // Recorded before the slot is released, so no queued request is sent inside the window.
+              const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+              if (retryAfterMs !== undefined) gate.blockFor(retryAfterMs);
+              else if (res.status === 429) gate.blockFor(BASE_BACKOFF_MS * 2 ** failures);
+            }
+          },
+          { maxWaitMs },
+        );
       } catch (error) {
         throw passThrough(error);
       }
@@ -198,13 +201,16 @@ class MailboxGate implements Middleware {
       // the wait here is the same Retry-After or backoff, after which the gate lets this request through.
       await retrying(attempt, {
         retries: (this.opts.maxAttempts ?? 4) - 1,
-        retryable: (err) => err instanceof RetryableAnswer || (err instanceof NoAnswer && idempotent && err.error instanceof ProviderError && err.error.code === 'transient'),
+        retryable: (err) =>
+          err instanceof RetryableAnswer || (err instanceof NoAnswer && idempotent && err.error instanceof ProviderError && err.error.code === 'transient'),
         retryAfterMs: (err) => (err instanceof RetryableAnswer ? err.retryAfterMs : undefined),
         baseMs: BASE_BACKOFF_MS,
         maxWaitMs,
         clock: this.opts.sleep ? { sleep: this.opts.sleep } : undefined,
         // The answer given up on is read to its end, so its connection goes back to the pool.
-        onRetry: async (err) => { if (err instanceof RetryableAnswer) await context.response?.arrayBuffer().catch(() => undefined); },
+        onRetry: async (err) => {
+          if (err instanceof RetryableAnswer) await context.response?.arrayBuffer().catch(() => undefined);
+        },
       });
     } catch (err) {
       // Out of tries, or a Retry-After too long to wait in process: the answer goes up as it is (errors.ts).
@@ -217,7 +223,10 @@ class MailboxGate implements Middleware {
 /** The token for plain-http roots, where AuthenticationHandler sends none (see the module comment). */
 class BearerToken implements Middleware {
   private next: Middleware | undefined;
-  constructor(private readonly origin: string, private readonly tokens: AccessTokenSource) {}
+  constructor(
+    private readonly origin: string,
+    private readonly tokens: AccessTokenSource,
+  ) {}
 
   setNext(next: Middleware): void {
     this.next = next;
@@ -226,7 +235,8 @@ class BearerToken implements Middleware {
   async execute(context: Context): Promise<void> {
     if (!this.next) throw new Error('BearerToken needs a next middleware');
     const target = typeof context.request === 'string' ? context.request : context.request.url;
-    if (new URL(target).origin !== this.origin) throw new ProviderError('invalid', `Graph: refusing to send the mailbox's token outside GRAPH_API_URL (${new URL(target).origin})`);
+    if (new URL(target).origin !== this.origin)
+      throw new ProviderError('invalid', `Graph: refusing to send the mailbox's token outside GRAPH_API_URL (${new URL(target).origin})`);
     headerBag(context).Authorization = `Bearer ${await this.tokens.accessToken()}`;
     await this.next.execute(context);
   }

@@ -16,9 +16,23 @@ const EXPIRED_SYNC_CODES = new Set(['syncstatenotfound', 'syncstateinvalid', 're
 const THROTTLE_CODES = new Set(['applicationthrottled', 'toomanyrequests', 'activitylimitreached', 'mailboxconcurrency']);
 /** Connection-level failures worth a retry: the request may not have reached Graph, or its answer was lost. */
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-  'ERR_STREAM_PREMATURE_CLOSE', 'TimeoutError', 'AbortError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'TimeoutError',
+  'AbortError',
 ]);
 
 export interface GraphErrorFacts {

@@ -5,7 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNodeFetch } from '../../../../../test/emulators/common/fetch';
-import { CLIENT_ID, REDIRECT_URI, outgoing, pkcePair, rfc822, signIn, startHarness, startReceiver, type Harness } from '../../../../../test/emulators/graph/testing/harness';
+import {
+  CLIENT_ID,
+  REDIRECT_URI,
+  outgoing,
+  pkcePair,
+  rfc822,
+  signIn,
+  startHarness,
+  startReceiver,
+  type Harness,
+} from '../../../../../test/emulators/graph/testing/harness';
 import { ProviderError, type AccessTokenSource, type ProviderAdapter, type RemoteMessage, type SyncCursor } from '../port';
 import { GraphChangeHints } from './hints';
 import { graphAdapterFactory, microsoftOAuth } from './index';
@@ -34,8 +44,19 @@ async function seed(folder: string, count: number, daysAgo: (i: number) => numbe
   return h.control.seedMailbox(USER, items);
 }
 
-async function drainChanges(from: SyncCursor): Promise<{ upserts: RemoteMessage[]; deletes: string[]; stateChanges: { providerMessageId: string; flags?: Record<string, unknown>; folderId?: string }[]; cursor: SyncCursor; reset: boolean }> {
-  const out = { upserts: [] as RemoteMessage[], deletes: [] as string[], stateChanges: [] as { providerMessageId: string; flags?: Record<string, unknown>; folderId?: string }[], reset: false };
+async function drainChanges(from: SyncCursor): Promise<{
+  upserts: RemoteMessage[];
+  deletes: string[];
+  stateChanges: { providerMessageId: string; flags?: Record<string, unknown>; folderId?: string }[];
+  cursor: SyncCursor;
+  reset: boolean;
+}> {
+  const out = {
+    upserts: [] as RemoteMessage[],
+    deletes: [] as string[],
+    stateChanges: [] as { providerMessageId: string; flags?: Record<string, unknown>; folderId?: string }[],
+    reset: false,
+  };
   let position: unknown | null = null;
   for (let i = 0; i < 100; i++) {
     const page = await adapter.changeSource.changesSince(from, position);
@@ -140,7 +161,10 @@ describe('incremental', () => {
 
   it('answers an invalidated delta token with cursor_expired', async () => {
     h.control.invalidateDeltaTokens(USER, 'inbox');
-    await expect(adapter.changeSource.changesSince(cursor, null)).rejects.toMatchObject({ code: 'cursor_expired', details: { status: 410, providerCode: 'SyncStateNotFound' } });
+    await expect(adapter.changeSource.changesSince(cursor, null)).rejects.toMatchObject({
+      code: 'cursor_expired',
+      details: { status: 410, providerCode: 'SyncStateNotFound' },
+    });
     // Recovery: the placeholder cursor re-lists every folder, flagged as a reset round.
     const relist = await drainChanges(await adapter.changeSource.currentCursor());
     expect(relist.reset).toBe(true);
@@ -157,7 +181,7 @@ describe('incremental', () => {
     expect(await adapter.changeSource.fetchMessage(ids[0] as string)).toMatchObject({ providerMessageId: ids[0], content: { kind: 'parsed' } });
   });
 
-  it('re-fetches a message\'s MIME through $value, and says not_found for one that is gone', async () => {
+  it("re-fetches a message's MIME through $value, and says not_found for one that is gone", async () => {
     const legacy = readFileSync(join(__dirname, '../../../../../test/fixtures/mail/35-uuencode-attachment.eml'));
     const id = await h.control.deliver(USER, legacy);
     expect((await adapter.changeSource.fetchRaw(id)).equals(legacy)).toBe(true);
@@ -212,12 +236,26 @@ describe('writer', () => {
   it('sends a reply through createReply in the same conversation, findable by its Internet Message-ID', async () => {
     const original = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Pricing', messageId: '<pricing-1@fabrikam.test>' }));
     const conversationId = h.control.messages(USER).find((m) => m.immutableId === original)?.conversationId;
-    const mail = await outgoing({ from: USER, to: PEER, subject: 'RE: Pricing', text: 'Our offer is attached.', messageId: '<reply-1@contoso.test>', attachments: [{ filename: 'offer.txt', contentType: 'text/plain', content: Buffer.from('offer') }] });
-    const sent = await adapter.writer.send({ ...mail, internetMessageId: '<reply-1@contoso.test>', replyTo: { providerMessageId: original, providerThreadId: conversationId ?? null } });
+    const mail = await outgoing({
+      from: USER,
+      to: PEER,
+      subject: 'RE: Pricing',
+      text: 'Our offer is attached.',
+      messageId: '<reply-1@contoso.test>',
+      attachments: [{ filename: 'offer.txt', contentType: 'text/plain', content: Buffer.from('offer') }],
+    });
+    const sent = await adapter.writer.send({
+      ...mail,
+      internetMessageId: '<reply-1@contoso.test>',
+      replyTo: { providerMessageId: original, providerThreadId: conversationId ?? null },
+    });
     const copy = h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId);
     expect(copy).toMatchObject({ conversationId, isDraft: false });
     expect(sent.providerThreadId).toBe(conversationId);
-    expect(h.control.actions('send', USER).at(-1)).toMatchObject({ messageId: sent.providerMessageId, detail: { inReplyTo: '<pricing-1@fabrikam.test>', to: [PEER] } });
+    expect(h.control.actions('send', USER).at(-1)).toMatchObject({
+      messageId: sent.providerMessageId,
+      detail: { inReplyTo: '<pricing-1@fabrikam.test>', to: [PEER] },
+    });
     expect(await adapter.writer.findByInternetMessageId(copy?.internetMessageId as string)).toEqual(sent);
     expect(await adapter.writer.findByInternetMessageId('<never-sent@contoso.test>')).toBeNull();
   });
@@ -235,13 +273,18 @@ describe('writer', () => {
     const before = sends();
     const prepared: string[] = [];
     // A crash right after the draft id was recorded: the draft is complete, nothing sent.
-    await expect(adapter.writer.send({ ...mail, internetMessageId: '<prepared-1@contoso.test>' }, {
-      async prepared({ providerMessageId }) {
-        prepared.push(providerMessageId);
-        expect(h.control.messages(USER, 'drafts').find((m) => m.immutableId === providerMessageId)).toMatchObject({ isDraft: true, subject: 'Prepared' });
-        throw new Error('crash');
-      },
-    })).rejects.toThrow('crash');
+    await expect(
+      adapter.writer.send(
+        { ...mail, internetMessageId: '<prepared-1@contoso.test>' },
+        {
+          async prepared({ providerMessageId }) {
+            prepared.push(providerMessageId);
+            expect(h.control.messages(USER, 'drafts').find((m) => m.immutableId === providerMessageId)).toMatchObject({ isDraft: true, subject: 'Prepared' });
+            throw new Error('crash');
+          },
+        },
+      ),
+    ).rejects.toThrow('crash');
     expect(prepared).toHaveLength(1);
     expect(sends()).toBe(before);
     const draftId = prepared[0]!;
@@ -261,12 +304,17 @@ describe('writer', () => {
     const prepare = async (n: number): Promise<string> => {
       const mail = await outgoing({ from: USER, to: PEER, subject: `Discarded ${n}`, text: 'Hi' });
       let id = '';
-      await adapter.writer.send({ ...mail, internetMessageId: `<discarded-${n}@contoso.test>` }, {
-        async prepared({ providerMessageId }) {
-          id = providerMessageId;
-          throw new Error('crash');
-        },
-      }).catch(() => undefined);
+      await adapter.writer
+        .send(
+          { ...mail, internetMessageId: `<discarded-${n}@contoso.test>` },
+          {
+            async prepared({ providerMessageId }) {
+              id = providerMessageId;
+              throw new Error('crash');
+            },
+          },
+        )
+        .catch(() => undefined);
       return id;
     };
     const trashed = await prepare(1);
@@ -281,11 +329,14 @@ describe('writer', () => {
   it('a one-call send still reports the draft once, just before sending', async () => {
     const mail = await outgoing({ from: USER, to: PEER, subject: 'Hooked', text: 'Hi' });
     const seen: string[] = [];
-    const sent = await adapter.writer.send({ ...mail, internetMessageId: '<hooked-1@contoso.test>' }, {
-      async prepared({ providerMessageId }) {
-        seen.push(providerMessageId);
+    const sent = await adapter.writer.send(
+      { ...mail, internetMessageId: '<hooked-1@contoso.test>' },
+      {
+        async prepared({ providerMessageId }) {
+          seen.push(providerMessageId);
+        },
       },
-    });
+    );
     expect(seen).toEqual([sent.providerMessageId]);
   });
 
@@ -294,12 +345,17 @@ describe('writer', () => {
       const mail = await outgoing({ from: USER, to: PEER, subject: `Leftover ${n}`, text: 'Hi' });
       let id = '';
       // The process dies before it records the draft id (here: the hook throws before anything is recorded).
-      await adapter.writer.send({ ...mail, internetMessageId: `<leftover-${n}@contoso.test>` }, {
-        async prepared({ providerMessageId }) {
-          id = providerMessageId;
-          throw new Error('crash');
-        },
-      }).catch(() => undefined);
+      await adapter.writer
+        .send(
+          { ...mail, internetMessageId: `<leftover-${n}@contoso.test>` },
+          {
+            async prepared({ providerMessageId }) {
+              id = providerMessageId;
+              throw new Error('crash');
+            },
+          },
+        )
+        .catch(() => undefined);
       return id;
     };
     const left = await crashed(1);
@@ -325,7 +381,13 @@ describe('delta that ignores $expand', () => {
   it('still gives each message its attachment metadata, with one extra call per message that has attachments', async () => {
     h.control.setDeltaExpand(false);
     try {
-      const raw = await rfc822({ from: PEER, to: USER, subject: 'Terms attached', text: 'See file', attachments: [{ filename: 'terms.txt', content: Buffer.from('net 30') }] });
+      const raw = await rfc822({
+        from: PEER,
+        to: USER,
+        subject: 'Terms attached',
+        text: 'See file',
+        attachments: [{ filename: 'terms.txt', content: Buffer.from('net 30') }],
+      });
       const plain = await rfc822({ from: PEER, to: USER, subject: 'No file here', text: 'Hi' });
       await h.control.deliver(USER, raw);
       await h.control.deliver(USER, plain);
@@ -364,7 +426,12 @@ describe('push', () => {
     const info = await push.start();
     expect(info.clientState?.length).toBeGreaterThanOrEqual(32);
     const [sub] = h.control.subscriptions(USER);
-    expect(sub).toMatchObject({ id: info.channelId, clientState: info.clientState, notificationUrl: `${receiver.url}/webhooks/graph`, lifecycleNotificationUrl: `${receiver.url}/webhooks/graph/lifecycle` });
+    expect(sub).toMatchObject({
+      id: info.channelId,
+      clientState: info.clientState,
+      notificationUrl: `${receiver.url}/webhooks/graph`,
+      lifecycleNotificationUrl: `${receiver.url}/webhooks/graph/lifecycle`,
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
     const renewed = await push.renew(info);
     expect(renewed.channelId).toBe(info.channelId);
@@ -422,7 +489,12 @@ describe('throttling', () => {
 
 describe('oauth', () => {
   it('exchanges a code with PKCE, reads the address, and stores the rotated refresh token', async () => {
-    const oauth = microsoftOAuth({ MICROSOFT_CLIENT_ID: CLIENT_ID, MICROSOFT_CLIENT_SECRET: undefined, MICROSOFT_AUTHORITY: `${h.served.httpUrl}/common`, GRAPH_API_URL: h.served.httpsUrl });
+    const oauth = microsoftOAuth({
+      MICROSOFT_CLIENT_ID: CLIENT_ID,
+      MICROSOFT_CLIENT_SECRET: undefined,
+      MICROSOFT_AUTHORITY: `${h.served.httpUrl}/common`,
+      GRAPH_API_URL: h.served.httpsUrl,
+    });
     if (!oauth) throw new Error('oauth expected');
     const { verifier, challenge } = pkcePair();
     const url = new URL(oauth.authorizationUrl({ state: 'st-1', codeChallenge: challenge, redirectUri: REDIRECT_URI, loginHint: 'carol@contoso.test' }));
@@ -435,7 +507,9 @@ describe('oauth', () => {
     expect(tokens.expiresAt.getTime()).toBeGreaterThan(Date.now());
     const carol = h.control.addUser('carol@contoso.test');
     expect(await oauth.consentingAccount(tokens)).toEqual({
-      address: 'carol@contoso.test', identityKeys: [`microsoft:${carol.tenantId}:${carol.id}`], verifiedEmail: null,
+      address: 'carol@contoso.test',
+      identityKeys: [`microsoft:${carol.tenantId}:${carol.id}`],
+      verifiedEmail: null,
     });
 
     h.control.setUsedRefreshTokenGrace(0);

@@ -13,7 +13,8 @@ import { FolderCatalog } from './folders';
 import { GraphPush } from './push';
 import { GraphWriter } from './writer';
 
-export type GraphAdapterConfig = Pick<Config, 'GRAPH_API_URL' | 'PUBLIC_URL' | 'GRAPH_SUBSCRIPTION_MINUTES'> & Partial<Pick<Config, 'GRAPH_REQUEST_TIMEOUT_SECONDS'>>;
+export type GraphAdapterConfig = Pick<Config, 'GRAPH_API_URL' | 'PUBLIC_URL' | 'GRAPH_SUBSCRIPTION_MINUTES'> &
+  Partial<Pick<Config, 'GRAPH_REQUEST_TIMEOUT_SECONDS'>>;
 
 export interface GraphAdapterOptions {
   /** Graph's per-app, per-mailbox concurrency limit (https://learn.microsoft.com/graph/throttling-limits). */
@@ -43,11 +44,20 @@ export function graphAdapterFactory(config: GraphAdapterConfig, options: GraphAd
       perMailbox.set(mailbox.id, shared);
     }
     const client = new GraphMailboxClient({
-      apiUrl: config.GRAPH_API_URL, tokens, gate: shared.gate, maxRetryWaitMs: options.maxRetryWaitMs,
+      apiUrl: config.GRAPH_API_URL,
+      tokens,
+      gate: shared.gate,
+      maxRetryWaitMs: options.maxRetryWaitMs,
       ...(config.GRAPH_REQUEST_TIMEOUT_SECONDS ? { requestTimeoutMs: config.GRAPH_REQUEST_TIMEOUT_SECONDS * 1000 } : {}),
     });
     return {
-      changeSource: new GraphChangeSource({ client, catalog: shared.catalog, deltaPageSize: options.deltaPageSize, hints: options.hints, mailboxId: mailbox.id }),
+      changeSource: new GraphChangeSource({
+        client,
+        catalog: shared.catalog,
+        deltaPageSize: options.deltaPageSize,
+        hints: options.hints,
+        mailboxId: mailbox.id,
+      }),
       writer: new GraphWriter(client),
       push: options.push === false ? null : new GraphPush(client, { publicUrl: config.PUBLIC_URL, lifetimeMinutes: config.GRAPH_SUBSCRIPTION_MINUTES }),
     };

@@ -14,7 +14,7 @@ const graphJson: GraphMessage = {
   sentDateTime: '2024-03-01T10:00:00Z',
   createdDateTime: '2024-03-01T10:00:05Z',
   body: { contentType: 'html', content: '<div>Hello&nbsp;<b>there</b> &amp; welcome</div><p>Line&#39;s two</p><style>p{}</style>' },
-  bodyPreview: 'Hello there & welcome Line\'s two',
+  bodyPreview: "Hello there & welcome Line's two",
   isRead: true,
   flag: { flagStatus: 'flagged' },
   categories: ['Customer', 'Deal'],
@@ -25,7 +25,17 @@ const graphJson: GraphMessage = {
     { name: 'References', value: '<root@Fabrikam.test>\r\n <mid@fabrikam.test>' },
     { name: 'List-Id', value: 'Sales <sales.fabrikam.test>' },
   ],
-  attachments: [{ '@odata.type': '#microsoft.graph.fileAttachment', id: 'AAMkADatt1', name: 'offer.pdf', contentType: 'Application/PDF', size: 1234, isInline: false, contentId: null }],
+  attachments: [
+    {
+      '@odata.type': '#microsoft.graph.fileAttachment',
+      id: 'AAMkADatt1',
+      name: 'offer.pdf',
+      contentType: 'Application/PDF',
+      size: 1234,
+      isInline: false,
+      contentId: null,
+    },
+  ],
 };
 
 it('maps a Graph message to a RemoteMessage with parsed content', () => {
@@ -53,16 +63,28 @@ it('maps a Graph message to a RemoteMessage with parsed content', () => {
   expect(p.text).toBe("Hello there & welcome\nLine's two");
   expect(p.snippet).toBe("Hello there & welcome Line's two");
   expect(p.headers.listId).toBe('Sales <sales.fabrikam.test>');
-  expect(p.attachments).toEqual([{ partId: 'AAMkADatt1', checksum: '', filename: 'offer.pdf', mimeType: 'application/pdf', size: 1234, contentId: null, inline: false }]);
+  expect(p.attachments).toEqual([
+    { partId: 'AAMkADatt1', checksum: '', filename: 'offer.pdf', mimeType: 'application/pdf', size: 1234, contentId: null, inline: false },
+  ]);
   expect(p.rawSha256).toBeNull();
 });
 
 it('flags Deleted Items copies, falls back to receivedDateTime, and keys a message without Message-ID by its id', () => {
-  const m = toRemoteMessage({ id: 'X1', receivedDateTime: '2024-01-02T00:00:00Z', body: { contentType: 'text', content: 'plain' }, flag: { flagStatus: 'complete' } }, 'deleteditems');
+  const m = toRemoteMessage(
+    { id: 'X1', receivedDateTime: '2024-01-02T00:00:00Z', body: { contentType: 'text', content: 'plain' }, flag: { flagStatus: 'complete' } },
+    'deleteditems',
+  );
   expect(m.flags).toEqual({ read: false, starred: false, archived: false, deleted: true });
   expect(m.labels).toEqual([]);
   if (m.content.kind !== 'parsed') throw new Error('parsed content expected');
-  expect(m.content.parsed).toMatchObject({ messageId: null, text: 'plain', html: null, dateSource: 'fallback', date: new Date('2024-01-02T00:00:00Z'), rawSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(m.content.parsed).toMatchObject({
+    messageId: null,
+    text: 'plain',
+    html: null,
+    dateSource: 'fallback',
+    date: new Date('2024-01-02T00:00:00Z'),
+    rawSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
   expect(m.content.parsed.warnings).toContain('date_missing');
 });
 

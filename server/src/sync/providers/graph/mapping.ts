@@ -60,9 +60,28 @@ export interface GraphMessage {
 
 /** What every content fetch selects: the mapping below reads exactly these. */
 export const MESSAGE_SELECT = [
-  'id', 'internetMessageId', 'conversationId', 'subject', 'from', 'sender', 'toRecipients', 'ccRecipients', 'bccRecipients',
-  'replyTo', 'receivedDateTime', 'sentDateTime', 'createdDateTime', 'body', 'bodyPreview', 'isRead', 'isDraft', 'flag',
-  'categories', 'parentFolderId', 'hasAttachments', 'internetMessageHeaders',
+  'id',
+  'internetMessageId',
+  'conversationId',
+  'subject',
+  'from',
+  'sender',
+  'toRecipients',
+  'ccRecipients',
+  'bccRecipients',
+  'replyTo',
+  'receivedDateTime',
+  'sentDateTime',
+  'createdDateTime',
+  'body',
+  'bodyPreview',
+  'isRead',
+  'isDraft',
+  'flag',
+  'categories',
+  'parentFolderId',
+  'hasAttachments',
+  'internetMessageHeaders',
 ].join(',');
 /** Metadata only: contentBytes is fetched on demand (fetchAttachment). */
 export const ATTACHMENTS_EXPAND = 'attachments($select=id,name,contentType,size,isInline,contentId)';
@@ -109,7 +128,11 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 /** HTML → readable text for snippets, dedup keys and search: block ends become line breaks, tags go, entities decode. */
 export function htmlToText(html: string): string {
   const marked = html.replace(/<(br|\/p|\/div|\/tr|\/li|\/h[1-6])\b[^>]*>/gi, '$&\n');
-  const stripped = sanitizeHtml(marked, { allowedTags: [], allowedAttributes: {}, nonTextTags: ['style', 'script', 'textarea', 'option', 'noscript', 'head', 'title'] });
+  const stripped = sanitizeHtml(marked, {
+    allowedTags: [],
+    allowedAttributes: {},
+    nonTextTags: ['style', 'script', 'textarea', 'option', 'noscript', 'head', 'title'],
+  });
   return stripped
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+|#39);/gi, (whole, entity: string) => {
       if (entity[0] === '#') {

@@ -42,7 +42,8 @@ interface TokenResponse {
 
 function httpFailure(service: string, status: number, oauthError: string | undefined, retryAfter: string | null): ProviderError {
   const details = { status, ...(oauthError ? { providerCode: oauthError } : {}) };
-  if (oauthError === 'invalid_grant' || oauthError === 'interaction_required') return new ProviderError('auth_revoked', `${service}: the grant is no longer valid (${oauthError})`, details);
+  if (oauthError === 'invalid_grant' || oauthError === 'interaction_required')
+    return new ProviderError('auth_revoked', `${service}: the grant is no longer valid (${oauthError})`, details);
   if (status === 429) return new ProviderError('throttled', `${service}: throttled`, { ...details, retryAfterMs: parseRetryAfter(retryAfter) ?? 1000 });
   if (status === 401) return new ProviderError('auth_revoked', `${service}: unauthorised`, details);
   if (status === 403) return new ProviderError('permission', `${service}: forbidden`, details);

@@ -78,15 +78,24 @@ export class GraphPush implements PushChannel {
   }
 }
 
-const graphNotifications = z.object({
-  value: z.array(z.object({
-    subscriptionId: z.string().max(200),
-    clientState: z.string().max(256).optional(),
-    lifecycleEvent: z.string().max(64).optional(),
-    changeType: z.string().optional(),
-    resourceData: z.object({ id: z.string().min(1).max(512).optional() }).passthrough().optional(),
-  }).passthrough()),
-}).passthrough();
+const graphNotifications = z
+  .object({
+    value: z.array(
+      z
+        .object({
+          subscriptionId: z.string().max(200),
+          clientState: z.string().max(256).optional(),
+          lifecycleEvent: z.string().max(64).optional(),
+          changeType: z.string().optional(),
+          resourceData: z
+            .object({ id: z.string().min(1).max(512).optional() })
+            .passthrough()
+            .optional(),
+        })
+        .passthrough(),
+    ),
+  })
+  .passthrough();
 
 /**
  * Bounds on what one unauthenticated request can make us do (docs/SECURITY.md, "Push and webhooks"): at most this

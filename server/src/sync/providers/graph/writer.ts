@@ -79,7 +79,11 @@ export function draftFrom(message: OutgoingFields): { fields: DraftFields; attac
 }
 
 const bracketed = (id: string): string => (id.trim().startsWith('<') ? id.trim() : `<${id.trim()}>`);
-const sentResultOf = (m: GraphMessage): SentResult => ({ providerMessageId: m.id, providerThreadId: m.conversationId ?? null, internetMessageId: m.internetMessageId ?? null });
+const sentResultOf = (m: GraphMessage): SentResult => ({
+  providerMessageId: m.id,
+  providerThreadId: m.conversationId ?? null,
+  internetMessageId: m.internetMessageId ?? null,
+});
 
 /**
  * Our Message-ID, kept on the drafts we create as a named MAPI property: Exchange assigns a draft its own
@@ -130,7 +134,11 @@ export class GraphWriter implements MailboxWriter {
   private async sentCopy(draftId: string, conversationId: string | null, internetMessageId: string): Promise<SentResult> {
     try {
       const copy = await this.client.get<GraphMessage>(`${messagePath(draftId)}${query({ $select: 'id,conversationId,internetMessageId' })}`);
-      return { providerMessageId: copy.id ?? draftId, providerThreadId: copy.conversationId ?? conversationId, internetMessageId: copy.internetMessageId ?? null };
+      return {
+        providerMessageId: copy.id ?? draftId,
+        providerThreadId: copy.conversationId ?? conversationId,
+        internetMessageId: copy.internetMessageId ?? null,
+      };
     } catch (err) {
       // It went out: a failed look-up must not make the send look failed (a retry would find it sent anyway).
       if (!(err instanceof ProviderError && err.code === 'not_found')) return { providerMessageId: draftId, providerThreadId: conversationId };
@@ -148,12 +156,18 @@ export class GraphWriter implements MailboxWriter {
   async resumePrepared(providerMessageId: string): Promise<SentResult | 'gone'> {
     let message: GraphMessage;
     try {
-      message = await this.client.get<GraphMessage>(`${messagePath(providerMessageId)}${query({ $select: 'id,isDraft,conversationId,parentFolderId,internetMessageId' })}`);
+      message = await this.client.get<GraphMessage>(
+        `${messagePath(providerMessageId)}${query({ $select: 'id,isDraft,conversationId,parentFolderId,internetMessageId' })}`,
+      );
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_found') return 'gone';
       throw err;
     }
-    const result: SentResult = { providerMessageId: message.id ?? providerMessageId, providerThreadId: message.conversationId ?? null, internetMessageId: message.internetMessageId ?? null };
+    const result: SentResult = {
+      providerMessageId: message.id ?? providerMessageId,
+      providerThreadId: message.conversationId ?? null,
+      internetMessageId: message.internetMessageId ?? null,
+    };
     if (message.isDraft !== true) return result;
     const drafts = await this.client.get<{ id: string }>(`/me/mailFolders/drafts${query({ $select: 'id' })}`);
     if (message.parentFolderId !== drafts.id) return 'gone';

@@ -26,7 +26,15 @@ it('keeps at most maxInFlight running and hands slots over in order', async () =
   const gate = new RequestGate({ maxInFlight: 4 });
   const releases: (() => void)[] = [];
   const started: number[] = [];
-  const runs = Array.from({ length: 6 }, (_, i) => gate.run(() => new Promise<void>((resolve) => { started.push(i); releases.push(resolve); })));
+  const runs = Array.from({ length: 6 }, (_, i) =>
+    gate.run(
+      () =>
+        new Promise<void>((resolve) => {
+          started.push(i);
+          releases.push(resolve);
+        }),
+    ),
+  );
   await flush();
   expect(started).toEqual([0, 1, 2, 3]);
   releases[0]?.();
@@ -62,6 +70,8 @@ it('fails fast with throttled when the block is longer than the caller may wait'
   const clock = manualClock();
   const gate = new RequestGate({ maxInFlight: 4, clock });
   gate.blockFor(60_000);
-  await expect(gate.run(async () => 'sent', { maxWaitMs: 30_000 })).rejects.toEqual(expect.objectContaining({ code: 'throttled', details: { retryAfterMs: 60_000 } }));
+  await expect(gate.run(async () => 'sent', { maxWaitMs: 30_000 })).rejects.toEqual(
+    expect.objectContaining({ code: 'throttled', details: { retryAfterMs: 60_000 } }),
+  );
   await expect(gate.run(async () => 'x', { maxWaitMs: 30_000 })).rejects.toBeInstanceOf(ProviderError);
 });
