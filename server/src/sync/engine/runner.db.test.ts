@@ -391,6 +391,12 @@ describe('scheduler', () => {
     });
     try {
       await until(() => fs.every((f) => ran.includes(String(f.mailboxId))));
+      // Runs are counted as they start: wait for each to have ended (its lease let go, its next run scheduled).
+      for (const f of fs) {
+        while ((await mailbox(f))?.lease?.owner || ((await mailbox(f))?.nextRunAt?.getTime() ?? 0) <= Date.now()) {
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
       // All live, next runs a minute away. Each run's end may cost a read or two (its end here, the due signal it
       // moved), whenever the looks fall; after that a hundred looks read nothing. A loop that read the mailboxes every
       // look (what this guards against) reads on every one of them.

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ProviderError, PushRefused, type PushChannel, type PushChannelInfo, type PushReceipt, type PushReceiver, type PushRequest } from '../port';
+import { PubSubPush } from '../../../../../shared/src/api/push';
 import type { GmailClient } from './client';
 
 const USER = 'me';
@@ -39,13 +40,6 @@ export class GmailPush implements PushChannel {
   }
 }
 
-/** https://cloud.google.com/pubsub/docs/push: the message's `data` is base64 of the Gmail notification. */
-const pubsubPush = z
-  .object({
-    message: z.object({ data: z.string().max(8192), messageId: z.string().optional(), publishTime: z.string().optional() }).passthrough(),
-    subscription: z.string().optional(),
-  })
-  .passthrough();
 /** `{emailAddress, historyId}`; the historyId may be a string or a number (https://developers.google.com/gmail/api/guides/push). */
 const gmailData = z.object({ emailAddress: z.string().email(), historyId: z.union([z.string(), z.number()]) }).passthrough();
 
@@ -73,7 +67,7 @@ export class GmailPushReceiver implements PushReceiver {
     if (!bearer) throw new PushRefused(401, 'missing push token');
     if (!this.verifyToken) throw new PushRefused(401, 'push tokens cannot be checked: no verifier configured');
     await this.verifyToken(bearer);
-    const parsed = pubsubPush.safeParse(request.body);
+    const parsed = PubSubPush.safeParse(request.body);
     let address: string | undefined;
     if (parsed.success) {
       try {

@@ -9,8 +9,8 @@
  * created again.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { ProviderError, type PushChannel, type PushChannelInfo, type PushNotice, type PushReceipt, type PushReceiver, type PushRequest } from '../port';
+import { GraphNotifications } from '../../../../../shared/src/api/push';
 import type { GraphMailboxClient } from './client';
 
 /** The paths under /webhooks/ a subscription names: its notificationUrl and its lifecycleNotificationUrl. */
@@ -78,25 +78,6 @@ export class GraphPush implements PushChannel {
   }
 }
 
-const graphNotifications = z
-  .object({
-    value: z.array(
-      z
-        .object({
-          subscriptionId: z.string().max(200),
-          clientState: z.string().max(256).optional(),
-          lifecycleEvent: z.string().max(64).optional(),
-          changeType: z.string().optional(),
-          resourceData: z
-            .object({ id: z.string().min(1).max(512).optional() })
-            .passthrough()
-            .optional(),
-        })
-        .passthrough(),
-    ),
-  })
-  .passthrough();
-
 /**
  * Bounds on what one unauthenticated request can make us do (docs/SECURITY.md, "Push and webhooks"): at most this
  * many notifications of a request are looked at (Graph batches a few; the rest are counted and dropped), and at most
@@ -128,7 +109,7 @@ export class GraphPushReceiver implements PushReceiver {
     const body = request.body as { value?: unknown } | null | undefined;
     const all: unknown[] = Array.isArray(body?.value) ? body.value : [];
     const dropped = { over_request_cap: Math.max(0, all.length - MAX_NOTIFICATIONS_PER_REQUEST) };
-    const parsed = graphNotifications.safeParse({ value: all.slice(0, MAX_NOTIFICATIONS_PER_REQUEST) });
+    const parsed = GraphNotifications.safeParse({ value: all.slice(0, MAX_NOTIFICATIONS_PER_REQUEST) });
     const notices = (parsed.success ? parsed.data.value : []).map((item): PushNotice => {
       const messageId = item.resourceData?.id;
       return {
