@@ -278,6 +278,44 @@ test('watch + push: Pub/Sub body, verifiable OIDC token, at most one push per se
   }
 });
 
+// Gmail pushes the changes of a watched mailbox from users.watch on; its answer's historyId is the mailbox's current
+// record, from which history.list reads what came before (https://developers.google.com/gmail/api/guides/push,
+// https://developers.google.com/gmail/api/reference/rest/v1/users/watch). A push goes out when the change happens,
+// whatever the client is reading: a change in the middle of a history read is pushed at once, and reading on from the
+// historyId the read returned brings it.
+test('watch: pushes only changes made after it, and a change made mid-read at once; reading on from the returned historyId has it', async () => {
+  const receiver = await startPushReceiver();
+  try {
+    const { email, api: mine } = await freshUser('later');
+    h.emulator.control.configurePush({ url: receiver.url, rateLimit: 'off' });
+    const start = (await mine.users.getProfile({ userId: 'me' })).data.historyId!;
+    const before = h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'before' }));
+    const watch = (await mine.users.watch({ userId: 'me', requestBody: { topicName: 'projects/threadline-test/topics/gmail' } })).data;
+    const pushedIds = () => receiver.received.map((r) => Number(JSON.parse(Buffer.from((r.body.message as { data: string }).data, 'base64').toString()).historyId));
+    const after = h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'after' }));
+    await waitFor(() => receiver.received.length === 1);
+    expect(h.emulator.control.pushes().filter((p) => p.emailAddress === email)).toHaveLength(1);
+    expect(pushedIds()[0]).toBeGreaterThan(Number(watch.historyId));
+
+    // A history read from before the mailbox's first message, one record a page; between pages a message arrives.
+    const added = (r: gmail_v1.Schema$ListHistoryResponse) => (r.history ?? []).flatMap((x) => x.messagesAdded ?? []).map((a) => a.message!.id!);
+    let page = (await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['messageAdded'], maxResults: 1 })).data;
+    const read = added(page);
+    const mid = h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'mid-read' }));
+    await waitFor(() => receiver.received.length === 2);
+    while (page.nextPageToken) {
+      page = (await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['messageAdded'], maxResults: 1, pageToken: page.nextPageToken })).data;
+      read.push(...added(page));
+    }
+    const on = (await mine.users.history.list({ userId: 'me', startHistoryId: page.historyId!, historyTypes: ['messageAdded'] })).data;
+    expect(new Set([...read, ...added(on)])).toEqual(new Set([before.id, after.id, mid.id]));
+    expect(Number(page.historyId)).toBeGreaterThanOrEqual(pushedIds()[0]!);
+  } finally {
+    h.emulator.control.configurePush({ url: undefined, rateLimit: 'drop' });
+    await receiver.close();
+  }
+});
+
 test('push switches: duplicates keep their messageId, a seeded drop rate loses pushes, reordering holds them', async () => {
   const receiver = await startPushReceiver();
   try {

@@ -174,6 +174,8 @@ it('keeps the immutable id across a move while the regular id changes', async ()
   expect(again.parentFolderId).toBe((await client.api('/me/mailFolders/archive').get()).id);
 });
 
+// "Immutable ID with sending mail" (https://learn.microsoft.com/graph/outlook-immutable-id): a draft created with
+// Prefer: IdType="ImmutableId" is sent by that id, and the same id then gets the copy in Sent Items.
 it('createReply + send keeps the conversation and lands in Sent Items with the same immutable id', async () => {
   const original = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Pricing', messageId: '<pricing-1@fabrikam.test>' }));
   const source = await client.api(`/me/messages/${original}`).headers(IMMUTABLE).get();
@@ -325,6 +327,47 @@ describe('subscriptions', () => {
       expect(refused.code).toBe('ValidationError');
       await client.api(`/subscriptions/${sub.id}`).delete();
       expect(h.control.subscriptions(USER)).toHaveLength(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+// A subscription notifies changes to its resource from the moment it exists (https://learn.microsoft.com/graph/change-notifications-overview);
+// what was there before is for the delta query to bring (https://learn.microsoft.com/graph/delta-query-overview). A
+// notification goes out when the change happens (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks),
+// whatever the client is doing: in the middle of its delta round too, which is a snapshot, so the change is in the next.
+describe('subscriptions and time', () => {
+  it('notifies only changes made after the subscription exists, and a change made mid-round at once; the next round has it', async () => {
+    const receiver = await startReceiver();
+    try {
+      const folder = await client.api('/me/mailFolders').post({ displayName: `Later ${Date.now()}` });
+      const before = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Before' }), { folder: folder.id });
+      const sub = await client.api('/subscriptions').headers(IMMUTABLE).post({
+        changeType: 'created,updated,deleted', resource: `me/mailFolders('${folder.id}')/messages`, notificationUrl: `${receiver.url}/webhooks/graph`,
+        clientState: 'later', expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+      });
+      const notified = () => receiver.received.filter((r) => r.path === '/webhooks/graph').flatMap((r) => r.body.value)
+        .filter((v) => v.subscriptionId === sub.id).map((v) => (v.resourceData as { id: string }).id);
+      const after = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'After' }), { folder: folder.id });
+      await h.control.notificationsIdle();
+      expect(notified()).toEqual([after]);
+
+      // A delta round of two pages; between them a message arrives: notified before the round ends.
+      const deltaOf = async (url: string) => (await client.api(url).headers({ ...IMMUTABLE, Prefer: `${IMMUTABLE.Prefer}, odata.maxpagesize=1` }).select('subject').get()) as Page;
+      let page = await deltaOf(`/me/mailFolders/${folder.id}/messages/delta`);
+      const round: string[] = page.value.map((v) => String(v.id));
+      expect(page['@odata.nextLink']).toBeTruthy();
+      const mid = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Mid-round' }), { folder: folder.id });
+      await h.control.notificationsIdle();
+      expect(notified()).toEqual([after, mid]);
+      while (page['@odata.nextLink']) {
+        page = await deltaOf(page['@odata.nextLink']);
+        round.push(...page.value.map((v) => String(v.id)));
+      }
+      expect(round.sort()).toEqual([before, after].sort());
+      const next = await deltaOf(page['@odata.deltaLink']!);
+      expect(next.value.map((v) => v.id)).toEqual([mid]);
     } finally {
       await receiver.close();
     }

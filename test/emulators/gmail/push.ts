@@ -98,7 +98,11 @@ export class PushChannel {
     return this.log.map((d) => ({ ...d }));
   }
 
-  /** Called for every history record of every mailbox. */
+  /**
+   * Called for every history record of every mailbox, as it is written: only a mailbox watched at that moment is
+   * pushed (changes before users.watch never are: https://developers.google.com/gmail/api/guides/push), and at once,
+   * whatever the mailbox's client is reading meanwhile.
+   */
   onHistory(mailbox: Mailbox, record: HistoryRecord): void {
     const watch = this.watches.get(mailbox.email);
     if (!watch || watch.expiration <= Date.now() || !this.passesFilter(watch, record)) return;

@@ -173,6 +173,11 @@ export class Notifier {
     if (failure) throw failure;
   }
 
+  /**
+   * Every change, as it happens, to the subscriptions that exist at that moment: a subscription notifies changes made
+   * after it was created, never the state before it (https://learn.microsoft.com/graph/change-notifications-overview;
+   * that is for delta to bring), and a notification goes out whatever requests of the client are in flight.
+   */
   private onChange(change: MailChange): void {
     const { mailbox, message, kind } = change;
     const deletions = this.store.folder(mailbox, RECOVERABLE_DELETIONS)?.id;
