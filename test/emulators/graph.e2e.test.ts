@@ -200,6 +200,30 @@ it('createReply + send keeps the conversation and lands in Sent Items with the s
   expect(h.control.messages(PEER, 'inbox').map((m) => m.internetMessageId)).toContain(sent.internetMessageId);
 });
 
+// The same page: "The copy of the message won't be created until the message is successfully sent, which can take
+// time." setSentCopyDelay plays that stricter reading; by default the copy is there when /send answers.
+it('with sending taking time, the sent draft is found nowhere until its Sent Items copy appears under the same immutable id', async () => {
+  h.control.setSentCopyDelay(200);
+  try {
+    const draft = await client.api('/me/messages').headers(IMMUTABLE).post({ subject: 'In transit', toRecipients: [{ emailAddress: { address: PEER } }] });
+    await client.api(`/me/messages/${draft.id}/send`).headers(IMMUTABLE).post({});
+    expect((await graphError(client.api(`/me/messages/${draft.id}`).headers(IMMUTABLE).get())).statusCode).toBe(404);
+    expect(h.control.messages(PEER, 'inbox').map((m) => m.subject)).not.toContain('In transit');
+    const deadline = Date.now() + 5000;
+    let copy: Record<string, unknown> | null = null;
+    while (!copy) {
+      copy = await client.api(`/me/messages/${draft.id}`).headers(IMMUTABLE).select('isDraft,parentFolderId').get()
+        .catch((err: unknown) => (err instanceof GraphError && err.statusCode === 404 ? null : Promise.reject(err)));
+      if (!copy && Date.now() > deadline) throw new Error('the Sent Items copy never appeared');
+      if (!copy) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(copy).toMatchObject({ id: draft.id, isDraft: false, parentFolderId: (await client.api('/me/mailFolders/sentitems').get()).id });
+    expect(h.control.messages(PEER, 'inbox').map((m) => m.subject)).toContain('In transit');
+  } finally {
+    h.control.setSentCopyDelay(0);
+  }
+});
+
 // https://learn.microsoft.com/graph/api/message-update: internetMessageId is "Updatable only if isDraft = true". The
 // create pages say nothing of keeping a client's, so the emulator keeps only what a PATCH of the draft sets.
 it('internetMessageId: ignored on create, set by PATCH on a draft (createReply included), refused once sent', async () => {

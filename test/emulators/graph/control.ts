@@ -55,6 +55,8 @@ export interface MicrosoftControl {
   permanentlyDelete(address: string, ref: string): void;
   /** The mailbox keeps the internetMessageId it gives each draft, whatever a client PATCHes (types.ts Mailbox). */
   assignOwnMessageIds(address: string, on?: boolean): void;
+  /** How long a sent draft is in transit before its Sent Items copy exists (store.ts MailStore.sentCopyDelayMs); 0: none (default). */
+  setSentCopyDelay(ms: number): void;
   // Identity.
   registerApp(app: AppRegistration): void;
   revokeGrant(address: string, opts?: { keepAccessTokens?: boolean }): number;
@@ -171,6 +173,9 @@ export function createControl(d: ControlDeps): MicrosoftControl {
     trash: (address, ref) => moveTo(address, ref, 'deleteditems'),
     setDeltaExpand(honoured) {
       store.ignoreDeltaExpand = !honoured;
+    },
+    setSentCopyDelay(ms) {
+      store.sentCopyDelayMs = ms;
     },
     assignOwnMessageIds(address, on = true) {
       store.ensure(address).assignsOwnMessageIds = on;

@@ -56,6 +56,13 @@ export class MailStore {
    * this is that stricter reading, under which delta items carry no `attachments` even when asked.
    */
   ignoreDeltaExpand = false;
+  /**
+   * How long a sent draft is in transit: "Retrieving the message in the Sent Items folder might not succeed
+   * immediately after sending it. The copy of the message won't be created until the message is successfully sent,
+   * which can take time." (https://learn.microsoft.com/graph/outlook-immutable-id, "Immutable ID with sending mail").
+   * 0 (default): the copy is there when /send answers; more: the item is found nowhere until then (routes/send.ts).
+   */
+  sentCopyDelayMs = 0;
   private readonly mailboxes = new Map<string, Mailbox>();
   private readonly listeners: ((change: MailChange) => void)[] = [];
 
@@ -255,6 +262,23 @@ export class MailStore {
     mailbox.seq += 1;
     mailbox.tombstones.push({ folderId: message.folderId, immutableId: message.immutableId, regularId: fromRegularId, seq: mailbox.seq });
     this.emit({ mailbox, message, kind: 'deleted', fromFolderId: message.folderId, fromRegularId });
+  }
+
+  /** A sent draft in transit (sentCopyDelayMs): gone from its folder and not found by any id until `release`. */
+  hold(mailbox: Mailbox, message: StoredMessage): void {
+    this.purge(mailbox, message);
+  }
+
+  /** The held item appears in `folderId` under its immutable id (a new regular id, as after any move). */
+  release(mailbox: Mailbox, message: StoredMessage, folderId: string, patch: Partial<StoredMessage> = {}): StoredMessage {
+    Object.assign(message, patch);
+    message.folderId = folderId;
+    message.moveGeneration += 1;
+    mailbox.messages.set(message.immutableId, message);
+    this.touch(mailbox, message);
+    message.enteredFolderSeq = message.changeSeq;
+    this.emit({ mailbox, message, kind: 'created' });
+    return message;
   }
 
   private touch(mailbox: Mailbox, message: StoredMessage): void {

@@ -41,12 +41,13 @@ export function sendRoutes({ store, baseUrl, log }: RouteDeps): Router {
       throw new GraphError(400, 'ErrorInvalidRecipients', 'At least one recipient is not valid., Recipient is missing.');
     }
     const now = new Date().toISOString();
-    const sent = store.move(mailbox, draft, store.requireFolder(mailbox, 'sentitems').id, {
-      isDraft: false,
-      isRead: true,
-      sentDateTime: now,
-      receivedDateTime: now,
-    });
+    const sentItems = store.requireFolder(mailbox, 'sentitems').id;
+    const patch = { isDraft: false, isRead: true, sentDateTime: now, receivedDateTime: now };
+    // In transit first, when the store says sending takes time (MailStore.sentCopyDelayMs): the Sent Items copy, with
+    // the draft's immutable id, and the recipients' copies appear once it has passed. The answer does not wait.
+    const delayMs = saveToSentItems ? store.sentCopyDelayMs : 0;
+    if (delayMs > 0) store.hold(mailbox, draft);
+    const sent = delayMs > 0 ? draft : store.move(mailbox, draft, sentItems, patch);
     log.add({
       address: mailbox.user.address,
       action: 'send',
@@ -60,6 +61,10 @@ export function sendRoutes({ store, baseUrl, log }: RouteDeps): Router {
         conversationId: sent.conversationId,
       },
     });
+    if (delayMs > 0) {
+      setTimeout(() => void deliverLocally(store, store.release(mailbox, draft, sentItems, patch)).catch(() => undefined), delayMs).unref();
+      return;
+    }
     await deliverLocally(store, sent);
     if (!saveToSentItems) store.purge(mailbox, sent);
   };

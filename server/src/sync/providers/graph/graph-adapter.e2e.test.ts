@@ -326,6 +326,39 @@ describe('writer', () => {
     expect(sends()).toBe(before);
   });
 
+  // The Sent Items copy "won't be created until the message is successfully sent, which can take time"
+  // (https://learn.microsoft.com/graph/outlook-immutable-id): the emulator plays that with a delay.
+  it('waits for a Sent copy in transit: send reads the Message-ID that went out, and a resume right after a send finds it sent', async () => {
+    h.control.setSentCopyDelay(300);
+    h.control.assignOwnMessageIds(USER);
+    const sends = () => h.control.actions('send', USER).length;
+    try {
+      const mail = await outgoing({ from: USER, to: PEER, subject: 'In transit', text: 'Hi', messageId: '<transit-1@contoso.test>' });
+      const sent = await adapter.writer.send({ ...mail, internetMessageId: '<transit-1@contoso.test>' });
+      const copy = h.control.messages(USER, 'sentitems').find((m) => m.immutableId === sent.providerMessageId);
+      // Exchange kept its own Message-ID here: what the send reports is the copy's, for the CRM to adopt.
+      expect(copy?.internetMessageId).not.toBe('<transit-1@contoso.test>');
+      expect(sent.internetMessageId).toBe(copy?.internetMessageId);
+
+      let draftId = '';
+      await adapter.writer.send({ ...mail, internetMessageId: '<transit-2@contoso.test>' }, {
+        async prepared({ providerMessageId }) {
+          draftId = providerMessageId;
+          throw new Error('crash');
+        },
+      }).catch(() => undefined);
+      const before = sends();
+      const resumed = await adapter.writer.resumePrepared!(draftId);
+      // A crash right after that send, and the retry: the draft is in transit, neither in Drafts nor in Sent Items.
+      expect(h.control.messages(USER).some((m) => m.immutableId === draftId)).toBe(false);
+      expect(await adapter.writer.resumePrepared!(draftId)).toEqual(resumed);
+      expect(sends()).toBe(before + 1);
+    } finally {
+      h.control.setSentCopyDelay(0);
+      h.control.assignOwnMessageIds(USER, false);
+    }
+  });
+
   it('a one-call send still reports the draft once, just before sending', async () => {
     const mail = await outgoing({ from: USER, to: PEER, subject: 'Hooked', text: 'Hi' });
     const seen: string[] = [];

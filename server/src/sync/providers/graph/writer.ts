@@ -30,6 +30,7 @@ import {
   type SendHooks,
   type SentResult,
 } from '../port';
+import { retrying, systemClock, type Clock } from '../../../async/retry';
 import { messagePath, query, type GraphMailboxClient, type GraphPage } from './client';
 import type { GraphMessage, GraphRecipient } from './mapping';
 
@@ -94,8 +95,33 @@ const sentResultOf = (m: GraphMessage): SentResult => ({
 export const OUTBOX_ID_PROPERTY = 'String {00020329-0000-0000-C000-000000000046} Name ThreadlineMessageId';
 const tagged = (internetMessageId: string) => ({ singleValueExtendedProperties: [{ id: OUTBOX_ID_PROPERTY, value: bracketed(internetMessageId) }] });
 
+/**
+ * "Retrieving the message in the Sent Items folder might not succeed immediately after sending it. The copy of the
+ * message won't be created until the message is successfully sent, which can take time."
+ * (https://learn.microsoft.com/graph/outlook-immutable-id, "Immutable ID with sending mail"). A sent draft's id that
+ * answers 404 is asked again, 100 ms, 200 ms … apart, for about this long in all, before it is taken as gone.
+ */
+export const SENT_COPY_WAIT_MS = 2_000;
+
 export class GraphWriter implements MailboxWriter {
-  constructor(private readonly client: GraphMailboxClient) {}
+  constructor(
+    private readonly client: GraphMailboxClient,
+    private readonly opts: { sentCopyWaitMs?: number; clock?: Pick<Clock, 'sleep'> } = {},
+  ) {}
+
+  /** GET of a message just sent, or about to be found sent: a 404 is asked again while the copy may be in transit. */
+  private getSent<T>(path: string): Promise<T> {
+    const waitMs = this.opts.sentCopyWaitMs ?? SENT_COPY_WAIT_MS;
+    // Backoffs 100 · 2^n ms: the tries that fit in waitMs.
+    let retries = 0;
+    for (let total = 100; total <= waitMs; total += 100 * 2 ** (retries + 1)) retries += 1;
+    return retrying(() => this.client.get<T>(path), {
+      retries,
+      baseMs: 100,
+      retryable: (err) => err instanceof ProviderError && err.code === 'not_found',
+      clock: this.opts.clock ?? systemClock,
+    });
+  }
 
   async send(message: OutgoingMessage, hooks: SendHooks = {}): Promise<SentResult> {
     const { fields, attachments } = draftFrom(message.fields);
@@ -133,7 +159,7 @@ export class GraphWriter implements MailboxWriter {
    */
   private async sentCopy(draftId: string, conversationId: string | null, internetMessageId: string): Promise<SentResult> {
     try {
-      const copy = await this.client.get<GraphMessage>(`${messagePath(draftId)}${query({ $select: 'id,conversationId,internetMessageId' })}`);
+      const copy = await this.getSent<GraphMessage>(`${messagePath(draftId)}${query({ $select: 'id,conversationId,internetMessageId' })}`);
       return {
         providerMessageId: copy.id ?? draftId,
         providerThreadId: copy.conversationId ?? conversationId,
@@ -150,13 +176,14 @@ export class GraphWriter implements MailboxWriter {
    * Finishes a send whose draft id the caller recorded (port.ts). With immutable ids the draft keeps its id when
    * sending moves it to Sent Items ("Immutable ID with sending mail", https://learn.microsoft.com/graph/outlook-immutable-id;
    * an older revision of that page said the Sent copy gets a new id — then the GET below answers 404 and we say
-   * 'gone', which sends nothing). Still a draft in Drafts → send it; a draft elsewhere (Deleted Items, Recoverable
-   * Items) was discarded by the user → 'gone'; no longer a draft → already sent, its ids.
+   * 'gone', which sends nothing; a copy still in transit after a send answers 404 too, for a while: getSent). Still a
+   * draft in Drafts → send it; a draft elsewhere (Deleted Items, Recoverable Items) was discarded by the user →
+   * 'gone'; no longer a draft → already sent, its ids.
    */
   async resumePrepared(providerMessageId: string): Promise<SentResult | 'gone'> {
     let message: GraphMessage;
     try {
-      message = await this.client.get<GraphMessage>(
+      message = await this.getSent<GraphMessage>(
         `${messagePath(providerMessageId)}${query({ $select: 'id,isDraft,conversationId,parentFolderId,internetMessageId' })}`,
       );
     } catch (err) {
