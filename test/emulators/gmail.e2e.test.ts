@@ -291,7 +291,8 @@ test('watch: pushes only changes made after it, and a change made mid-read at on
     const start = (await mine.users.getProfile({ userId: 'me' })).data.historyId!;
     const before = h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'before' }));
     const watch = (await mine.users.watch({ userId: 'me', requestBody: { topicName: 'projects/threadline-test/topics/gmail' } })).data;
-    const pushedIds = () => receiver.received.map((r) => Number(JSON.parse(Buffer.from((r.body.message as { data: string }).data, 'base64').toString()).historyId));
+    const pushedIds = () =>
+      receiver.received.map((r) => Number(JSON.parse(Buffer.from((r.body.message as { data: string }).data, 'base64').toString()).historyId));
     const after = h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'after' }));
     await waitFor(() => receiver.received.length === 1);
     expect(h.emulator.control.pushes().filter((p) => p.emailAddress === email)).toHaveLength(1);
@@ -304,7 +305,9 @@ test('watch: pushes only changes made after it, and a change made mid-read at on
     const mid = h.emulator.control.deliver(email, await rfc822({ from: 'x@x.test', to: email, subject: 'mid-read' }));
     await waitFor(() => receiver.received.length === 2);
     while (page.nextPageToken) {
-      page = (await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['messageAdded'], maxResults: 1, pageToken: page.nextPageToken })).data;
+      page = (
+        await mine.users.history.list({ userId: 'me', startHistoryId: start, historyTypes: ['messageAdded'], maxResults: 1, pageToken: page.nextPageToken })
+      ).data;
       read.push(...added(page));
     }
     const on = (await mine.users.history.list({ userId: 'me', startHistoryId: page.historyId!, historyTypes: ['messageAdded'] })).data;

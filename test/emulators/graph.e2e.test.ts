@@ -205,14 +205,21 @@ it('createReply + send keeps the conversation and lands in Sent Items with the s
 it('with sending taking time, the sent draft is found nowhere until its Sent Items copy appears under the same immutable id', async () => {
   h.control.setSentCopyDelay(200);
   try {
-    const draft = await client.api('/me/messages').headers(IMMUTABLE).post({ subject: 'In transit', toRecipients: [{ emailAddress: { address: PEER } }] });
+    const draft = await client
+      .api('/me/messages')
+      .headers(IMMUTABLE)
+      .post({ subject: 'In transit', toRecipients: [{ emailAddress: { address: PEER } }] });
     await client.api(`/me/messages/${draft.id}/send`).headers(IMMUTABLE).post({});
     expect((await graphError(client.api(`/me/messages/${draft.id}`).headers(IMMUTABLE).get())).statusCode).toBe(404);
     expect(h.control.messages(PEER, 'inbox').map((m) => m.subject)).not.toContain('In transit');
     const deadline = Date.now() + 5000;
     let copy: Record<string, unknown> | null = null;
     while (!copy) {
-      copy = await client.api(`/me/messages/${draft.id}`).headers(IMMUTABLE).select('isDraft,parentFolderId').get()
+      copy = await client
+        .api(`/me/messages/${draft.id}`)
+        .headers(IMMUTABLE)
+        .select('isDraft,parentFolderId')
+        .get()
         .catch((err: unknown) => (err instanceof GraphError && err.statusCode === 404 ? null : Promise.reject(err)));
       if (!copy && Date.now() > deadline) throw new Error('the Sent Items copy never appeared');
       if (!copy) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -367,18 +374,33 @@ describe('subscriptions and time', () => {
     try {
       const folder = await client.api('/me/mailFolders').post({ displayName: `Later ${Date.now()}` });
       const before = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'Before' }), { folder: folder.id });
-      const sub = await client.api('/subscriptions').headers(IMMUTABLE).post({
-        changeType: 'created,updated,deleted', resource: `me/mailFolders('${folder.id}')/messages`, notificationUrl: `${receiver.url}/webhooks/graph`,
-        clientState: 'later', expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
-      });
-      const notified = () => receiver.received.filter((r) => r.path === '/webhooks/graph').flatMap((r) => r.body.value)
-        .filter((v) => v.subscriptionId === sub.id).map((v) => (v.resourceData as { id: string }).id);
+      const sub = await client
+        .api('/subscriptions')
+        .headers(IMMUTABLE)
+        .post({
+          changeType: 'created,updated,deleted',
+          resource: `me/mailFolders('${folder.id}')/messages`,
+          notificationUrl: `${receiver.url}/webhooks/graph`,
+          clientState: 'later',
+          expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+        });
+      const notified = () =>
+        receiver.received
+          .filter((r) => r.path === '/webhooks/graph')
+          .flatMap((r) => r.body.value)
+          .filter((v) => v.subscriptionId === sub.id)
+          .map((v) => (v.resourceData as { id: string }).id);
       const after = await h.control.deliver(USER, await rfc822({ from: PEER, to: USER, subject: 'After' }), { folder: folder.id });
       await h.control.notificationsIdle();
       expect(notified()).toEqual([after]);
 
       // A delta round of two pages; between them a message arrives: notified before the round ends.
-      const deltaOf = async (url: string) => (await client.api(url).headers({ ...IMMUTABLE, Prefer: `${IMMUTABLE.Prefer}, odata.maxpagesize=1` }).select('subject').get()) as Page;
+      const deltaOf = async (url: string) =>
+        (await client
+          .api(url)
+          .headers({ ...IMMUTABLE, Prefer: `${IMMUTABLE.Prefer}, odata.maxpagesize=1` })
+          .select('subject')
+          .get()) as Page;
       let page = await deltaOf(`/me/mailFolders/${folder.id}/messages/delta`);
       const round: string[] = page.value.map((v) => String(v.id));
       expect(page['@odata.nextLink']).toBeTruthy();

@@ -341,12 +341,17 @@ describe('writer', () => {
       expect(sent.internetMessageId).toBe(copy?.internetMessageId);
 
       let draftId = '';
-      await adapter.writer.send({ ...mail, internetMessageId: '<transit-2@contoso.test>' }, {
-        async prepared({ providerMessageId }) {
-          draftId = providerMessageId;
-          throw new Error('crash');
-        },
-      }).catch(() => undefined);
+      await adapter.writer
+        .send(
+          { ...mail, internetMessageId: '<transit-2@contoso.test>' },
+          {
+            async prepared({ providerMessageId }) {
+              draftId = providerMessageId;
+              throw new Error('crash');
+            },
+          },
+        )
+        .catch(() => undefined);
       const before = sends();
       const resumed = await adapter.writer.resumePrepared!(draftId);
       // A crash right after that send, and the retry: the draft is in transit, neither in Drafts nor in Sent Items.
