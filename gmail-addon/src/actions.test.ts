@@ -1,5 +1,5 @@
-import { ADDON_ACTIONS } from '../../shared/src/addon-actions';
-import type { Card } from '../../shared/src/card';
+import { ADDON_ACTIONS } from '@threadline/shared/src/addon-actions';
+import type { Card } from '@threadline/shared/src/card';
 import { ACTIONS, type ActionResult } from './actions';
 import type { AddonCard } from './addon-card';
 import { contextKey } from './context-cache';

@@ -4,8 +4,8 @@
  * sidebar should do next as plain data (main.ts turns it into a CardService ActionResponse). The build generates a
  * top-level Apps Script function for every name here, so a card can only name an action that exists.
  */
-import type { OpenLinkSpec } from '../../shared/src/card';
-import { choiceDoneWords, type SharingLevel } from '../../shared/src/choices';
+import type { OpenLinkSpec } from '@threadline/shared/src/card';
+import { choiceDoneWords, type SharingLevel } from '@threadline/shared/src/choices';
 import type { AddonCard } from './addon-card';
 import { evictContext } from './context-cache';
 import { ApiError } from './errors';

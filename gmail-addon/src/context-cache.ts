@@ -3,7 +3,7 @@
  * between messages of one thread) does not ask the server again. A change made from the add-on (a contact
  * created, a sender excluded) evicts the sender's entry, so the next card is fresh.
  */
-import type { Card } from '../../shared/src/card';
+import type { Card } from '@threadline/shared/src/card';
 import type { KeyValueCache } from './platform';
 
 /** Short: the CRM changes under the add-on (teammates, sync) and nothing tells it so. */

@@ -2,8 +2,8 @@
  * The views behind the entry points: each asks the server, then hands the answer to a pure view builder or,
  * beside an email, takes the server's card as it is.
  */
-import type { AddonContextResponse } from '../../shared/src/api/addon-view';
-import type { Card } from '../../shared/src/card';
+import type { AddonContextResponse } from '@threadline/shared/src/api/addon-view';
+import type { Card } from '@threadline/shared/src/card';
 import type { AddonCard } from './addon-card';
 import type { Api } from './api';
 import { cacheCard, cachedCard } from './context-cache';

@@ -7,7 +7,7 @@
  * attachments or its thread (content scopes), and no other GmailApp method. Everything else the sidebar shows is the
  * server's copy (docs/sidebars.md). The fake GmailApp (test/fakes/apps-script/services.ts) enforces the same surface.
  */
-import type { AddonAddress, AddonMessageInput } from '../../shared/src/api/addon-view';
+import type { AddonAddress, AddonMessageInput } from '@threadline/shared/src/api/addon-view';
 import type { Platform } from './platform';
 
 /**

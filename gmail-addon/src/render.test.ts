@@ -1,5 +1,5 @@
-import { contextCard } from '../../shared/src/context-card';
-import type { AddonContextView } from '../../shared/src/api/addon-view';
+import { contextCard } from '@threadline/shared/src/context-card';
+import type { AddonContextView } from '@threadline/shared/src/api/addon-view';
 import { recorded } from '../../test/fakes/apps-script/card-service';
 import type { AddonCard } from './addon-card';
 import { renderCard } from './render';

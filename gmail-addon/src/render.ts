@@ -2,7 +2,7 @@
  * Card JSON (card v1 shape, shared/src/card.ts) → CardService builders. A mechanical mapping, no content of its
  * own: what the sidebar says is decided by the server, so the Gmail add-on and a future HTTP add-on agree.
  */
-import type { CardButton, DecoratedText, KnownIcon, OnClick, OpenLinkSpec } from '../../shared/src/card';
+import type { CardButton, DecoratedText, KnownIcon, OnClick, OpenLinkSpec } from '@threadline/shared/src/card';
 import type { AddonCard, AddonSection, AddonWidget } from './addon-card';
 
 type CS = GoogleAppsScript.Card_Service.CardService;

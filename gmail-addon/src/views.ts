@@ -3,8 +3,8 @@
  * results, personal settings and the "why is (or isn't) this email here?" answer. The sidebar beside an email is the server's card (shared/src/context-card.ts); these
  * only cover the moments when there is no email or no session. Texts from the server or the user are escaped.
  */
-import { type CardButton, escapeCardText as e, type KnownIcon, truncate } from '../../shared/src/card';
-import type { Contact, Mailbox, UserSettings, WhyAnswer } from '../../shared/src/api';
+import { type CardButton, escapeCardText as e, type KnownIcon, truncate } from '@threadline/shared/src/card';
+import type { Contact, Mailbox, UserSettings, WhyAnswer } from '@threadline/shared/src/api';
 import type { AddonCard, AddonSection } from './addon-card';
 
 export const ACTION_NAMES = {

@@ -8,7 +8,7 @@
  * (auth-dialog.ts) and sends the token back.
  */
 import { AuthError, createNestablePublicClientApplication, InteractionRequiredAuthError, type IPublicClientApplication } from '@azure/msal-browser';
-import type { Session } from '../../shared/src/api';
+import type { Session } from '@threadline/shared/src/api';
 import { callApi } from './api';
 import type { PaneConfig } from './config';
 import { openAuthDialog } from './dialog-client';

@@ -1,5 +1,5 @@
 /** The task pane's helpers, on the shared element builder (shared/src/dom.ts: CRM data never becomes html). */
-export { formatAmount, h } from '../../shared/src/dom';
+export { formatAmount, h } from '@threadline/shared/src/dom';
 
 /** Only http(s) links from the server are followed; anything else (javascript:…) becomes inert. */
 export function safeHref(url: string | null | undefined): string | undefined {

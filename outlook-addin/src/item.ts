@@ -3,7 +3,7 @@
  * The open email as the pane sends it to `POST /api/addon/context`: headers only, read synchronously from the
  * read-mode item (ReadItem permission, Mailbox 1.1 properties), never the body.
  */
-import type { AddonAddress, AddonMessageInput } from '../../shared/src/api/addon-view';
+import type { AddonAddress, AddonMessageInput } from '@threadline/shared/src/api/addon-view';
 
 type Details = Pick<Office.EmailAddressDetails, 'emailAddress' | 'displayName'> | null | undefined;
 

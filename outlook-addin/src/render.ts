@@ -2,9 +2,9 @@
  * The view model (shared/src/api/addon-view.ts) as DOM: pure in the sense that it only builds elements from the
  * view and the action callbacks it is given; all fetching happens in taskpane.ts.
  */
-import type { AddonContextView, AddonParticipant } from '../../shared/src/api/addon-view';
-import type { WhyAnswer } from '../../shared/src/api/privacy';
-import { choiceWords, loggingChoices, sharingChoices, type LogScope, type SharingLevel } from '../../shared/src/choices';
+import type { AddonContextView, AddonParticipant } from '@threadline/shared/src/api/addon-view';
+import type { WhyAnswer } from '@threadline/shared/src/api/privacy';
+import { choiceWords, loggingChoices, sharingChoices, type LogScope, type SharingLevel } from '@threadline/shared/src/choices';
 import { formatAmount, formatDate, h, safeHref } from './dom';
 import { type ActivityActions, activityForms } from './activity';
 

@@ -3,7 +3,7 @@
  * (`GET /api/contacts?q=`), each result a link into the CRM. Results replace each other; a newer search aborts the
  * one still running, so a slow answer never overwrites a fresher one.
  */
-import type { Contact } from '../../shared/src/api';
+import type { Contact } from '@threadline/shared/src/api';
 import { h, safeHref } from './dom';
 
 /** What a result shows of a contact (shared/src/api/records.ts). */

@@ -4,9 +4,9 @@
  * renders it; follows ItemChanged while pinned (Mailbox 1.5). Everything about the CRM comes from the server's
  * view model; this file only wires Office, sign-in and the DOM together.
  */
-import type { AddonContextResponse, AddonMessageInput } from '../../shared/src/api/addon-view';
-import { type ChoiceDone, choiceDoneWords } from '../../shared/src/choices';
-import type { WhyAnswer } from '../../shared/src/api/privacy';
+import type { AddonContextResponse, AddonMessageInput } from '@threadline/shared/src/api/addon-view';
+import { type ChoiceDone, choiceDoneWords } from '@threadline/shared/src/choices';
+import type { WhyAnswer } from '@threadline/shared/src/api/privacy';
 import type { RecordRef, TaskInput } from './activity';
 import { ApiError, callApi } from './api';
 import { createAuth, type Session, SignInRequired } from './auth';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { API_ROUTES, ApiErrorBody, type Answer, type RouteContract } from '../../shared/src/api';
+import { API_ROUTES, ApiErrorBody, type Answer, type RouteContract } from '@threadline/shared/src/api';
 
 type Json = Record<string, unknown>;
 const doc = parse(readFileSync(path.join(__dirname, '..', 'openapi.yaml'), 'utf8')) as Json;

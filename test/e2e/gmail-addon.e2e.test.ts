@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mongoose, { Types } from 'mongoose';
 import { chromium } from 'playwright-core';
-import { CARD_LIMITS } from '../../shared/src/card';
+import { CARD_LIMITS } from '@threadline/shared/src/card';
 import { connectDatabase } from '../../server/src/db/connection';
 import { runInOrg } from '../../server/src/db/tenant';
 import { seedMessage, type SignedIn } from '../helpers/seed';

@@ -6,7 +6,7 @@
  */
 import type { Express } from 'express';
 import supertest, { type Response } from 'supertest';
-import { API_ROUTES, ApiErrorBody, type RouteContract } from '../../shared/src/api';
+import { API_ROUTES, ApiErrorBody, type RouteContract } from '@threadline/shared/src/api';
 
 const routes = Object.entries(API_ROUTES as Record<string, RouteContract>).map(([key, contract]) => {
   const [method, template] = key.split(' ');

@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 /** The console's page helpers, on the shared element builder (shared/src/dom.ts: API data never becomes html). */
-import { h, type Child } from '../../shared/src/dom';
+import { h, type Child } from '@threadline/shared/src/dom';
 
-export { formatAmount, h } from '../../shared/src/dom';
+export { formatAmount, h } from '@threadline/shared/src/dom';
 
 /** Replaces an element's content. */
 export function show(el: HTMLElement, ...children: (Child | Child[])[]): void {

@@ -20,8 +20,8 @@ export type {
   Task,
   UserSettings,
   WhyAnswer,
-} from '../../shared/src/api';
-import type { UserSettings } from '../../shared/src/api';
+} from '@threadline/shared/src/api';
+import type { UserSettings } from '@threadline/shared/src/api';
 
 /** The three rule lists the organisation's and a user's settings both have. */
 export type Exclusions = Pick<UserSettings, 'excludedDomains' | 'excludedAddresses' | 'excludedLabels'>;

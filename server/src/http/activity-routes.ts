@@ -6,7 +6,7 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { activityInputsOf } from '../../../shared/src/api/records';
+import { activityInputsOf } from '@threadline/shared/src/api/records';
 import { Note, type NoteDoc, type RecordKind, Task, type TaskDoc } from '../models/activity';
 import { Company, Contact, Deal } from '../models/crm';
 import { User, type UserDoc } from '../models/user';

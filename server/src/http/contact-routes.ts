@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { contactCreateOf, contactEmail, contactPatchOf, ContactSearch } from '../../../shared/src/api/records';
+import { contactCreateOf, contactEmail, contactPatchOf, ContactSearch } from '@threadline/shared/src/api/records';
 import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
 import { loadVisibility } from '../crm/visibility';
 import { Company, type CompanyDoc, Contact, type ContactDoc } from '../models/crm';

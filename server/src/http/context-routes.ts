@@ -4,8 +4,8 @@
  * render (docs/sidebars.md). The work is in views/context.ts; this file validates and shapes.
  */
 import { Router } from 'express';
-import { contextCard } from '../../../shared/src/context-card';
-import { AddonContextRequest, type AddonContextResponse } from '../../../shared/src/api/addon-view';
+import { contextCard } from '@threadline/shared/src/context-card';
+import { AddonContextRequest, type AddonContextResponse } from '@threadline/shared/src/api/addon-view';
 import { addonContext, MAX_CONTEXT_EMAILS, sidebarContext } from '../views/context';
 import { normaliseAddress } from '../mail/address';
 import { auth } from './context';

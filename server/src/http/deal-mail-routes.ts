@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { DealMailRequest } from '../../../shared/src/api/records';
+import { DealMailRequest } from '@threadline/shared/src/api/records';
 import { dealView } from '../views/context';
 import { relinkDeal } from '../crm/deals';
 import { loadVisibility } from '../crm/visibility';

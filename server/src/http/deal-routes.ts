@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
-import { dealCreateOf, dealFieldsOf, dealListOf, dealPatchOf } from '../../../shared/src/api/records';
+import { dealCreateOf, dealFieldsOf, dealListOf, dealPatchOf } from '@threadline/shared/src/api/records';
 import { dealView } from '../views/context';
 import { loadVisibility } from '../crm/visibility';
 import { checkDealReferences, DealReferenceError, findDealOrNull, relinkDeal } from '../crm/deals';

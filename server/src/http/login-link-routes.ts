@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Router } from 'express';
 import mongoose from 'mongoose';
-import { RedeemRequest } from '../../../shared/src/api/account';
+import { RedeemRequest } from '@threadline/shared/src/api/account';
 import type { SessionTokens } from '../auth/session-token';
 import { runInOrg } from '../db/tenant';
 import { LoginLink, type LoginLinkDoc } from '../models/login-link';

@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { MailboxConnect } from '../../../shared/src/api/account';
+import { MailboxConnect } from '@threadline/shared/src/api/account';
 import { Mailbox, type MailboxDoc } from '../models/mailbox';
 import { User } from '../models/user';
 import { type ConnectDeps, ConnectError, startConnect } from '../sync/control/connect';

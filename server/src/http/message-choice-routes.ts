@@ -11,7 +11,7 @@
 import { Router } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { ExcludeMessageRequest, type MessageChoices, VisibilityRequest } from '../../../shared/src/api/messages';
+import { ExcludeMessageRequest, type MessageChoices, VisibilityRequest } from '@threadline/shared/src/api/messages';
 import { holdingSharing, setHoldingLevel } from '../crm/message-sharing';
 import { loadVisibility } from '../crm/visibility';
 import { AuditLog } from '../models/audit';

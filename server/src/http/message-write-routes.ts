@@ -6,7 +6,7 @@
 import { Router, type Request } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
-import { SendAddress, sendRequestOf, StateChange } from '../../../shared/src/api/messages';
+import { SendAddress, sendRequestOf, StateChange } from '@threadline/shared/src/api/messages';
 import { normaliseAddress } from '../mail/address';
 import { ComposeError } from '../sync/outbound/compose';
 import { enqueueSend, OutboundError } from '../sync/outbound/outbox';

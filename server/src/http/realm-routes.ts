@@ -3,7 +3,7 @@
  * starts it here, signs in at Microsoft as an administrator of the tenant, and the callback attaches the tenant.
  */
 import { Router } from 'express';
-import { RealmStart } from '../../../shared/src/api/account';
+import { RealmStart } from '@threadline/shared/src/api/account';
 import { abandonMicrosoftRealm, completeMicrosoftRealm, listRealms, RealmError, startMicrosoftRealm, type RealmFlowDeps } from '../auth/realms';
 import { requireAdmin } from './context';
 import { ApiError } from './errors';

@@ -6,7 +6,7 @@
  * rule through the same code as a settings change, which schedules a re-import of what was removed.
  */
 import { Router } from 'express';
-import { SenderExclusionRequest } from '../../../shared/src/api/privacy';
+import { SenderExclusionRequest } from '@threadline/shared/src/api/privacy';
 import { AuditLog } from '../models/audit';
 import { User } from '../models/user';
 import { normaliseAddress } from '../mail/address';

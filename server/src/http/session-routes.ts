@@ -4,7 +4,7 @@ import mongoose from 'mongoose';
 import { SessionRevocation } from '../models/session-revocation';
 import { User } from '../models/user';
 import { auth } from './context';
-import { SessionRequest } from '../../../shared/src/api/account';
+import { SessionRequest } from '@threadline/shared/src/api/account';
 import type { IdentityVerifier } from '../auth/identity';
 import type { SessionTokens } from '../auth/session-token';
 import { signIn } from '../auth/sign-in';

@@ -7,7 +7,7 @@
 import { Router } from 'express';
 import mongoose from 'mongoose';
 import { z } from 'zod';
-import { MAX_RULES, orgSettingsOf, ruleList as sharedRuleList, userSettingsOf } from '../../../shared/src/api/privacy';
+import { MAX_RULES, orgSettingsOf, ruleList as sharedRuleList, userSettingsOf } from '@threadline/shared/src/api/privacy';
 import { loadVisibility } from '../crm/visibility';
 import { currentOrgId } from '../db/tenant';
 import { AuditLog } from '../models/audit';

@@ -3,7 +3,7 @@
  * sessions at once (http/context.ts) and refuses their sign-ins until an admin enables them again.
  */
 import { Router } from 'express';
-import { UserPatch } from '../../../shared/src/api/account';
+import { UserPatch } from '@threadline/shared/src/api/account';
 import { AuditLog } from '../models/audit';
 import { User, type UserDoc } from '../models/user';
 import { requireAdmin } from './context';

@@ -4,7 +4,7 @@
  * shapes.
  */
 import { Router } from 'express';
-import { ErasureRequest } from '../../../shared/src/api/privacy';
+import { ErasureRequest } from '@threadline/shared/src/api/privacy';
 import { eraseAddress, ErasureRefused } from '../sync/rules/erasure';
 import { explainWhy, type WhyQuery } from '../views/why';
 import { normaliseAddress } from '../mail/address';

@@ -21,7 +21,7 @@ import type {
   AddonProvider,
   AddonThisMessage,
   AddonThread,
-} from '../../../shared/src/api/addon-view';
+} from '@threadline/shared/src/api/addon-view';
 import { currentOrgId } from '../db/tenant';
 import { byInternetMessageId } from '../models/ids';
 import { companyView, contactView, copyFor, messageSummary, type MessageSummary } from './records';

@@ -5,7 +5,7 @@
  */
 import mongoose, { Types } from 'mongoose';
 import { z } from 'zod';
-import { PageQuery } from '../../../shared/src/api/messages';
+import { PageQuery } from '@threadline/shared/src/api/messages';
 import type { VisibilityPolicy } from '../crm/visibility';
 import { copiesOf, newestWith, type Source } from '../store/activity';
 import { Message, type MessageDoc } from '../models/message';

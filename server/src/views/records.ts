@@ -8,7 +8,7 @@ import type { Access } from '../crm/visibility';
 import type { CompanyDoc, ContactDoc } from '../models/crm';
 import type { MailboxMessageDoc, MessageFlags } from '../models/mailbox-message';
 import type { AddressValue, MessageDoc } from '../models/message';
-import type { MessageDetail, MessageSummary } from '../../../shared/src/api/messages';
+import type { MessageDetail, MessageSummary } from '@threadline/shared/src/api/messages';
 
 export type { MessageDetail, MessageSummary };
 

@@ -6,7 +6,15 @@
  */
 import { api, ApiFailure } from '../api';
 import { formatDateTime, h, show } from '../dom';
-import { type ChoiceDone, choiceDoneWords, choiceWords, type LogScope, loggingChoices, type MessageChoices, sharingChoices } from '../../../shared/src/choices';
+import {
+  type ChoiceDone,
+  choiceDoneWords,
+  choiceWords,
+  type LogScope,
+  loggingChoices,
+  type MessageChoices,
+  sharingChoices,
+} from '@threadline/shared/src/choices';
 
 interface Exclusion {
   id: string;

@@ -20,7 +20,7 @@ import { retrying } from '../../../async/retry';
 import { ProviderError, type AccessTokenSource } from '../port';
 import { BATCH_MAX, batchRequestBody, parseBatchResponse, type InnerResponse } from './batch';
 import { asProviderError, translateGmailError } from './errors';
-import type { RequestGate } from '../shared/gate';
+import type { RequestGate } from '../common/gate';
 import { METHOD_COST, type QuotaPacer, type GmailMethod } from './pacer';
 
 /**

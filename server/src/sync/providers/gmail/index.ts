@@ -7,7 +7,7 @@ import type { Config } from '../../../config';
 import type { AdapterFactory, MailboxRef, ProviderAdapter } from '../port';
 import { GmailChangeSource } from './change-source';
 import { GmailClient } from './client';
-import { RequestGate } from '../shared/gate';
+import { RequestGate } from '../common/gate';
 import { QuotaPacer, systemClock, type PacerClock } from './pacer';
 import { GmailPush } from './push';
 import { GmailWriter } from './writer';

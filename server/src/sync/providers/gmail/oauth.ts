@@ -10,7 +10,7 @@
 import { auth as gmailAuth, gmail } from '@googleapis/gmail';
 import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
 import type { Config } from '../../../config';
-import { idTokenClaims } from '../shared/id-token';
+import { idTokenClaims } from '../common/id-token';
 import { ProviderError, type ConsentingAccount, type OAuthClient, type OAuthTokens } from '../port';
 import { nodeFetch } from './client';
 import { asProviderError, errorFacts } from './errors';

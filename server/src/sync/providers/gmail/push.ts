@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ProviderError, PushRefused, type PushChannel, type PushChannelInfo, type PushReceipt, type PushReceiver, type PushRequest } from '../port';
-import { PubSubPush } from '../../../../../shared/src/api/push';
+import { PubSubPush } from '@threadline/shared/src/api/push';
 import type { GmailClient } from './client';
 
 const USER = 'me';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ProviderError } from '../port';
 import { GraphMailboxClient, graphPathFromLink, query } from './client';
-import { RequestGate } from '../shared/gate';
+import { RequestGate } from '../common/gate';
 
 const API = 'https://graph.example.test';
 

@@ -25,7 +25,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import { ProviderError, type AccessTokenSource } from '../port';
 import { parseRetryAfter, retrying } from '../../../async/retry';
-import type { RequestGate } from '../shared/gate';
+import type { RequestGate } from '../common/gate';
 import { asProviderError } from './errors';
 
 export interface GraphClientOptions {

@@ -6,7 +6,7 @@
  */
 import type { Config } from '../../../config';
 import type { AdapterFactory, PushHints } from '../port';
-import { RequestGate } from '../shared/gate';
+import { RequestGate } from '../common/gate';
 import { GraphChangeSource } from './change-source';
 import { GraphMailboxClient } from './client';
 import { FolderCatalog } from './folders';

@@ -15,7 +15,7 @@
 import type { Config } from '../../../config';
 import { ProviderError, type ConsentingAccount, type OAuthClient, type OAuthTokens } from '../port';
 import { parseRetryAfter } from '../../../async/retry';
-import { idTokenClaims } from '../shared/id-token';
+import { idTokenClaims } from '../common/id-token';
 
 export const MICROSOFT_SCOPES = ['offline_access', 'Mail.ReadWrite', 'Mail.Send', 'User.Read', 'openid', 'email', 'profile'];
 

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ProviderError, type PushChannel, type PushChannelInfo, type PushNotice, type PushReceipt, type PushReceiver, type PushRequest } from '../port';
-import { GraphNotifications } from '../../../../../shared/src/api/push';
+import { GraphNotifications } from '@threadline/shared/src/api/push';
 import type { GraphMailboxClient } from './client';
 
 /** The paths under /webhooks/ a subscription names: its notificationUrl and its lifecycleNotificationUrl. */
