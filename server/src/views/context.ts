@@ -36,6 +36,7 @@ import { userFix } from '../sync/engine/policy';
 import { OrgDirectory, type ReadonlyDirectory } from '../crm/directory';
 import { addressSources, copiesOf, newestWith } from '../store/activity';
 import { mailboxView } from './mailbox-view';
+import { SUMMARY_FIELDS } from './message-listing';
 import { choiceCovering } from '../sync/rules/message-choices';
 import { isRoleParticipant, suggestContact } from '../crm/auto-create';
 import { holdingSharing } from '../crm/message-sharing';
@@ -46,22 +47,6 @@ import { loadVisibility, type Access, type VisibilityPolicy } from '../crm/visib
 export const MAX_CONTEXT_EMAILS = 50;
 export const RECENT_MESSAGES = 10;
 const MAX_DEALS = 20;
-
-/** Only what a summary shows: text, html and attachments can be megabytes per message. */
-const SUMMARY_FIELDS = {
-  threadId: 1,
-  internetMessageId: 1,
-  subject: 1,
-  from: 1,
-  to: 1,
-  cc: 1,
-  date: 1,
-  direction: 1,
-  snippet: 1,
-  hasAttachments: 1,
-  syncedBy: 1,
-  levelOverrides: 1,
-} as const;
 
 export interface Person {
   email: string;

@@ -150,8 +150,8 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   messageIds.forEach((id, i) => firstIndex.has(String(id)) || firstIndex.set(String(id), i));
   // The CRM's own message already exists (written at enqueue): no `messages` document for those.
   const docIdx = [...firstIndex.values()].filter((i) => !sentAs.has(kept[i].remote.providerMessageId) || crmGone.has(kept[i].remote.providerMessageId));
-  const messageDocs = docIdx.map((i) => ({
-    _id: messageIds[i],
+  /** The `messages` document of kept[i], but for its `_id`. */
+  const messageFields = (i: number) => ({
     orgId,
     ...messageContent(kept[i]),
     threadId: threads[i],
@@ -159,7 +159,8 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     syncedBy: [mailbox.userId],
     createdAt: now,
     updatedAt: now,
-  }));
+  });
+  const messageDocs = docIdx.map((i) => ({ _id: messageIds[i], ...messageFields(i) }));
   const msgOutcome = await insertIdempotent(Message, messageDocs);
   result.newMessages += msgOutcome.inserted.length;
   const failedMessages = new Set(msgOutcome.failed.map((f) => String(messageDocs[f.index]._id)));
@@ -178,23 +179,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
       if (id && !sentAs.has(k.remote.providerMessageId)) messageIds[i] = id;
     });
   }
-  await separateCollisions(
-    orgId,
-    kept,
-    docIdx,
-    msgOutcome.existing,
-    messageIds,
-    (i) => ({
-      orgId,
-      ...messageContent(kept[i]),
-      threadId: threads[i],
-      ...directory.linksFor(kept[i].participants, ownCompanyDomains),
-      syncedBy: [mailbox.userId],
-      createdAt: now,
-      updatedAt: now,
-    }),
-    result,
-  );
+  await separateCollisions(orgId, kept, docIdx, msgOutcome.existing, messageIds, messageFields, result);
   const existingMessages = msgOutcome.existing.map((j) => messageIds[docIdx[j]]);
 
   // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).

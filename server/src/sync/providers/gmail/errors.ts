@@ -9,6 +9,7 @@
  */
 import { parseRetryAfter } from '../../../async/retry';
 import { ProviderError, type ProviderErrorCode } from '../port';
+import { networkCode } from '../common/network';
 
 /** Gmail's quota is per second: without a Retry-After, a second is the shortest wait that can help. */
 export const DEFAULT_THROTTLE_MS = 1000;
@@ -19,26 +20,6 @@ const RATE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quo
 const DAILY_REASONS = new Set(['dailyLimitExceeded', 'dailyLimitExceededUnreg']);
 /** OAuth token-endpoint errors that mean the user's grant is gone (RFC 6749 §5.2; Google adds none of its own). */
 const GRANT_ERRORS = new Set(['invalid_grant', 'unauthorized_client']);
-/** Connection-level failures worth a retry: the request may not have reached Google, or its answer was lost. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'TimeoutError',
-  'AbortError',
-]);
 
 interface ErrorLike {
   status?: unknown;
@@ -83,19 +64,9 @@ export function errorFacts(err: unknown, now = Date.now()): ErrorFacts {
   const first = asObject(Array.isArray(apiError?.errors) ? apiError.errors[0] : undefined);
   const reason = typeof first?.reason === 'string' ? first.reason : typeof data?.error === 'string' ? data.error : undefined;
   const retryAfterMs = parseRetryAfter(headerValue(response?.headers, 'retry-after'), now);
-  let networkCode: string | undefined;
-  if (status === undefined) {
-    // gaxios copies the system code onto the error; undici puts it on `cause` (fetch failed → cause.code).
-    const candidates = [e, asObject(e.cause), asObject(e.error), asObject(asObject(e.cause)?.cause)] as Array<ErrorLike | undefined>;
-    for (const candidate of candidates) {
-      const code = candidate?.code;
-      const name = candidate?.name;
-      if (typeof code === 'string' && NETWORK_CODES.has(code)) networkCode = code;
-      else if (typeof name === 'string' && NETWORK_CODES.has(name)) networkCode = name;
-      if (networkCode) break;
-    }
-  }
-  return { status, reason, retryAfterMs, networkCode };
+  // Without an HTTP status it never reached Google, or its answer was lost (common/network.ts).
+  const network = status === undefined ? networkCode(err) : undefined;
+  return { status, reason, retryAfterMs, networkCode: network };
 }
 
 function classify(facts: ErrorFacts): { code: ProviderErrorCode; retryAfterMs?: number } | undefined {

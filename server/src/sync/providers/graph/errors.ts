@@ -7,6 +7,7 @@
 import { GraphClientError, GraphError } from '@microsoft/microsoft-graph-client';
 import { ProviderError, type ProviderErrorCode } from '../port';
 import { parseRetryAfter } from '../../../async/retry';
+import { networkCode } from '../common/network';
 
 /** Graph promises a Retry-After with every 429; when one is missing, a second is the shortest useful wait. */
 export const DEFAULT_THROTTLE_MS = 1000;
@@ -14,26 +15,6 @@ export const DEFAULT_THROTTLE_MS = 1000;
 /** Codes Graph uses when a delta or sync token can no longer be used: the round must start again. */
 const EXPIRED_SYNC_CODES = new Set(['syncstatenotfound', 'syncstateinvalid', 'resyncrequired', 'invaliddeltatoken']);
 const THROTTLE_CODES = new Set(['applicationthrottled', 'toomanyrequests', 'activitylimitreached', 'mailboxconcurrency']);
-/** Connection-level failures worth a retry: the request may not have reached Graph, or its answer was lost. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'TimeoutError',
-  'AbortError',
-]);
 
 export interface GraphErrorFacts {
   status?: number;
@@ -41,16 +22,6 @@ export interface GraphErrorFacts {
   code?: string;
   retryAfterMs?: number;
   network: boolean;
-}
-
-function networkCode(err: unknown): string | undefined {
-  // undici: TypeError('fetch failed') with the system error on `cause`; node:http errors carry `code` directly.
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, name } = e as { code?: unknown; name?: unknown };
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    if (typeof name === 'string' && NETWORK_CODES.has(name)) return name;
-  }
-  return undefined;
 }
 
 export function graphErrorFacts(err: unknown, now = Date.now()): GraphErrorFacts | null {
@@ -64,7 +35,7 @@ export function graphErrorFacts(err: unknown, now = Date.now()): GraphErrorFacts
       return { status: err.statusCode, code: err.code ?? undefined, retryAfterMs: parseRetryAfter(err.headers?.get('retry-after'), now), network: false };
     }
     // statusCode -1: no HTTP answer; the client copied the underlying error's name into `code`.
-    const code = networkCode(err) ?? (err.code && NETWORK_CODES.has(err.code) ? err.code : undefined);
+    const code = networkCode(err);
     return code ? { code, network: true } : null;
   }
   const code = networkCode(err);
