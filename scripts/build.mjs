@@ -12,6 +12,17 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv.includes('--server') ? 'server' : 'all';
 
+/** `@threadline/shared/<path>` → the file in shared/, resolved (and so bundled) before `packages: 'external'` applies. */
+const bundleWorkspace = {
+  name: 'bundle-workspace',
+  setup(b) {
+    b.onResolve({ filter: /^@threadline\/shared\// }, async (args) => {
+      const resolved = await b.resolve(`./${args.path.slice('@threadline/shared/'.length)}`, { kind: args.kind, resolveDir: path.join(root, 'shared') });
+      return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
+    });
+  },
+};
+
 async function buildServer() {
   await build({
     entryPoints: [path.join(root, 'server/src/main.ts')],
@@ -20,7 +31,10 @@ async function buildServer() {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
+    // Dependencies stay in node_modules; the workspace package @threadline/shared is TypeScript source, so it is
+    // bundled like the server's own files.
     packages: 'external',
+    plugins: [bundleWorkspace],
     sourcemap: true,
     logLevel: 'warning',
   });
