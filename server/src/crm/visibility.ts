@@ -131,12 +131,31 @@ export function buildPolicy(
   };
 }
 
+/** A user of the organisation as a request's reads need them: their sharing level, and who they are. */
+export interface OrgUser {
+  _id: Types.ObjectId;
+  email: string;
+  name: string;
+  settings?: { visibility?: VisibilityLevel | null };
+}
+
+/**
+ * The organisation's users, a few fields each: one read by (orgId) (index `orgId_1_email_1` on MongoDB; the tenant
+ * plugin adds the orgId). The same list serves the policy and, for the sidebar, the caller's address, which header
+ * addresses are teammates and who holds a message, so a request reads users once.
+ */
+export const loadOrgUsers = (): Promise<OrgUser[]> => User.find({}).select({ email: 1, name: 1, 'settings.visibility': 1 }).lean<OrgUser[]>();
+
 /** Loads the policy for a request; runs inside the caller's organisation context. */
-export async function loadVisibility(callerId: Types.ObjectId, loadedOrg?: Pick<OrgDoc, 'settings'> | null): Promise<VisibilityPolicy> {
-  // Two reads at once: the organisation by `_id` (unless the caller read it already), its users by (orgId).
+export async function loadVisibility(
+  callerId: Types.ObjectId,
+  loadedOrg?: Pick<OrgDoc, 'settings'> | null,
+  loadedUsers?: readonly OrgUser[],
+): Promise<VisibilityPolicy> {
+  // Two reads at once, unless the caller read them already: the organisation by `_id`, its users by (orgId).
   const [org, users] = await Promise.all([
     loadedOrg !== undefined ? loadedOrg : Org.findById(currentOrgId()).select({ 'settings.sharing': 1 }).lean<Pick<OrgDoc, 'settings'>>(),
-    User.find({}).select({ 'settings.visibility': 1 }).lean<{ _id: Types.ObjectId; settings?: { visibility?: VisibilityLevel | null } }[]>(),
+    loadedUsers ?? loadOrgUsers(),
   ]);
   const defaultLevel = org?.settings?.sharing?.defaultVisibility ?? 'full';
   return buildPolicy(

@@ -87,8 +87,11 @@ describe('query budget', () => {
     expect(shape(big.sidebar)).toEqual(shape(small.sidebar));
     expect(shape(big.addon)).toEqual(shape(small.addon));
     expect(big.sidebar.length).toBeLessThanOrEqual(11);
-    expect(big.addon.length).toBeLessThanOrEqual(13);
+    expect(big.addon.length).toBeLessThanOrEqual(10);
     expect(big.sidebar.filter((q) => q.collection === 'copyrefs')).toHaveLength(1);
+    // One read of the organisation's users serves the policy, the caller's address, the teammates and the holders.
+    expect(big.addon.filter((q) => q.collection === 'users')).toHaveLength(1);
+    expect(big.sidebar.filter((q) => q.collection === 'users')).toHaveLength(1);
   });
 
   it('reads the activity by key range, newest first with a limit, and the messages by _id without bodies', async () => {

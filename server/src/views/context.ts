@@ -29,7 +29,6 @@ import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc 
 import { Mailbox, type MailboxDoc, type MailboxState } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
 import { Org, type OrgDoc } from '../models/org';
-import { User, type UserDoc } from '../models/user';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -41,7 +40,7 @@ import { choiceCovering } from '../sync/rules/message-choices';
 import { isRoleParticipant, suggestContact } from '../crm/auto-create';
 import { holdingSharing } from '../crm/message-sharing';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
-import { loadVisibility, type Access, type VisibilityPolicy } from '../crm/visibility';
+import { type Access, loadOrgUsers, loadVisibility, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
 
 /** `GET /api/context` takes at most this many addresses (a large CC list is cut by the add-on route instead). */
 export const MAX_CONTEXT_EMAILS = 50;
@@ -221,21 +220,14 @@ const requestOrg = () =>
     .lean<Pick<OrgDoc, 'domains' | 'settings'> & { directoryVersion?: number }>();
 
 /** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
-async function whoIsWho(callerId: Types.ObjectId, emails: string[], org: Pick<OrgDoc, 'domains'> | null) {
-  const [me, mailboxes, teammates] = await Promise.all([
-    User.findById(callerId).select({ email: 1 }).lean<Pick<UserDoc, 'email'>>(),
-    // Sealed tokens and cursors stay in the database: the view needs the state only.
-    Mailbox.find({ userId: callerId }).select({ tokens: 0, cursor: 0, push: 0 }).sort({ createdAt: 1 }).lean<MailboxDoc[]>(),
-    emails.length > 0
-      ? User.find({ email: trusted({ $in: emails }) })
-          .select({ email: 1 })
-          .lean<Pick<UserDoc, 'email'>[]>()
-      : [],
-  ]);
+async function whoIsWho(callerId: Types.ObjectId, users: readonly OrgUser[], org: Pick<OrgDoc, 'domains'> | null) {
+  // Sealed tokens and cursors stay in the database: the view needs the state only.
+  const mailboxes = await Mailbox.find({ userId: callerId }).select({ tokens: 0, cursor: 0, push: 0 }).sort({ createdAt: 1 }).lean<MailboxDoc[]>();
+  const me = users.find((u) => u._id.equals(callerId));
   const own = new Set([me?.email, ...mailboxes.map((m) => m.address)].flatMap((e) => normaliseAddress(e) ?? []));
   // A lone Gmail user's organisation is keyed to gmail.com: a free-mail domain never makes anyone a colleague.
   const orgDomains = (org?.domains ?? []).filter((d) => !isFreeMailDomain(d));
-  const teammateEmails = new Set(teammates.map((u) => u.email));
+  const teammateEmails = new Set(users.map((u) => u.email));
   const isTeammate = (email: string) => teammateEmails.has(email) || addressInDomains(email, orgDomains);
   return { own, isTeammate, mailboxes };
 }
@@ -254,7 +246,13 @@ function links(base: string) {
 type Links = ReturnType<typeof links>;
 
 /** The open email in the CRM: by its normalised Message-ID, the same `mid:` key ingest stores it under. */
-async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, policy: VisibilityPolicy, to: Links): Promise<AddonThisMessage> {
+async function thisMessage(
+  callerId: Types.ObjectId,
+  rawId: string | undefined,
+  policy: VisibilityPolicy,
+  users: readonly OrgUser[],
+  to: Links,
+): Promise<AddonThisMessage> {
   const internetMessageId = normaliseMessageId(rawId);
   const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
   if (internetMessageId === null) return { ...none, status: 'unknown', choices: null };
@@ -268,13 +266,8 @@ async function thisMessage(callerId: Types.ObjectId, rawId: string | undefined, 
   }
   // Private holders are named only to themselves.
   const shown = doc.syncedBy.filter((id) => policy.shows(id, doc));
-  const [holders, notLogged] = await Promise.all([
-    User.find({ _id: trusted({ $in: shown }) })
-      .select({ email: 1, name: 1 })
-      .lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>(),
-    choiceCovering(callerId, doc),
-  ]);
-  const byId = new Map(holders.map((u) => [String(u._id), u]));
+  const notLogged = await choiceCovering(callerId, doc);
+  const byId = new Map(users.map((u) => [String(u._id), u]));
   return {
     internetMessageId,
     status: 'synced',
@@ -383,14 +376,10 @@ export async function addonContext(
 ): Promise<AddonContextView> {
   const to = links(deps.publicUrl);
   const everyone = headerPeople(input.message);
-  const org = await requestOrg();
+  const [org, users] = await Promise.all([requestOrg(), loadOrgUsers()]);
   const [who, policy, directory] = await Promise.all([
-    whoIsWho(
-      callerId,
-      everyone.map((p) => p.email),
-      org,
-    ),
-    loadVisibility(callerId, org),
+    whoIsWho(callerId, users, org),
+    loadVisibility(callerId, org, users),
     OrgDirectory.shared(org?.directoryVersion ?? 0),
   ]);
   const others = everyone.filter((p) => !who.own.has(p.email));
@@ -404,7 +393,7 @@ export async function addonContext(
       directory,
     ),
     recentVisibleMessages(subjects, policy, THREAD_WINDOW),
-    thisMessage(callerId, input.message.internetMessageId, policy, to),
+    thisMessage(callerId, input.message.internetMessageId, policy, users, to),
   ]);
   const personByEmail = new Map(looked.map((p) => [p.email, p]));
   const participants = shown.map((p) => participantView(p, personByEmail.get(p.email), who.isTeammate(p.email), to));
