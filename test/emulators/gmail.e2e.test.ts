@@ -362,6 +362,12 @@ test('quota: faster than the per-user budget gets the documented 429 (or 403) er
   });
   // Rejected calls cost nothing: 4 lists of 5 units went through; 2 lists and the send were refused.
   expect(h.emulator.control.quota().usage[email]).toMatchObject({ unitsUsed: 20, calls: 4, rejected: 3 });
+  // One call dearer than the per-second limit (a 100-unit send against 20) goes through alone, once the window is
+  // empty (the quota page's per-minute budget, or its "moving average (allows short bursts)"), and takes the window.
+  h.emulator.control.setQuota({ status: 429 });
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  expect((await failure(mine.users.messages.send({ userId: 'me', requestBody: { raw: 'eA' } }))).status).not.toBe(429);
+  expect((await failure(mine.users.messages.list({ userId: 'me' }))).status).toBe(429);
 }, 10_000);
 
 test('faults: a seeded 50% error rate gives the same sequence twice, with Google error bodies', async () => {

@@ -2,6 +2,11 @@
  * Gmail's per-user quota: units per second over a sliding one-second window, with the documented method
  * costs (https://developers.google.com/gmail/api/reference/quota). Over quota answers 429 (or 403, which the
  * Node client does not retry: docs/PROVIDERS.md) with the usageLimits error body. Rejected calls cost nothing.
+ *
+ * The one-second window is the stricter reading of the docs: the older quota page gives "250 quota units per user
+ * per second, moving average (allows short bursts)", the current one 15,000 (or 6,000) units per user per minute.
+ * Under either, one call alone always fits (no method costs more than a minute's budget): a call dearer than the
+ * whole per-second limit (users.watch is 100 units) is admitted when the user's window is empty, never beside others.
  */
 import { googleErrorBody } from './errors';
 
@@ -70,7 +75,7 @@ export class QuotaMeter {
     const usage = this.usage.get(user) ?? { unitsUsed: 0, calls: 0, rejected: 0, peakUnitsPerSecond: 0 };
     this.usage.set(user, usage);
     const limit = this.settings.unitsPerSecond;
-    if (limit !== null && inWindow + units > limit) {
+    if (limit !== null && inWindow + units > limit && !(units > limit && inWindow === 0)) {
       this.windows.set(user, window);
       usage.rejected += 1;
       return false;

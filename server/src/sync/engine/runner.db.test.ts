@@ -11,6 +11,7 @@ import { ingestMessages } from '../ingest/store';
 import { loadIngestContext } from '../ingest/context';
 import { ProviderError } from '../providers/port';
 import { acquireLease } from './lease';
+import { MAX_RETRIES_IN_RUN } from './policy';
 import { runMailboxOnce, type RunnerDeps } from './runner';
 import { findDue, markDue, startWorkers } from './scheduler';
 import { notePushHint, takePushHints } from './push-hints';
@@ -268,6 +269,28 @@ describe('failures', () => {
     await markDue(f.mailboxId);
     expect((await findDue(new Date(), 10, new Set())).map(String)).not.toContain(String(f.mailboxId));
     expect(box.calls.length).toBe(calls);
+  });
+
+  it('a throttle without Retry-After backs off for about a second, an outage for longer, both growing while they last', async () => {
+    const f = await createMailbox(await createOrg(), 'owner@acme-corp.com');
+    const box = await seeded(f, 10, 7);
+    const waitOf = async (err: ProviderError, times = 1) => {
+      box.failNext('backfillPage', err, times);
+      const t0 = Date.now();
+      await runMailboxOnce(f.mailboxId, deps({ random: () => 1 }));
+      const until = (await mailbox(f))!.backoffUntil!.getTime();
+      await runAsSystem('t', () => Mailbox.updateOne({ _id: f.mailboxId }, { $set: { backoffUntil: null, nextRunAt: new Date() } }));
+      return { min: until - Date.now(), max: until - t0 };
+    };
+    // With the jitter at its top the wait is the exponential step itself: it lies between the two bounds.
+    const within = (wait: { min: number; max: number }, ms: number) => {
+      expect(wait.min).toBeLessThanOrEqual(ms);
+      expect(wait.max).toBeGreaterThanOrEqual(ms);
+    };
+    within(await waitOf(new ProviderError('throttled', 'slow down')), 1_000);
+    within(await waitOf(new ProviderError('throttled', 'slow down')), 2_000); // twice the step once it is told again
+    // A provider outage that outlasts the in-run retries: its step is five times longer.
+    within(await waitOf(new ProviderError('transient', '503'), 1 + MAX_RETRIES_IN_RUN), 5_000 * 4);
   });
 
   it('fails, backs off and says so when the adapter cannot be built, instead of crashing the run', async () => {

@@ -11,7 +11,7 @@ import { ThreadKeyCache } from '../ingest/threads';
 import { acquireLease, LeaseLostError, releaseLease } from './lease';
 import { decide, userMessage, type Action } from './policy';
 import { RunContext, type RunnerDeps } from './run-context';
-import { backoffDelayMs, FAIL_RETRY_MS, mayRunNow, nextRunAfterSuccess } from './schedule';
+import { backoffDelayMs, FAIL_RETRY_MS, mayRunNow, nextRunAfterSuccess, THROTTLE_BACKOFF_BASE_MS } from './schedule';
 import { parseStage, stateForStage, type SyncStage } from './stages';
 import { backfill, incremental, reconcile, refetchRequested, retryPoison, upkeepPush } from './steps';
 import type { AccessTokenSource, ChangeSource, MailboxRef, MailboxWriter, ProviderAdapter } from '../providers/port';
@@ -180,7 +180,11 @@ async function recordFailure(run: RunContext, stage: SyncStage, err: unknown, se
       }
       default: {
         // retry (exhausted in-run), backoff, or an item error that escaped: back off, persisted on the mailbox.
-        const delayMs = backoffDelayMs(failures, { retryAfterMs: d.retryAfterMs, random: run.deps.random ?? Math.random });
+        const delayMs = backoffDelayMs(failures, {
+          baseMs: d.code === 'throttled' ? THROTTLE_BACKOFF_BASE_MS : undefined,
+          retryAfterMs: d.retryAfterMs,
+          random: run.deps.random ?? Math.random,
+        });
         const until = new Date(now.getTime() + delayMs);
         const state = d.code === 'throttled' ? 'throttled' : failures >= 3 ? 'error' : stateForStage(stage);
         await run.persist({ state, failures, backoffUntil: until, lastError: { code: d.code, message: userMessage(d.code, { retryAt: until }), at } });

@@ -33,6 +33,12 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF_BASE_MS = 5_000;
 export const DEFAULT_BACKOFF_MAX_MS = 30 * 60_000;
+/**
+ * The first step of a throttle's backoff: the providers' rate limits are counted per second or per minute, so a
+ * mailbox that was told to slow down tries again soon and backs off further only while it keeps being told
+ * (Google's "Resolve errors" guide asks for exponential backoff on 429; Retry-After, when sent, stays the floor).
+ */
+export const THROTTLE_BACKOFF_BASE_MS = 1_000;
 
 /**
  * Exponential backoff with "equal jitter" (half fixed, half random): spreads retries of many mailboxes without

@@ -11,7 +11,9 @@
  *   - a few for idempotent reads that the caller opts into (`retries`), used when fetching the messages of a
  *     page, so that one 503 among a hundred gets does not throw away the other ninety-nine; their waits honour
  *     Retry-After and are capped (`maxRetryWaitMs`), beyond which the error goes to the engine.
- * POSTs (send, modify, trash, watch) are never retried here: send is not idempotent, and the engine checks
+ *   - the same for users.watch and users.stop, POSTs that are idempotent (watching again replaces the watch), so
+ *     that the one call standing between a caught-up mailbox and `live` is not lost to a passing 503 or 429.
+ * Other POSTs (send, modify, trash) are not retried here: send is not idempotent, and the engine checks
  * findByInternetMessageId before sending again (docs/SYNC.md "Sending from the CRM").
  */
 import { randomBytes } from 'node:crypto';

@@ -484,14 +484,16 @@ describe('quota', () => {
     const [first, second] = control()
       .messages(USER)
       .map((m) => m.id);
-    control().setQuota({ unitsPerSecond: 1, status: 429 });
+    // A second's budget of one read: the modify after it (5 units more) is over quota.
+    control().setQuota({ unitsPerSecond: 5, status: 429 });
     control().resetLogs();
+    await paced.changeSource.fetchMessage(first);
     const err = await providerError(paced.writer.modify(first, { flags: { starred: true } }));
     expect(err.code).toBe('throttled');
     const pauseMs = err.details.retryAfterMs!;
     control().setQuota({ unitsPerSecond: 250, status: 429 });
     await paced.changeSource.fetchMessage(second);
-    const [rejected, next] = control()
+    const [, rejected, next] = control()
       .requests()
       .filter((r) => r.group === USER);
     expect(rejected.status).toBe(429);

@@ -10,6 +10,8 @@ import { PubSubPush } from '@threadline/shared/src/api/push';
 import type { GmailClient } from './client';
 
 const USER = 'me';
+/** watch and stop are idempotent (calling watch again replaces the watch): a passing failure is asked again. */
+const CHANNEL_RETRIES = 2;
 
 export class GmailPush implements PushChannel {
   constructor(
@@ -20,8 +22,10 @@ export class GmailPush implements PushChannel {
   async start(): Promise<PushChannelInfo> {
     // No labelIds filter: every change matters (state changes on archived mail too), and the engine reads
     // history anyway. labelFilterBehavior is the current name of the deprecated labelFilterAction.
-    const answer = await this.client.call('users.watch', (api) =>
-      api.users.watch({ userId: USER, requestBody: { topicName: this.topicName, labelFilterBehavior: 'include' } }),
+    const answer = await this.client.call(
+      'users.watch',
+      (api) => api.users.watch({ userId: USER, requestBody: { topicName: this.topicName, labelFilterBehavior: 'include' } }),
+      { retries: CHANNEL_RETRIES },
     );
     const expiration = Number(answer.expiration); // epoch ms as an int64 string
     if (!Number.isFinite(expiration) || expiration <= 0) {
@@ -36,7 +40,7 @@ export class GmailPush implements PushChannel {
   }
 
   async stop(): Promise<void> {
-    await this.client.call('users.stop', (api) => api.users.stop({ userId: USER }));
+    await this.client.call('users.stop', (api) => api.users.stop({ userId: USER }), { retries: CHANNEL_RETRIES });
   }
 }
 
