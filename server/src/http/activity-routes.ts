@@ -12,7 +12,7 @@ import { Company, Contact, Deal } from '../models/crm';
 import { User, type UserDoc } from '../models/user';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
-import { objectId } from './message-read-routes';
+import { objectId } from './params';
 
 /** The shared schemas, with ids made ObjectIds. */
 const { noteCreate: noteBody, taskCreate: taskBody, taskPatch, byRecord, taskList } = activityInputsOf(objectId);

@@ -15,7 +15,7 @@ import { badRequest, conflict, notFound } from './errors';
 import { activityPage, pageQuery } from '../views/message-listing';
 import { addressSources, domainSources } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
-import { objectId } from './message-read-routes';
+import { objectId } from './params';
 import { companyView, contactView } from '../views/records';
 
 const idParam = (what: string) => z.object({ id: objectId(what) });

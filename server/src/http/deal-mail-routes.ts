@@ -16,7 +16,7 @@ import { byInternetMessageId } from '../models/ids';
 import { normaliseMessageId } from '../mail/message-id';
 import { auth } from './context';
 import { badRequest, notFound } from './errors';
-import { objectId } from './message-read-routes';
+import { objectId } from './params';
 
 const body = DealMailRequest;
 const idParam = z.object({ id: objectId('deal') });

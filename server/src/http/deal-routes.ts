@@ -13,7 +13,7 @@ import { activityPage, pageQuery } from '../views/message-listing';
 import { normaliseDomain } from '../mail/address';
 import { OrgDirectory } from '../crm/directory';
 import { addressSources, domainSources, threadSource } from '../store/activity';
-import { objectId } from './message-read-routes';
+import { objectId } from './params';
 
 /** The shared schemas, with ids made ObjectIds. */
 const fields = dealFieldsOf(objectId);

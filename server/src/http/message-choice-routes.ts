@@ -20,7 +20,7 @@ import { normaliseMessageId } from '../mail/message-id';
 import { choiceCovering, excludeFromLog, listExclusions, logAgain, type ChoiceTarget } from '../sync/rules/message-choices';
 import { auth } from './context';
 import { badRequest, forbidden, notFound } from './errors';
-import { objectId } from './message-read-routes';
+import { objectId } from './params';
 
 const idParam = z.object({ id: objectId('message') });
 const exclusionParam = z.object({ id: objectId('exclusion') });

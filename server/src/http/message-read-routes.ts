@@ -4,7 +4,7 @@
  * answers 404, exactly like one of another organisation (the tenant scope gives that).
  */
 import { Router, type Request } from 'express';
-import mongoose, { Types } from 'mongoose';
+import mongoose, { type Types } from 'mongoose';
 import { z } from 'zod';
 import { loadVisibility } from '../crm/visibility';
 import { Mailbox } from '../models/mailbox';
@@ -14,16 +14,12 @@ import { AttachmentUnavailableError, attachmentBytes, type AttachmentCacheLimits
 import { ProviderError } from '../sync/providers/port';
 import type { MailboxAdapters } from '../sync/providers/runtime';
 import { auth } from './context';
+import { objectId } from './params';
 import { ApiError, notFound } from './errors';
 import { SUMMARY_FIELDS, summariesFor } from '../views/message-listing';
 import { allWith, copiesOf, threadSource } from '../store/activity';
 import { copyFor, messageDetail } from '../views/records';
 
-export const objectId = (what: string) =>
-  z
-    .string()
-    .regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`)
-    .transform((s) => new Types.ObjectId(s));
 const idParam = z.object({ id: objectId('message') });
 const threadParam = z.object({ id: objectId('thread') });
 const attachmentParam = z.object({ id: objectId('message'), attachmentId: z.string().min(1).max(200) });

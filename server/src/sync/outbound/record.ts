@@ -25,24 +25,10 @@ import { normaliseMessageId } from '../../mail/message-id';
 import { sanitizeEmailHtml } from '../ingest/sanitize';
 import { capabilitiesOf } from '../providers/capabilities';
 import type { ProviderName, SentResult } from '../providers/port';
+import type { SendRequest } from '@threadline/shared/src/api/messages';
 
-export interface SendAddress {
-  email: string;
-  name?: string;
-}
-
-/** The validated request body of POST /api/messages (server/openapi.yaml). */
-export interface SendRequest {
-  mailboxId: string;
-  to: SendAddress[];
-  cc?: SendAddress[];
-  bcc?: SendAddress[];
-  subject: string;
-  text?: string;
-  html?: string;
-  replyToMessageId?: string;
-  attachments?: { filename: string; contentType: string; contentBase64: string }[];
-}
+/** The validated request body of POST /api/messages (server/openapi.yaml), as the API package defines it. */
+export type { SendRequest };
 
 /** The message replied to, as needed to thread the reply (headers) and at the provider (its copy's ids). */
 export interface ReplyInfo {
@@ -75,7 +61,7 @@ export interface SendingMailbox {
 
 const SNIPPET_CHARS = 200;
 
-const asParsed = (list: SendAddress[] | undefined): ParsedAddress[] =>
+const asParsed = (list: SendRequest['to'] | undefined): ParsedAddress[] =>
   (list ?? []).map((a) => ({ email: normaliseAddress(a.email) ?? a.email.toLowerCase(), name: a.name ?? '' }));
 
 function snippetOf(text: string | undefined, html: string | undefined): string {
