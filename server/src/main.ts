@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
   if (config.ROLE !== 'api') {
     workers = service.host.startWorkers({ concurrency: config.SYNC_WORKER_CONCURRENCY });
-    service.sync.onDue((mailboxId, hint) => workers!.markDue(mailboxId, hint));
+    service.sync.onDue((mailboxId, hints) => workers!.markDue(mailboxId, hints));
     // Sends that were queued while no process could send them, or left `sending` by a process that died.
     outboxTimer = setInterval(() => {
       service.processDueOutbox().catch((err: Error) => log.error({ err: err.message }, 'outbox sweep failed'));

@@ -49,6 +49,9 @@ export function webhookRoutes(deps: WebhookDeps): Webhooks {
 
   const act = async (receiver: PushReceiver, endpoint: string, notices: readonly PushNotice[]): Promise<void> => {
     let refused = 0;
+    // One due-mark per mailbox, whatever number of its notices the request carries (a burst of new mail arrives
+    // as many notices in one request): their hints and any renewal ride on it.
+    const due = new Map<string, { mailbox: RoutedMailbox; hints: string[]; renew: boolean }>();
     for (const notice of notices) {
       const found = await mailboxesOf(receiver, notice);
       if (found === 'refused') {
@@ -56,12 +59,18 @@ export function webhookRoutes(deps: WebhookDeps): Webhooks {
         continue;
       }
       for (const m of found) {
-        await runInOrg(m.orgId, async () => {
-          // Due for renewal now: the renewal step renews the channel, or makes it again when the provider forgot it.
-          if (notice.renewChannel) await Mailbox.updateOne({ _id: m._id }, { $set: { 'push.expiresAt': new Date() } });
-          await deps.sync.markDue(m._id, notice.hint);
-        }).catch((err: Error) => deps.log.warn({ err: err.message, provider: receiver.provider }, 'marking mailbox due failed'));
+        const entry = due.get(String(m._id)) ?? { mailbox: m, hints: [], renew: false };
+        if (notice.hint) entry.hints.push(notice.hint);
+        entry.renew ||= notice.renewChannel === true;
+        due.set(String(m._id), entry);
       }
+    }
+    for (const { mailbox: m, hints, renew } of due.values()) {
+      await runInOrg(m.orgId, async () => {
+        // Due for renewal now: the renewal step renews the channel, or makes it again when the provider forgot it.
+        if (renew) await Mailbox.updateOne({ _id: m._id }, { $set: { 'push.expiresAt': new Date() } });
+        await deps.sync.markDue(m._id, hints);
+      }).catch((err: Error) => deps.log.warn({ err: err.message, provider: receiver.provider }, 'marking mailbox due failed'));
     }
     if (refused > 0) {
       // One line per request, whatever its size: a flood of forged items is not a flood of log lines.

@@ -128,6 +128,26 @@ describe('POST /webhooks/graph', () => {
     expect((await nextRunAt(graphBox)).getTime()).toBeLessThanOrEqual(Date.now());
   });
 
+  it('marks a mailbox due once for all its notifications in one request, with every message they name', async () => {
+    const before = await runInOrg(orgId, () => Mailbox.findById(graphBox).lean<{ runRequests?: number }>());
+    const notice = (id: string) => ({
+      subscriptionId: 'sub-1',
+      clientState: 'the-secret-state',
+      changeType: 'created',
+      resource: `Users/u/Messages/${id}`,
+      resourceData: { id },
+    });
+    await request(svc.app)
+      .post('/webhooks/graph')
+      .send({ value: [notice('AAMk-1'), notice('AAMk-2'), notice('AAMk-3')] })
+      .expect(202);
+    await settle();
+    const m = await runInOrg(orgId, () => Mailbox.findById(graphBox).lean<{ runRequests?: number; pushHints?: { ids: string[]; count: number } }>());
+    expect((m!.runRequests ?? 0) - (before!.runRequests ?? 0)).toBe(1);
+    expect(m!.pushHints?.ids.sort()).toEqual(['AAMk-1', 'AAMk-2', 'AAMk-3']);
+    expect(m!.pushHints?.count).toBe(3);
+  });
+
   it('on reauthorizationRequired, makes the subscription due for renewal and the mailbox due', async () => {
     await request(svc.app)
       .post('/webhooks/graph/lifecycle')

@@ -24,19 +24,19 @@ interface StoredMailbox {
 }
 
 export interface SyncControl {
-  /** `hint`: the message a push notification named, kept with the due-mark for the round (engine/push-hints.ts). */
-  markDue(mailboxId: Types.ObjectId, hint?: string): Promise<void>;
+  /** `hints`: the messages push notifications named, kept with the due-mark for the round (engine/push-hints.ts). */
+  markDue(mailboxId: Types.ObjectId, hints?: readonly string[]): Promise<void>;
   resync(mailboxId: Types.ObjectId): Promise<void>;
   disconnect(mailboxId: Types.ObjectId): Promise<void>;
   /**
    * Workers started in this process register their own markDue here (which also wakes their loop), so a due
    * mailbox does not wait for their next look.
    */
-  onDue(markDueAndWake: (mailboxId: Types.ObjectId, hint?: string) => Promise<void>): void;
+  onDue(markDueAndWake: (mailboxId: Types.ObjectId, hints?: readonly string[]) => Promise<void>): void;
 }
 
 export function createSyncControl(deps: { vault: Vault; providers: Providers; adapters: MailboxAdapters; log: Logger }): SyncControl {
-  let due: (mailboxId: Types.ObjectId, hint?: string) => Promise<void> = (id, hint) => markDue(id, new Date(), hint);
+  let due: (mailboxId: Types.ObjectId, hints?: readonly string[]) => Promise<void> = (id, hints) => markDue(id, new Date(), hints);
   const open = (m: StoredMailbox, field: 'access' | 'refresh'): string | null => {
     const sealed = m.tokens?.[field];
     if (!sealed) return null;
@@ -52,8 +52,8 @@ export function createSyncControl(deps: { vault: Vault; providers: Providers; ad
       due = fn;
     },
 
-    async markDue(mailboxId, hint) {
-      await due(mailboxId, hint);
+    async markDue(mailboxId, hints) {
+      await due(mailboxId, hints);
     },
 
     async resync(mailboxId) {

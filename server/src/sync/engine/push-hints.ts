@@ -19,14 +19,16 @@ export interface DueUpdate {
 }
 
 /**
- * Notes a message id for the mailbox's next round, with its due-mark in the same write; past MAX_HINTED_MESSAGES
+ * Notes message ids for the mailbox's next round, with its due-mark in the same write; past MAX_HINTED_MESSAGES
  * the round reads everything instead.
  */
-export async function notePushHint(mailboxId: Types.ObjectId, messageId: string, due?: DueUpdate): Promise<void> {
+export async function notePushHint(mailboxId: Types.ObjectId, messageIds: readonly string[], due?: DueUpdate): Promise<void> {
+  const ids = [...new Set(messageIds)];
   await runAsSystem('note push hint', async () => {
+    const room = MAX_HINTED_MESSAGES - ids.length;
     const added = await Mailbox.updateOne(
-      { _id: mailboxId, $or: [{ 'pushHints.count': mongoose.trusted({ $lt: MAX_HINTED_MESSAGES }) }, { 'pushHints.count': null }] },
-      { ...due, $addToSet: { 'pushHints.ids': messageId }, $inc: { ...due?.$inc, 'pushHints.count': 1 } },
+      { _id: mailboxId, $or: [{ 'pushHints.count': mongoose.trusted({ $lte: room }) }, { 'pushHints.count': null }] },
+      { ...due, $addToSet: { 'pushHints.ids': { $each: ids } }, $inc: { ...due?.$inc, 'pushHints.count': ids.length } },
     );
     if (added.matchedCount === 0) await Mailbox.updateOne({ _id: mailboxId }, { ...due, $set: { 'pushHints.overflow': true } });
   });

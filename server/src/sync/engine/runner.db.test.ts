@@ -618,12 +618,19 @@ describe('push hints travel with the due-mark in MongoDB', () => {
   it('notes hints from any process, hands them to one round, and falls back to a full round past the cap', async () => {
     const f = await createMailbox(await createOrg(), 'hints@acme-corp.com');
     expect(await takePushHints(String(f.mailboxId))).toBeNull();
-    await notePushHint(f.mailboxId, 'msg-1');
-    await notePushHint(f.mailboxId, 'msg-2');
-    await notePushHint(f.mailboxId, 'msg-1');
-    expect((await takePushHints(String(f.mailboxId)))?.sort()).toEqual(['msg-1', 'msg-2']);
+    await notePushHint(f.mailboxId, ['msg-1']);
+    await notePushHint(f.mailboxId, ['msg-2', 'msg-3', 'msg-2']);
+    await notePushHint(f.mailboxId, ['msg-1']);
+    expect((await takePushHints(String(f.mailboxId)))?.sort()).toEqual(['msg-1', 'msg-2', 'msg-3']);
     expect(await takePushHints(String(f.mailboxId))).toBeNull();
-    for (let i = 0; i <= MAX_HINTED_MESSAGES; i++) await notePushHint(f.mailboxId, `m-${i}`);
+    for (let i = 0; i <= MAX_HINTED_MESSAGES; i++) await notePushHint(f.mailboxId, [`m-${i}`]);
+    expect(await takePushHints(String(f.mailboxId))).toBeNull();
+    // One webhook's worth at once: past the cap in a single note is a full round too.
+    await notePushHint(f.mailboxId, ['first']);
+    await notePushHint(
+      f.mailboxId,
+      Array.from({ length: MAX_HINTED_MESSAGES }, (_, i) => `n-${i}`),
+    );
     expect(await takePushHints(String(f.mailboxId))).toBeNull();
     const mb = await mailbox(f);
     expect(mb!.pushHints).toMatchObject({ ids: [], count: 0, overflow: false });

@@ -39,7 +39,7 @@ export interface Workers {
    * Marks a mailbox due now (with the message a push named, if any) and starts its run in this process when a slot is
    * free, or after the run of it in flight here; otherwise tells every worker (webhooks, connect).
    */
-  markDue(mailboxId: Types.ObjectId, hint?: string): Promise<void>;
+  markDue(mailboxId: Types.ObjectId, hints?: readonly string[]): Promise<void>;
   /** Runs one pick-and-run round; resolves when the runs it started are done (tests, benchmarks). */
   tick(): Promise<number>;
   stop(): Promise<void>;
@@ -50,18 +50,18 @@ export interface Workers {
  * due query skips mailboxes whose backoffUntil is in the future), so a push storm cannot break Retry-After.
  * `runRequests` counts every request: a run in flight sees it move and goes round again (runner.ts), and its
  * reschedule leaves the mailbox due, so a push that lands mid-run is never deferred to the next poll.
- * One write, its hint included: a push waits for no more round trips than it must before its run starts.
+ * One write, its hints included: a push waits for no more round trips than it must before its run starts.
  */
-export async function recordDue(mailboxId: Types.ObjectId, now: Date, hint?: string): Promise<void> {
+export async function recordDue(mailboxId: Types.ObjectId, now: Date, hints: readonly string[] = []): Promise<void> {
   // Sooner, never later: a mailbox already due keeps its place in the queue (oldest due first).
   const due: DueUpdate = { $inc: { runRequests: 1 }, $min: { nextRunAt: now } };
-  if (hint) return notePushHint(mailboxId, hint, due);
+  if (hints.length) return notePushHint(mailboxId, hints, due);
   await runAsSystem('mark mailbox due', () => Mailbox.updateOne({ _id: mailboxId }, due));
 }
 
 /** A due-mark written and announced to every worker (an `--role api` process, or a worker with no free slot). */
-export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date(), hint?: string): Promise<void> {
-  await recordDue(mailboxId, now, hint);
+export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date(), hints?: readonly string[]): Promise<void> {
+  await recordDue(mailboxId, now, hints);
   await signalDue();
 }
 
@@ -289,8 +289,8 @@ export function startWorkers(opts: WorkerOptions): Workers {
 
   return {
     owner,
-    async markDue(mailboxId, hint) {
-      await recordDue(mailboxId, now(), hint);
+    async markDue(mailboxId, hints) {
+      await recordDue(mailboxId, now(), hints);
       const key = String(mailboxId);
       if (!stopped && opts.autoStart !== false) {
         // Running here: that run goes round again for it, or is followed at once by another (dueAgain, settle).
