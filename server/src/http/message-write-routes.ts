@@ -6,6 +6,7 @@
 import { Router, type Request } from 'express';
 import type { Types } from 'mongoose';
 import { z } from 'zod';
+import { objectId } from '@threadline/shared/src/api/common';
 import { SendAddress, sendRequestOf, StateChange } from '@threadline/shared/src/api/messages';
 import { normaliseAddress } from '../mail/address';
 import { ComposeError } from '../sync/outbound/compose';
@@ -21,7 +22,6 @@ export interface MessageWriteDeps {
   onQueued?: (entry: { entryId: Types.ObjectId; orgId: Types.ObjectId }) => void;
 }
 
-const objectId = (what: string) => z.string().regex(/^[0-9a-f]{24}$/i, `must be a ${what} id`);
 /** The shared body, each recipient also an address we can normalise. */
 const address = SendAddress.extend({ email: SendAddress.shape.email.refine((v) => normaliseAddress(v) !== null, 'must be an email address') });
 const sendBody = sendRequestOf(address);
@@ -44,6 +44,7 @@ function keyOf(req: Request): string {
 function stateError(err: unknown): unknown {
   if (!(err instanceof StateWriteError)) return err;
   if (err.code === 'not_found') return notFound('message');
+  if (err.code === 'invalid') return badRequest(err.message);
   const p = err.providerError;
   switch (p?.code) {
     case 'throttled': {

@@ -109,13 +109,8 @@ export type SendAccepted = z.infer<typeof SendAccepted>;
 
 // ---- State written through (PATCH / DELETE /api/messages/:id) ----------------------------------------------------
 
-/** Gmail system labels are driven by read/starred/archived and DELETE, never by name. */
-const SYSTEM_LABELS = new Set(['INBOX', 'UNREAD', 'STARRED', 'TRASH', 'SPAM', 'SENT', 'DRAFT', 'IMPORTANT']);
-const label = z
-  .string()
-  .min(1)
-  .max(225)
-  .refine((l) => !SYSTEM_LABELS.has(l.toUpperCase()), 'use read, starred, archived or DELETE for system labels');
+/** A label (Gmail) or category (Outlook) by the name people see; the provider's own state labels are refused by the server. */
+const label = z.string().min(1).max(225);
 const labelList = z.array(label).max(50).default([]);
 
 export const StateChange = z

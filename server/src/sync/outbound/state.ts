@@ -17,10 +17,11 @@
  * under both deletion policies: the provider still holds the copy (in its trash), so `mirror` mirrors exactly
  * that; the copy is removed only when the provider removes the message for good (the ingest's deletes).
  */
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { MailboxMessage, type MailboxMessageDoc, type MessageFlags } from '../../models/mailbox-message';
 import { Mailbox } from '../../models/mailbox';
 import { ProviderError } from '../providers/port';
+import { capabilitiesOf } from '../providers/capabilities';
 import type { MailboxAdapters, MailboxForAdapter } from '../providers/runtime';
 
 export interface StateChange {
@@ -38,7 +39,7 @@ export interface CopyStateView {
 
 export class StateWriteError extends Error {
   constructor(
-    public readonly code: 'not_found' | 'provider',
+    public readonly code: 'not_found' | 'invalid' | 'provider',
     message: string,
     public readonly providerError?: ProviderError,
   ) {
@@ -85,7 +86,7 @@ async function callerCopies(userId: Types.ObjectId, messageId: string): Promise<
     .lean<Copy[]>();
 }
 
-async function applyToCopy(copy: Copy, delta: Delta, adapters: MailboxAdapters, now: Date): Promise<void> {
+async function applyToCopy(copy: Copy, mailbox: MailboxForAdapter, delta: Delta, adapters: MailboxAdapters, now: Date): Promise<void> {
   const labels = [...(copy.labels ?? []).filter((l) => !delta.remove.includes(l)), ...delta.add];
   const pending: PendingEntry[] = [
     ...Object.entries(delta.flags).map(([field, value]) => ({ field, value, at: now })),
@@ -101,8 +102,6 @@ async function applyToCopy(copy: Copy, delta: Delta, adapters: MailboxAdapters, 
   await MailboxMessage.updateOne({ _id: copy._id }, { $set: set, $push: { pending: { $each: pending } } });
 
   try {
-    const mailbox = await Mailbox.findById(copy.mailboxId).select({ orgId: 1, provider: 1, address: 1 }).lean<MailboxForAdapter>();
-    if (!mailbox) throw new StateWriteError('not_found', 'the mailbox holding this message is no longer connected');
     const writer = adapters.forMailbox(mailbox).writer;
     const onlyTrash = delta.flags.deleted === true && Object.keys(delta.flags).length === 1 && !delta.add.length && !delta.remove.length;
     if (onlyTrash) await writer.trash(copy.providerMessageId);
@@ -140,9 +139,13 @@ async function write(
 ): Promise<CopyStateView> {
   const copies = await callerCopies(userId, messageId);
   if (copies.length === 0) throw new StateWriteError('not_found', 'message not found');
+  const mailboxes = await mailboxesOf(copies);
+  for (const copy of copies) refuseReservedLabels(mailboxes.get(String(copy.mailboxId)), change);
   for (const copy of copies) {
     const delta = deltaFor(copy, change);
-    if (!isEmpty(delta)) await applyToCopy(copy, delta, adapters, now);
+    const mailbox = mailboxes.get(String(copy.mailboxId));
+    if (!mailbox) throw new StateWriteError('not_found', 'the mailbox holding this message is no longer connected');
+    if (!isEmpty(delta)) await applyToCopy(copy, mailbox, delta, adapters, now);
   }
   const first = await MailboxMessage.findById(copies[0]._id).select({ state: 1, labels: 1 }).lean<Pick<Copy, 'state' | 'labels'>>();
   const state = first?.state ?? copies[0].state;
@@ -151,6 +154,28 @@ async function write(
     state: { read: Boolean(state.read), starred: Boolean(state.starred), archived: Boolean(state.archived), deleted: Boolean(state.deleted) },
     labels: [...(first?.labels ?? [])],
   };
+}
+
+/** The copies' mailboxes, by id: one read by `_id` for all of them. */
+async function mailboxesOf(copies: Copy[]): Promise<Map<string, MailboxForAdapter>> {
+  const ids = [...new Set(copies.map((c) => String(c.mailboxId)))].map((id) => new Types.ObjectId(id));
+  const found = await Mailbox.find({ _id: mongoose.trusted({ $in: ids }) })
+    .select({ orgId: 1, provider: 1, address: 1 })
+    .lean<MailboxForAdapter[]>();
+  return new Map(found.map((m) => [String(m._id), m]));
+}
+
+/** Before anything is written: a label the mailbox's provider keeps as state is changed through the flags, never by name. */
+function refuseReservedLabels(mailbox: MailboxForAdapter | undefined, change: StateChange): void {
+  if (!mailbox) return;
+  const reserved = new Set(capabilitiesOf(mailbox.provider).reservedLabels.map((l) => l.toUpperCase()));
+  const named = [...(change.labels?.add ?? []), ...(change.labels?.remove ?? [])].filter((l) => reserved.has(l.toUpperCase()));
+  if (named.length) {
+    throw new StateWriteError(
+      'invalid',
+      `"${named[0]}" is a ${capabilitiesOf(mailbox.provider).displayName} system label: use read, starred, archived or DELETE`,
+    );
+  }
 }
 
 /** PATCH /api/messages/:id. Runs in the caller's organisation context. */

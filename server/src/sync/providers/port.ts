@@ -30,6 +30,12 @@ export interface ProviderCapabilities {
   rawIsOriginal: boolean;
   /** MailboxWriter.send works in two steps, a draft then its sending, and reports the draft (SendHooks.prepared). */
   twoStepSend: boolean;
+  /**
+   * Label names a CRM label change may not use (compared ignoring case): state the provider keeps as labels, which
+   * is changed through read/starred/archived and DELETE instead. Gmail's system labels; none on Graph, whose
+   * categories are only ever the user's own (an Outlook category may well be called "Important").
+   */
+  reservedLabels: readonly string[];
 }
 
 // ---------- errors ----------

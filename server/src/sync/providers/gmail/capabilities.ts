@@ -1,6 +1,24 @@
 /** What Gmail does differently (port.ts ProviderCapabilities). */
 import type { ProviderCapabilities } from '../port';
 
+/** Gmail's system label ids (users.labels, type "system"; https://developers.google.com/gmail/api/guides/labels): each is its own name. */
+export const GMAIL_SYSTEM_LABELS: readonly string[] = [
+  'INBOX',
+  'SENT',
+  'TRASH',
+  'SPAM',
+  'DRAFT',
+  'UNREAD',
+  'STARRED',
+  'IMPORTANT',
+  'CHAT',
+  'CATEGORY_PERSONAL',
+  'CATEGORY_SOCIAL',
+  'CATEGORY_PROMOTIONS',
+  'CATEGORY_UPDATES',
+  'CATEGORY_FORUMS',
+];
+
 export const GMAIL_CAPABILITIES: ProviderCapabilities = {
   displayName: 'Google',
   oauthSettings: 'GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET',
@@ -13,4 +31,5 @@ export const GMAIL_CAPABILITIES: ProviderCapabilities = {
   content: 'mime',
   rawIsOriginal: true,
   twoStepSend: false,
+  reservedLabels: GMAIL_SYSTEM_LABELS,
 };

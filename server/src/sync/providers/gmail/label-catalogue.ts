@@ -13,26 +13,11 @@
 import type { gmail_v1 } from '@googleapis/gmail';
 import { ProviderError } from '../port';
 import type { GmailClient } from './client';
+import { GMAIL_SYSTEM_LABELS } from './capabilities';
 
 const USER = 'me';
 
-/** Gmail's system label ids (users.labels, type "system"): each is its own name. */
-const SYSTEM = new Set([
-  'INBOX',
-  'SENT',
-  'TRASH',
-  'SPAM',
-  'DRAFT',
-  'UNREAD',
-  'STARRED',
-  'IMPORTANT',
-  'CHAT',
-  'CATEGORY_PERSONAL',
-  'CATEGORY_SOCIAL',
-  'CATEGORY_PROMOTIONS',
-  'CATEGORY_UPDATES',
-  'CATEGORY_FORUMS',
-]);
+const SYSTEM = new Set(GMAIL_SYSTEM_LABELS);
 const isSystem = (label: string): boolean => SYSTEM.has(label);
 const nameKey = (name: string): string => name.trim().replace(/\s+/g, ' ').toLowerCase();
 

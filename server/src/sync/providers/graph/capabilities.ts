@@ -15,4 +15,5 @@ export const GRAPH_CAPABILITIES: ProviderCapabilities = {
   rawIsOriginal: false,
   // sendMail answers 202 without an id: a draft (or createReply), then send (writer.ts).
   twoStepSend: true,
+  reservedLabels: [],
 };
