@@ -50,7 +50,8 @@ export async function startServerProcess(env: Record<string, string>, args: stri
       ...env,
       MONGODB_URI: uri.toString(),
       PORT: String(port),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      // A worker-only process serves no HTTP: it is given the API process's URL, which its push channels name.
+      PUBLIC_URL: env.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
       DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'threadline-srv-')),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,6 +15,11 @@ export interface FaultSettings {
   resetRate?: number;
   /** Delay added before every request is handled (or faulted). */
   delayMs?: number;
+  /**
+   * Delay added after a request was handled, before its answer leaves: the answer says how things stood when it
+   * was made, and anything changed meanwhile is news to the client (a slow network on the way back).
+   */
+  answerDelayMs?: number;
   /** Share (0..1) of requests held without an answer until the client gives up or clear() is called. */
   stallRate?: number;
   /** PRNG seed; the same seed replays the same faults. */
@@ -98,6 +103,14 @@ export function faultInjector(options: FaultInjectorOptions = {}): FaultInjector
       if (status === 503 && current.retryAfterSeconds !== undefined) res.set('Retry-After', String(current.retryAfterSeconds));
       res.status(status).json(errorBody(status));
       return;
+    }
+    const holdMs = current.answerDelayMs ?? 0;
+    if (holdMs > 0) {
+      const end = res.end.bind(res) as (...args: unknown[]) => Response;
+      res.end = ((...args: unknown[]) => {
+        setTimeout(() => end(...args), holdMs);
+        return res;
+      }) as Response['end'];
     }
     next();
   };
