@@ -144,7 +144,7 @@ export interface OrgUser {
  * plugin adds the orgId). The same list serves the policy and, for the sidebar, the caller's address, which header
  * addresses are teammates and who holds a message, so a request reads users once.
  */
-export const loadOrgUsers = (): Promise<OrgUser[]> => User.find({}).select({ email: 1, name: 1, 'settings.visibility': 1 }).lean<OrgUser[]>();
+export const loadOrgUsers = (): Promise<OrgUser[]> => User.find({}).select({ email: 1, name: 1, 'settings.visibility': 1 }).lean<OrgUser[]>().exec();
 
 /** Loads the policy for a request; runs inside the caller's organisation context. */
 export async function loadVisibility(

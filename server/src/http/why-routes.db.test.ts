@@ -1,5 +1,6 @@
 import mongoose, { type Types } from 'mongoose';
 import { request } from '../../../test/helpers/contract';
+import { recordQueries } from '../../../test/helpers/query-log';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
@@ -92,6 +93,23 @@ describe('GET /api/why: synced', () => {
         expect.objectContaining({ code: 'linked_deal', message: 'Linked to the deal Globex renewal (proposal).', detail: { dealId: String(deal._id) } }),
       ]),
     );
+  });
+
+  it('reads the organisation and its users a fixed number of times, each by key, and asks for no empty list', async () => {
+    const { messageId } = await seedWithId({ holders: [{ who: ada }, { who: bob }], from: 'nobody@initrode.test' });
+    let res: Awaited<ReturnType<typeof why>> | undefined;
+    const reads = await recordQueries(async () => {
+      res = await why(ada, { messageId });
+    });
+    expect(res!.status).toBe(200);
+    expect(codes(res!.body)).toContain('synced_by');
+    const of = (collection: string) => reads.filter((q) => q.collection === collection && ['find', 'findOne'].includes(q.method));
+    // The organisation: its settings, and the directory's version (crm/directory.ts).
+    expect(of('orgs')).toHaveLength(2);
+    // The session's user, the caller's settings, and the organisation's users once (policy, holders, colleagues).
+    expect(of('users').map((q) => Object.keys(q.filter).sort().join(','))).toEqual(['_id,orgId', '_id,orgId', 'orgId']);
+    const emptyLists = reads.filter((q) => JSON.stringify(q.filter).includes('"$in":[]'));
+    expect(emptyLists.map((q) => q.collection)).toEqual([]);
   });
 
   it('says why it is linked to nothing: no contact, free-mail domain, no company yet', async () => {

@@ -27,7 +27,7 @@ import { countWith } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
-import { loadVisibility, type Access, type VisibilityPolicy } from '../crm/visibility';
+import { loadOrgUsers, loadVisibility, type Access, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
 
 export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';
 export interface WhyReason {
@@ -223,11 +223,8 @@ export function linkReasons(links: {
 type StoredMessage = Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides' | 'participants' | 'contactIds' | 'companyIds' | 'dealIds'>;
 
 /** Holders the caller may be told about: themselves, and anyone who does not keep this message private. */
-async function holderReason(doc: StoredMessage, policy: VisibilityPolicy, callerId: Types.ObjectId): Promise<WhyReason> {
+function holderReason(doc: StoredMessage, policy: VisibilityPolicy, callerId: Types.ObjectId, users: readonly OrgUser[]): WhyReason {
   const named = doc.syncedBy.filter((h) => policy.shows(h, doc));
-  const users = await User.find({ _id: trusted({ $in: named }) })
-    .select({ email: 1, name: 1 })
-    .lean<Pick<UserDoc, '_id' | 'email' | 'name'>[]>();
   const byId = new Map(users.map((u) => [String(u._id), u]));
   const holders = named.map((id) => ({
     userId: String(id),
@@ -241,14 +238,8 @@ async function holderReason(doc: StoredMessage, policy: VisibilityPolicy, caller
 }
 
 /** Outside people (not users, not the organisation's domains) on the message, the ones a rep expects linked. */
-async function outsiders(participants: string[], orgDomains: string[]): Promise<string[]> {
-  const colleagues = new Set(
-    (
-      await User.find({ email: trusted({ $in: participants }) })
-        .select({ email: 1 })
-        .lean<Pick<UserDoc, 'email'>[]>()
-    ).map((u) => u.email),
-  );
+function outsiders(participants: string[], orgDomains: string[], users: readonly OrgUser[]): string[] {
+  const colleagues = new Set(users.map((u) => u.email));
   return participants.filter((p) => !colleagues.has(p) && !addressInDomains(p, orgDomains));
 }
 
@@ -259,19 +250,25 @@ async function storedMessageAnswer(
   policy: VisibilityPolicy,
   callerId: Types.ObjectId,
   orgDomains: string[],
+  users: readonly OrgUser[],
 ): Promise<WhyAnswer> {
-  const reasons = [await holderReason(doc, policy, callerId)];
+  const reasons = [holderReason(doc, policy, callerId, users)];
   if (access === 'metadata')
     reasons.push({ code: 'metadata_only', message: 'Its holder shares headers only: you see who and when, not the body or attachments.' });
+  // By `_id`, and not at all when the message names none (an empty `$in` is still a round trip).
   const [contacts, companies] = await Promise.all([
-    Contact.find({ _id: trusted({ $in: doc.contactIds }) })
-      .select({ name: 1, emails: 1 })
-      .limit(MAX_LINKS)
-      .lean<Pick<ContactDoc, '_id' | 'name' | 'emails'>[]>(),
-    Company.find({ _id: trusted({ $in: doc.companyIds }) })
-      .select({ name: 1, domains: 1 })
-      .limit(MAX_LINKS)
-      .lean<Pick<CompanyDoc, '_id' | 'name' | 'domains'>[]>(),
+    doc.contactIds.length === 0
+      ? []
+      : Contact.find({ _id: trusted({ $in: doc.contactIds }) })
+          .select({ name: 1, emails: 1 })
+          .limit(MAX_LINKS)
+          .lean<Pick<ContactDoc, '_id' | 'name' | 'emails'>[]>(),
+    doc.companyIds.length === 0
+      ? []
+      : Company.find({ _id: trusted({ $in: doc.companyIds }) })
+          .select({ name: 1, domains: 1 })
+          .limit(MAX_LINKS)
+          .lean<Pick<CompanyDoc, '_id' | 'name' | 'domains'>[]>(),
   ]);
   // Deals reach mail through their contacts and company, besides any stored directly on the message: found through
   // the organisation's directory, then by `_id`.
@@ -296,7 +293,7 @@ async function storedMessageAnswer(
   // Unlinked people are explained when nobody is linked, or when the caller asked about one of them.
   const linkedEmails = new Set(contacts.flatMap((c) => c.emails));
   const asked = q.email && doc.participants.includes(q.email) ? [q.email] : [];
-  const candidates = contacts.length === 0 ? await outsiders(doc.participants, orgDomains) : asked;
+  const candidates = contacts.length === 0 ? outsiders(doc.participants, orgDomains, users) : asked;
   const unexplained = candidates.filter((e) => !linkedEmails.has(e)).slice(0, MAX_EXPLAINED);
   for (const email of unexplained) {
     const domain = companyDomainFor(email);
@@ -341,9 +338,12 @@ async function exclusionOf(email: string, org: Pick<OrgDoc, 'settings'>, me: Pic
 
 /** The answer for one question, inside the caller's organisation context. Reads only; never writes. */
 export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date()): Promise<WhyAnswer> {
-  // The visibility policy reads every user of the organisation: only loaded when there is something to judge.
+  // The organisation's users (one read, for the policy, the holders' names and who is a colleague): only loaded
+  // when there is something to judge.
+  let users: Promise<OrgUser[]> | null = null;
+  const orgUsers = () => (users ??= loadOrgUsers());
   let loaded: Promise<VisibilityPolicy> | null = null;
-  const policy = () => (loaded ??= loadVisibility(caller.userId));
+  const policy = () => (loaded ??= orgUsers().then((all) => loadVisibility(caller.userId, org, all)));
   const [org, me] = await Promise.all([
     Org.findById(currentOrgId()).select({ settings: 1, domains: 1 }).lean<Pick<OrgDoc, 'settings' | 'domains'>>(),
     User.findById(caller.userId).select({ settings: 1 }).lean<Pick<UserDoc, 'settings'>>(),
@@ -359,7 +359,7 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
     if (doc) {
       const access = (await policy()).access(doc);
       // Not for the caller's eyes: answered below as if it were not stored (see the module comment).
-      if (access !== 'none') return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains);
+      if (access !== 'none') return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains, await orgUsers());
     }
   }
 
