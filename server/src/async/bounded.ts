@@ -1,6 +1,6 @@
 /**
- * Bounded concurrency, the one helper for it: provider fetches within a page, MIME parsing, and the equality reads
- * the embedded database answers best a few at a time all go through `mapBounded`.
+ * Bounded concurrency, the one helper for it: provider fetches within a page, MIME parsing and the reconciliation's
+ * repairs all go through `mapBounded`.
  */
 
 /**

@@ -3,7 +3,8 @@ import { useTestDatabase } from '../../../../test/helpers/db';
 import { createMailbox, createOrg, remoteOf, type Fixture } from '../../../../test/fakes/engine-fixture';
 import { runInOrg } from '../../db/tenant';
 import { Company, Contact, Deal, MailboxMessage, Message, Thread } from '../../models';
-import { applyDeletes, applyStateChanges } from './changes';
+import { applyDeletes, applyStateChanges, COPY_IDS_PER_READ } from './changes';
+import { recordQueries } from '../../../../test/helpers/query-log';
 import { loadIngestContext } from './context';
 import { repairHolders } from './holders';
 import { relinkContact } from '../../crm/link';
@@ -357,6 +358,21 @@ describe('provider changes to stored copies', () => {
     expect(c!.pending).toEqual([]);
     expect(c!.state.read).toBe(true);
     expect(c!.labels).toContain('Customers');
+  });
+
+  it('finds the copies of a page of changes by their keyed _id, a few hundred per read', async () => {
+    const ids = ['s1', 's2', ...Array.from({ length: COPY_IDS_PER_READ + 10 }, (_, i) => `absent-${i}`)];
+    const reads = await recordQueries(() =>
+      applyStateChanges(
+        mbOf(f),
+        ids.map((providerMessageId) => ({ providerMessageId, flags: { read: true } })),
+      ),
+    );
+    const copyReads = reads.filter((q) => q.collection === 'mailboxmessages' && ['find', 'findOne'].includes(q.method));
+    // Two reads for COPY_IDS_PER_READ + 12 ids, each by `_id` alone (the tenant plugin adds orgId): no scan on the
+    // embedded database, which serves only `_id`.
+    expect(copyReads.map((q) => Object.keys(q.filter).sort().join(','))).toEqual(['_id,orgId', '_id,orgId']);
+    expect((await copyOf('s1'))!.state.read).toBe(true);
   });
 
   it('lets the later change win when both sides changed a field', async () => {

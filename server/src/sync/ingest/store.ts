@@ -15,8 +15,7 @@ import type { RemoteMessage } from '../providers/port';
 import { autoCreateContacts } from './auto-create';
 import { collisionFingerprint, normaliseForKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
-import { mapBounded } from '../../async/bounded';
-import { findCopies, mergeIntoCopies, READ_CONCURRENCY } from './changes';
+import { findCopies, mergeIntoCopies } from './changes';
 import { addHolder, lackingHolder } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
 import { directoryVersion, OrgDirectory } from '../../crm/directory';
@@ -253,7 +252,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   if (copyOutcome.existing.length > 0) {
     const again = copyOutcome.existing.map((j) => kept[copyIdx[j]].remote);
     const rows = await findCopies(
-      mailbox._id,
+      mailbox,
       again.map((r) => r.providerMessageId),
     );
     const changes = again.flatMap((r) => {
@@ -418,15 +417,9 @@ async function relinkPage(
  * rather than making a second one. One read by `_id` per such copy; mail with a Message-ID costs nothing.
  */
 async function storedContentKeyedCopies(mailbox: IngestContext['mailbox'], kept: Prepared[]): Promise<Map<string, mongoose.Types.ObjectId>> {
-  const out = new Map<string, mongoose.Types.ObjectId>();
   const ids = kept.filter((k) => k.dedupKey.startsWith('hash:')).map((k) => k.remote.providerMessageId);
-  await mapBounded([...new Set(ids)], READ_CONCURRENCY, async (providerMessageId) => {
-    const copy = await MailboxMessage.findOne({ _id: copyDocId(mailbox.orgId, mailbox._id, providerMessageId) }, { messageId: 1 }).lean<{
-      messageId: mongoose.Types.ObjectId | null;
-    }>();
-    if (copy?.messageId) out.set(providerMessageId, copy.messageId);
-  });
-  return out;
+  const copies = await findCopies(mailbox, ids);
+  return new Map([...copies].flatMap(([providerMessageId, copy]) => (copy.messageId ? [[providerMessageId, copy.messageId] as const] : [])));
 }
 
 /** The provider ids among `sent` whose CRM message is no longer stored. One read by `_id`; none without sends. */
