@@ -5,7 +5,8 @@
  * `GET /api/context` and `POST /api/addon/context` at it with a fixed concurrency, then prints p50/p95/p99.
  * Uses MONGODB_URI when set (say, a real MongoDB), else the embedded database (FerretDB) in a temporary directory.
  *
- *   npx tsx bench/context.bench.ts --contacts 10000 --messages 20000 --requests 400 --concurrency 4
+ *   npx tsx bench/context.bench.ts --contacts 10000 --messages 20000 --requests 400 --concurrency 4 [--ops]
+ * `--ops` prints each route's database operations per request, by collection, method and filter keys.
  */
 import { byInternetMessageId } from '../server/src/models/ids';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +37,8 @@ export interface ContextBenchOptions {
   requests: number;
   concurrency: number;
   print?: (line: string) => void;
+  /** Count the database operations of each route (by collection, method and filter shape) and print them per request. */
+  ops?: boolean;
 }
 export interface RouteFigures {
   route: string;
@@ -140,7 +143,18 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** Database operations by "collection.method {filter keys}", while `--ops` counts them. */
+const ops = new Map<string, number>();
+function countOps(): void {
+  mongoose.set('debug', (collection: string, method: string, filter?: unknown) => {
+    const shape = filter && typeof filter === 'object' ? JSON.stringify(Object.keys(filter)) : '';
+    const key = `${collection}.${method} ${shape}`;
+    ops.set(key, (ops.get(key) ?? 0) + 1);
+  });
+}
+
 async function fire(route: string, count: number, concurrency: number, send: (i: number) => Promise<Response>): Promise<RouteFigures> {
+  ops.clear();
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
@@ -232,12 +246,21 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
     const getTimeline = () => fetch(`${base}/api/contacts/${contactIds[Math.floor(random() * contactIds.length)]}/messages`, { headers });
     const getWhy = () => fetch(`${base}/api/why?email=${encodeURIComponent(someone())}`, { headers });
     await fire('warm-up', 20, 2, getContext);
-    const figures = [
-      await fire('GET /api/context', o.requests, o.concurrency, getContext),
-      await fire('POST /api/addon/context', o.requests, o.concurrency, postAddon),
-      await fire('GET /api/contacts/:id/messages', o.requests, o.concurrency, getTimeline),
-      await fire('GET /api/why?email=', o.requests, o.concurrency, getWhy),
-    ];
+    if (o.ops) countOps();
+    const figures: RouteFigures[] = [];
+    for (const [route, send] of [
+      ['GET /api/context', getContext],
+      ['POST /api/addon/context', postAddon],
+      ['GET /api/contacts/:id/messages', getTimeline],
+      ['GET /api/why?email=', getWhy],
+    ] as const) {
+      figures.push(await fire(route, o.requests, o.concurrency, send));
+      if (o.ops) {
+        const total = [...ops.values()].reduce((a, b) => a + b, 0);
+        print(`${route}: ${(total / o.requests).toFixed(1)} database operations per request`);
+        for (const [key, n] of [...ops].sort((a, b) => b[1] - a[1])) print(`  ${(n / o.requests).toFixed(2).padStart(6)}  ${key}`);
+      }
+    }
     print(`db=${embedded?.kind ?? 'MONGODB_URI'} contacts=${o.contacts} messages=${o.messages} concurrency=${o.concurrency}`);
     for (const f of figures)
       print(
@@ -264,6 +287,7 @@ if (require.main === module) {
     messages: arg('messages', 20_000),
     requests: arg('requests', 400),
     concurrency: arg('concurrency', 4),
+    ops: process.argv.includes('--ops'),
   }).then(
     () => process.exit(0),
     (err: unknown) => {

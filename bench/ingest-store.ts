@@ -1,13 +1,14 @@
 /**
  * Ingest throughput of the storing end (parse → privacy → link → dedup → write), on the embedded database:
- *   npx tsx bench/ingest-store.ts [messages=3000] [pageSize=250] [--replay]
+ *   npx tsx bench/ingest-store.ts [messages=3000] [pageSize=250] [--replay] [--ops]
  * Prints messages/s for a fresh backfill of generated mail and, with --replay, for storing the same pages again
- * (the crash-replay path: slower by design, it reads each existing copy to refresh its state).
+ * (the crash-replay path: slower by design, it reads each existing copy to refresh its state); the CPU seconds of
+ * this process and of the database; with --ops, the database operations per collection and kind, per message.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Types } from 'mongoose';
+import mongoose, { Types } from 'mongoose';
 import { connectDatabase, disconnectDatabase } from '../server/src/db/connection';
 import { ensureIndexes } from '../server/src/models';
 import { startEmbeddedDatabase } from '../server/src/db/embedded';
@@ -17,6 +18,13 @@ import { loadIngestContext } from '../server/src/sync/ingest/context';
 import { ingestMessages } from '../server/src/sync/ingest/store';
 import type { RemoteMessage } from '../server/src/sync/providers/port';
 import { generateMailbox } from '../test/emulators/common/generate';
+import { descendants } from './procstat';
+
+/** CPU seconds of this process and of the embedded database (a child of this process). */
+function cpuNow(): { self: number; db: number } {
+  const u = process.cpuUsage();
+  return { self: (u.user + u.system) / 1e6, db: descendants(process.pid).reduce((a, s) => a + s.cpuSeconds, 0) };
+}
 
 async function main(): Promise<void> {
   const [countArg, pageArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -45,15 +53,31 @@ async function main(): Promise<void> {
       receivedAt: m.date,
       content: { kind: 'raw', raw: m.raw },
     }));
+    const ops = new Map<string, number>();
+    if (process.argv.includes('--ops')) {
+      mongoose.set('debug', (collection: string, method: string, ...args: unknown[]) => {
+        const docs = method === 'insertMany' && Array.isArray(args[0]) ? ` (${(args[0] as unknown[]).length} docs)` : '';
+        const key = `${collection}.${method}`;
+        ops.set(key, (ops.get(key) ?? 0) + 1);
+        if (docs) ops.set(`${key} documents`, (ops.get(`${key} documents`) ?? 0) + (args[0] as unknown[]).length);
+      });
+    }
     const ctx = await loadIngestContext(mailbox);
     for (const label of process.argv.includes('--replay') ? ['fresh', 'replay'] : ['fresh']) {
       const t0 = process.hrtime.bigint();
+      const cpu0 = cpuNow();
+      ops.clear();
       let stored = 0;
       for (let i = 0; i < remote.length; i += pageSize) stored += (await ingestMessages(ctx, remote.slice(i, i + pageSize))).stored;
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       console.log(
         `${db.kind} ${label}: ${remote.length} messages in ${s.toFixed(2)} s = ${(remote.length / s).toFixed(0)} messages/s (stored ${stored}, page ${pageSize}, rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB)`,
       );
+      const cpu1 = cpuNow();
+      const perMessage = (seconds: number) => `${((seconds * 1000) / remote.length).toFixed(2)} ms`;
+      console.log(`  CPU per message: this process ${perMessage(cpu1.self - cpu0.self)}, database ${perMessage(cpu1.db - cpu0.db)}`);
+      for (const [key, n] of [...ops].sort((a, b) => b[1] - a[1]))
+        console.log(`  ${key.padEnd(40)} ${String(n).padStart(7)}  ${(n / remote.length).toFixed(3)} per message`);
     }
   } finally {
     await disconnectDatabase();
