@@ -17,9 +17,8 @@
  * cost a missing-field test there.
  */
 import mongoose, { type Types } from 'mongoose';
-import { currentOrgId } from '../db/tenant';
-import { Org, type OrgDoc } from '../models/org';
-import { User } from '../models/user';
+import type { OrgDoc } from '../models/org';
+import { orgSnapshot, snapshotOrg } from '../store/org-snapshot';
 
 export const VISIBILITY_LEVELS = ['private', 'metadata', 'full'] as const;
 export type VisibilityLevel = (typeof VISIBILITY_LEVELS)[number];
@@ -140,11 +139,11 @@ export interface OrgUser {
 }
 
 /**
- * The organisation's users, a few fields each: one read by (orgId) (index `orgId_1_email_1` on MongoDB; the tenant
- * plugin adds the orgId). The same list serves the policy and, for the sidebar, the caller's address, which header
- * addresses are teammates and who holds a message, so a request reads users once.
+ * The organisation's users, from its snapshot (store/org-snapshot.ts: read once per request, and read from the
+ * database only when they changed). The same list serves the policy and, for the sidebar, the caller's address,
+ * which header addresses are teammates and who holds a message.
  */
-export const loadOrgUsers = (): Promise<OrgUser[]> => User.find({}).select({ email: 1, name: 1, 'settings.visibility': 1 }).lean<OrgUser[]>().exec();
+export const loadOrgUsers = async (): Promise<OrgUser[]> => [...(await orgSnapshot()).users];
 
 /** Loads the policy for a request; runs inside the caller's organisation context. */
 export async function loadVisibility(
@@ -152,11 +151,8 @@ export async function loadVisibility(
   loadedOrg?: Pick<OrgDoc, 'settings'> | null,
   loadedUsers?: readonly OrgUser[],
 ): Promise<VisibilityPolicy> {
-  // Two reads at once, unless the caller read them already: the organisation by `_id`, its users by (orgId).
-  const [org, users] = await Promise.all([
-    loadedOrg !== undefined ? loadedOrg : Org.findById(currentOrgId()).select({ 'settings.sharing': 1 }).lean<Pick<OrgDoc, 'settings'>>(),
-    loadedUsers ?? loadOrgUsers(),
-  ]);
+  // The organisation and its users, from the request's snapshot unless the caller has them already.
+  const [org, users] = await Promise.all([loadedOrg !== undefined ? loadedOrg : snapshotOrg(), loadedUsers ?? loadOrgUsers()]);
   const defaultLevel = org?.settings?.sharing?.defaultVisibility ?? 'full';
   return buildPolicy(
     callerId,

@@ -102,7 +102,7 @@ async function startFerretdb(bin: string, dataDir: string): Promise<EmbeddedData
     `--sqlite-url=file:${dbDir}/`,
     `--state-dir=${dbDir}`,
     ...(viaSocket ? [`--listen-unix=${socket}`, '--listen-addr='] : [`--listen-addr=127.0.0.1:${port}`]),
-    '--debug-addr=-',
+    `--debug-addr=${process.env.FERRETDB_DEBUG_ADDR ?? '-'}`,
     '--telemetry=disable',
     '--log-level=warn',
     '--log-format=json',

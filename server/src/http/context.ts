@@ -3,8 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Types } from 'mongoose';
 import type { SessionRole, SessionTokens } from '../auth/session-token';
 import { enterOrg } from '../db/tenant';
-import { SessionRevocation } from '../models/session-revocation';
-import { User, type UserDoc } from '../models/user';
+import { orgSnapshot, userIn, withRequestSnapshot } from '../store/org-snapshot';
 import { forbidden, unauthorized } from './errors';
 
 export interface RequestAuth {
@@ -22,9 +21,11 @@ declare module 'express-serve-static-core' {
 }
 
 /**
- * A valid session token, and — one read of the user by `_id` and one of the revocations by `jti` — a session that is
+ * A valid session token, and — from the organisation's snapshot (store/org-snapshot.ts: one read of the
+ * organisation by `_id`, its users and signed-out sessions read again whenever they changed) — a session that is
  * still good: not signed out, its user not disabled nor signed out everywhere since. The role is the user's role now,
- * so an admin demoted a moment ago is a member on their next request.
+ * so an admin demoted a moment ago is a member on their next request. The rest of the request takes the
+ * organisation and its users from the same snapshot.
  */
 export function requireSession(sessions: SessionTokens): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
@@ -39,23 +40,23 @@ export function requireSession(sessions: SessionTokens): RequestHandler {
     }
     const session = { tokenId: claims.tokenId, expiresAt: claims.expiresAt, authTime: claims.authTime };
     // Everything after this, to the end of the request, queries within the caller's organisation only.
-    enterOrg(claims.orgId, () => {
-      void sessionStillGood(claims.userId, session).then((role) => {
-        if (!role) return next(unauthorized('this session has ended; sign in again'));
-        req.auth = { userId: new Types.ObjectId(claims.userId), orgId: new Types.ObjectId(claims.orgId), role, session };
-        next();
-      }, next);
-    });
+    enterOrg(claims.orgId, () =>
+      withRequestSnapshot(() => {
+        void sessionStillGood(claims.userId, session).then((role) => {
+          if (!role) return next(unauthorized('this session has ended; sign in again'));
+          req.auth = { userId: new Types.ObjectId(claims.userId), orgId: new Types.ObjectId(claims.orgId), role, session };
+          next();
+        }, next);
+      }),
+    );
   };
 }
 
 async function sessionStillGood(userId: string, session: { tokenId: string; authTime: number }): Promise<SessionRole | null> {
-  const [user, revoked] = await Promise.all([
-    User.findById(userId, { role: 1, disabled: 1, sessionsNotBefore: 1 }).lean<Pick<UserDoc, 'role' | 'disabled' | 'sessionsNotBefore'>>(),
-    SessionRevocation.exists({ _id: session.tokenId }),
-  ]);
-  if (!user || user.disabled || revoked) return null;
-  if (user.sessionsNotBefore && session.authTime * 1000 < user.sessionsNotBefore.getTime()) return null;
+  const snapshot = await orgSnapshot();
+  const user = snapshot.org ? userIn(snapshot, userId) : undefined;
+  if (!user || user.disabled || snapshot.revoked.has(session.tokenId)) return null;
+  if (user.sessionsNotBefore && session.authTime * 1000 < new Date(user.sessionsNotBefore).getTime()) return null;
   return user.role;
 }
 

@@ -36,6 +36,11 @@ const orgSchema = new Schema(
      * sync run holding an older copy of them (crm/directory.ts) knows to look again.
      */
     directoryVersion: { type: Number, default: 0 },
+    /**
+     * Moves after every write of the organisation's users or session revocations (models/people-version.ts), so a
+     * process holding a copy of them (store/org-snapshot.ts) knows to read them again.
+     */
+    peopleVersion: { type: Number, default: 0 },
   },
   { timestamps: true, strict: 'throw' },
 );
@@ -47,6 +52,7 @@ export interface OrgDoc {
   domains: string[];
   firstUserId: Types.ObjectId | null;
   directoryVersion?: number;
+  peopleVersion?: number;
   settings: {
     sync: {
       historyDays: number;

@@ -1,10 +1,12 @@
 /**
- * Signed-out sessions (DELETE /api/session): the session token's `jti` is the `_id`, so the check on every request
- * is one read by key. A row is needed only until the token would have expired anyway; rows past `expiresAt` are
+ * Signed-out sessions (DELETE /api/session): the session token's `jti` is the `_id`. Requests check them through the
+ * organisation's snapshot (store/org-snapshot.ts), which holds the unexpired ones and reads them again whenever one
+ * is written. A row is needed only until the token would have expired anyway; rows past `expiresAt` are
  * swept when sessions are signed out (FerretDB 1.24 has no TTL indexes; production MongoDB could add one).
  */
 import { Types } from 'mongoose';
 import { model, tenantSchema } from './define';
+import { versionsPeople } from './people-version';
 
 const sessionRevocationSchema = tenantSchema(
   {
@@ -15,6 +17,7 @@ const sessionRevocationSchema = tenantSchema(
   { timestamps: false },
 );
 sessionRevocationSchema.index({ orgId: 1, expiresAt: 1 });
+sessionRevocationSchema.plugin(versionsPeople);
 
 export interface SessionRevocationDoc {
   _id: string;

@@ -1,5 +1,6 @@
 import type { Types } from 'mongoose';
 import { model, tenantSchema } from './define';
+import { versionsPeople } from './people-version';
 
 const userSchema = tenantSchema({
   email: { type: String, required: true, lowercase: true, trim: true },
@@ -20,6 +21,7 @@ const userSchema = tenantSchema({
 });
 userSchema.index({ orgId: 1, identityKey: 1 }, { unique: true });
 userSchema.index({ orgId: 1, email: 1 });
+userSchema.plugin(versionsPeople);
 
 export interface UserDoc {
   _id: Types.ObjectId;

@@ -16,6 +16,7 @@ import { Message } from '../models/message';
 import { Org } from '../models/org';
 import { User } from '../models/user';
 import { indexCopies } from '../store/activity';
+import { withRequestSnapshot } from '../store/org-snapshot';
 import { addonContext, sidebarContext } from './context';
 
 useTestDatabase();
@@ -59,16 +60,19 @@ beforeAll(async () => {
   await seedMessages(12, 0);
 });
 
-const sidebar = () => runInOrg(orgId, () => sidebarContext(callerId, ['jane@globex.com', 'sam@initech.com']));
+// As a request runs them: in the organisation, with one snapshot of it (store/org-snapshot.ts).
+const sidebar = () => runInOrg(orgId, () => withRequestSnapshot(() => sidebarContext(callerId, ['jane@globex.com', 'sam@initech.com'])));
 const addon = () =>
   runInOrg(orgId, () =>
-    addonContext(
-      callerId,
-      {
-        provider: 'gmail',
-        message: { internetMessageId: '<3@bench>', from: { email: 'jane@globex.com', name: 'Jane' }, to: [{ email: 'ada@acme.test', name: '' }], cc: [] },
-      },
-      { publicUrl: 'https://crm.test' },
+    withRequestSnapshot(() =>
+      addonContext(
+        callerId,
+        {
+          provider: 'gmail',
+          message: { internetMessageId: '<3@bench>', from: { email: 'jane@globex.com', name: 'Jane' }, to: [{ email: 'ada@acme.test', name: '' }], cc: [] },
+        },
+        { publicUrl: 'https://crm.test' },
+      ),
     ),
   );
 
@@ -89,9 +93,12 @@ describe('query budget', () => {
     expect(big.sidebar.length).toBeLessThanOrEqual(11);
     expect(big.addon.length).toBeLessThanOrEqual(10);
     expect(big.sidebar.filter((q) => q.collection === 'copyrefs')).toHaveLength(1);
-    // One read of the organisation's users serves the policy, the caller's address, the teammates and the holders.
-    expect(big.addon.filter((q) => q.collection === 'users')).toHaveLength(1);
-    expect(big.sidebar.filter((q) => q.collection === 'users')).toHaveLength(1);
+    // One read of the organisation serves the policy, the caller's address, the teammates and the holders; its users
+    // were read by the first request and are not read again while they do not change.
+    for (const route of [big.sidebar, big.addon]) {
+      expect(route.filter((q) => q.collection === 'orgs')).toHaveLength(1);
+      expect(route.filter((q) => q.collection === 'users')).toHaveLength(0);
+    }
   });
 
   it('reads the activity by key range, newest first with a limit, and the messages by _id without bodies', async () => {

@@ -28,7 +28,8 @@ import { companyView, contactView, copyFor, messageSummary, type MessageSummary 
 import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc } from '../models/crm';
 import { Mailbox, type MailboxDoc, type MailboxState } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
-import { Org, type OrgDoc } from '../models/org';
+import type { OrgDoc } from '../models/org';
+import { snapshotOrg } from '../store/org-snapshot';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -213,11 +214,8 @@ export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
   return [...seen.values()];
 }
 
-/** The organisation as one request needs it: domains, sharing default and directory version, in one read by `_id`. */
-const requestOrg = () =>
-  Org.findById(currentOrgId())
-    .select({ domains: 1, 'settings.sharing': 1, directoryVersion: 1 })
-    .lean<Pick<OrgDoc, 'domains' | 'settings'> & { directoryVersion?: number }>();
+/** The organisation as one request needs it (domains, sharing default, directory version): the request's snapshot. */
+const requestOrg = snapshotOrg;
 
 /** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
 async function whoIsWho(callerId: Types.ObjectId, users: readonly OrgUser[], org: Pick<OrgDoc, 'domains'> | null) {

@@ -18,8 +18,9 @@ import { byInternetMessageId } from '../models/ids';
 import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc } from '../models/crm';
 import { Mailbox, type MailboxDoc } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
-import { Org, type OrgDoc } from '../models/org';
-import { User, type UserDoc } from '../models/user';
+import type { OrgDoc } from '../models/org';
+import type { UserDoc } from '../models/user';
+import { orgSnapshot, snapshotOrg, userIn } from '../store/org-snapshot';
 import { addressInDomains, domainOf } from '../mail/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';
@@ -272,7 +273,7 @@ async function storedMessageAnswer(
   ]);
   // Deals reach mail through their contacts and company, besides any stored directly on the message: found through
   // the organisation's directory, then by `_id`.
-  const directory = await OrgDirectory.shared();
+  const directory = await requestDirectory();
   const dealIds = [...new Set([...(doc.dealIds ?? []), ...directory.dealsOf([...doc.contactIds, ...doc.companyIds])].map(String))];
   const deals =
     dealIds.length === 0
@@ -318,8 +319,9 @@ async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<W
   const reasons: WhyReason[] = [
     { code: 'stored', message: `${plural(visible, 'email')} with ${email} ${visible === 1 ? 'is' : 'are'} in the CRM for you.`, detail: { count: visible } },
   ];
-  const [person] = await lookupPeople([email]);
-  const deals = await findDeals([person], { openOnly: false, limit: MAX_LINKS });
+  const directory = await requestDirectory();
+  const [person] = await lookupPeople([email], directory);
+  const deals = await findDeals([person], { openOnly: false, limit: MAX_LINKS }, directory);
   const contacts = person.contact ? [person.contact] : [];
   const companies = person.company ? [person.company] : [];
   reasons.push(...linkReasons({ contacts, companies, deals }));
@@ -327,11 +329,14 @@ async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<W
   return { verdict: 'synced', reasons };
 }
 
+/** The organisation's directory at the version the request's snapshot names (no read of the version of its own). */
+const requestDirectory = async () => OrgDirectory.shared((await snapshotOrg())?.directoryVersion ?? 0);
+
 /** The current rules applied to one address: the org's and the caller's own, merged as ingest merges them. */
 async function exclusionOf(email: string, org: Pick<OrgDoc, 'settings'>, me: Pick<UserDoc, 'settings'> | null, orgDomains: string[]): Promise<PrivacyDecision> {
   const rules = mergeRules(org.settings.sync, me?.settings ?? null);
   // Only-known-contacts asks the contacts; the other rules need nothing stored.
-  const known = rules.onlyKnownContacts ? (await OrgDirectory.shared()).isKnownContact(email) : false;
+  const known = rules.onlyKnownContacts ? (await requestDirectory()).isKnownContact(email) : false;
   const direction = addressInDomains(email, orgDomains) ? 'internal' : 'inbound';
   return evaluatePrivacy({ participants: [email], labels: [], direction }, rules, { isKnownContact: () => known, orgDomains });
 }
@@ -344,10 +349,10 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
   const orgUsers = () => (users ??= loadOrgUsers());
   let loaded: Promise<VisibilityPolicy> | null = null;
   const policy = () => (loaded ??= orgUsers().then((all) => loadVisibility(caller.userId, org, all)));
-  const [org, me] = await Promise.all([
-    Org.findById(currentOrgId()).select({ settings: 1, domains: 1 }).lean<Pick<OrgDoc, 'settings' | 'domains'>>(),
-    User.findById(caller.userId).select({ settings: 1 }).lean<Pick<UserDoc, 'settings'>>(),
-  ]);
+  // The organisation and the caller, from the request's snapshot (store/org-snapshot.ts): no read of their own.
+  const snapshot = await orgSnapshot();
+  const org = snapshot.org;
+  const me = userIn(snapshot, caller.userId) ?? null;
   if (!org) throw new Error('the caller’s organisation is missing');
   // A lone Gmail user's organisation is keyed to gmail.com: a free-mail domain never makes anyone a colleague.
   const orgDomains = (org.domains ?? []).filter((d) => !isFreeMailDomain(d));
