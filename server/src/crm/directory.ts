@@ -15,6 +15,7 @@ import { currentOrgId } from '../db/tenant';
 import { Company, Contact, Deal, Org } from '../models';
 import { companyDomainFor } from '../mail/domains';
 import { normaliseAddress, normaliseDomain } from '../mail/address';
+import { snapshotOrg } from '../store/org-snapshot';
 
 export interface Links {
   contactIds: Types.ObjectId[];
@@ -54,8 +55,9 @@ export class OrgDirectory {
    * The same directory without the copy, for readers that never add to it (the sidebar, `why`): copying an
    * organisation's every address per request would cost more than the request's reads.
    */
-  static async shared(knownVersion?: number): Promise<ReadonlyDirectory> {
-    return OrgDirectory.cached(knownVersion);
+  static async shared(): Promise<ReadonlyDirectory> {
+    // The version as the request's snapshot holds it (store/org-snapshot.ts), not a read of its own.
+    return OrgDirectory.cached((await snapshotOrg())?.directoryVersion ?? 0);
   }
 
   /** `knownVersion`: the organisation's directoryVersion when the caller has just read the organisation itself. */

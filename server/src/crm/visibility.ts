@@ -17,8 +17,7 @@
  * cost a missing-field test there.
  */
 import mongoose, { type Types } from 'mongoose';
-import type { OrgDoc } from '../models/org';
-import { orgSnapshot, snapshotOrg } from '../store/org-snapshot';
+import { orgSnapshot } from '../store/org-snapshot';
 
 export const VISIBILITY_LEVELS = ['private', 'metadata', 'full'] as const;
 export type VisibilityLevel = (typeof VISIBILITY_LEVELS)[number];
@@ -139,20 +138,12 @@ export interface OrgUser {
 }
 
 /**
- * The organisation's users, from its snapshot (store/org-snapshot.ts: read once per request, and read from the
- * database only when they changed). The same list serves the policy and, for the sidebar, the caller's address,
- * which header addresses are teammates and who holds a message.
+ * Loads the policy for a request; runs inside the caller's organisation context. The organisation and its users
+ * come from its snapshot (store/org-snapshot.ts: read once per request, the users from the database only when they
+ * changed), which the sidebar and `why` share for the caller's address, the teammates and who holds a message.
  */
-export const loadOrgUsers = async (): Promise<OrgUser[]> => [...(await orgSnapshot()).users];
-
-/** Loads the policy for a request; runs inside the caller's organisation context. */
-export async function loadVisibility(
-  callerId: Types.ObjectId,
-  loadedOrg?: Pick<OrgDoc, 'settings'> | null,
-  loadedUsers?: readonly OrgUser[],
-): Promise<VisibilityPolicy> {
-  // The organisation and its users, from the request's snapshot unless the caller has them already.
-  const [org, users] = await Promise.all([loadedOrg !== undefined ? loadedOrg : snapshotOrg(), loadedUsers ?? loadOrgUsers()]);
+export async function loadVisibility(callerId: Types.ObjectId): Promise<VisibilityPolicy> {
+  const { org, users } = await orgSnapshot();
   const defaultLevel = org?.settings?.sharing?.defaultVisibility ?? 'full';
   return buildPolicy(
     callerId,

@@ -5,7 +5,7 @@
  * (store/org-snapshot.ts) reads them again on its next request. In-process, `peopleWrites()` moves at once too, so
  * a request that changed a user and then asks for the people sees the change.
  */
-import type { MongooseQueryMiddleware, Schema, Types } from 'mongoose';
+import { type MongooseQueryMiddleware, type Schema, Types } from 'mongoose';
 import { tenantContext } from '../db/tenant';
 import { Org } from './org';
 
@@ -39,7 +39,7 @@ function orgOfQuery(filter: Record<string, unknown>): Types.ObjectId | string | 
   const ctx = tenantContext();
   if (ctx?.kind === 'org') return ctx.orgId;
   const asked = filter.orgId;
-  return asked != null && typeof asked !== 'object' ? String(asked) : asked instanceof Object && 'toHexString' in asked ? (asked as Types.ObjectId) : null;
+  return asked instanceof Types.ObjectId || typeof asked === 'string' ? asked : null;
 }
 
 export function versionsPeople(schema: Schema): void {

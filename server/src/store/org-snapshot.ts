@@ -47,6 +47,13 @@ interface People {
 }
 const people = new Map<string, People>();
 
+/** Keeps (or touches) an organisation's people as the most recently asked for. */
+function remember(key: string, held: People): void {
+  people.delete(key);
+  people.set(key, held);
+  if (people.size > MAX_ORGS) people.delete(people.keys().next().value as string);
+}
+
 const ORG_FIELDS = { domains: 1, settings: 1, directoryVersion: 1, peopleVersion: 1 } as const;
 const USER_FIELDS = { email: 1, name: 1, role: 1, disabled: 1, sessionsNotBefore: 1, settings: 1 } as const;
 
@@ -71,18 +78,13 @@ export async function loadOrgSnapshot(): Promise<OrgSnapshot> {
   const held = people.get(key);
   const now = Date.now();
   if (held && held.version === version && now - held.loadedAt < MAX_AGE_MS) {
-    people.delete(key);
-    people.set(key, held);
+    remember(key, held);
     return { org, users: held.users, byId: held.byId, revoked: held.revoked };
   }
   const loaded = await loadPeople();
   // Kept only when no write of people in this process overlapped the read (a version read before such a write
   // would label newer users with an older version, which is harmless, or older users with a newer one, which is not).
-  if (peopleWrites() === writesBefore) {
-    people.delete(key);
-    people.set(key, { version, loadedAt: now, ...loaded });
-    if (people.size > MAX_ORGS) people.delete(people.keys().next().value as string);
-  }
+  if (peopleWrites() === writesBefore) remember(key, { version, loadedAt: now, ...loaded });
   return { org, ...loaded };
 }
 

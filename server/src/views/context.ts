@@ -29,7 +29,7 @@ import { Company, type CompanyDoc, Contact, type ContactDoc, Deal, type DealDoc 
 import { Mailbox, type MailboxDoc, type MailboxState } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
 import type { OrgDoc } from '../models/org';
-import { snapshotOrg } from '../store/org-snapshot';
+import { orgSnapshot } from '../store/org-snapshot';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -41,7 +41,7 @@ import { choiceCovering } from '../sync/rules/message-choices';
 import { isRoleParticipant, suggestContact } from '../crm/auto-create';
 import { holdingSharing } from '../crm/message-sharing';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
-import { type Access, loadOrgUsers, loadVisibility, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
+import { type Access, loadVisibility, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
 
 /** `GET /api/context` takes at most this many addresses (a large CC list is cut by the add-on route instead). */
 export const MAX_CONTEXT_EMAILS = 50;
@@ -169,8 +169,7 @@ export interface SidebarContext {
 
 /** `GET /api/context` for already normalised, deduplicated addresses: a fixed number of key reads, whatever the data size. */
 export async function sidebarContext(callerId: Types.ObjectId, emails: readonly string[]): Promise<SidebarContext> {
-  const org = await requestOrg();
-  const [directory, policy] = await Promise.all([OrgDirectory.shared(org?.directoryVersion ?? 0), loadVisibility(callerId, org)]);
+  const [directory, policy] = await Promise.all([OrgDirectory.shared(), loadVisibility(callerId)]);
   const people = await lookupPeople(emails, directory);
   const [deals, recent] = await Promise.all([findDeals(people, { openOnly: false }, directory), recentVisibleMessages(emails, policy, RECENT_MESSAGES)]);
   return {
@@ -213,9 +212,6 @@ export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
   for (const a of message.cc) add(a, 'cc');
   return [...seen.values()];
 }
-
-/** The organisation as one request needs it (domains, sharing default, directory version): the request's snapshot. */
-const requestOrg = snapshotOrg;
 
 /** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
 async function whoIsWho(callerId: Types.ObjectId, users: readonly OrgUser[], org: Pick<OrgDoc, 'domains'> | null) {
@@ -374,12 +370,8 @@ export async function addonContext(
 ): Promise<AddonContextView> {
   const to = links(deps.publicUrl);
   const everyone = headerPeople(input.message);
-  const [org, users] = await Promise.all([requestOrg(), loadOrgUsers()]);
-  const [who, policy, directory] = await Promise.all([
-    whoIsWho(callerId, users, org),
-    loadVisibility(callerId, org, users),
-    OrgDirectory.shared(org?.directoryVersion ?? 0),
-  ]);
+  const { org, users } = await orgSnapshot();
+  const [who, policy, directory] = await Promise.all([whoIsWho(callerId, users, org), loadVisibility(callerId), OrgDirectory.shared()]);
   const others = everyone.filter((p) => !who.own.has(p.email));
   const shown = others.slice(0, MAX_CONTEXT_EMAILS);
   // Mail and deals are about the people outside the organisation; an all-internal email falls back to everyone.

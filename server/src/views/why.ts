@@ -20,7 +20,7 @@ import { Mailbox, type MailboxDoc } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
 import type { OrgDoc } from '../models/org';
 import type { UserDoc } from '../models/user';
-import { orgSnapshot, snapshotOrg, userIn } from '../store/org-snapshot';
+import { orgSnapshot, userIn } from '../store/org-snapshot';
 import { addressInDomains, domainOf } from '../mail/address';
 import { evaluatePrivacy, mergeRules, type PrivacyDecision } from '../sync/ingest/privacy';
 import { userFix } from '../sync/engine/policy';
@@ -28,7 +28,7 @@ import { countWith } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
-import { loadOrgUsers, loadVisibility, type Access, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
+import { loadVisibility, type Access, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
 
 export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';
 export interface WhyReason {
@@ -273,7 +273,7 @@ async function storedMessageAnswer(
   ]);
   // Deals reach mail through their contacts and company, besides any stored directly on the message: found through
   // the organisation's directory, then by `_id`.
-  const directory = await requestDirectory();
+  const directory = await OrgDirectory.shared();
   const dealIds = [...new Set([...(doc.dealIds ?? []), ...directory.dealsOf([...doc.contactIds, ...doc.companyIds])].map(String))];
   const deals =
     dealIds.length === 0
@@ -319,7 +319,7 @@ async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<W
   const reasons: WhyReason[] = [
     { code: 'stored', message: `${plural(visible, 'email')} with ${email} ${visible === 1 ? 'is' : 'are'} in the CRM for you.`, detail: { count: visible } },
   ];
-  const directory = await requestDirectory();
+  const directory = await OrgDirectory.shared();
   const [person] = await lookupPeople([email], directory);
   const deals = await findDeals([person], { openOnly: false, limit: MAX_LINKS }, directory);
   const contacts = person.contact ? [person.contact] : [];
@@ -329,28 +329,22 @@ async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<W
   return { verdict: 'synced', reasons };
 }
 
-/** The organisation's directory at the version the request's snapshot names (no read of the version of its own). */
-const requestDirectory = async () => OrgDirectory.shared((await snapshotOrg())?.directoryVersion ?? 0);
-
 /** The current rules applied to one address: the org's and the caller's own, merged as ingest merges them. */
 async function exclusionOf(email: string, org: Pick<OrgDoc, 'settings'>, me: Pick<UserDoc, 'settings'> | null, orgDomains: string[]): Promise<PrivacyDecision> {
   const rules = mergeRules(org.settings.sync, me?.settings ?? null);
   // Only-known-contacts asks the contacts; the other rules need nothing stored.
-  const known = rules.onlyKnownContacts ? (await requestDirectory()).isKnownContact(email) : false;
+  const known = rules.onlyKnownContacts ? (await OrgDirectory.shared()).isKnownContact(email) : false;
   const direction = addressInDomains(email, orgDomains) ? 'internal' : 'inbound';
   return evaluatePrivacy({ participants: [email], labels: [], direction }, rules, { isKnownContact: () => known, orgDomains });
 }
 
 /** The answer for one question, inside the caller's organisation context. Reads only; never writes. */
 export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date()): Promise<WhyAnswer> {
-  // The organisation's users (one read, for the policy, the holders' names and who is a colleague): only loaded
-  // when there is something to judge.
-  let users: Promise<OrgUser[]> | null = null;
-  const orgUsers = () => (users ??= loadOrgUsers());
-  let loaded: Promise<VisibilityPolicy> | null = null;
-  const policy = () => (loaded ??= orgUsers().then((all) => loadVisibility(caller.userId, org, all)));
-  // The organisation and the caller, from the request's snapshot (store/org-snapshot.ts): no read of their own.
+  // The organisation, its users and the caller, from the request's snapshot (store/org-snapshot.ts): no read of
+  // their own. The policy is only built when there is something to judge.
   const snapshot = await orgSnapshot();
+  let loaded: Promise<VisibilityPolicy> | null = null;
+  const policy = () => (loaded ??= loadVisibility(caller.userId));
   const org = snapshot.org;
   const me = userIn(snapshot, caller.userId) ?? null;
   if (!org) throw new Error('the caller’s organisation is missing');
@@ -364,7 +358,7 @@ export async function explainWhy(caller: WhyCaller, q: WhyQuery, now = new Date(
     if (doc) {
       const access = (await policy()).access(doc);
       // Not for the caller's eyes: answered below as if it were not stored (see the module comment).
-      if (access !== 'none') return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains, await orgUsers());
+      if (access !== 'none') return storedMessageAnswer(doc, access, q, await policy(), caller.userId, orgDomains, snapshot.users);
     }
   }
 
