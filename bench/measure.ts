@@ -9,7 +9,7 @@ import { createRng } from '../test/emulators/common/faults';
 import type { RecordedRequest } from '../test/emulators/common/recorder';
 import { cpuSnapshot, describeCpu } from './procstat';
 import { percentile, type Figure } from './report';
-import { api, isLiveComplete, memoryOf, sleep, waitMailboxes, type Connected, type MailboxView, type Stack } from './stack';
+import { api, heapSnapshotDir, heapSnapshotsAt, isLiveComplete, memoryOf, sleep, waitMailboxes, type Connected, type MailboxView, type Stack } from './stack';
 
 export type Print = (line: string) => void;
 /** A figure with the command that produced it. */
@@ -96,6 +96,7 @@ export async function watchImport(
 ): Promise<WatchedImport> {
   let lastReport = performance.now();
   const samples: Array<{ imported: number; rssMb: number }> = [];
+  const snapshotsAt = heapSnapshotsAt();
   const boxes = await waitMailboxes(stack, connected.token, (b) => b.some((m) => m.id === connected.mailboxId && isLiveComplete(m, n)), {
     timeoutMs,
     everyMs: 200,
@@ -104,6 +105,11 @@ export async function watchImport(
       const m = b.find((x) => x.id === connected.mailboxId);
       const mem = memoryOf(stack.server.child.pid!);
       if (mem && m) samples.push({ imported: m.progress.imported, rssMb: mem.rssMb });
+      while (m && snapshotsAt.length > 0 && m.progress.imported >= snapshotsAt[0]) {
+        const at = snapshotsAt.shift()!;
+        process.kill(stack.server.child.pid!, 'SIGUSR2');
+        print(`  heap snapshot asked of the server at ${fmt(m.progress.imported)} messages (for ${fmt(at)}), into ${heapSnapshotDir()}`);
+      }
       if (performance.now() - lastReport > 30_000) {
         lastReport = performance.now();
         print(

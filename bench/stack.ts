@@ -45,13 +45,30 @@ const buildServer = () => (built ??= promisify(execFile)(process.execPath, [path
 
 /**
  * BENCH_SERVER_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (`--cpu-prof`; open it in
- * Chrome DevTools, or `npx tsx bench/profile-summary.ts <file>`). BENCH_SERVER_HEAP_SNAPSHOT_AT=<n,n,…> is read by
- * the ingest bench (heap snapshots of the server at those message counts).
+ * Chrome DevTools, or `npx tsx bench/profile-summary.ts <file>`). BENCH_SERVER_HEAP_SNAPSHOT_AT=<n,n,…>: the
+ * backfill and ingest benches have the server write a heap snapshot (SIGUSR2, `--heapsnapshot-signal`) into
+ * BENCH_SERVER_HEAP_DIR (default: the working directory) as the import passes each of those message counts; compare
+ * them with `npx tsx bench/heap-summary.ts <a.heapsnapshot> [<b.heapsnapshot>]`.
  */
 function serverNodeArgs(): string[] {
   const dir = process.env.BENCH_SERVER_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const cpu = dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  return [...cpu, ...(heapSnapshotsAt().length > 0 ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir()}`] : [])];
 }
+
+/** The message counts BENCH_SERVER_HEAP_SNAPSHOT_AT names (the ingest bench signals the server at each). */
+export function heapSnapshotsAt(): number[] {
+  const raw = process.env.BENCH_SERVER_HEAP_SNAPSHOT_AT ?? '';
+  const counts = raw
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`BENCH_SERVER_HEAP_SNAPSHOT_AT must list positive message counts: ${raw}`);
+  return counts.sort((a, b) => a - b);
+}
+
+/** Where the server writes its heap snapshots: BENCH_SERVER_HEAP_DIR, else the working directory. */
+export const heapSnapshotDir = (): string => process.env.BENCH_SERVER_HEAP_DIR ?? process.cwd();
 
 export async function startStack(o: StackOptions): Promise<Stack> {
   await buildServer();
