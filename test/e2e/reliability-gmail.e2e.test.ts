@@ -123,6 +123,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     // counted from the 503's arrival: an injected 503 is answered at once, and the recorder's endedAt comes from the
     // emulator's 'finish' event, which a busy test process may run after the client already has the answer.
     let sameRequestViolations = 0;
+    const violations: Array<{ answered503: (typeof log)[number]; resent: (typeof log)[number] }> = [];
     let mailboxWideEarly = 0;
     for (const e of log.filter((r) => r.status === 503)) {
       const notBefore = e.startedAt + 1000;
@@ -130,8 +131,10 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
       for (const later of log) {
         if (later.seq <= e.seq || later.startedAt >= notBefore) continue;
         if (later.startedAt < (e.endedAt ?? e.startedAt)) continue; // dispatched before the answer arrived
-        if (`${later.method} ${later.path} ${JSON.stringify(later.query)}` === key) sameRequestViolations++;
-        else mailboxWideEarly++;
+        if (`${later.method} ${later.path} ${JSON.stringify(later.query)}` === key) {
+          sameRequestViolations++;
+          if (violations.length < 3) violations.push({ answered503: e, resent: later });
+        } else mailboxWideEarly++;
       }
     }
     const quota = control.quota().usage[box.address];
@@ -144,6 +147,7 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
       quotaRejected: quota?.rejected ?? 0,
       quotaPeakUnitsPerSecond: quota?.peakUnitsPerSecond ?? 0,
       retryAfterViolations: sameRequestViolations,
+      ...(violations.length > 0 ? { retryAfterViolationsSeen: violations } : {}),
       otherRequestsOfTheMailboxWithinRetryAfter: mailboxWideEarly,
     };
     expect(faults.errors500 + faults.errors503).toBeGreaterThan(0);

@@ -409,6 +409,37 @@ test('batch endpoint: multipart/mixed in and out, each call authorised and count
   expect(h.emulator.control.requestCounters().byName['gmail.batch']).toBeGreaterThan(0);
 });
 
+test('batch endpoint under connection faults: a reset drops the whole batch, never one of its calls', async () => {
+  const [id] = h.emulator.control.seed(USER, [{ raw: await rfc822({ from: 'c@x.test', to: USER, subject: 'batched under faults' }), labelIds: ['INBOX'] }]);
+  const boundary = 'batch_faults';
+  const part = (cid: string) =>
+    `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: <${cid}>\r\n\r\nGET /gmail/v1/users/me/messages/${id}?format=minimal HTTP/1.1\r\n\r\n`;
+  const body = `${['a', 'b', 'c', 'd', 'e', 'f'].map(part).join('')}--${boundary}--`;
+  h.emulator.control.setFaults({ resetRate: 0.5, seed: 7 });
+  const answered: string[] = [];
+  let dropped = 0;
+  try {
+    for (let i = 0; i < 8; i++) {
+      const answer = await h
+        .fetchImpl(`${h.served.httpsUrl}/batch/gmail/v1`, {
+          method: 'POST',
+          headers: { 'content-type': `multipart/mixed; boundary=${boundary}`, authorization: `Bearer ${accessToken}` },
+          body,
+        })
+        .catch(() => null);
+      if (!answer) dropped++;
+      else answered.push(`${answer.status} ${(await answer.text()).match(/HTTP\/1\.1 \d+/g)?.join(',')}`);
+    }
+  } finally {
+    h.emulator.control.clearFaults();
+  }
+  // Some batches were reset as a whole (one connection), and every batch answered has all six calls answered 200:
+  // calls inside a batch have no connection of their own to reset.
+  expect(dropped).toBeGreaterThan(0);
+  expect(answered.length).toBeGreaterThan(0);
+  for (const a of answered) expect(a).toBe(`200 ${Array(6).fill('HTTP/1.1 200').join(',')}`);
+});
+
 test('https: in-process with the CA, and in a child process trusting it through NODE_EXTRA_CA_CERTS', async () => {
   const { auth, api: secure } = await h.signIn(USER, h.served.httpsUrl);
   expect((await secure.users.getProfile({ userId: 'me' })).data.emailAddress).toBe(USER);

@@ -8,6 +8,14 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
+/**
+ * Marks a call the emulator replays from inside one of its own batch requests (Gmail's batch endpoint, Graph's
+ * $batch). Such a call has no connection of its own, so connection faults (resets, stalls) never apply to it — they
+ * apply to the batch request that carries it; its status is its own, so injected 5xx do (each part of a batch answer
+ * has its own status, https://developers.google.com/gmail/api/guides/batch, https://learn.microsoft.com/graph/json-batching).
+ */
+export const BATCH_PART_HEADER = 'x-emulator-batch-part';
+
 export interface FaultSettings {
   /** Share (0..1) of requests answered 500 or 503 instead of being served. */
   errorRate?: number;
@@ -84,6 +92,8 @@ export function faultInjector(options: FaultInjectorOptions = {}): FaultInjector
     const reset = current.resetRate ?? 0;
     const stall = current.stallRate ?? 0;
     const error = current.errorRate ?? 0;
+    const batchPart = req.get(BATCH_PART_HEADER) !== undefined;
+    if (batchPart && roll < reset + stall) return next();
     if (roll < reset) {
       counts.resets += 1;
       req.socket.destroy();

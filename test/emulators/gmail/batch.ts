@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import express, { type Request, type Response, type Router } from 'express';
+import { BATCH_PART_HEADER } from '../common/faults';
 import type { GmailContext } from './context';
 import { invalidArgument, sendGoogleError } from './errors';
 import { headerValue, parseMime } from './mime';
@@ -58,18 +59,24 @@ export function batchRoutes(ctx: GmailContext): Router {
       let retryAfter: string | null = null;
       if (call) {
         // Inner calls inherit the outer Authorization unless they carry their own.
-        const headers: Record<string, string> = { ...call.headers };
+        const headers: Record<string, string> = { ...call.headers, [BATCH_PART_HEADER]: '1' };
         if (!headers.authorization && outerAuth) headers.authorization = outerAuth;
         const path = call.path.replace(/^https?:\/\/[^/]+/, '');
-        const answer = await fetch(`${ctx.baseUrl()}${path}`, {
-          method: call.method,
-          headers,
-          body: call.method === 'GET' || call.method === 'DELETE' ? undefined : call.body,
-        });
-        status = answer.status;
-        type = answer.headers.get('content-type') ?? type;
-        retryAfter = answer.headers.get('retry-after');
-        text = await answer.text();
+        try {
+          const answer = await fetch(`${ctx.baseUrl()}${path}`, {
+            method: call.method,
+            headers,
+            body: call.method === 'GET' || call.method === 'DELETE' ? undefined : call.body,
+          });
+          status = answer.status;
+          type = answer.headers.get('content-type') ?? type;
+          retryAfter = answer.headers.get('retry-after');
+          text = await answer.text();
+        } catch (err) {
+          // The replay itself failed (the emulator is stopping): this part fails as a backend error, not the batch.
+          status = 500;
+          text = JSON.stringify({ error: { code: 500, message: `Backend Error: ${(err as Error).message}`, status: 'INTERNAL' } });
+        }
       }
       const contentId = call ? `response-${call.contentId}` : 'response-invalid';
       return (

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Router, type Express } from 'express';
+import { BATCH_PART_HEADER } from '../../common/faults';
 import { bodyOf, handle } from '../context';
 import { badRequest } from '../odata';
 
@@ -72,7 +73,7 @@ export function batchRoutes(app: () => Express): Router {
       const done = new Map<string, Promise<unknown>>();
       const run = async (item: BatchRequest): Promise<unknown> => {
         await Promise.all((item.dependsOn ?? []).map((id) => done.get(id)));
-        const headers: Record<string, string> = { ...(item.headers ?? {}), authorization: req.header('authorization') ?? '' };
+        const headers: Record<string, string> = { ...(item.headers ?? {}), authorization: req.header('authorization') ?? '', [BATCH_PART_HEADER]: '1' };
         const prefer = req.header('prefer');
         if (prefer && !Object.keys(headers).some((h) => h.toLowerCase() === 'prefer')) headers.prefer = prefer;
         let payload: Buffer | undefined;
@@ -81,7 +82,12 @@ export function batchRoutes(app: () => Express): Router {
           headers['content-type'] ??= 'application/json';
         }
         const path = `/v1.0${item.url.startsWith('/') ? '' : '/'}${item.url}`;
-        const answer = await send(item.method.toUpperCase(), path, headers, payload);
+        // A replay that failed in transport (the emulator is stopping) is this item's 500, not the batch's failure.
+        const answer = await send(item.method.toUpperCase(), path, headers, payload).catch((err: Error) => ({
+          status: 500,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify({ error: { code: 'InternalServerError', message: err.message } })),
+        }));
         const type = answer.headers['content-type'] ?? '';
         const body = answer.body.length === 0 ? undefined : type.includes('json') ? JSON.parse(answer.body.toString()) : answer.body.toString('base64');
         const keep = Object.fromEntries(
