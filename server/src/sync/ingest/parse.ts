@@ -36,7 +36,11 @@ export interface ParseOptions {
  */
 export const PARSER_VERSION = 2;
 
-const DEFAULT_MAX_BYTES = 40 * 1024 * 1024;
+/**
+ * Mail up to Gmail's receive limit (50 MB, https://support.google.com/mail/answer/6584) is read in full; larger
+ * (an Exchange Online organisation may raise its limit to 150 MB) is stored with its headers only.
+ */
+const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 const DEFAULT_MAX_TEXT_CHARS = 1_000_000;
 const DEFAULT_MAX_HTML_CHARS = 2_000_000;
 /** mailsplit refuses a header block above this (EMAXLEN): a bound on hostile headers, far above real ones. */

@@ -23,8 +23,8 @@ describe('Gmail batch framing', () => {
       `--B\r\n${part('<response-item-2>', '404 Not Found', '{"error":{"code":404}}')}` +
       `--B\r\n${part('response-item-1', '200 OK', '{"id":"a"}')}` +
       `--B\r\n${part('<response-item-3>', '429 Too Many Requests', '{}', 'Retry-After: 2\r\n')}--B--\r\n`;
-    const answers = parseBatchResponse('multipart/mixed; boundary=B', body);
-    expect(answers.get(1)).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: '{"id":"a"}' });
+    const answers = parseBatchResponse('multipart/mixed; boundary=B', Buffer.from(body));
+    expect(answers.get(1)).toEqual({ status: 200, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from('{"id":"a"}') });
     expect(answers.get(2)?.status).toBe(404);
     expect(answers.get(3)).toMatchObject({ status: 429, headers: { 'retry-after': '2' } });
   });
@@ -33,8 +33,14 @@ describe('Gmail batch framing', () => {
     const body =
       `--B\r\n${part(null, '200 OK', '{"id":"a"}')}--B\r\n${part('<response-other>', '200 OK', '{}')}` +
       `--B\r\nContent-Type: application/http\r\nContent-ID: <response-item-3>\r\n\r\nnot http\r\n--B--`;
-    const answers = parseBatchResponse('multipart/mixed; boundary=B', body);
+    const answers = parseBatchResponse('multipart/mixed; boundary=B', Buffer.from(body));
     expect([...answers.keys()]).toEqual([1]);
-    expect(() => parseBatchResponse('text/plain', body)).toThrow(/boundary/);
+    expect(() => parseBatchResponse('text/plain', Buffer.from(body))).toThrow(/boundary/);
+  });
+
+  it('gives each body as bytes, UTF-8 intact, the line break before the next delimiter left out', () => {
+    const body = `--B\r\n${part('<response-item-1>', '200 OK', '{"snippet":"Grüße – à bientôt"}')}--B--\r\n`;
+    const answer = parseBatchResponse('multipart/mixed; boundary=B', Buffer.from(body)).get(1)!;
+    expect(JSON.parse(answer.body.toString('utf8'))).toEqual({ snippet: 'Grüße – à bientôt' });
   });
 });

@@ -19,7 +19,8 @@ export const BATCH_MAX = 50;
 export interface InnerResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** A view into the batch answer's bytes (parseBatchResponse). */
+  body: Buffer;
 }
 
 /** The body of a batch of GET calls, one part per path, Content-ID `<item-N>` (N from 1). */
@@ -44,28 +45,59 @@ function headerMap(lines: string[]): Record<string, string> {
   return headers;
 }
 
-/** Up to the first blank line, and the rest. */
-function splitHead(text: string): [string[], string] {
-  const blank = /\r?\n\r?\n/.exec(text);
-  if (!blank) return [text.split(/\r?\n/), ''];
-  return [text.slice(0, blank.index).split(/\r?\n/), text.slice(blank.index + blank[0].length)];
+const CRLF2 = Buffer.from('\r\n\r\n');
+const LF2 = Buffer.from('\n\n');
+
+/** Up to the first blank line (as header lines), and the bytes after it. */
+function splitHead(bytes: Buffer): [string[], Buffer] {
+  const crlf = bytes.indexOf(CRLF2);
+  const lf = bytes.indexOf(LF2);
+  const [at, length] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : lf >= 0 ? [lf, 2] : [-1, 0];
+  if (at < 0) return [bytes.toString('latin1').split(/\r?\n/), Buffer.alloc(0)];
+  return [bytes.subarray(0, at).toString('latin1').split(/\r?\n/), bytes.subarray(at + length)];
+}
+
+/** The bytes without the line break that ends them (the one before the next delimiter belongs to it, RFC 2046 §5.1.1). */
+function withoutFinalBreak(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  if (bytes[end - 1] === 0x0a) end -= 1;
+  if (bytes[end - 1] === 0x0d) end -= 1;
+  return bytes.subarray(0, end);
+}
+
+/** Leading spaces or tabs and the line break after the delimiter (transport padding, RFC 2046 §5.1.1). */
+function afterPadding(bytes: Buffer): Buffer {
+  let i = 0;
+  while (bytes[i] === 0x20 || bytes[i] === 0x09) i += 1;
+  if (bytes[i] === 0x0d) i += 1;
+  if (bytes[i] === 0x0a) return bytes.subarray(i + 1);
+  return bytes;
 }
 
 /**
  * The inner responses of a batch answer by item number (the N of `response-item-N`; a part without a Content-ID
  * by its position). Parts that are not an HTTP response, or name no item we sent, are left out: the caller
  * treats a call without an answer as failed.
+ *
+ * The answer is read as bytes and each inner body is a view into them, never a string of the whole answer: a
+ * batch of raw messages can hold several messages near Gmail's 50 MB limit, and as JavaScript strings they would
+ * sit in the server's bounded heap (scripts/server-node-flags.ts) all at once; the caller parses one body at a time.
  */
-export function parseBatchResponse(contentType: string | null, body: string): Map<number, InnerResponse> {
+export function parseBatchResponse(contentType: string | null, body: Buffer): Map<number, InnerResponse> {
   const boundary = boundaryOf(contentType);
   if (!boundary) throw new Error('a batch answer without a multipart boundary');
   const out = new Map<number, InnerResponse>();
-  const delimiter = `--${boundary}`;
+  const delimiter = Buffer.from(`--${boundary}`, 'latin1');
+  let at = body.indexOf(delimiter);
   let position = 0;
-  for (const chunk of body.split(delimiter).slice(1)) {
-    if (chunk.startsWith('--')) break; // the close delimiter
+  while (at >= 0) {
+    const from = at + delimiter.length;
+    if (body[from] === 0x2d && body[from + 1] === 0x2d) break; // the close delimiter
+    const next = body.indexOf(delimiter, from);
+    const chunk = body.subarray(from, next < 0 ? body.length : next);
+    at = next;
     position += 1;
-    const [partHeaders, http] = splitHead(chunk.replace(/^[ \t]*\r?\n/, ''));
+    const [partHeaders, http] = splitHead(afterPadding(chunk));
     // Google answers `<response-item-N>`; brackets anywhere are tolerated. Without any Content-ID the guide's
     // "in the same order as the requests" is all there is to go by.
     const contentId = headerMap(partHeaders)['content-id'];
@@ -74,7 +106,7 @@ export function parseBatchResponse(contentType: string | null, body: string): Ma
     const [head, rest] = splitHead(http);
     const status = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/.exec(head[0] ?? '');
     if (!status) continue;
-    out.set(Number(id[1]), { status: Number(status[1]), headers: headerMap(head.slice(1)), body: rest.replace(/\r?\n$/, '') });
+    out.set(Number(id[1]), { status: Number(status[1]), headers: headerMap(head.slice(1)), body: withoutFinalBreak(rest) });
   }
   return out;
 }

@@ -59,8 +59,20 @@ export interface CallOptions {
   retries?: number;
 }
 
-/** One call's outcome inside a batch. */
-export type BatchAnswer = { ok: unknown } | { error: ProviderError };
+/**
+ * One call's outcome inside a batch. A success is parsed when the caller asks (`json()`, which throws an
+ * `invalid` ProviderError for a part that is not JSON), so a batch of large messages is turned into objects one
+ * at a time rather than all at once.
+ */
+export type BatchAnswer = { json: () => unknown } | { error: ProviderError };
+
+function parseAnswerPart(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ProviderError('invalid', 'Gmail: a batch answer part is not JSON', { providerCode: 'malformedResponse' });
+  }
+}
 
 /**
  * API roots that answered a batch as a server without the endpoint would (404 Not Found, 405, 501, or 400 for a
@@ -191,24 +203,19 @@ export class GmailClient {
           } catch (err) {
             throw translateGmailError(err) ?? err;
           }
-          const text = await answer.text();
+          // Bytes, not text: see parseBatchResponse.
+          const bytes = Buffer.from(await answer.arrayBuffer());
           if (NO_BATCH_STATUS.has(answer.status)) {
             batchUnsupported.add(this.root());
             return null;
           }
           if (answer.status !== 200)
-            throw this.failure({ status: answer.status, headers: { 'retry-after': answer.headers.get('retry-after') ?? '' }, body: text });
-          const inner = parseBatchResponse(answer.headers.get('content-type'), text);
+            throw this.failure({ status: answer.status, headers: { 'retry-after': answer.headers.get('retry-after') ?? '' }, body: bytes });
+          const inner = parseBatchResponse(answer.headers.get('content-type'), bytes);
           return paths.map((_, i): BatchAnswer => {
             const response = inner.get(i + 1);
             if (!response) return { error: new ProviderError('transient', 'Gmail: the batch answer left this call out') };
-            if (response.status === 200) {
-              try {
-                return { ok: JSON.parse(response.body) };
-              } catch {
-                return { error: new ProviderError('invalid', 'Gmail: a batch answer part is not JSON', { providerCode: 'malformedResponse' }) };
-              }
-            }
+            if (response.status === 200) return { json: () => parseAnswerPart(response.body) };
             return { error: this.failure(response) };
           });
         } finally {
@@ -221,9 +228,9 @@ export class GmailClient {
 
   /** An HTTP failure (of a batch or of one call in it) as the ProviderError a single call would have thrown. */
   private failure(response: InnerResponse): ProviderError {
-    let data: unknown = response.body;
+    let data: unknown = response.body.toString('utf8');
     try {
-      data = JSON.parse(response.body);
+      data = JSON.parse(data as string);
     } catch {
       /* not JSON: the status alone decides */
     }
