@@ -36,6 +36,7 @@ import {
   type DemoUser,
 } from './demo/cast';
 import { startDemoHost, type DemoHost, type PaneItem } from './demo/host';
+import { serverNodeFlags } from './server-node-flags';
 
 const root = path.resolve(__dirname, '..');
 const DAY_MS = 86_400_000;
@@ -123,7 +124,11 @@ async function startServer(env: Record<string, string>, logFile: string): Promis
   // Always the embedded database under the demo's DATA_DIR: the demo wipes its data at start, so it must never
   // point at a MongoDB of the user's (or a test run's).
   delete childEnv.MONGODB_URI;
-  const child = spawn(process.execPath, [path.join(root, 'server/dist/main.js')], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...serverNodeFlags(), path.join(root, 'server/dist/main.js')], {
+    cwd: root,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   server = child;
   child.stdout!.pipe(serverLog, { end: false });
   child.stderr!.pipe(serverLog, { end: false });

@@ -8,13 +8,15 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../server/src/db/embedded';
+import { serverNodeFlags } from '../../scripts/server-node-flags';
 
 export interface ServerProcessOptions {
   /** Use this database instead of a fresh one: a restart after a crash, or several processes sharing one database. */
   mongodbUri?: string;
   /**
    * Run server/dist/main.js, the bundle `npm start` builds and runs in production, instead of the sources through
-   * tsx (whose compiler would count in the process's memory). The caller builds it first (scripts/build.mjs).
+   * tsx (whose compiler would count in the process's memory), with the Node flags `npm start` gives it. The
+   * caller builds it first (scripts/build.mjs).
    */
   bundled?: boolean;
   /** Node flags for the server process, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
@@ -40,7 +42,7 @@ export async function startServerProcess(env: Record<string, string>, args: stri
   const workerOnly = args.join(' ').replace('--role=', '--role ').includes('--role worker');
   const ready = workerOnly ? 'sync workers started' : 'listening on';
   const port = await freePort();
-  const entry = opts.bundled ? [path.join(root, 'server/dist/main.js')] : ['--import', 'tsx', path.join(root, 'server/src/main.ts')];
+  const entry = opts.bundled ? [...serverNodeFlags(), path.join(root, 'server/dist/main.js')] : ['--import', 'tsx', path.join(root, 'server/src/main.ts')];
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, ...args], {
     cwd: root,
     env: {
