@@ -45,3 +45,15 @@ export function servingIndex(collection: string, filter: Filter): string | null 
   const branches = ors[0].map((b) => servingIndex(collection, { ...Object.fromEntries([...fields].map((f) => [f, 1])), ...b }));
   return branches.every((b) => b !== null) ? branches.join(' | ') : null;
 }
+
+const READS = new Set(['find', 'findOne', 'countDocuments', 'distinct', 'findOneAndUpdate', 'updateOne', 'updateMany', 'deleteOne', 'deleteMany']);
+
+/**
+ * The recorded operations (test/helpers/query-log.ts) that select documents by a filter no MongoDB index serves,
+ * each as `collection.method {filter}`: what a test expects to be empty for a read path that must not scan.
+ */
+export function unindexedQueries(queries: readonly { collection: string; method: string; filter: Filter }[]): string[] {
+  return queries
+    .filter((q) => READS.has(q.method) && servingIndex(q.collection, q.filter) === null)
+    .map((q) => `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`);
+}

@@ -1,5 +1,7 @@
 import { request } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
+import { unindexedQueries } from '../../../test/helpers/index-check';
+import { recordQueries } from '../../../test/helpers/query-log';
 import { markDirectoryChanged } from '../crm/directory';
 import { runInOrg } from '../db/tenant';
 import { Company, Contact } from '../models/crm';
@@ -53,11 +55,18 @@ describe('POST /api/contacts', () => {
     const past = await seedMessage({ holders: [{ who: ada }], from: 'zoe@globex.com', subject: 'Intro' });
     const other = await seedMessage({ holders: [{ who: ada }], from: 'zed@globex.com', subject: 'Colleague' });
     const res = await api(ada).post('/api/contacts', { email: 'zoe@globex.com' });
-    const mail = await api(ada).get(`/api/contacts/${res.body.id}/messages`);
+    let mail!: Awaited<ReturnType<ReturnType<typeof api>['get']>>;
+    let companyMail!: typeof mail;
+    // The timelines' queries are each served by an index on MongoDB (test/helpers/index-check.ts): none scans.
+    const queries = await recordQueries(async () => {
+      mail = await api(ada).get(`/api/contacts/${res.body.id}/messages`);
+      companyMail = await api(ada).get(`/api/companies/${res.body.companyId}/messages`);
+    });
+    expect(queries.length).toBeGreaterThan(2);
+    expect(unindexedQueries(queries)).toEqual([]);
     expect(mail.status).toBe(200);
     expect(mail.body.messages.map((m: { id: string }) => m.id)).toEqual([String(past._id)]);
     expect(mail.body.nextCursor).toBeNull();
-    const companyMail = await api(ada).get(`/api/companies/${res.body.companyId}/messages`);
     expect(companyMail.body.messages.map((m: { id: string }) => m.id).sort()).toEqual([String(past._id), String(other._id)].sort());
   });
 

@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import { request, type Response } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
+import { unindexedQueries } from '../../../test/helpers/index-check';
 import { recordQueries } from '../../../test/helpers/query-log';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testService } from '../../../test/helpers/service';
@@ -68,6 +69,7 @@ describe('GET /api/deals/:id/messages', () => {
     ]);
     const mailReads = queries.filter((q) => ['messages', 'activities', 'contacts', 'companies', 'deals'].includes(q.collection));
     expect(mailReads.filter((q) => !('_id' in q.filter)).map((q) => `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`)).toEqual([]);
+    expect(unindexedQueries(queries)).toEqual([]);
     expect(mail).toHaveLength(3);
   });
 });

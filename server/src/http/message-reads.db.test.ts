@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import mongoose, { type Types } from 'mongoose';
 import { request, type Response } from '../../../test/helpers/contract';
 import { useTestDatabase } from '../../../test/helpers/db';
+import { unindexedQueries } from '../../../test/helpers/index-check';
 import { recordQueries } from '../../../test/helpers/query-log';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
 import { testConfig } from '../../../test/helpers/service';
@@ -240,6 +241,7 @@ describe('GET /api/threads/:id', () => {
     const mail = queries.filter((q) => ['messages', 'mailboxmessages', 'activities', 'copyrefs'].includes(q.collection));
     expect(mail.length).toBeGreaterThan(1);
     for (const q of mail) expect({ query: `${q.collection}.${q.method} ${JSON.stringify(q.filter)}`, byId: '_id' in q.filter }).toMatchObject({ byId: true });
+    expect(unindexedQueries(queries)).toEqual([]);
   });
 
   it('shows a message only in the thread it belongs to, whatever an entry says, and forgets removed mail', async () => {

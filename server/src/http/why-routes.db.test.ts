@@ -1,5 +1,6 @@
 import mongoose, { type Types } from 'mongoose';
 import { request } from '../../../test/helpers/contract';
+import { unindexedQueries } from '../../../test/helpers/index-check';
 import { recordQueries } from '../../../test/helpers/query-log';
 import { useTestDatabase } from '../../../test/helpers/db';
 import { GOOGLE_AUD, startTestIdp, type TestIdp } from '../../../test/helpers/idp';
@@ -113,6 +114,8 @@ describe('GET /api/why: synced', () => {
     expect(of('sessionrevocations')).toEqual([]);
     const emptyLists = reads.filter((q) => JSON.stringify(q.filter).includes('"$in":[]'));
     expect(emptyLists.map((q) => q.collection)).toEqual([]);
+    // Each of its queries is served by an index on MongoDB (test/helpers/index-check.ts).
+    expect(unindexedQueries(reads)).toEqual([]);
   });
 
   it('says why it is linked to nothing: no contact, free-mail domain, no company yet', async () => {
