@@ -67,7 +67,7 @@ beforeAll(async () => {
     labelIds: ['INBOX'],
     date: new Date(now - (i + 1) * 3_600_000),
   }));
-  emu.google.control.seed(ADA.email, [...ordinary.map((m) => ({ raw: m.raw, labelIds: m.labelIds, date: m.date })), ...large]);
+  emu.google.control.seed(ADA.email, [...ordinary, ...large]);
   server = await startServerProcess({ ...emu.env, SYNC_POLL_SECONDS: '300' }, [], { bundled: true });
 }, 180_000);
 

@@ -51,7 +51,8 @@ const LF2 = Buffer.from('\n\n');
 /** Up to the first blank line (as header lines), and the bytes after it. */
 function splitHead(bytes: Buffer): [string[], Buffer] {
   const crlf = bytes.indexOf(CRLF2);
-  const lf = bytes.indexOf(LF2);
+  // A bare-LF blank line only counts before the first CRLF one: never a scan of a large body for it.
+  const lf = (crlf >= 0 ? bytes.subarray(0, crlf + 1) : bytes).indexOf(LF2);
   const [at, length] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : lf >= 0 ? [lf, 2] : [-1, 0];
   if (at < 0) return [bytes.toString('latin1').split(/\r?\n/), Buffer.alloc(0)];
   return [bytes.subarray(0, at).toString('latin1').split(/\r?\n/), bytes.subarray(at + length)];

@@ -260,13 +260,15 @@ export class GmailChangeSource implements ChangeSource {
       if (answers === null) return mapBounded(chunk, fetchConcurrency, single);
       return mapBounded(answers, fetchConcurrency, async (answer, i) => {
         if ('json' in answer) {
+          let message: RemoteMessage;
           try {
-            return await this.named(toRemoteMessage(answer.json() as gmail_v1.Schema$Message));
+            message = toRemoteMessage(answer.json() as gmail_v1.Schema$Message);
           } catch (err) {
             // A part that is not JSON, or not a raw message: asked again on its own, like a failed call.
             if (!(err instanceof ProviderError)) throw err;
             return single(chunk[i]);
           }
+          return this.named(message);
         }
         if (answer.error.code === 'not_found') return null;
         // Any other failure of one call is asked again on its own: its answer (or its retries) decide.

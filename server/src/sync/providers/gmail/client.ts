@@ -228,9 +228,10 @@ export class GmailClient {
 
   /** An HTTP failure (of a batch or of one call in it) as the ProviderError a single call would have thrown. */
   private failure(response: InnerResponse): ProviderError {
-    let data: unknown = response.body.toString('utf8');
+    const text = response.body.toString('utf8');
+    let data: unknown = text;
     try {
-      data = JSON.parse(data as string);
+      data = JSON.parse(text);
     } catch {
       /* not JSON: the status alone decides */
     }
