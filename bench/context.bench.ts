@@ -66,7 +66,7 @@ function rng(seed: number): () => number {
 
 const personEmail = (i: number) => `p${i}@c${Math.floor(i / PEOPLE_PER_COMPANY)}.example.com`;
 
-async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print: (line: string) => void) {
+export async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print: (line: string) => void) {
   const started = Date.now();
   await Org.create({ _id: orgId, key: `bench:${orgId}`, name: 'bench', domains: ['acme.test'] });
   return runInOrg(orgId, async () => {

@@ -9,7 +9,8 @@ import { MailboxMessage } from '../models/mailbox-message';
 import { Message, type MessageDoc } from '../models/message';
 import { Activity, CopyRef } from '../models/read-model';
 import { removeCopies, removeMessages } from '../sync/ingest/removal';
-import { addressSources, copiesOf, domainSources, indexCopies, newestWith } from './activity';
+import { recordQueries } from '../../../test/helpers/query-log';
+import { addressSources, copiesOf, domainSources, indexCopies, indexMessages, newestWith } from './activity';
 import { key, prefixRange } from './keys';
 import { rebuildReadModels } from './rebuild';
 
@@ -89,6 +90,65 @@ describe('newestWith', () => {
 
   it('answers nothing for an address nobody wrote to, or one that cannot be a key', async () => {
     expect(await runInOrg(orgId, () => newestWith(addressSources(['nobody@x.test', 'a b@x.test']), 5, load, () => true))).toEqual([]);
+  });
+});
+
+describe('newestWith against every message read in full', () => {
+  const other = new Types.ObjectId();
+  const people = ['a@one.test', 'b@two.test', 'c@three.test', 'd@four.test'];
+  let all: MessageDoc[] = [];
+
+  beforeAll(async () => {
+    // 300 messages over four people, one to three each, with many dates shared (ties are ordered by id), a third
+    // of them held by bob only.
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const docs = Array.from({ length: 300 }, (_, n) => ({
+      _id: new Types.ObjectId(),
+      orgId: other,
+      dedupKey: `mid:${n}@full`,
+      subject: `f${n}`,
+      date: new Date(t0 + Math.floor(random() * 120) * 60_000),
+      direction: 'inbound',
+      participants: people.filter(() => random() < 0.4).concat(people[n % 4]),
+      syncedBy: [random() < 0.33 ? bob : ada],
+    }));
+    await runInOrg(other, async () => {
+      await Message.insertMany(docs);
+      await indexMessages(docs.map((d) => ({ messageId: d._id, date: d.date, participants: d.participants })));
+    });
+    all = await runInOrg(other, () => Message.find({}).lean<MessageDoc[]>());
+  });
+
+  /** The answer by brute force: every message with one of the addresses, newest first (ties by id), accepted. */
+  const expected = (addresses: string[], limit: number, accept: (d: MessageDoc) => boolean, before?: MessageDoc) =>
+    all
+      .filter((d) => d.participants.some((p) => addresses.includes(p)))
+      .sort((x, y) => y.date.getTime() - x.date.getTime() || (String(y._id) < String(x._id) ? -1 : 1))
+      .filter((d) => !before || d.date < before.date || (d.date.getTime() === before.date.getTime() && String(d._id) < String(before._id)))
+      .filter(accept)
+      .slice(0, limit)
+      .map((d) => d.subject);
+
+  it.each([
+    [['a@one.test'], 10],
+    [['a@one.test', 'b@two.test'], 10],
+    [people, 25],
+    [people, 1],
+    [['b@two.test', 'c@three.test', 'nobody@x.test'], 200],
+  ])('%j, newest %d, with everything and with what ada holds, from the start and from a position', async (addresses, limit) => {
+    for (const accept of [() => true, visibleToAda]) {
+      const first = await runInOrg(other, () => newestWith(addressSources(addresses), limit, load, accept));
+      expect(subjects(first)).toEqual(expected(addresses, limit, accept));
+      const from = first[Math.floor(first.length / 2)];
+      const next = await runInOrg(other, () => newestWith(addressSources(addresses), limit, load, accept, { date: from.date, messageId: from._id }));
+      expect(subjects(next)).toEqual(expected(addresses, limit, accept, from));
+    }
+  });
+
+  it('reads one page per source when every message is accepted', async () => {
+    const queries = await recordQueries(() => runInOrg(other, () => newestWith(addressSources(people.slice(0, 3)), 10, load, () => true)));
+    expect(queries.filter((q) => q.collection === 'activities')).toHaveLength(3);
   });
 });
 

@@ -24,6 +24,7 @@ import { MailboxMessage, type MessageFlags } from '../models/mailbox-message';
 import { Activity, CopyRef } from '../models/read-model';
 import { companyDomainFor } from '../mail/domains';
 import { datePart, isKeyPart, key, prefixRange } from './keys';
+import { leanByIds, leanFind } from './lean';
 
 const { trusted } = mongoose;
 const CHUNK = 500;
@@ -159,9 +160,11 @@ export async function copyIdsOf(messageIds: readonly Types.ObjectId[]): Promise<
   const orgId = currentOrgId();
   const out = new Map<string, Types.ObjectId[]>();
   for (let i = 0; i < messageIds.length; i += CHUNK) {
-    const refs = await CopyRef.find({ _id: trusted({ $in: messageIds.slice(i, i + CHUNK).map((id) => copyKey(orgId, id)) }) })
-      .select({ messageId: 1, copyIds: 1 })
-      .lean<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
+    const refs = await leanByIds<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>(
+      CopyRef,
+      messageIds.slice(i, i + CHUNK).map((id) => copyKey(orgId, id)),
+      { messageId: 1, copyIds: 1 },
+    );
     for (const r of refs) out.set(String(r.messageId), r.copyIds);
   }
   return out;
@@ -185,14 +188,14 @@ export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<M
   const out = new Map<string, CopyView[]>();
   if (messageIds.length === 0) return out;
   const ids = [...(await copyIdsOf(messageIds)).values()].flat();
-  const copies: (CopyView & { createdAt?: Date })[] = [];
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    copies.push(
-      ...(await MailboxMessage.find({ _id: trusted({ $in: ids.slice(i, i + CHUNK) }) })
-        .select({ messageId: 1, userId: 1, mailboxId: 1, labels: 1, state: 1, createdAt: 1 })
-        .lean<(CopyView & { createdAt?: Date })[]>()),
-    );
-  }
+  const copies = await leanByIds<CopyView & { createdAt?: Date }>(MailboxMessage, ids, {
+    messageId: 1,
+    userId: 1,
+    mailboxId: 1,
+    labels: 1,
+    state: 1,
+    createdAt: 1,
+  });
   const time = (c: { createdAt?: Date }) => new Date(c.createdAt ?? 0).getTime();
   copies.sort((a, b) => time(a) - time(b) || String(a._id).localeCompare(String(b._id)));
   for (const c of copies) out.set(String(c.messageId), [...(out.get(String(c.messageId)) ?? []), c]);
@@ -214,11 +217,11 @@ export async function allWith<T extends { _id: Types.ObjectId }>(
   const seen = new Set<string>();
   let from = range.$gt;
   for (;;) {
-    const entries = await Activity.find({ _id: trusted({ $gt: from, $lt: range.$lt }) })
-      .select({ messageId: 1 })
-      .sort({ _id: 1 })
-      .limit(CHUNK)
-      .lean<{ _id: string; messageId: Types.ObjectId }[]>();
+    const entries = await leanFind<{ _id: string; messageId: Types.ObjectId }>(
+      Activity,
+      { _id: { $gt: from, $lt: range.$lt } },
+      { projection: { messageId: 1 }, sort: { _id: 1 }, limit: CHUNK },
+    );
     if (entries.length === 0) return out;
     from = entries[entries.length - 1]._id;
     const ids = entries.map((e) => e.messageId).filter((id) => !seen.has(String(id)) && seen.add(String(id)));
@@ -241,8 +244,13 @@ export async function countWith<T extends { _id: Types.ObjectId }>(
 
 interface Cursor {
   source: Source;
+  /** The length of the source's key prefix: what follows it ("<date> <messageId>") orders entries the same in every source. */
+  prefixLength: number;
   before?: string;
-  oldest: number;
+  /** The order of the oldest entry read so far. */
+  oldest: string;
+  /** The distinct messages read from this source so far. */
+  seen: Set<string>;
   done: boolean;
 }
 
@@ -255,10 +263,13 @@ export interface Before {
 /**
  * The newest messages from any of these sources (addresses, company domains) that `accept` keeps, newest first, at most `limit`.
  * `load` reads the candidate messages by `_id` (with the fields the caller needs); `accept` decides (visibility).
- * Each address is read newest first in pages through its key range; a candidate is decided once no unread entry
- * of any address can be newer, so the answer is exactly the newest `limit` accepted messages — however many newer
- * ones `accept` turns down (private mail of a teammate, say), at a cost that grows with those, not with the
- * organisation.
+ * Each source is read newest first in pages through its key range, all sources at once. A candidate is decided once
+ * nothing unread can be newer: when it is no older than the newest "oldest read" of the sources still open, or when
+ * it is among the newest n read, n being the fewest messages read from an open source (the newest n messages of all
+ * sources are each among the newest n of every source they are in, so all of them have been read). The first pages
+ * hold `limit` entries, so when `accept` keeps everything one read per source answers; the answer is exactly the
+ * newest `limit` accepted messages however many newer ones `accept` turns down (private mail of a teammate, say),
+ * at a cost that grows with those, not with the organisation.
  */
 export async function newestWith<T extends { _id: Types.ObjectId }>(
   sources: readonly Source[],
@@ -271,38 +282,49 @@ export async function newestWith<T extends { _id: Types.ObjectId }>(
   const unique = [...new Map(sources.filter((x) => isKeyPart(x.value)).map((x) => [`${x.kind} ${x.value}`, x])).values()];
   const cursors: Cursor[] = unique.map((source) => ({
     source,
-    oldest: Infinity,
-    done: false,
+    prefixLength: prefixRange(orgId, source.kind, [source.value]).$gt.length,
     before: before && activityKey(orgId, source, before.date, before.messageId),
+    oldest: '',
+    seen: new Set(),
+    done: false,
   }));
-  const pending = new Map<string, { messageId: Types.ObjectId; date: number }>();
+  const pending = new Map<string, { messageId: Types.ObjectId; order: string }>();
   const decided = new Set<string>();
   const out: T[] = [];
-  let page = Math.max(limit * 2, 10);
+  let page = Math.max(limit, 1);
   while (out.length < limit && (cursors.some((c) => !c.done) || pending.size > 0)) {
     await Promise.all(
       cursors
         .filter((c) => !c.done)
         .map(async (c) => {
-          const entries = await Activity.find({ _id: trusted(prefixRange(orgId, c.source.kind, [c.source.value], c.before)) })
-            .sort({ _id: -1 })
-            .limit(page)
-            .lean<{ _id: string; messageId: Types.ObjectId; date: Date }[]>();
+          const entries = await leanFind<{ _id: string; messageId: Types.ObjectId }>(
+            Activity,
+            { _id: prefixRange(orgId, c.source.kind, [c.source.value], c.before) },
+            { projection: { messageId: 1 }, sort: { _id: -1 }, limit: page },
+          );
           if (entries.length < page) c.done = true;
           if (entries.length > 0) {
             c.before = entries[entries.length - 1]._id;
-            c.oldest = new Date(entries[entries.length - 1].date).getTime();
+            c.oldest = c.before.slice(c.prefixLength);
           }
           for (const e of entries) {
             const id = String(e.messageId);
-            if (!decided.has(id) && !pending.has(id)) pending.set(id, { messageId: e.messageId, date: new Date(e.date).getTime() });
+            c.seen.add(id);
+            if (!decided.has(id) && !pending.has(id)) pending.set(id, { messageId: e.messageId, order: e._id.slice(c.prefixLength) });
           }
         }),
     );
     page *= 2;
-    // Nothing unread is newer than the newest "oldest read" among the addresses still open.
-    const frontier = Math.max(-Infinity, ...cursors.filter((c) => !c.done).map((c) => c.oldest));
-    const ready = [...pending.values()].filter((p) => p.date >= frontier).sort((a, b) => b.date - a.date);
+    const open = cursors.filter((c) => !c.done);
+    const sorted = [...pending.values()].sort((a, b) => (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
+    let certain = sorted.length;
+    if (open.length > 0) {
+      const frontier = open.map((c) => c.oldest).sort().at(-1) ?? '';
+      const byFrontier = sorted.filter((p) => p.order >= frontier).length;
+      const byCount = Math.min(...open.map((c) => c.seen.size)) - decided.size;
+      certain = Math.max(byFrontier, byCount, 0);
+    }
+    const ready = sorted.slice(0, certain);
     if (ready.length === 0) continue;
     for (const r of ready) {
       pending.delete(String(r.messageId));

@@ -18,6 +18,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import mongoose, { type Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
 import { Org, type OrgDoc } from '../models/org';
+import { leanFindOne } from './lean';
 import { peopleWrites } from '../models/people-version';
 import { SessionRevocation } from '../models/session-revocation';
 import { User, type UserDoc } from '../models/user';
@@ -73,7 +74,7 @@ export async function loadOrgSnapshot(): Promise<OrgSnapshot> {
   const orgId = currentOrgId();
   const key = String(orgId);
   const writesBefore = peopleWrites();
-  const org = await Org.findById(orgId).select(ORG_FIELDS).lean<SnapshotOrg>().exec();
+  const org = await leanFindOne<SnapshotOrg>(Org, { _id: orgId }, ORG_FIELDS);
   const version = org?.peopleVersion ?? 0;
   const held = people.get(key);
   const now = Date.now();

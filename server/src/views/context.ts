@@ -10,7 +10,8 @@
  * Message-ID's `_id`. Bodies are never loaded. Only the organisation's users and the caller's mailboxes are read by
  * (orgId) / (orgId, userId), which stay small.
  */
-import mongoose, { Types } from 'mongoose';
+import type mongoose from 'mongoose';
+import { Types } from 'mongoose';
 import type {
   AddonAddress,
   AddonContextView,
@@ -30,6 +31,7 @@ import { Mailbox, type MailboxDoc, type MailboxState } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
 import type { OrgDoc } from '../models/org';
 import { orgSnapshot } from '../store/org-snapshot';
+import { leanByIds } from '../store/lean';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -59,7 +61,6 @@ export interface VisibleMessage {
 }
 
 const unique = <T>(items: Iterable<T>): T[] => [...new Set(items)];
-const { trusted } = mongoose;
 
 /**
  * Contacts and companies for already normalised addresses, in their order. A person's company is their
@@ -98,11 +99,12 @@ export async function lookupPeople(emails: readonly string[], directory?: Readon
 }
 
 /** Documents by `_id` (the `_id` index on both databases). */
-async function byIds<T>(model: mongoose.Model<any>, ids: readonly string[], fields?: Record<string, 1>): Promise<T[]> {
-  if (ids.length === 0) return [];
-  const q = model.find({ _id: trusted({ $in: ids.map((id) => new Types.ObjectId(id)) }) });
-  return (fields ? q.select(fields) : q).lean<T[]>();
-}
+const byIds = <T>(model: mongoose.Model<any>, ids: readonly string[], fields?: Record<string, 1>): Promise<T[]> =>
+  leanByIds<T>(
+    model,
+    ids.map((id) => new Types.ObjectId(id)),
+    fields,
+  );
 
 const changedAt = (d: DealDoc) => new Date((d as DealDoc & { updatedAt?: Date }).updatedAt ?? 0).getTime();
 
