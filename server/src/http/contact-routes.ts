@@ -5,6 +5,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
+import { Types } from 'mongoose';
 import { contactCreateOf, contactEmail, contactPatchOf, ContactSearch } from '@threadline/shared/src/api/records';
 import { ContactConflictError, createContact, deleteContact, searchContacts, updateContact } from '../crm/contacts';
 import { loadVisibility } from '../crm/visibility';
@@ -17,6 +18,7 @@ import { addressSources, domainSources } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
 import { objectId } from './params';
 import { companyView, contactView } from '../views/records';
+import { leanFindOne } from '../store/lean';
 
 const idParam = (what: string) => z.object({ id: objectId(what) });
 const address = (field: string) =>
@@ -85,7 +87,7 @@ export function contactRoutes(): Router {
   router.get('/api/contacts/:id/messages', async (req, res) => {
     const { id } = idParam('contact').parse(req.params);
     const page = pageQuery.parse(req.query);
-    const contact = await Contact.findById(id).select({ emails: 1 }).lean<Pick<ContactDoc, '_id' | 'emails'>>();
+    const contact = await leanFindOne<Pick<ContactDoc, '_id' | 'emails'>>(Contact, { _id: new Types.ObjectId(id) }, { emails: 1 });
     if (!contact) throw notFound('contact');
     const addresses = contact.emails.flatMap((e) => normaliseAddress(e) ?? []);
     res.json(await activityPage(addressSources(addresses), await loadVisibility(auth(req).userId), page));

@@ -319,7 +319,11 @@ export async function newestWith<T extends { _id: Types.ObjectId }>(
     const sorted = [...pending.values()].sort((a, b) => (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
     let certain = sorted.length;
     if (open.length > 0) {
-      const frontier = open.map((c) => c.oldest).sort().at(-1) ?? '';
+      const frontier =
+        open
+          .map((c) => c.oldest)
+          .sort()
+          .at(-1) ?? '';
       const byFrontier = sorted.filter((p) => p.order >= frontier).length;
       const byCount = Math.min(...open.map((c) => c.seen.size)) - decided.size;
       certain = Math.max(byFrontier, byCount, 0);

@@ -31,7 +31,7 @@ import { Mailbox, type MailboxDoc, type MailboxState } from '../models/mailbox';
 import { Message, type MessageDoc } from '../models/message';
 import type { OrgDoc } from '../models/org';
 import { orgSnapshot } from '../store/org-snapshot';
-import { leanByIds } from '../store/lean';
+import { leanByIds, leanFind, leanFindOne } from '../store/lean';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -218,7 +218,7 @@ export function headerPeople(message: AddonMessageInput): HeaderPerson[] {
 /** The caller's addresses (sign-in address and connected mailboxes) and who in the organisation is a teammate. */
 async function whoIsWho(callerId: Types.ObjectId, users: readonly OrgUser[], org: Pick<OrgDoc, 'domains'> | null) {
   // Sealed tokens and cursors stay in the database: the view needs the state only.
-  const mailboxes = await Mailbox.find({ userId: callerId }).select({ tokens: 0, cursor: 0, push: 0 }).sort({ createdAt: 1 }).lean<MailboxDoc[]>();
+  const mailboxes = await leanFind<MailboxDoc>(Mailbox, { userId: callerId }, { projection: { tokens: 0, cursor: 0, push: 0 }, sort: { createdAt: 1 } });
   const me = users.find((u) => u._id.equals(callerId));
   const own = new Set([me?.email, ...mailboxes.map((m) => m.address)].flatMap((e) => normaliseAddress(e) ?? []));
   // A lone Gmail user's organisation is keyed to gmail.com: a free-mail domain never makes anyone a colleague.
@@ -252,9 +252,11 @@ async function thisMessage(
   const internetMessageId = normaliseMessageId(rawId);
   const none = { internetMessageId, messageId: null, syncedBy: [], openUrl: null };
   if (internetMessageId === null) return { ...none, status: 'unknown', choices: null };
-  const doc = await Message.findOne(byInternetMessageId(currentOrgId(), internetMessageId))
-    .select({ dedupKey: 1, syncedBy: 1, levelOverrides: 1 })
-    .lean<Pick<MessageDoc, '_id' | 'dedupKey' | 'syncedBy' | 'levelOverrides'>>();
+  const doc = await leanFindOne<Pick<MessageDoc, '_id' | 'dedupKey' | 'syncedBy' | 'levelOverrides'>>(
+    Message,
+    byInternetMessageId(currentOrgId(), internetMessageId),
+    { dedupKey: 1, syncedBy: 1, levelOverrides: 1 },
+  );
   // That a teammate holds it privately is itself private: answered as if it were not synced (no oracle), and the
   // caller's own choice about it is looked up by its Message-ID alone, as for an email not stored.
   if (!doc || policy.access(doc) === 'none') {

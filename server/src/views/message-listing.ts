@@ -3,13 +3,14 @@
  * page is never short because of hidden mail), the copies of the listed messages by `_id` (store/activity.ts), and
  * an opaque cursor of (date, _id) for newest-first paging.
  */
-import mongoose, { Types } from 'mongoose';
+import { Types } from 'mongoose';
 import { z } from 'zod';
 import { PageQuery } from '@threadline/shared/src/api/messages';
 import type { VisibilityPolicy } from '../crm/visibility';
 import { copiesOf, newestWith, type Source } from '../store/activity';
 import { Message, type MessageDoc } from '../models/message';
 import { copyFor, messageSummary, type MessageSummary } from './records';
+import { leanByIds } from '../store/lean';
 
 /** Fields a summary needs: the body and the raw copy of malformed mail stay in the database. */
 export const SUMMARY_FIELDS = {
@@ -92,10 +93,7 @@ export async function activityPage(
 ): Promise<{ messages: MessageSummary[]; nextCursor: string | null }> {
   const c = page.cursor ? decodeCursor(page.cursor) : null;
   const before = c ? { date: new Date(c.d), messageId: new Types.ObjectId(c.i) } : undefined;
-  const load = (ids: readonly Types.ObjectId[]) =>
-    Message.find({ _id: mongoose.trusted({ $in: ids }) })
-      .select({ ...SUMMARY_FIELDS, ...only?.fields })
-      .lean<MessageDoc[]>();
+  const load = (ids: readonly Types.ObjectId[]) => leanByIds<MessageDoc>(Message, ids, { ...SUMMARY_FIELDS, ...only?.fields });
   const accept = (doc: MessageDoc) => policy.access(doc) !== 'none' && (!only || only.belongs(doc));
   let docs = await newestWith(sources, page.limit + 1, (ids) => load(ids), accept, before);
   if (only?.alsoIds.length) {

@@ -29,6 +29,7 @@ import { OrgDirectory } from '../crm/directory';
 import { findDeals, lookupPeople } from './context';
 import { companyDomainFor, isFreeMailDomain } from '../mail/domains';
 import { loadVisibility, type Access, type OrgUser, type VisibilityPolicy } from '../crm/visibility';
+import { leanByIds } from '../store/lean';
 
 export type WhyVerdict = 'synced' | 'excluded' | 'not_yet_synced';
 export interface WhyReason {
@@ -308,10 +309,7 @@ async function addressAnswer(email: string, policy: VisibilityPolicy): Promise<W
   // Counted from the activity read model: a cost that grows with this address's mail, not the organisation's.
   const visible = await countWith(
     email,
-    (ids) =>
-      Message.find({ _id: trusted({ $in: ids }) })
-        .select({ syncedBy: 1, levelOverrides: 1 })
-        .lean<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>[]>(),
+    (ids) => leanByIds<Pick<MessageDoc, '_id' | 'syncedBy' | 'levelOverrides'>>(Message, ids, { syncedBy: 1, levelOverrides: 1 }),
     (m) => policy.access(m) !== 'none',
   );
   // None the caller may see: answered as if none were stored (see the module comment).

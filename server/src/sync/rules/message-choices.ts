@@ -22,6 +22,7 @@ import { byInternetMessageId } from '../../models/ids';
 import { emailKey, logKeyId, providerThreadKey, rememberCopies, threadMemberKey } from '../ingest/log-choices';
 import { removeCopies } from '../ingest/removal';
 import { signalDue } from '../engine/scheduler';
+import { leanByIds } from '../../store/lean';
 
 export type LogScope = 'message' | 'thread';
 /** The email a choice is about: by its CRM id (it is stored and the caller may see it), or by its normalised Message-ID. */
@@ -170,9 +171,7 @@ export async function choiceCovering(callerId: Types.ObjectId, email: { dedupKey
   const dedupKey = 'dedupKey' in email ? email.dedupKey : `mid:${email.internetMessageId}`;
   const mid = midOf(dedupKey);
   const ids = [emailKey(dedupKey), ...(mid ? [threadMemberKey(mid)] : [])].map((k) => logKeyId(orgId, callerId, k));
-  const hits = await LogExclusionKey.find({ _id: trusted({ $in: ids }) })
-    .select({ exclusionId: 1 })
-    .lean<{ exclusionId: Types.ObjectId }[]>();
+  const hits = await leanByIds<{ exclusionId: Types.ObjectId }>(LogExclusionKey, ids, { exclusionId: 1 });
   if (hits.length === 0) return null;
   const found = await LogExclusion.find({ _id: trusted({ $in: hits.map((h) => h.exclusionId) }), userId: callerId })
     .select({ scope: 1, createdAt: 1 })
