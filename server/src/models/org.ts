@@ -68,4 +68,25 @@ export interface OrgDoc {
   };
 }
 
+let writes = 0;
+/**
+ * Writes of organisations in this process so far, through any mongoose path: a copy of an organisation kept by
+ * this process (store/org-snapshot.ts) is good only while this has not moved.
+ */
+export const orgWrites = (): number => writes;
+const counted = () => {
+  writes += 1;
+};
+orgSchema.post(
+  ['updateOne', 'updateMany', 'findOneAndUpdate', 'findOneAndReplace', 'findOneAndDelete', 'replaceOne', 'deleteOne', 'deleteMany'],
+  { document: false, query: true },
+  counted,
+);
+orgSchema.post('save', counted);
+orgSchema.post('insertMany', counted);
+orgSchema.pre('bulkWrite', function (next: () => void) {
+  counted();
+  next();
+});
+
 export const Org = model<OrgDoc>('Org', orgSchema);

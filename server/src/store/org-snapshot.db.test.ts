@@ -25,6 +25,9 @@ beforeAll(async () => {
   await runInOrg(otherOrgId, () => User.create({ email: 'zed@other.test', role: 'admin', identityKey: 'google:zed' }));
 });
 
+/** A little more than store/org-snapshot.ts ORG_REUSE_MS. */
+const REUSE_MS = 120;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const inOrg = <T>(fn: () => Promise<T>) => runInOrg(orgId, fn);
 const version = async () => (await Org.findById(orgId).lean())?.peopleVersion ?? 0;
 const collections = (reads: { collection: string }[]) => reads.map((r) => r.collection).sort();
@@ -35,8 +38,17 @@ describe('the organisation snapshot', () => {
     expect(first.org?.domains).toEqual(['snapshot.test']);
     expect(first.users.map((u) => u.email)).toEqual(['ada@snapshot.test']);
     expect(userIn(first, ada)?.role).toBe('admin');
+    // Within ORG_REUSE_MS of a read, the organisation read is shared; after it, the organisation alone is read again.
+    expect(await recordQueries(() => inOrg(loadOrgSnapshot))).toEqual([]);
+    await pause(REUSE_MS);
     const reads = await recordQueries(() => inOrg(loadOrgSnapshot));
     expect(collections(reads)).toEqual(['orgs']);
+  });
+
+  it('reads the organisation again at once after this process wrote one', async () => {
+    await inOrg(loadOrgSnapshot);
+    await Org.updateOne({ _id: orgId }, { $set: { name: 'Snapshot Ltd' } });
+    expect(collections(await recordQueries(() => inOrg(loadOrgSnapshot)))).toEqual(['orgs']);
   });
 
   it('moves the version on every kind of write of a user, and the next snapshot shows the change', async () => {
@@ -83,6 +95,8 @@ describe('the organisation snapshot', () => {
     await User.collection.updateOne({ _id: ada }, { $set: { role: 'admin' } });
     expect(userIn(await inOrg(loadOrgSnapshot), ada)?.role).toBe('member');
     await Org.collection.updateOne({ _id: orgId }, { $inc: { peopleVersion: 1 } });
+    // The organisation itself is read again once the last read is ORG_REUSE_MS old.
+    await pause(REUSE_MS);
     expect(userIn(await inOrg(loadOrgSnapshot), ada)?.role).toBe('admin');
   });
 

@@ -1,7 +1,9 @@
 /**
  * The organisation as a signed-in request needs it — its settings, domains and directory version, its users (role,
- * disabled, since when their sessions count, their own settings) and its signed-out sessions — for one read by `_id` per
- * request (the `_id` index on both databases).
+ * disabled, since when their sessions count, their own settings) and its signed-out sessions — for at most one read by
+ * `_id` per request (the `_id` index on both databases); requests within ORG_REUSE_MS (100 ms) of a read share it
+ * unless this process wrote an organisation since (models/org.ts orgWrites), so a change made through another
+ * process is seen within 100 ms, and one made through this process at once.
  *
  * The users and revocations are kept per process and read again only when the organisation's `peopleVersion` moves
  * (models/people-version.ts moves it after every write of either, through any mongoose path), or when the copy is
@@ -17,7 +19,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import mongoose, { type Types } from 'mongoose';
 import { currentOrgId } from '../db/tenant';
-import { Org, type OrgDoc } from '../models/org';
+import { Org, type OrgDoc, orgWrites } from '../models/org';
 import { leanFindOne } from './lean';
 import { peopleWrites } from '../models/people-version';
 import { SessionRevocation } from '../models/session-revocation';
@@ -69,12 +71,34 @@ async function loadPeople(): Promise<Omit<People, 'version' | 'loadedAt'>> {
   return { users, byId: new Map(users.map((u) => [String(u._id), u])), revoked: new Set(revocations.map((r) => r._id)) };
 }
 
-/** The snapshot of the organisation in context: one read by `_id`, and its people when their version moved. */
+/**
+ * The organisation document as read at most ORG_REUSE_MS ago by this process, with no write of an organisation in
+ * this process since: under a steady stream of requests one read serves a few dozen of them (a sidebar request
+ * makes about eight reads in all), while a change made through another process is seen at most that much later.
+ */
+const ORG_REUSE_MS = 100;
+const recentOrgs = new Map<string, { org: Promise<SnapshotOrg | null>; at: number; writes: number }>();
+
+function readOrg(orgId: Types.ObjectId): Promise<SnapshotOrg | null> {
+  const key = String(orgId);
+  const now = Date.now();
+  const held = recentOrgs.get(key);
+  if (held && held.writes === orgWrites() && now - held.at < ORG_REUSE_MS) return held.org;
+  const writes = orgWrites();
+  const org = leanFindOne<SnapshotOrg>(Org, { _id: orgId }, ORG_FIELDS);
+  recentOrgs.set(key, { org, at: now, writes });
+  if (recentOrgs.size > MAX_ORGS) recentOrgs.delete(recentOrgs.keys().next().value as string);
+  // A failed read is not kept; nor is one that a write in this process overlapped (the writes differ by then).
+  org.catch(() => recentOrgs.get(key)?.org === org && recentOrgs.delete(key));
+  return org;
+}
+
+/** The snapshot of the organisation in context: one read by `_id` (or a recent one), and its people when their version moved. */
 export async function loadOrgSnapshot(): Promise<OrgSnapshot> {
   const orgId = currentOrgId();
   const key = String(orgId);
   const writesBefore = peopleWrites();
-  const org = await leanFindOne<SnapshotOrg>(Org, { _id: orgId }, ORG_FIELDS);
+  const org = await readOrg(orgId);
   const version = org?.peopleVersion ?? 0;
   const held = people.get(key);
   const now = Date.now();
@@ -131,4 +155,5 @@ export const userIn = (snapshot: OrgSnapshot, userId: Types.ObjectId | string): 
 /** Drops every kept copy (tests that write users behind mongoose's back). */
 export function forgetOrgSnapshots(): void {
   people.clear();
+  recentOrgs.clear();
 }

@@ -87,16 +87,22 @@ describe('query budget', () => {
 
   it('issues the same few queries for 12 or 312 messages', async () => {
     const big = { sidebar: await recordQueries(sidebar), addon: await recordQueries(addon) };
-    const shape = (r: Recorded[]) => r.map((q) => `${q.collection}.${q.method}`).sort();
+    // The organisation's own read depends on when the last one was (within 100 ms it is shared), not on the data.
+    const shape = (r: Recorded[]) =>
+      r
+        .filter((q) => q.collection !== 'orgs')
+        .map((q) => `${q.collection}.${q.method}`)
+        .sort();
     expect(shape(big.sidebar)).toEqual(shape(small.sidebar));
     expect(shape(big.addon)).toEqual(shape(small.addon));
     expect(big.sidebar.length).toBeLessThanOrEqual(11);
     expect(big.addon.length).toBeLessThanOrEqual(10);
     expect(big.sidebar.filter((q) => q.collection === 'copyrefs')).toHaveLength(1);
-    // One read of the organisation serves the policy, the caller's address, the teammates and the holders; its users
-    // were read by the first request and are not read again while they do not change.
+    // At most one read of the organisation serves the policy, the caller's address, the teammates and the holders
+    // (none when a request less than 100 ms before read it); its users were read by the first request and are not
+    // read again while they do not change.
     for (const route of [big.sidebar, big.addon]) {
-      expect(route.filter((q) => q.collection === 'orgs')).toHaveLength(1);
+      expect(route.filter((q) => q.collection === 'orgs').length).toBeLessThanOrEqual(1);
       expect(route.filter((q) => q.collection === 'users')).toHaveLength(0);
     }
   });
