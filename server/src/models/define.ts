@@ -15,6 +15,18 @@ export function tenantSchema(definition: SchemaDefinition, options: SchemaOption
   return schema;
 }
 
+/** Every mongoose query that writes: what a hook that must see each write of a model listens to. */
+export const QUERY_WRITES: mongoose.MongooseQueryMiddleware[] = [
+  'updateOne',
+  'updateMany',
+  'findOneAndUpdate',
+  'findOneAndDelete',
+  'findOneAndReplace',
+  'replaceOne',
+  'deleteOne',
+  'deleteMany',
+];
+
 /** Reuses a compiled model (jest re-imports modules per test file within one mongoose instance). */
 export function model<T>(name: string, schema: Schema): mongoose.Model<T> {
   const existing = mongoose.models[name] as mongoose.Model<T> | undefined;

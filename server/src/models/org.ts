@@ -3,7 +3,7 @@
  * the tenant root, so it is the one model not scoped by the tenant plugin; reach it through `orgId`.
  */
 import { Schema, type Types } from 'mongoose';
-import { model } from './define';
+import { model, QUERY_WRITES } from './define';
 
 const settingsSchema = new Schema(
   {
@@ -77,11 +77,7 @@ export const orgWrites = (): number => writes;
 const counted = () => {
   writes += 1;
 };
-orgSchema.post(
-  ['updateOne', 'updateMany', 'findOneAndUpdate', 'findOneAndReplace', 'findOneAndDelete', 'replaceOne', 'deleteOne', 'deleteMany'],
-  { document: false, query: true },
-  counted,
-);
+orgSchema.post(QUERY_WRITES, { document: false, query: true }, counted);
 orgSchema.post('save', counted);
 orgSchema.post('insertMany', counted);
 orgSchema.pre('bulkWrite', function (next: () => void) {

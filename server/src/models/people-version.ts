@@ -5,25 +5,15 @@
  * (store/org-snapshot.ts) reads them again on its next request. In-process, `peopleWrites()` moves at once too, so
  * a request that changed a user and then asks for the people sees the change.
  */
-import { type MongooseQueryMiddleware, type Schema, Types } from 'mongoose';
+import { type Schema, Types } from 'mongoose';
 import { tenantContext } from '../db/tenant';
+import { QUERY_WRITES } from './define';
 import { Org } from './org';
 
 let writes = 0;
 
 /** Writes of people in this process so far (a request's copy of the people is good while this has not moved). */
 export const peopleWrites = (): number => writes;
-
-const QUERY_WRITES: MongooseQueryMiddleware[] = [
-  'updateOne',
-  'updateMany',
-  'findOneAndUpdate',
-  'findOneAndDelete',
-  'findOneAndReplace',
-  'replaceOne',
-  'deleteOne',
-  'deleteMany',
-];
 
 async function bump(orgIds: readonly (Types.ObjectId | string | null | undefined)[]): Promise<void> {
   writes += 1;

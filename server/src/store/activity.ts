@@ -158,16 +158,12 @@ export async function forgetCopies(copies: readonly { _id: Types.ObjectId; messa
 /** The copy ids of each message (one read by `_id` for up to 500 messages). */
 export async function copyIdsOf(messageIds: readonly Types.ObjectId[]): Promise<Map<string, Types.ObjectId[]>> {
   const orgId = currentOrgId();
-  const out = new Map<string, Types.ObjectId[]>();
-  for (let i = 0; i < messageIds.length; i += CHUNK) {
-    const refs = await leanByIds<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>(
-      CopyRef,
-      messageIds.slice(i, i + CHUNK).map((id) => copyKey(orgId, id)),
-      { messageId: 1, copyIds: 1 },
-    );
-    for (const r of refs) out.set(String(r.messageId), r.copyIds);
-  }
-  return out;
+  const refs = await leanByIds<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>(
+    CopyRef,
+    messageIds.map((id) => copyKey(orgId, id)),
+    { messageId: 1, copyIds: 1 },
+  );
+  return new Map(refs.map((r) => [String(r.messageId), r.copyIds]));
 }
 
 /** What a listing shows of a copy: whose it is, and its labels and state. */

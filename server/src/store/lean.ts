@@ -21,8 +21,11 @@ type Filter = Record<string, unknown>;
 /** Whether the model's documents belong to an organisation (declared by models/define.ts tenantSchema). */
 const tenantOwned = (model: AnyModel): boolean => model.schema.path('orgId') != null;
 
+/** The filter within the organisation in context; one that names another organisation matches nothing (as the plugin does). */
 function scoped(model: AnyModel, filter: Filter): Filter {
-  return tenantOwned(model) ? { ...filter, orgId: currentOrgId() } : filter;
+  if (!tenantOwned(model)) return filter;
+  const orgId = currentOrgId();
+  return filter.orgId === undefined || String(filter.orgId) === String(orgId) ? { ...filter, orgId } : { $and: [filter, { orgId }] };
 }
 
 export interface LeanOptions {

@@ -129,7 +129,7 @@ export async function recentVisibleMessages(emails: readonly string[], policy: V
   const docs = await newestWith(
     addressSources(emails),
     limit,
-    (ids) => byIds<MessageDoc>(Message, ids.map(String), SUMMARY_FIELDS),
+    (ids) => leanByIds<MessageDoc>(Message, ids, SUMMARY_FIELDS),
     (doc) => policy.access(doc) !== 'none',
   );
   return docs.flatMap((doc) => {
