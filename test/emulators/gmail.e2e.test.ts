@@ -126,6 +126,14 @@ test('messages.list: newest first, paging, labelIds, q dates and places, spam/tr
   expect((await mine.users.messages.list({ userId: 'me', includeSpamTrash: true })).data.resultSizeEstimate).toBe(7);
   expect((await mine.users.messages.list({ userId: 'me', q: 'in:trash' })).data.messages).toEqual([{ id: ids[6], threadId: ids[6] }]);
   expect((await mine.users.messages.list({ userId: 'me', q: 'label:nothing-like-this' })).data).toEqual({ resultSizeEstimate: 0 });
+  // A page that takes exactly what is left has no next page; the estimate follows changes to the mailbox.
+  const whole = (await mine.users.messages.list({ userId: 'me', maxResults: 5 })).data;
+  expect(whole.messages).toHaveLength(5);
+  expect(whole.nextPageToken).toBeUndefined();
+  await mine.users.messages.trash({ userId: 'me', id: ids[3] });
+  const afterTrash = (await mine.users.messages.list({ userId: 'me', maxResults: 3, pageToken: first.nextPageToken! })).data;
+  expect(afterTrash.resultSizeEstimate).toBe(4);
+  expect(afterTrash.messages!.map((m) => m.id)).toEqual([ids[1], ids[0]]);
 });
 
 test('a generated mailbox seeds with its labels, dates and threads', async () => {

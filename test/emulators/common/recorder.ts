@@ -53,7 +53,10 @@ export type RequestRecorder = RequestHandler & {
 export function requestRecorder(options: RecorderOptions = {}): RequestRecorder {
   const exempt = options.exemptPrefixes ?? ['/__control'];
   const maxEntries = options.maxEntries ?? 20_000;
+  // The newest maxEntries are log[first…]; older ones are cut off in one go once as many again have piled up, so
+  // recording stays O(1) per request (a copy of the whole log on each request made long imports quadratic).
   let log: RecordedRequest[] = [];
+  let first = 0;
   let seq = 0;
   let inFlight = 0;
   let maxInFlight = 0;
@@ -76,7 +79,11 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
       inFlightAtStart: inFlight,
     };
     log.push(entry);
-    if (log.length > maxEntries) log = log.slice(log.length - maxEntries);
+    first = Math.max(0, log.length - maxEntries);
+    if (first >= maxEntries) {
+      log = log.slice(first);
+      first = 0;
+    }
     let group: string | undefined;
     let finished = false;
 
@@ -109,7 +116,7 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
     next();
   }) as RequestRecorder;
 
-  middleware.entries = (filter = {}) => log.filter((e) => (filter.name === undefined || e.name === filter.name) && e.seq > (filter.sinceSeq ?? 0));
+  middleware.entries = (filter = {}) => log.slice(first).filter((e) => (filter.name === undefined || e.name === filter.name) && e.seq > (filter.sinceSeq ?? 0));
   middleware.counters = () => ({
     total: seq,
     inFlight,
@@ -120,6 +127,7 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
   });
   middleware.clear = () => {
     log = [];
+    first = 0;
     seq = 0;
     maxInFlight = inFlight;
     maxInFlightByGroup = {};

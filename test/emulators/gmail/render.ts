@@ -55,3 +55,19 @@ export function afterPageToken(token: string | undefined): (m: StoredMessage) =>
   const at = Number(date);
   return (m) => m.internalDate < at || (m.internalDate === at && m.id < id);
 }
+
+/**
+ * Where the page after `token` starts in a newest-first list (Mailbox.newestFirst): "after the token" is false and
+ * then true along that order, so a binary search finds it and a page costs its own size, not the mailbox's.
+ */
+export function pageStart(newestFirst: readonly StoredMessage[], token: string | undefined): number {
+  const after = afterPageToken(token);
+  let lo = 0;
+  let hi = newestFirst.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (after(newestFirst[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

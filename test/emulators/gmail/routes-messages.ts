@@ -5,7 +5,7 @@ import { many, op, pageSize, param, type GmailContext } from './context';
 import { invalidArgument, notFound } from './errors';
 import { findPart, parseMime } from './mime';
 import { parseQuery } from './query';
-import { afterPageToken, encodePageToken, messageRef, parseAttachmentId, renderMessage, type MessageFormat } from './render';
+import { encodePageToken, pageStart, messageRef, parseAttachmentId, renderMessage, type MessageFormat } from './render';
 import type { Mailbox, StoredMessage } from './store';
 
 const FORMATS = new Set(['full', 'metadata', 'minimal', 'raw']);
@@ -13,13 +13,32 @@ const FORMATS = new Set(['full', 'metadata', 'minimal', 'raw']);
 const RESERVED = new Set(['SENT', 'DRAFT', 'CHAT']);
 
 /** Messages matching list/search filters, newest first. Shared with threads.list. */
-export function matching(mailbox: Mailbox, query: Request['query']): StoredMessage[] {
+/** Whether a message answers a list request's q, labelIds and includeSpamTrash (Gmail's list filters). */
+export function matcher(mailbox: Mailbox, query: Request['query']): (m: StoredMessage) => boolean {
   const q = parseQuery(mailbox, query.q as string | undefined);
   const labelIds = many(query.labelIds);
   const withSpamTrash = String(query.includeSpamTrash) === 'true' || q.mentionsSpamTrash || labelIds.some((l) => l === 'TRASH' || l === 'SPAM');
-  return mailbox
-    .newestFirst()
-    .filter((m) => (withSpamTrash || (!m.labelIds.has('TRASH') && !m.labelIds.has('SPAM'))) && labelIds.every((l) => m.labelIds.has(l)) && q.matches(m));
+  return (m) => (withSpamTrash || (!m.labelIds.has('TRASH') && !m.labelIds.has('SPAM'))) && labelIds.every((l) => m.labelIds.has(l)) && q.matches(m);
+}
+
+export function matching(mailbox: Mailbox, query: Request['query']): StoredMessage[] {
+  return mailbox.newestFirst().filter(matcher(mailbox, query));
+}
+
+/**
+ * resultSizeEstimate ("estimated total number of results", users.messages.list): counted over the whole mailbox
+ * once per mailbox change (its historyId) and query, so paging through a large mailbox does not count it again on
+ * every page. Queries relative to now (newer_than, older_than) are counted each time.
+ */
+const estimates = new WeakMap<Mailbox, { key: string; historyId: number; count: number }>();
+function resultSizeEstimate(mailbox: Mailbox, query: Request['query'], accepts: (m: StoredMessage) => boolean): number {
+  const key = JSON.stringify([query.q ?? '', many(query.labelIds), String(query.includeSpamTrash ?? '')]);
+  const cached = estimates.get(mailbox);
+  if (cached && cached.key === key && cached.historyId === mailbox.historyId) return cached.count;
+  let count = 0;
+  for (const m of mailbox.newestFirst()) if (accepts(m)) count += 1;
+  if (!/(newer|older)_than:/i.test(String(query.q ?? ''))) estimates.set(mailbox, { key, historyId: mailbox.historyId, count });
+  return count;
 }
 
 function checkLabels(res: Response, mailbox: Mailbox, ids: string[], forModify: boolean): boolean {
@@ -91,15 +110,24 @@ export function messageRoutes(ctx: GmailContext): Router {
   router.get(
     base,
     op(ctx, 'messages.list', (req, res, mailbox) => {
-      const all = matching(mailbox, req.query);
+      const accepts = matcher(mailbox, req.query);
       const size = pageSize(req.query.maxResults, 100, 500);
-      const rest = all.filter(afterPageToken(req.query.pageToken as string | undefined));
-      const page = rest.slice(0, size);
+      const sorted = mailbox.newestFirst();
+      const page: StoredMessage[] = [];
+      let more = false;
+      for (let i = pageStart(sorted, req.query.pageToken as string | undefined); i < sorted.length; i++) {
+        if (!accepts(sorted[i])) continue;
+        if (page.length === size) {
+          more = true;
+          break;
+        }
+        page.push(sorted[i]);
+      }
       // Empty lists are left out of the answer, as Gmail does: `{"resultSizeEstimate":0}`.
       res.json({
         ...(page.length ? { messages: page.map(messageRef) } : {}),
-        ...(rest.length > size ? { nextPageToken: encodePageToken(page[page.length - 1]) } : {}),
-        resultSizeEstimate: all.length,
+        ...(more ? { nextPageToken: encodePageToken(page[page.length - 1]) } : {}),
+        resultSizeEstimate: resultSizeEstimate(mailbox, req.query, accepts),
       });
     }),
   );
