@@ -53,10 +53,10 @@ export type RequestRecorder = RequestHandler & {
 export function requestRecorder(options: RecorderOptions = {}): RequestRecorder {
   const exempt = options.exemptPrefixes ?? ['/__control'];
   const maxEntries = options.maxEntries ?? 20_000;
-  // The newest maxEntries are log[first…]; older ones are cut off in one go once as many again have piled up, so
-  // recording stays O(1) per request (a copy of the whole log on each request made long imports quadratic).
+  // The newest maxEntries are kept (`kept()`); older ones are cut off in one go once as many again have piled up,
+  // so recording stays O(1) per request (a copy of the whole log on each request made long imports quadratic).
   let log: RecordedRequest[] = [];
-  let first = 0;
+  const kept = () => log.slice(Math.max(0, log.length - maxEntries));
   let seq = 0;
   let inFlight = 0;
   let maxInFlight = 0;
@@ -79,11 +79,7 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
       inFlightAtStart: inFlight,
     };
     log.push(entry);
-    first = Math.max(0, log.length - maxEntries);
-    if (first >= maxEntries) {
-      log = log.slice(first);
-      first = 0;
-    }
+    if (log.length >= 2 * maxEntries) log = kept();
     let group: string | undefined;
     let finished = false;
 
@@ -116,7 +112,7 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
     next();
   }) as RequestRecorder;
 
-  middleware.entries = (filter = {}) => log.slice(first).filter((e) => (filter.name === undefined || e.name === filter.name) && e.seq > (filter.sinceSeq ?? 0));
+  middleware.entries = (filter = {}) => kept().filter((e) => (filter.name === undefined || e.name === filter.name) && e.seq > (filter.sinceSeq ?? 0));
   middleware.counters = () => ({
     total: seq,
     inFlight,
@@ -127,7 +123,6 @@ export function requestRecorder(options: RecorderOptions = {}): RequestRecorder 
   });
   middleware.clear = () => {
     log = [];
-    first = 0;
     seq = 0;
     maxInFlight = inFlight;
     maxInFlightByGroup = {};

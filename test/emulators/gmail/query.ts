@@ -104,10 +104,15 @@ export interface ParsedQuery {
   matches: Predicate;
   /** True when the query names trash, spam or anywhere itself, so they are not excluded by default. */
   mentionsSpamTrash: boolean;
+  /** True when what it matches moves with the clock (newer_than, older_than), not only with the mailbox. */
+  relativeToNow: boolean;
 }
 
+const RELATIVE_OPS = new Set(['newer_than', 'older_than']);
+
 export function parseQuery(mailbox: Mailbox, q: string | undefined, now = Date.now()): ParsedQuery {
-  const predicates = tokens(q ?? '').map((token) => {
+  const all = tokens(q ?? '');
+  const predicates = all.map((token) => {
     const negated = token.startsWith('-') && token.length > 1;
     const predicate = term(mailbox, negated ? token.slice(1) : token, now);
     return negated ? (m: StoredMessage) => !predicate(m) : predicate;
@@ -115,5 +120,6 @@ export function parseQuery(mailbox: Mailbox, q: string | undefined, now = Date.n
   return {
     matches: (m) => predicates.every((p) => p(m)),
     mentionsSpamTrash: /\bin:(trash|spam|anywhere)\b|\blabel:(trash|spam)\b/i.test(q ?? ''),
+    relativeToNow: all.some((token) => RELATIVE_OPS.has(token.replace(/^-/, '').split(':')[0].toLowerCase())),
   };
 }

@@ -12,32 +12,40 @@ const FORMATS = new Set(['full', 'metadata', 'minimal', 'raw']);
 /** Labels the API may not add or remove by modify: Gmail sets them itself. */
 const RESERVED = new Set(['SENT', 'DRAFT', 'CHAT']);
 
-/** Messages matching list/search filters, newest first. Shared with threads.list. */
-/** Whether a message answers a list request's q, labelIds and includeSpamTrash (Gmail's list filters). */
-export function matcher(mailbox: Mailbox, query: Request['query']): (m: StoredMessage) => boolean {
+/** A list request's filters (q, labelIds, includeSpamTrash), and what its result count depends on. */
+interface ListFilter {
+  accepts(m: StoredMessage): boolean;
+  /** The same for every request with these filters while the mailbox is unchanged; null when they move with the clock. */
+  key: string | null;
+}
+
+function listFilter(mailbox: Mailbox, query: Request['query']): ListFilter {
   const q = parseQuery(mailbox, query.q as string | undefined);
   const labelIds = many(query.labelIds);
   const withSpamTrash = String(query.includeSpamTrash) === 'true' || q.mentionsSpamTrash || labelIds.some((l) => l === 'TRASH' || l === 'SPAM');
-  return (m) => (withSpamTrash || (!m.labelIds.has('TRASH') && !m.labelIds.has('SPAM'))) && labelIds.every((l) => m.labelIds.has(l)) && q.matches(m);
+  return {
+    accepts: (m) => (withSpamTrash || (!m.labelIds.has('TRASH') && !m.labelIds.has('SPAM'))) && labelIds.every((l) => m.labelIds.has(l)) && q.matches(m),
+    key: q.relativeToNow ? null : JSON.stringify([query.q ?? '', labelIds, withSpamTrash]),
+  };
 }
 
+/** Messages matching list/search filters, newest first. Shared with threads.list. */
 export function matching(mailbox: Mailbox, query: Request['query']): StoredMessage[] {
-  return mailbox.newestFirst().filter(matcher(mailbox, query));
+  return mailbox.newestFirst().filter(listFilter(mailbox, query).accepts);
 }
 
 /**
  * resultSizeEstimate ("estimated total number of results", users.messages.list): counted over the whole mailbox
- * once per mailbox change (its historyId) and query, so paging through a large mailbox does not count it again on
- * every page. Queries relative to now (newer_than, older_than) are counted each time.
+ * once per mailbox change (its historyId) and filter, so paging through a large mailbox does not count it again on
+ * every page; filters relative to now are counted each time.
  */
 const estimates = new WeakMap<Mailbox, { key: string; historyId: number; count: number }>();
-function resultSizeEstimate(mailbox: Mailbox, query: Request['query'], accepts: (m: StoredMessage) => boolean): number {
-  const key = JSON.stringify([query.q ?? '', many(query.labelIds), String(query.includeSpamTrash ?? '')]);
+function resultSizeEstimate(mailbox: Mailbox, filter: ListFilter): number {
   const cached = estimates.get(mailbox);
-  if (cached && cached.key === key && cached.historyId === mailbox.historyId) return cached.count;
+  if (cached && cached.key === filter.key && cached.historyId === mailbox.historyId) return cached.count;
   let count = 0;
-  for (const m of mailbox.newestFirst()) if (accepts(m)) count += 1;
-  if (!/(newer|older)_than:/i.test(String(query.q ?? ''))) estimates.set(mailbox, { key, historyId: mailbox.historyId, count });
+  for (const m of mailbox.newestFirst()) if (filter.accepts(m)) count += 1;
+  if (filter.key !== null) estimates.set(mailbox, { key: filter.key, historyId: mailbox.historyId, count });
   return count;
 }
 
@@ -110,13 +118,13 @@ export function messageRoutes(ctx: GmailContext): Router {
   router.get(
     base,
     op(ctx, 'messages.list', (req, res, mailbox) => {
-      const accepts = matcher(mailbox, req.query);
+      const filter = listFilter(mailbox, req.query);
       const size = pageSize(req.query.maxResults, 100, 500);
       const sorted = mailbox.newestFirst();
       const page: StoredMessage[] = [];
       let more = false;
       for (let i = pageStart(sorted, req.query.pageToken as string | undefined); i < sorted.length; i++) {
-        if (!accepts(sorted[i])) continue;
+        if (!filter.accepts(sorted[i])) continue;
         if (page.length === size) {
           more = true;
           break;
@@ -127,7 +135,7 @@ export function messageRoutes(ctx: GmailContext): Router {
       res.json({
         ...(page.length ? { messages: page.map(messageRef) } : {}),
         ...(more ? { nextPageToken: encodePageToken(page[page.length - 1]) } : {}),
-        resultSizeEstimate: resultSizeEstimate(mailbox, req.query, accepts),
+        resultSizeEstimate: resultSizeEstimate(mailbox, filter),
       });
     }),
   );
