@@ -37,7 +37,7 @@ import {
   type Seen,
 } from './measure';
 import { cpuSnapshot } from './procstat';
-import { connectMailbox, signIn, sleep, startStack, type Connected, type Stack } from './stack';
+import { connectMailbox, providersQuiet, signIn, sleep, startStack, type Connected, type Stack } from './stack';
 
 export interface GraphBenchCommon {
   https: boolean;
@@ -265,7 +265,7 @@ export async function benchGraphPush(o: GraphBenchCommon & { mailboxes: number; 
   const stack = await startStack({ quota: 100, https: o.https, push: false, pollSeconds: 300 });
   try {
     const { boxes, stuck } = await liveMailboxes(stack, o.mailboxes, 10, 'bench-graph-push.com', o.print, outlookHooks(stack, 10));
-    await sleep(2_000); // let post-live upkeep (subscriptions, first rounds) settle
+    await providersQuiet(stack); // post-live upkeep (subscriptions, first rounds) over
     const d = await deliverOneByOne(stack, boxes, o.deliveries, (box, i) => deliverAndSee(stack, box, i, 10_000));
     const notes = stack.emu.microsoft.control.notificationDeliveries().filter((d) => d.kind === 'change');
     printDeliveries(o.print, d, o, [

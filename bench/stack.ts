@@ -176,6 +176,30 @@ export interface MailboxView {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until neither provider emulator has had a request for `quietMs` — the server's post-live upkeep (watches,
+ * subscriptions, the first rounds after going live) is over — or `maxMs` has passed; returns the seconds it waited.
+ * An idle figure measured before that would be the tail of the import, not the cost of staying live.
+ */
+export async function providersQuiet(stack: Stack, quietMs = 2_000, maxMs = 60_000): Promise<number> {
+  const started = Date.now();
+  const seen = () => {
+    const g = stack.emu.google.control.requestCounters();
+    const m = stack.emu.microsoft.control.requestCounters();
+    return { total: g.total + m.total, inFlight: g.inFlight + m.inFlight };
+  };
+  let last = seen();
+  let quietSince = Date.now();
+  while (Date.now() - started < maxMs) {
+    await sleep(100);
+    const now = seen();
+    if (now.total !== last.total || now.inFlight > 0) quietSince = Date.now();
+    last = now;
+    if (Date.now() - quietSince >= quietMs) break;
+  }
+  return (Date.now() - started) / 1000;
+}
+
 /** Polls GET /api/mailboxes until `done` holds; `onPoll` sees every answer (progress, memory samples). */
 export async function waitMailboxes(
   stack: Stack,

@@ -6,6 +6,7 @@
  * the current MIME reading and exits (`npm run reparse`; docs/MIME.md).
  */
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, withDevelopmentSecrets } from './config';
 import { connectDatabase, disconnectDatabase } from './db/connection';
@@ -18,6 +19,7 @@ import { reparseArgs, runReparse } from './reparse-command';
 import { buildService } from './server';
 import { rebuildReadModels } from './store/rebuild';
 import type { Workers } from './sync/engine/scheduler';
+import { announceProcess, type Presence } from './sync/engine/presence';
 
 const KEEP_ALIVE_MS = 65_000;
 const OUTBOX_SWEEP_MS = 5_000;
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
   let server: http.Server | undefined;
   let workers: Workers | undefined;
   let outboxTimer: NodeJS.Timeout | undefined;
+  let presence: Presence | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
     server?.closeAllConnections();
     // Runs in flight finish their page or lose their lease; another worker resumes from the stored cursor.
     await workers?.stop();
+    await presence?.stop();
     await disconnectDatabase().catch(() => {});
     await embedded?.stop();
     process.exit(0);
@@ -110,6 +114,11 @@ async function main(): Promise<void> {
       service.processDueOutbox().catch((err: Error) => log.error({ err: err.message }, 'outbox sweep failed'));
     }, OUTBOX_SWEEP_MS);
     log.info({ owner: workers.owner }, 'sync workers started');
+  }
+
+  if (config.ROLE === 'api') {
+    // Its webhooks mark mailboxes due for worker processes: they read the due signal often while it is alive.
+    presence = announceProcess(`${os.hostname()}:${process.pid}:api`, 'api', (err) => log.error({ err: err.message }, 'presence heartbeat failed'));
   }
 
   if (config.ROLE !== 'worker') {

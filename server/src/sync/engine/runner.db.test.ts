@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { trusted } from 'mongoose';
+import mongoose, { trusted } from 'mongoose';
 import { useTestDatabase } from '../../../../test/helpers/db';
 import { CountingOAuth, createMailbox, createOrg, vault, type Fixture } from '../../../../test/fakes/engine-fixture';
 import { FakeMailbox, fakeAdapterFactory } from '../../../../test/fakes/fake-provider';
@@ -13,7 +13,7 @@ import { ProviderError } from '../providers/port';
 import { acquireLease } from './lease';
 import { MAX_RETRIES_IN_RUN } from './policy';
 import { runMailboxOnce, type RunnerDeps } from './runner';
-import { findDue, markDue, startWorkers } from './scheduler';
+import { findDue, markDue, recordDue, signalDue, startWorkers } from './scheduler';
 import { notePushHint, takePushHints } from './push-hints';
 import { MAX_HINTED_MESSAGES } from '../providers/port';
 import { createTokenSource } from './tokens';
@@ -435,6 +435,76 @@ describe('scheduler', () => {
     } finally {
       await workers.stop();
     }
+  });
+
+  it('reads the due signal on every look only while another process that can raise it is alive', async () => {
+    const orgId = await createOrg();
+    const f = await createMailbox(orgId, 'alone@acme-corp.com');
+    await seeded(f, 2, 51);
+    const processes = mongoose.connection.collection<{ _id: string; role: string; seenAt: Date }>('syncprocesses');
+    await processes.deleteMany({});
+    // Earlier tests' mailboxes of this database are not to run meanwhile.
+    await runAsSystem('test', () =>
+      Mailbox.updateMany({ _id: trusted({ $ne: f.mailboxId }) }, { $set: { nextRunAt: new Date(Date.now() + 86_400_000), backoffUntil: null } }),
+    );
+    const ran: string[] = [];
+    const looks: boolean[] = [];
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await ok())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const rescanEveryMs = 800;
+    const workers = startWorkers({ ...deps(), concurrency: 1, idleMs: 2, rescanEveryMs, onRun: (id) => ran.push(String(id)), onLook: (s) => looks.push(s) });
+    /** Another process's due-mark: written and signalled in the database only, as a process elsewhere does. */
+    const markedElsewhere = async () => {
+      await recordDue(f.mailboxId, new Date());
+      await mongoose.connection.collection<{ _id: string; seq: number }>('syncsignals').updateOne({ _id: 'due' }, { $inc: { seq: 1 } }, { upsert: true });
+    };
+    try {
+      await until('the first run', () => ran.length > 0);
+      await until('live', async () => (await mailbox(f))?.state === 'live' && !(await mailbox(f))?.lease?.owner);
+      expect(await processes.countDocuments({ _id: 'worker-a' })).toBe(1);
+
+      // Alone: the signal is seen only with the next rescan, after many looks that read nothing. Marked right after a
+      // rescan, so the next one is a whole interval away.
+      let before = ran.length;
+      const scanned = looks.filter(Boolean).length;
+      await until('a rescan', () => looks.filter(Boolean).length > scanned);
+      await until('a quiet look after it (the rescan read what it reads)', () => !looks[looks.length - 1]);
+      let from = looks.length;
+      await markedElsewhere();
+      await until('the run the rescan finds', () => ran.length > before);
+      expect(looks.slice(from).filter((s) => !s).length).toBeGreaterThanOrEqual(20);
+
+      // An api process beside it: from its next rescan on, a signal is seen on the very next look.
+      await processes.updateOne({ _id: 'api-b' }, { $set: { role: 'api', seenAt: new Date() } }, { upsert: true });
+      const scans = looks.filter(Boolean).length;
+      await until('a rescan', () => looks.filter(Boolean).length > scans + 1);
+      await until('a quiet look', () => !looks[looks.length - 1]);
+      before = ran.length;
+      from = looks.length;
+      await markedElsewhere();
+      await until('the run the signal starts', () => ran.length > before);
+      expect(looks.slice(from).filter((s) => !s).length).toBeLessThan(20);
+
+      // Alone again, a signal raised in this process wakes its loop at once, without waiting for a rescan.
+      await processes.deleteMany({ _id: 'api-b' });
+      const scansNow = looks.filter(Boolean).length;
+      await until('two rescans', () => looks.filter(Boolean).length > scansNow + 1);
+      await until('a quiet look', () => !looks[looks.length - 1]);
+      before = ran.length;
+      from = looks.length;
+      await recordDue(f.mailboxId, new Date());
+      await signalDue();
+      await until('the run a local signal starts', () => ran.length > before);
+      expect(looks.slice(from).filter((s) => !s).length).toBeLessThan(20);
+    } finally {
+      await workers.stop();
+    }
+    expect(await processes.countDocuments({ _id: 'worker-a' })).toBe(0);
   });
 
   it('runs a mailbox again at once for a push that lands right after its run, without a look through every mailbox', async () => {

@@ -13,6 +13,7 @@ import { resealTokens } from './reseal';
 import { runMailboxOnce, type RunnerDeps, type RunOutcome } from './runner';
 import { HALTED_STATES } from './stages';
 import { notePushHint, type DueUpdate } from './push-hints';
+import { announceProcess, othersAlive } from './presence';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'owner'> {
   concurrency: number;
@@ -71,13 +72,19 @@ export async function markDue(mailboxId: Types.ObjectId, now: Date = new Date(),
  * interval and looks for due mailboxes — a read of every mailbox document on the embedded FerretDB, which
  * filters by `_id` only — when it moved, when the earliest next run it knows of has come, or every rescan
  * interval (which also catches a lease or backoff that ran out). Losing a signal only delays a run to that rescan.
+ * A signal raised in this process also wakes this process's loops at once; a worker with no other process beside
+ * it (presence.ts) gets every signal that way, and reads the document only at its rescans.
  */
 const SIGNALS = 'syncsignals';
 const DUE = 'due';
 type SignalDoc = { _id: string; seq: number };
 
+/** The loops of this process, told of a signal raised here without reading it back. */
+const localLoops = new Set<() => void>();
+
 export async function signalDue(): Promise<void> {
   await mongoose.connection.collection<SignalDoc>(SIGNALS).updateOne({ _id: DUE }, { $inc: { seq: 1 } }, { upsert: true });
+  for (const wake of localLoops) wake();
 }
 
 async function dueSignal(): Promise<number> {
@@ -180,6 +187,10 @@ export function startWorkers(opts: WorkerOptions): Workers {
   // Mailboxes running here that became due again while they ran (a push, or a look that found them due): each is
   // run once more when its run ends, if it is still due then.
   const dueAgain = new Set<string>();
+  // Whether another process could raise the due signal (presence.ts), as of `othersAt`: until known, assume so.
+  let others = true;
+  let othersAt = Number.NEGATIVE_INFINITY;
+  const rescanEveryMs = opts.rescanEveryMs ?? 10_000;
 
   /**
    * What a run's end tells the loop. A plain success scheduled its mailbox's next poll: that time joins the earliest
@@ -250,8 +261,14 @@ export function startWorkers(opts: WorkerOptions): Workers {
     }
     const free = opts.concurrency - running.size;
     if (free <= 0) return [];
-    const seq = await dueSignal();
-    const scan = force || dirty || seq !== seen.seq || t.getTime() >= seen.nextAt || t.getTime() - seen.at >= (opts.rescanEveryMs ?? 10_000);
+    if (t.getTime() - othersAt >= rescanEveryMs) {
+      othersAt = t.getTime();
+      others = await othersAlive(owner);
+    }
+    const rescan = force || dirty || t.getTime() >= seen.nextAt || t.getTime() - seen.at >= rescanEveryMs;
+    // Alone, every signal was raised here and set `dirty`: the document is read only with a look, to remember it.
+    const seq = others || rescan ? await dueSignal() : seen.seq;
+    const scan = rescan || seq !== seen.seq;
     opts.onLook?.(scan);
     if (!scan) return [];
     dirty = false;
@@ -285,6 +302,12 @@ export function startWorkers(opts: WorkerOptions): Workers {
     }
   };
 
+  const onLocalSignal = () => {
+    dirty = true;
+    wake?.();
+  };
+  localLoops.add(onLocalSignal);
+  const presence = announceProcess(owner, 'worker', (err) => opts.log?.error({ err: err.message }, 'sync presence heartbeat failed'));
   const done = opts.autoStart === false ? Promise.resolve() : loop();
 
   return {
@@ -311,9 +334,11 @@ export function startWorkers(opts: WorkerOptions): Workers {
     },
     async stop() {
       stopped = true;
+      localLoops.delete(onLocalSignal);
       wake?.();
       await done;
       await Promise.allSettled(running.values());
+      await presence.stop();
     },
   };
 }
