@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { gmail_v1 } from '@googleapis/gmail';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRng } from './common/faults';
 import { generateMailbox } from './common/generate';
 import { rfc822, startGoogleHarness, startPushReceiver, type GoogleHarness } from './gmail/testing/harness';
 
@@ -446,6 +447,78 @@ test('batch endpoint under connection faults: a reset drops the whole batch, nev
   expect(dropped).toBeGreaterThan(0);
   expect(answered.length).toBeGreaterThan(0);
   for (const a of answered) expect(a).toBe(`200 ${Array(6).fill('HTTP/1.1 200').join(',')}`);
+});
+
+test('batch endpoint: each inner call is charged quota, gets injected errors and is in the request log, as a direct call', async () => {
+  const email = 'batcher@acme.test';
+  const token = String((await h.signIn(email)).auth.credentials.access_token);
+  const [id] = h.emulator.control.seed(email, [{ raw: await rfc822({ from: 'd@x.test', to: email, subject: 'batched and metered' }), labelIds: ['INBOX'] }]);
+  const boundary = 'batch_metered';
+  const get = `GET /gmail/v1/users/me/messages/${id}?format=minimal`;
+  const post = async (lines: string[]) => {
+    const body = `${lines.map((line, i) => `--${boundary}\r\nContent-Type: application/http\r\nContent-ID: <c${i}>\r\n\r\n${line}\r\n\r\n`).join('')}--${boundary}--`;
+    const answer = await h.fetchImpl(`${h.served.httpsUrl}/batch/gmail/v1`, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/mixed; boundary=${boundary}`, authorization: `Bearer ${token}` },
+      body,
+    });
+    expect(answer.status).toBe(200);
+    const outer = /boundary=(\S+)/.exec(answer.headers.get('content-type')!)![1];
+    return (await answer.text())
+      .split(`--${outer}`)
+      .slice(1, -1)
+      .map((part) => ({
+        contentId: /Content-ID: (\S+)/.exec(part)![1],
+        status: Number(/HTTP\/1\.1 (\d+)/.exec(part)![1]),
+        retryAfter: /Retry-After: (\S+)/.exec(part)?.[1],
+        body: JSON.parse(part.slice(part.indexOf('{'))) as { error?: { code: number; errors: { reason: string }[] } },
+      }));
+  };
+  const logSince = (seq: number) => h.emulator.control.requests({ sinceSeq: seq }).filter((e) => e.path !== '/batch/gmail/v1');
+
+  // Quota: 12 units a second admit two messages.get (5 units each); the other calls are rejected and cost nothing.
+  // A part with its own (bad) Authorization is refused before it is charged.
+  h.emulator.control.setQuota({ unitsPerSecond: 12, status: 429 });
+  let seq = h.emulator.control.requestCounters().total;
+  const metered = await post([get, get, get, get, 'GET /gmail/v1/users/me/profile\r\nAuthorization: Bearer not-a-token']);
+  expect(metered.map((p) => p.contentId)).toEqual(['response-c0', 'response-c1', 'response-c2', 'response-c3', 'response-c4']);
+  expect(metered.map((p) => p.status).sort()).toEqual([200, 200, 401, 429, 429]);
+  expect(metered.find((p) => p.status === 429)!.body.error).toMatchObject({ code: 429, errors: [{ reason: 'rateLimitExceeded' }] });
+  expect(h.emulator.control.quota().usage[email]).toMatchObject({ calls: 2, unitsUsed: 10, rejected: 2 });
+  const meteredLog = logSince(seq);
+  expect(meteredLog.map((e) => `${e.name} ${e.status}`).sort()).toEqual([
+    'gmail.users.messages.get 200',
+    'gmail.users.messages.get 200',
+    'gmail.users.messages.get 429',
+    'gmail.users.messages.get 429',
+    'gmail.users.users.getProfile 401',
+  ]);
+  expect(meteredLog.filter((e) => e.name === 'gmail.users.messages.get').every((e) => e.group === email)).toBe(true);
+
+  // Injected errors: one draw per request, the batch's own first; each inner call gets its own 500 or 503 (with the
+  // Retry-After), from the same seeded sequence as direct calls would.
+  h.emulator.control.setQuota({ unitsPerSecond: null });
+  const settings = { errorRate: 0.5, seed: 16, retryAfterSeconds: 9 };
+  const rng = createRng(settings.seed);
+  const draws = Array.from({ length: 7 }, () => rng());
+  expect(draws[0]).toBeGreaterThanOrEqual(0.5);
+  const expected = draws.slice(1).map((d) => (d < 0.25 ? 500 : d < 0.5 ? 503 : 200));
+  expect(new Set(expected)).toEqual(new Set([200, 500, 503]));
+  h.emulator.control.clearFaults();
+  h.emulator.control.setFaults(settings);
+  seq = h.emulator.control.requestCounters().total;
+  const faulted = await post(Array(6).fill(get));
+  h.emulator.control.clearFaults();
+  expect(faulted.map((p) => p.status).sort()).toEqual([...expected].sort());
+  for (const p of faulted.filter((f) => f.status >= 500)) {
+    expect(p.body.error).toMatchObject({ code: p.status, errors: [{ reason: 'backendError' }] });
+    expect(p.retryAfter).toBe(p.status === 503 ? '9' : undefined);
+  }
+  expect(
+    logSince(seq)
+      .map((e) => e.status)
+      .sort(),
+  ).toEqual([...expected].sort());
 });
 
 test('https: in-process with the CA, and in a child process trusting it through NODE_EXTRA_CA_CERTS', async () => {

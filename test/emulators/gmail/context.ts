@@ -14,7 +14,7 @@ export interface GmailContext {
   quota: QuotaMeter;
   push: PushChannel;
   authenticate(accessToken: string): { email: string; scopes: string[] } | undefined;
-  /** This server's own http URL (the batch endpoint calls back into it). */
+  /** This server's own http URL (the URL and Host the batch endpoint hands its inner calls to the app with). */
   baseUrl(): string;
   /** Off: the batch endpoint answers 404 like any unknown path (an API root without it; control.setBatchEndpoint). */
   batchEndpoint: boolean;
