@@ -28,6 +28,7 @@ import { Message } from '../server/src/models/message';
 import { Org } from '../server/src/models/org';
 import { User } from '../server/src/models/user';
 import { buildService } from '../server/src/server';
+import { runLoad, type LoadRequest } from './load-client';
 import { cpuSnapshot } from './procstat';
 import { indexCopies } from '../server/src/store/activity';
 
@@ -153,26 +154,21 @@ function countOps(): void {
   });
 }
 
-async function fire(route: string, count: number, concurrency: number, send: (i: number) => Promise<Response>): Promise<RouteFigures> {
+/**
+ * Sends `count` requests made by `make` from `concurrency` closed loops in a worker thread (load-client.ts), so the
+ * client takes none of the server's event loop; CPU per request is still this process's (server and client).
+ */
+async function fire(
+  route: string,
+  target: { base: string; headers: Record<string, string> },
+  count: number,
+  concurrency: number,
+  make: () => LoadRequest,
+): Promise<RouteFigures> {
   ops.clear();
-  const latencies: number[] = [];
-  let errors = 0;
-  let next = 0;
-  const started = performance.now();
+  const requests = Array.from({ length: count }, make);
   const cpuBefore = cpuSnapshot(process.pid);
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t = performance.now();
-        const res = await send(i);
-        await res.arrayBuffer();
-        latencies.push(performance.now() - t);
-        if (res.status !== 200) errors += 1;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  const { latencies, errors, seconds } = await runLoad({ ...target, requests, concurrency });
   const cpuAfter = cpuSnapshot(process.pid);
   latencies.sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 10) / 10;
@@ -225,27 +221,27 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
     const random = rng(7);
     const someone = () => personEmail(Math.floor(random() * o.contacts));
 
-    const getContext = () => fetch(`${base}/api/context?email=${someone()}&email=${someone()}`, { headers });
-    const postAddon = () =>
-      fetch(`${base}/api/addon/context`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({
-          provider: 'gmail',
-          message: {
-            internetMessageId: `<${Math.floor(random() * o.messages)}@bench>`,
-            from: { email: someone(), name: 'Someone' },
-            to: [{ email: 'rep0@acme.test', name: '' }],
-            cc: [{ email: someone(), name: '' }],
-          },
-        }),
-      });
+    const target = { base, headers };
+    const getContext = (): LoadRequest => ({ method: 'GET', path: `/api/context?email=${someone()}&email=${someone()}` });
+    const postAddon = (): LoadRequest => ({
+      method: 'POST',
+      path: '/api/addon/context',
+      body: JSON.stringify({
+        provider: 'gmail',
+        message: {
+          internetMessageId: `<${Math.floor(random() * o.messages)}@bench>`,
+          from: { email: someone(), name: 'Someone' },
+          to: [{ email: 'rep0@acme.test', name: '' }],
+          cc: [{ email: someone(), name: '' }],
+        },
+      }),
+    });
     const contactIds = (await runInOrg(orgId, () => Contact.find({}).select({ _id: 1 }).limit(2000).lean<{ _id: Types.ObjectId }[]>())).map((c) =>
       String(c._id),
     );
-    const getTimeline = () => fetch(`${base}/api/contacts/${contactIds[Math.floor(random() * contactIds.length)]}/messages`, { headers });
-    const getWhy = () => fetch(`${base}/api/why?email=${encodeURIComponent(someone())}`, { headers });
-    await fire('warm-up', 20, 2, getContext);
+    const getTimeline = (): LoadRequest => ({ method: 'GET', path: `/api/contacts/${contactIds[Math.floor(random() * contactIds.length)]}/messages` });
+    const getWhy = (): LoadRequest => ({ method: 'GET', path: `/api/why?email=${encodeURIComponent(someone())}` });
+    await fire('warm-up', target, 20, 2, getContext);
     if (o.ops) countOps();
     const figures: RouteFigures[] = [];
     for (const [route, send] of [
@@ -254,7 +250,7 @@ export async function runContextBench(o: ContextBenchOptions): Promise<RouteFigu
       ['GET /api/contacts/:id/messages', getTimeline],
       ['GET /api/why?email=', getWhy],
     ] as const) {
-      figures.push(await fire(route, o.requests, o.concurrency, send));
+      figures.push(await fire(route, target, o.requests, o.concurrency, send));
       if (o.ops) {
         const total = [...ops.values()].reduce((a, b) => a + b, 0);
         print(`${route}: ${(total / o.requests).toFixed(1)} database operations per request`);
