@@ -36,6 +36,7 @@ import {
   type Print,
   type Seen,
 } from './measure';
+import { DEFAULT_BACKFILL_PAGE_SIZE } from '../server/src/sync/providers/graph/backfill';
 import { cpuSnapshot } from './procstat';
 import { connectMailbox, providersQuiet, signIn, sleep, startStack, type Connected, type Stack } from './stack';
 
@@ -49,8 +50,8 @@ export interface GraphBenchCommon {
 export const GRAPH_RATE_PER_SECOND = 10_000 / 600;
 /** The window the emulator enforces that rate over (see the module comment). */
 const GRAPH_WINDOW_SECONDS = 6;
-/** The engine's backfill page (server/src/sync/engine/steps.ts DEFAULT_PAGE_SIZE), asked of Graph with odata.maxpagesize. */
-const ENGINE_PAGE_SIZE = 100;
+/** The backfill page the Graph adapter asks for with odata.maxpagesize. */
+const ENGINE_PAGE_SIZE = DEFAULT_BACKFILL_PAGE_SIZE;
 /** What Graph sends per page without `Prefer: odata.maxpagesize` (docs/PROVIDERS.md). */
 const GRAPH_DEFAULT_PAGE_SIZE = 10;
 const DAY = 86_400_000;

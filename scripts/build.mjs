@@ -25,8 +25,9 @@ const bundleWorkspace = {
 
 async function buildServer() {
   await build({
-    entryPoints: [path.join(root, 'server/src/main.ts')],
-    outfile: path.join(root, 'server/dist/main.js'),
+    // The server, and the script of its parse threads (server/src/sync/ingest/parse-pool.ts), side by side.
+    entryPoints: { main: path.join(root, 'server/src/main.ts'), 'parse-worker': path.join(root, 'server/src/sync/ingest/parse-worker.ts') },
+    outdir: path.join(root, 'server/dist'),
     bundle: true,
     platform: 'node',
     target: 'node20',

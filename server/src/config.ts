@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -30,6 +31,8 @@ const csv = z.string().transform((s) =>
     .filter(Boolean),
 );
 const int = (min: number) => z.coerce.number().int().min(min);
+/** One fewer than the CPUs (the event loop keeps one), at least 1 and at most 4. */
+const DEFAULT_PARSE_THREADS = Math.min(4, Math.max(1, os.availableParallelism() - 1));
 
 interface Setting<T extends z.ZodTypeAny> {
   schema: T;
@@ -127,6 +130,12 @@ export const SETTINGS = {
     default: '8',
     description:
       "mailboxes one worker process syncs at once (each keeps within its provider's per-mailbox limits on its own); lower it to spread mailboxes over more worker processes",
+  }),
+  SYNC_PARSE_THREADS: setting({
+    schema: int(0).max(16),
+    default: String(DEFAULT_PARSE_THREADS),
+    description:
+      'threads a worker process parses MIME on, beside its event loop (0: on the event loop); by default one fewer than the CPUs, at least 1 and at most 4',
   }),
   SYNC_LEASE_SECONDS: setting({
     schema: int(10).max(3600),

@@ -20,6 +20,7 @@ import { buildService } from './server';
 import { rebuildReadModels } from './store/rebuild';
 import type { Workers } from './sync/engine/scheduler';
 import { announceProcess, type Presence } from './sync/engine/presence';
+import { startParseThreads, stopParseThreads } from './sync/ingest/parse-pool';
 
 const KEEP_ALIVE_MS = 65_000;
 const OUTBOX_SWEEP_MS = 5_000;
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     server?.closeAllConnections();
     // Runs in flight finish their page or lose their lease; another worker resumes from the stored cursor.
     await workers?.stop();
+    await stopParseThreads();
     await presence?.stop();
     await disconnectDatabase().catch(() => {});
     await embedded?.stop();
@@ -107,13 +109,14 @@ async function main(): Promise<void> {
   }
 
   if (config.ROLE !== 'api') {
+    const parseThreads = startParseThreads(config.SYNC_PARSE_THREADS) ? config.SYNC_PARSE_THREADS : 0;
     workers = service.host.startWorkers({ concurrency: config.SYNC_WORKER_CONCURRENCY });
     service.sync.onDue((mailboxId, hints) => workers!.markDue(mailboxId, hints));
     // Sends that were queued while no process could send them, or left `sending` by a process that died.
     outboxTimer = setInterval(() => {
       service.processDueOutbox().catch((err: Error) => log.error({ err: err.message }, 'outbox sweep failed'));
     }, OUTBOX_SWEEP_MS);
-    log.info({ owner: workers.owner }, 'sync workers started');
+    log.info({ owner: workers.owner, parseThreads }, 'sync workers started');
   }
 
   if (config.ROLE === 'api') {

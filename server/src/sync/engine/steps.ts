@@ -12,6 +12,7 @@ import { ProviderError, type RemoteMessage, type SyncCursor } from '../providers
 import { decide, MAX_ITEM_ATTEMPTS } from './policy';
 import type { RunContext } from './run-context';
 
+/** Messages the reconciliation fetches per stored step; a backfill page's size is the adapter's own unless configured. */
 const DEFAULT_PAGE_SIZE = 100;
 const FETCH_CONCURRENCY = 4;
 
@@ -132,7 +133,7 @@ export async function backfill(run: RunContext): Promise<boolean> {
   const since = run.since;
   const maxPages = run.deps.maxPagesPerRun ?? 50;
   const fetchPage = (position: unknown) => {
-    const p = run.call('backfill', () => source.backfillPage({ since, position, pageSize: run.deps.pageSize ?? DEFAULT_PAGE_SIZE }));
+    const p = run.call('backfill', () => source.backfillPage({ since, position, pageSize: run.deps.pageSize }));
     p.catch(() => undefined); // awaited below, or dropped when the run ends first: never an unhandled rejection
     return p;
   };

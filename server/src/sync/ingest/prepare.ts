@@ -8,7 +8,8 @@ import { normaliseAddress } from '../../mail/address';
 import { dedupKey } from './dedup-key';
 import { classifyDirection, type Direction } from '../../mail/direction';
 import type { ParsedMessage } from '../../mail/message';
-import { PARSER_VERSION, parseMessage } from './parse';
+import { PARSER_VERSION } from './parse';
+import { parseRaw } from './parse-pool';
 import { evaluatePrivacy, type MergedPrivacyRules, type PrivacyRuleKind, type RuleScope } from './privacy';
 import { sanitizeEmailHtml } from './sanitize';
 
@@ -27,9 +28,9 @@ export interface Prepared {
 export type Screened = { kind: 'kept'; item: Prepared } | { kind: 'excluded'; providerMessageId: string; rule: { kind: PrivacyRuleKind; scope?: RuleScope } };
 
 export function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
-  // parseMessage never rejects (a bad message comes back flagged).
+  // parseMessage never rejects (a bad message comes back flagged); parseRaw runs it on the parse threads, if started.
   return mapBounded(remote, PARSE_CONCURRENCY, async (r) =>
-    r.content.kind === 'parsed' ? r.content.parsed : parseMessage(r.content.raw, { fallbackDate: r.receivedAt }),
+    r.content.kind === 'parsed' ? r.content.parsed : parseRaw(r.content.raw, { fallbackDate: r.receivedAt }),
   );
 }
 

@@ -15,7 +15,12 @@ import { mapBounded } from '../../../async/bounded';
 const USER = 'me';
 const HISTORY_TYPES = ['messageAdded', 'messageDeleted', 'labelAdded', 'labelRemoved'];
 /** messages.list allows up to 500 ids per page; a backfill page is also a unit of persisted progress, so smaller. */
-const DEFAULT_BACKFILL_PAGE = 100;
+/**
+ * Messages per backfill page: one messages.list and three batches of messages.get. Each page is stored in a fixed
+ * number of database round trips (sync/ingest/store.ts), so a larger page costs fewer per message; 250 raw messages,
+ * and the one read ahead, is what a page holds in memory.
+ */
+const DEFAULT_BACKFILL_PAGE = 250;
 const MAX_LIST_PAGE = 500;
 const HISTORY_PAGE = 100;
 /** Extra attempts for one message's get inside a page (see client.ts on why reads may retry in-process). */

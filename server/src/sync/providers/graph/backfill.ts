@@ -28,7 +28,8 @@ import { ATTACHMENTS_EXPAND, MESSAGE_SELECT, toRemoteMessage, type GraphMessage 
 
 /** A filtered message delta round returns at most this many items (message-delta, "$filter"). */
 export const FILTERED_DELTA_CAP = 5000;
-export const DEFAULT_BACKFILL_PAGE_SIZE = 50;
+/** Messages a backfill page asks for (odata.maxpagesize; Graph's own default is 10). */
+export const DEFAULT_BACKFILL_PAGE_SIZE = 100;
 
 interface FolderProgress {
   id: string;
