@@ -18,7 +18,7 @@ import { addressSources, domainSources } from '../store/activity';
 import { OrgDirectory } from '../crm/directory';
 import { objectId } from './params';
 import { companyView, contactView } from '../views/records';
-import { leanFindOne } from '../store/lean';
+import { recordsByIds } from '../store/record-cache';
 
 const idParam = (what: string) => z.object({ id: objectId(what) });
 const address = (field: string) =>
@@ -87,7 +87,7 @@ export function contactRoutes(): Router {
   router.get('/api/contacts/:id/messages', async (req, res) => {
     const { id } = idParam('contact').parse(req.params);
     const page = pageQuery.parse(req.query);
-    const contact = await leanFindOne<Pick<ContactDoc, '_id' | 'emails'>>(Contact, { _id: new Types.ObjectId(id) }, { emails: 1 });
+    const [contact] = await recordsByIds<ContactDoc>(Contact, [new Types.ObjectId(id)]);
     if (!contact) throw notFound('contact');
     const addresses = contact.emails.flatMap((e) => normaliseAddress(e) ?? []);
     res.json(await activityPage(addressSources(addresses), await loadVisibility(auth(req).userId), page));

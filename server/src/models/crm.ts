@@ -1,6 +1,11 @@
 /** CRM records: contacts (several addresses), companies (several domains), deals. */
 import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
+import { orgVersion } from './org-versions';
+
+/** Every write of a contact, company or deal moves `Org.recordsVersion` (store/record-cache.ts keeps copies). */
+const records = orgVersion('recordsVersion');
+export const recordWrites = records.writes;
 
 const contactSchema = tenantSchema({
   emails: { type: [String], required: true, validate: (v: string[]) => v.length > 0 },
@@ -72,6 +77,8 @@ export interface DealDoc {
   threadIds?: Types.ObjectId[];
   messageIds?: Types.ObjectId[];
 }
+
+for (const schema of [contactSchema, companySchema, dealSchema]) schema.plugin(records.plugin);
 
 export const Contact = model<ContactDoc>('Contact', contactSchema);
 export const Company = model<CompanyDoc>('Company', companySchema);

@@ -41,6 +41,11 @@ const orgSchema = new Schema(
      * process holding a copy of them (store/org-snapshot.ts) knows to read them again.
      */
     peopleVersion: { type: Number, default: 0 },
+    /**
+     * Moves after every write of the organisation's contacts, companies or deals (models/org-versions.ts), so a
+     * process holding copies of them (store/record-cache.ts) drops them.
+     */
+    recordsVersion: { type: Number, default: 0 },
   },
   { timestamps: true, strict: 'throw' },
 );
@@ -53,6 +58,7 @@ export interface OrgDoc {
   firstUserId: Types.ObjectId | null;
   directoryVersion?: number;
   peopleVersion?: number;
+  recordsVersion?: number;
   settings: {
     sync: {
       historyDays: number;

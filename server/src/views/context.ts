@@ -32,6 +32,7 @@ import { Message, type MessageDoc } from '../models/message';
 import type { OrgDoc } from '../models/org';
 import { orgSnapshot } from '../store/org-snapshot';
 import { leanByIds, leanFind, leanFindOne } from '../store/lean';
+import { recordsByIds } from '../store/record-cache';
 import { addressInDomains, normaliseAddress } from '../mail/address';
 import { normaliseMessageId } from '../mail/message-id';
 import { userFix } from '../sync/engine/policy';
@@ -98,12 +99,11 @@ export async function lookupPeople(emails: readonly string[], directory?: Readon
   });
 }
 
-/** Documents by `_id` (the `_id` index on both databases). */
-const byIds = <T>(model: mongoose.Model<any>, ids: readonly string[], fields?: Record<string, 1>): Promise<T[]> =>
-  leanByIds<T>(
+/** Records by `_id` (the `_id` index on both databases), from this process's copies where current (store/record-cache.ts). */
+const byIds = <T>(model: mongoose.Model<any>, ids: readonly string[]): Promise<readonly T[]> =>
+  recordsByIds<T>(
     model,
     ids.map((id) => new Types.ObjectId(id)),
-    fields,
   );
 
 const changedAt = (d: DealDoc) => new Date((d as DealDoc & { updatedAt?: Date }).updatedAt ?? 0).getTime();
