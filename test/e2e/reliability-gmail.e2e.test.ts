@@ -162,7 +162,8 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
 
   it('survives kill -9 at three random moments of an import: 0 lost, 0 duplicated', async () => {
     const owner = { email: 'ada@crash-robotics.com', name: 'Ada Crash' };
-    await seedMailbox(owner, 150, 202);
+    // Three backfill pages of 250 (gmail/change-source.ts), so the kills fall between pages as well as within them.
+    await seedMailbox(owner, 600, 202);
     // Requests a little slow, so that the import spans the kills.
     emu.google.control.setFaults({ delayMs: 40 });
     const box = await connect(owner);
@@ -194,10 +195,10 @@ describe('Gmail sync under faults, crashes and hostile pushes', () => {
     const f = await caughtUp(box, 90_000);
     const mb = await api(server.url, await signIn(emu, server.url, owner.email), 'GET', '/api/mailboxes');
     const view = mb.body.mailboxes.find((x: { id: string }) => x.id === box.mailboxId);
-    figures.killDuringImport = { seeded: 150, kills, ...countsOf(f), progress: view.progress };
+    figures.killDuringImport = { seeded: 600, kills, ...countsOf(f), progress: view.progress };
     expect(kills.filter((k) => k.state !== 'live')).toHaveLength(3);
-    expect(f).toMatchObject({ expected: 150, copies: 150, messages: 150, lost: 0, duplicated: 0, extra: 0 });
-    expect(view).toMatchObject({ state: 'live', progress: { imported: 150, total: 150 } });
+    expect(f).toMatchObject({ expected: 600, copies: 600, messages: 600, lost: 0, duplicated: 0, extra: 0 });
+    expect(view).toMatchObject({ state: 'live', progress: { imported: 600, total: 600 } });
   }, 180_000);
 
   it('sends exactly once when the server is killed during a send', async () => {
