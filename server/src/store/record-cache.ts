@@ -46,14 +46,14 @@ export async function recordsByIds<T>(model: mongoose.Model<any>, ids: readonly 
   const prefix = `${String(currentOrgId())} ${model.modelName} `;
   const out: T[] = [];
   const missing: Types.ObjectId[] = [];
-  for (const id of new Set(ids.map(String))) {
-    const key = prefix + id;
+  for (const [hex, id] of new Map(ids.map((id) => [String(id), id]))) {
+    const key = prefix + hex;
     const h = held.get(key);
     if (h && h.version === version && h.writes === writes && now - h.at < MAX_AGE_MS) {
       held.delete(key);
       held.set(key, h);
       out.push(h.doc as T);
-    } else missing.push(ids.find((x) => String(x) === id)!);
+    } else missing.push(id);
   }
   if (missing.length === 0) return out;
   const read = await leanByIds<T & { _id: Types.ObjectId }>(model, missing);

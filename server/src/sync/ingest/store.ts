@@ -54,7 +54,7 @@ export interface IngestResult {
 /**
  * Messages stored per step: the next step is parsed (on the parse threads, or on this one between the database's
  * answers) while this one is written. A step costs a fixed number of database round trips, so fewer, larger steps
- * cost less per message: half a Gmail backfill page (250).
+ * cost less per message, while a step still bounds what is parsed ahead of the writes.
  */
 const PIPELINE_CHUNK = 125;
 
