@@ -7,7 +7,7 @@ import { Mailbox, MailboxMessage } from '../../models';
 import { runAsSystem, runInOrg } from '../../db/tenant';
 import { applyDeletes, applyStateChanges } from '../ingest/changes';
 import { repairHolders } from '../ingest/holders';
-import { ingestMessages, type IngestResult } from '../ingest/store';
+import { ingestMessages, parseAhead, type IngestResult } from '../ingest/store';
 import { ProviderError, type RemoteMessage, type SyncCursor } from '../providers/port';
 import { decide, MAX_ITEM_ATTEMPTS } from './policy';
 import type { RunContext } from './run-context';
@@ -134,7 +134,10 @@ export async function backfill(run: RunContext): Promise<boolean> {
   const maxPages = run.deps.maxPagesPerRun ?? 50;
   const fetchPage = (position: unknown) => {
     const p = run.call('backfill', () => source.backfillPage({ since, position, pageSize: run.deps.pageSize }));
-    p.catch(() => undefined); // awaited below, or dropped when the run ends first: never an unhandled rejection
+    // Parsed as soon as it arrives, while the page before it is still being stored.
+    p.then((page) => {
+      parseAhead(page.upserts);
+    }).catch(() => undefined); // awaited below, or dropped when the run ends first: never an unhandled rejection
     return p;
   };
   // Read-ahead: the next page is fetched while this one is stored, so the provider is never idle while we write

@@ -27,10 +27,33 @@ export interface Prepared {
 
 export type Screened = { kind: 'kept'; item: Prepared } | { kind: 'excluded'; providerMessageId: string; rule: { kind: PrivacyRuleKind; scope?: RuleScope } };
 
+/** Parses begun before their page is stored (parseAhead), found again by the message they are of. */
+const begun = new WeakMap<RemoteMessage, Promise<ParsedMessage>>();
+
+const parseOne = (r: RemoteMessage): Promise<ParsedMessage> =>
+  r.content.kind === 'parsed' ? Promise.resolve(r.content.parsed) : parseRaw(r.content.raw, { fallbackDate: r.receivedAt });
+
 export function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
   // parseMessage never rejects (a bad message comes back flagged); parseRaw runs it on the parse threads, if started.
-  return mapBounded(remote, PARSE_CONCURRENCY, async (r) =>
-    r.content.kind === 'parsed' ? r.content.parsed : parseRaw(r.content.raw, { fallbackDate: r.receivedAt }),
+  return mapBounded(remote, PARSE_CONCURRENCY, (r) => {
+    const ahead = begun.get(r);
+    begun.delete(r); // used once: a page stored again (a retry) parses again
+    return ahead ?? parseOne(r);
+  });
+}
+
+/**
+ * Starts parsing a page that will be stored next (one read ahead while the page before it is stored), so that its
+ * store finds its first messages parsed instead of waiting for them. Only memory is spent: nothing is stored, and a
+ * page that is dropped (the run ended first) takes its parses with it. Answers the parses (as parseAll would).
+ */
+export function parseAhead(remote: readonly RemoteMessage[]): Promise<ParsedMessage[]> {
+  return Promise.all(
+    remote.map((r) => {
+      const parsing = begun.get(r) ?? parseOne(r);
+      begun.set(r, parsing);
+      return parsing;
+    }),
   );
 }
 

@@ -23,6 +23,7 @@ import { copyDocId, messageDocId } from '../../models/ids';
 import { relinkContact } from '../../crm/link';
 import type { ParsedMessage } from '../../mail/message';
 import { messageContent, parseAll, screen, threadRoot, type Prepared } from './prepare';
+export { parseAhead } from './prepare';
 import type { PrivacyRuleKind } from './privacy';
 import { coveredByChoices, noteKeptOut, type ChoiceOwner } from './log-choices';
 import { removeCopies } from './removal';
