@@ -11,10 +11,10 @@ import { runInOrg } from '../../db/tenant';
 import { LogExclusion, MailboxMessage, Message } from '../../models';
 import { excludeFromLog } from '../rules/message-choices';
 import { loadIngestContext } from './context';
-import { dedupKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
 import { LogExclusionKey } from '../../models/log-exclusion';
-import { emailKey, logKeyId } from './log-choices';
+import { collisionFingerprint, dedupKey } from './dedup-key';
+import { coveredByChoices, emailKey, logKeyId } from './log-choices';
 import { parseAll, screen } from './prepare';
 import { mergeRules, NO_RULES } from './privacy';
 import { ingestMessages, takeBackLateChoices } from './store';
@@ -158,4 +158,25 @@ it('a choice made while a page is being stored takes back the copy that page wro
   });
   expect(await held(ann)).toEqual([]);
   expect(await subjects(orgId)).toEqual([]);
+});
+
+it('checks a copy again under the key it has now, once a Message-ID collision gave it a key of its own', async () => {
+  const orgId = await createOrg();
+  const ann = await createMailbox(orgId, 'ann@acme.test');
+  const remote = await remoteOf(mail({ messageId: '<shared@customer.test>', subject: 'Another email, same id' }), { providerMessageId: 'y1' });
+  await runInOrg(orgId, async () => {
+    const [parsed] = await parseAll([remote]);
+    const s = screen(remote, parsed, { address: ann.address }, ['acme.test'], mergeRules(NO_RULES), () => false);
+    if (s.kind !== 'kept') throw new Error('screened out');
+    const owner = { orgId, userId: ann.userId, mailboxId: ann.mailboxId };
+    // Ann chose not to log the email that first had this Message-ID.
+    const exclusion = await LogExclusion.create({ userId: ann.userId, scope: 'message' });
+    await insertIdempotent(LogExclusionKey, [
+      { _id: logKeyId(orgId, ann.userId, emailKey(s.item.dedupKey)), orgId, userId: ann.userId, exclusionId: exclusion._id },
+    ]);
+    expect((await coveredByChoices(owner, [s.item])).size).toBe(1);
+    // Step 1b's check, then the collision check found this copy is another email: it is not the one she chose.
+    s.item.dedupKey = `${s.item.dedupKey}#${collisionFingerprint(parsed)}`;
+    expect((await coveredByChoices(owner, [s.item])).size).toBe(0);
+  });
 });

@@ -54,6 +54,20 @@ function ownThreadKeys(item: Pick<Prepared, 'parsed'> & { remote: Pick<Prepared[
   return keys;
 }
 
+/**
+ * The hashed keys of an item, as `_id` strings. An ingest checks a copy twice (before it is stored, and against a
+ * choice made meanwhile), so they are kept on the item while its dedup key stays the one they were made from (a
+ * Message-ID collision gives the copy a key of its own in between: ingest/store.ts separateCollisions).
+ */
+const keyIdsOf = new WeakMap<object, { owner: ChoiceOwner; dedupKey: string; ids: string[] }>();
+function incomingKeyIds(owner: ChoiceOwner, item: Parameters<typeof incomingKeys>[0]): string[] {
+  const kept = keyIdsOf.get(item);
+  if (kept && kept.owner === owner && kept.dedupKey === item.dedupKey) return kept.ids;
+  const ids = incomingKeys(item, owner.mailboxId).map((k) => String(logKeyId(owner.orgId, owner.userId, k)));
+  keyIdsOf.set(item, { owner, dedupKey: item.dedupKey, ids });
+  return ids;
+}
+
 export interface ChoiceOwner {
   orgId: Types.ObjectId;
   userId: Types.ObjectId;
@@ -64,7 +78,7 @@ export interface ChoiceOwner {
 export async function coveredByChoices(owner: ChoiceOwner, items: readonly Parameters<typeof incomingKeys>[0][]): Promise<Map<number, Types.ObjectId>> {
   const out = new Map<number, Types.ObjectId>();
   if (items.length === 0) return out;
-  const idsOf = items.map((item) => incomingKeys(item, owner.mailboxId).map((k) => String(logKeyId(owner.orgId, owner.userId, k))));
+  const idsOf = items.map((item) => incomingKeyIds(owner, item));
   const all = [...new Set(idsOf.flat())].map((id) => new mongoose.Types.ObjectId(id));
   const hits = await LogExclusionKey.find({ _id: mongoose.trusted({ $in: all }) })
     .select({ exclusionId: 1 })
