@@ -56,7 +56,8 @@ export function quotaErrorBody(status: 429 | 403) {
 
 export class QuotaMeter {
   private settings: QuotaSettings = { unitsPerSecond: 250, status: 429 };
-  private windows = new Map<string, Array<{ at: number; units: number }>>();
+  /** Per user, the charges of the last second, oldest first, and their sum (kept as charges come and go). */
+  private windows = new Map<string, { entries: Array<{ at: number; units: number }>; head: number; units: number }>();
   private usage = new Map<string, QuotaUsage>();
 
   set(settings: Partial<QuotaSettings>): void {
@@ -70,18 +71,24 @@ export class QuotaMeter {
   /** Charges the call to the user; false when it would exceed the per-second budget. */
   charge(user: string, method: string, now = Date.now()): boolean {
     const units = METHOD_COST[method] ?? 5;
-    const window = (this.windows.get(user) ?? []).filter((entry) => entry.at > now - 1000);
-    const inWindow = window.reduce((sum, entry) => sum + entry.units, 0);
+    const window = this.windows.get(user) ?? { entries: [], head: 0, units: 0 };
+    this.windows.set(user, window);
+    // Charges leave the window once a second old; the clock only moves forward (Date.now), so they leave in order.
+    while (window.head < window.entries.length && window.entries[window.head].at <= now - 1000) window.units -= window.entries[window.head++].units;
+    if (window.head > 1024 && window.head * 2 > window.entries.length) {
+      window.entries = window.entries.slice(window.head);
+      window.head = 0;
+    }
+    const inWindow = window.units;
     const usage = this.usage.get(user) ?? { unitsUsed: 0, calls: 0, rejected: 0, peakUnitsPerSecond: 0 };
     this.usage.set(user, usage);
     const limit = this.settings.unitsPerSecond;
     if (limit !== null && inWindow + units > limit && !(units > limit && inWindow === 0)) {
-      this.windows.set(user, window);
       usage.rejected += 1;
       return false;
     }
-    window.push({ at: now, units });
-    this.windows.set(user, window);
+    window.entries.push({ at: now, units });
+    window.units += units;
     usage.unitsUsed += units;
     usage.calls += 1;
     usage.peakUnitsPerSecond = Math.max(usage.peakUnitsPerSecond, inWindow + units);
