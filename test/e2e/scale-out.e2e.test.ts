@@ -267,6 +267,10 @@ describe('one API process and two workers on one database', () => {
 
     const finished = [];
     for (const b of boxes) finished.push({ mailbox: b.address, ...(await exact(b, 150_000)) });
+    // A live mailbox the dead worker was polling is taken over at the survivor's next look with a free slot, which
+    // can come only after the imports it took over first have finished: wait for every one to be seen run again.
+    const takenOver = (h: { mailboxId: string }) => (sightings.get(h.mailboxId) ?? []).some((s) => s.firstSeen >= killedAt && !s.owner.startsWith(prefix));
+    await wait('every mailbox of the killed worker run again', async () => held.every(takenOver), 30_000).catch(() => undefined);
     // Taken over by the survivor, and never before the dead worker's lease ran out.
     const takeovers = held.map((h) => {
       const next = (sightings.get(h.mailboxId) ?? []).filter((s) => s.firstSeen >= killedAt && !s.owner.startsWith(prefix));
