@@ -11,7 +11,10 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The event-loop lag histogram samples on a timer: prom-client's default of every 10 ms woke an idle server 100
+  // times a second, most of what it spent with nothing to do (docs/PERFORMANCE.md, "Idle"). Every 100 ms still
+  // sees any stall a person would notice.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   return {
     registry,
     httpRequests: new Counter({
