@@ -134,10 +134,10 @@ export async function backfill(run: RunContext): Promise<boolean> {
   const maxPages = run.deps.maxPagesPerRun ?? 50;
   const fetchPage = (position: unknown) => {
     const p = run.call('backfill', () => source.backfillPage({ since, position, pageSize: run.deps.pageSize }));
-    // Parsed as soon as it arrives, while the page before it is still being stored.
-    p.then((page) => {
-      parseAhead(page.upserts);
-    }).catch(() => undefined); // awaited below, or dropped when the run ends first: never an unhandled rejection
+    // Parsed as soon as it arrives, while the page before it is still being stored. The fetch is awaited below, or
+    // dropped when the run ends first; a failed parse is parseAll's to answer when the page is stored: neither is
+    // ever an unhandled rejection.
+    p.then((page) => parseAhead(page.upserts)).catch(() => undefined);
     return p;
   };
   // Read-ahead: the next page is fetched while this one is stored, so the provider is never idle while we write

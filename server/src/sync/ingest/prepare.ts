@@ -48,13 +48,22 @@ export function parseAll(remote: RemoteMessage[]): Promise<ParsedMessage[]> {
  * page that is dropped (the run ended first) takes its parses with it. Answers the parses (as parseAll would).
  */
 export function parseAhead(remote: readonly RemoteMessage[]): Promise<ParsedMessage[]> {
-  return Promise.all(
-    remote.map((r) => {
-      const parsing = begun.get(r) ?? parseOne(r);
-      begun.set(r, parsing);
-      return parsing;
-    }),
-  );
+  // Each message's parse is registered at once (parseAll finds it, started or not), and started within the same
+  // bound as parseAll's, so parsing ahead on the event loop (SYNC_PARSE_THREADS=0) never runs a whole page at once.
+  const fresh = remote.filter((r) => !begun.has(r));
+  const starts = fresh.map((r) => {
+    let start!: () => void;
+    const parsing = new Promise<void>((resolve) => {
+      start = resolve;
+    }).then(() => parseOne(r));
+    begun.set(r, parsing);
+    return { start, parsing };
+  });
+  void mapBounded(starts, PARSE_CONCURRENCY, async ({ start, parsing }) => {
+    start();
+    await parsing.catch(() => undefined); // the failure is the store's to see, through parseAll
+  });
+  return Promise.all(remote.map((r) => begun.get(r)!));
 }
 
 export function participantsOf(p: ParsedMessage): string[] {
