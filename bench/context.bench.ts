@@ -30,7 +30,7 @@ import { User } from '../server/src/models/user';
 import { buildService } from '../server/src/server';
 import { runLoad, type LoadRequest } from './load-client';
 import { cpuSnapshot } from './procstat';
-import { indexCopies } from '../server/src/store/activity';
+import { indexMessages } from '../server/src/store/activity';
 
 export interface ContextBenchOptions {
   contacts: number;
@@ -107,6 +107,7 @@ export async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print:
       const batch = Array.from({ length: Math.min(CHUNK, o.messages - at) }, (_, k) => {
         const person = personEmail(Math.floor(random() * o.contacts));
         const holder = users[Math.floor(random() * users.length)];
+        const copyId = new Types.ObjectId();
         return {
           ...byInternetMessageId(orgId, `${at + k}@bench`),
           internetMessageId: `${at + k}@bench`,
@@ -119,19 +120,21 @@ export async function seed(orgId: Types.ObjectId, o: ContextBenchOptions, print:
           text: 'body '.repeat(200),
           participants: [person, holder.email],
           syncedBy: [holder._id],
+          copyIds: [copyId],
         };
       });
+      // Each message listing its holder's copy, that copy, and the read model, as the ingest writes them
+      // (server/src/sync/ingest/store.ts, store/activity.ts).
       await Message.insertMany(batch, { lean: true });
-      // Every holder's copy, and the read model as the ingest writes it (store/activity.ts).
       const copies = batch.map((m) => ({
-        _id: new Types.ObjectId(),
+        _id: m.copyIds[0],
         mailboxId: mailboxOf.get(String(m.syncedBy[0])),
         userId: m.syncedBy[0],
         messageId: m._id,
         providerMessageId: `p${m.dedupKey}`,
       }));
       await MailboxMessage.insertMany(copies, { lean: true });
-      await indexCopies(copies.map((c, k) => ({ copyId: c._id, messageId: c.messageId, date: batch[k].date, participants: batch[k].participants })));
+      await indexMessages(batch.map((m) => ({ messageId: m._id, date: m.date, participants: m.participants })));
       if ((at / CHUNK) % 20 === 19) print(`  … ${at + CHUNK} messages (${Math.round((Date.now() - started) / 1000)} s)`);
     }
     print(`seeded ${o.messages} messages in ${Date.now() - started} ms total`);

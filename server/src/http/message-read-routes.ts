@@ -35,7 +35,7 @@ export function messageReadRoutes(deps: MessageReadDeps): Router {
   router.get('/api/messages/:id', async (req, res) => {
     const { id } = idParam.parse(req.params);
     const { message, access, policy } = await visibleMessage(req, id);
-    const copies = (await copiesOf([message._id])).get(String(message._id)) ?? [];
+    const copies = (await copiesOf([message])).get(String(message._id)) ?? [];
     // Mailboxes of holders the caller may know about: their own, and those of teammates who share.
     const shows = (u: Types.ObjectId) => policy.shows(u, message);
     const shownHolders = copies.filter((c) => shows(c.userId));

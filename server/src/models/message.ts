@@ -1,6 +1,6 @@
 /**
  * One email per organisation, however many mailboxes hold it (unique on `dedupKey`). Each mailbox's copy
- * is a `MailboxMessage`; `syncedBy` lists the users whose mailboxes hold it.
+ * is a `MailboxMessage`; `syncedBy` lists the users whose mailboxes hold it, `copyIds` the copies themselves.
  */
 import { Schema, type Types } from 'mongoose';
 import type { DecodingNote } from '../mail/message';
@@ -55,6 +55,14 @@ const messageSchema = tenantSchema({
   companyIds: { type: [Schema.Types.ObjectId], default: [] },
   dealIds: { type: [Schema.Types.ObjectId], default: [] },
   syncedBy: { type: [Schema.Types.ObjectId], default: [] },
+  /**
+   * The `_id`s of its copies (`mailboxMessages`), so a listing that read the message reads its copies by `_id` next
+   * (store/activity.ts copiesOf). Written with the message or added by `$addToSet` before the copy's own insert is
+   * relied on (ingest/holders.ts), so an id may name a copy whose insert failed: a reader skips it, and the
+   * rebuild drops it. Absent on mail an organisation stored before copy ids lived here (models/org.ts
+   * `copiesOnMessages`).
+   */
+  copyIds: { type: [Schema.Types.ObjectId], default: undefined },
   /**
    * A holder's sharing level for this one message, overriding their own (crm/visibility.ts): each holder in at
    * most one list. Absent until someone sets one; taken out with the holder's last copy (ingest/removal.ts).
@@ -111,6 +119,7 @@ export interface MessageDoc {
   companyIds: Types.ObjectId[];
   dealIds: Types.ObjectId[];
   syncedBy: Types.ObjectId[];
+  copyIds?: Types.ObjectId[];
   levelOverrides?: { private?: Types.ObjectId[]; metadata?: Types.ObjectId[]; full?: Types.ObjectId[] } | null;
   malformed: { reason: string; raw: Buffer } | null;
   decoding?: DecodingNoteValue[];

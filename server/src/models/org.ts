@@ -46,6 +46,12 @@ const orgSchema = new Schema(
      * process holding copies of them (store/record-cache.ts) drops them.
      */
     recordsVersion: { type: Number, default: 0 },
+    /**
+     * True once every message's copies are listed on the message itself (`copyIds`): always for an organisation
+     * created since, and for an older one once its copy refs were folded in (store/activity.ts foldCopyRefs, run at
+     * start-up). Until then the read paths also read the copy refs.
+     */
+    copiesOnMessages: { type: Boolean, default: true },
   },
   { timestamps: true, strict: 'throw' },
 );
@@ -59,6 +65,7 @@ export interface OrgDoc {
   directoryVersion?: number;
   peopleVersion?: number;
   recordsVersion?: number;
+  copiesOnMessages?: boolean;
   settings: {
     sync: {
       historyDays: number;

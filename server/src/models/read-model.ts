@@ -1,7 +1,7 @@
 /**
  * Read-model entries (server/src/store/keys.ts), found by their string `_id` (a key or a range of keys): activity is
- * written with plain inserts (a duplicate `_id` means "already there"), copy refs with `$addToSet` upserts; both are
- * deleted by `_id` and rebuilt from the mail by `npm run rebuild-read-models`. No secondary index: `_id` serves all.
+ * written with plain inserts (a duplicate `_id` means "already there"), deleted by `_id` and rebuilt from the mail
+ * by `npm run rebuild-read-models`. No secondary index: `_id` serves all.
  */
 import { Schema, type Types } from 'mongoose';
 import { model, tenantSchema } from './define';
@@ -16,7 +16,11 @@ const activitySchema = tenantSchema(
   { timestamps: false, versionKey: false },
 );
 
-/** `<orgId> c <messageId>`: the mailbox copies of a message (one document per message, so a page of messages is one `$in`). */
+/**
+ * `<orgId> c <messageId>`: the mailbox copies of a message, as they were kept before each message listed its own
+ * (`copyIds`). Nothing writes them now; an organisation's are folded into its messages at start-up and then deleted
+ * (server/src/store/activity.ts foldCopyRefs).
+ */
 const copyRefSchema = tenantSchema(
   {
     _id: { type: String, required: true },

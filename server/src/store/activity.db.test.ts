@@ -7,10 +7,11 @@ import { useTestDatabase } from '../../../test/helpers/db';
 import { runInOrg } from '../db/tenant';
 import { MailboxMessage } from '../models/mailbox-message';
 import { Message, type MessageDoc } from '../models/message';
+import { Org } from '../models/org';
 import { Activity, CopyRef } from '../models/read-model';
 import { removeCopies, removeMessages } from '../sync/ingest/removal';
 import { recordQueries } from '../../../test/helpers/query-log';
-import { addressSources, copiesOf, domainSources, indexCopies, indexMessages, newestWith } from './activity';
+import { addressSources, copiesOf, domainSources, foldCopyRefs, indexCopies, indexMessages, newestWith } from './activity';
 import { key, prefixRange } from './keys';
 import { rebuildReadModels } from './rebuild';
 
@@ -53,7 +54,13 @@ const load = (ids: Types.ObjectId[]) => Message.find({ _id: mongoose.trusted({ $
 const subjects = (docs: MessageDoc[]) => docs.map((d) => d.subject);
 const visibleToAda = (d: MessageDoc) => d.syncedBy.some((h) => h.equals(ada));
 
+/** The stored message, with the copy ids it lists. */
+const reread = (doc: MessageDoc) => runInOrg(orgId, async () => (await Message.findById(doc._id).lean<MessageDoc>()) ?? { ...doc, copyIds: [] });
+const holdersOf = async (doc: MessageDoc, org = orgId) =>
+  ((await runInOrg(org, () => copiesOf([doc]))).get(String(doc._id)) ?? []).map((c) => String(c.userId)).sort();
+
 beforeAll(async () => {
+  await Org.create({ _id: orgId, key: 'activity-test', name: 'Activity test' });
   // jane: 1..20 (ada); sam: 5, 15, 25 (ada), with jane on 15; 21..60 jane again but only bob holds them (private to ada).
   for (let n = 1; n <= 20; n++) await store(n, n === 15 ? ['jane@globex.com', 'sam@initech.com'] : ['jane@globex.com'], [ada]);
   for (const n of [5, 25]) await store(100 + n, ['sam@initech.com'], [ada]);
@@ -155,18 +162,15 @@ describe('newestWith against every message read in full', () => {
 describe('copies and removal', () => {
   it("finds a message's copies by key, and forgets them with the mail", async () => {
     const doc = await store(200, ['kim@umbrella.test'], [ada, bob]);
-    const copies = await runInOrg(orgId, () => copiesOf([doc._id]));
-    expect(
-      copies
-        .get(String(doc._id))
-        ?.map((c) => String(c.userId))
-        .sort(),
-    ).toEqual([String(ada), String(bob)].sort());
+    const queries = await recordQueries(async () => expect(await holdersOf(await reread(doc))).toEqual([String(ada), String(bob)].sort()));
+    // The message lists its copies: no copy refs are read in an organisation that has none.
+    expect(queries.filter((q) => q.collection === 'copyrefs')).toHaveLength(0);
 
     await runInOrg(orgId, () => removeCopies({ messageId: doc._id, userId: bob }, bob));
-    expect((await runInOrg(orgId, () => copiesOf([doc._id]))).get(String(doc._id))).toHaveLength(1);
+    expect((await reread(doc)).copyIds).toHaveLength(1);
+    expect(await holdersOf(await reread(doc))).toEqual([String(ada)]);
     await runInOrg(orgId, () => removeMessages([doc._id]));
-    expect((await runInOrg(orgId, () => copiesOf([doc._id]))).get(String(doc._id)) ?? []).toEqual([]);
+    expect(await holdersOf(await reread(doc))).toEqual([]);
     const left = await runInOrg(orgId, () => Activity.countDocuments({ _id: mongoose.trusted(prefixRange(orgId, 'a', ['kim@umbrella.test'])) }));
     expect(left).toBe(0);
   });
@@ -179,17 +183,61 @@ describe('rebuild', () => {
     await runInOrg(orgId, () =>
       Activity.create({ _id: key(orgId, 'a', 'lee@soylent.test', '2030-01-01T00:00:00.000Z', ghost), messageId: ghost, date: new Date('2030-01-01') }),
     );
-    await runInOrg(orgId, () => CopyRef.create({ _id: key(orgId, 'c', ghost), messageId: ghost, copyIds: [ghost] }));
+    // A message listing a copy that is gone, beside the one it has.
+    const listed = await store(301, ['lee@soylent.test'], [ada]);
+    await runInOrg(orgId, () => Message.updateOne({ _id: listed._id }, { $addToSet: { copyIds: ghost } }));
 
     const first = await rebuildReadModels(orgId);
-    expect(first).toMatchObject({ staleActivity: 1, staleCopyRefs: 1 });
+    expect(first).toMatchObject({ staleActivity: 1, staleCopyIds: 1, foldedCopyRefs: 0 });
     const docs = await runInOrg(orgId, () => newestWith(addressSources(['lee@soylent.test']), 5, load, () => true));
-    expect(docs.map((d) => String(d._id))).toEqual([String(unindexed._id)]);
+    expect(docs.map((d) => String(d._id))).toEqual([String(listed._id), String(unindexed._id)]);
+    expect(await holdersOf(await reread(unindexed))).toEqual([String(ada)]);
+    expect((await reread(listed)).copyIds?.map(String)).not.toContain(String(ghost));
 
-    const count = () => runInOrg(orgId, async () => [await Activity.countDocuments({}), await CopyRef.countDocuments({})]);
+    const count = () =>
+      runInOrg(orgId, async () => [await Activity.countDocuments({}), (await Message.find({}).lean<MessageDoc[]>()).flatMap((m) => m.copyIds ?? []).length]);
     const before = await count();
-    expect(await rebuildReadModels(orgId)).toMatchObject({ staleActivity: 0, staleCopyRefs: 0 });
+    expect(await rebuildReadModels(orgId)).toMatchObject({ staleActivity: 0, staleCopyIds: 0 });
     expect(await count()).toEqual(before);
+  });
+});
+
+describe('an organisation that stored mail before copy ids lived on the messages', () => {
+  it('reads its copy refs until they are folded into the messages, then only the messages', async () => {
+    const legacy = new Types.ObjectId();
+    // As such an organisation's document is: no `copiesOnMessages` (written past mongoose, which would default it).
+    await Org.collection.insertOne({ _id: legacy, key: 'legacy-org', name: 'Legacy', domains: [] });
+    const doc = await runInOrg(legacy, async () => {
+      const m = (
+        await Message.create({
+          dedupKey: 'mid:legacy@t',
+          subject: 'old',
+          date: new Date(t0),
+          direction: 'inbound',
+          participants: ['x@y.test'],
+          syncedBy: [ada, bob],
+        })
+      ).toObject() as MessageDoc;
+      const copies = await MailboxMessage.create([
+        { mailboxId: mailboxA, userId: ada, messageId: m._id, providerMessageId: 'legacy-a' },
+        { mailboxId: mailboxB, userId: bob, messageId: m._id, providerMessageId: 'legacy-b' },
+      ]);
+      // Ada's copy came before the change (a copy ref), Bob's after it (on the message).
+      await CopyRef.create({ _id: key(legacy, 'c', m._id), messageId: m._id, copyIds: [copies[0]._id] });
+      await Message.updateOne({ _id: m._id }, { $addToSet: { copyIds: copies[1]._id } });
+      return (await Message.findById(m._id).lean<MessageDoc>())!;
+    });
+    const both = [String(ada), String(bob)].sort();
+    expect(await holdersOf(doc, legacy)).toEqual(both);
+
+    expect(await foldCopyRefs(legacy)).toBe(1);
+    expect(await foldCopyRefs(legacy)).toBe(0);
+    expect((await Org.findById(legacy).lean())?.copiesOnMessages).toBe(true);
+    expect(await runInOrg(legacy, () => CopyRef.countDocuments({}))).toBe(0);
+    const folded = (await runInOrg(legacy, () => Message.findById(doc._id).lean<MessageDoc>()))!;
+    expect(folded.copyIds).toHaveLength(2);
+    const queries = await recordQueries(async () => expect(await holdersOf(folded, legacy)).toEqual(both));
+    expect(queries.filter((q) => q.collection === 'copyrefs')).toHaveLength(0);
   });
 });
 

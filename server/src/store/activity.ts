@@ -5,12 +5,16 @@
  *             "<orgId> d <domain> <date> <messageId>"   — the messages with someone at a company domain (the
  *                                                         registrable domain of an address, never free-mail)
  *             "<orgId> t <threadId> <date> <messageId>" — the messages of a thread, oldest first in key order
- *   copy refs "<orgId> c <messageId>"                    — the mailbox copies of a message (an id list)
  *
- * Ingest writes both when it stores a copy (indexCopies; a message sent from the CRM is indexed when it is
- * recorded, before its copy exists: indexMessages), the removal path deletes them with the mail
- * (forgetMessages, forgetCopies), and `npm run rebuild-read-models` rebuilds them from the messages and copies
- * themselves (rebuild.ts). Entries only point at documents, whose own fields (holders, labels, state) are read when
+ * and on each message the ids of its copies (`copyIds`), so the copies of a page of messages are one read by `_id`.
+ * (They were once kept as "copy refs", `<orgId> c <messageId>` documents; an organisation that still holds some
+ * has them folded into its messages at start-up: foldCopyRefs.)
+ *
+ * Ingest writes both when it stores a copy (ingest/store.ts: the copy ids with the message, or added to it; other
+ * writers call indexCopies; a message sent from the CRM is indexed when it is recorded, before its copy exists:
+ * indexMessages), the removal path deletes them with the mail (forgetMessages, forgetCopies), reconciliation puts
+ * back a mailbox's missing copy ids (ingest/holders.ts), and `npm run rebuild-read-models` rebuilds both from the
+ * messages and copies themselves (rebuild.ts). Entries only point at documents, whose own fields (holders, labels, state) are read when
  * an answer is built, so an entry never shows stale content; an entry whose message is gone is skipped (and
  * dropped by the rebuild).
  *
@@ -19,12 +23,15 @@
  * the organisation.
  */
 import mongoose, { type Types } from 'mongoose';
-import { currentOrgId } from '../db/tenant';
+import { currentOrgId, runInOrg } from '../db/tenant';
 import { MailboxMessage, type MessageFlags } from '../models/mailbox-message';
+import { Message } from '../models/message';
+import { Org } from '../models/org';
 import { Activity, CopyRef } from '../models/read-model';
 import { companyDomainFor } from '../mail/domains';
 import { datePart, isKeyPart, key, prefixRange } from './keys';
 import { leanByIds, leanFind } from './lean';
+import { snapshotOrg } from './org-snapshot';
 
 const { trusted } = mongoose;
 const CHUNK = 500;
@@ -105,32 +112,40 @@ export async function indexMessages(messages: readonly IndexedMessage[]): Promis
   await insertAll(Activity, [...entries.values()]);
 }
 
-/** Records stored copies (and so their messages' activity). Inside the organisation's context. */
+/** Records stored copies on their messages (`copyIds`) and their messages' activity. Inside the organisation's context. */
 export async function indexCopies(copies: readonly IndexedCopy[]): Promise<void> {
   if (copies.length === 0) return;
-  const orgId = currentOrgId();
   const byMessage = new Map<string, { messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>();
   for (const c of copies) {
     const entry = byMessage.get(String(c.messageId)) ?? { messageId: c.messageId, copyIds: [] };
     entry.copyIds.push(c.copyId);
     byMessage.set(String(c.messageId), entry);
   }
-  // A message's first copy inserts its ref (the cheap write, and the common one); a further copy adds to it.
-  const refs = [...byMessage.values()];
-  const addTo = async (existing: number[]) => {
-    // bulkWrite is not scoped by the tenant plugin: the organisation is in the key, and in the filter.
-    const ops = existing.map((i) => ({
-      updateOne: { filter: { _id: copyKey(orgId, refs[i].messageId), orgId }, update: { $addToSet: { copyIds: { $each: refs[i].copyIds } } } },
-    }));
-    for (let i = 0; i < ops.length; i += CHUNK) await CopyRef.bulkWrite(ops.slice(i, i + CHUNK), { ordered: false });
-  };
-  await Promise.all([
-    indexMessages(copies),
-    insertAll(
-      CopyRef,
-      refs.map((r) => ({ _id: copyKey(orgId, r.messageId), orgId, messageId: r.messageId, copyIds: r.copyIds })),
-    ).then(addTo),
-  ]);
+  await Promise.all([indexMessages(copies), listCopies([...byMessage.values()])]);
+}
+
+/**
+ * Adds copy ids to their messages' `copyIds` (and, given `holder`, the copies' user to their `syncedBy`): one
+ * `$addToSet` per message, by `_id`, sent in unordered batches. A message deleted meanwhile is left deleted.
+ */
+export async function listCopies(
+  holdings: readonly { messageId: Types.ObjectId; copyIds: readonly Types.ObjectId[] }[],
+  holder?: Types.ObjectId,
+): Promise<void> {
+  const orgId = currentOrgId();
+  // bulkWrite is not scoped by the tenant plugin: the organisation is in the filter.
+  const ops = holdings.map((h) => ({
+    updateOne: {
+      filter: { _id: h.messageId, orgId },
+      update: { $addToSet: { copyIds: { $each: [...h.copyIds] }, ...(holder ? { syncedBy: holder } : {}) } },
+    },
+  }));
+  for (let i = 0; i < ops.length; i += CHUNK) await Message.bulkWrite(ops.slice(i, i + CHUNK), { ordered: false });
+}
+
+/** Whether the organisation in context may still hold copy refs (stored before copy ids lived on the messages). */
+async function mayHoldCopyRefs(): Promise<boolean> {
+  return (await snapshotOrg())?.copiesOnMessages !== true;
 }
 
 /** Drops the entries of messages about to be (or already) deleted, given their date, participants and thread. */
@@ -143,27 +158,26 @@ export async function forgetMessages(
     activityEntries(orgId, { messageId: m._id, date: m.date, participants: m.participants ?? [], threadId: m.threadId }).map((e) => e._id),
   );
   for (let i = 0; i < keys.length; i += CHUNK) await Activity.deleteMany({ _id: trusted({ $in: keys.slice(i, i + CHUNK) }) });
+  if (!(await mayHoldCopyRefs())) return;
   const refs = messages.map((m) => copyKey(orgId, m._id));
   for (let i = 0; i < refs.length; i += CHUNK) await CopyRef.deleteMany({ _id: trusted({ $in: refs.slice(i, i + CHUNK) }) });
 }
 
-/** Drops the refs of copies deleted while their message stays. */
+/** Takes copies about to be deleted (or already) off their messages, whose other copies stay. */
 export async function forgetCopies(copies: readonly { _id: Types.ObjectId; messageId: Types.ObjectId }[]): Promise<void> {
+  if (copies.length === 0) return;
   const orgId = currentOrgId();
-  const byMessage = new Map<string, Types.ObjectId[]>();
-  for (const c of copies) byMessage.set(copyKey(orgId, c.messageId), [...(byMessage.get(copyKey(orgId, c.messageId)) ?? []), c._id]);
-  for (const [ref, ids] of byMessage) await CopyRef.updateOne({ _id: ref }, { $pullAll: { copyIds: ids } });
-}
-
-/** The copy ids of each message (one read by `_id` for up to 500 messages). */
-export async function copyIdsOf(messageIds: readonly Types.ObjectId[]): Promise<Map<string, Types.ObjectId[]>> {
-  const orgId = currentOrgId();
-  const refs = await leanByIds<{ messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>(
-    CopyRef,
-    messageIds.map((id) => copyKey(orgId, id)),
-    { messageId: 1, copyIds: 1 },
-  );
-  return new Map(refs.map((r) => [String(r.messageId), r.copyIds]));
+  const byMessage = new Map<string, { messageId: Types.ObjectId; ids: Types.ObjectId[] }>();
+  for (const c of copies) {
+    const entry = byMessage.get(String(c.messageId)) ?? { messageId: c.messageId, ids: [] };
+    entry.ids.push(c._id);
+    byMessage.set(String(c.messageId), entry);
+  }
+  const held = [...byMessage.values()];
+  const ops = held.map((h) => ({ updateOne: { filter: { _id: h.messageId, orgId }, update: { $pullAll: { copyIds: h.ids } } } }));
+  for (let i = 0; i < ops.length; i += CHUNK) await Message.bulkWrite(ops.slice(i, i + CHUNK), { ordered: false });
+  if (!(await mayHoldCopyRefs())) return;
+  for (const h of held) await CopyRef.updateOne({ _id: copyKey(orgId, h.messageId) }, { $pullAll: { copyIds: h.ids } });
 }
 
 /** What a listing shows of a copy: whose it is, and its labels and state. */
@@ -177,25 +191,66 @@ export interface CopyView {
 }
 
 /**
- * The copies of these messages, oldest first, grouped by message id: the refs by `_id` range, then the copies by
- * `_id` (no query on `messageId`, which the embedded database would answer by reading every copy).
+ * The copies of these messages (read with their `copyIds`), oldest first, grouped by message id: the copies by
+ * `_id` (no query on `messageId`, which the embedded database would answer by reading every copy). A copy listed on
+ * a message it no longer belongs to is left out. In an organisation that may still hold copy refs
+ * (`copiesOnMessages` not yet set), the refs of these messages are read too, by `_id`.
  */
-export async function copiesOf(messageIds: readonly Types.ObjectId[]): Promise<Map<string, CopyView[]>> {
+export async function copiesOf(messages: readonly { _id: Types.ObjectId; copyIds?: readonly Types.ObjectId[] }[]): Promise<Map<string, CopyView[]>> {
   const out = new Map<string, CopyView[]>();
-  if (messageIds.length === 0) return out;
-  const ids = [...(await copyIdsOf(messageIds)).values()].flat();
-  const copies = await leanByIds<CopyView & { createdAt?: Date }>(MailboxMessage, ids, {
-    messageId: 1,
-    userId: 1,
-    mailboxId: 1,
-    labels: 1,
-    state: 1,
-    createdAt: 1,
-  });
+  if (messages.length === 0) return out;
+  const ids = new Map<string, Types.ObjectId>();
+  for (const m of messages) for (const id of m.copyIds ?? []) ids.set(String(id), id);
+  if (await mayHoldCopyRefs()) {
+    const orgId = currentOrgId();
+    const refs = await leanByIds<{ copyIds: Types.ObjectId[] }>(
+      CopyRef,
+      messages.map((m) => copyKey(orgId, m._id)),
+      { copyIds: 1 },
+    );
+    for (const r of refs) for (const id of r.copyIds) ids.set(String(id), id);
+  }
+  const wanted = new Set(messages.map((m) => String(m._id)));
+  const copies = (
+    await leanByIds<CopyView & { createdAt?: Date }>(MailboxMessage, [...ids.values()], {
+      messageId: 1,
+      userId: 1,
+      mailboxId: 1,
+      labels: 1,
+      state: 1,
+      createdAt: 1,
+    })
+  ).filter((c) => wanted.has(String(c.messageId)));
   const time = (c: { createdAt?: Date }) => new Date(c.createdAt ?? 0).getTime();
   copies.sort((a, b) => time(a) - time(b) || String(a._id).localeCompare(String(b._id)));
   for (const c of copies) out.set(String(c.messageId), [...(out.get(String(c.messageId)) ?? []), c]);
   return out;
+}
+
+/**
+ * Folds an organisation's copy refs (`<orgId> c <messageId>` documents, where copy ids were kept before they lived
+ * on the messages) into its messages' `copyIds`, a page of refs at a time, each page's refs deleted once added, and
+ * then sets `copiesOnMessages`. Idempotent, and safe to run beside ingest and on several processes at once; a crash
+ * leaves the rest for the next run. Answers how many refs it folded.
+ */
+export async function foldCopyRefs(orgId: Types.ObjectId): Promise<number> {
+  return runInOrg(orgId, async () => {
+    const range = prefixRange(orgId, 'c', []);
+    let folded = 0;
+    for (;;) {
+      const refs = await leanFind<{ _id: string; messageId: Types.ObjectId; copyIds: Types.ObjectId[] }>(
+        CopyRef,
+        { _id: { $gt: range.$gt, $lt: range.$lt } },
+        { projection: { messageId: 1, copyIds: 1 }, sort: { _id: 1 }, limit: CHUNK },
+      );
+      if (refs.length === 0) break;
+      await listCopies(refs.map((r) => ({ messageId: r.messageId, copyIds: r.copyIds })));
+      await CopyRef.deleteMany({ _id: trusted({ $in: refs.map((r) => r._id) }) });
+      folded += refs.length;
+    }
+    await Org.updateOne({ _id: orgId }, { $set: { copiesOnMessages: true } });
+    return folded;
+  });
 }
 
 /**

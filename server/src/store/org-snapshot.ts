@@ -30,7 +30,7 @@ const MAX_AGE_MS = 10_000;
 /** Organisations whose people this process keeps (the least recently asked for is dropped first). */
 const MAX_ORGS = 2_000;
 
-export type SnapshotOrg = Pick<OrgDoc, '_id' | 'domains' | 'settings' | 'directoryVersion' | 'peopleVersion' | 'recordsVersion'>;
+export type SnapshotOrg = Pick<OrgDoc, '_id' | 'domains' | 'settings' | 'directoryVersion' | 'peopleVersion' | 'recordsVersion' | 'copiesOnMessages'>;
 export type SnapshotUser = Pick<UserDoc, '_id' | 'email' | 'name' | 'role' | 'disabled' | 'sessionsNotBefore' | 'settings'>;
 export interface OrgSnapshot {
   org: SnapshotOrg | null;
@@ -57,7 +57,7 @@ function remember(key: string, held: People): void {
   if (people.size > MAX_ORGS) people.delete(people.keys().next().value as string);
 }
 
-const ORG_FIELDS = { domains: 1, settings: 1, directoryVersion: 1, peopleVersion: 1, recordsVersion: 1 } as const;
+const ORG_FIELDS = { domains: 1, settings: 1, directoryVersion: 1, peopleVersion: 1, recordsVersion: 1, copiesOnMessages: 1 } as const;
 const USER_FIELDS = { email: 1, name: 1, role: 1, disabled: 1, sessionsNotBefore: 1, settings: 1 } as const;
 
 async function loadPeople(): Promise<Omit<People, 'version' | 'loadedAt'>> {

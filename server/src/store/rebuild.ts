@@ -1,7 +1,10 @@
 /**
- * Rebuilds the mail read model (activity.ts) of one organisation from its messages and copies: every copy is
- * indexed again (idempotent inserts), then every entry whose message or copy no longer exists (or, for a thread
- * entry, whose message is not of that thread) is deleted. Nothing
+ * Rebuilds the mail read model (activity.ts) of one organisation from its messages and copies: any copy refs left
+ * from before copy ids lived on the messages are folded in, every copy is indexed again (idempotent inserts and
+ * `$addToSet`s), then every entry whose message no longer exists (or, for a thread entry, whose message is not of
+ * that thread) and every copy id whose copy is gone or belongs to another message is deleted. (A copy being written
+ * while this runs may lose its id this way, listed before its insert; the mailbox's next reconciliation puts it
+ * back: ingest/holders.ts repairHolders.) Nothing
  * is emptied first, so the sidebar keeps answering while it runs; running it twice changes nothing.
  * `npm run rebuild-read-models` runs it for every organisation (server/src/main.ts --rebuild-read-models).
  */
@@ -9,8 +12,8 @@ import mongoose, { Types } from 'mongoose';
 import { runInOrg } from '../db/tenant';
 import { MailboxMessage } from '../models/mailbox-message';
 import { Message } from '../models/message';
-import { Activity, CopyRef } from '../models/read-model';
-import { indexCopies } from './activity';
+import { Activity } from '../models/read-model';
+import { foldCopyRefs, indexCopies } from './activity';
 import { prefixRange } from './keys';
 
 const { trusted } = mongoose;
@@ -19,12 +22,14 @@ const BATCH = 500;
 export interface RebuildOutcome {
   copies: number;
   staleActivity: number;
-  staleCopyRefs: number;
+  staleCopyIds: number;
+  /** Copy refs of mail stored before copy ids lived on the messages, folded into them (activity.ts foldCopyRefs). */
+  foldedCopyRefs: number;
 }
 
 export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildOutcome> {
   return runInOrg(orgId, async () => {
-    const out: RebuildOutcome = { copies: 0, staleActivity: 0, staleCopyRefs: 0 };
+    const out: RebuildOutcome = { copies: 0, staleActivity: 0, staleCopyIds: 0, foldedCopyRefs: await foldCopyRefs(orgId) };
     // One pass over the copies (a maintenance job, not a request path), indexed a batch at a time.
     let batch: { _id: Types.ObjectId; messageId: Types.ObjectId }[] = [];
     const flush = async () => {
@@ -63,7 +68,7 @@ export async function rebuildReadModels(orgId: Types.ObjectId): Promise<RebuildO
       (await dropStale(Activity, prefixRange(orgId, 'a', []), gone(false))) +
       (await dropStale(Activity, prefixRange(orgId, 'd', []), gone(false))) +
       (await dropStale(Activity, prefixRange(orgId, 't', []), gone(true)));
-    out.staleCopyRefs = await dropStaleCopyRefs(orgId);
+    out.staleCopyIds = await dropStaleCopyIds();
     return out;
   });
 }
@@ -87,28 +92,28 @@ async function dropStale(model: mongoose.Model<any>, range: { $gt: string; $lt: 
   return dropped;
 }
 
-/** Copy ids whose copy is gone (or now belongs to another message) leave their ref; an emptied ref goes. */
-async function dropStaleCopyRefs(orgId: Types.ObjectId): Promise<number> {
+/** Copy ids whose copy is gone (or now belongs to another message) leave their message. */
+async function dropStaleCopyIds(): Promise<number> {
   let dropped = 0;
-  const range = prefixRange(orgId, 'c', []);
-  let from = range.$gt;
-  for (;;) {
-    const refs = await CopyRef.find({ _id: trusted({ $gt: from, $lt: range.$lt }) })
-      .sort({ _id: 1 })
-      .limit(BATCH)
-      .lean<{ _id: string; messageId: Types.ObjectId; copyIds: Types.ObjectId[] }[]>();
-    if (refs.length === 0) return dropped;
-    from = refs[refs.length - 1]._id;
-    const found = await MailboxMessage.find({ _id: trusted({ $in: refs.flatMap((r) => r.copyIds) }) })
+  let batch: { _id: Types.ObjectId; copyIds: Types.ObjectId[] }[] = [];
+  const flush = async () => {
+    const found = await MailboxMessage.find({ _id: trusted({ $in: batch.flatMap((m) => m.copyIds) }) })
       .select({ messageId: 1 })
       .lean<{ _id: Types.ObjectId; messageId: Types.ObjectId }[]>();
     const live = new Map(found.map((c) => [String(c._id), String(c.messageId)]));
-    for (const r of refs) {
-      const gone = r.copyIds.filter((id) => live.get(String(id)) !== String(r.messageId));
+    for (const m of batch) {
+      const gone = m.copyIds.filter((id) => live.get(String(id)) !== String(m._id));
       if (gone.length === 0) continue;
       dropped += gone.length;
-      if (gone.length === r.copyIds.length) await CopyRef.deleteOne({ _id: r._id });
-      else await CopyRef.updateOne({ _id: r._id }, { $pullAll: { copyIds: gone } });
+      await Message.updateOne({ _id: m._id }, { $pullAll: { copyIds: gone } });
     }
+    batch = [];
+  };
+  for await (const m of Message.find({}).select({ copyIds: 1 }).lean<{ _id: Types.ObjectId; copyIds?: Types.ObjectId[] }>().cursor({ batchSize: BATCH })) {
+    const doc = m as { _id: Types.ObjectId; copyIds?: Types.ObjectId[] };
+    if (doc.copyIds?.length) batch.push({ _id: doc._id, copyIds: doc.copyIds });
+    if (batch.length === BATCH) await flush();
   }
+  if (batch.length > 0) await flush();
+  return dropped;
 }

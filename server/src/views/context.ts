@@ -141,7 +141,7 @@ export async function recentVisibleMessages(emails: readonly string[], policy: V
 /** Contract summaries, with each message's state and labels from the caller's copy (copies found by `_id`). */
 export async function summarise(messages: readonly VisibleMessage[], policy: Pick<VisibilityPolicy, 'callerId' | 'shows'>): Promise<MessageSummary[]> {
   if (messages.length === 0) return [];
-  const copies = await copiesOf(messages.map((m) => m.doc._id));
+  const copies = await copiesOf(messages.map((m) => m.doc));
   return messages.map(({ doc, access }) => {
     const shows = (u: Types.ObjectId) => policy.shows(u, doc);
     return messageSummary(doc, copyFor(copies.get(String(doc._id)) ?? [], policy.callerId, shows), access, shows);

@@ -25,12 +25,13 @@ export const SUMMARY_FIELDS = {
   snippet: 1,
   hasAttachments: 1,
   syncedBy: 1,
+  copyIds: 1,
   levelOverrides: 1,
 } as const;
 
 /** Summaries of already-loaded messages, leaving out those the caller may not see at all. */
 export async function summariesFor(messages: MessageDoc[], policy: VisibilityPolicy): Promise<MessageSummary[]> {
-  const copies = await copiesOf(messages.map((m) => m._id));
+  const copies = await copiesOf(messages);
   const out: MessageSummary[] = [];
   for (const m of messages) {
     const access = policy.access(m);

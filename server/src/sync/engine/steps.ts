@@ -256,7 +256,7 @@ export async function reconcile(run: RunContext, opts: { freshCursor?: boolean; 
   const goneIds = new Set(gone.map((c) => c.providerMessageId));
   const holdersRepaired = await runInOrg(run.mailbox.orgId, () =>
     repairHolders(
-      stored.filter((c) => !goneIds.has(c.providerMessageId)).map((c) => c.messageId),
+      stored.filter((c) => !goneIds.has(c.providerMessageId)),
       run.mailbox.userId,
     ),
   );

@@ -136,19 +136,24 @@ describe('ingestMessages on the real database', () => {
     );
     const everyone = boxes.map((b) => String(b.userId)).sort();
     await runInOrg(orgId, async () => {
-      const msgs = await Message.find({}, { syncedBy: 1 }).lean();
+      const msgs = await Message.find({}, { syncedBy: 1, copyIds: 1 }).lean();
       expect(msgs).toHaveLength(30);
-      for (const m of msgs) expect(m.syncedBy.map(String).sort()).toEqual(everyone);
-      // A write that read the message before Bob was added and wrote it back after: Bob is gone from one message.
+      const copies = await MailboxMessage.find({}, { messageId: 1 }).lean();
+      for (const m of msgs) {
+        expect(m.syncedBy.map(String).sort()).toEqual(everyone);
+        // Every copy is listed on its message, whichever mailbox stored the message first.
+        const own = copies.filter((c) => c.messageId.equals(m._id)).map((c) => String(c._id));
+        expect(own).toHaveLength(3);
+        expect((m.copyIds ?? []).map(String).sort()).toEqual(own.sort());
+      }
+      // A write that read the message before Bob was added and wrote it back after: Bob and his copy are gone from one message.
       const [victim] = msgs;
-      await Message.updateOne({ _id: victim._id }, { $set: { syncedBy: [boxes[0].userId, boxes[2].userId] } });
-      expect(
-        await repairHolders(
-          msgs.map((m) => m._id),
-          boxes[1].userId,
-        ),
-      ).toBe(1);
-      expect((await Message.findById(victim._id).lean())!.syncedBy.map(String).sort()).toEqual(everyone);
+      const bobsCopy = (await MailboxMessage.findOne({ mailboxId: boxes[1].mailboxId, messageId: victim._id }).lean())!;
+      await Message.updateOne({ _id: victim._id }, { $set: { syncedBy: [boxes[0].userId, boxes[2].userId] }, $pull: { copyIds: bobsCopy._id } });
+      expect(await repairHolders(await MailboxMessage.find({ mailboxId: boxes[1].mailboxId }, { messageId: 1 }).lean(), boxes[1].userId)).toBe(1);
+      const repaired = (await Message.findById(victim._id).lean())!;
+      expect(repaired.syncedBy.map(String).sort()).toEqual(everyone);
+      expect((repaired.copyIds ?? []).map(String)).toContain(String(bobsCopy._id));
     });
     // Storing the same page again (a replay after a crash) puts a lost holder back as well.
     await runInOrg(orgId, () => Message.updateMany({}, { $set: { syncedBy: [boxes[0].userId] } }));

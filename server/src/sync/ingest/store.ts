@@ -16,7 +16,7 @@ import { autoCreateContacts } from './auto-create';
 import { collisionFingerprint, normaliseForKey } from './dedup-key';
 import { insertIdempotent } from './bulk';
 import { findCopies, mergeIntoCopies } from './changes';
-import { addHolder, lackingHolder } from './holders';
+import { addHoldings, lackingHoldings } from './holders';
 import { privacyRulesOf, type IngestContext } from './context';
 import { directoryVersion, OrgDirectory } from '../../crm/directory';
 import { copyDocId, messageDocId } from '../../models/ids';
@@ -28,7 +28,7 @@ import type { PrivacyRuleKind } from './privacy';
 import { coveredByChoices, noteKeptOut, type ChoiceOwner } from './log-choices';
 import { removeCopies } from './removal';
 import { changeFromSnapshot } from './state';
-import { indexCopies } from '../../store/activity';
+import { indexMessages } from '../../store/activity';
 import { resolveThreads, ThreadKeyCache } from './threads';
 
 export interface IngestResult {
@@ -154,17 +154,27 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   messageIds.forEach((id, i) => firstIndex.has(String(id)) || firstIndex.set(String(id), i));
   // The CRM's own message already exists (written at enqueue): no `messages` document for those.
   const docIdx = [...firstIndex.values()].filter((i) => !sentAs.has(kept[i].remote.providerMessageId) || crmGone.has(kept[i].remote.providerMessageId));
+  // Each copy's `_id` is known before it is written (models/ids.ts), so a new message lists its copies from the start.
+  const copyIds = kept.map((k) => copyDocId(orgId, mailbox._id, k.remote.providerMessageId));
+  /** The page's copies of each message, by the message ids as they stand. */
+  const pageCopies = () => {
+    const byMessage = new Map<string, mongoose.Types.ObjectId[]>();
+    messageIds.forEach((id, i) => byMessage.set(String(id), [...(byMessage.get(String(id)) ?? []), copyIds[i]]));
+    return byMessage;
+  };
   /** The `messages` document of kept[i], but for its `_id`. */
-  const messageFields = (i: number) => ({
+  const messageFields = (i: number, copies: Map<string, mongoose.Types.ObjectId[]>) => ({
     orgId,
     ...messageContent(kept[i]),
     threadId: threads[i],
     ...directory.linksFor(kept[i].participants, ownCompanyDomains),
     syncedBy: [mailbox.userId],
+    copyIds: copies.get(String(messageIds[i])) ?? [],
     createdAt: now,
     updatedAt: now,
   });
-  const messageDocs = docIdx.map((i) => ({ _id: messageIds[i], ...messageFields(i) }));
+  const firstCopies = pageCopies();
+  const messageDocs = docIdx.map((i) => ({ _id: messageIds[i], ...messageFields(i, firstCopies) }));
   const msgOutcome = await insertIdempotent(Message, messageDocs);
   result.newMessages += msgOutcome.inserted.length;
   const failedMessages = new Set(msgOutcome.failed.map((f) => String(messageDocs[f.index]._id)));
@@ -183,7 +193,9 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
       if (id && !sentAs.has(k.remote.providerMessageId)) messageIds[i] = id;
     });
   }
-  await separateCollisions(orgId, kept, docIdx, msgOutcome.existing, messageIds, messageFields, result);
+  let separatedCopies: Map<string, mongoose.Types.ObjectId[]> | undefined;
+  const separatedFields = (i: number) => messageFields(i, (separatedCopies ??= pageCopies()));
+  await separateCollisions(orgId, kept, docIdx, msgOutcome.existing, messageIds, separatedFields, result);
   const existingMessages = msgOutcome.existing.map((j) => messageIds[docIdx[j]]);
 
   // 4. The copies. A failed message write leaves its copy out too (it is retried as a poison item).
@@ -197,7 +209,7 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   const copyDocs = copyIdx.map((i) => {
     const r = kept[i].remote;
     return {
-      _id: copyDocId(orgId, mailbox._id, r.providerMessageId),
+      _id: copyIds[i],
       orgId,
       mailboxId: mailbox._id,
       userId: mailbox.userId,
@@ -218,12 +230,12 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
   // The thread this page resolved is the stored message's own unless the message is the CRM's (indexed when it
   // was recorded, with its thread; one stored again here is new mail) or was stored before under another; a thread
   // entry is checked when read.
-  await indexCopies(
+  await indexMessages(
     copyOutcome.inserted.map((j) => {
       const i = copyIdx[j];
       const k = kept[i];
       const threadId = sentAs.has(k.remote.providerMessageId) && !crmGone.has(k.remote.providerMessageId) ? undefined : threads[i];
-      return { copyId: copyDocs[j]._id, messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants, threadId };
+      return { messageId: copyDocs[j].messageId, date: k.parsed.date ?? k.remote.receivedAt, participants: k.participants, threadId };
     }),
   );
   result.stored += copyOutcome.inserted.length;
@@ -240,18 +252,17 @@ async function storeParsed(ctx: IngestContext, remote: RemoteMessage[], parsed: 
     });
   }
 
-  // 5. Holders: a message another mailbox stored first gains this user. When this mailbox's copy already existed
-  // (a replay) the user was normally added then, but a crash between the two writes is possible: check those.
-  const newCopyMessages = new Set(copyOutcome.inserted.map((j) => String(copyDocs[j].messageId)));
-  const needHolder = existingMessages.filter((id) => newCopyMessages.has(String(id)));
-  for (const j of copyOutcome.inserted) if (sentAs.has(copyDocs[j].providerMessageId)) needHolder.push(copyDocs[j].messageId);
-  needHolder.push(
-    ...(await lackingHolder(
-      existingMessages.filter((id) => !newCopyMessages.has(String(id))),
-      mailbox.userId,
-    )),
+  // 5. Holders: a message stored before this page (by another mailbox, or the CRM's own) gains this user and lists
+  // the new copy. When this mailbox's copy already existed (a replay) both were normally added then, but a crash
+  // between the two writes is possible: check those.
+  const existed = new Set(existingMessages.map(String));
+  const storedBefore = (j: number) => existed.has(String(copyDocs[j].messageId)) || sentAs.has(copyDocs[j].providerMessageId);
+  const holdingOf = (j: number) => ({ messageId: copyDocs[j].messageId, copyIds: [copyDocs[j]._id] });
+  const replayed = copyOutcome.existing.filter(storedBefore).map(holdingOf);
+  await addHoldings(
+    [...copyOutcome.inserted.filter(storedBefore).map(holdingOf), ...(replayed.length > 0 ? await lackingHoldings(replayed, mailbox.userId) : [])],
+    mailbox.userId,
   );
-  if (needHolder.length > 0) await addHolder(needHolder, mailbox.userId);
 
   // 6. Copies that existed: the provider's current flags and labels, through the echo and later-wins rules.
   if (copyOutcome.existing.length > 0) {
