@@ -12,12 +12,12 @@ import { ConfigError, loadConfig, withDevelopmentSecrets } from './config';
 import { connectDatabase, disconnectDatabase } from './db/connection';
 import { ensureIndexes } from './models';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
-import { createLogger, type Logger } from './logger';
+import { createLogger } from './logger';
 import type { Types } from 'mongoose';
 import { Org } from './models/org';
 import { reparseArgs, runReparse } from './reparse-command';
 import { buildService } from './server';
-import { foldCopyRefs } from './store/activity';
+import { foldAllCopyRefs } from './store/activity';
 import { rebuildReadModels } from './store/rebuild';
 import type { Workers } from './sync/engine/scheduler';
 import { announceProcess, type Presence } from './sync/engine/presence';
@@ -102,7 +102,10 @@ async function main(): Promise<void> {
   }
   // Organisations that stored mail before copy ids lived on the messages have their copy refs folded in, in the
   // background (store/activity.ts foldCopyRefs); until that is done their read paths read the refs as well.
-  void foldLegacyCopyRefs(log);
+  void foldAllCopyRefs().then(
+    (folded) => folded.length > 0 && log.info({ orgs: folded }, 'copy refs folded into the messages'),
+    (err: Error) => log.error({ err: err.message }, 'folding copy refs failed; the next start tries again'),
+  );
   const service = buildService(config, log);
 
   if (reparse) {
@@ -146,17 +149,3 @@ main().catch((err) => {
   console.error(err instanceof Error ? err.stack : err);
   process.exit(1);
 });
-
-async function foldLegacyCopyRefs(log: Logger): Promise<void> {
-  try {
-    const orgs = await Org.find({ copiesOnMessages: { $ne: true } })
-      .select({ _id: 1 })
-      .lean<{ _id: Types.ObjectId }[]>();
-    for (const org of orgs) {
-      const folded = await foldCopyRefs(org._id);
-      log.info({ orgId: String(org._id), folded }, 'copy refs folded into the messages');
-    }
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'folding copy refs failed; the next start tries again');
-  }
-}

@@ -11,10 +11,11 @@ export interface Metrics {
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  // The event-loop lag histogram samples on a timer: prom-client's default of every 10 ms woke an idle server 100
-  // times a second, most of what it spent with nothing to do (docs/PERFORMANCE.md, "Idle"). Every 100 ms still
-  // sees any stall a person would notice.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+  // The event-loop lag histogram samples on a timer, and each sample wakes the process: prom-client's default of
+  // every 10 ms was most of what an idle server spent (docs/PERFORMANCE.md, "Idle"). Sampled once a second, every
+  // stall of a second or more is seen, and a shorter one in proportion to its length, which still shows a loop
+  // that stalls often.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
   return {
     registry,
     httpRequests: new Counter({

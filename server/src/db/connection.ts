@@ -8,8 +8,24 @@ mongoose.set('strictQuery', true);
 mongoose.set('autoIndex', false);
 mongoose.set('autoCreate', false);
 
+/**
+ * How often the driver's pool checks it holds its minimum of connections. The driver's own 100 ms (an option it
+ * does not take from a connection string or MongoClient options) woke an idle process ten times a second, and with
+ * no minimum set (`minPoolSize` 0) the check only prunes connections that outlived `maxIdleTimeMS` (none is set):
+ * docs/PERFORMANCE.md, "Idle".
+ */
+const POOL_CHECK_MS = 10_000;
+
 export async function connectDatabase(uri: string, options: { dbName?: string } = {}): Promise<typeof mongoose> {
-  await mongoose.connect(uri, { dbName: options.dbName, serverSelectionTimeoutMS: 10_000 });
+  const client = new mongoose.mongo.MongoClient(uri, {
+    serverSelectionTimeoutMS: 10_000,
+    driverInfo: { name: 'Mongoose', version: mongoose.version },
+  });
+  // Read when connect() builds the topology and its pools (mongodb's MongoClient#connect); the database name is
+  // the one mongoose's setClient takes (else the connection string's).
+  Object.assign(client.options, { minPoolSizeCheckFrequencyMS: POOL_CHECK_MS, ...(options.dbName ? { dbName: options.dbName } : {}) });
+  await client.connect();
+  mongoose.connection.setClient(client);
   return mongoose;
 }
 

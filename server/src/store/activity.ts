@@ -253,6 +253,16 @@ export async function foldCopyRefs(orgId: Types.ObjectId): Promise<number> {
   });
 }
 
+/** foldCopyRefs for every organisation not yet marked `copiesOnMessages` (the orgs collection is small): what each folded. */
+export async function foldAllCopyRefs(): Promise<{ orgId: string; folded: number }[]> {
+  const orgs = await Org.find({ copiesOnMessages: trusted({ $ne: true }) })
+    .select({ _id: 1 })
+    .lean<{ _id: Types.ObjectId }[]>();
+  const out: { orgId: string; folded: number }[] = [];
+  for (const org of orgs) out.push({ orgId: String(org._id), folded: await foldCopyRefs(org._id) });
+  return out;
+}
+
 /**
  * Every message of one source (oldest first, in key order) that `accept` keeps: its entries a page at a time, the
  * messages of each page read by `_id`. A message listed twice in the range is taken once.
