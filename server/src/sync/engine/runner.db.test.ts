@@ -404,6 +404,9 @@ describe('scheduler', () => {
     const until = async (ok: () => boolean) => {
       while (!ok()) await new Promise((r) => setImmediate(r));
     };
+    // An api process beside it: the loop looks at the due signal every idleMs (alone it would sleep; next test).
+    const processes = mongoose.connection.collection<{ _id: string; role: string; seenAt: Date }>('syncprocesses');
+    await processes.updateOne({ _id: 'api-idle' }, { $set: { role: 'api', seenAt: new Date() } }, { upsert: true });
     const workers = startWorkers({
       ...deps(),
       concurrency: 2,
@@ -434,10 +437,11 @@ describe('scheduler', () => {
       expect(ran[before]).toBe(String(fs[1].mailboxId));
     } finally {
       await workers.stop();
+      await processes.deleteOne({ _id: 'api-idle' });
     }
   });
 
-  it('reads the due signal on every look only while another process that can raise it is alive', async () => {
+  it('reads the due signal on every look only while another process that can raise it is alive, and alone sleeps until its next deadline', async () => {
     const orgId = await createOrg();
     const f = await createMailbox(orgId, 'alone@acme-corp.com');
     await seeded(f, 2, 51);
@@ -448,7 +452,8 @@ describe('scheduler', () => {
       Mailbox.updateMany({ _id: trusted({ $ne: f.mailboxId }) }, { $set: { nextRunAt: new Date(Date.now() + 86_400_000), backoffUntil: null } }),
     );
     const ran: string[] = [];
-    const looks: boolean[] = [];
+    const looks: { scanned: boolean; at: number }[] = [];
+    const scans = () => looks.filter((l) => l.scanned).length;
     const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
       const deadline = Date.now() + 20_000;
       while (!(await ok())) {
@@ -456,8 +461,16 @@ describe('scheduler', () => {
         await new Promise((r) => setTimeout(r, 1));
       }
     };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const rescanEveryMs = 800;
-    const workers = startWorkers({ ...deps(), concurrency: 1, idleMs: 2, rescanEveryMs, onRun: (id) => ran.push(String(id)), onLook: (s) => looks.push(s) });
+    const workers = startWorkers({
+      ...deps(),
+      concurrency: 1,
+      idleMs: 2,
+      rescanEveryMs,
+      onRun: (id) => ran.push(String(id)),
+      onLook: (scanned) => looks.push({ scanned, at: Date.now() }),
+    });
     /** Another process's due-mark: written and signalled in the database only, as a process elsewhere does. */
     const markedElsewhere = async () => {
       await recordDue(f.mailboxId, new Date());
@@ -468,39 +481,47 @@ describe('scheduler', () => {
       await until('live', async () => (await mailbox(f))?.state === 'live' && !(await mailbox(f))?.lease?.owner);
       expect(await processes.countDocuments({ _id: 'worker-a' })).toBe(1);
 
-      // Alone: the signal is seen only with the next rescan, after many looks that read nothing. Marked right after a
-      // rescan, so the next one is a whole interval away.
-      let before = ran.length;
-      const scanned = looks.filter(Boolean).length;
-      await until('a rescan', () => looks.filter(Boolean).length > scanned);
-      await until('a quiet look after it (the rescan read what it reads)', () => !looks[looks.length - 1]);
+      // Alone, idle: the loop sleeps until its next deadline. Over two rescan intervals it wakes for its rescans and
+      // its checks for other processes, a few times; looking every idleMs would be hundreds of looks.
       let from = looks.length;
+      await sleep(2 * rescanEveryMs);
+      expect(looks.length - from).toBeLessThanOrEqual(6);
+      expect(looks.length - from).toBeGreaterThanOrEqual(1);
+
+      // A signal from elsewhere is seen only with the next rescan.
+      let before = ran.length;
+      const scanned = scans();
+      await until('a rescan', () => scans() > scanned);
+      await sleep(50);
+      from = looks.length;
       await markedElsewhere();
       await until('the run the rescan finds', () => ran.length > before);
-      expect(looks.slice(from).filter((s) => !s).length).toBeGreaterThanOrEqual(20);
+      expect(looks.length - from).toBeLessThanOrEqual(2);
 
-      // An api process beside it: from its next rescan on, a signal is seen on the very next look.
+      // An api process beside it: from its next check for other processes on, a signal is seen on the very next look.
       await processes.updateOne({ _id: 'api-b' }, { $set: { role: 'api', seenAt: new Date() } }, { upsert: true });
-      const scans = looks.filter(Boolean).length;
-      await until('a rescan', () => looks.filter(Boolean).length > scans + 1);
-      await until('a quiet look', () => !looks[looks.length - 1]);
+      const scansThen = scans();
+      await until('a rescan', () => scans() > scansThen + 1);
+      await until('a quiet look', () => !looks[looks.length - 1].scanned);
       before = ran.length;
       from = looks.length;
       await markedElsewhere();
       await until('the run the signal starts', () => ran.length > before);
-      expect(looks.slice(from).filter((s) => !s).length).toBeLessThan(20);
+      expect(looks.slice(from).filter((l) => !l.scanned).length).toBeLessThan(20);
 
-      // Alone again, a signal raised in this process wakes its loop at once, without waiting for a rescan.
+      // Alone again, a signal raised in this process wakes its sleeping loop at once, without waiting for a rescan.
       await processes.deleteMany({ _id: 'api-b' });
-      const scansNow = looks.filter(Boolean).length;
-      await until('two rescans', () => looks.filter(Boolean).length > scansNow + 1);
-      await until('a quiet look', () => !looks[looks.length - 1]);
+      const scansNow = scans();
+      await until('two rescans', () => scans() > scansNow + 1);
+      await sleep(50);
       before = ran.length;
       from = looks.length;
+      const lastLook = looks[looks.length - 1].at;
       await recordDue(f.mailboxId, new Date());
       await signalDue();
       await until('the run a local signal starts', () => ran.length > before);
-      expect(looks.slice(from).filter((s) => !s).length).toBeLessThan(20);
+      expect(looks.length - from).toBeGreaterThanOrEqual(1);
+      expect(looks[from].at - lastLook).toBeLessThan(rescanEveryMs / 2);
     } finally {
       await workers.stop();
     }
@@ -545,9 +566,9 @@ describe('scheduler', () => {
       },
     });
     try {
-      await until('both mailboxes live', async () => (await Promise.all([f, other].map(mailbox))).every((m) => m?.state === 'live'));
-      const from = looks.length;
-      await until('a quiet look', () => looks.length > from + 5 && !looks[looks.length - 1]);
+      // Both live and settled: alone, the loop now sleeps until a poll is due (an hour away), or a push wakes it.
+      await until('both mailboxes live', async () => (await Promise.all([f, other].map(mailbox))).every((m) => m?.state === 'live' && !m.lease?.owner));
+      await new Promise((r) => setTimeout(r, 50));
       const quiet = looks.length;
       const runsOf = () => outcomes.filter((o) => o.id === String(f.mailboxId));
 

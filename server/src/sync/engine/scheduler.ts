@@ -17,7 +17,10 @@ import { announceProcess, othersAlive } from './presence';
 
 export interface WorkerOptions extends Omit<RunnerDeps, 'owner'> {
   concurrency: number;
-  /** How often the loop looks for due mailboxes when idle. Default 250 ms (a webhook in this process wakes it at once). */
+  /**
+   * How often the loop looks at the due signal when idle while another process could raise it. Default 250 ms (a
+   * webhook in this process wakes it at once). Alone, the loop sleeps until its next deadline instead.
+   */
   idleMs?: number;
   /**
    * Longest an idle loop goes without looking for due mailboxes in the database, when nothing said one became due
@@ -164,6 +167,7 @@ export async function sweepUpkeep(now: Date, opts: { pushRenewBeforeMs: number; 
 }
 
 const MAX_CRASH_COOLDOWN_MS = 5 * 60_000;
+const DEADLINE_SLACK_MS = 5;
 
 export function startWorkers(opts: WorkerOptions): Workers {
   const owner = opts.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -191,6 +195,7 @@ export function startWorkers(opts: WorkerOptions): Workers {
   let others = true;
   let othersAt = Number.NEGATIVE_INFINITY;
   const rescanEveryMs = opts.rescanEveryMs ?? 10_000;
+  const sweepEveryMs = opts.sweepEveryMs ?? 600_000;
 
   /**
    * What a run's end tells the loop. A plain success scheduled its mailbox's next poll: that time joins the earliest
@@ -251,7 +256,7 @@ export function startWorkers(opts: WorkerOptions): Workers {
    */
   const pick = async (force = false): Promise<Promise<void>[]> => {
     const t = now();
-    if (t.getTime() - lastSweep >= (opts.sweepEveryMs ?? 600_000)) {
+    if (t.getTime() - lastSweep >= sweepEveryMs) {
       lastSweep = t.getTime();
       const made = await sweepUpkeep(t, { pushRenewBeforeMs: opts.pushRenewBeforeMs ?? 86_400_000, reconcileEveryMs: opts.reconcileEveryMs ?? 86_400_000 });
       if (made > 0) dirty = true;
@@ -282,6 +287,26 @@ export function startWorkers(opts: WorkerOptions): Workers {
     return due.map((id) => runOne(id));
   };
 
+  /**
+   * How long the loop sleeps before its next look (a finished run or a wake-up ends the sleep sooner). With every
+   * slot taken there is nothing to look for until a run ends, so only the upkeep sweep has a deadline. While
+   * another process could raise the due signal, the signal document is read every `idleMs`. Alone, every signal is
+   * raised in this process and wakes the loop itself (localLoops, markDue, a run's end), so the loop sleeps until
+   * the first thing it would act on by itself: the earliest next run it knows of, its rescan, its check for other
+   * processes, or the sweep. An idle server thus wakes a few times per rescan interval instead of four times a
+   * second (each wakeup costs CPU even when it reads nothing: docs/PERFORMANCE.md, "Idle").
+   */
+  const idleWait = (): number => {
+    const idleMs = opts.idleMs ?? 250;
+    const full = running.size >= opts.concurrency;
+    if (!full && (others || dirty)) return idleMs;
+    let until = lastSweep + sweepEveryMs;
+    if (!full) until = Math.min(until, seen.nextAt, seen.at + rescanEveryMs, othersAt + rescanEveryMs);
+    // A timer may fire a millisecond before its deadline by the wall clock: sleeping a little past it avoids a
+    // second wakeup that would find the deadline not yet come.
+    return Math.min(Math.max(idleMs, until - now().getTime() + DEADLINE_SLACK_MS), rescanEveryMs);
+  };
+
   const loop = async (): Promise<void> => {
     while (!stopped) {
       let started = 0;
@@ -291,10 +316,11 @@ export function startWorkers(opts: WorkerOptions): Workers {
         opts.log?.error({ err: (err as Error).message }, 'sync scheduler sweep failed');
       }
       if (stopped) break;
-      // Slots left and work found: look again at once. Otherwise wait for the idle interval, a finished run or a wake-up.
+      // Slots left and work found: look again at once. Otherwise wait for the idle interval (or, alone, the next
+      // deadline), a finished run or a wake-up.
       await new Promise<void>((resolve) => {
         wake = resolve;
-        timer = setTimeout(resolve, started > 0 && running.size < opts.concurrency ? 0 : (opts.idleMs ?? 250));
+        timer = setTimeout(resolve, started > 0 && running.size < opts.concurrency ? 0 : idleWait());
         if (running.size > 0) void Promise.race(running.values()).then(resolve);
       });
       if (timer) clearTimeout(timer);
