@@ -31,6 +31,7 @@ import { claimNextGeneration } from '../engine/lease';
 import { messageDocId, stableId } from '../../models/ids';
 import { normaliseMessageId } from '../../mail/message-id';
 import { composeMessage, decodeAttachments, newMessageId, replySubject } from './compose';
+import { forgetOpen, markAllOpen, markOpen, MISSING_GRACE_MS, openEntryIds } from '../../store/outbox-open';
 import { adoptSentMessageId, attachmentMeta, recordCrmMessage, recordSentCopy, type PreparedSend, type SendingMailbox, type SendRequest } from './record';
 
 export type { SendRequest } from './record';
@@ -170,6 +171,8 @@ export async function enqueueSend(
   const entryId = new Types.ObjectId();
   // The id the ingest gives the message with this Message-ID (models/ids.ts): the synced-back copy is the same document.
   const messageId = messageDocId(user.orgId, `mid:${messageKey}`);
+  // Open before it exists, so the sweep always finds it (store/outbox-open.ts).
+  await markOpen(entryId, user.orgId);
   try {
     await Outbox.create({
       _id: entryId,
@@ -343,29 +346,69 @@ export async function runOutboxOnce(entryId: Types.ObjectId, adapters: MailboxAd
   }
 }
 
+/** Whether this process has registered the open entries written before it started (store/outbox-open.ts). */
+let caughtUp = false;
+
 /**
  * The worker's sweep: every entry that is queued or sending and not leased (or whose lease expired: a worker
- * died mid-send), oldest first, each in its own organisation's context.
+ * died mid-send), oldest first, each in its own organisation's context; and the content of sent entries purged
+ * once the retention has passed. It reads only the open entries (store/outbox-open.ts), not the whole outbox.
  */
 export async function processDueOutbox(
   adapters: MailboxAdapters,
   opts: { limit?: number; now?: Date; retentionSeconds?: number } = {},
 ): Promise<Record<RunOutcome, number>> {
   const now = opts.now ?? new Date();
-  await purgeSentContent(now, opts.retentionSeconds ?? 0);
-  const due = await runAsSystem('outbox sweep across organisations', () =>
-    Outbox.find({
-      status: mongoose.trusted({ $in: ['queued', 'sending'] }),
-      $or: [{ 'lease.until': null }, { 'lease.until': mongoose.trusted({ $lte: now }) }],
-    })
-      .sort({ updatedAt: 1 })
-      .limit(opts.limit ?? 50)
-      .select({ _id: 1, orgId: 1 })
-      .lean<{ _id: Types.ObjectId; orgId: Types.ObjectId }[]>(),
-  );
+  if (!caughtUp) {
+    await registerOpenEntries();
+    caughtUp = true;
+  }
+  const ids = await openEntryIds();
+  const entries =
+    ids.length === 0
+      ? []
+      : await runAsSystem('outbox sweep across organisations', () =>
+          Outbox.find({ _id: mongoose.trusted({ $in: ids }) })
+            .select({ _id: 1, orgId: 1, status: 1, updatedAt: 1, lease: 1, 'request.purged': 1 })
+            .lean<OpenEntry[]>(),
+        );
+  const found = new Set(entries.map((e) => String(e._id)));
+  const missing = ids.filter((id) => !found.has(String(id)) && id.getTimestamp().getTime() < now.getTime() - MISSING_GRACE_MS);
+  const done = entries.filter((e) => e.status === 'failed' || (e.status === 'sent' && e.request?.purged === true));
+  const toPurge = entries.filter((e) => e.status === 'sent' && e.request?.purged !== true).map((e) => e._id);
+  const purged = await purgeSentContent(now, opts.retentionSeconds ?? 0, toPurge);
+  await forgetOpen([...missing, ...done.map((e) => e._id), ...purged]);
+
+  const due = entries
+    .filter((e) => (e.status === 'queued' || e.status === 'sending') && (e.lease?.until == null || e.lease.until.getTime() <= now.getTime()))
+    .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
+    .slice(0, opts.limit ?? 50);
   const counts: Record<RunOutcome, number> = { sent: 0, recovered: 0, retry: 0, failed: 0, skipped: 0 };
   for (const e of due) counts[await runInOrg(e.orgId, () => runOutboxOnce(e._id, adapters, { now }))]++;
   return counts;
+}
+interface OpenEntry {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  status: OutboxStatus;
+  updatedAt: Date;
+  lease?: { until?: Date | null } | null;
+  request?: { purged?: boolean } | null;
+}
+
+/**
+ * The catch-up scan, once per process: entries that are open but not marked so (written before the open-entry
+ * collection existed). A scan of the outbox (on MongoDB the `status, updatedAt` index serves the status filter).
+ */
+async function registerOpenEntries(): Promise<void> {
+  const entries = await runAsSystem('outbox open entries catch-up', () =>
+    Outbox.find({
+      $or: [{ status: mongoose.trusted({ $in: ['queued', 'sending'] }) }, { status: 'sent', 'request.purged': mongoose.trusted({ $ne: true }) }],
+    })
+      .select({ _id: 1, orgId: 1 })
+      .lean<{ _id: Types.ObjectId; orgId: Types.ObjectId }[]>(),
+  );
+  await markAllOpen(entries);
 }
 
 /**
@@ -373,19 +416,22 @@ export async function processDueOutbox(
  * the attachments' bytes stay in the CRM message and the user's Sent folder only, so the outbox is no second copy
  * of mail that a disconnect, a `mirror` delete or an erasure would leave behind (docs/SECURITY.md, "Data left
  * behind"). `retentionSeconds` (OUTBOX_CONTENT_RETENTION_SECONDS) keeps it that long after sending first.
+ * Of the entries `among`, answers those purged now (by `_id`: the `_id` index).
  */
-export async function purgeSentContent(now: Date, retentionSeconds: number): Promise<number> {
-  const res = await runAsSystem('outbox content purge across organisations', () =>
-    Outbox.updateMany(
-      {
-        status: 'sent',
-        'request.purged': mongoose.trusted({ $ne: true }),
-        updatedAt: mongoose.trusted({ $lte: new Date(now.getTime() - retentionSeconds * 1000) }),
-      },
-      { $set: { request: { purged: true, at: now } } },
-    ),
-  );
-  return res.modifiedCount;
+export async function purgeSentContent(now: Date, retentionSeconds: number, among: readonly Types.ObjectId[]): Promise<Types.ObjectId[]> {
+  if (among.length === 0) return [];
+  const filter = {
+    _id: mongoose.trusted({ $in: [...among] }),
+    status: 'sent',
+    'request.purged': mongoose.trusted({ $ne: true }),
+    updatedAt: mongoose.trusted({ $lte: new Date(now.getTime() - retentionSeconds * 1000) }),
+  };
+  return runAsSystem('outbox content purge across organisations', async () => {
+    const ripe = await Outbox.find(filter).select({ _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+    if (ripe.length === 0) return [];
+    await Outbox.updateMany({ ...filter, _id: mongoose.trusted({ $in: ripe.map((e) => e._id) }) }, { $set: { request: { purged: true, at: now } } });
+    return ripe.map((e) => e._id);
+  });
 }
 
 /** For the HTTP layer: start sending a just-queued entry now, after the answer, without waiting for the sweep. */
