@@ -28,7 +28,7 @@ export const MISSING_GRACE_MS = 10 * 60_000;
 
 /** Marks an entry open: call before the entry is inserted. Idempotent. */
 export async function markOpen(entryId: Types.ObjectId, orgId: Types.ObjectId): Promise<void> {
-  await open().updateOne({ _id: entryId }, { $set: { orgId } }, { upsert: true });
+  await markAllOpen([{ _id: entryId, orgId }]);
 }
 
 /** Marks entries open in bulk (the catch-up scan). */

@@ -366,42 +366,33 @@ export async function processDueOutbox(
     caughtUp = true;
   }
   const ids = await openEntryIds();
-  const entries: OpenEntry[] = [];
+  const candidates: OpenEntry[] = [];
   // By `_id`, 500 at a time (an `$in` the embedded database's `_id` index serves: server/src/db/ferretdb-sqlite.patch).
   for (let i = 0; i < ids.length; i += ID_CHUNK) {
     const slice = ids.slice(i, i + ID_CHUNK);
-    entries.push(
-      ...(await runAsSystem('outbox sweep across organisations', () =>
-        Outbox.find({ _id: mongoose.trusted({ $in: slice }) })
-          .select({ _id: 1, orgId: 1, status: 1, updatedAt: 1, lease: 1, 'request.purged': 1 })
-          .lean<OpenEntry[]>(),
-      )),
+    const entries = await runAsSystem('outbox sweep across organisations', () =>
+      Outbox.find({ _id: mongoose.trusted({ $in: slice }) })
+        .select({ _id: 1, orgId: 1, status: 1, updatedAt: 1, lease: 1, 'request.purged': 1 })
+        .lean<OpenEntry[]>(),
     );
+    const found = new Set(entries.map((e) => String(e._id)));
+    const forget = slice.filter((id) => !found.has(String(id)) && id.getTimestamp().getTime() < now.getTime() - MISSING_GRACE_MS);
+    const ripe: Types.ObjectId[] = [];
+    for (const e of entries) {
+      if (e.status === 'failed' || (e.status === 'sent' && e.request?.purged === true)) forget.push(e._id);
+      else if (e.status === 'sent') {
+        if (e.updatedAt.getTime() <= now.getTime() - retentionMs) ripe.push(e._id);
+      } else if (e.lease?.until == null || e.lease.until.getTime() <= now.getTime()) candidates.push(e);
+    }
+    forget.push(...(await purgeSentContent(now, opts.retentionSeconds ?? 0, ripe)));
+    await forgetOpen(forget);
   }
-  const found = new Set(entries.map((e) => String(e._id)));
-  const missing = ids.filter((id) => !found.has(String(id)) && id.getTimestamp().getTime() < now.getTime() - MISSING_GRACE_MS);
-  const done = entries.filter((e) => e.status === 'failed' || (e.status === 'sent' && e.request?.purged === true));
-  const toPurge = entries.filter((e) => e.status === 'sent' && e.request?.purged !== true && e.updatedAt.getTime() <= now.getTime() - retentionMs);
-  const purged: Types.ObjectId[] = [];
-  for (let i = 0; i < toPurge.length; i += ID_CHUNK) {
-    purged.push(
-      ...(await purgeSentContent(
-        now,
-        opts.retentionSeconds ?? 0,
-        toPurge.slice(i, i + ID_CHUNK).map((e) => e._id),
-      )),
-    );
-  }
-  await forgetOpen([...missing, ...done.map((e) => e._id), ...purged]);
-
-  const due = entries
-    .filter((e) => (e.status === 'queued' || e.status === 'sending') && (e.lease?.until == null || e.lease.until.getTime() <= now.getTime()))
-    .sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime())
-    .slice(0, opts.limit ?? 50);
+  const due = candidates.sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime()).slice(0, opts.limit ?? 50);
   const counts: Record<RunOutcome, number> = { sent: 0, recovered: 0, retry: 0, failed: 0, skipped: 0 };
   for (const e of due) counts[await runInOrg(e.orgId, () => runOutboxOnce(e._id, adapters, { now }))]++;
   return counts;
 }
+
 interface OpenEntry {
   _id: Types.ObjectId;
   orgId: Types.ObjectId;
